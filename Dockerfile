@@ -1,0 +1,19 @@
+# Build: docker build -t podium .
+# Run:   docker run --rm -p 7880:7880 -p 7881:7881 -p 7882:7882/udp podium
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+# Modules first, so source edits don't invalidate the download layer.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# Static binary: the runtime image has no libc.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/podium ./cmd/podium
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/podium /podium
+USER nonroot:nonroot
+# 7880 HTTP/WebSocket, 7881 ICE over TCP, 7882 ICE over UDP.
+EXPOSE 7880/tcp 7881/tcp 7882/udp
+ENTRYPOINT ["/podium"]
+CMD ["serve", "--bind", "0.0.0.0"]

@@ -1,0 +1,54 @@
+// Package room holds rooms and participants: who publishes what, who subscribes to what,
+// permissions, data relay, room lifecycle and limits. It drives the media plane (sfu) and talks
+// to clients through a Sink, in the vocabulary of package protocol; it does not own the transport.
+package room
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// Config holds room defaults and limits.
+type Config struct {
+	// EmptyTimeout closes a room that has had no participant for this long.
+	EmptyTimeout time.Duration
+	// MaxParticipants per room, unless the room was created with its own limit.
+	MaxParticipants int
+	// MaxTracksPerParticipant limits published tracks per participant.
+	MaxTracksPerParticipant int
+	// MaxRooms limits rooms per node.
+	MaxRooms      int
+	ServerVersion string
+	ICEServers    []protocol.ICEServer
+	Logger        *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.EmptyTimeout == 0 {
+		c.EmptyTimeout = 5 * time.Minute
+	}
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = 100
+	}
+	if c.MaxTracksPerParticipant == 0 {
+		c.MaxTracksPerParticipant = 8
+	}
+	if c.MaxRooms == 0 {
+		c.MaxRooms = 1000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ICEServers == nil {
+		c.ICEServers = []protocol.ICEServer{}
+	}
+}
+
+// Sink delivers messages to one participant's client. Send must not block (the signalling
+// session queues); Close ends the session after what was sent is flushed.
+type Sink interface {
+	Send(protocol.Message)
+	Close()
+}

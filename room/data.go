@@ -1,0 +1,100 @@
+package room
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// Data channel labels, the same on both connections.
+const (
+	DataReliable = "reliable"
+	DataLossy    = "lossy"
+	// MaxDataMessage is the largest data message relayed.
+	MaxDataMessage = 64 << 10
+)
+
+func (p *Participant) openDataChannels() error {
+	ordered, unordered, zero := true, false, uint16(0)
+	for label, init := range map[string]*webrtc.DataChannelInit{
+		DataReliable: {Ordered: &ordered},
+		DataLossy:    {Ordered: &unordered, MaxRetransmits: &zero},
+	} {
+		dc, err := p.sub.CreateDataChannel(label, init)
+		if err != nil {
+			return fmt.Errorf("data channel %s: %w", label, err)
+		}
+		p.subDC[label] = dc
+	}
+	return nil
+}
+
+type dataMessage struct {
+	Topic   string          `json:"topic,omitempty"`
+	To      []string        `json:"to,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	From    string          `json:"from"`
+}
+
+// relayData forwards a data message from this participant's publisher connection to the room.
+// Text messages are JSON: "from" is set by the server and "to" limits the recipients.
+func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
+	if label != DataReliable && label != DataLossy {
+		return
+	}
+	if !p.perms.CanPublishData || len(m.Data) > MaxDataMessage {
+		p.logger.Debug("dropping data message", "size", len(m.Data), "allowed", p.perms.CanPublishData)
+		return
+	}
+	out := m.Data
+	var to []string
+	if m.IsString {
+		var dm dataMessage
+		if err := json.Unmarshal(m.Data, &dm); err != nil {
+			p.send(&protocol.Error{Code: protocol.CodeBadRequest, Message: "data message is not a JSON object: " + err.Error()})
+			return
+		}
+		dm.From = p.identity
+		to = dm.To
+		dm.To = nil
+		b, err := json.Marshal(dm)
+		if err != nil {
+			return
+		}
+		out = b
+	}
+	for _, o := range p.room.others(p) {
+		if len(to) > 0 && !contains(to, o.identity) {
+			continue
+		}
+		o.sendData(label, out, m.IsString)
+	}
+}
+
+func (p *Participant) sendData(label string, b []byte, text bool) {
+	dc := p.subDC[label]
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	var err error
+	if text {
+		err = dc.SendText(string(b))
+	} else {
+		err = dc.Send(b)
+	}
+	if err != nil {
+		p.logger.Debug("data send failed", "err", err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,16 @@
+package room
+
+import "errors"
+
+// Errors the signalling layer maps to protocol error codes.
+var (
+	ErrRoomFull     = errors.New("room is full")
+	ErrRoomClosed   = errors.New("room is closed")
+	ErrNotFound     = errors.New("not found")
+	ErrForbidden    = errors.New("permission denied")
+	ErrLimit        = errors.New("limit reached")
+	ErrBadRequest   = errors.New("bad request")
+	ErrConflict     = errors.New("conflict")
+	ErrShuttingDown = errors.New("server is shutting down")
+	ErrWrongState   = errors.New("not allowed in the current state")
+)

@@ -1,0 +1,301 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// JoinParams describe who joins, from their access token.
+type JoinParams struct {
+	Identity, Name, Metadata string
+	Permissions              protocol.Permissions
+	AutoSubscribe            bool
+	Sink                     Sink
+}
+
+// Participant is one session in a room: a publisher and a subscriber peer connection and the
+// tracks flowing through them. Every change of its state runs on its control queue.
+type Participant struct {
+	room     *Room
+	sid      string
+	identity string
+	perms    protocol.Permissions
+	joinedAt time.Time
+	sink     Sink
+	logger   *slog.Logger
+	q        *opQueue
+
+	pub, sub *webrtc.PeerConnection
+	subDC    map[string]*webrtc.DataChannel // data channels the server opened towards the client
+
+	mu       sync.Mutex // guards what others read: name, metadata, tracks
+	name     string
+	metadata string
+	tracks   []*PublishedTrack
+
+	// owned by the control queue
+	pending       map[string]*PublishedTrack // announced by cid, waiting for media
+	subs          map[string]*subscription   // by track sid
+	explicit      map[string]bool            // track sid -> explicit subscribe choice
+	settings      map[string]protocol.TrackSettings
+	autoSubscribe bool
+	offerInFlight bool
+	needOffer     bool
+	remoteCands   map[string][]webrtc.ICECandidateInit
+	closing       bool
+
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+// PublishedTrack is a track a participant publishes.
+type PublishedTrack struct {
+	sid, cid string
+	owner    *Participant
+	info     protocol.TrackInfo // guarded by owner.mu
+	receiver *sfu.Receiver      // set once media arrives, under owner.mu
+}
+
+type subscription struct {
+	track       *PublishedTrack
+	dt          *sfu.DownTrack
+	sender      *webrtc.RTPSender
+	transceiver *webrtc.RTPTransceiver
+	announced   bool
+}
+
+func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
+	p := &Participant{
+		room: r, sid: newSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
+		sink: jp.Sink, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
+		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
+		settings: map[string]protocol.TrackSettings{}, remoteCands: map[string][]webrtc.ICECandidateInit{},
+		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}),
+	}
+	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
+	var err error
+	if p.pub, err = r.manager.engine.NewPeerConnection(); err != nil {
+		return nil, fmt.Errorf("publisher connection: %w", err)
+	}
+	if p.sub, err = r.manager.engine.NewPeerConnection(); err != nil {
+		_ = p.pub.Close()
+		return nil, fmt.Errorf("subscriber connection: %w", err)
+	}
+	if err := p.openDataChannels(); err != nil {
+		_ = p.pub.Close()
+		_ = p.sub.Close()
+		return nil, err
+	}
+	p.q = newOpQueue()
+	p.wire()
+	return p, nil
+}
+
+// wire installs the pion callbacks; each hops onto the control queue.
+func (p *Participant) wire() {
+	for target, pc := range map[string]*webrtc.PeerConnection{protocol.TargetPublisher: p.pub, protocol.TargetSubscriber: p.sub} {
+		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+			msg := &protocol.Candidate{Target: target}
+			if c != nil {
+				init := c.ToJSON()
+				msg.Candidate = &protocol.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
+					SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
+			}
+			p.send(msg)
+		})
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			p.logger.Debug("connection state", "target", target, "state", s.String())
+			if s == webrtc.PeerConnectionStateFailed {
+				p.requestClose("")
+			}
+		})
+	}
+	p.pub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		p.q.push(func() { p.onTrack(t, r) })
+	})
+	p.pub.OnDataChannel(func(dc *webrtc.DataChannel) {
+		label := dc.Label()
+		dc.OnMessage(func(m webrtc.DataChannelMessage) { p.relayData(label, m) })
+	})
+}
+
+// Sid is the participant's session id.
+func (p *Participant) Sid() string { return p.sid }
+
+// Identity is the participant's identity from its token.
+func (p *Participant) Identity() string { return p.identity }
+
+// Done is closed once the participant has left and released everything.
+func (p *Participant) Done() <-chan struct{} { return p.done }
+
+// Info describes the participant as others see it.
+func (p *Participant) Info() protocol.ParticipantInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	info := protocol.ParticipantInfo{
+		Sid: p.sid, Identity: p.identity, Name: p.name, Metadata: p.metadata,
+		Tracks: make([]protocol.TrackInfo, 0, len(p.tracks)), JoinedAt: p.joinedAt.Unix(),
+	}
+	for _, t := range p.tracks {
+		info.Tracks = append(info.Tracks, t.info)
+	}
+	return info
+}
+
+func (p *Participant) send(m protocol.Message) { p.sink.Send(m) }
+
+func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) {
+	self := p.Info()
+	perms := p.perms
+	self.Permissions = &perms
+	list := make([]protocol.ParticipantInfo, 0, len(others))
+	for _, o := range others {
+		if !o.perms.Hidden {
+			list = append(list, o.Info())
+		}
+	}
+	p.send(&protocol.Joined{Room: room, Participant: self, Participants: list,
+		ICEServers: p.room.manager.cfg.ICEServers, ServerVersion: p.room.manager.cfg.ServerVersion})
+}
+
+// start sends the first subscriber offer: it carries the data channels and existing tracks.
+func (p *Participant) start() {
+	p.q.push(func() {
+		p.reconcile()
+		if !p.offerInFlight {
+			p.negotiate()
+		}
+	})
+}
+
+func (p *Participant) enqueueReconcile() { p.q.push(p.reconcile) }
+
+// publishedTracks returns the tracks that carry media.
+func (p *Participant) publishedTracks() []*PublishedTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*PublishedTrack, 0, len(p.tracks))
+	for _, t := range p.tracks {
+		if t.receiver != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Close removes the participant, tells its client why (unless reason is ""), and waits until
+// its connections and goroutines are gone. Must not be called from the control queue.
+func (p *Participant) Close(reason string) {
+	p.requestClose(reason)
+	<-p.done
+}
+
+// requestClose schedules the shutdown; safe from anywhere, including the control queue.
+func (p *Participant) requestClose(reason string) {
+	p.closeOnce.Do(func() {
+		if !p.q.push(func() { p.shutdown(reason) }) {
+			close(p.done)
+		}
+	})
+}
+
+func (p *Participant) shutdown(reason string) {
+	p.closing = true
+	p.room.leave(p)
+	if reason != "" && reason != protocol.LeaveClient {
+		p.send(&protocol.Leave{Reason: reason})
+	}
+	for _, s := range p.subs {
+		s.track.receiver.RemoveDownTrack(s.dt)
+	}
+	p.teardown()
+	for _, s := range p.subs {
+		s.dt.WaitRTCP()
+	}
+	p.mu.Lock()
+	tracks := p.tracks
+	p.mu.Unlock()
+	for _, t := range tracks {
+		t.receiver.Close()
+	}
+	p.sink.Close()
+	p.q.close()
+	close(p.done)
+	p.logger.Info("participant left", "reason", reason)
+}
+
+// teardown closes both peer connections (which ends every reader of this participant).
+func (p *Participant) teardown() {
+	err := errors.Join(p.pub.Close(), p.sub.Close())
+	if err != nil {
+		p.logger.Debug("closing peer connections", "err", err)
+	}
+	if p.q != nil && !p.closing {
+		p.q.close()
+	}
+}
+
+// Handle processes one message from the client, in order, on the control queue.
+func (p *Participant) Handle(m protocol.Message) {
+	p.q.push(func() {
+		if p.closing {
+			return
+		}
+		if err := p.dispatch(m); err != nil {
+			p.send(errorReply(protocol.RequestID(m), err))
+		}
+	})
+}
+
+func (p *Participant) dispatch(m protocol.Message) error {
+	switch m := m.(type) {
+	case *protocol.Offer:
+		return p.handleOffer(m)
+	case *protocol.Answer:
+		return p.handleAnswer(m)
+	case *protocol.Candidate:
+		return p.handleCandidate(m)
+	case *protocol.Publish:
+		return p.handlePublish(m)
+	case *protocol.Unpublish:
+		return p.handleUnpublish(m)
+	case *protocol.Mute:
+		return p.handleMute(m)
+	case *protocol.Subscribe:
+		return p.handleSubscribe(m)
+	case *protocol.TrackSettings:
+		return p.handleTrackSettings(m)
+	case *protocol.UpdateMetadata:
+		return p.handleUpdateMetadata(m)
+	case *protocol.Leave:
+		p.requestClose(protocol.LeaveClient)
+		return nil
+	}
+	return fmt.Errorf("%w: %q is not a client message", ErrBadRequest, m.MessageType())
+}
+
+// errorReply maps a room error to the protocol's error message.
+func errorReply(id string, err error) *protocol.Error {
+	code := protocol.CodeInternal
+	switch {
+	case errors.Is(err, ErrBadRequest), errors.Is(err, ErrWrongState):
+		code = protocol.CodeBadRequest
+	case errors.Is(err, ErrForbidden):
+		code = protocol.CodeForbidden
+	case errors.Is(err, ErrNotFound):
+		code = protocol.CodeNotFound
+	case errors.Is(err, ErrLimit), errors.Is(err, ErrRoomFull):
+		code = protocol.CodeLimit
+	case errors.Is(err, ErrConflict):
+		code = protocol.CodeConflict
+	}
+	return &protocol.Error{ID: id, Code: code, Message: err.Error()}
+}

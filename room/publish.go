@@ -1,0 +1,189 @@
+package room
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// handlePublish reserves a track sid for a track the next publisher offer will carry.
+func (p *Participant) handlePublish(m *protocol.Publish) error {
+	if !p.perms.CanPublish {
+		return fmt.Errorf("%w: this token may not publish", ErrForbidden)
+	}
+	if len(p.perms.CanPublishSources) > 0 && !slices.Contains(p.perms.CanPublishSources, m.Source) {
+		return fmt.Errorf("%w: this token may not publish source %q", ErrForbidden, m.Source)
+	}
+	p.mu.Lock()
+	count := len(p.tracks)
+	dup := false
+	for _, t := range p.tracks {
+		dup = dup || t.cid == m.CID
+	}
+	p.mu.Unlock()
+	if _, ok := p.pending[m.CID]; ok || dup {
+		return fmt.Errorf("%w: track %q is already published", ErrConflict, m.CID)
+	}
+	if max := p.room.manager.cfg.MaxTracksPerParticipant; count+len(p.pending) >= max {
+		return fmt.Errorf("%w: at most %d tracks per participant", ErrLimit, max)
+	}
+	t := &PublishedTrack{sid: newSid("TR_"), cid: m.CID, owner: p, info: protocol.TrackInfo{
+		Kind: m.Kind, Source: m.Source, Width: m.Width, Height: m.Height, Layers: m.Layers,
+	}}
+	t.info.Sid = t.sid
+	p.pending[m.CID] = t
+	p.send(&protocol.Published{ID: m.ID, CID: m.CID, Track: t.info})
+	return nil
+}
+
+// onTrack matches media arriving on the publisher connection with an announced track.
+func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
+	if p.closing {
+		return
+	}
+	kind := protocol.KindAudio
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = protocol.KindVideo
+	}
+	t := p.pending[remote.ID()]
+	if t == nil || t.info.Kind != kind {
+		// Some stacks rewrite msid: accept the only announced track of this kind.
+		t = nil
+		for _, c := range p.pending {
+			if c.info.Kind == kind {
+				if t != nil {
+					t = nil
+					break
+				}
+				t = c
+			}
+		}
+	}
+	if t == nil {
+		p.logger.Warn("media for a track that was not announced with publish", "cid", remote.ID(), "kind", kind)
+		return
+	}
+	delete(p.pending, t.cid)
+	var levelID uint8
+	for _, x := range rr.GetParameters().HeaderExtensions {
+		if x.URI == sfu.AudioLevelURI {
+			levelID = uint8(x.ID)
+		}
+	}
+	cfg := p.room.manager.engine.Config()
+	r := sfu.NewReceiver(sfu.ReceiverParams{
+		Track: remote, WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
+		Logger: p.logger.With("track", t.sid),
+	}, levelID)
+	p.mu.Lock()
+	t.receiver = r
+	t.info.MimeType = remote.Codec().MimeType
+	p.tracks = append(p.tracks, t)
+	info := t.info
+	p.mu.Unlock()
+	r.Start()
+	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType)
+	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
+}
+
+// ownTrack finds one of the participant's own tracks, published or announced.
+func (p *Participant) ownTrack(sid string) *PublishedTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.tracks {
+		if t.sid == sid {
+			return t
+		}
+	}
+	for _, t := range p.pending {
+		if t.sid == sid {
+			return t
+		}
+	}
+	return nil
+}
+
+func (p *Participant) handleUnpublish(m *protocol.Unpublish) error {
+	t := p.ownTrack(m.TrackSid)
+	if t == nil {
+		return fmt.Errorf("%w: no track %q", ErrNotFound, m.TrackSid)
+	}
+	if _, ok := p.pending[t.cid]; ok {
+		delete(p.pending, t.cid)
+		return nil
+	}
+	p.mu.Lock()
+	p.tracks = slices.DeleteFunc(p.tracks, func(x *PublishedTrack) bool { return x == t })
+	p.mu.Unlock()
+	t.receiver.Close()
+	p.logger.Info("track unpublished", "track", t.sid)
+	p.room.trackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
+	return nil
+}
+
+func (p *Participant) handleMute(m *protocol.Mute) error {
+	t := p.ownTrack(m.TrackSid)
+	if t == nil {
+		return fmt.Errorf("%w: no track %q", ErrNotFound, m.TrackSid)
+	}
+	p.setMuted(t, m.Muted)
+	return nil
+}
+
+// setMuted records the mute state and tells everyone.
+func (p *Participant) setMuted(t *PublishedTrack, muted bool) {
+	p.mu.Lock()
+	changed := t.info.Muted != muted
+	t.info.Muted = muted
+	p.mu.Unlock()
+	if changed {
+		p.announceUpdate()
+	}
+}
+
+// MuteTrack mutes a track on behalf of an admin (the HTTP API).
+func (p *Participant) MuteTrack(trackSid string, muted bool) error {
+	errc := make(chan error, 1)
+	if !p.q.push(func() {
+		t := p.ownTrack(trackSid)
+		if t == nil {
+			errc <- fmt.Errorf("%w: no track %q", ErrNotFound, trackSid)
+			return
+		}
+		p.setMuted(t, muted)
+		errc <- nil
+	}) {
+		return ErrNotFound
+	}
+	return <-errc
+}
+
+func (p *Participant) handleUpdateMetadata(m *protocol.UpdateMetadata) error {
+	p.mu.Lock()
+	if m.Name != nil {
+		p.name = *m.Name
+	}
+	if m.Metadata != nil {
+		p.metadata = *m.Metadata
+	}
+	p.mu.Unlock()
+	p.announceUpdate()
+	return nil
+}
+
+// announceUpdate sends participantUpdated to the participant itself and to everyone else.
+func (p *Participant) announceUpdate() {
+	info := p.Info()
+	msg := &protocol.ParticipantUpdated{Participant: info}
+	p.send(msg)
+	if p.perms.Hidden {
+		return
+	}
+	for _, o := range p.room.others(p) {
+		o.send(msg)
+	}
+}

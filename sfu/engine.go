@@ -1,0 +1,301 @@
+// Package sfu is Podium's media plane: the WebRTC API (codecs, header extensions, interceptors and
+// one UDP port), up tracks (Receiver), per-subscriber down tracks (DownTrack) and the packet cache.
+// It knows pion; it does not know rooms, JSON or HTTP.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types Podium offers; clients that want to match exactly use the same numbers.
+const (
+	PayloadTypeOpus = 111
+	PayloadTypeVP8  = 96
+	PayloadTypeH264 = 102
+)
+
+// Header extension URIs negotiated on every connection.
+const (
+	AudioLevelURI  = sdp.AudioLevelURI
+	TWCCURI        = sdp.TransportCCURI
+	AbsSendTimeURI = sdp.ABSSendTimeURI
+)
+
+// Config configures the media plane.
+type Config struct {
+	// BindIP is the address the UDP and TCP media sockets listen on ("127.0.0.1" by default).
+	BindIP string
+	// UDPPort is the one UDP port all ICE traffic shares (0 picks a free port).
+	UDPPort int
+	// TCPPort is the ICE-TCP port (0 picks a free port, -1 disables ICE-TCP).
+	TCPPort int
+	// NodeIPs replace the host address in candidates (behind NAT or in a container).
+	NodeIPs []string
+	// LoopbackOnly keeps every candidate on 127.0.0.1 (tests).
+	LoopbackOnly bool
+	// WrapPacketConn, when set, wraps the UDP socket (tests inject loss and delay with it).
+	WrapPacketConn func(net.PacketConn) net.PacketConn
+	// PLIInterval is the shortest time between two keyframe requests to one publisher track.
+	PLIInterval time.Duration
+	// PacketCacheSize is how many packets of each video track are kept for NACK (a power of two).
+	PacketCacheSize int
+	Logger          *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.BindIP == "" {
+		c.BindIP = "127.0.0.1"
+	}
+	if c.PLIInterval == 0 {
+		c.PLIInterval = 500 * time.Millisecond
+	}
+	if c.PacketCacheSize == 0 {
+		c.PacketCacheSize = 512
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine builds peer connections that share the media sockets, codecs and interceptors.
+type Engine struct {
+	cfg     Config
+	api     *webrtc.API
+	udpConn net.PacketConn
+	udpMux  ice.UDPMux
+	tcpLn   net.Listener
+	tcpMux  ice.TCPMux
+}
+
+// NewEngine opens the media sockets and prepares the WebRTC API.
+func NewEngine(cfg Config) (*Engine, error) {
+	cfg.defaults()
+	e := &Engine{cfg: cfg}
+	if err := e.listen(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	me, err := newMediaEngine()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	ir, err := newInterceptors(me)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	se, err := e.settingEngine()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return e, nil
+}
+
+func (e *Engine) listen() error {
+	udp, err := net.ListenPacket("udp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.UDPPort)))
+	if err != nil {
+		return fmt.Errorf("sfu: media UDP port: %w", err)
+	}
+	e.udpConn = udp
+	conn := udp
+	if e.cfg.WrapPacketConn != nil {
+		conn = e.cfg.WrapPacketConn(udp)
+	}
+	logger := newPionLoggerFactory(e.cfg.Logger)
+	if ip := net.ParseIP(e.cfg.BindIP); ip != nil && ip.IsUnspecified() {
+		// A socket on 0.0.0.0 cannot tell pion which address to advertise: one mux per interface.
+		udp.Close()
+		e.udpConn = nil
+		mux, err := ice.NewMultiUDPMuxFromPort(e.cfg.UDPPort, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+			ice.UDPMuxFromPortWithLogger(logger.NewLogger("udpmux")))
+		if err != nil {
+			return fmt.Errorf("sfu: media UDP port: %w", err)
+		}
+		e.udpMux = mux
+	} else {
+		e.udpMux = webrtc.NewICEUDPMux(logger.NewLogger("udpmux"), conn)
+	}
+	if e.cfg.TCPPort >= 0 {
+		ln, err := net.Listen("tcp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.TCPPort)))
+		if err != nil {
+			return fmt.Errorf("sfu: ICE-TCP port: %w", err)
+		}
+		e.tcpLn = ln
+		e.tcpMux = webrtc.NewICETCPMux(logger.NewLogger("tcpmux"), ln, 32)
+	}
+	return nil
+}
+
+func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
+	var se webrtc.SettingEngine
+	se.LoggerFactory = newPionLoggerFactory(e.cfg.Logger)
+	se.SetICEUDPMux(e.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if e.tcpMux != nil {
+		se.SetICETCPMux(e.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Firefox probes with old packets and retransmissions arrive late: a wide replay window.
+	se.SetSRTPReplayProtectionWindow(1024)
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	bindIP := net.ParseIP(e.cfg.BindIP)
+	if e.cfg.LoopbackOnly || (bindIP != nil && bindIP.IsLoopback()) {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	if e.cfg.LoopbackOnly {
+		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	if len(e.cfg.NodeIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: e.cfg.NodeIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return se, fmt.Errorf("sfu: node IP: %w", err)
+		}
+	}
+	return se, nil
+}
+
+// newMediaEngine registers exactly the codecs and header extensions Podium forwards.
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBTransportCC},
+	}
+	codecs := []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+		}, PayloadType: PayloadTypeOpus}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB,
+		}, PayloadType: PayloadTypeVP8}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+		}, PayloadType: PayloadTypeH264}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.p, c.kind); err != nil {
+			return nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
+		}
+	}
+	exts := []struct {
+		uri   string
+		kinds []webrtc.RTPCodecType
+	}{
+		{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
+		{TWCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{AbsSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+	}
+	for _, x := range exts {
+		for _, k := range x.kinds {
+			if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: x.uri}, k); err != nil {
+				return nil, fmt.Errorf("sfu: register extension %s: %w", x.uri, err)
+			}
+		}
+	}
+	return me, nil
+}
+
+// newInterceptors chooses the interceptor set. Not pion's default: its NACK responder keeps a copy
+// of every packet per subscriber (Podium answers NACKs from the publisher's one packet cache) and
+// its interval PLI asks publishers for keyframes nobody needs.
+func newInterceptors(me *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	// Transport-wide CC feedback for publishers: without it Chromium never ramps up its top layer.
+	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(100 * time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(fb)
+	// Sequence numbers for outgoing packets, so that subscribers send feedback (used by BWE later).
+	hdr, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(hdr)
+	// NACKs towards publishers for upstream loss.
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(512), nack.GeneratorInterval(50*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReportsWithOptions(ir, []report.ReceiverOption{report.ReceiverInterval(time.Second)},
+		report.SenderInterval(time.Second)); err != nil {
+		return nil, err
+	}
+	_ = me
+	return ir, nil
+}
+
+// NewPeerConnection creates a peer connection on the shared sockets.
+func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
+	if e.api == nil {
+		return nil, errors.New("sfu: engine closed")
+	}
+	return e.api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+}
+
+// UDPAddr is the media UDP address (useful when UDPPort was 0).
+func (e *Engine) UDPAddr() net.Addr {
+	if e.udpConn != nil {
+		return e.udpConn.LocalAddr()
+	}
+	return nil
+}
+
+// TCPAddr is the ICE-TCP address, or nil when disabled.
+func (e *Engine) TCPAddr() net.Addr {
+	if e.tcpLn != nil {
+		return e.tcpLn.Addr()
+	}
+	return nil
+}
+
+// Config returns the engine's configuration with defaults applied.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Close closes the media sockets. Close every peer connection first.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.udpMux != nil {
+		errs = append(errs, e.udpMux.Close())
+	} else if e.udpConn != nil {
+		errs = append(errs, e.udpConn.Close())
+	}
+	if e.tcpMux != nil {
+		errs = append(errs, e.tcpMux.Close())
+	} else if e.tcpLn != nil {
+		errs = append(errs, e.tcpLn.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,246 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /rtc", s.handleRTC)
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "rooms": len(s.rooms.Rooms())})
+	})
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("GET /api/rooms", s.api(s.listRooms))
+	m.HandleFunc("POST /api/rooms", s.api(s.createRoom))
+	m.HandleFunc("DELETE /api/rooms/{room}", s.api(s.deleteRoom))
+	m.HandleFunc("GET /api/rooms/{room}/participants", s.api(s.listParticipants))
+	m.HandleFunc("DELETE /api/rooms/{room}/participants/{identity}", s.api(s.kick))
+	m.HandleFunc("POST /api/rooms/{room}/participants/{identity}/mute", s.api(s.mute))
+	m.HandleFunc("OPTIONS /", s.preflight)
+	if s.cfg.DevMode {
+		m.HandleFunc("GET /api/dev/token", s.cors(s.devToken))
+	}
+	if s.cfg.Web != nil {
+		m.Handle("GET /", http.FileServerFS(s.cfg.Web))
+	}
+}
+
+// cors lets apps on other origins call the API (the bearer token is the authority).
+func (s *Server) cors(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		h(w, r)
+	}
+}
+
+func (s *Server) preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// api authenticates a request's bearer token before calling h.
+func (s *Server) api(h func(http.ResponseWriter, *http.Request, *auth.Claims)) http.HandlerFunc {
+	return s.cors(func(w http.ResponseWriter, r *http.Request) {
+		claims, err := s.verifier.Verify(bearerToken(r))
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
+			return
+		}
+		h(w, r, claims)
+	})
+}
+
+// adminOf reports whether the claims administer room name.
+func adminOf(c *auth.Claims, name string) bool {
+	return c.Grant.RoomAdmin && (c.Grant.Room == "" || c.Grant.Room == name)
+}
+
+func forbidden(w http.ResponseWriter, need string) {
+	writeError(w, http.StatusForbidden, protocol.CodeForbidden, "the token lacks the "+need+" grant")
+}
+
+func (s *Server) listRooms(w http.ResponseWriter, _ *http.Request, c *auth.Claims) {
+	if !c.Grant.RoomList && !c.Grant.RoomAdmin {
+		forbidden(w, "roomList")
+		return
+	}
+	rooms := s.rooms.Rooms()
+	if !c.Grant.RoomList { // a room admin sees its own room
+		own := rooms[:0]
+		for _, r := range rooms {
+			if adminOf(c, r.Name) {
+				own = append(own, r)
+			}
+		}
+		rooms = own
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+}
+
+type createRoomRequest struct {
+	Name            string `json:"name"`
+	MaxParticipants int    `json:"maxParticipants"`
+	EmptyTimeout    int    `json:"emptyTimeout"` // seconds
+	Metadata        string `json:"metadata"`
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	if !c.Grant.RoomCreate {
+		forbidden(w, "roomCreate")
+		return
+	}
+	var req createRoomRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "malformed JSON: "+err.Error())
+		return
+	}
+	if req.MaxParticipants < 0 || req.EmptyTimeout < 0 || len(req.Metadata) > protocol.MaxMetadataLen {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "maxParticipants, emptyTimeout or metadata out of range")
+		return
+	}
+	rm, err := s.rooms.CreateRoom(room.RoomOptions{Name: req.Name, MaxParticipants: req.MaxParticipants,
+		EmptyTimeout: time.Duration(req.EmptyTimeout) * time.Second, Metadata: req.Metadata})
+	if err != nil {
+		s.roomError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rm.Info())
+}
+
+func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	name := r.PathValue("room")
+	if !c.Grant.RoomCreate && !adminOf(c, name) {
+		forbidden(w, "roomCreate")
+		return
+	}
+	if err := s.rooms.CloseRoom(name); err != nil {
+		s.roomError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	name := r.PathValue("room")
+	if !adminOf(c, name) && !c.Grant.RoomList {
+		forbidden(w, "roomAdmin")
+		return
+	}
+	rm := s.rooms.Room(name)
+	if rm == nil {
+		s.roomError(w, room.ErrNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"participants": rm.Participants(adminOf(c, name))})
+}
+
+// participant resolves {room}/{identity} for the admin calls.
+func (s *Server) participant(w http.ResponseWriter, r *http.Request, c *auth.Claims) *room.Participant {
+	name := r.PathValue("room")
+	if !adminOf(c, name) {
+		forbidden(w, "roomAdmin")
+		return nil
+	}
+	rm := s.rooms.Room(name)
+	if rm == nil {
+		s.roomError(w, room.ErrNotFound)
+		return nil
+	}
+	p := rm.Participant(r.PathValue("identity"))
+	if p == nil {
+		s.roomError(w, room.ErrNotFound)
+	}
+	return p
+}
+
+func (s *Server) kick(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	if p := s.participant(w, r, c); p != nil {
+		p.Close(protocol.LeaveKicked)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) mute(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	p := s.participant(w, r, c)
+	if p == nil {
+		return
+	}
+	var req struct {
+		TrackSid string `json:"trackSid"`
+		Muted    bool   `json:"muted"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize)).Decode(&req); err != nil || req.TrackSid == "" {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSid": "...", "muted": bool}`)
+		return
+	}
+	if err := p.MuteTrack(req.TrackSid, req.Muted); err != nil {
+		s.roomError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) roomError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, room.ErrNotFound):
+		writeError(w, http.StatusNotFound, protocol.CodeNotFound, err.Error())
+	case errors.Is(err, room.ErrBadRequest):
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+	case errors.Is(err, room.ErrLimit), errors.Is(err, room.ErrRoomFull):
+		writeError(w, http.StatusForbidden, protocol.CodeLimit, err.Error())
+	case errors.Is(err, room.ErrShuttingDown):
+		writeError(w, http.StatusServiceUnavailable, protocol.CodeInternal, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
+	}
+}
+
+// devToken mints a token for anyone: only in dev mode, for the browser app on a laptop.
+func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	roomName, identity := q.Get("room"), q.Get("identity")
+	if roomName == "" || identity == "" || len(roomName) > 128 || len(identity) > 128 {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "room and identity are required (at most 128 bytes)")
+		return
+	}
+	key, secret := s.devKey()
+	name := q.Get("name")
+	if name == "" {
+		name = identity
+	}
+	tok, err := auth.Mint(key, secret, auth.MintOptions{Identity: identity, Name: name, Grant: auth.Grant{
+		Room: roomName, RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true,
+		RoomAdmin: q.Get("admin") == "1", RoomList: q.Get("admin") == "1",
+	}})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
+		return
+	}
+	scheme := "ws"
+	if r.TLS != nil {
+		scheme = "wss"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "url": scheme + "://" + r.Host})
+}
+
+func (s *Server) devKey() (string, string) {
+	for k, v := range s.cfg.Keys {
+		return k, v
+	}
+	return "", ""
+}

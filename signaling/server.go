@@ -1,0 +1,184 @@
+// Package signaling is Podium's wire: WebSocket sessions speaking the JSON protocol, access-token
+// checks and the HTTP API. It drives rooms through package room and never touches RTP.
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
+)
+
+// Config configures the signalling server.
+type Config struct {
+	// Keys are the API keys and secrets that sign access tokens.
+	Keys auth.KeyProvider
+	// DevMode enables /api/dev/token, which mints tokens with the first key for anyone.
+	DevMode bool
+	// Web is served at / (the browser app); nil serves nothing there.
+	Web    fs.FS
+	Logger *slog.Logger
+	// Registry receives the server's metrics; nil makes a private one.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP side of Podium.
+type Server struct {
+	cfg      Config
+	rooms    *room.Manager
+	verifier *auth.Verifier
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+	metrics  *metrics
+
+	mu       sync.Mutex
+	sessions sync.WaitGroup
+	closed   bool
+}
+
+// NewServer builds the handler tree over a room manager.
+func NewServer(cfg Config, rooms *room.Manager) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg: cfg, rooms: rooms, verifier: &auth.Verifier{Keys: cfg.Keys},
+		upgrader: websocket.Upgrader{
+			ReadBufferSize: 4096, WriteBufferSize: 4096,
+			// Apps embed the SDK on their own origins: the token is the authority, not Origin.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+		mux: http.NewServeMux(),
+	}
+	s.metrics = newMetrics(cfg.Registry, rooms)
+	s.routes()
+	return s
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Shutdown tells every participant the server is going away and waits for the sessions to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.rooms.Close()
+	done := make(chan struct{})
+	go func() { s.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
+	claims, err := s.verifier.Verify(bearerToken(r))
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
+		return
+	}
+	if !claims.Grant.RoomJoin || claims.Grant.Room == "" {
+		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token does not grant joining a room")
+		return
+	}
+	if want := r.URL.Query().Get("room"); want != "" && want != claims.Grant.Room {
+		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token is for another room")
+		return
+	}
+	if rm := s.rooms.Room(claims.Grant.Room); rm != nil {
+		if info := rm.Info(); info.NumParticipants >= info.MaxParticipants && rm.Participant(claims.Identity) == nil {
+			writeError(w, http.StatusForbidden, protocol.CodeLimit, "the room is full")
+			return
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, protocol.CodeInternal, "the server is shutting down")
+		return
+	}
+	s.sessions.Add(1)
+	s.mu.Unlock()
+	defer s.sessions.Done()
+
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	logger := s.cfg.Logger.With("room", claims.Grant.Room, "participant", claims.Identity)
+	sess := newSession(conn, logger)
+	defer func() { <-sess.done }()
+	p, err := s.rooms.Join(claims.Grant.Room, room.JoinParams{
+		Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,
+		Permissions:   permissions(claims.Grant),
+		AutoSubscribe: r.URL.Query().Get("autoSubscribe") != "false",
+		Sink:          sess,
+	})
+	if err != nil {
+		code := protocol.CodeInternal
+		switch {
+		case errors.Is(err, room.ErrRoomFull), errors.Is(err, room.ErrLimit):
+			code = protocol.CodeLimit
+		case errors.Is(err, room.ErrBadRequest):
+			code = protocol.CodeBadRequest
+		case errors.Is(err, room.ErrShuttingDown), errors.Is(err, room.ErrRoomClosed):
+			code = protocol.CodeConflict
+		}
+		sess.Send(&protocol.Error{Code: code, Message: "cannot join: " + err.Error()})
+		sess.Close()
+		return
+	}
+	s.metrics.sessions.Inc()
+	defer s.metrics.sessions.Dec()
+	sess.readLoop(p)
+	// The client went away (or left): release its connections; a no-op when it already left.
+	p.Close("")
+	sess.Close()
+}
+
+func permissions(g auth.Grant) protocol.Permissions {
+	return protocol.Permissions{
+		CanPublish: g.CanPublish, CanSubscribe: g.CanSubscribe, CanPublishData: g.CanPublishData,
+		CanPublishSources: g.CanPublishSources, Hidden: g.Hidden, RoomAdmin: g.RoomAdmin,
+	}
+}
+
+func bearerToken(r *http.Request) string {
+	if t := r.URL.Query().Get("access_token"); t != "" {
+		return t
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// writeError answers an HTTP request with the protocol's JSON error body.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(protocol.Error{Code: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
