@@ -278,6 +278,9 @@ func (p *Participant) dispatch(m protocol.Message) error {
 	case *protocol.Leave:
 		p.requestClose(protocol.LeaveClient)
 		return nil
+	case *protocol.Ping:
+		p.send(&protocol.Pong{ID: m.ID, TS: m.TS})
+		return nil
 	}
 	return fmt.Errorf("%w: %q is not a client message", ErrBadRequest, m.MessageType())
 }

@@ -73,9 +73,8 @@ func connect(t testing.TB, n *Node, room, identity string) *client.Client {
 	return c
 }
 
-// received is what a subscriber observed on one remote track.
-type received struct {
-	mu          sync.Mutex
+// trackStats is what a subscriber observed on one remote track.
+type trackStats struct {
 	participant string
 	kind        string
 	packets     int
@@ -87,11 +86,16 @@ type received struct {
 	started     bool
 }
 
-func (r *received) snapshot() received {
+// received guards the stats of one track, updated by its reader.
+type received struct {
+	mu sync.Mutex
+	trackStats
+}
+
+func (r *received) snapshot() trackStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return received{participant: r.participant, kind: r.kind, packets: r.packets, keyframes: r.keyframes,
-		width: r.width, height: r.height, seqGaps: r.seqGaps}
+	return r.trackStats
 }
 
 // collector reads every track a client subscribes to and records what arrives.
@@ -107,7 +111,7 @@ func collect(c *client.Client) *collector {
 	go func() { // ends when the client closes its Tracks channel
 		defer col.wg.Done()
 		for rt := range c.Tracks() {
-			r := &received{participant: rt.ParticipantSid, kind: rt.Info.Kind}
+			r := &received{trackStats: trackStats{participant: rt.ParticipantSid, kind: rt.Info.Kind}}
 			col.mu.Lock()
 			col.tracks[rt.TrackSid] = r
 			col.mu.Unlock()
@@ -150,10 +154,10 @@ func readTrack(tr *webrtc.TrackRemote, r *received) {
 }
 
 // byParticipant returns snapshots of what arrived from one participant, by kind.
-func (col *collector) byParticipant(sid string) map[string]received {
+func (col *collector) byParticipant(sid string) map[string]trackStats {
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	out := map[string]received{}
+	out := map[string]trackStats{}
 	for _, r := range col.tracks {
 		s := r.snapshot()
 		if s.participant == sid {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,8 @@ type Node struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+	stopOnce sync.Once
+	stopErr  error
 	// DevKey and DevSecret are set in dev mode (no keys configured).
 	DevKey, DevSecret string
 }
@@ -118,11 +121,15 @@ func (n *Node) Rooms() *room.Manager { return n.rooms }
 func (n *Node) Engine() *sfu.Engine { return n.engine }
 
 // Shutdown sends every participant `leave` (server_shutdown), closes the sessions and sockets.
+// Calling it again returns the first call's result.
 func (n *Node) Shutdown(ctx context.Context) error {
-	errs := []error{n.signal.Shutdown(ctx), n.http.Shutdown(ctx)}
-	if err := <-n.served; !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
-	}
-	errs = append(errs, n.engine.Close())
-	return errors.Join(errs...)
+	n.stopOnce.Do(func() {
+		errs := []error{n.signal.Shutdown(ctx), n.http.Shutdown(ctx)}
+		if err := <-n.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		errs = append(errs, n.engine.Close())
+		n.stopErr = errors.Join(errs...)
+	})
+	return n.stopErr
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,7 +57,9 @@ func NewServer(cfg Config, rooms *room.Manager) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		cfg: cfg, rooms: rooms, verifier: &auth.Verifier{Keys: cfg.Keys},
+		cfg: cfg, rooms: rooms,
+		// Leeway absorbs clock skew between Podium and the app servers that mint tokens.
+		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: 30 * time.Second},
 		upgrader: websocket.Upgrader{
 			ReadBufferSize: 4096, WriteBufferSize: 4096,
 			// Apps embed the SDK on their own origins: the token is the authority, not Origin.

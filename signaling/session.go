@@ -164,8 +164,10 @@ func (s *Session) readLoop(h Handler) {
 				Message: "\"" + m.MessageType() + "\" is a server message"})
 			continue
 		}
-		if ping, ok := m.(*protocol.Ping); ok {
-			s.Send(&protocol.Pong{ID: ping.ID, TS: ping.TS})
+		if ping, ok := m.(*protocol.Ping); ok && ping.ID == "" {
+			// A keep-alive needs no ordering; a ping with an id goes through the participant's
+			// queue, so its pong also confirms every earlier request was handled.
+			s.Send(&protocol.Pong{TS: ping.TS})
 			continue
 		}
 		h.Handle(m)

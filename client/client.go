@@ -1,0 +1,324 @@
+// Package client is Podium's Go SDK. It joins a room over the signalling WebSocket (the contract
+// in docs/protocol.md), publishes media from encoded files or from caller-written RTP, and
+// receives what the server forwards. Integration tests and the load tester are its users.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	neturl "net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// Sentinel errors.
+var (
+	ErrClosed           = errors.New("client: closed")
+	ErrUnsupportedCodec = errors.New("client: unsupported codec")
+	ErrUnknownTrack     = errors.New("client: unknown track")
+	ErrUnexpected       = errors.New("client: unexpected message")
+)
+
+const (
+	writeTimeout      = 10 * time.Second
+	closeFlushTimeout = 2 * time.Second // how long Close waits to say goodbye to a dead server
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	Logger *slog.Logger // default: discard
+	// Loopback keeps every ICE candidate on 127.0.0.1 (see LoopbackOnly): for tests.
+	Loopback bool
+	// AutoSubscribe nil leaves the server's default (subscribe to everything); false adds
+	// autoSubscribe=false to the URL.
+	AutoSubscribe *bool
+	// SettingEngine makes extra changes to pion's settings (after Loopback's).
+	SettingEngine func(*webrtc.SettingEngine)
+	// DialTimeout bounds the WebSocket handshake and the wait for `joined`; default 10 s.
+	DialTimeout time.Duration
+	// PingInterval is the keep-alive period; default 5 s (the server gives up after 30 s).
+	PingInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 5 * time.Second
+	}
+	return o
+}
+
+// ConnectError is the server's refusal of the WebSocket upgrade (401 bad token, 403 full room…).
+type ConnectError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("client: connection refused: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Client is one participant's session: a signalling WebSocket and two peer connections.
+type Client struct {
+	log  *slog.Logger
+	opts Options
+	ws   *websocket.Conn
+	clk  clock // paces media files; tests swap it
+
+	ctx    context.Context // the session's lifetime, canceled at teardown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // reader, writer and the three queue pumps
+
+	outMu      sync.Mutex
+	outbox     [][]byte
+	outWake    chan struct{}
+	closing    chan struct{} // closed by Close: the writer flushes, sends a close frame, stops
+	writerDone chan struct{}
+
+	events *queue[protocol.Message]
+	tracks *queue[*RemoteTrack]
+	data   *queue[DataPacket]
+
+	pub *publisher
+	sub *subscriber
+
+	nextID atomic.Uint64
+
+	mu           sync.Mutex
+	self         protocol.ParticipantInfo
+	room         protocol.RoomInfo
+	participants map[string]protocol.ParticipantInfo
+	order        []string // participant sids in arrival order
+	pending      map[string]chan protocol.Message
+	leaveReason  string
+
+	done      chan struct{} // closed once torn down
+	closeOnce sync.Once
+}
+
+// Connect joins the room that token grants: it dials {url}/rtc and returns after `joined`.
+// url is the server's base URL ("ws://127.0.0.1:7880"; http(s) works too). A refusal before
+// the upgrade is a *ConnectError. ctx bounds the connection attempt only; the session lasts
+// until Close, Kill or the server ends it.
+func Connect(ctx context.Context, url, token string, o Options) (*Client, error) {
+	o = o.withDefaults()
+	u, err := rtcURL(url, token, o.AutoSubscribe)
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	defer cancel()
+	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout}
+	ws, resp, err := dialer.DialContext(dctx, u, nil)
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, refusal(resp)
+		}
+		return nil, fmt.Errorf("client: dial %s: %w", url, err) // url: the token stays out of logs
+	}
+	ws.SetReadLimit(protocol.MaxMessageSize)
+	joined, err := readJoined(dctx, ws)
+	if err != nil {
+		_ = ws.Close()
+		return nil, err
+	}
+	c, err := newClient(ws, joined, o)
+	if err != nil {
+		_ = ws.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func rtcURL(base, token string, autoSubscribe *bool) (string, error) {
+	u, err := neturl.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("client: bad url: %w", err)
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	case "ws", "wss":
+	default:
+		return "", fmt.Errorf("client: bad url scheme %q", u.Scheme)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/rtc"
+	q := u.Query()
+	q.Set("access_token", token)
+	if autoSubscribe != nil && !*autoSubscribe {
+		q.Set("autoSubscribe", "false")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func refusal(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	e := &ConnectError{Status: resp.StatusCode}
+	var wire struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &wire) == nil {
+		e.Code, e.Message = wire.Code, wire.Message
+	} else {
+		e.Message = strings.TrimSpace(string(body))
+	}
+	return e
+}
+
+// readJoined waits for the first message, which must be `joined`.
+func readJoined(ctx context.Context, ws *websocket.Conn) (*protocol.Joined, error) {
+	// Unblock the read when ctx ends: a deadline in the past fails it at once.
+	stop := context.AfterFunc(ctx, func() { _ = ws.NetConn().SetReadDeadline(time.Unix(1, 0)) })
+	_, data, err := ws.ReadMessage()
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("client: waiting for joined: %w", err)
+	}
+	_ = ws.NetConn().SetReadDeadline(time.Time{})
+	m, err := protocol.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("client: waiting for joined: %w", err)
+	}
+	switch m := m.(type) {
+	case *protocol.Joined:
+		return m, nil
+	case *protocol.Error:
+		return nil, m
+	case *protocol.Leave:
+		return nil, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
+	}
+	return nil, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
+}
+
+func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {
+	c := &Client{
+		opts: o, ws: ws, clk: realClock{},
+		outWake: make(chan struct{}, 1), closing: make(chan struct{}), writerDone: make(chan struct{}),
+		events: newQueue[protocol.Message](), tracks: newQueue[*RemoteTrack](), data: newQueue[DataPacket](),
+		participants: map[string]protocol.ParticipantInfo{}, pending: map[string]chan protocol.Message{},
+		done: make(chan struct{}),
+	}
+	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
+	o.Logger = c.log
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	api, err := newAPI(o)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	cfg := webrtc.Configuration{}
+	for _, s := range j.ICEServers {
+		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	if c.sub, err = newSubscriber(c, api, cfg); err != nil {
+		c.cancel()
+		return nil, err
+	}
+	if c.pub, err = newPublisher(c, api, cfg); err != nil {
+		c.cancel()
+		_ = c.sub.pc.Close()
+		return nil, err
+	}
+	c.applyJoined(j)
+	c.events.push(j)
+	c.wg.Add(5)
+	go c.readLoop()
+	go c.writeLoop()
+	for _, run := range []func(){c.events.run, c.tracks.run, c.data.run} {
+		go func() {
+			defer c.wg.Done()
+			run()
+		}()
+	}
+	return c, nil
+}
+
+// teardown ends the session; the reader runs it once when the connection ends for any reason.
+func (c *Client) teardown() {
+	c.cancel()
+	_ = c.ws.NetConn().Close()
+	c.pub.close()
+	c.sub.close()
+	close(c.done)
+	c.events.finish()
+	c.tracks.finish()
+	c.data.finish()
+}
+
+// Close leaves the room: it sends `leave`, closes the peer connections and the WebSocket, and
+// waits for every goroutine of the client. Events, Tracks and Data are closed.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		_ = c.send(&protocol.Leave{})
+		close(c.closing)
+		select {
+		case <-c.writerDone:
+		case <-time.After(closeFlushTimeout):
+		}
+		c.shutdown()
+	})
+	return nil
+}
+
+// Kill drops the session the way a crash would: no `leave`, no close frame.
+func (c *Client) Kill() {
+	c.closeOnce.Do(c.shutdown)
+}
+
+func (c *Client) shutdown() {
+	_ = c.ws.NetConn().Close() // ends the reader, which tears down
+	<-c.done
+	c.events.stop()
+	c.tracks.stop()
+	c.data.stop()
+	c.wg.Wait()
+}
+
+// Done is closed when the session has ended: Close, Kill, a `leave` from the server or a lost
+// connection.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// LeaveReason is the reason of the server's `leave`, or "".
+func (c *Client) LeaveReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaveReason
+}
+
+// Events delivers every server message, `joined` first, after the client has handled it. It
+// never drops; it is closed when the session ends (after the backlog on a disconnect, at once
+// on Close).
+func (c *Client) Events() <-chan protocol.Message { return c.events.out }
+
+// Tracks delivers the tracks the server forwards to this client, as their media starts.
+func (c *Client) Tracks() <-chan *RemoteTrack { return c.tracks.out }
+
+// PeerConnections returns the publisher and subscriber connections, for stats and state.
+func (c *Client) PeerConnections() (publisher, subscriber *webrtc.PeerConnection) {
+	return c.pub.pc, c.sub.pc
+}

@@ -1,0 +1,85 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Data channel labels, on both connections.
+const (
+	LabelReliable = "reliable"
+	LabelLossy    = "lossy"
+)
+
+// DataMessage is the JSON text a data channel carries; the server adds From when it relays.
+type DataMessage struct {
+	Topic   string   `json:"topic"`
+	To      []string `json:"to,omitempty"` // identities; empty: the whole room
+	Payload string   `json:"payload"`
+	From    string   `json:"from,omitempty"`
+}
+
+// DataPacket is one message received on a data channel.
+type DataPacket struct {
+	Label   string // LabelReliable or LabelLossy
+	Binary  bool
+	Data    []byte
+	Message *DataMessage // the decoded text message; nil for binary or undecodable text
+}
+
+func newDataPacket(label string, msg webrtc.DataChannelMessage) DataPacket {
+	p := DataPacket{Label: label, Binary: !msg.IsString, Data: msg.Data}
+	if msg.IsString {
+		var m DataMessage
+		if json.Unmarshal(msg.Data, &m) == nil {
+			p.Message = &m
+		}
+	}
+	return p
+}
+
+// Data delivers what arrives on the server's data channels (unbounded, closed at the end).
+func (c *Client) Data() <-chan DataPacket { return c.data.out }
+
+// SendData sends a JSON text message on the reliable or the lossy channel. The first send
+// negotiates the publisher connection if no publish has yet, and waits for the channel to open.
+func (c *Client) SendData(ctx context.Context, m DataMessage, reliable bool) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ch, err := c.pub.openChannel(ctx, reliable)
+	if err != nil {
+		return err
+	}
+	return ch.SendText(string(b))
+}
+
+// SendDataBinary sends a binary message, which the server relays as it is.
+func (c *Client) SendDataBinary(ctx context.Context, b []byte, reliable bool) error {
+	ch, err := c.pub.openChannel(ctx, reliable)
+	if err != nil {
+		return err
+	}
+	return ch.Send(b)
+}
+
+// dataChannel is one of the publisher's two channels, with a signal for when it opens.
+type dataChannel struct {
+	dc     *webrtc.DataChannel
+	open   chan struct{}
+	opened sync.Once
+}
+
+func newDataChannel(pc *webrtc.PeerConnection, label string, init *webrtc.DataChannelInit) (*dataChannel, error) {
+	dc, err := pc.CreateDataChannel(label, init)
+	if err != nil {
+		return nil, err
+	}
+	d := &dataChannel{dc: dc, open: make(chan struct{})}
+	dc.OnOpen(func() { d.opened.Do(func() { close(d.open) }) })
+	return d, nil
+}

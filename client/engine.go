@@ -1,0 +1,160 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types, the same as the server's, so that both peer connections carry predictable SDP.
+const (
+	ptVP8  = 96
+	ptH264 = 102
+	ptOpus = 111
+)
+
+// h264Fmtp is constrained baseline, packetization-mode 1: what the server forwards.
+const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+func videoFeedback() []webrtc.RTCPFeedback {
+	return []webrtc.RTCPFeedback{
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
+		{Type: webrtc.TypeRTCPFBTransportCC},
+	}
+}
+
+// codecParams returns the codec registered for a MIME type (case-insensitive).
+func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, error) {
+	switch strings.ToLower(mime) {
+	case strings.ToLower(webrtc.MimeTypeOpus):
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+				SDPFmtpLine:  "minptime=10;useinbandfec=1",
+				RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+			},
+			PayloadType: ptOpus,
+		}, webrtc.RTPCodecTypeAudio, nil
+	case strings.ToLower(webrtc.MimeTypeVP8):
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback(),
+			},
+			PayloadType: ptVP8,
+		}, webrtc.RTPCodecTypeVideo, nil
+	case strings.ToLower(webrtc.MimeTypeH264):
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp,
+				RTCPFeedback: videoFeedback(),
+			},
+			PayloadType: ptH264,
+		}, webrtc.RTPCodecTypeVideo, nil
+	}
+	return webrtc.RTPCodecParameters{}, 0, fmt.Errorf("%w: %q", ErrUnsupportedCodec, mime)
+}
+
+// newAPI builds the pion API of one client: the server's codecs and header extensions, pion's
+// default interceptors (NACK, reports, stats, TWCC feedback) and TWCC sequence numbers on what
+// the client sends, so that the server's bandwidth estimation sees the client like a browser.
+func newAPI(o Options) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	for _, mime := range []string{webrtc.MimeTypeOpus, webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {
+		p, kind, _ := codecParams(mime)
+		if err := m.RegisterCodec(p, kind); err != nil {
+			return nil, err
+		}
+	}
+	// Registration order fixes the extension IDs (1, 2, …): keep the server's order.
+	exts := []struct {
+		uri   string
+		kinds []webrtc.RTPCodecType
+	}{
+		{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
+		{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.ABSSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+	}
+	for _, e := range exts {
+		for _, k := range e.kinds {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, k); err != nil {
+				return nil, err
+			}
+		}
+	}
+	reg := &interceptor.Registry{}
+	lf := pionLoggerFactory{o.Logger}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+		return nil, err
+	}
+	se := newSettingEngine(o)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+func newSettingEngine(o Options) webrtc.SettingEngine {
+	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{o.Logger}}
+	if o.Loopback {
+		LoopbackOnly(&se)
+	}
+	if o.SettingEngine != nil {
+		o.SettingEngine(&se)
+	}
+	return se
+}
+
+// LoopbackOnly restricts ICE to IPv4 UDP host candidates on 127.0.0.1, with mDNS off: what tests
+// on a machine with other interfaces need so that no candidate leaves the loopback interface.
+func LoopbackOnly(se *webrtc.SettingEngine) {
+	loopback := func(ip net.IP) bool { return ip.IsLoopback() }
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.SetIPFilter(loopback)
+	se.SetRemoteIPFilter(loopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+}
+
+// pionLoggerFactory routes pion's logs to slog. pion's Info level is chatty (every state
+// change), so it goes to Debug; Trace goes below Debug.
+type pionLoggerFactory struct{ log *slog.Logger }
+
+func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{f.log.With("pion", scope)}
+}
+
+const levelTrace = slog.LevelDebug - 4
+
+type pionLogger struct{ log *slog.Logger }
+
+func (l pionLogger) logf(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.Log(ctx, level, fmt.Sprintf(format, args...))
+}
+
+func (l pionLogger) Trace(msg string)                  { l.logf(levelTrace, "%s", msg) }
+func (l pionLogger) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
+func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
+func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

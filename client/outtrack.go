@@ -1,0 +1,162 @@
+package client
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// rtpMTU bounds the RTP packets the client sends, leaving room for SRTP and TURN overhead.
+const rtpMTU = 1200
+
+// outTrack is the webrtc.TrackLocal behind everything the client sends (one per simulcast
+// layer). pion's static tracks write neither sdes:mid nor rtp-stream-id, without which a pion
+// receiver cannot demultiplex simulcast, so this one packetizes itself and writes both, plus
+// the RFC 6464 audio level on audio.
+type outTrack struct {
+	id, streamID, rid string
+	kind              webrtc.RTPCodecType
+	mime              string
+	newPayloader      func() rtp.Payloader // nil when the caller writes whole RTP packets
+	level             *atomic.Uint32       // audio level to write; shared by a track's layers
+
+	transceiver atomic.Pointer[webrtc.RTPTransceiver] // set before the offer; gives the mid
+	onBind      func()                                // called after each Bind
+	bound       atomic.Pointer[binding]               // nil until negotiated, and after Unbind
+}
+
+// binding is what one negotiation fixed: where to write and with which IDs.
+type binding struct {
+	w                            webrtc.TrackLocalWriter
+	ssrc                         uint32
+	pt                           uint8
+	mid, rid                     []byte
+	midID, ridID, levelID, absID uint8
+	packetizer                   rtp.Packetizer // nil when the caller writes whole packets
+	tsBase                       uint32         // random RTP timestamp offset
+}
+
+var _ webrtc.TrackLocal = (*outTrack)(nil)
+
+func (t *outTrack) ID() string                { return t.id }
+func (t *outTrack) StreamID() string          { return t.streamID }
+func (t *outTrack) RID() string               { return t.rid }
+func (t *outTrack) Kind() webrtc.RTPCodecType { return t.kind }
+
+// Bind picks the track's codec among the negotiated ones and the IDs of the extensions.
+func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	var codec webrtc.RTPCodecParameters
+	found := false
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, t.mime) {
+			codec, found = c, true
+			break
+		}
+	}
+	if !found {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s was not negotiated", ErrUnsupportedCodec, t.mime)
+	}
+	b := &binding{
+		w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType),
+		rid: []byte(t.rid), tsBase: rand.Uint32(),
+	}
+	if tr := t.transceiver.Load(); tr != nil {
+		b.mid = []byte(tr.Mid())
+	}
+	for _, e := range ctx.HeaderExtensions() {
+		id := uint8(e.ID)
+		switch e.URI {
+		case sdp.SDESMidURI:
+			b.midID = id
+		case sdp.SDESRTPStreamIDURI:
+			b.ridID = id
+		case sdp.AudioLevelURI:
+			b.levelID = id
+		case sdp.ABSSendTimeURI:
+			b.absID = id
+		}
+	}
+	if t.newPayloader != nil {
+		b.packetizer = rtp.NewPacketizerWithOptions(rtpMTU, t.newPayloader(), rtp.NewRandomSequencer(),
+			codec.ClockRate, rtp.WithSSRC(b.ssrc), rtp.WithPayloadType(b.pt))
+		if b.absID != 0 {
+			b.packetizer.EnableAbsSendTime(int(b.absID))
+		}
+	}
+	t.bound.Store(b)
+	if t.onBind != nil {
+		t.onBind()
+	}
+	return codec, nil
+}
+
+// Unbind stops writing: the sender was stopped or its track replaced.
+func (t *outTrack) Unbind(webrtc.TrackLocalContext) error {
+	t.bound.Store(nil)
+	return nil
+}
+
+// writeFrame packetizes one frame; ts is its media time in clock units. Only the player of this
+// layer calls it, so the packetizer needs no lock. Frames are dropped while unbound.
+func (t *outTrack) writeFrame(f frame, ts uint64) error {
+	b := t.bound.Load()
+	if b == nil || b.packetizer == nil {
+		return nil
+	}
+	for _, p := range b.packetizer.Packetize(f.data, 0) {
+		p.Timestamp = b.tsBase + uint32(ts)
+		if err := t.addExtensions(b, &p.Header); err != nil {
+			return err
+		}
+		if _, err := b.w.WriteRTP(&p.Header, p.Payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRTP sends a caller's packet with the negotiated SSRC and payload type; its header
+// extensions are replaced by the negotiated ones, since the caller cannot know their IDs.
+func (t *outTrack) writeRTP(p *rtp.Packet) error {
+	b := t.bound.Load()
+	if b == nil {
+		return nil
+	}
+	h := p.Header
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, nil
+	h.SSRC, h.PayloadType = b.ssrc, b.pt
+	if err := t.addExtensions(b, &h); err != nil {
+		return err
+	}
+	_, err := b.w.WriteRTP(&h, p.Payload)
+	return err
+}
+
+func (t *outTrack) addExtensions(b *binding, h *rtp.Header) error {
+	if b.midID != 0 && len(b.mid) > 0 {
+		if err := h.SetExtension(b.midID, b.mid); err != nil {
+			return err
+		}
+	}
+	if b.ridID != 0 && len(b.rid) > 0 {
+		if err := h.SetExtension(b.ridID, b.rid); err != nil {
+			return err
+		}
+	}
+	if b.levelID != 0 && t.level != nil {
+		level := uint8(min(t.level.Load(), 127))
+		raw, err := rtp.AudioLevelExtension{Level: level, Voice: level < 127}.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := h.SetExtension(b.levelID, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// publisher is the connection the client offers on. Publishing, unpublishing and the first
+// data-channel offer each take sem, so one offer/answer exchange runs at a time and the server
+// sees `publish` → `published` → `offer` → `answer` for one track before the next.
+type publisher struct {
+	*peer
+
+	sem        chan struct{}
+	negotiated bool // guarded by sem
+	reliable   *dataChannel
+	lossy      *dataChannel
+
+	mu       sync.Mutex
+	answerCh chan protocol.Message  // the waiting negotiation's: for an answer without an id
+	tracks   map[string]*LocalTrack // by track sid
+	closed   bool                   // no more tracks may start
+}
+
+func newPublisher(c *Client, api *webrtc.API, cfg webrtc.Configuration) (*publisher, error) {
+	p := &publisher{sem: make(chan struct{}, 1), tracks: map[string]*LocalTrack{}}
+	var err error
+	if p.peer, err = newPeer(c, api, cfg, protocol.TargetPublisher, p.onConnected); err != nil {
+		return nil, err
+	}
+	ordered, unordered, none := true, false, uint16(0)
+	if p.reliable, err = newDataChannel(p.pc, LabelReliable, &webrtc.DataChannelInit{Ordered: &ordered}); err == nil {
+		p.lossy, err = newDataChannel(p.pc, LabelLossy, &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &none})
+	}
+	if err != nil {
+		_ = p.pc.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *publisher) lock(ctx context.Context) error {
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.c.done:
+		return ErrClosed
+	}
+}
+
+func (p *publisher) unlock() { <-p.sem }
+
+// negotiateLocked runs one offer/answer exchange; the caller holds sem.
+func (p *publisher) negotiateLocked(ctx context.Context) error {
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("client: publisher offer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("client: publisher offer: %w", err)
+	}
+	id := p.c.newID()
+	ch := p.c.expect(id)
+	defer p.c.unexpect(id)
+	p.mu.Lock()
+	p.answerCh = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.answerCh = nil
+		p.mu.Unlock()
+	}()
+	if err := p.sendDescription(&protocol.Offer{ID: id, Target: protocol.TargetPublisher, SDP: offer.SDP}); err != nil {
+		return err
+	}
+	reply, err := p.c.await(ctx, ch)
+	if err == nil {
+		answer, ok := reply.(*protocol.Answer)
+		if !ok {
+			err = fmt.Errorf("%w: %s in reply to the publisher offer", ErrUnexpected, reply.MessageType())
+		} else {
+			err = p.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP})
+		}
+	}
+	if err != nil {
+		// Back to stable, so that the next negotiation can start afresh.
+		_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		return fmt.Errorf("client: publisher negotiation: %w", err)
+	}
+	p.negotiated = true
+	return nil
+}
+
+// deliverAnswer hands an answer without a known id to the negotiation waiting for one.
+func (p *publisher) deliverAnswer(m *protocol.Answer) {
+	p.mu.Lock()
+	ch := p.answerCh
+	p.answerCh = nil
+	p.mu.Unlock()
+	if ch == nil {
+		p.c.log.Warn("publisher answer without an offer ignored")
+		return
+	}
+	select {
+	case ch <- m:
+	default:
+	}
+}
+
+// openChannel returns a data channel once open, negotiating first if nothing has been.
+func (p *publisher) openChannel(ctx context.Context, reliable bool) (*webrtc.DataChannel, error) {
+	d := p.lossy
+	if reliable {
+		d = p.reliable
+	}
+	select {
+	case <-d.open:
+		return d.dc, nil
+	default:
+	}
+	if err := p.lock(ctx); err != nil {
+		return nil, err
+	}
+	var err error
+	if !p.negotiated {
+		err = p.negotiateLocked(ctx)
+	}
+	p.unlock()
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-d.open:
+		return d.dc, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.c.done:
+		return nil, ErrClosed
+	}
+}
+
+// publish announces a track, adds it once the server has accepted it, and negotiates.
+func (p *publisher) publish(ctx context.Context, req protocol.Publish, lt *LocalTrack) error {
+	if err := p.lock(ctx); err != nil {
+		return err
+	}
+	defer p.unlock()
+	req.ID = p.c.newID()
+	keys := []string{req.ID, "cid:" + req.CID}
+	ch := p.c.expect(keys...)
+	defer p.c.unexpect(keys...)
+	if err := p.c.send(&req); err != nil {
+		return err
+	}
+	reply, err := p.c.await(ctx, ch)
+	if err != nil {
+		return fmt.Errorf("client: publish: %w", err)
+	}
+	published, ok := reply.(*protocol.Published)
+	if !ok {
+		return fmt.Errorf("%w: %s in reply to publish", ErrUnexpected, reply.MessageType())
+	}
+	lt.setInfo(published.Track)
+	if err := p.addSender(lt); err != nil {
+		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
+		return err
+	}
+	if err := p.negotiateLocked(ctx); err != nil {
+		_ = p.pc.RemoveTrack(lt.sender)
+		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
+		return err
+	}
+	return p.register(lt)
+}
+
+// register records a negotiated track and starts it, unless the connection has closed: then
+// close would not wait for the track's goroutines.
+func (p *publisher) register(lt *LocalTrack) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	p.tracks[lt.Sid()] = lt
+	lt.start()
+	return nil
+}
+
+// addSender adds the track's layers as one transceiver, the first layer as the base and the
+// rest as encodings. The track's codec is offered first, so that a server that picks one picks
+// it, but the others follow: pion offers later transceivers only what the first answer of
+// each kind accepted.
+func (p *publisher) addSender(lt *LocalTrack) error {
+	codec, kind, err := codecParams(lt.mime)
+	if err != nil {
+		return err
+	}
+	prefs := []webrtc.RTPCodecParameters{codec}
+	for _, mime := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264, webrtc.MimeTypeOpus} {
+		if other, k, _ := codecParams(mime); k == kind && mime != codec.MimeType {
+			prefs = append(prefs, other)
+		}
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(lt.layers[0].out,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return fmt.Errorf("client: add track: %w", err)
+	}
+	fail := func(err error) error {
+		_ = p.pc.RemoveTrack(tr.Sender())
+		return fmt.Errorf("client: add track: %w", err)
+	}
+	if err := tr.SetCodecPreferences(prefs); err != nil {
+		return fail(err)
+	}
+	for _, l := range lt.layers[1:] {
+		if err := tr.Sender().AddEncoding(l.out); err != nil {
+			return fail(err)
+		}
+	}
+	for _, l := range lt.layers {
+		l.out.transceiver.Store(tr)
+	}
+	lt.sender = tr.Sender()
+	return nil
+}
+
+// unpublish removes a track's sender and renegotiates.
+func (p *publisher) unpublish(ctx context.Context, lt *LocalTrack) error {
+	if err := p.lock(ctx); err != nil {
+		lt.cancel() // its RTCP readers end when the connection closes
+		return err
+	}
+	defer p.unlock()
+	err := p.pc.RemoveTrack(lt.sender)
+	p.mu.Lock()
+	delete(p.tracks, lt.Sid())
+	p.mu.Unlock()
+	lt.stop()
+	if err != nil {
+		return fmt.Errorf("client: unpublish: %w", err)
+	}
+	return p.negotiateLocked(ctx)
+}
+
+func (p *publisher) track(sid string) *LocalTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tracks[sid]
+}
+
+func (p *publisher) allTracks() []*LocalTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*LocalTrack, 0, len(p.tracks))
+	for _, lt := range p.tracks {
+		out = append(out, lt)
+	}
+	return out
+}
+
+// onConnected restarts every file at a keyframe: what was sent before DTLS completed was lost.
+func (p *publisher) onConnected() {
+	for _, lt := range p.allTracks() {
+		lt.restartAll()
+	}
+}
+
+// setLayers applies dynacast: layers nobody needs stop sending until needed again.
+func (p *publisher) setLayers(m *protocol.SubscribedLayers) {
+	if lt := p.track(m.TrackSid); lt != nil {
+		lt.setLayers(m.Layers)
+	}
+}
+
+// close closes the connection and waits for the goroutines of every published track.
+func (p *publisher) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	if err := p.pc.Close(); err != nil {
+		p.c.log.Debug("closing the publisher connection", "err", err)
+	}
+	for _, lt := range p.allTracks() {
+		lt.stop()
+	}
+}

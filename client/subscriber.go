@@ -1,0 +1,115 @@
+package client
+
+import (
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// RemoteTrack is a track the server forwards to this client. Read its media from Track; pion's
+// NACK and TWCC feedback run as Track is read.
+type RemoteTrack struct {
+	ParticipantSid string
+	TrackSid       string
+	Participant    protocol.ParticipantInfo // as known when the track arrived
+	Info           protocol.TrackInfo
+	Track          *webrtc.TrackRemote
+	Receiver       *webrtc.RTPReceiver
+
+	pc *webrtc.PeerConnection
+}
+
+// RequestKeyframe sends a PLI for the track to the server.
+func (rt *RemoteTrack) RequestKeyframe() error {
+	return rt.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(rt.Track.SSRC())}})
+}
+
+// subscriber is the connection the server offers on.
+type subscriber struct {
+	*peer
+
+	mu       sync.Mutex
+	expected map[string]protocol.TrackSubscribed // by mid and by track sid, from trackSubscribed
+}
+
+func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration) (*subscriber, error) {
+	p, err := newPeer(c, api, cfg, protocol.TargetSubscriber, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &subscriber{peer: p, expected: map[string]protocol.TrackSubscribed{}}
+	p.pc.OnTrack(s.onTrack)
+	p.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		label := dc.Label()
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			c.data.push(newDataPacket(label, msg))
+		})
+	})
+	return s, nil
+}
+
+// expect records a trackSubscribed, which comes just before the offer that adds the track.
+func (s *subscriber) expect(m *protocol.TrackSubscribed) {
+	s.mu.Lock()
+	s.expected[m.TrackSid] = *m
+	if m.Mid != "" {
+		s.expected["mid:"+m.Mid] = *m
+	}
+	s.mu.Unlock()
+}
+
+// handleOffer answers a subscriber offer. It runs on the reader, so offers are applied in order
+// and the answer goes out before any later message is handled.
+func (s *subscriber) handleOffer(m *protocol.Offer) {
+	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	var answer webrtc.SessionDescription
+	if err == nil {
+		answer, err = s.pc.CreateAnswer(nil)
+	}
+	if err == nil {
+		err = s.pc.SetLocalDescription(answer)
+	}
+	if err != nil {
+		s.c.log.Error("cannot answer the subscriber offer", "err", err)
+		return
+	}
+	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: answer.SDP})
+}
+
+// onTrack runs in pion's goroutine when a track's first packet arrives. The msid names the
+// track (`<participantSid> <trackSid>`); the trackSubscribed for its mid, when one came, wins.
+func (s *subscriber) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	psid, tsid := track.StreamID(), track.ID()
+	mid := ""
+	for _, tr := range s.pc.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			mid = tr.Mid()
+		}
+	}
+	s.mu.Lock()
+	ts, ok := s.expected["mid:"+mid]
+	if !ok {
+		ts, ok = s.expected[tsid]
+	}
+	if ok {
+		psid, tsid = ts.ParticipantSid, ts.TrackSid
+		delete(s.expected, "mid:"+ts.Mid)
+		delete(s.expected, ts.TrackSid)
+	}
+	s.mu.Unlock()
+	participant, info := s.c.lookupTrack(psid, tsid)
+	s.c.log.Debug("track arrived", "from", psid, "track", tsid, "codec", track.Codec().MimeType)
+	s.c.tracks.push(&RemoteTrack{
+		ParticipantSid: psid, TrackSid: tsid, Participant: participant, Info: info,
+		Track: track, Receiver: receiver, pc: s.pc,
+	})
+}
+
+func (s *subscriber) close() {
+	if err := s.pc.Close(); err != nil {
+		s.c.log.Debug("closing the subscriber connection", "err", err)
+	}
+}
