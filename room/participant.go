@@ -70,6 +70,9 @@ type subscription struct {
 	sender      *webrtc.RTPSender
 	transceiver *webrtc.RTPTransceiver
 	announced   bool
+	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
+	lastState   string                  // last streamState sent, to send changes only
+	pauseReason string
 }
 
 func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
@@ -213,6 +216,13 @@ func (p *Participant) shutdown(reason string) {
 	if reason != "" && reason != protocol.LeaveClient {
 		p.send(&protocol.Leave{Reason: reason})
 	}
+	// The client must read why before its peer connections go: flush and close the session
+	// first (bounded, a client that does not read cannot hold the shutdown).
+	p.sink.Close()
+	select {
+	case <-p.sink.Done():
+	case <-time.After(2 * time.Second):
+	}
 	for _, s := range p.subs {
 		s.track.receiver.RemoveDownTrack(s.dt)
 	}
@@ -226,7 +236,6 @@ func (p *Participant) shutdown(reason string) {
 	for _, t := range tracks {
 		t.receiver.Close()
 	}
-	p.sink.Close()
 	p.q.close()
 	close(p.done)
 	p.logger.Info("participant left", "reason", reason)

@@ -40,9 +40,14 @@ func (p *Participant) handlePublish(m *protocol.Publish) error {
 	return nil
 }
 
-// onTrack matches media arriving on the publisher connection with an announced track.
+// onTrack matches media arriving on the publisher connection with an announced track. A
+// simulcast track fires once per layer: the first layer makes the receiver, the others join it.
 func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 	if p.closing {
+		return
+	}
+	if t := p.flowingTrack(remote.ID()); t != nil && remote.RID() != "" {
+		p.addLayer(t, remote)
 		return
 	}
 	kind := protocol.KindAudio
@@ -64,7 +69,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 		}
 	}
 	if t == nil {
-		p.logger.Warn("media for a track that was not announced with publish", "cid", remote.ID(), "kind", kind)
+		p.logger.Warn("media for a track that was not announced with publish", "cid", remote.ID(), "kind", kind, "rid", remote.RID())
 		return
 	}
 	delete(p.pending, t.cid)
@@ -76,18 +81,48 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	}
 	cfg := p.room.manager.engine.Config()
 	r := sfu.NewReceiver(sfu.ReceiverParams{
-		Track: remote, WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
+		Codec: remote.Codec(), Kind: remote.Kind(), AudioLevelID: levelID,
+		WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
 		Logger: p.logger.With("track", t.sid),
-	}, levelID)
+	})
 	p.mu.Lock()
 	t.receiver = r
 	t.info.MimeType = remote.Codec().MimeType
 	p.tracks = append(p.tracks, t)
 	info := t.info
 	p.mu.Unlock()
-	r.Start()
-	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType)
+	p.addLayer(t, remote)
+	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType, "rid", remote.RID())
 	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
+}
+
+// flowingTrack finds a published track with media by its client id.
+func (p *Participant) flowingTrack(cid string) *PublishedTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.tracks {
+		if t.cid == cid {
+			return t
+		}
+	}
+	return nil
+}
+
+// addLayer starts reading one stream of a track (a simulcast layer or the only stream).
+func (p *Participant) addLayer(t *PublishedTrack, remote *webrtc.TrackRemote) {
+	idx := layerIndex(remote.RID(), t.info.Layers)
+	if idx < 0 {
+		p.logger.Warn("ignoring a simulcast layer with an unknown rid", "track", t.sid, "rid", remote.RID())
+		return
+	}
+	if err := t.receiver.AddLayer(idx, remote); err != nil {
+		p.logger.Warn("cannot add layer", "track", t.sid, "rid", remote.RID(), "err", err)
+		return
+	}
+	if remote.RID() != "" {
+		p.logger.Debug("simulcast layer arrived", "track", t.sid, "rid", remote.RID(), "layer", idx)
+		p.room.layersChanged(p)
+	}
 }
 
 // ownTrack finds one of the participant's own tracks, published or announced.

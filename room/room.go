@@ -23,7 +23,14 @@ type Room struct {
 	byIdentity   map[string]*Participant
 	emptyTimer   *time.Timer
 	closed       bool
+
+	stopTicker chan struct{}
+	tickerDone chan struct{}
 }
+
+// allocateInterval is how often every subscriber's layers are chosen again (layers start and
+// stop at the publisher; later the bandwidth estimate changes too).
+const allocateInterval = 500 * time.Millisecond
 
 func newRoom(m *Manager, o RoomOptions) *Room {
 	r := &Room{
@@ -32,7 +39,32 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 		participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
 	}
 	r.emptyTimer = time.AfterFunc(r.emptyTTL, r.closeIfEmpty)
+	r.stopTicker, r.tickerDone = make(chan struct{}), make(chan struct{})
+	go r.tick() // stopped and joined by Close
 	return r
+}
+
+func (r *Room) tick() {
+	defer close(r.tickerDone)
+	t := time.NewTicker(allocateInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopTicker:
+			return
+		case <-t.C:
+			for _, p := range r.others(nil) {
+				p.q.push(p.allocateAll)
+			}
+		}
+	}
+}
+
+// layersChanged tells the others that a track's layers changed, so they choose again.
+func (r *Room) layersChanged(from *Participant) {
+	for _, o := range r.others(from) {
+		o.q.push(o.allocateAll)
+	}
 }
 
 // Name is the room's name.
@@ -208,6 +240,8 @@ func (r *Room) Close(reason string) {
 	r.emptyTimer.Stop()
 	list := r.sortedLocked()
 	r.mu.Unlock()
+	close(r.stopTicker)
+	<-r.tickerDone
 	var wg sync.WaitGroup
 	for _, p := range list {
 		wg.Add(1)

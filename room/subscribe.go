@@ -58,13 +58,22 @@ func (p *Participant) wantedTracks() map[string]*PublishedTrack {
 }
 
 func (p *Participant) subscribe(t *PublishedTrack) error {
-	dt := sfu.NewDownTrack(t.sid, t.owner.sid, t.receiver, p.logger.With("track", t.sid))
+	sid := t.sid
+	dt := sfu.NewDownTrack(t.receiver, sfu.DownTrackParams{
+		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid),
+		// Called from a packet reader: hop onto the control queue.
+		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
+	})
 	tr, err := p.sub.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return err
 	}
 	s := &subscription{track: t, dt: dt, sender: tr.Sender(), transceiver: tr}
+	if st, ok := p.settings[t.sid]; ok {
+		s.settings = &st
+	}
 	p.subs[t.sid] = s
+	p.allocate(s)
 	dt.StartRTCP(s.sender)
 	t.receiver.AddDownTrack(dt)
 	return nil
@@ -77,7 +86,6 @@ func (p *Participant) unsubscribe(s *subscription) {
 	}
 	s.dt.WaitRTCP()
 	delete(p.subs, s.track.sid)
-	delete(p.settings, s.track.sid)
 }
 
 // roomTrack finds a track of another participant by sid.
@@ -111,11 +119,82 @@ func (p *Participant) handleSubscribe(m *protocol.Subscribe) error {
 	return nil
 }
 
-// handleTrackSettings records what the subscriber renders; the layer choice uses it.
+// handleTrackSettings records what the subscriber renders and chooses the layer again.
 func (p *Participant) handleTrackSettings(m *protocol.TrackSettings) error {
-	if p.subs[m.TrackSid] == nil && p.roomTrack(m.TrackSid) == nil {
+	s := p.subs[m.TrackSid]
+	if s == nil && p.roomTrack(m.TrackSid) == nil {
 		return fmt.Errorf("%w: no track %q in the room", ErrNotFound, m.TrackSid)
 	}
-	p.settings[m.TrackSid] = *m
+	p.settings[m.TrackSid] = *m // kept for a subscription that starts later
+	if s != nil {
+		st := *m
+		s.settings = &st
+		p.allocate(s)
+	}
 	return nil
+}
+
+// allocateAll chooses the layer of every video this participant receives.
+func (p *Participant) allocateAll() {
+	if p.closing {
+		return
+	}
+	for _, s := range p.subs {
+		p.allocate(s)
+	}
+}
+
+// allocate chooses the layer of one subscription from what the subscriber renders and what the
+// publisher sends now, and tells the subscriber when a video is paused.
+func (p *Participant) allocate(s *subscription) {
+	if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	s.track.owner.mu.Lock()
+	info := s.track.info
+	s.track.owner.mu.Unlock()
+	stats := s.track.receiver.Stats().Layers
+	layer, reason := chooseLayer(s.settings, availableLayers(info, stats))
+	if layer == -2 || layer == s.dt.TargetLayer() {
+		return
+	}
+	s.dt.SetTargetLayer(layer)
+	if layer == sfu.LayerNone {
+		p.sendStreamState(s, sfu.LayerNone, reason)
+	}
+}
+
+// layerForwarded runs when a down track starts forwarding another layer (or stops).
+func (p *Participant) layerForwarded(trackSid string, layer int) {
+	if s := p.subs[trackSid]; s != nil && !p.closing {
+		reason := ""
+		if layer == sfu.LayerNone {
+			reason = s.pauseReason
+		}
+		p.sendStreamState(s, layer, reason)
+	}
+}
+
+// sendStreamState tells the subscriber what it receives for a video, once per change.
+func (p *Participant) sendStreamState(s *subscription, layer int, reason string) {
+	if layer == sfu.LayerNone {
+		s.pauseReason = reason
+	}
+	msg := &protocol.StreamState{TrackSid: s.track.sid, State: "paused", Reason: reason}
+	if layer != sfu.LayerNone {
+		s.track.owner.mu.Lock()
+		announced := s.track.info.Layers
+		s.track.owner.mu.Unlock()
+		rid := layerRID(layer, announced, s.track.receiver.Stats().Layers)
+		msg.State, msg.Layer, msg.Reason = "active", &rid, ""
+	}
+	key := msg.State + "/" + msg.Reason
+	if msg.Layer != nil {
+		key += "/" + *msg.Layer
+	}
+	if key == s.lastState {
+		return
+	}
+	s.lastState = key
+	p.send(msg)
 }

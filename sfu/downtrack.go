@@ -7,26 +7,37 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
 // ErrCodecNotNegotiated is returned by Bind when the subscriber did not accept the track's codec.
 var ErrCodecNotNegotiated = errors.New("sfu: subscriber did not negotiate the track's codec")
 
+// LayerNone is the layer of a paused down track.
+const LayerNone = -1
+
 // DownTrack is one published track as one subscriber receives it. It implements webrtc.TrackLocal
-// and owns the subscriber's SSRC, payload type, header extension IDs and sequence numbering, so
-// every subscriber gets packets rewritten to its own timeline from the publisher's one copy.
+// and owns the subscriber's SSRC, payload type, header extension IDs and numbering: it forwards one
+// layer at a time, switches layers only at a keyframe of the new one, and rewrites sequence
+// numbers, timestamps and VP8 picture ids so the subscriber sees one continuous stream.
 //
-// WriteRTP is called only by the receiver's reader goroutine; the RTCP loop (NACK, PLI) runs in
-// the goroutine started by StartRTCP. State they share is atomic or under seqMapMu.
+// WriteRTP is called by the reader goroutine of each layer of the receiver; they meet only in the
+// short critical section that decides and numbers a packet. NACKs and PLIs are handled by the
+// goroutine started with StartRTCP.
 type DownTrack struct {
 	id, streamID string
 	receiver     *Receiver
 	codec        webrtc.RTPCodecCapability
+	clockRate    uint32
 	logger       *slog.Logger
+	onLayer      func(layer int)
 
 	// set in Bind, read after bound is seen true
 	bound        atomic.Bool
@@ -35,45 +46,70 @@ type DownTrack struct {
 	audioLevelID uint8
 	writer       webrtc.TrackLocalWriter
 
-	// forwarding state: touched only by WriteRTP (the receiver's goroutine)
-	started   bool
-	seqOffset uint16 // out = src - seqOffset
-	tsOffset  uint32 // out = src - tsOffset
-	firstOut  uint16
-	hdr       rtp.Header
-	levelBuf  [1]byte
-	exts      [4]rtp.Extension // room for the extensions interceptors add (TWCC) without allocating
+	current atomic.Int32 // layer forwarded now, LayerNone before the first keyframe or when paused
+	target  atomic.Int32 // layer wanted, LayerNone to pause
 
-	// NACK support: out seq → src seq for the recent past
+	mu          sync.Mutex // guards munger and lastArrival
+	munger      *rewrite.Munger
+	lastArrival int64
+
+	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine
+
+	// NACK support: out seq → (layer, src seq, offsets) for the recent past
 	seqMapMu sync.Mutex
 	seqMap   [seqMapSize]seqMapEntry
-	rtxBuf   []byte
-	rtxHdr   rtp.Header
+	rtx      scratch // owned by the RTCP goroutine
+	rtxPkt   Packet
+	rtxIn    []byte
 
-	packets, bytes, nacks, retransmits, plis atomic.Uint64
+	packets, bytes, nacks, retransmits, plis, switches atomic.Uint64
+	fractionLost, jitter, rttMicros                    atomic.Uint32
 
 	rtcpDone chan struct{}
+}
+
+// scratch is where one goroutine builds an outgoing packet without allocating.
+type scratch struct {
+	hdr   rtp.Header
+	exts  [4]rtp.Extension // room for the extensions interceptors add (TWCC)
+	level [1]byte
+	buf   [maxPacketSize]byte // payload copy when VP8 picture ids are rewritten
 }
 
 const seqMapSize = 1024
 
 type seqMapEntry struct {
 	out, src uint16
-	tsOffset uint32
+	layer    int8
 	valid    bool
+	off      rewrite.Offsets
 }
 
-// NewDownTrack makes the down track of receiver r for one subscriber. id is the track sid and
-// streamID the publishing participant's sid: they become the msid seen by the subscriber.
-func NewDownTrack(id, streamID string, r *Receiver, logger *slog.Logger) *DownTrack {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// DownTrackParams configure a down track.
+type DownTrackParams struct {
+	TrackID, StreamID string // msid as the subscriber sees it: track sid, publisher's participant sid
+	// OnLayer is called (from a packet reader: it must not block) when the forwarded layer changes.
+	OnLayer func(layer int)
+	Logger  *slog.Logger
+}
+
+// NewDownTrack makes the down track of receiver r for one subscriber, forwarding layer 0 until
+// SetTargetLayer says otherwise.
+func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &DownTrack{
-		id: id, streamID: streamID, receiver: r, codec: r.Codec().RTPCodecCapability, logger: logger,
-		seqOffset: uint16(rand.Uint32()), tsOffset: rand.Uint32(),
-		rtxBuf: make([]byte, maxPacketSize),
+	d := &DownTrack{
+		id: p.TrackID, streamID: p.StreamID, receiver: r, codec: r.Codec().RTPCodecCapability,
+		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer,
+		munger: rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
+		rtxIn:  make([]byte, maxPacketSize),
 	}
+	if d.clockRate == 0 {
+		d.clockRate = 90000
+	}
+	d.current.Store(LayerNone)
+	return d
 }
 
 // ID is the track id in the subscriber's msid (the track sid).
@@ -95,16 +131,17 @@ func (d *DownTrack) Receiver() *Receiver { return d.receiver }
 // extension IDs for this subscriber.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	var chosen *webrtc.RTPCodecParameters
-	for _, c := range ctx.CodecParameters() {
+	params := ctx.CodecParameters()
+	for i, c := range params {
 		if strings.EqualFold(c.MimeType, d.codec.MimeType) && (c.SDPFmtpLine == d.codec.SDPFmtpLine || !strings.EqualFold(c.MimeType, webrtc.MimeTypeH264)) {
-			chosen = &c
+			chosen = &params[i]
 			break
 		}
 	}
 	if chosen == nil {
-		for _, c := range ctx.CodecParameters() {
+		for i, c := range params {
 			if strings.EqualFold(c.MimeType, d.codec.MimeType) {
-				chosen = &c
+				chosen = &params[i]
 				break
 			}
 		}
@@ -123,7 +160,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.bound.Store(true)
 	// The subscriber can only start at a keyframe.
-	d.receiver.RequestKeyframe()
+	d.receiver.RequestKeyframe(int(d.target.Load()))
 	return *chosen, nil
 }
 
@@ -133,51 +170,131 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	return nil
 }
 
-// WriteRTP rewrites one upstream packet to this subscriber's numbering and sends it. It never
-// allocates; errors are counted, not returned (a slow subscriber must not stall the fan-out).
-func (d *DownTrack) WriteRTP(p *Packet) {
-	if !d.bound.Load() {
+// SetTargetLayer chooses the layer to forward (LayerNone pauses at once). A change of layer
+// happens at the next keyframe of the new layer, which is requested now.
+func (d *DownTrack) SetTargetLayer(layer int) {
+	if layer < LayerNone || layer >= MaxLayers {
 		return
 	}
-	src := &p.Header
-	if !d.started {
-		if d.receiver.kind == webrtc.RTPCodecTypeVideo && !p.Keyframe {
-			d.receiver.RequestKeyframe()
+	if d.target.Swap(int32(layer)) == int32(layer) {
+		return
+	}
+	if layer == LayerNone {
+		d.mu.Lock()
+		changed := d.current.Swap(LayerNone) != LayerNone
+		d.mu.Unlock()
+		if changed && d.onLayer != nil {
+			d.onLayer(LayerNone)
+		}
+		return
+	}
+	if d.bound.Load() {
+		d.receiver.RequestKeyframe(layer)
+	}
+}
+
+// TargetLayer is the layer asked for; CurrentLayer the one forwarded now (LayerNone: nothing).
+func (d *DownTrack) TargetLayer() int  { return int(d.target.Load()) }
+func (d *DownTrack) CurrentLayer() int { return int(d.current.Load()) }
+
+// WriteRTP decides whether this subscriber gets the packet, numbers it in the subscriber's
+// sequence and sends it. It never allocates; errors are counted, not returned (a slow subscriber
+// must not stall the fan-out).
+func (d *DownTrack) WriteRTP(p *Packet) {
+	layer := int32(p.Layer)
+	if (layer != d.current.Load() && layer != d.target.Load()) || !d.bound.Load() {
+		return
+	}
+	d.mu.Lock()
+	cur, tgt := d.current.Load(), d.target.Load()
+	switched := false
+	if layer == tgt && tgt != cur {
+		if d.receiver.p.Kind == webrtc.RTPCodecTypeVideo && !p.Keyframe {
+			d.mu.Unlock()
+			d.receiver.RequestKeyframe(p.Layer) // throttled; retried until the keyframe comes
 			return
 		}
-		d.started = true
-		d.firstOut = src.SequenceNumber - d.seqOffset
+		d.munger.Switch(p.Header.SequenceNumber, p.Header.Timestamp, d.tsStepLocked(p.Arrival), vp8Fields(&p.VP8))
+		d.current.Store(tgt)
+		cur, switched = tgt, true
 	}
-	outSeq := src.SequenceNumber - d.seqOffset
-	if int16(outSeq-d.firstOut) < 0 {
-		return // reordered from before this subscriber's first packet
+	if layer != cur {
+		d.mu.Unlock()
+		return // the old layer after a switch, or paused
 	}
-	h := &d.hdr
-	h.Version = 2
-	h.Padding = src.Padding
-	h.PaddingSize = src.PaddingSize
-	h.Marker = src.Marker
-	h.PayloadType = d.payloadType
-	h.SequenceNumber = outSeq
-	h.Timestamp = src.Timestamp - d.tsOffset
-	h.SSRC = d.ssrc
-	h.CSRC = h.CSRC[:0]
-	h.Extension = false
-	h.Extensions = d.exts[:0]
-	if d.audioLevelID != 0 && p.HasAudioLevel {
-		d.levelBuf[0] = p.AudioLevel
-		_ = h.SetExtension(d.audioLevelID, d.levelBuf[:])
+	outSeq, outTS, outVP8, ok := d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
+	off := d.munger.Offsets()
+	if ok {
+		d.lastArrival = p.Arrival
 	}
-	d.remember(outSeq, src.SequenceNumber, d.tsOffset)
-	if _, err := d.writer.WriteRTP(h, p.Payload); err == nil {
+	d.mu.Unlock()
+	if switched {
+		d.switches.Add(1)
+		if d.onLayer != nil {
+			d.onLayer(int(layer))
+		}
+	}
+	if !ok {
+		return
+	}
+	d.remember(outSeq, p.Layer, p.Header.SequenceNumber, off)
+	if d.send(&d.scratch[p.Layer], p, outSeq, outTS, outVP8, off) {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(p.Payload) + 12))
 	}
 }
 
-func (d *DownTrack) remember(out, src uint16, tsOffset uint32) {
+// tsStepLocked is the timestamp step at a switch: the wall-clock time since the last packet sent,
+// in RTP clock ticks (layers have unrelated timestamp bases, so nothing else can tell).
+func (d *DownTrack) tsStepLocked(arrival int64) uint32 {
+	if d.lastArrival == 0 || arrival <= d.lastArrival {
+		return 1
+	}
+	ticks := uint64(arrival-d.lastArrival) * uint64(d.clockRate) / uint64(time.Second)
+	if ticks == 0 {
+		ticks = 1
+	}
+	return uint32(min(ticks, uint64(d.clockRate)*10))
+}
+
+func vp8Fields(v *codec.VP8Descriptor) rewrite.VP8 {
+	return rewrite.VP8{HasPictureID: v.HasPictureID, PictureID: v.PictureID, Wide: v.PictureIDWide,
+		HasTL0PICIDX: v.HasTL0PICIDX, TL0PICIDX: v.TL0PICIDX, HasKEYIDX: v.HasKEYIDX, KEYIDX: v.KEYIDX}
+}
+
+// send builds the subscriber's header (its SSRC, payload type and extension ids) and writes.
+func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewrite.VP8, off rewrite.Offsets) bool {
+	h := &s.hdr
+	src := &p.Header
+	h.Version = 2
+	h.Padding = src.Padding
+	h.PaddingSize = src.PaddingSize
+	h.Marker = src.Marker
+	h.PayloadType = d.payloadType
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = d.ssrc
+	h.CSRC = h.CSRC[:0]
+	h.Extension = false
+	h.Extensions = s.exts[:0]
+	if d.audioLevelID != 0 && p.HasAudioLevel {
+		s.level[0] = p.AudioLevel
+		_ = h.SetExtension(d.audioLevelID, s.level[:])
+	}
+	payload := p.Payload
+	if p.VP8.HeaderSize > 0 && (off.PictureID != 0 || off.TL0 != 0 || off.KeyIdx != 0) && len(payload) <= len(s.buf) {
+		// The payload is shared by every subscriber: rewrite a copy.
+		n := copy(s.buf[:], payload)
+		payload = s.buf[:n]
+		codec.RewriteVP8PictureID(payload, p.VP8, vp8.PictureID, vp8.TL0PICIDX, vp8.KEYIDX)
+	}
+	_, err := d.writer.WriteRTP(h, payload)
+	return err == nil
+}
+
+func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) {
 	d.seqMapMu.Lock()
-	d.seqMap[out%seqMapSize] = seqMapEntry{out: out, src: src, tsOffset: tsOffset, valid: true}
+	d.seqMap[out%seqMapSize] = seqMapEntry{out: out, src: src, layer: int8(layer), valid: true, off: off}
 	d.seqMapMu.Unlock()
 }
 
@@ -189,7 +306,7 @@ func (d *DownTrack) lookup(out uint16) (seqMapEntry, bool) {
 }
 
 // StartRTCP reads the subscriber's RTCP for this track (PLI, FIR, NACK, reports) until the sender
-// stops. Call Wait after removing the sender to join the goroutine.
+// stops. WaitRTCP joins the goroutine after the sender was removed.
 func (d *DownTrack) StartRTCP(sender *webrtc.RTPSender) {
 	d.rtcpDone = make(chan struct{})
 	go d.rtcpLoop(sender)
@@ -218,13 +335,17 @@ func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
 	}
 }
 
-// HandleRTCP acts on RTCP from the subscriber.
+// HandleRTCP acts on RTCP from the subscriber. Called by one goroutine at a time.
 func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			d.plis.Add(1)
-			d.receiver.RequestKeyframe()
+			layer := d.current.Load()
+			if layer == LayerNone {
+				layer = d.target.Load()
+			}
+			d.receiver.RequestKeyframe(int(layer))
 		case *rtcp.TransportLayerNack:
 			for _, pair := range p.Nacks {
 				pair.Range(func(seq uint16) bool {
@@ -233,11 +354,39 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 					return true
 				})
 			}
+		case *rtcp.ReceiverReport:
+			for _, r := range p.Reports {
+				if r.SSRC == d.ssrc {
+					d.recordReport(r)
+				}
+			}
 		}
 	}
 }
 
-// retransmit answers a NACK from the publisher's packet cache, rewritten to this subscriber.
+// recordReport keeps the subscriber's view of this track: loss, jitter and round-trip time
+// (from the LSR/DLSR of the sender reports pion's report interceptor sends).
+func (d *DownTrack) recordReport(r rtcp.ReceptionReport) {
+	d.fractionLost.Store(uint32(r.FractionLost))
+	d.jitter.Store(r.Jitter)
+	if r.LastSenderReport != 0 {
+		now := ntpCompact(time.Now())
+		if rtt := now - r.LastSenderReport - r.Delay; rtt < 1<<20 { // < 16 s: otherwise clock nonsense
+			d.rttMicros.Store(uint32(uint64(rtt) * 1_000_000 >> 16))
+		}
+	}
+}
+
+// ntpCompact is the middle 32 bits of the NTP time (RFC 3550 LSR units: 1/65536 s).
+func ntpCompact(t time.Time) uint32 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return uint32(secs<<16 | frac>>16)
+}
+
+// retransmit answers a NACK from the publisher's packet cache, rewritten to this subscriber with
+// the numbering in force when the packet was first sent.
 func (d *DownTrack) retransmit(out uint16) {
 	if !d.bound.Load() {
 		return
@@ -246,33 +395,37 @@ func (d *DownTrack) retransmit(out uint16) {
 	if !ok {
 		return
 	}
-	n := d.receiver.cache.Get(e.src, d.rtxBuf)
-	if n == 0 {
+	cache := d.receiver.cache(int(e.layer))
+	if cache == nil {
 		return
 	}
-	var pkt Packet
-	if !d.receiver.parseOnly(d.rtxBuf[:n], &pkt) {
+	n := cache.Get(e.src, d.rtxIn)
+	if n == 0 || !d.receiver.parse(d.rtxIn[:n], &d.rtxPkt) {
 		return
 	}
-	h := &d.rtxHdr
-	*h = rtp.Header{
-		Version: 2, Padding: pkt.Header.Padding, PaddingSize: pkt.Header.PaddingSize, Marker: pkt.Header.Marker,
-		PayloadType: d.payloadType, SequenceNumber: out, Timestamp: pkt.Header.Timestamp - e.tsOffset, SSRC: d.ssrc,
-	}
-	if _, err := d.writer.WriteRTP(h, pkt.Payload); err == nil {
+	p := &d.rtxPkt
+	vp8 := e.off.Apply(vp8Fields(&p.VP8))
+	if d.send(&d.rtx, p, out, p.Header.Timestamp-e.off.TS, vp8, e.off) {
 		d.retransmits.Add(1)
 	}
 }
 
 // DownTrackStats are counters of one down track.
 type DownTrackStats struct {
-	Packets, Bytes, NACKs, Retransmits, PLIs uint64
+	Packets, Bytes, NACKs, Retransmits, PLIs, Switches uint64
+	CurrentLayer, TargetLayer                          int
+	FractionLost                                       float64 // from the last receiver report
+	Jitter                                             uint32  // RTP clock ticks
+	RTT                                                time.Duration
 }
 
 // Stats returns the down track's counters.
 func (d *DownTrack) Stats() DownTrackStats {
 	return DownTrackStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), NACKs: d.nacks.Load(),
-		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(),
+		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(),
+		CurrentLayer: d.CurrentLayer(), TargetLayer: d.TargetLayer(),
+		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
+		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,
 	}
 }

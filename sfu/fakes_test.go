@@ -89,17 +89,27 @@ func (p *plis) count() int {
 	return p.n
 }
 
-// testReceiver is a receiver with no pion track behind it: tests feed it marshalled packets.
-func testReceiver(c webrtc.RTPCodecParameters, kind webrtc.RTPCodecType, pli *plis, levelID uint8) *Receiver {
-	p := ReceiverParams{PLIInterval: 1}
+// testReceiver is a receiver with no pion track behind it: tests feed its layers marshalled
+// packets with feedLayer.
+func testReceiver(c webrtc.RTPCodecParameters, kind webrtc.RTPCodecType, pli *plis, levelID uint8, layers ...int) *Receiver {
+	p := ReceiverParams{Codec: c, Kind: kind, AudioLevelID: levelID, PLIInterval: 1}
 	if pli != nil {
 		p.WriteRTCP = pli.write
 	}
-	return newReceiver(c, kind, 1234, p, levelID)
+	r := NewReceiver(p)
+	if len(layers) == 0 {
+		layers = []int{0}
+	}
+	for _, l := range layers {
+		if _, err := r.addLayer(l, "", uint32(1000+l), nil); err != nil {
+			panic(err)
+		}
+	}
+	return r
 }
 
 func boundDownTrack(r *Receiver, ssrc webrtc.SSRC, w *captureWriter, exts ...webrtc.RTPHeaderExtensionParameter) *DownTrack {
-	d := NewDownTrack("TR_x", "PA_x", r, nil)
+	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x"})
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
 	codecs[1].PayloadType = 100 // the subscriber chose another payload type
 	if _, err := d.Bind(fakeContext{codecs: codecs, exts: exts, ssrc: ssrc, w: w}); err != nil {

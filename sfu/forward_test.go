@@ -8,12 +8,16 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// feed pushes marshalled packets through the receiver's hot path.
-func feed(r *Receiver, pkts ...[]byte) {
+// feed pushes marshalled packets of layer 0 through the receiver's hot path.
+func feed(r *Receiver, pkts ...[]byte) { feedLayer(r, 0, pkts...) }
+
+// feedLayer pushes marshalled packets of one layer through the receiver's hot path.
+func feedLayer(r *Receiver, layer int, pkts ...[]byte) {
 	var p Packet
+	l := r.layers[layer].Load()
 	for _, b := range pkts {
 		buf := append([]byte(nil), b...)
-		r.forward(buf, &p)
+		r.forward(l, buf, &p)
 	}
 }
 
@@ -126,7 +130,7 @@ func TestAudioLevelRewrittenToSubscriberExtensionID(t *testing.T) {
 	if got[0].GetExtension(3) != nil || got[0].GetExtension(1) != nil {
 		t.Fatal("publisher's extension ids leaked to the subscriber")
 	}
-	if s := r.Stats(); s.AudioLevel != 30 {
+	if s := r.Stats(); s.AudioLevel != 30 || len(s.Layers) != 1 || s.Layers[0].Packets != 1 {
 		t.Fatalf("receiver level %d, want 30", s.AudioLevel)
 	}
 }
@@ -159,6 +163,7 @@ func BenchmarkForward(b *testing.B) {
 			pkt := marshal(1, 3000, true, payload)
 			buf := make([]byte, len(pkt))
 			var p Packet
+			l := r.layers[0].Load()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(pkt)))
 			b.ResetTimer()
@@ -166,7 +171,7 @@ func BenchmarkForward(b *testing.B) {
 				copy(buf, pkt)
 				seq := uint16(i + 1)
 				buf[2], buf[3] = byte(seq>>8), byte(seq)
-				r.forward(buf, &p)
+				r.forward(l, buf, &p)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/downtrack")
 		})
@@ -182,11 +187,12 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	feed(r, marshal(0, 0, false, vp8Key))
 	pkt := marshal(1, 3000, true, vp8Delta)
 	var p Packet
+	l := r.layers[0].Load()
 	seq := uint16(1)
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		r.forward(pkt, &p)
+		r.forward(l, pkt, &p)
 	})
 	if allocs != 0 {
 		t.Fatalf("forwarding one packet to 10 down tracks allocates %.1f times", allocs)

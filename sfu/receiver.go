@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,19 +17,32 @@ import (
 	"github.com/podium-sfu/podium/sfu/codec"
 )
 
+// MaxLayers is the number of simulcast layers a track can have (q, h, f).
+const MaxLayers = 3
+
+// ErrLayerExists is returned when a simulcast layer arrives twice.
+var ErrLayerExists = errors.New("sfu: layer already received")
+
 // Packet is one upstream packet, parsed once by the Receiver and handed by reference to every
-// down track. It points into the receiver's read buffer: valid only during the WriteRTP call.
+// down track. It points into the layer's read buffer: valid only during the WriteRTP call.
 type Packet struct {
 	Header        rtp.Header
 	Payload       []byte // without padding
+	Layer         int    // simulcast layer index, 0 for a single-layer track
+	Arrival       int64  // unix nanos, read once per packet for everyone
 	Keyframe      bool   // first packet of a keyframe (video)
-	AudioLevel    uint8  // RFC 6464 level, 0 = loudest, 127 = silence
+	VP8           codec.VP8Descriptor // parsed when the codec is VP8 (HeaderSize 0 otherwise)
+	AudioLevel    uint8 // RFC 6464 level, 0 = loudest, 127 = silence
 	HasAudioLevel bool
 }
 
 // ReceiverParams are what a Receiver needs from its publisher connection.
 type ReceiverParams struct {
-	Track *webrtc.TrackRemote
+	// Codec and Kind of the published track.
+	Codec webrtc.RTPCodecParameters
+	Kind  webrtc.RTPCodecType
+	// AudioLevelID is the publisher's RFC 6464 extension id (0: none).
+	AudioLevelID uint8
 	// WriteRTCP sends RTCP to the publisher (keyframe requests).
 	WriteRTCP   func([]rtcp.Packet) error
 	CacheSize   int
@@ -36,67 +50,58 @@ type ReceiverParams struct {
 	Logger      *slog.Logger
 }
 
-// Receiver is one published track as it arrives: one reader goroutine reads it, stores each packet
-// once in the packet cache and fans it out to the down tracks of a copy-on-write list.
+// Receiver is one published track as it arrives, with up to three simulcast layers. Each layer
+// has one reader goroutine that parses a packet once, stores it once in the layer's packet cache
+// and fans it out to every down track of a copy-on-write list; each down track keeps the packets
+// of the layer it forwards.
 type Receiver struct {
-	track        *webrtc.TrackRemote
-	writeRTCP    func([]rtcp.Packet) error
-	codec        webrtc.RTPCodecParameters
-	kind         webrtc.RTPCodecType
-	ssrc         uint32
-	isVP8        bool
-	isH264       bool
-	audioLevelID uint8
-	cache        *PacketCache
-	pliInterval  int64
-	logger       *slog.Logger
+	p      ReceiverParams
+	isVP8  bool
+	isH264 bool
+	layers [MaxLayers]atomic.Pointer[upLayer]
 
 	downTracks atomic.Pointer[[]*DownTrack]
-	mu         sync.Mutex // serialises changes to downTracks
+	mu         sync.Mutex // serialises changes to downTracks and layers
+	readers    sync.WaitGroup
+	closed     bool
 
-	lastPLI   atomic.Int64 // unix nanos of the last keyframe request sent
-	packets   atomic.Uint64
-	bytes     atomic.Uint64
-	keyframes atomic.Uint64
 	lastLevel atomic.Uint32 // last audio level seen, 127 when silent or none
-
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
-// NewReceiver wraps a remote track. Call Start to begin forwarding.
-func NewReceiver(p ReceiverParams, audioLevelExtID uint8) *Receiver {
-	r := newReceiver(p.Track.Codec(), p.Track.Kind(), uint32(p.Track.SSRC()), p, audioLevelExtID)
-	r.track = p.Track
-	return r
+// upLayer is one simulcast layer (or the only stream) of a published track.
+type upLayer struct {
+	index   int
+	rid     string
+	track   *webrtc.TrackRemote // nil in tests
+	ssrc    uint32
+	cache   *PacketCache
+	lastPLI atomic.Int64
+	rate    rateMeter
+	packets atomic.Uint64
+	bytes   atomic.Uint64
+	keys    atomic.Uint64
+	width   atomic.Int32 // from the last VP8 keyframe
+	height  atomic.Int32
 }
 
-func newReceiver(c webrtc.RTPCodecParameters, kind webrtc.RTPCodecType, ssrc uint32, p ReceiverParams, audioLevelExtID uint8) *Receiver {
+// NewReceiver makes the receiver of one published track; AddLayer attaches its streams.
+func NewReceiver(p ReceiverParams) *Receiver {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
 	if p.PLIInterval == 0 {
 		p.PLIInterval = 500 * time.Millisecond
 	}
-	size := p.CacheSize
-	if size == 0 {
-		size = 512
+	if p.CacheSize == 0 {
+		p.CacheSize = 512
 	}
-	if kind == webrtc.RTPCodecTypeAudio {
-		size = 128 // ~2.5 s of 20 ms packets: audio NACKs are rare
+	if p.Kind == webrtc.RTPCodecTypeAudio {
+		p.CacheSize = 128 // ~2.5 s of 20 ms packets: audio NACKs are rare
 	}
 	r := &Receiver{
-		writeRTCP:    p.WriteRTCP,
-		codec:        c,
-		kind:         kind,
-		ssrc:         ssrc,
-		isVP8:        strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8),
-		isH264:       strings.EqualFold(c.MimeType, webrtc.MimeTypeH264),
-		audioLevelID: audioLevelExtID,
-		cache:        NewPacketCache(size),
-		pliInterval:  int64(p.PLIInterval),
-		logger:       p.Logger,
-		done:         make(chan struct{}),
+		p:      p,
+		isVP8:  strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeVP8),
+		isH264: strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeH264),
 	}
 	r.lastLevel.Store(127)
 	empty := []*DownTrack{}
@@ -104,78 +109,100 @@ func newReceiver(c webrtc.RTPCodecParameters, kind webrtc.RTPCodecType, ssrc uin
 	return r
 }
 
+// AddLayer starts reading one stream of the track (a simulcast layer, or the only stream) at
+// layer index idx.
+func (r *Receiver) AddLayer(idx int, track *webrtc.TrackRemote) error {
+	l, err := r.addLayer(idx, track.RID(), uint32(track.SSRC()), track)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.New("sfu: receiver closed")
+	}
+	r.readers.Add(1)
+	go r.readLoop(l)
+	return nil
+}
+
+func (r *Receiver) addLayer(idx int, rid string, ssrc uint32, track *webrtc.TrackRemote) (*upLayer, error) {
+	if idx < 0 || idx >= MaxLayers {
+		return nil, fmt.Errorf("sfu: layer %d out of range", idx)
+	}
+	l := &upLayer{index: idx, rid: rid, ssrc: ssrc, track: track, cache: NewPacketCache(r.p.CacheSize)}
+	if !r.layers[idx].CompareAndSwap(nil, l) {
+		return nil, ErrLayerExists
+	}
+	return l, nil
+}
+
 // Codec is the negotiated codec of the published track.
-func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.codec }
+func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.p.Codec }
 
 // Kind is audio or video.
-func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
+func (r *Receiver) Kind() webrtc.RTPCodecType { return r.p.Kind }
 
-// Cache is the receiver's packet cache.
-func (r *Receiver) Cache() *PacketCache { return r.cache }
-
-// Done is closed when the track ended (publisher gone or Close).
-func (r *Receiver) Done() <-chan struct{} { return r.done }
-
-// Start runs the reader goroutine; it ends when the track's stream ends or on Close.
-func (r *Receiver) Start() {
-	go r.readLoop()
-}
-
-// Close stops forwarding and waits for the reader to end. The caller closes the publisher's
-// peer connection or transceiver so that the blocked read returns.
+// Close stops every layer's reader and waits for them. The caller also closes the publisher's
+// peer connection or transceiver.
 func (r *Receiver) Close() {
-	r.closeOnce.Do(func() {
-		_ = r.track.SetReadDeadline(time.Now())
-	})
-	<-r.done
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	for i := range r.layers {
+		if l := r.layers[i].Load(); l != nil && l.track != nil {
+			_ = l.track.SetReadDeadline(time.Now())
+		}
+	}
+	r.readers.Wait()
 }
 
-func (r *Receiver) readLoop() {
-	defer close(r.done)
+func (r *Receiver) readLoop(l *upLayer) {
+	defer r.readers.Done()
 	buf := make([]byte, maxPacketSize+100)
-	var pkt Packet
+	pkt := Packet{Layer: l.index}
 	for {
-		n, _, err := r.track.Read(buf)
+		n, _, err := l.track.Read(buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isTimeout(err) {
-				r.logger.Debug("track read ended", "err", err)
+				r.p.Logger.Debug("track read ended", "layer", l.rid, "err", err)
 			}
 			return
 		}
-		r.forward(buf[:n], &pkt)
+		r.forward(l, buf[:n], &pkt)
 	}
 }
 
 // forward is the hot path for one packet: parse once, store once, fan out by reference.
-func (r *Receiver) forward(b []byte, pkt *Packet) {
+func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	if !r.parse(b, pkt) {
 		return
 	}
-	r.cache.Store(pkt.Header.SequenceNumber, b)
-	r.packets.Add(1)
-	r.bytes.Add(uint64(len(b)))
+	pkt.Layer = l.index
+	pkt.Arrival = time.Now().UnixNano()
+	l.cache.Store(pkt.Header.SequenceNumber, b)
+	l.packets.Add(1)
+	l.bytes.Add(uint64(len(b)))
+	l.rate.add(pkt.Arrival, len(b), pkt.Header.Marker || r.p.Kind == webrtc.RTPCodecTypeAudio)
+	if pkt.Keyframe {
+		l.keys.Add(1)
+		if r.isVP8 {
+			if w, h, ok := codec.VP8KeyframeSize(pkt.Payload); ok {
+				l.width.Store(int32(w))
+				l.height.Store(int32(h))
+			}
+		}
+	}
+	if pkt.HasAudioLevel {
+		r.lastLevel.Store(uint32(pkt.AudioLevel))
+	}
 	for _, dt := range *r.downTracks.Load() {
 		dt.WriteRTP(pkt)
 	}
 }
 
-// parse fills pkt from one marshalled packet without allocating (the header's slices are reused)
-// and records what the SFU learns from it.
+// parse fills pkt from one marshalled packet without allocating (the header's slices are reused).
 func (r *Receiver) parse(b []byte, pkt *Packet) bool {
-	if !r.parseOnly(b, pkt) {
-		return false
-	}
-	if pkt.Keyframe {
-		r.keyframes.Add(1)
-	}
-	if pkt.HasAudioLevel {
-		r.lastLevel.Store(uint32(pkt.AudioLevel))
-	}
-	return true
-}
-
-// parseOnly parses header, payload, keyframe flag and audio level; it has no side effects.
-func (r *Receiver) parseOnly(b []byte, pkt *Packet) bool {
 	hdrLen, err := pkt.Header.Unmarshal(b)
 	if err != nil {
 		return false
@@ -195,17 +222,21 @@ func (r *Receiver) parseOnly(b []byte, pkt *Packet) bool {
 	}
 	pkt.Payload = b[hdrLen:end]
 	pkt.Keyframe = false
+	pkt.VP8 = codec.VP8Descriptor{}
 	if len(pkt.Payload) > 0 {
 		switch {
 		case r.isVP8:
-			pkt.Keyframe = codec.IsVP8Keyframe(pkt.Payload)
+			if d, err := codec.ParseVP8(pkt.Payload); err == nil {
+				pkt.Keyframe = d.IsKeyframe
+				pkt.VP8 = d
+			}
 		case r.isH264:
 			pkt.Keyframe = codec.IsH264Keyframe(pkt.Payload)
 		}
 	}
 	pkt.HasAudioLevel = false
-	if r.audioLevelID != 0 {
-		if ext := pkt.Header.GetExtension(r.audioLevelID); ext != nil {
+	if r.p.AudioLevelID != 0 {
+		if ext := pkt.Header.GetExtension(r.p.AudioLevelID); ext != nil {
 			if level, _, ok := codec.ParseAudioLevel(ext); ok {
 				pkt.AudioLevel, pkt.HasAudioLevel = level, true
 			}
@@ -214,7 +245,7 @@ func (r *Receiver) parseOnly(b []byte, pkt *Packet) bool {
 	return true
 }
 
-// AddDownTrack starts forwarding to a subscriber's down track and asks for a keyframe for it.
+// AddDownTrack starts feeding a subscriber's down track.
 func (r *Receiver) AddDownTrack(d *DownTrack) {
 	r.mu.Lock()
 	old := *r.downTracks.Load()
@@ -225,7 +256,7 @@ func (r *Receiver) AddDownTrack(d *DownTrack) {
 	r.mu.Unlock()
 }
 
-// RemoveDownTrack stops forwarding to d.
+// RemoveDownTrack stops feeding d.
 func (r *Receiver) RemoveDownTrack(d *DownTrack) {
 	r.mu.Lock()
 	old := *r.downTracks.Load()
@@ -242,33 +273,71 @@ func (r *Receiver) RemoveDownTrack(d *DownTrack) {
 // DownTrackCount is the number of subscribers currently fed.
 func (r *Receiver) DownTrackCount() int { return len(*r.downTracks.Load()) }
 
-// RequestKeyframe sends a PLI to the publisher unless one went out within the PLI interval. Safe to
+// RequestKeyframe sends a PLI for one layer unless one went out within the PLI interval. Safe to
 // call per packet: the throttle is one atomic load.
-func (r *Receiver) RequestKeyframe() {
-	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil {
+func (r *Receiver) RequestKeyframe(layer int) {
+	if r.p.Kind != webrtc.RTPCodecTypeVideo || r.p.WriteRTCP == nil || layer < 0 || layer >= MaxLayers {
+		return
+	}
+	l := r.layers[layer].Load()
+	if l == nil {
 		return
 	}
 	now := time.Now().UnixNano()
-	last := r.lastPLI.Load()
-	if now-last < r.pliInterval || !r.lastPLI.CompareAndSwap(last, now) {
+	last := l.lastPLI.Load()
+	if now-last < int64(r.p.PLIInterval) || !l.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
-	_ = r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.ssrc}})
+	_ = r.p.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
+}
+
+// cache returns the packet cache of a layer, or nil.
+func (r *Receiver) cache(layer int) *PacketCache {
+	if layer < 0 || layer >= MaxLayers {
+		return nil
+	}
+	if l := r.layers[layer].Load(); l != nil {
+		return l.cache
+	}
+	return nil
+}
+
+// LayerStats describe one layer as it arrives.
+type LayerStats struct {
+	Index          int
+	RID            string
+	Active         bool // a packet arrived within the last second
+	Bitrate        uint64
+	FPS            uint32
+	Width, Height  int // from the last keyframe (VP8), 0 when unknown
+	Packets, Bytes uint64
+	Keyframes      uint64
 }
 
 // ReceiverStats are counters of one published track.
 type ReceiverStats struct {
-	Packets, Bytes, Keyframes uint64
-	DownTracks                int
-	AudioLevel                uint8
+	Layers     []LayerStats
+	DownTracks int
+	AudioLevel uint8
 }
 
 // Stats returns the receiver's counters.
 func (r *Receiver) Stats() ReceiverStats {
-	return ReceiverStats{
-		Packets: r.packets.Load(), Bytes: r.bytes.Load(), Keyframes: r.keyframes.Load(),
-		DownTracks: r.DownTrackCount(), AudioLevel: uint8(r.lastLevel.Load()),
+	now := time.Now().UnixNano()
+	s := ReceiverStats{DownTracks: r.DownTrackCount(), AudioLevel: uint8(r.lastLevel.Load())}
+	for i := range r.layers {
+		l := r.layers[i].Load()
+		if l == nil {
+			continue
+		}
+		bps, fps := l.rate.rates(now)
+		s.Layers = append(s.Layers, LayerStats{
+			Index: i, RID: l.rid, Active: now-l.rate.lastAdded.Load() < int64(time.Second), Bitrate: bps, FPS: fps,
+			Width: int(l.width.Load()), Height: int(l.height.Load()),
+			Packets: l.packets.Load(), Bytes: l.bytes.Load(), Keyframes: l.keys.Load(),
+		})
 	}
+	return s
 }
 
 func isTimeout(err error) bool {

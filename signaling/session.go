@@ -70,6 +70,9 @@ func (s *Session) Send(m protocol.Message) {
 	s.signal()
 }
 
+// Done is closed when the session's writer has ended (after Close, or a write error).
+func (s *Session) Done() <-chan struct{} { return s.done }
+
 // Close flushes what was queued, then closes the WebSocket. It does not wait.
 func (s *Session) Close() {
 	s.mu.Lock()

@@ -1,0 +1,66 @@
+package sfu
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+const (
+	rateBucket  = 100 * time.Millisecond
+	rateBuckets = 10 // a one-second moving window
+)
+
+// rateMeter measures bitrate and frame rate over a moving one-second window. add is called by
+// one goroutine (the layer's reader); the published figures are read atomically by anyone.
+type rateMeter struct {
+	bytes     [rateBuckets]uint64
+	frames    [rateBuckets]uint32
+	cur       int
+	curStart  int64
+	bitrate   atomic.Uint64 // bits per second over the last full window
+	fps       atomic.Uint32 // frames per second over the last full window
+	lastAdded atomic.Int64  // unix nanos of the last packet
+}
+
+func (m *rateMeter) add(now int64, size int, endOfFrame bool) {
+	if m.curStart == 0 {
+		m.curStart = now
+	}
+	if elapsed := now - m.curStart; elapsed >= int64(rateBucket) {
+		n := int(elapsed / int64(rateBucket))
+		for i := 0; i < n && i < rateBuckets; i++ {
+			m.cur = (m.cur + 1) % rateBuckets
+			m.bytes[m.cur], m.frames[m.cur] = 0, 0
+		}
+		m.curStart += int64(n) * int64(rateBucket)
+		m.publish()
+	}
+	m.bytes[m.cur] += uint64(size)
+	if endOfFrame {
+		m.frames[m.cur]++
+	}
+	m.lastAdded.Store(now)
+}
+
+// publish sums the completed buckets (all but the current one) into per-second figures.
+func (m *rateMeter) publish() {
+	var bytes uint64
+	var frames uint32
+	for i := range rateBuckets {
+		if i != m.cur {
+			bytes += m.bytes[i]
+			frames += m.frames[i]
+		}
+	}
+	window := float64(rateBuckets-1) * rateBucket.Seconds()
+	m.bitrate.Store(uint64(float64(bytes*8) / window))
+	m.fps.Store(uint32(float64(frames)/window + 0.5))
+}
+
+// rates returns bitrate and frame rate; zero when nothing arrived for a second.
+func (m *rateMeter) rates(now int64) (bps uint64, fps uint32) {
+	if now-m.lastAdded.Load() > int64(time.Second) {
+		return 0, 0
+	}
+	return m.bitrate.Load(), m.fps.Load()
+}

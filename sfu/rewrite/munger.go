@@ -1,0 +1,117 @@
+// Package rewrite keeps one subscriber's view of a video continuous while the SFU switches the
+// simulcast layer it forwards: sequence numbers without gaps (except real losses), timestamps that
+// keep moving forward, and continuous VP8 PictureID, TL0PICIDX and KEYIDX. It is pure: no I/O,
+// no clock, no locks; the caller serialises calls.
+package rewrite
+
+// VP8 carries the VP8 payload descriptor fields that need rewriting (zero value: not VP8).
+type VP8 struct {
+	HasPictureID bool
+	PictureID    uint16
+	Wide         bool // 15-bit picture id (else 7-bit)
+	HasTL0PICIDX bool
+	TL0PICIDX    uint8
+	HasKEYIDX    bool
+	KEYIDX       uint8
+}
+
+// Offsets map source numbers to the subscriber's: out = src - offset (modulo each field's size).
+// They change only at a switch, so a NACK for an old packet is rewritten with the offsets that
+// were in force when it was first sent.
+type Offsets struct {
+	Seq       uint16
+	TS        uint32
+	PictureID uint16
+	TL0       uint8
+	KeyIdx    uint8
+}
+
+// Apply rewrites a VP8 descriptor with these offsets.
+func (o Offsets) Apply(v VP8) VP8 {
+	if v.HasPictureID {
+		mask := uint16(0x7F)
+		if v.Wide {
+			mask = 0x7FFF
+		}
+		v.PictureID = (v.PictureID - o.PictureID) & mask
+	}
+	v.TL0PICIDX -= o.TL0
+	v.KEYIDX = (v.KEYIDX - o.KeyIdx) & 0x1F
+	return v
+}
+
+// Munger holds the state of one down track's numbering.
+type Munger struct {
+	started  bool
+	off      Offsets
+	firstSrc uint16 // first source sequence number of the current layer: older ones are dropped
+	highest  uint16 // highest outgoing sequence number sent
+	sent     uint64 // bit i: highest-i was sent (duplicate detection)
+	lastTS   uint32 // outgoing timestamp of the highest packet
+	lastVP8  VP8    // outgoing VP8 fields of the highest packet
+}
+
+// New starts numbering at the given outgoing sequence number and timestamp (random, per RFC 3550).
+func New(firstSeq uint16, firstTS uint32) *Munger {
+	return &Munger{highest: firstSeq - 1, lastTS: firstTS}
+}
+
+// Started reports whether a first layer has been switched to.
+func (m *Munger) Started() bool { return m.started }
+
+// Offsets are the offsets in force.
+func (m *Munger) Offsets() Offsets { return m.off }
+
+// Switch makes the packet (seq, ts, vp8) — the first packet of a keyframe of the new layer — the
+// next packet the subscriber sees: its sequence number follows the last one sent, its timestamp
+// is tsStep after the last one (the caller measures the step from the wall clock, since layers
+// have unrelated timestamp bases), and VP8 picture ids continue from the last ones.
+func (m *Munger) Switch(seq uint16, ts uint32, tsStep uint32, vp8 VP8) {
+	if tsStep == 0 {
+		tsStep = 1
+	}
+	m.off.Seq = seq - (m.highest + 1)
+	m.off.TS = ts - (m.lastTS + tsStep)
+	if !m.started {
+		m.off.TS = ts - m.lastTS
+	}
+	if m.started {
+		m.off.PictureID = vp8.PictureID - (m.lastVP8.PictureID + 1)
+		m.off.TL0 = vp8.TL0PICIDX - (m.lastVP8.TL0PICIDX + 1)
+		m.off.KeyIdx = vp8.KEYIDX - (m.lastVP8.KEYIDX + 1)
+	}
+	m.firstSrc = seq
+	m.started = true
+}
+
+// Rewrite maps one source packet of the current layer. ok is false for a packet to drop: from
+// before the switch, a duplicate, or too old to tell.
+func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS uint32, outVP8 VP8, ok bool) {
+	if !m.started || int16(seq-m.firstSrc) < 0 {
+		return 0, 0, vp8, false
+	}
+	outSeq = seq - m.off.Seq
+	outTS = ts - m.off.TS
+	outVP8 = m.off.Apply(vp8)
+	d := int16(outSeq - m.highest)
+	switch {
+	case d > 0:
+		if d >= 64 {
+			m.sent = 0
+		} else {
+			m.sent <<= uint(d)
+		}
+		m.sent |= 1
+		m.highest, m.lastTS = outSeq, outTS
+		m.lastVP8 = outVP8
+	case -d >= 64:
+		return 0, 0, vp8, false
+	default:
+		bit := uint64(1) << uint(-d)
+		if m.sent&bit != 0 {
+			return 0, 0, vp8, false
+		}
+		m.sent |= bit
+	}
+	return outSeq, outTS, outVP8, true
+}

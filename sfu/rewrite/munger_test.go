@@ -1,0 +1,158 @@
+package rewrite
+
+import "testing"
+
+// step is one call in a scenario: a switch to a new layer at (seq, ts) or a packet to rewrite.
+type step struct {
+	switchTo bool
+	tsStep   uint32
+	seq      uint16
+	ts       uint32
+	vp8      VP8
+	// expectations for Rewrite
+	drop    bool
+	outSeq  uint16
+	outTS   uint32
+	outPic  uint16
+	outTL0  uint8
+	outKey  uint8
+	checkVP bool
+}
+
+func pic(id uint16, tl0, key uint8) VP8 {
+	return VP8{HasPictureID: true, Wide: true, PictureID: id, HasTL0PICIDX: true, TL0PICIDX: tl0, HasKEYIDX: true, KEYIDX: key}
+}
+
+func run(t *testing.T, m *Munger, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		if s.switchTo {
+			m.Switch(s.seq, s.ts, s.tsStep, s.vp8)
+		}
+		seq, ts, v, ok := m.Rewrite(s.seq, s.ts, s.vp8)
+		if ok == s.drop {
+			t.Fatalf("step %d (src seq %d): ok=%v, want drop=%v", i, s.seq, ok, s.drop)
+		}
+		if !ok {
+			continue
+		}
+		if seq != s.outSeq || ts != s.outTS {
+			t.Fatalf("step %d: out seq %d ts %d, want %d %d", i, seq, ts, s.outSeq, s.outTS)
+		}
+		if s.checkVP && (v.PictureID != s.outPic || (v.HasTL0PICIDX && v.TL0PICIDX != s.outTL0) || (v.HasKEYIDX && v.KEYIDX != s.outKey)) {
+			t.Fatalf("step %d: vp8 pic %d tl0 %d key %d, want %d %d %d", i, v.PictureID, v.TL0PICIDX, v.KEYIDX, s.outPic, s.outTL0, s.outKey)
+		}
+	}
+}
+
+func TestMunger(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first uint16
+		ts    uint32
+		steps []step
+	}{
+		{"start keeps the first numbers", 1000, 5000, []step{
+			{switchTo: true, seq: 40, ts: 90000, vp8: pic(7, 3, 1), outSeq: 1000, outTS: 5000, outPic: 7, outTL0: 3, outKey: 1, checkVP: true},
+			{seq: 41, ts: 90000, vp8: pic(7, 3, 1), outSeq: 1001, outTS: 5000},
+			{seq: 42, ts: 93000, vp8: pic(8, 4, 1), outSeq: 1002, outTS: 8000, outPic: 8, outTL0: 4, outKey: 1, checkVP: true},
+		}},
+		{"switch up continues seq, ts and picture ids", 1000, 5000, []step{
+			{switchTo: true, seq: 40, ts: 90000, vp8: pic(7, 3, 1), outSeq: 1000, outTS: 5000},
+			{seq: 41, ts: 93000, vp8: pic(8, 4, 1), outSeq: 1001, outTS: 8000},
+			// the high layer has its own numbering entirely
+			{switchTo: true, tsStep: 3000, seq: 60000, ts: 7, vp8: pic(30000, 200, 9), outSeq: 1002, outTS: 11000, outPic: 9, outTL0: 5, outKey: 2, checkVP: true},
+			{seq: 60001, ts: 7, vp8: pic(30000, 200, 9), outSeq: 1003, outTS: 11000, outPic: 9, outTL0: 5, outKey: 2, checkVP: true},
+			{seq: 60002, ts: 3007, vp8: pic(30001, 201, 9), outSeq: 1004, outTS: 14000, outPic: 10, outTL0: 6, outKey: 2, checkVP: true},
+		}},
+		{"switch down then up again", 0, 0, []step{
+			{switchTo: true, seq: 500, ts: 100, outSeq: 0, outTS: 0},
+			{switchTo: true, tsStep: 3000, seq: 9, ts: 400, outSeq: 1, outTS: 3000},
+			{seq: 10, ts: 3400, outSeq: 2, outTS: 6000},
+			{switchTo: true, tsStep: 1500, seq: 503, ts: 9100, outSeq: 3, outTS: 7500},
+		}},
+		{"old layer packets after the switch are dropped", 0, 0, []step{
+			{switchTo: true, seq: 100, ts: 0, outSeq: 0, outTS: 0},
+			{seq: 101, ts: 0, outSeq: 1, outTS: 0},
+			{switchTo: true, tsStep: 3000, seq: 7000, ts: 50, outSeq: 2, outTS: 3000},
+			// a reordered packet of the new layer from before its keyframe: dropped
+			{seq: 6999, ts: 20, drop: true},
+		}},
+		{"loss just before a switch stays a gap", 10, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, outSeq: 10, outTS: 0},
+			{seq: 2, ts: 0, outSeq: 11, outTS: 0},
+			// 3 and 4 lost upstream, then 5 arrives: the gap is kept so the subscriber can NACK
+			{seq: 5, ts: 3000, outSeq: 14, outTS: 3000},
+			{switchTo: true, tsStep: 3000, seq: 800, ts: 1, outSeq: 15, outTS: 6000},
+		}},
+		{"loss just after a switch stays a gap", 10, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, outSeq: 10, outTS: 0},
+			{switchTo: true, tsStep: 90, seq: 800, ts: 1, outSeq: 11, outTS: 90},
+			{seq: 802, ts: 1, outSeq: 13, outTS: 90},
+			{seq: 801, ts: 1, outSeq: 12, outTS: 90}, // the late one fills the gap
+		}},
+		{"reordering across a switch", 10, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, outSeq: 10, outTS: 0},
+			{seq: 3, ts: 0, outSeq: 12, outTS: 0},
+			{switchTo: true, tsStep: 3000, seq: 800, ts: 1, outSeq: 13, outTS: 3000},
+			// a reordered old-layer packet can no longer be mapped: the DownTrack drops it because
+			// it is not the current layer; a reordered new-layer packet maps normally
+			{seq: 802, ts: 1, outSeq: 15, outTS: 3000},
+			{seq: 801, ts: 1, outSeq: 14, outTS: 3000},
+		}},
+		{"duplicates are dropped", 0, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, outSeq: 0, outTS: 0},
+			{seq: 2, ts: 0, outSeq: 1, outTS: 0},
+			{seq: 2, ts: 0, drop: true},
+			{seq: 1, ts: 0, drop: true},
+			{seq: 3, ts: 0, outSeq: 2, outTS: 0},
+		}},
+		{"too old to tell is dropped", 0, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, outSeq: 0, outTS: 0},
+			{seq: 200, ts: 0, outSeq: 199, outTS: 0},
+			{seq: 100, ts: 0, drop: true},
+		}},
+		{"sequence wraparound at 65535", 65534, 0, []step{
+			{switchTo: true, seq: 10, ts: 0, outSeq: 65534, outTS: 0},
+			{seq: 11, ts: 0, outSeq: 65535, outTS: 0},
+			{seq: 12, ts: 0, outSeq: 0, outTS: 0},
+			{switchTo: true, tsStep: 3000, seq: 65535, ts: 0, outSeq: 1, outTS: 3000},
+			{seq: 0, ts: 0, outSeq: 2, outTS: 3000},
+		}},
+		{"timestamp wraparound at 2^32", 0, 4294967000, []step{
+			{switchTo: true, seq: 1, ts: 4294960000, outSeq: 0, outTS: 4294967000},
+			{seq: 2, ts: 4294963000, outSeq: 1, outTS: 4294967000 + 3000 - 1<<32},
+			{switchTo: true, tsStep: 3000, seq: 50, ts: 12, outSeq: 2, outTS: 4294967000 + 6000 - 1<<32},
+		}},
+		{"picture id wraps at 0x7FFF", 0, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, vp8: pic(0x7FFE, 255, 31), outSeq: 0, outPic: 0x7FFE, outTL0: 255, outKey: 31, checkVP: true},
+			{seq: 2, ts: 3000, vp8: pic(0x7FFF, 0, 31), outSeq: 1, outTS: 3000, outPic: 0x7FFF, outTL0: 0, outKey: 31, checkVP: true},
+			{switchTo: true, tsStep: 3000, seq: 90, ts: 0, vp8: pic(100, 40, 3), outSeq: 2, outTS: 6000, outPic: 0, outTL0: 1, outKey: 0, checkVP: true},
+			{seq: 91, ts: 3000, vp8: pic(101, 41, 3), outSeq: 3, outTS: 9000, outPic: 1, outTL0: 2, outKey: 0, checkVP: true},
+		}},
+		{"7-bit picture ids wrap at 0x7F", 0, 0, []step{
+			{switchTo: true, seq: 1, ts: 0, vp8: VP8{HasPictureID: true, PictureID: 0x7F}, outSeq: 0, outPic: 0x7F, checkVP: true},
+			{switchTo: true, tsStep: 1, seq: 9, ts: 0, vp8: VP8{HasPictureID: true, PictureID: 5}, outSeq: 1, outTS: 1, outPic: 0, outKey: 0, checkVP: true},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, New(tc.first, tc.ts), tc.steps) })
+	}
+}
+
+func TestNotStartedDropsEverything(t *testing.T) {
+	m := New(0, 0)
+	if _, _, _, ok := m.Rewrite(1, 1, VP8{}); ok || m.Started() {
+		t.Fatal("a munger that never switched forwarded a packet")
+	}
+}
+
+func TestOffsetsReplayAnOldPacket(t *testing.T) {
+	m := New(100, 0)
+	m.Switch(5, 1000, 0, pic(10, 1, 1))
+	seq, ts, v, _ := m.Rewrite(6, 4000, pic(11, 2, 1))
+	off := m.Offsets()
+	m.Switch(900, 50, 3000, pic(500, 90, 4)) // a later switch must not change how 6 maps
+	if v2 := off.Apply(pic(11, 2, 1)); uint16(6)-off.Seq != seq || uint32(4000)-off.TS != ts || v2 != v {
+		t.Fatalf("offsets saved before a switch do not reproduce the packet: %d %d %+v", uint16(6)-off.Seq, uint32(4000)-off.TS, v2)
+	}
+}
