@@ -27,12 +27,12 @@ var ErrLayerExists = errors.New("sfu: layer already received")
 // down track. It points into the layer's read buffer: valid only during the WriteRTP call.
 type Packet struct {
 	Header        rtp.Header
-	Payload       []byte // without padding
-	Layer         int    // simulcast layer index, 0 for a single-layer track
-	Arrival       int64  // unix nanos, read once per packet for everyone
-	Keyframe      bool   // first packet of a keyframe (video)
+	Payload       []byte              // without padding
+	Layer         int                 // simulcast layer index, 0 for a single-layer track
+	Arrival       int64               // unix nanos, read once per packet for everyone
+	Keyframe      bool                // first packet of a keyframe (video)
 	VP8           codec.VP8Descriptor // parsed when the codec is VP8 (HeaderSize 0 otherwise)
-	AudioLevel    uint8 // RFC 6464 level, 0 = loudest, 127 = silence
+	AudioLevel    uint8               // RFC 6464 level, 0 = loudest, 127 = silence
 	HasAudioLevel bool
 }
 

@@ -141,7 +141,7 @@ func TestH264SwitchAtSTAPAAndFUA(t *testing.T) {
 	}
 	r.AddDownTrack(d)
 	stapA := []byte{24, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce, 0, 2, 0x65, 0x88} // SPS, PPS, IDR
-	fuaStart := []byte{28, 0x80 | 5, 0x88, 0x84}                         // FU-A start of an IDR
+	fuaStart := []byte{28, 0x80 | 5, 0x88, 0x84}                              // FU-A start of an IDR
 	fuaMiddle := []byte{28, 5, 0x11}
 	nonIDR := []byte{0x41, 0x9a}
 	feedLayer(r, 0, marshal(10, 0, false, nonIDR)) // not a keyframe: not forwarded
