@@ -106,7 +106,8 @@ type Client struct {
 	self         protocol.ParticipantInfo
 	room         protocol.RoomInfo
 	participants map[string]protocol.ParticipantInfo
-	order        []string // participant sids in arrival order
+	streams      map[string]protocol.StreamState // by track sid, from streamState
+	order        []string                        // participant sids in arrival order
 	pending      map[string]chan protocol.Message
 	leaveReason  string
 

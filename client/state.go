@@ -49,7 +49,30 @@ func (c *Client) applyEvent(m protocol.Message) {
 		c.updateTracksLocked(m.ParticipantSid, func(ts []protocol.TrackInfo) []protocol.TrackInfo {
 			return slices.DeleteFunc(ts, func(t protocol.TrackInfo) bool { return t.Sid == m.TrackSid })
 		})
+		delete(c.streams, m.TrackSid)
+	case *protocol.StreamState:
+		if c.streams == nil {
+			c.streams = map[string]protocol.StreamState{}
+		}
+		c.streams[m.TrackSid] = *m
 	}
+}
+
+// StreamState is what the server last said this client receives for a video: active or paused,
+// the simulcast layer ("q", "h", "f") and why.
+func (c *Client) StreamState(trackSid string) (protocol.StreamState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.streams[trackSid]
+	return s, ok
+}
+
+// ReceivedLayer is the simulcast layer this client receives for a video, "" when paused or unknown.
+func (c *Client) ReceivedLayer(trackSid string) string {
+	if s, ok := c.StreamState(trackSid); ok && s.Layer != nil {
+		return *s.Layer
+	}
+	return ""
 }
 
 func (c *Client) upsertLocked(p protocol.ParticipantInfo) {
