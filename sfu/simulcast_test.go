@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pion/rtcp"
@@ -197,5 +198,40 @@ func TestReceiverReportFeedsStats(t *testing.T) {
 	s := d.Stats()
 	if s.FractionLost != 0.25 || s.Jitter != 90 {
 		t.Fatalf("stats %+v, want 25%% loss and jitter 90 from the report for this SSRC", s)
+	}
+}
+
+// BenchmarkForwardAfterSwitch is the forward path once the down tracks have switched layers:
+// every packet gets new sequence, timestamp and VP8 picture ids, so the payload is copied and
+// its descriptor rewritten per subscriber.
+func BenchmarkForwardAfterSwitch(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
+			r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0, 0, 1)
+			w := &captureWriter{discard: true}
+			for i := 0; i < n; i++ {
+				boundDownTrack(r, webrtc.SSRC(i+1), w)
+			}
+			feedLayer(r, 0, marshal(10, 0, true, vp8(true, true, 100, 5, 1)))
+			for _, d := range *r.downTracks.Load() {
+				d.SetTargetLayer(1)
+			}
+			feedLayer(r, 1, marshal(5000, 0, true, vp8(true, true, 9000, 77, 9)))
+			payload := append(vp8(false, true, 9001, 78, 9), make([]byte, 1080)...)
+			pkt := marshal(5001, 3000, true, payload)
+			buf := make([]byte, len(pkt))
+			var p Packet
+			l := r.layers[1].Load()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(buf, pkt)
+				seq := uint16(5001 + i)
+				buf[2], buf[3] = byte(seq>>8), byte(seq)
+				r.forward(l, buf, &p)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/downtrack")
+		})
 	}
 }
