@@ -52,23 +52,45 @@ func layerRID(idx int, announced []protocol.Layer, stats []sfu.LayerStats) strin
 type layerChoice struct {
 	index         int
 	width, height int
+	bitrate       int64 // measured, or a default guess until measured
 }
 
 // availableLayers lists the layers that carry media now, with their best known size: measured
 // from keyframes, else announced in publish, else derived from the track size (scale 4/2/1).
 func availableLayers(info protocol.TrackInfo, stats []sfu.LayerStats) []layerChoice {
+	return knownLayers(info, stats, false)
+}
+
+// knownLayers lists the layers that flow now, or with all set, every layer the publisher has
+// sent or announced (dynacast may have turned some off: they can be turned on again).
+func knownLayers(info protocol.TrackInfo, stats []sfu.LayerStats, all bool) []layerChoice {
 	var out []layerChoice
+	if all {
+		seen := map[int]bool{}
+		for _, s := range stats {
+			seen[s.Index] = true
+		}
+		for _, l := range info.Layers {
+			if i := layerIndex(l.RID, info.Layers); i >= 0 && !seen[i] {
+				seen[i] = true
+				stats = append(stats, sfu.LayerStats{Index: i})
+			}
+		}
+	}
 	top := 0
 	for _, s := range stats {
-		if s.Active && s.Index > top {
+		if (all || s.Active) && s.Index > top {
 			top = s.Index
 		}
 	}
 	for _, s := range stats {
-		if !s.Active {
+		if !all && !s.Active {
 			continue
 		}
-		c := layerChoice{index: s.Index, width: s.Width, height: s.Height}
+		c := layerChoice{index: s.Index, width: s.Width, height: s.Height, bitrate: int64(s.Bitrate)}
+		if c.bitrate == 0 {
+			c.bitrate = defaultBitrate(s.Index)
+		}
 		if c.width == 0 {
 			for _, l := range info.Layers {
 				if layerIndex(l.RID, info.Layers) == s.Index {

@@ -36,10 +36,11 @@ type Participant struct {
 	pub, sub *webrtc.PeerConnection
 	subDC    map[string]*webrtc.DataChannel // data channels the server opened towards the client
 
-	mu       sync.Mutex // guards what others read: name, metadata, tracks
+	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
 	name     string
 	metadata string
 	tracks   []*PublishedTrack
+	ideals   map[string]int // track sid -> layer this subscriber would take if all flowed
 
 	// owned by the control queue
 	pending       map[string]*PublishedTrack // announced by cid, waiting for media
@@ -62,17 +63,21 @@ type PublishedTrack struct {
 	owner    *Participant
 	info     protocol.TrackInfo // guarded by owner.mu
 	receiver *sfu.Receiver      // set once media arrives, under owner.mu
+
+	lastNeeded uint8 // layers last announced in subscribedLayers (owner's control queue)
 }
 
 type subscription struct {
-	track       *PublishedTrack
-	dt          *sfu.DownTrack
-	sender      *webrtc.RTPSender
-	transceiver *webrtc.RTPTransceiver
-	announced   bool
-	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
-	lastState   string                  // last streamState sent, to send changes only
-	pauseReason string
+	track         *PublishedTrack
+	dt            *sfu.DownTrack
+	sender        *webrtc.RTPSender
+	transceiver   *webrtc.RTPTransceiver
+	announced     bool
+	settings      *protocol.TrackSettings // what the subscriber renders; nil: nothing said
+	lastState     string                  // last streamState sent, to send changes only
+	pauseReason   string
+	ideal         int       // layer wanted if every layer flowed (what dynacast keeps on)
+	bwDowngradeAt time.Time // last downgrade for bandwidth
 }
 
 func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
@@ -81,7 +86,7 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 		sink: jp.Sink, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
 		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
 		settings: map[string]protocol.TrackSettings{}, remoteCands: map[string][]webrtc.ICECandidateInit{},
-		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}),
+		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}), ideals: map[string]int{},
 	}
 	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
 	var err error

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
 )
 
 // Room is a set of participants that see and hear each other.
@@ -26,11 +27,21 @@ type Room struct {
 
 	stopTicker chan struct{}
 	tickerDone chan struct{}
+
+	detector        *sfu.SpeakerDetector // touched by the ticker goroutine only
+	speakers        speakers             // guarded by mu
+	lastSpeakersKey string
+	lastSpeakersAt  time.Time
+	departed        []string // sids the detector must forget
 }
 
-// allocateInterval is how often every subscriber's layers are chosen again (layers start and
-// stop at the publisher; later the bandwidth estimate changes too).
-const allocateInterval = 500 * time.Millisecond
+// speakerInterval is how often microphones are sampled for speaker detection; every
+// allocateEvery-th sample, every subscriber's layers are chosen again (layers start and stop at
+// the publishers, bandwidth estimates move) and publishers hear which layers are needed.
+const (
+	speakerInterval = 100 * time.Millisecond
+	allocateEvery   = 5
+)
 
 func newRoom(m *Manager, o RoomOptions) *Room {
 	r := &Room{
@@ -40,21 +51,30 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 	}
 	r.emptyTimer = time.AfterFunc(r.emptyTTL, r.closeIfEmpty)
 	r.stopTicker, r.tickerDone = make(chan struct{}), make(chan struct{})
+	r.detector = sfu.NewSpeakerDetector(sfu.SpeakerConfig{})
 	go r.tick() // stopped and joined by Close
 	return r
 }
 
 func (r *Room) tick() {
 	defer close(r.tickerDone)
-	t := time.NewTicker(allocateInterval)
+	t := time.NewTicker(speakerInterval)
 	defer t.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-r.stopTicker:
 			return
-		case <-t.C:
-			for _, p := range r.others(nil) {
-				p.q.push(p.allocateAll)
+		case now := <-t.C:
+			changed := r.detectSpeakers(now)
+			if changed || n%allocateEvery == 0 {
+				for _, p := range r.others(nil) {
+					p.q.push(p.allocateAll)
+				}
+			}
+			if n%allocateEvery == 0 {
+				for _, p := range r.others(nil) {
+					p.q.push(p.dynacast)
+				}
 			}
 		}
 	}
@@ -199,6 +219,7 @@ func (r *Room) leave(p *Participant) {
 	}
 	r.mu.Unlock()
 	tracks := p.publishedTracks()
+	r.forgetSpeaker(p.sid)
 	for _, o := range others {
 		if !p.perms.Hidden {
 			for _, t := range tracks {

@@ -2,6 +2,8 @@ package room
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -73,7 +75,7 @@ func (p *Participant) subscribe(t *PublishedTrack) error {
 		s.settings = &st
 	}
 	p.subs[t.sid] = s
-	p.allocate(s)
+	p.allocateAll()
 	dt.StartRTCP(s.sender)
 	t.receiver.AddDownTrack(dt)
 	return nil
@@ -129,39 +131,90 @@ func (p *Participant) handleTrackSettings(m *protocol.TrackSettings) error {
 	if s != nil {
 		st := *m
 		s.settings = &st
-		p.allocate(s)
+		p.allocateAll()
 	}
 	return nil
 }
 
-// allocateAll chooses the layer of every video this participant receives.
+// bwUpgradeHold is how long after a bandwidth downgrade a video may not go up again: down
+// quickly, up only after the headroom has lasted.
+const bwUpgradeHold = 3 * time.Second
+
+// allocateAll chooses the layer of every video this participant receives: priorities from the
+// speaker policy, sizes from trackSettings, and the subscriber's bandwidth estimate.
 func (p *Participant) allocateAll() {
 	if p.closing {
 		return
 	}
-	for _, s := range p.subs {
-		p.allocate(s)
+	sp := p.room.speakerState()
+	budget := p.videoBudget()
+	var items, ideal []allocItem
+	for sid, s := range p.subs {
+		if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		s.track.owner.mu.Lock()
+		info := s.track.info
+		s.track.owner.mu.Unlock()
+		stats := s.track.receiver.Stats().Layers
+		prio := priorityOf(info, s.settings, s.track.owner.sid, sp)
+		all := knownLayers(info, stats, true)
+		want, _ := wantedLayer(s.settings, all, policyCap(prio, sp.dominant != ""))
+		items = append(items, allocItem{key: sid, priority: prio, want: want, layers: availableLayers(info, stats)})
+		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all})
+	}
+	actual, wanted := allocate(items, budget), allocate(ideal, budget)
+	now := time.Now()
+	p.mu.Lock()
+	clear(p.ideals)
+	for sid, a := range wanted {
+		p.ideals[sid] = a.layer
+	}
+	p.mu.Unlock()
+	for sid, a := range actual {
+		s := p.subs[sid]
+		s.ideal = wanted[sid].layer
+		p.apply(s, a, now)
 	}
 }
 
-// allocate chooses the layer of one subscription from what the subscriber renders and what the
-// publisher sends now, and tells the subscriber when a video is paused.
-func (p *Participant) allocate(s *subscription) {
-	if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
+func priorityOf(info protocol.TrackInfo, settings *protocol.TrackSettings, owner string, sp speakers) int {
+	switch {
+	case info.Source == protocol.SourceScreen:
+		return prioScreen
+	case settings != nil && settings.Pinned:
+		return prioPinned
+	case owner == sp.dominant:
+		return prioDominant
+	case slices.Contains(sp.recent, owner):
+		return prioRecentSpeaker
+	}
+	return prioOther
+}
+
+// apply sets one video's layer, holding back upgrades for a while after a bandwidth downgrade.
+func (p *Participant) apply(s *subscription, a allocation, now time.Time) {
+	cur := s.dt.TargetLayer()
+	if a.layer == -2 || (a.layer == cur && (a.layer != sfu.LayerNone || a.reason == s.pauseReason)) {
 		return
 	}
-	s.track.owner.mu.Lock()
-	info := s.track.info
-	s.track.owner.mu.Unlock()
-	stats := s.track.receiver.Stats().Layers
-	layer, reason := chooseLayer(s.settings, availableLayers(info, stats))
-	if layer == -2 || layer == s.dt.TargetLayer() {
+	upgrade := a.layer > cur || (cur == sfu.LayerNone && a.layer >= 0)
+	if upgrade && now.Sub(s.bwDowngradeAt) < bwUpgradeHold {
 		return
 	}
-	s.dt.SetTargetLayer(layer)
-	if layer == sfu.LayerNone {
-		p.sendStreamState(s, sfu.LayerNone, reason)
+	if a.reason == ReasonBandwidth || (!upgrade && a.layer >= 0 && p.videoBudget() >= 0 && a.layer < s.ideal) {
+		s.bwDowngradeAt = now
 	}
+	s.dt.SetTargetLayer(a.layer)
+	if a.layer == sfu.LayerNone {
+		p.sendStreamState(s, sfu.LayerNone, a.reason)
+	}
+}
+
+// videoBudget is what the subscriber's downlink can carry for video (bits per second), or -1
+// when nothing limits it yet.
+func (p *Participant) videoBudget() int64 {
+	return -1
 }
 
 // layerForwarded runs when a down track starts forwarding another layer (or stops).

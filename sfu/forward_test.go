@@ -133,6 +133,13 @@ func TestAudioLevelRewrittenToSubscriberExtensionID(t *testing.T) {
 	if s := r.Stats(); s.AudioLevel != 30 || len(s.Layers) != 1 || s.Layers[0].Packets != 1 {
 		t.Fatalf("receiver level %d, want 30", s.AudioLevel)
 	}
+	feed(r, marshal(2, 1920, false, []byte{0xFC, 0x01}, [2]byte{1, 0x80 | 50}))
+	if l, n := r.TakeLevels(); n != 2 || l != (97+77)/2.0 {
+		t.Fatalf("TakeLevels = %v over %d packets, want 87 over 2", l, n)
+	}
+	if _, n := r.TakeLevels(); n != 0 {
+		t.Fatal("TakeLevels did not reset")
+	}
 }
 
 func TestRemovedDownTrackGetsNothing(t *testing.T) {

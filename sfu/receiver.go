@@ -66,6 +66,7 @@ type Receiver struct {
 	closed     bool
 
 	lastLevel atomic.Uint32 // last audio level seen, 127 when silent or none
+	levels    atomic.Uint64 // loudness sum << 20 | packet count, since the last TakeLevels
 }
 
 // upLayer is one simulcast layer (or the only stream) of a published track.
@@ -195,6 +196,7 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	}
 	if pkt.HasAudioLevel {
 		r.lastLevel.Store(uint32(pkt.AudioLevel))
+		r.levels.Add(uint64(127-pkt.AudioLevel)<<20 | 1)
 	}
 	for _, dt := range *r.downTracks.Load() {
 		dt.WriteRTP(pkt)
@@ -243,6 +245,17 @@ func (r *Receiver) parse(b []byte, pkt *Packet) bool {
 		}
 	}
 	return true
+}
+
+// TakeLevels returns the mean loudness (127 - RFC 6464 level) of the audio packets since the
+// last call, and how many there were; the speaker detector samples it a few times a second.
+func (r *Receiver) TakeLevels() (loudness float64, packets int) {
+	v := r.levels.Swap(0)
+	n := int(v & (1<<20 - 1))
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(v>>20) / float64(n), n
 }
 
 // AddDownTrack starts feeding a subscriber's down track.

@@ -1,0 +1,66 @@
+package room
+
+import (
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// dynacast tells a publisher which layers of each of its simulcast videos anyone needs, so that
+// it stops encoding the others. Runs on the participant's control queue.
+func (p *Participant) dynacast() {
+	if p.closing {
+		return
+	}
+	for _, t := range p.publishedTracks() {
+		if t.receiver.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		p.mu.Lock()
+		layers := t.info.Layers
+		p.mu.Unlock()
+		if len(layers) < 2 {
+			continue // not simulcast
+		}
+		needed := p.room.neededLayers(t)
+		if needed == t.lastNeeded {
+			continue
+		}
+		t.lastNeeded = needed
+		msg := &protocol.SubscribedLayers{TrackSid: t.sid}
+		for _, l := range layers {
+			idx := layerIndex(l.RID, layers)
+			msg.Layers = append(msg.Layers, protocol.LayerState{RID: l.RID, Active: idx >= 0 && needed&(1<<idx) != 0})
+		}
+		p.send(msg)
+	}
+}
+
+// neededLayers is the set (bit i = layer i) of layers of t that some subscriber wants: every
+// layer up to the highest any subscriber would take if all flowed (lower ones stay on, so a
+// subscriber can fall back quickly when its bandwidth drops).
+func (r *Room) neededLayers(t *PublishedTrack) uint8 {
+	top := -1
+	for _, o := range r.others(t.owner) {
+		if l, ok := o.idealLayer(t.sid); ok && l > top {
+			top = l
+		}
+	}
+	var mask uint8
+	for i := 0; i <= top && i < sfu.MaxLayers; i++ {
+		mask |= 1 << i
+	}
+	if top < 0 {
+		mask = 1 // nobody watches: keep the lowest layer warm for a quick start
+	}
+	return mask
+}
+
+// idealLayer reads (under the subscriber's lock) what it would receive of a track.
+func (p *Participant) idealLayer(trackSid string) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.ideals[trackSid]
+	return l, ok
+}
