@@ -107,6 +107,8 @@ type Client struct {
 	room         protocol.RoomInfo
 	participants map[string]protocol.ParticipantInfo
 	streams      map[string]protocol.StreamState // by track sid, from streamState
+	dominant     string                          // from activeSpeakers
+	speakers     []protocol.SpeakerInfo          // from activeSpeakers
 	order        []string                        // participant sids in arrival order
 	pending      map[string]chan protocol.Message
 	leaveReason  string

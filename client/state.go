@@ -50,6 +50,12 @@ func (c *Client) applyEvent(m protocol.Message) {
 			return slices.DeleteFunc(ts, func(t protocol.TrackInfo) bool { return t.Sid == m.TrackSid })
 		})
 		delete(c.streams, m.TrackSid)
+	case *protocol.ActiveSpeakers:
+		c.dominant = ""
+		if m.Dominant != nil {
+			c.dominant = *m.Dominant
+		}
+		c.speakers = m.Speakers
 	case *protocol.StreamState:
 		if c.streams == nil {
 			c.streams = map[string]protocol.StreamState{}
@@ -65,6 +71,20 @@ func (c *Client) StreamState(trackSid string) (protocol.StreamState, bool) {
 	defer c.mu.Unlock()
 	s, ok := c.streams[trackSid]
 	return s, ok
+}
+
+// DominantSpeaker is the participant sid the server last named dominant ("" before anyone spoke).
+func (c *Client) DominantSpeaker() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dominant
+}
+
+// ActiveSpeakers are the participants the server last said are speaking, loudest first.
+func (c *Client) ActiveSpeakers() []protocol.SpeakerInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.speakers)
 }
 
 // ReceivedLayer is the simulcast layer this client receives for a video, "" when paused or unknown.

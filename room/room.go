@@ -35,12 +35,13 @@ type Room struct {
 	departed        []string // sids the detector must forget
 }
 
-// speakerInterval is how often microphones are sampled for speaker detection; every
-// allocateEvery-th sample, every subscriber's layers are chosen again (layers start and stop at
-// the publishers, bandwidth estimates move) and publishers hear which layers are needed.
+// speakerInterval is how often microphones are sampled for speaker detection and publishers
+// hear which layers are needed (sent on change only); every allocateEvery-th sample, every
+// subscriber's layers are chosen again (layers start and stop at the publishers, bandwidth
+// estimates move). A speaker change reallocates at once.
 const (
 	speakerInterval = 100 * time.Millisecond
-	allocateEvery   = 5
+	allocateEvery   = 2
 )
 
 func newRoom(m *Manager, o RoomOptions) *Room {
@@ -71,10 +72,8 @@ func (r *Room) tick() {
 					p.q.push(p.allocateAll)
 				}
 			}
-			if n%allocateEvery == 0 {
-				for _, p := range r.others(nil) {
-					p.q.push(p.dynacast)
-				}
+			for _, p := range r.others(nil) {
+				p.q.push(p.dynacast)
 			}
 		}
 	}
