@@ -69,10 +69,16 @@ func TestSpeakerAndScreenSharePolicy(t *testing.T) {
 		}
 		return out
 	}
+	// Timing bounds are the product's; under the race detector (several times slower) they widen
+	// and the non-race run in .ci/run holds them.
+	bound := 1500 * time.Millisecond
+	if raceEnabled {
+		bound *= 4
+	}
 	speaker := ms[2]
 	start := time.Now()
 	speaker.mic.SetAudioLevel(25) // loud speech; everyone else stays silent (127)
-	eventually(t, 1500*time.Millisecond, "P3 on the top layer and the others lower, at every subscriber", func() bool {
+	eventually(t, bound, "P3 on the top layer and the others lower, at every subscriber", func() bool {
 		for i := range ms {
 			if i == 2 {
 				continue
@@ -113,7 +119,7 @@ func TestSpeakerAndScreenSharePolicy(t *testing.T) {
 				pending[i] = true
 			}
 		}
-		for len(pending) > 0 && time.Since(onset) < 3*time.Second {
+		for len(pending) > 0 && time.Since(onset) < 2*bound {
 			for i := range pending {
 				if ms[i].c.ReceivedLayer(next.cam.Sid()) == "f" {
 					lat = append(lat, time.Since(onset))
@@ -123,15 +129,15 @@ func TestSpeakerAndScreenSharePolicy(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if len(pending) > 0 {
-			t.Fatalf("speaker p%d not on the top layer at %d subscribers after 3 s", k+1, len(pending))
+			t.Fatalf("speaker p%d not on the top layer at %d subscribers after %v", k+1, len(pending), 2*bound)
 		}
 		prev = next
 	}
 	slices.Sort(lat)
 	p50, p95 := lat[len(lat)/2], lat[len(lat)*95/100]
 	t.Logf("speaker switch latency over %d observations: p50 %v, p95 %v, max %v", len(lat), p50.Round(time.Millisecond), p95.Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
-	if p95 > 1500*time.Millisecond {
-		t.Errorf("speaker switch p95 %v, want under 1.5 s", p95)
+	if p95 > bound {
+		t.Errorf("speaker switch p95 %v, want under %v", p95, bound)
 	}
 
 	// P5 shares a screen: every subscriber gets it at its top layer.
@@ -139,7 +145,7 @@ func TestSpeakerAndScreenSharePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the screen share at its top layer everywhere", func() bool {
+	eventually(t, 2*bound+5*time.Second, "the screen share at its top layer everywhere", func() bool {
 		for i := range ms {
 			if i != 4 && ms[i].c.ReceivedLayer(screen.Sid()) != "f" {
 				return false
