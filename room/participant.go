@@ -52,6 +52,10 @@ type Participant struct {
 	needOffer     bool
 	remoteCands   map[string][]webrtc.ICECandidateInit
 	closing       bool
+	// bandwidth hysteresis (see holdBudget)
+	prevBudget     int64
+	budgetCap      int64
+	budgetCapUntil time.Time
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -249,6 +253,8 @@ func (p *Participant) shutdown(reason string) {
 // teardown closes both peer connections (which ends every reader of this participant).
 func (p *Participant) teardown() {
 	err := errors.Join(p.pub.Close(), p.sub.Close())
+	p.room.manager.engine.Forget(p.pub)
+	p.room.manager.engine.Forget(p.sub)
 	if err != nil {
 		p.logger.Debug("closing peer connections", "err", err)
 	}

@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -136,9 +137,26 @@ func (p *Participant) handleTrackSettings(m *protocol.TrackSettings) error {
 	return nil
 }
 
-// bwUpgradeHold is how long after a bandwidth downgrade a video may not go up again: down
+// bwUpgradeHold is how long after the budget dropped a higher budget is not trusted: down
 // quickly, up only after the headroom has lasted.
 const bwUpgradeHold = 3 * time.Second
+
+// holdBudget applies the hysteresis to the bandwidth budget: a drop of more than 10% takes
+// effect at once and caps the budget for bwUpgradeHold; increases count only after that.
+func (p *Participant) holdBudget(b int64, now time.Time) int64 {
+	prev := p.prevBudget
+	p.prevBudget = b
+	if b < 0 {
+		return b
+	}
+	if prev > 0 && b < prev*9/10 {
+		p.budgetCap, p.budgetCapUntil = b, now.Add(bwUpgradeHold)
+	}
+	if now.Before(p.budgetCapUntil) && b > p.budgetCap {
+		return p.budgetCap
+	}
+	return b
+}
 
 // allocateAll chooses the layer of every video this participant receives: priorities from the
 // speaker policy, sizes from trackSettings, and the subscriber's bandwidth estimate.
@@ -147,7 +165,11 @@ func (p *Participant) allocateAll() {
 		return
 	}
 	sp := p.room.speakerState()
-	budget := p.videoBudget()
+	now := time.Now()
+	budget := p.holdBudget(p.videoBudget(), now)
+	if os.Getenv("PODIUM_DEBUG_ALLOC") != "" {
+		fmt.Println("DEBUG", now.Format("05.000"), p.identity, "budget", budget, "raw", p.videoBudget(), "dom", sp.dominant)
+	}
 	var items, ideal []allocItem
 	for sid, s := range p.subs {
 		if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
@@ -164,7 +186,6 @@ func (p *Participant) allocateAll() {
 		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all})
 	}
 	actual, wanted := allocate(items, budget), allocate(ideal, budget)
-	now := time.Now()
 	p.mu.Lock()
 	clear(p.ideals)
 	for sid, a := range wanted {
@@ -174,7 +195,7 @@ func (p *Participant) allocateAll() {
 	for sid, a := range actual {
 		s := p.subs[sid]
 		s.ideal = wanted[sid].layer
-		p.apply(s, a, now)
+		p.apply(s, a)
 	}
 }
 
@@ -192,18 +213,11 @@ func priorityOf(info protocol.TrackInfo, settings *protocol.TrackSettings, owner
 	return prioOther
 }
 
-// apply sets one video's layer, holding back upgrades for a while after a bandwidth downgrade.
-func (p *Participant) apply(s *subscription, a allocation, now time.Time) {
+// apply sets one video's layer.
+func (p *Participant) apply(s *subscription, a allocation) {
 	cur := s.dt.TargetLayer()
 	if a.layer == -2 || (a.layer == cur && (a.layer != sfu.LayerNone || a.reason == s.pauseReason)) {
 		return
-	}
-	upgrade := a.layer > cur || (cur == sfu.LayerNone && a.layer >= 0)
-	if upgrade && now.Sub(s.bwDowngradeAt) < bwUpgradeHold {
-		return
-	}
-	if a.reason == ReasonBandwidth || (!upgrade && a.layer >= 0 && p.videoBudget() >= 0 && a.layer < s.ideal) {
-		s.bwDowngradeAt = now
 	}
 	s.dt.SetTargetLayer(a.layer)
 	if a.layer == sfu.LayerNone {
@@ -214,7 +228,21 @@ func (p *Participant) apply(s *subscription, a allocation, now time.Time) {
 // videoBudget is what the subscriber's downlink can carry for video (bits per second), or -1
 // when nothing limits it yet.
 func (p *Participant) videoBudget() int64 {
-	return -1
+	est := p.room.manager.engine.Estimate(p.sub)
+	if est < 0 {
+		return -1
+	}
+	budget := int64(est) * 95 / 100 // a little headroom for RTCP, retransmissions and jitter
+	for _, s := range p.subs {
+		if s.track.receiver.Kind() == webrtc.RTPCodecTypeAudio {
+			audio := int64(40_000) // audio is never paused: it comes off the top
+			if ls := s.track.receiver.Stats().Layers; len(ls) > 0 && ls[0].Bitrate > 0 {
+				audio = int64(ls[0].Bitrate)
+			}
+			budget -= audio
+		}
+	}
+	return max(budget, 0)
 }
 
 // layerForwarded runs when a down track starts forwarding another layer (or stops).

@@ -194,11 +194,11 @@ func TestNACKRepairUnderLoss(t *testing.T) {
 	})
 	pub := connect(t, n, "loss", "pub")
 	sub := connect(t, n, "loss", "sub")
-	if _, err := pub.PublishIVF(context.Background(), testmedia.VP8(640), client.Camera()); err != nil {
+	if _, err := pub.PublishIVF(context.Background(), testmedia.VP8(1280), client.Camera()); err != nil {
 		t.Fatal(err)
 	}
 	vl, _ := subscribeVideo(t, sub)
-	time.Sleep(4 * time.Second) // measure over a few seconds of media: ~500 packets
+	time.Sleep(4 * time.Second) // measure over a few seconds of media: ~450 packets, ~20 lost
 	dropped := lossy.dropped.Load()
 	vl.mu.Lock()
 	got := map[uint16]bool{}
@@ -221,7 +221,7 @@ func TestNACKRepairUnderLoss(t *testing.T) {
 			missing++
 		}
 	}
-	if dropped < 10 {
+	if dropped < 5 {
 		t.Fatalf("only %d packets dropped: the loss injection is not working", dropped)
 	}
 	repaired := 1 - float64(missing)/float64(dropped)

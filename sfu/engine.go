@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -52,7 +55,9 @@ type Config struct {
 	PLIInterval time.Duration
 	// PacketCacheSize is how many packets of each video track are kept for NACK (a power of two).
 	PacketCacheSize int
-	Logger          *slog.Logger
+	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
+	InitialBitrate, MaxBitrate int
+	Logger                     *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -65,6 +70,12 @@ func (c *Config) defaults() {
 	if c.PacketCacheSize == 0 {
 		c.PacketCacheSize = 512
 	}
+	if c.InitialBitrate == 0 {
+		c.InitialBitrate = 5_000_000
+	}
+	if c.MaxBitrate == 0 {
+		c.MaxBitrate = 20_000_000
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -72,12 +83,13 @@ func (c *Config) defaults() {
 
 // Engine builds peer connections that share the media sockets, codecs and interceptors.
 type Engine struct {
-	cfg     Config
-	api     *webrtc.API
-	udpConn net.PacketConn
-	udpMux  ice.UDPMux
-	tcpLn   net.Listener
-	tcpMux  ice.TCPMux
+	cfg        Config
+	api        *webrtc.API
+	udpConn    net.PacketConn
+	udpMux     ice.UDPMux
+	tcpLn      net.Listener
+	tcpMux     ice.TCPMux
+	estimators sync.Map // peer connection id -> cc.BandwidthEstimator
 }
 
 // NewEngine opens the media sockets and prepares the WebRTC API.
@@ -93,7 +105,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
-	ir, err := newInterceptors(me)
+	ir, err := e.newInterceptors(me)
 	if err != nil {
 		e.Close()
 		return nil, err
@@ -226,8 +238,21 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 // newInterceptors chooses the interceptor set. Not pion's default: its NACK responder keeps a copy
 // of every packet per subscriber (Podium answers NACKs from the publisher's one packet cache) and
 // its interval PLI asks publishers for keyframes nobody needs.
-func newInterceptors(me *webrtc.MediaEngine) (*interceptor.Registry, error) {
+func (e *Engine) newInterceptors(me *webrtc.MediaEngine) (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
+	// Send-side bandwidth estimation (Google congestion control) from the subscribers'
+	// transport-wide feedback. Added first: it must see the TWCC sequence numbers the header
+	// extension interceptor writes. The no-op pacer sends at once (Podium does not queue media).
+	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEInitialBitrate(e.cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(50_000),
+			gcc.SendSideBWEMaxBitrate(e.cfg.MaxBitrate), gcc.WithLoggerFactory(newPionLoggerFactory(e.cfg.Logger)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	bwe.OnNewPeerConnection(func(id string, est cc.BandwidthEstimator) { e.estimators.Store(id, est) })
+	ir.Add(bwe)
 	// Transport-wide CC feedback for publishers: without it Chromium never ramps up its top layer.
 	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(100 * time.Millisecond))
 	if err != nil {
@@ -264,6 +289,18 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
 }
+
+// Estimate is the current send-side bandwidth estimate towards a peer connection (bits/s), or
+// -1 when it has none.
+func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
+	if v, ok := e.estimators.Load(pc.ID()); ok {
+		return v.(cc.BandwidthEstimator).GetTargetBitrate()
+	}
+	return -1
+}
+
+// Forget drops the estimator of a closed peer connection.
+func (e *Engine) Forget(pc *webrtc.PeerConnection) { e.estimators.Delete(pc.ID()) }
 
 // UDPAddr is the media UDP address (useful when UDPPort was 0).
 func (e *Engine) UDPAddr() net.Addr {
