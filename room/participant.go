@@ -56,6 +56,7 @@ type Participant struct {
 	prevBudget     int64
 	budgetCap      int64
 	budgetCapUntil time.Time
+	prober         prober
 
 	closeOnce sync.Once
 	done      chan struct{}

@@ -74,6 +74,7 @@ func (r *Room) tick() {
 			}
 			for _, p := range r.others(nil) {
 				p.q.push(p.dynacast)
+				p.q.push(func() { p.probe(now) })
 			}
 		}
 	}

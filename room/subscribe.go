@@ -166,7 +166,8 @@ func (p *Participant) allocateAll() {
 	}
 	sp := p.room.speakerState()
 	now := time.Now()
-	budget := p.holdBudget(p.videoBudget(), now)
+	raw := p.videoBudget()
+	budget := p.holdBudget(raw, now)
 	if os.Getenv("PODIUM_DEBUG_ALLOC") != "" {
 		fmt.Println("DEBUG", now.Format("05.000"), p.identity, "budget", budget, "raw", p.videoBudget(), "dom", sp.dominant)
 	}
@@ -186,6 +187,8 @@ func (p *Participant) allocateAll() {
 		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all})
 	}
 	actual, wanted := allocate(items, budget), allocate(ideal, budget)
+	eng := p.room.manager.engine
+	p.prober.planProbe(now, desiredRate(ideal), raw, eng.Estimate(p.sub), eng.Config().MaxBitrate)
 	p.mu.Lock()
 	clear(p.ideals)
 	for sid, a := range wanted {

@@ -59,10 +59,12 @@ type DownTrack struct {
 	seqMapMu sync.Mutex
 	seqMap   [seqMapSize]seqMapEntry
 	rtx      scratch // owned by the RTCP goroutine
+	padMu    sync.Mutex
+	pad      scratch
 	rtxPkt   Packet
 	rtxIn    []byte
 
-	packets, bytes, nacks, retransmits, plis, switches atomic.Uint64
+	packets, bytes, nacks, retransmits, plis, switches, padding atomic.Uint64
 	fractionLost, jitter, rttMicros                    atomic.Uint32
 
 	rtcpDone chan struct{}
@@ -408,6 +410,35 @@ func (d *DownTrack) retransmit(out uint16) {
 	if d.send(&d.rtx, p, out, p.Header.Timestamp-e.off.TS, vp8, e.off) {
 		d.retransmits.Add(1)
 	}
+}
+
+// SendPadding sends up to n padding-only packets (255 bytes of padding each) in this
+// subscriber's sequence: bandwidth probes that raise the sending rate without media. It returns
+// how many bits it sent.
+func (d *DownTrack) SendPadding(n int) int {
+	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo {
+		return 0
+	}
+	d.mu.Lock()
+	first, ts, ok := d.munger.ReservePadding(n)
+	d.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	d.padMu.Lock()
+	defer d.padMu.Unlock()
+	h := &d.pad.hdr
+	bits := 0
+	for i := 0; i < n; i++ {
+		*h = rtp.Header{Version: 2, Padding: true, PaddingSize: 255, PayloadType: d.payloadType,
+			SequenceNumber: first + uint16(i), Timestamp: ts, SSRC: d.ssrc, Extensions: d.pad.exts[:0]}
+		if _, err := d.writer.WriteRTP(h, nil); err != nil {
+			break
+		}
+		bits += (12 + 255) * 8
+	}
+	d.padding.Add(uint64(bits))
+	return bits
 }
 
 // DownTrackStats are counters of one down track.

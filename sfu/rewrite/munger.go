@@ -115,3 +115,21 @@ func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS u
 	}
 	return outSeq, outTS, outVP8, true
 }
+
+// ReservePadding takes n sequence numbers after the highest sent, for padding-only packets
+// (bandwidth probes), and returns the first one and the timestamp to use. Later media keeps
+// following them without a gap.
+func (m *Munger) ReservePadding(n int) (first uint16, ts uint32, ok bool) {
+	if !m.started || n <= 0 {
+		return 0, 0, false
+	}
+	first = m.highest + 1
+	m.highest += uint16(n)
+	m.off.Seq -= uint16(n)
+	if n >= 64 {
+		m.sent = 1<<64 - 1
+	} else {
+		m.sent = m.sent<<uint(n) | (1<<uint(n) - 1)
+	}
+	return first, m.lastTS, true
+}

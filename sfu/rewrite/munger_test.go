@@ -156,3 +156,19 @@ func TestOffsetsReplayAnOldPacket(t *testing.T) {
 		t.Fatalf("offsets saved before a switch do not reproduce the packet: %d %d %+v", uint16(6)-off.Seq, uint32(4000)-off.TS, v2)
 	}
 }
+
+func TestPaddingKeepsTheSequenceContinuous(t *testing.T) {
+	m := New(100, 0)
+	m.Switch(7, 500, 0, VP8{})
+	m.Rewrite(7, 500, VP8{})
+	first, ts, ok := m.ReservePadding(3)
+	if !ok || first != 101 || ts != 0 {
+		t.Fatalf("padding got %d %d %v, want 101..103 at ts 0", first, ts, ok)
+	}
+	if seq, _, _, ok := m.Rewrite(8, 3500, VP8{}); !ok || seq != 104 {
+		t.Fatalf("media after padding got seq %d, want 104", seq)
+	}
+	if _, _, ok := New(0, 0).ReservePadding(1); ok {
+		t.Fatal("padding before the first packet")
+	}
+}

@@ -1,0 +1,83 @@
+package room
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Bandwidth probing. The send-side estimator only learns what the path carries from what is
+// sent (it stays below 1.5x the acknowledged rate), so when the allocator wants more than the
+// estimate, padding raises the rate for a short while; if the estimate follows, probing goes
+// on, otherwise it backs off (the path is really capped and probes would only hurt it).
+const (
+	probeDuration   = time.Second
+	probeMinBackoff = 2 * time.Second
+	probeMaxBackoff = 30 * time.Second
+	paddingBits     = (12 + 255) * 8 // one padding-only packet
+)
+
+type prober struct {
+	until    time.Time // probing while now < until
+	rate     int64     // extra bits per second while probing
+	next     time.Time // earliest start of the next probe
+	backoff  time.Duration
+	startEst int
+}
+
+// planProbe decides, after an allocation, whether to probe: desired is what the subscriber
+// would receive with unlimited bandwidth, est the current estimate (bits/s).
+func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
+	if est < 0 || budget < 0 {
+		return
+	}
+	if !pr.until.IsZero() && !now.Before(pr.until) { // a probe just ended: did it help?
+		if est >= pr.startEst*105/100 {
+			pr.backoff = 0
+		} else if pr.backoff = max(probeMinBackoff, pr.backoff*2); pr.backoff > probeMaxBackoff {
+			pr.backoff = probeMaxBackoff
+		}
+		pr.next, pr.until, pr.rate = now.Add(pr.backoff), time.Time{}, 0
+	}
+	deficit := desired - budget
+	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() {
+		return
+	}
+	pr.rate = min(deficit, int64(est)/2)
+	pr.until, pr.startEst = now.Add(probeDuration), est
+}
+
+// probe sends this tick's share of padding on one of the subscriber's video down tracks.
+func (p *Participant) probe(now time.Time) {
+	pr := &p.prober
+	if p.closing || pr.rate <= 0 || !now.Before(pr.until) {
+		return
+	}
+	packets := int(pr.rate/int64(time.Second/speakerInterval)) / paddingBits
+	if packets <= 0 {
+		return
+	}
+	for _, s := range p.subs {
+		if s.track.receiver.Kind() == webrtc.RTPCodecTypeVideo && s.dt.SendPadding(packets) > 0 {
+			return
+		}
+	}
+}
+
+// desiredRate is what the subscriber would receive if bandwidth were plentiful.
+func desiredRate(ideal []allocItem) int64 {
+	var total int64
+	got := allocate(ideal, -1)
+	for _, it := range ideal {
+		a := got[it.key]
+		if a.layer < 0 {
+			continue
+		}
+		for _, l := range it.layers {
+			if l.index == a.layer {
+				total += l.bitrate
+			}
+		}
+	}
+	return total
+}
