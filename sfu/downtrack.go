@@ -65,7 +65,7 @@ type DownTrack struct {
 	rtxIn    []byte
 
 	packets, bytes, nacks, retransmits, plis, switches, padding atomic.Uint64
-	fractionLost, jitter, rttMicros                    atomic.Uint32
+	fractionLost, jitter, rttMicros                             atomic.Uint32
 
 	rtcpDone chan struct{}
 }
