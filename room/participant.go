@@ -57,6 +57,7 @@ type Participant struct {
 	budgetCap      int64
 	budgetCapUntil time.Time
 	prober         prober
+	quality        string // last connection quality announced
 
 	closeOnce sync.Once
 	done      chan struct{}

@@ -75,6 +75,9 @@ func (r *Room) tick() {
 			for _, p := range r.others(nil) {
 				p.q.push(p.dynacast)
 				p.q.push(func() { p.probe(now) })
+				if n%qualityEvery == 0 {
+					p.q.push(p.updateQuality)
+				}
 			}
 		}
 	}

@@ -85,6 +85,15 @@ func TestConference(t *testing.T) {
 		t.Errorf("GET /api/rooms = %v, want room-a:3 room-b:1", counts)
 	}
 
+	// Everyone hears how the others' connections are doing (loopback: excellent).
+	eventually(t, 5*time.Second, "connectionQuality for bob at alice", func() bool {
+		_, i := logs["alice"].find(0, func(m protocol.Message) bool {
+			cq, ok := m.(*protocol.ConnectionQuality)
+			return ok && len(cq.Updates) > 0 && cq.Updates[0].Sid == clients["bob"].Self().Sid && cq.Updates[0].Quality == "excellent"
+		})
+		return i >= 0
+	})
+
 	// carol leaves cleanly: alice sees her tracks unpublished, her leaving, and a new offer.
 	carolSid := clients["carol"].Self().Sid
 	mark := logs["alice"].len()
