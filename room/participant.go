@@ -74,16 +74,15 @@ type PublishedTrack struct {
 }
 
 type subscription struct {
-	track         *PublishedTrack
-	dt            *sfu.DownTrack
-	sender        *webrtc.RTPSender
-	transceiver   *webrtc.RTPTransceiver
-	announced     bool
-	settings      *protocol.TrackSettings // what the subscriber renders; nil: nothing said
-	lastState     string                  // last streamState sent, to send changes only
-	pauseReason   string
-	ideal         int       // layer wanted if every layer flowed (what dynacast keeps on)
-	bwDowngradeAt time.Time // last downgrade for bandwidth
+	track       *PublishedTrack
+	dt          *sfu.DownTrack
+	sender      *webrtc.RTPSender
+	transceiver *webrtc.RTPTransceiver
+	announced   bool
+	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
+	lastState   string                  // last streamState sent, to send changes only
+	pauseReason string
+	ideal       int // layer wanted if every layer flowed (what dynacast keeps on)
 }
 
 func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
