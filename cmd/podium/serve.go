@@ -48,6 +48,10 @@ func serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		// flag stops at the first non-flag: whatever follows it would be silently ignored.
+		return fmt.Errorf("serve: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)

@@ -27,6 +27,10 @@ func token(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		// flag stops at the first non-flag: whatever follows it would be silently ignored.
+		return fmt.Errorf("token: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
+	}
 	if *key == "" || *secret == "" || *identity == "" {
 		return errors.New("token: --key, --secret and --identity are required")
 	}
