@@ -77,6 +77,7 @@ func connect(t testing.TB, n *Node, room, identity string) *client.Client {
 type trackStats struct {
 	participant string
 	kind        string
+	mime        string
 	packets     int
 	keyframes   int
 	width       int
@@ -126,7 +127,12 @@ func collect(c *client.Client) *collector {
 }
 
 func readTrack(tr *webrtc.TrackRemote, r *received) {
-	isVP8 := strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8)
+	mime := tr.Codec().MimeType
+	isVP8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
+	isH264 := strings.EqualFold(mime, webrtc.MimeTypeH264)
+	r.mu.Lock()
+	r.mime = mime
+	r.mu.Unlock()
 	buf := make([]byte, 1600)
 	var pkt rtp.Packet
 	for {
@@ -148,6 +154,9 @@ func readTrack(tr *webrtc.TrackRemote, r *received) {
 				r.keyframes++
 				r.width, r.height = w, h
 			}
+		}
+		if isH264 && codec.IsH264Keyframe(pkt.Payload) { // an IDR or SPS starts here
+			r.keyframes++
 		}
 		r.mu.Unlock()
 	}
