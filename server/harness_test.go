@@ -176,6 +176,17 @@ func (col *collector) byParticipant(sid string) map[string]trackStats {
 	return out
 }
 
+// track returns a snapshot of what arrived on one track, by track sid.
+func (col *collector) track(sid string) (trackStats, bool) {
+	col.mu.Lock()
+	r, ok := col.tracks[sid]
+	col.mu.Unlock()
+	if !ok {
+		return trackStats{}, false
+	}
+	return r.snapshot(), true
+}
+
 func (col *collector) count() int {
 	col.mu.Lock()
 	defer col.mu.Unlock()

@@ -1,0 +1,301 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/testmedia"
+)
+
+// signalTap is a WebSocket proxy between one client and a node. It records the subscriber
+// offers and answers that pass, in causal order: an answer is recorded just before it is
+// forwarded, and the server may only send its next offer after receiving that answer, so an
+// offer sent while another was outstanding shows as two offers in a row. It holds each answer
+// for answerDelay first: a slow client, which keeps an offer outstanding long enough for
+// changes to pile up behind it.
+type signalTap struct {
+	srv         *httptest.Server
+	node        string
+	answerDelay time.Duration
+	mu          sync.Mutex
+	log         []string // "offer" or "answer", subscriber target only
+	conns       []*websocket.Conn
+	wg          sync.WaitGroup
+}
+
+func newSignalTap(t *testing.T, n *Node, answerDelay time.Duration) *signalTap {
+	tap := &signalTap{node: n.URL(), answerDelay: answerDelay}
+	tap.srv = httptest.NewServer(http.HandlerFunc(tap.serve))
+	t.Cleanup(func() {
+		tap.mu.Lock()
+		for _, c := range tap.conns {
+			_ = c.Close()
+		}
+		tap.mu.Unlock()
+		tap.wg.Wait()
+		tap.srv.Close()
+	})
+	return tap
+}
+
+func (tap *signalTap) URL() string { return "ws" + strings.TrimPrefix(tap.srv.URL, "http") }
+
+func (tap *signalTap) serve(w http.ResponseWriter, r *http.Request) {
+	up, resp, err := websocket.DefaultDialer.Dial(tap.node+r.URL.RequestURI(), nil)
+	if err != nil {
+		status := http.StatusBadGateway
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	down, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	tap.mu.Lock()
+	tap.conns = append(tap.conns, up, down)
+	tap.mu.Unlock()
+	tap.wg.Add(1)
+	go func() { // server to client; the handler runs client to server
+		defer tap.wg.Done()
+		tap.pump(up, down)
+	}()
+	tap.pump(down, up)
+}
+
+// pump copies frames from one side to the other, recording subscriber offers and answers
+// before they are forwarded. Either side ending closes both.
+func (tap *signalTap) pump(from, to *websocket.Conn) {
+	defer from.Close()
+	defer to.Close()
+	for {
+		kind, data, err := from.ReadMessage()
+		if err != nil {
+			return
+		}
+		if m, err := protocol.Decode(data); err == nil {
+			switch m := m.(type) {
+			case *protocol.Offer:
+				tap.record("offer", m.Target)
+			case *protocol.Answer:
+				if m.Target == protocol.TargetSubscriber {
+					time.Sleep(tap.answerDelay) // fault injection: a slow client
+				}
+				tap.record("answer", m.Target)
+			}
+		}
+		if err := to.WriteMessage(kind, data); err != nil {
+			return
+		}
+	}
+}
+
+func (tap *signalTap) record(what, target string) {
+	if target != protocol.TargetSubscriber {
+		return
+	}
+	tap.mu.Lock()
+	tap.log = append(tap.log, what)
+	tap.mu.Unlock()
+}
+
+func (tap *signalTap) sequence() []string {
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	return append([]string(nil), tap.log...)
+}
+
+// checkAlternating fails the test if the subscriber offers and answers so far do not
+// alternate, starting with an offer.
+func (tap *signalTap) checkAlternating(t *testing.T) {
+	t.Helper()
+	seq := tap.sequence()
+	for i, what := range seq {
+		if want := []string{"offer", "answer"}[i%2]; what != want {
+			t.Fatalf("subscriber signalling %v: item %d is %q, want %q (an offer while one was outstanding)", seq, i, what, want)
+		}
+	}
+}
+
+// activeSections returns the msid of each audio or video section of an SDP that sends media.
+func activeSections(t *testing.T, raw string) []string {
+	t.Helper()
+	var s sdp.SessionDescription
+	if err := s.Unmarshal([]byte(raw)); err != nil {
+		t.Fatalf("bad SDP: %v", err)
+	}
+	var out []string
+	for _, md := range s.MediaDescriptions {
+		if md.MediaName.Media == "application" || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		_, sendonly := md.Attribute(webrtc.RTPTransceiverDirectionSendonly.String())
+		_, sendrecv := md.Attribute(webrtc.RTPTransceiverDirectionSendrecv.String())
+		if sendonly || sendrecv {
+			msid, _ := md.Attribute("msid")
+			out = append(out, msid)
+		}
+	}
+	return out
+}
+
+// TestRapidRenegotiation: ann publishes and unpublishes tracks back to back while bob, slow to
+// answer, is subscribed. The server must serialise bob's subscriber offers (never one while
+// // another is unanswered), bob must end stable without errors, see every trackPublished of a
+// churned track matched by a trackUnpublished, and receive exactly the tracks ann still
+// publishes.
+func TestRapidRenegotiation(t *testing.T) {
+	n := startNode(t)
+	tap := newSignalTap(t, n, 150*time.Millisecond)
+	ann := connect(t, n, "churn", "ann")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bob, err := client.Connect(ctx, tap.URL(), token(t, "churn", "bob", nil), client.Options{Loopback: true})
+	if err != nil {
+		t.Fatalf("bob: connect through the tap: %v", err)
+	}
+	t.Cleanup(func() { _ = bob.Close() })
+	log, col := logEvents(bob), collect(bob)
+
+	// A track that stays, so that ann's connection is up and the churned tracks carry media.
+	mic, err := ann.PublishOgg(ctx, testmedia.Opus(), client.Microphone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "bob receiving ann's microphone", func() bool {
+		tap.checkAlternating(t)
+		s, ok := col.track(mic.Sid())
+		return ok && s.packets > 5
+	})
+
+	// One churned track that certainly reached bob, so that its removal is checked too.
+	flowing, err := ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "bob receiving ann's first camera", func() bool {
+		tap.checkAlternating(t)
+		s, ok := col.track(flowing.Sid())
+		return ok && s.packets > 5
+	})
+	churned := map[string]bool{flowing.Sid(): true}
+	if err := ann.Unpublish(flowing.Sid()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		var lt *client.LocalTrack
+		if i%2 == 0 {
+			lt, err = ann.PublishOgg(ctx, testmedia.Opus(), client.Microphone())
+		} else {
+			lt, err = ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
+		}
+		if err != nil {
+			t.Fatalf("round %d: publish: %v", i, err)
+		}
+		churned[lt.Sid()] = true
+		if err := ann.Unpublish(lt.Sid()); err != nil {
+			t.Fatalf("round %d: unpublish: %v", i, err)
+		}
+	}
+	final, err := ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
+	if err != nil {
+		t.Fatalf("final publish: %v", err)
+	}
+
+	eventually(t, 10*time.Second, "bob receiving ann's final track", func() bool {
+		tap.checkAlternating(t)
+		s, ok := col.track(final.Sid())
+		return ok && s.keyframes > 0 && s.packets > 30
+	})
+	_, sub := bob.PeerConnections()
+	eventually(t, 5*time.Second, "bob's subscriber connection stable with no offer outstanding", func() bool {
+		tap.checkAlternating(t)
+		seq := tap.sequence()
+		// Events shows a message after the client handled it: wait for the last offer there too.
+		logged := 0
+		log.find(0, func(m protocol.Message) bool {
+			if o, ok := m.(*protocol.Offer); ok && o.Target == protocol.TargetSubscriber {
+				logged++
+			}
+			return false
+		})
+		return sub.SignalingState() == webrtc.SignalingStateStable && len(seq) > 0 &&
+			seq[len(seq)-1] == "answer" && logged == len(seq)/2
+	})
+
+	tap.checkAlternating(t)
+	seq := tap.sequence()
+
+	// Every event bob saw: no error, and each churned track he heard of later unpublished.
+	published, unpublished := map[string]bool{}, map[string]bool{}
+	var lastOffer string
+	log.find(0, func(m protocol.Message) bool {
+		switch m := m.(type) {
+		case *protocol.Error:
+			t.Errorf("bob received error %s: %s", m.Code, m.Message)
+		case *protocol.TrackPublished:
+			published[m.Track.Sid] = true
+		case *protocol.TrackUnpublished:
+			if !published[m.TrackSid] {
+				t.Errorf("trackUnpublished %s without trackPublished before it", m.TrackSid)
+			}
+			unpublished[m.TrackSid] = true
+		case *protocol.Offer:
+			lastOffer = m.SDP
+		}
+		return false
+	})
+	kept := map[string]bool{mic.Sid(): true, final.Sid(): true}
+	for sid := range published {
+		switch {
+		case kept[sid]:
+		case !churned[sid]:
+			t.Errorf("trackPublished for unknown track %s", sid)
+		case !unpublished[sid]:
+			t.Errorf("track %s published, unpublished by ann, but bob never got trackUnpublished", sid)
+		}
+	}
+	if !unpublished[flowing.Sid()] {
+		t.Errorf("bob never got trackUnpublished for %s, which reached him", flowing.Sid())
+	}
+	for sid := range kept {
+		if !published[sid] || unpublished[sid] {
+			t.Errorf("kept track %s: published %v, unpublished %v", sid, published[sid], unpublished[sid])
+		}
+	}
+
+	// The server forwards exactly the kept tracks: they are the sending sections of the last
+	// offer, and what the room says ann publishes.
+	sending := map[string]bool{}
+	for _, msid := range activeSections(t, lastOffer) {
+		f := strings.Fields(msid)
+		if len(f) != 2 || sending[f[1]] {
+			t.Errorf("bad or repeated msid %q in bob's last offer", msid)
+			continue
+		}
+		sending[f[1]] = true
+	}
+	if len(sending) != len(kept) || !sending[mic.Sid()] || !sending[final.Sid()] {
+		t.Errorf("bob's last subscriber offer sends %v, want %v", sending, kept)
+	}
+	tracks := n.Rooms().Room("churn").Participant("ann").Info().Tracks
+	if len(tracks) != len(kept) || !kept[tracks[0].Sid] || !kept[tracks[1].Sid] {
+		t.Errorf("ann publishes %+v, want %v", tracks, kept)
+	}
+	t.Logf("%d of %d churned tracks reached bob; %d subscriber offers", len(published)-len(kept), len(churned), len(seq)/2)
+}
