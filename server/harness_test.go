@@ -27,11 +27,21 @@ const (
 // startNode runs a node on free loopback ports and stops it when the test ends.
 func startNode(t testing.TB) *Node {
 	t.Helper()
-	n, err := Start(Config{
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with changes to the node's config (edit may be nil).
+func startNodeWith(t testing.TB, edit func(*Config)) *Node {
+	t.Helper()
+	cfg := Config{
 		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
 		Keys:  auth.KeyProvider{testKey: testSecret},
 		Media: sfuLoopback(),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := Start(cfg)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -63,9 +73,15 @@ func token(t testing.TB, room, identity string, edit func(*auth.MintOptions)) st
 
 func connect(t testing.TB, n *Node, room, identity string) *client.Client {
 	t.Helper()
+	return connectWith(t, n, room, identity, nil)
+}
+
+// connectWith is connect with a token whose grant edit changes.
+func connectWith(t testing.TB, n *Node, room, identity string, edit func(*auth.MintOptions)) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Connect(ctx, n.URL(), token(t, room, identity, nil), client.Options{Loopback: true})
+	c, err := client.Connect(ctx, n.URL(), token(t, room, identity, edit), client.Options{Loopback: true})
 	if err != nil {
 		t.Fatalf("%s: connect: %v", identity, err)
 	}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/client"
+)
+
+// inbox records the data messages a client receives, in order.
+type inbox struct {
+	mu   sync.Mutex
+	pkts []client.DataPacket
+	wg   sync.WaitGroup
+}
+
+func receiveData(c *client.Client) *inbox {
+	in := &inbox{}
+	in.wg.Add(1)
+	go func() { // ends when the client closes its Data channel
+		defer in.wg.Done()
+		for p := range c.Data() {
+			in.mu.Lock()
+			in.pkts = append(in.pkts, p)
+			in.mu.Unlock()
+		}
+	}()
+	return in
+}
+
+// find returns the first packet that match accepts, and its index (-1 if none).
+func (in *inbox) find(match func(client.DataPacket) bool) (client.DataPacket, int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, p := range in.pkts {
+		if match(p) {
+			return p, i
+		}
+	}
+	return client.DataPacket{}, -1
+}
+
+func payload(s string) func(client.DataPacket) bool {
+	return func(p client.DataPacket) bool { return p.Message != nil && p.Message.Payload == s }
+}
+
+// waitFor waits until in holds a packet that match accepts and returns it.
+func (in *inbox) waitFor(t *testing.T, who, what string, match func(client.DataPacket) bool) client.DataPacket {
+	t.Helper()
+	var p client.DataPacket
+	eventually(t, 5*time.Second, who+" receiving "+what, func() bool {
+		var i int
+		p, i = in.find(match)
+		return i >= 0
+	})
+	return p
+}
+
+// logRecorder is a slog handler that keeps the messages of the records it is told to watch:
+// the server logs a refused data message at Debug, which is the only sign that it arrived.
+type logRecorder struct {
+	watch string
+	mu    sync.Mutex
+	seen  int
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == l.watch {
+		l.mu.Lock()
+		l.seen++
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *logRecorder) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen
+}
+
+// TestDataMessages: a text message on the reliable channel reaches everyone else with `from`
+// set; `to` limits who gets it; a participant without canPublishData gets nothing relayed; a
+// binary message is relayed as it is.
+func TestDataMessages(t *testing.T) {
+	drops := &logRecorder{watch: "dropping data message"}
+	n := startNodeWith(t, func(c *Config) { c.Logger = slog.New(drops) })
+	alice, bob, carol := connect(t, n, "r1", "alice"), connect(t, n, "r1", "bob"), connect(t, n, "r1", "carol")
+	dave := connectWith(t, n, "r1", "dave", func(o *auth.MintOptions) { o.Grant.CanPublishData = false })
+	inAlice, inBob, inCarol := receiveData(alice), receiveData(bob), receiveData(carol)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	send := func(c *client.Client, m client.DataMessage) {
+		t.Helper()
+		if err := c.SendData(ctx, m, true); err != nil {
+			t.Fatalf("send %+v: %v", m, err)
+		}
+	}
+
+	// The server drops what it cannot deliver yet: wait until everyone's channels are open.
+	eventually(t, 10*time.Second, "data channels open", func() bool {
+		send(alice, client.DataMessage{Topic: "warmup", Payload: "warmup"})
+		_, b := inBob.find(payload("warmup"))
+		_, c := inCarol.find(payload("warmup"))
+		return b >= 0 && c >= 0
+	})
+
+	// To everyone.
+	send(alice, client.DataMessage{Topic: "chat", Payload: "hi"})
+	for who, in := range map[string]*inbox{"bob": inBob, "carol": inCarol} {
+		p := in.waitFor(t, who, "hi", payload("hi"))
+		if m := p.Message; p.Label != client.LabelReliable || p.Binary || m.Topic != "chat" || m.From != "alice" {
+			t.Errorf("%s got %+v (%+v), want topic chat from alice on the reliable channel", who, p, m)
+		}
+	}
+
+	// To bob only: carol gets the broadcast sent after it, and nothing before.
+	send(alice, client.DataMessage{Topic: "chat", Payload: "psst", To: []string{"bob"}})
+	send(alice, client.DataMessage{Topic: "chat", Payload: "after psst"})
+	if m := inBob.waitFor(t, "bob", "psst", payload("psst")).Message; m.From != "alice" {
+		t.Errorf("bob got psst as %+v, want from alice", m)
+	}
+	inCarol.waitFor(t, "carol", "after psst", payload("after psst"))
+	if _, i := inCarol.find(payload("psst")); i >= 0 {
+		t.Error("carol received a message addressed to bob only")
+	}
+
+	// dave may not publish data: once the server has refused his message, alice's next one
+	// reaches bob and carol with nothing of dave's before it (the relay channel is ordered).
+	before := drops.count()
+	if err := dave.SendData(ctx, client.DataMessage{Topic: "chat", Payload: "from dave"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := dave.SendDataBinary(ctx, []byte("dave binary"), true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the server refusing dave's two messages", func() bool { return drops.count() >= before+2 })
+	send(alice, client.DataMessage{Topic: "chat", Payload: "after dave"})
+	for who, in := range map[string]*inbox{"bob": inBob, "carol": inCarol} {
+		in.waitFor(t, who, "after dave", payload("after dave"))
+		if p, i := in.find(func(p client.DataPacket) bool {
+			return bytes.Contains(p.Data, []byte("dave")) && !bytes.Contains(p.Data, []byte("after dave"))
+		}); i >= 0 {
+			t.Errorf("%s received dave's message %q", who, p.Data)
+		}
+	}
+
+	// Binary, relayed byte for byte, without a from.
+	bin := []byte{0, 1, 2, 0xfe, 0xff, '{', '}'}
+	if err := alice.SendDataBinary(ctx, bin, true); err != nil {
+		t.Fatal(err)
+	}
+	for who, in := range map[string]*inbox{"bob": inBob, "carol": inCarol} {
+		p := in.waitFor(t, who, "alice's binary message", func(p client.DataPacket) bool { return p.Binary })
+		if !bytes.Equal(p.Data, bin) || p.Label != client.LabelReliable {
+			t.Errorf("%s got binary %v on %q, want %v on reliable", who, p.Data, p.Label, bin)
+		}
+	}
+
+	// Nobody hears their own messages: alice gets bob's, and nothing of hers before it.
+	send(bob, client.DataMessage{Topic: "chat", Payload: "from bob"})
+	if m := inAlice.waitFor(t, "alice", "from bob", payload("from bob")).Message; m.From != "bob" {
+		t.Errorf("alice got %+v, want from bob", m)
+	}
+	if p, i := inAlice.find(func(p client.DataPacket) bool { return p.Message == nil || p.Message.From != "bob" }); i >= 0 {
+		t.Errorf("alice received %q, not from bob", p.Data)
+	}
+}
