@@ -19,10 +19,14 @@ type Config struct {
 	// MaxTracksPerParticipant limits published tracks per participant.
 	MaxTracksPerParticipant int
 	// MaxRooms limits rooms per node.
-	MaxRooms      int
-	ServerVersion string
-	ICEServers    []protocol.ICEServer
-	Logger        *slog.Logger
+	MaxRooms int
+	// BandwidthEstimation makes each subscriber's send-side estimate the budget of its
+	// allocation (with padding probes). Off by default until its convergence is reliable: without
+	// it the policy still chooses layers by priority and rendered size.
+	BandwidthEstimation bool
+	ServerVersion       string
+	ICEServers          []protocol.ICEServer
+	Logger              *slog.Logger
 }
 
 func (c *Config) defaults() {

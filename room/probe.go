@@ -28,7 +28,7 @@ type prober struct {
 // planProbe decides, after an allocation, whether to probe: desired is what the subscriber
 // would receive with unlimited bandwidth, est the current estimate (bits/s).
 func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
-	if est < 0 || budget < 0 {
+	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
 	}
 	if !pr.until.IsZero() && !now.Before(pr.until) { // a probe just ended: did it help?

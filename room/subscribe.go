@@ -2,7 +2,6 @@ package room
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -168,9 +167,6 @@ func (p *Participant) allocateAll() {
 	now := time.Now()
 	raw := p.videoBudget()
 	budget := p.holdBudget(raw, now)
-	if os.Getenv("PODIUM_DEBUG_ALLOC") != "" {
-		fmt.Println("DEBUG", now.Format("05.000"), p.identity, "budget", budget, "raw", p.videoBudget(), "dom", sp.dominant)
-	}
 	var items, ideal []allocItem
 	for sid, s := range p.subs {
 		if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
@@ -231,6 +227,9 @@ func (p *Participant) apply(s *subscription, a allocation) {
 // videoBudget is what the subscriber's downlink can carry for video (bits per second), or -1
 // when nothing limits it yet.
 func (p *Participant) videoBudget() int64 {
+	if !p.room.manager.cfg.BandwidthEstimation {
+		return -1
+	}
 	est := p.room.manager.engine.Estimate(p.sub)
 	if est < 0 {
 		return -1

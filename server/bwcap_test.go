@@ -13,6 +13,7 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/testmedia"
 )
 
@@ -112,7 +113,8 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 	link := newThrottle(capBits, 150*time.Millisecond)
 	media := sfuLoopback()
 	media.WrapPacketConn = link.wrap
-	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media})
+	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media,
+		Room: room.Config{BandwidthEstimation: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

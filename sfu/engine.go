@@ -71,7 +71,7 @@ func (c *Config) defaults() {
 		c.PacketCacheSize = 512
 	}
 	if c.InitialBitrate == 0 {
-		c.InitialBitrate = 5_000_000
+		c.InitialBitrate = 3_000_000
 	}
 	if c.MaxBitrate == 0 {
 		c.MaxBitrate = 20_000_000

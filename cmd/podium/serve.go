@@ -44,6 +44,7 @@ func serve(args []string) error {
 	keys := fs.String("keys", envDefault("keys", ""), "API keys as key:secret[,key:secret]; none = dev mode [PODIUM_KEYS]")
 	maxParticipants := fs.Int("max-participants", envInt("max-participants", 100), "participants per room [PODIUM_MAX_PARTICIPANTS]")
 	emptyTimeout := fs.Duration("empty-timeout", 5*time.Minute, "close a room this long after its last participant left")
+	bwe := fs.Bool("bwe", envDefault("bwe", "") == "1", "budget each subscriber's layers by its bandwidth estimate (experimental) [PODIUM_BWE=1]")
 	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,7 +60,7 @@ func serve(args []string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{
 		Bind: *bind, HTTPPort: *httpPort, UDPPort: *udpPort, TCPPort: *tcpPort, Logger: logger,
-		Room: room.Config{MaxParticipants: *maxParticipants, EmptyTimeout: *emptyTimeout},
+		Room: room.Config{MaxParticipants: *maxParticipants, EmptyTimeout: *emptyTimeout, BandwidthEstimation: *bwe},
 	}
 	if *tcpPort == 0 {
 		cfg.TCPPort = -2
