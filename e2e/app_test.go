@@ -126,10 +126,15 @@ func TestConferenceApp(t *testing.T) {
 			t.Fatalf("%s could not publish: %s", a.name, e)
 		}
 	}
+	people[0].page.SetViewport(t, 1280, 800, false) // the page whose screenshots are kept
 	shoot := func(p *Page, name string) {
 		t.Helper()
 		path := filepath.Join(dir, name)
-		if err := p.Screenshot(path); err != nil {
+		shot := p.Screenshot
+		if strings.HasPrefix(name, "admin") {
+			shot = p.ScreenshotFull
+		}
+		if err := shot(path); err != nil {
 			t.Errorf("screenshot: %v", err)
 			return
 		}
@@ -242,8 +247,27 @@ func TestConferenceApp(t *testing.T) {
 		}
 	})
 
+	t.Run("phone-sized screen", func(t *testing.T) {
+		alan.page.SetViewport(t, 390, 844, true)
+		alan.page.WaitFor(t, `(() => {
+			const inside = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight; };
+			const stage = document.querySelector('#stage .tile');
+			return [...document.querySelectorAll('.controls button:not([hidden])')].every(inside) &&
+				!!stage && inside(stage) && stage.getBoundingClientRect().height > 200 &&
+				document.querySelectorAll('#filmstrip .tile').length === 2 && [...document.querySelectorAll('#filmstrip .tile')].every(inside) &&
+				document.documentElement.scrollWidth <= innerWidth;
+		})()`, 10*time.Second)
+		shoot(alan.page, "app-phone.png")
+		alan.page.Click(t, `#btn-chat`)
+		alan.page.WaitFor(t, `(() => { const r = document.querySelector('#chat-form input').getBoundingClientRect();
+			return r.width > 200 && r.bottom <= innerHeight; })()`, 5*time.Second)
+		shoot(alan.page, "app-phone-chat.png")
+		alan.page.Click(t, `#btn-chat`)
+	})
+
 	t.Run("admin dashboard", func(t *testing.T) {
 		admin := browsers[0].NewPage(t, n.HTTPURL()+"/admin")
+		admin.SetViewport(t, 1280, 800, false)
 		room := fmt.Sprintf(`document.querySelector('.room[data-room=%q]')`, roomName)
 		admin.WaitFor(t, room+` && `+room+`.querySelectorAll('.participant').length === 3`, 15*time.Second)
 		for _, a := range people {
@@ -252,6 +276,10 @@ func TestConferenceApp(t *testing.T) {
 				return !!p && p.querySelectorAll('.track').length === 2 && p.querySelectorAll('.subscription').length === 4;
 			})()`, a.identity), 15*time.Second)
 		}
+		// Adaptive stream: every page told the server the size it shows each video at.
+		admin.WaitFor(t, `window.podiumAdmin.stats.rooms[0].participants.every((p) => p.subscriptions
+			.filter((s) => s.kind === 'video')
+			.every((s) => s.settings && s.settings.enabled !== false && s.settings.width > 0 && s.settings.height > 0))`, 10*time.Second)
 		// Live: bitrates are shown and the charts have drawn a few points.
 		admin.WaitFor(t, `document.querySelectorAll('.sparkline polyline').length > 3 &&
 			[...document.querySelectorAll('.track .rate')].every((e) => /[1-9]/.test(e.textContent))`, 15*time.Second)

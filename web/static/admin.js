@@ -194,7 +194,7 @@ function renderParticipant(el, p, r) {
   keyed(/** @type {HTMLElement} */ (el.querySelector('.tracks')), p.tracks, (t) => t.sid, (t) => h(`<div class="track" data-track-sid="${esc(t.sid)}">
       <span class="icon ${sourceIcon[t.source] ?? 'icon-cam'}"></span>
       <div class="track-info"><div class="track-name"></div><div class="track-detail"></div></div>
-      <span class="spark"></span><span class="rate"></span>
+      <span class="spark"></span><span class="rate-box"><span class="rate"></span><span class="audience"></span></span>
       <button type="button" class="mute small">Mute</button>
     </div>`), (tel, t) => {
     const key = `t/${t.sid}`;
@@ -202,9 +202,10 @@ function renderParticipant(el, p, r) {
     setText(tel, '.track-name', sourceName[t.source] ?? t.source);
     const codec = (t.mimeType || '').split('/')[1] ?? '';
     const size = t.height ? `${t.height}p` : '';
-    const layers = t.layers?.length > 1 ? 'simulcast' : '';
-    setText(tel, '.track-detail', [codec, size, layers, `${t.subscribers} ${t.kind === 'audio' ? 'listening' : 'watching'}`].filter(Boolean).join(' · '));
+    const layers = t.layers?.length > 1 ? `${t.layers.length} layers` : '';
+    setText(tel, '.track-detail', [codec, size, layers].filter(Boolean).join(' · '));
     setText(tel, '.rate', bitrate(t.bitrate));
+    setText(tel, '.audience', `${t.subscribers} ${t.kind === 'audio' ? 'listening' : 'watching'}`);
     tel.classList.toggle('muted', t.muted);
     sparkline(/** @type {HTMLElement} */ (tel.querySelector('.spark')), history.get(key), { color: t.kind === 'audio' ? 'var(--ok)' : 'var(--accent)', height: 22, width: 72 });
     const b = /** @type {HTMLButtonElement} */ (tel.querySelector('.mute'));
@@ -224,7 +225,7 @@ function renderParticipant(el, p, r) {
     const layer = s.kind === 'video' ? (s.layer ? { q: 'low', h: 'medium', f: 'high' }[/** @type {'q'} */ (s.layer)] ?? s.layer : 'single') : '';
     layerEl.textContent = layer;
     layerEl.title = s.kind === 'video' ? (s.layer ? `Simulcast layer ${s.layer}` : 'One stream forwarded (no layer choice yet)') : '';
-    layerEl.hidden = !layer;
+    layerEl.style.visibility = layer ? '' : 'hidden';
     setText(sel, '.rate', bitrate(s.bitrate));
     sparkline(/** @type {HTMLElement} */ (sel.querySelector('.spark')), history.get(key), { color: '#38bdf8', height: 16, width: 48 });
   });

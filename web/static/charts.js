@@ -71,7 +71,8 @@ export function sparkline(el, values, { color = 'currentColor', width = 160, hei
   svg.style.width = '100%';
   svg.style.height = `${height}px`;
   const max = Math.max(...values, 1e-9);
-  const step = width / Math.max(1, points - 1);
+  // Until the history fills the window, its points spread over the whole width.
+  const step = width / Math.max(1, Math.min(points, values.length) - 1);
   const x0 = width - (values.length - 1) * step;
   const pts = values.map((v, i) => `${(x0 + i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
   const [area, line] = /** @type {[SVGPolygonElement, SVGPolylineElement]} */ ([...svg.children]);
