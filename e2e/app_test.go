@@ -96,7 +96,9 @@ const audioPlays = `(async () => {
 
 // mediaReport describes the page's received videos and video elements, for failures.
 const mediaReport = `(async () => JSON.stringify({
-	inbound: (await window.podiumStats()).inboundVideo.map((v) => ({sid: v.trackSid, frames: v.framesDecoded, w: v.frameWidth, packets: v.packetsReceived})),
+	inbound: (await window.podiumStats()).inboundVideo.map((v) => ({sid: v.trackSid, frames: v.framesDecoded, w: v.frameWidth, packets: v.packetsReceived, lost: v.packetsLost, nacks: v.nackCount})),
+	transport: (await window.podiumStats()).transport,
+	streams: [...window.podiumApp.room.subscriptions.values()].filter((s) => s.trackInfo.kind === 'video').map((s) => ({sid: s.trackInfo.sid, state: s.streamState})),
 	elements: [...document.querySelectorAll('.tile video')].map((v) => ({tile: v.closest('.tile').dataset.key, sid: v.dataset.trackSid, paused: v.paused, ready: v.readyState, w: v.videoWidth})),
 }))()`
 
@@ -199,6 +201,14 @@ func TestConferenceApp(t *testing.T) {
 	t.Run("screen share on stage", func(t *testing.T) {
 		MustEval[bool](t, grace.page, canvasScreen)
 		grace.page.Click(t, `#btn-screen`)
+		defer func() { // stop sharing even when this subtest fails, so that the next ones start clean
+			if MustEval[bool](t, grace.page, `!!window.podiumApp.room.publicationBySource('screen')`) {
+				grace.page.Click(t, `#btn-screen`)
+			}
+			for _, o := range others(grace) {
+				o.page.WaitFor(t, `!document.querySelector('.tile.screen')`, 15*time.Second)
+			}
+		}()
 		for _, o := range others(grace) {
 			o.page.WaitFor(t, `!!document.querySelector('#stage .tile.screen[data-identity=grace] video')`, 20*time.Second)
 			err := o.page.Poll(`(async () => {
@@ -209,6 +219,7 @@ func TestConferenceApp(t *testing.T) {
 				return a > 5 && (await frames()) > a;
 			})()`, 30*time.Second)
 			if err != nil {
+				t.Logf("%s: %s", o.name, MustEval[string](t, o.page, mediaReport))
 				t.Fatalf("%s: the screen share does not play: %v", o.name, err)
 			}
 			if n := MustEval[int](t, o.page, `document.querySelectorAll('#filmstrip .tile:not(.screen)').length`); n != 3 {
@@ -217,10 +228,6 @@ func TestConferenceApp(t *testing.T) {
 		}
 		ada.page.WaitFor(t, `!document.querySelector('#stage .tile .layer').hidden`, 10*time.Second)
 		shoot(ada.page, "app-screen-share.png")
-		grace.page.Click(t, `#btn-screen`)
-		for _, o := range others(grace) {
-			o.page.WaitFor(t, `!document.querySelector('.tile.screen')`, 15*time.Second)
-		}
 	})
 
 	t.Run("the speaker takes the stage", func(t *testing.T) {

@@ -21,8 +21,8 @@ import (
 const (
 	fakeCamWidth  = 960
 	fakeCamHeight = 540
-	fakeCamFPS    = 15
-	fakeCamFrames = 30 // a two-second loop
+	fakeCamFPS    = 10
+	fakeCamFrames = 20 // a two-second loop
 )
 
 // FakeCamera writes a Y4M clip tinted with hue (0-360) into the test's temp dir and returns the

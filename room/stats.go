@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
 )
 
 // Read-only snapshots for operators (the admin dashboard): what each participant publishes and
@@ -13,20 +14,34 @@ import (
 // TrackStats is a snapshot of one published track.
 type TrackStats struct {
 	Info                      protocol.TrackInfo
-	Packets, Bytes, Keyframes uint64
+	Packets, Bytes, Keyframes uint64 // all layers together
+	// Layers are the simulcast layers received (one for a track without simulcast).
+	Layers []LayerStats
 	// AudioLevel is the RFC 6464 level of the last audio packet (0 loudest, 127 silence).
 	AudioLevel  uint8
 	Subscribers int
+}
+
+// LayerStats is what arrives of one layer of a published track.
+type LayerStats struct {
+	RID           string
+	Active        bool // a packet arrived within the last second
+	Bitrate       uint64
+	FPS           uint32
+	Width, Height int // from the last keyframe, 0 when unknown
 }
 
 // SubscriptionStats is a snapshot of one track forwarded to a subscriber.
 type SubscriptionStats struct {
 	TrackSid, PublisherSid, PublisherIdentity string
 	Kind, Source                              string
-	// Layer is the simulcast layer forwarded ("q", "h", "f"); empty while the server forwards
-	// one stream per track.
+	// Layer is the simulcast layer forwarded ("q", "h", "f"); empty for audio and for a video
+	// that is paused or not started.
 	Layer                                    string
+	Paused                                   bool // a video forwarding no layer
 	Packets, Bytes, NACKs, Retransmits, PLIs uint64
+	FractionLost                             float64 // from the subscriber's last receiver report
+	RTT                                      time.Duration
 	// Settings is the last trackSettings the subscriber sent for the track, if any.
 	Settings *protocol.TrackSettings
 }
@@ -38,6 +53,8 @@ type ParticipantStats struct {
 	PublisherState, SubscriberState string
 	Tracks                          []TrackStats
 	Subscriptions                   []SubscriptionStats
+	// Quality is the last connection quality announced for the participant ("" before any).
+	Quality string
 	// Partial is true when the participant's control queue did not answer within the timeout
 	// (Subscriptions is then empty).
 	Partial bool
@@ -68,17 +85,37 @@ func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
 		info := t.info
 		p.mu.Unlock()
 		rs := t.receiver.Stats()
-		ps.Tracks = append(ps.Tracks, TrackStats{Info: info, Packets: rs.Packets, Bytes: rs.Bytes,
-			Keyframes: rs.Keyframes, AudioLevel: rs.AudioLevel, Subscribers: rs.DownTracks})
+		ts := TrackStats{Info: info, AudioLevel: rs.AudioLevel, Subscribers: rs.DownTracks}
+		for _, l := range rs.Layers {
+			ts.Packets += l.Packets
+			ts.Bytes += l.Bytes
+			ts.Keyframes += l.Keyframes
+			rid := l.RID
+			if simulcast(info, rs.Layers) {
+				rid = layerRID(l.Index, info.Layers, rs.Layers)
+			}
+			ts.Layers = append(ts.Layers, LayerStats{RID: rid, Active: l.Active, Bitrate: l.Bitrate, FPS: l.FPS, Width: l.Width, Height: l.Height})
+		}
+		ps.Tracks = append(ps.Tracks, ts)
 	}
-	subs, ok := p.subscriptionStats(timeout)
-	ps.Subscriptions, ps.Partial = subs, !ok
+	subs, quality, ok := p.subscriptionStats(timeout)
+	ps.Subscriptions, ps.Quality, ps.Partial = subs, quality, !ok
 	return ps
 }
 
-// subscriptionStats reads the subscriptions on the control queue, which owns them.
-func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionStats, bool) {
-	res := make(chan []SubscriptionStats, 1) // buffered: a late answer after a timeout is dropped
+// DominantSpeaker is the sid of the room's dominant speaker, "" before anyone spoke.
+func (r *Room) DominantSpeaker() string {
+	return r.speakerState().dominant
+}
+
+// subscriptionStats reads the subscriptions and the quality on the control queue, which owns
+// them.
+func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionStats, string, bool) {
+	type answer struct {
+		subs    []SubscriptionStats
+		quality string
+	}
+	res := make(chan answer, 1) // buffered: a late answer after a timeout is dropped
 	if !p.q.push(func() {
 		out := make([]SubscriptionStats, 0, len(p.subs))
 		for sid, s := range p.subs {
@@ -91,22 +128,37 @@ func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionSt
 				TrackSid: sid, PublisherSid: owner.sid, PublisherIdentity: owner.identity,
 				Kind: info.Kind, Source: info.Source, Packets: ds.Packets, Bytes: ds.Bytes,
 				NACKs: ds.NACKs, Retransmits: ds.Retransmits, PLIs: ds.PLIs,
+				FractionLost: ds.FractionLost, RTT: ds.RTT,
+			}
+			if info.Kind == protocol.KindVideo {
+				layers := s.track.receiver.Stats().Layers
+				switch {
+				case ds.CurrentLayer == sfu.LayerNone:
+					st.Paused = true
+				case simulcast(info, layers):
+					st.Layer = layerRID(ds.CurrentLayer, info.Layers, layers)
+				}
 			}
 			if set, ok := p.settings[sid]; ok {
 				st.Settings = &set
 			}
 			out = append(out, st)
 		}
-		res <- out
+		res <- answer{out, p.quality}
 	}) {
-		return nil, true // closed: it subscribes to nothing any more
+		return nil, "", true // closed: it subscribes to nothing any more
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case out := <-res:
-		return out, true
+	case a := <-res:
+		return a.subs, a.quality, true
 	case <-timer.C:
-		return nil, false
+		return nil, "", false
 	}
+}
+
+// simulcast reports whether a track is a video sent as several layers (announced or received).
+func simulcast(info protocol.TrackInfo, layers []sfu.LayerStats) bool {
+	return info.Kind == protocol.KindVideo && (len(info.Layers) > 1 || len(layers) > 1)
 }

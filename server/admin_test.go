@@ -64,8 +64,11 @@ func TestAdminStats(t *testing.T) {
 	st = signaling.AdminStats{}
 	apiCall(t, "GET", url, tok, &st)
 	r := st.Rooms[0]
-	if r.Name != "stats-a" || len(r.Participants) != 2 || r.DominantSpeaker != nil {
+	if r.Name != "stats-a" || len(r.Participants) != 2 {
 		t.Fatalf("room %+v", r.RoomInfo)
+	}
+	if d := r.DominantSpeaker; d != nil && *d != r.Participants[0].Sid {
+		t.Errorf("dominant speaker %s, but only alice publishes", *d)
 	}
 	a := r.Participants[0]
 	if a.Identity != "alice" || len(a.Tracks) != 2 || len(a.Subscriptions) != 0 {
@@ -77,8 +80,13 @@ func TestAdminStats(t *testing.T) {
 		}
 	}
 	for _, s := range r.Participants[1].Subscriptions {
-		if s.Layer != nil {
-			t.Errorf("layer %q before simulcast forwarding exists", *s.Layer)
+		if s.Layer != nil || s.Paused {
+			t.Errorf("%s: a layer or a pause (%v) for a track without simulcast", s.Kind, s.Paused)
+		}
+	}
+	for _, tr := range a.Tracks {
+		if len(tr.Received) != 1 || !tr.Received[0].Active || tr.Received[0].Bitrate == 0 {
+			t.Errorf("alice's %s track arrives as %+v", tr.Kind, tr.Received)
 		}
 	}
 	srv := st.Server

@@ -51,25 +51,26 @@ type ServerStats struct {
 // AdminRoom is one room.
 type AdminRoom struct {
 	protocol.RoomInfo
-	// DominantSpeaker is the sid of the room's dominant speaker; null until the server detects
-	// speakers.
+	// DominantSpeaker is the sid of the room's dominant speaker; null before anyone spoke.
 	DominantSpeaker *string            `json:"dominantSpeaker"`
 	Participants    []AdminParticipant `json:"participants"`
 }
 
 // AdminParticipant is one participant with what it sends and receives.
 type AdminParticipant struct {
-	Sid             string              `json:"sid"`
-	Identity        string              `json:"identity"`
-	Name            string              `json:"name"`
-	Metadata        string              `json:"metadata,omitempty"`
-	JoinedAt        int64               `json:"joinedAt"`
-	Hidden          bool                `json:"hidden"`
-	PublisherState  string              `json:"publisherState"`
-	SubscriberState string              `json:"subscriberState"`
-	Partial         bool                `json:"partial,omitempty"`
-	Tracks          []AdminTrack        `json:"tracks"`
-	Subscriptions   []AdminSubscription `json:"subscriptions"`
+	Sid             string `json:"sid"`
+	Identity        string `json:"identity"`
+	Name            string `json:"name"`
+	Metadata        string `json:"metadata,omitempty"`
+	JoinedAt        int64  `json:"joinedAt"`
+	Hidden          bool   `json:"hidden"`
+	PublisherState  string `json:"publisherState"`
+	SubscriberState string `json:"subscriberState"`
+	Partial         bool   `json:"partial,omitempty"`
+	// Quality is the last connection quality sent for the participant, null before any.
+	Quality       *string             `json:"quality"`
+	Tracks        []AdminTrack        `json:"tracks"`
+	Subscriptions []AdminSubscription `json:"subscriptions"`
 }
 
 // AdminTrack is one published track and what arrives of it.
@@ -82,6 +83,19 @@ type AdminTrack struct {
 	PacketRate  float64 `json:"packetRate"`
 	AudioLevel  *int    `json:"audioLevel,omitempty"` // RFC 6464, audio only
 	Subscribers int     `json:"subscribers"`
+	// Received are the layers arriving (one, with an empty rid, without simulcast); the
+	// announced ones are in layers.
+	Received []AdminLayer `json:"received"`
+}
+
+// AdminLayer is what arrives of one layer of a published track.
+type AdminLayer struct {
+	RID     string `json:"rid"`
+	Active  bool   `json:"active"`
+	Bitrate uint64 `json:"bitrate"`
+	FPS     uint32 `json:"fps"`
+	Width   int    `json:"width,omitempty"`
+	Height  int    `json:"height,omitempty"`
 }
 
 // AdminSubscription is one track forwarded to the participant.
@@ -91,16 +105,20 @@ type AdminSubscription struct {
 	PublisherIdentity string `json:"publisherIdentity"`
 	Kind              string `json:"kind"`
 	Source            string `json:"source"`
-	// Layer is the simulcast layer forwarded ("q", "h", "f"), null while there is none to choose.
-	Layer       *string                 `json:"layer"`
-	Packets     uint64                  `json:"packets"`
-	Bytes       uint64                  `json:"bytes"`
-	Bitrate     float64                 `json:"bitrate"`
-	PacketRate  float64                 `json:"packetRate"`
-	NACKs       uint64                  `json:"nacks"`
-	Retransmits uint64                  `json:"retransmits"`
-	PLIs        uint64                  `json:"plis"`
-	Settings    *protocol.TrackSettings `json:"settings"`
+	// Layer is the simulcast layer forwarded ("q", "h", "f"); null for audio, a video without
+	// simulcast, or a paused one.
+	Layer        *string                 `json:"layer"`
+	Paused       bool                    `json:"paused,omitempty"`
+	FractionLost float64                 `json:"fractionLost"` // from the subscriber's receiver reports
+	RTTMillis    float64                 `json:"rttMs"`
+	Packets      uint64                  `json:"packets"`
+	Bytes        uint64                  `json:"bytes"`
+	Bitrate      float64                 `json:"bitrate"`
+	PacketRate   float64                 `json:"packetRate"`
+	NACKs        uint64                  `json:"nacks"`
+	Retransmits  uint64                  `json:"retransmits"`
+	PLIs         uint64                  `json:"plis"`
+	Settings     *protocol.TrackSettings `json:"settings"`
 }
 
 func (s *Server) adminRoutes() {
@@ -142,6 +160,9 @@ func (s *Server) adminStats(w http.ResponseWriter, c *auth.Claims, rates *rateBo
 			continue
 		}
 		ar := AdminRoom{RoomInfo: info, Participants: make([]AdminParticipant, 0, len(all))}
+		if d := rm.DominantSpeaker(); d != "" {
+			ar.DominantSpeaker = &d
+		}
 		for _, ps := range all {
 			ar.Participants = append(ar.Participants, adminParticipant(ps, rates, now))
 		}
@@ -162,6 +183,14 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 		SubscriberState: ps.SubscriberState, Partial: ps.Partial,
 		Tracks: make([]AdminTrack, 0, len(ps.Tracks)), Subscriptions: make([]AdminSubscription, 0, len(ps.Subscriptions)),
 	}
+	if ps.Quality != "" {
+		q := ps.Quality
+		ap.Quality = &q
+	}
+	if ps.Quality != "" {
+		q := ps.Quality
+		ap.Quality = &q
+	}
 	for _, t := range ps.Tracks {
 		bytes, pkts := rates.rate("t/"+t.Info.Sid, now, t.Bytes, t.Packets)
 		at := AdminTrack{TrackInfo: t.Info, Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
@@ -169,6 +198,10 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 		if t.Info.Kind == protocol.KindAudio {
 			level := int(t.AudioLevel)
 			at.AudioLevel = &level
+		}
+		at.Received = make([]AdminLayer, 0, len(t.Layers))
+		for _, l := range t.Layers {
+			at.Received = append(at.Received, AdminLayer{RID: l.RID, Active: l.Active, Bitrate: l.Bitrate, FPS: l.FPS, Width: l.Width, Height: l.Height})
 		}
 		ap.Tracks = append(ap.Tracks, at)
 	}
@@ -178,6 +211,7 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 			TrackSid: sub.TrackSid, PublisherSid: sub.PublisherSid, PublisherIdentity: sub.PublisherIdentity,
 			Kind: sub.Kind, Source: sub.Source, Packets: sub.Packets, Bytes: sub.Bytes, Bitrate: bytes * 8,
 			PacketRate: pkts, NACKs: sub.NACKs, Retransmits: sub.Retransmits, PLIs: sub.PLIs, Settings: sub.Settings,
+			Paused: sub.Paused, FractionLost: sub.FractionLost, RTTMillis: float64(sub.RTT.Microseconds()) / 1000,
 		}
 		if sub.Layer != "" {
 			layer := sub.Layer

@@ -189,11 +189,14 @@ function renderParticipant(el, p, r) {
   av.style.setProperty('--hue', String(hue(name)));
   el.classList.toggle('speaking', r.dominantSpeaker === p.sid);
   setText(el, '.pname', name + (p.hidden ? ' (hidden)' : ''));
-  const ok = p.publisherState === 'connected' && p.subscriberState === 'connected';
-  el.querySelector('.pid')?.replaceChildren(h(`<span class="conn ${ok ? 'ok' : 'bad'}" title="publisher ${esc(p.publisherState)}, subscriber ${esc(p.subscriberState)}"></span>`), document.createTextNode(p.identity));
+  const connected = p.publisherState === 'connected' && p.subscriberState === 'connected';
+  const q = connected ? p.quality ?? 'excellent' : 'lost';
+  el.querySelector('.pid')?.replaceChildren(
+    h(`<span class="conn" data-quality="${esc(q)}" title="connection ${esc(p.quality ?? 'not rated yet')}; publisher ${esc(p.publisherState)}, subscriber ${esc(p.subscriberState)}"></span>`),
+    document.createTextNode(p.identity));
   keyed(/** @type {HTMLElement} */ (el.querySelector('.tracks')), p.tracks, (t) => t.sid, (t) => h(`<div class="track" data-track-sid="${esc(t.sid)}">
       <span class="icon ${sourceIcon[t.source] ?? 'icon-cam'}"></span>
-      <div class="track-info"><div class="track-name"></div><div class="track-detail"></div></div>
+      <div class="track-info"><div class="track-name"></div><div class="track-detail"></div><div class="track-layers"></div></div>
       <span class="spark"></span><span class="rate-box"><span class="rate"></span><span class="audience"></span></span>
       <button type="button" class="mute small">Mute</button>
     </div>`), (tel, t) => {
@@ -202,8 +205,12 @@ function renderParticipant(el, p, r) {
     setText(tel, '.track-name', sourceName[t.source] ?? t.source);
     const codec = (t.mimeType || '').split('/')[1] ?? '';
     const size = t.height ? `${t.height}p` : '';
-    const layers = t.layers?.length > 1 ? `${t.layers.length} layers` : '';
-    setText(tel, '.track-detail', [codec, size, layers].filter(Boolean).join(' · '));
+    setText(tel, '.track-detail', [codec, size].filter(Boolean).join(' · '));
+    // Simulcast: which layers arrive (dynacast turns off the ones nobody watches).
+    const received = (t.received ?? []).filter((/** @type {any} */ l) => l.rid);
+    const chips = /** @type {HTMLElement} */ (tel.querySelector('.track-layers'));
+    chips.hidden = received.length === 0;
+    chips.replaceChildren(...received.map((/** @type {any} */ l) => h(`<span class="chip ${l.active ? 'on' : ''}" title="${l.active ? `${l.width}×${l.height}, ${l.fps} fps, ${bitrate(l.bitrate)}` : 'not sent'}">${esc(l.rid)}</span>`)));
     setText(tel, '.rate', bitrate(t.bitrate));
     setText(tel, '.audience', `${t.subscribers} ${t.kind === 'audio' ? 'listening' : 'watching'}`);
     tel.classList.toggle('muted', t.muted);
@@ -222,9 +229,11 @@ function renderParticipant(el, p, r) {
     const from = r.participants.find((/** @type {any} */ x) => x.sid === s.publisherSid);
     setText(sel, '.from', from?.name || s.publisherIdentity);
     const layerEl = /** @type {HTMLElement} */ (sel.querySelector('.layer'));
-    const layer = s.kind === 'video' ? (s.layer ? { q: 'low', h: 'medium', f: 'high' }[/** @type {'q'} */ (s.layer)] ?? s.layer : 'single') : '';
+    const names = /** @type {Record<string, string>} */ ({ q: 'low', h: 'medium', f: 'high' });
+    const layer = s.kind !== 'video' ? '' : s.paused ? 'paused' : s.layer ? names[s.layer] ?? s.layer : 'single';
     layerEl.textContent = layer;
-    layerEl.title = s.kind === 'video' ? (s.layer ? `Simulcast layer ${s.layer}` : 'One stream forwarded (no layer choice yet)') : '';
+    layerEl.classList.toggle('paused', !!s.paused);
+    layerEl.title = s.kind !== 'video' ? '' : s.paused ? 'Paused: hidden, or no room in the bandwidth' : s.layer ? `Simulcast layer ${s.layer}` : 'One stream, no simulcast';
     layerEl.style.visibility = layer ? '' : 'hidden';
     setText(sel, '.rate', bitrate(s.bitrate));
     sparkline(/** @type {HTMLElement} */ (sel.querySelector('.spark')), history.get(key), { color: '#38bdf8', height: 16, width: 48 });
