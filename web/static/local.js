@@ -34,6 +34,9 @@ export class LocalMedia extends Emitter {
   localParticipant = null;
   /** Track sids with a mute request in flight. @type {Map<string, number>} */
   #muting = new Map();
+  /** Devices chosen with switchDevice, used by the next publishCamera/publishMicrophone. */
+  /** @type {{camera?: string, microphone?: string}} */
+  preferredDevices = {};
 
   /**
    * @param {Message} _msg
@@ -49,7 +52,7 @@ export class LocalMedia extends Emitter {
    * @returns {Promise<LocalTrackPublication>}
    */
   async publishCamera(opts = {}) {
-    const c = await captureCamera(opts);
+    const c = await captureCamera({ deviceId: this.preferredDevices.camera, ...opts });
     return this.#publishCaptured(c, { source: 'camera', stream: c.stream, sendEncodings: c.sendEncodings, layers: c.layers, width: c.width, height: c.height, ownsTrack: true });
   }
 
@@ -59,22 +62,93 @@ export class LocalMedia extends Emitter {
    * @returns {Promise<LocalTrackPublication>}
    */
   async publishMicrophone(opts = {}) {
-    const c = await captureMicrophone(opts);
+    const c = await captureMicrophone({ deviceId: this.preferredDevices.microphone, ...opts });
     return this.#publishCaptured(c, { source: 'microphone', stream: c.stream, ownsTrack: true });
   }
 
   /**
-   * Shares the screen (and its audio when the browser offers it).
+   * Shares the screen (and its audio when asked and the browser offers it). The share is
+   * unpublished by itself when the user stops it from the browser's own controls.
+   * @param {{audio?: boolean, stream?: MediaStream, maxBitrate?: number, frameRate?: number}} [opts]
+   *   `stream`: share this stream (a canvas's captureStream(), say) instead of asking the browser
    * @returns {Promise<LocalTrackPublication[]>}
    */
-  async publishScreen() {
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: true });
+  async publishScreen({ audio = true, stream, maxBitrate = 2_500_000, frameRate = 15 } = {}) {
+    const s = stream ?? (await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: frameRate } }, audio }));
     const pubs = [];
-    for (const track of stream.getTracks()) {
-      const source = track.kind === 'video' ? 'screen' : 'screen_audio';
-      pubs.push(await this.#publishCaptured({ track }, { source, stream, ownsTrack: true }));
+    for (const track of s.getTracks()) {
+      const video = track.kind === 'video';
+      if (video && 'contentHint' in track) track.contentHint = 'detail'; // sharp text over smooth motion
+      /** @type {PublishOptions} */
+      const opts = { source: video ? 'screen' : 'screen_audio', stream: s, ownsTrack: !stream };
+      if (video) opts.sendEncodings = [{ maxBitrate }];
+      pubs.push(await this.#publishCaptured({ track }, opts));
     }
     return pubs;
+  }
+
+  /**
+   * Switches a published camera or microphone to another device without renegotiating; when
+   * nothing of that source is published, the device is only remembered for the next publish.
+   * @param {'camera'|'microphone'} source
+   * @param {string} deviceId
+   * @returns {Promise<LocalTrackPublication | null>}
+   */
+  async switchDevice(source, deviceId) {
+    this.preferredDevices[source] = deviceId;
+    const pub = this.publicationBySource(source);
+    if (!pub) return null;
+    const c = source === 'camera'
+      ? await captureCamera({ simulcast: false, width: pub.info.width, height: pub.info.height, deviceId })
+      : await captureMicrophone({ deviceId });
+    c.track.enabled = !pub.muted;
+    try {
+      await pub.sender?.replaceTrack(c.track);
+    } catch (err) {
+      c.track.stop();
+      throw err;
+    }
+    const old = pub.track;
+    pub.track = c.track;
+    pub.stream = new MediaStream([c.track]);
+    if (pub.ownsTrack) old.stop();
+    pub.ownsTrack = true;
+    this.emit('localTrackChanged', pub);
+    return pub;
+  }
+
+  /**
+   * Our first publication of a source, if any.
+   * @param {string} source
+   * @returns {LocalTrackPublication | undefined}
+   */
+  publicationBySource(source) {
+    for (const p of this.localParticipant?.publications.values() ?? []) if (p.source === source) return p;
+    return undefined;
+  }
+
+  /**
+   * Mutes or unmutes our first track of a source (see setMuted).
+   * @param {string} source
+   * @param {boolean} muted
+   */
+  setSourceMuted(source, muted) {
+    const pub = this.publicationBySource(source);
+    if (!pub) return Promise.reject(new PodiumError('not_found', `no ${source} track published`));
+    return this.setMuted(pub.sid, muted);
+  }
+
+  /**
+   * Calls fn for each data message of a topic; returns a function that stops.
+   * @param {string} topic
+   * @param {(m: any) => void} fn
+   * @returns {() => void}
+   */
+  onData(topic, fn) {
+    const listener = (/** @type {any} */ m) => {
+      if (m.topic === topic) fn(m);
+    };
+    return this.on('data', listener);
   }
 
   /**
@@ -118,7 +192,7 @@ export class LocalMedia extends Emitter {
     /** @type {LocalTrackPublication} */
     const pub = {
       sid: info.sid, cid: track.id, kind, source, track, stream, sender: null, transceiver: null, info,
-      muted: false, ownsTrack: !!opts.ownsTrack, activeLayers: null,
+      muted: false, ownsTrack: !!opts.ownsTrack, activeLayers: null, options: opts,
     };
     localParticipant.publications.set(pub.sid, pub);
     try {
@@ -132,8 +206,33 @@ export class LocalMedia extends Emitter {
       throw err;
     }
     if (pub.activeLayers) publisher.setActiveLayers(pub, pub.activeLayers);
+    // A track that ends by itself (the browser's "stop sharing", an unplugged camera) is
+    // unpublished; track.stop() from a script fires no "ended".
+    track.addEventListener('ended', () => {
+      if (this.localParticipant?.publications.get(pub.sid) === pub) this.unpublish(pub.sid).catch(() => {});
+    }, { once: true });
     this.emit('localTrackPublished', pub);
     return pub;
+  }
+
+  /**
+   * Publishes again, in a new session, what was published before a reconnection: the same
+   * tracks with the same options and mute state. Each gets a new track sid.
+   * @param {LocalTrackPublication[]} old
+   * @returns {Promise<{old: LocalTrackPublication, pub: LocalTrackPublication}[]>}
+   */
+  async republish(old) {
+    const results = await Promise.allSettled(old.filter((p) => p.track.readyState !== 'ended').map(async (o) => {
+      const pub = await this.publishTrack(o.track, o.options);
+      if (o.muted) await this.setMuted(pub.sid, true);
+      return { old: o, pub };
+    }));
+    const out = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled') out.push(r.value);
+      else console.warn('podium: could not publish again after reconnecting', r.reason);
+    }
+    return out;
   }
 
   /**

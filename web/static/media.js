@@ -107,3 +107,21 @@ export function channelOpen(ch, ms) {
     ch.addEventListener('close', onClose);
   });
 }
+
+/**
+ * @typedef {object} Devices the media devices, by kind; labels are empty until the page has had
+ *   camera or microphone access once
+ * @property {MediaDeviceInfo[]} cameras
+ * @property {MediaDeviceInfo[]} microphones
+ * @property {MediaDeviceInfo[]} speakers audio outputs (HTMLMediaElement.setSinkId)
+ */
+
+/** @returns {Promise<Devices>} */
+export async function listDevices() {
+  const all = await navigator.mediaDevices.enumerateDevices();
+  return {
+    cameras: all.filter((d) => d.kind === 'videoinput'),
+    microphones: all.filter((d) => d.kind === 'audioinput'),
+    speakers: all.filter((d) => d.kind === 'audiooutput'),
+  };
+}

@@ -67,6 +67,8 @@
  * @property {boolean} muted
  * @property {boolean} ownsTrack whether the SDK captured the track (and stops it on unpublish)
  * @property {{rid: string, active: boolean}[] | null} activeLayers the last dynacast request
+ * @property {import('./local.js').PublishOptions} options how it was published (to publish it
+ *   again after a reconnection)
  */
 
 export class Participant {

@@ -12,7 +12,9 @@
 export { connect, Room } from './room.js';
 export { Participant } from './participant.js';
 export { PodiumError, Emitter } from './events.js';
-export { SIMULCAST_ENCODINGS, simulcastLayers, captureCamera, captureMicrophone } from './media.js';
+export { SIMULCAST_ENCODINGS, simulcastLayers, captureCamera, captureMicrophone, listDevices } from './media.js';
+export { AdaptiveStream } from './adaptive.js';
+export { SpeakerDetector } from './speakers.js';
 export { collectStats } from './stats.js';
 export { parseSections } from './subscriber.js';
 

@@ -8,6 +8,8 @@ import { Subscriber } from './subscriber.js';
 import { Participant } from './participant.js';
 import { LocalMedia } from './local.js';
 import { collectStats } from './stats.js';
+import { AdaptiveStream } from './adaptive.js';
+import { SpeakerDetector, roomLevelSources } from './speakers.js';
 
 /** @typedef {import('./signal.js').Message} Message */
 /** @typedef {import('./participant.js').Subscription} Subscription */
@@ -22,6 +24,13 @@ import { collectStats } from './stats.js';
  * @property {number} [requestTimeout] ms to wait for a reply (default 10000)
  * @property {number} [commandGrace] ms a command waits for a late error after its pong (250)
  * @property {RTCConfiguration} [rtcConfig] merged into both peer connections' configuration
+ * @property {boolean} [adaptiveStream] send trackSettings for videos shown with attach()
+ *   (default true)
+ * @property {boolean} [speakerDetection] detect speakers from audio levels in the browser until
+ *   the server sends activeSpeakers (default true)
+ * @property {boolean} [reconnect] rejoin when the connection is lost (default true)
+ * @property {number[]} [reconnectDelays] ms to wait before each attempt (default 0.3, 1, 2, 4,
+ *   8 s: about 15 s in all)
  */
 
 /**
@@ -49,11 +58,15 @@ export async function connect(url, token, opts = {}) {
  * {trackSid, layers, publication}; localTrackPublished, localTrackUnpublished: a
  * LocalTrackPublication; data {topic, payload, from, to, participant, reliable, message} or
  * {binary, reliable}; connectionStateChanged {target, state}; error (a PodiumError the server sent
- * with no request to reject); disconnected {reason, code?}; message (any message of a type this
- * SDK does not know).
+ * with no request to reject); reconnecting {reason, attempt}; reconnected {republished: [{old,
+ * pub}]}; localTrackChanged (a LocalTrackPublication whose device changed); disconnected
+ * {reason, code?}; message (any message of a type this SDK does not know).
+ *
+ * activeSpeakers also carries `source`: "server", or "client" while the browser detects
+ * speakers itself (until the server's first activeSpeakers).
  */
 export class Room extends LocalMedia {
-  /** @type {'new'|'connecting'|'connected'|'disconnected'} */
+  /** @type {'new'|'connecting'|'connected'|'reconnecting'|'disconnected'} */
   state = 'new';
   /** Remote participants by sid. @type {Map<string, Participant>} */
   participants = new Map();
@@ -70,11 +83,25 @@ export class Room extends LocalMedia {
   subscriberPC = null;
   /** @type {Subscriber | null} */
   #subscriber = null;
+  /** @type {AdaptiveStream | null} */
+  adaptive = null;
+  /** @type {SpeakerDetector | null} */
+  speakers = null;
+  /** Whether the server sends activeSpeakers (then the browser stops detecting). */
+  #serverSpeakers = false;
+  /** The ws URL with the token, for reconnections. */
+  #wsUrl = '';
+  #reconnecting = false;
 
   /** @param {ConnectOptions} [opts] */
   constructor(opts = {}) {
     super();
     this.opts = opts;
+    if (opts.adaptiveStream !== false) {
+      this.adaptive = new AdaptiveStream({
+        send: (sid, st) => (this.state === 'connected' && this.subscriptions.has(sid) ? this.updateTrackSettings(sid, st) : Promise.resolve()),
+      });
+    }
   }
 
   get name() {
@@ -92,24 +119,85 @@ export class Room extends LocalMedia {
     const base = url.replace(/\/+$/, '').replace(/^http/, 'ws');
     let wsUrl = `${base}/rtc?access_token=${encodeURIComponent(token)}`;
     if (this.opts.autoSubscribe === false) wsUrl += '&autoSubscribe=false';
-    const signal = new SignalClient(
-      { onMessage: (m) => this.#dispatch(m), onClose: (e) => this.#teardown('connection_lost', { code: e.code }) },
-      this.opts,
-    );
-    this.signal = signal;
+    this.#wsUrl = wsUrl;
     try {
-      await signal.connect(wsUrl, this.opts.timeout ?? 15000);
+      await this.#open();
     } catch (err) {
       this.state = 'disconnected';
       this.#closePeers();
+      this.adaptive?.close();
       throw err;
     }
     return this;
   }
 
+  /** Opens a signalling session; resolves once "joined" was handled. */
+  async #open() {
+    /** @type {SignalClient} */
+    const signal = new SignalClient(
+      {
+        // Messages and the close of a session replaced by a reconnection are ignored.
+        onMessage: (m) => this.signal === signal && this.#dispatch(m),
+        onClose: (e) => this.signal === signal && this.#connectionLost('connection_lost', e.code),
+      },
+      this.opts,
+    );
+    this.signal = signal;
+    await signal.connect(this.#wsUrl, this.opts.timeout ?? 15000);
+  }
+
+  /**
+   * The signalling connection closed or a peer connection failed without a leave from the
+   * server: rejoin, or give up.
+   * @param {string} reason
+   * @param {number} [code] the WebSocket close code
+   */
+  #connectionLost(reason, code) {
+    if (this.state !== 'connected' || this.#reconnecting) return;
+    if (this.opts.reconnect === false) {
+      this.#teardown(reason, code === undefined ? {} : { code });
+      return;
+    }
+    this.#reconnect(reason).catch((err) => console.error('podium: reconnecting failed', err));
+  }
+
+  async #reconnect(/** @type {string} */ reason) {
+    this.#reconnecting = true;
+    this.state = 'reconnecting';
+    const old = [...(this.localParticipant?.publications.values() ?? [])];
+    for (const sid of [...this.subscriptions.keys()]) this.#unsubscribe(sid);
+    this.#closePeers();
+    const delays = this.opts.reconnectDelays ?? [300, 1000, 2000, 4000, 8000];
+    let joined = false;
+    for (let i = 0; i < delays.length && !joined; i++) {
+      this.emit('reconnecting', { reason, attempt: i + 1 });
+      await new Promise((r) => setTimeout(r, delays[i]));
+      if (this.state !== 'reconnecting') return; // left meanwhile
+      try {
+        await this.#open();
+        joined = true;
+      } catch (err) {
+        this.#closePeers();
+        console.warn(`podium: reconnection attempt ${i + 1} failed`, err);
+        const code = /** @type {any} */ (err)?.code;
+        if (code === 'unauthorized' || code === 'forbidden') break; // the token will not do
+      }
+    }
+    this.#reconnecting = false;
+    if (!joined) {
+      for (const p of old) if (p.ownsTrack) p.track.stop();
+      this.state = 'connected'; // so that teardown runs
+      this.#teardown('connection_lost');
+      return;
+    }
+    const republished = await this.republish(old);
+    this.adaptive?.resend();
+    this.emit('reconnected', { republished });
+  }
+
   /** Leaves the room and closes everything; emits "disconnected" with reason "client". */
   async leave() {
-    if (this.state === 'disconnected') return;
+    if (this.state === 'disconnected' || this.state === 'new') return;
     this.signal?.send({ type: 'leave' });
     this.#teardown('client');
   }
@@ -136,6 +224,49 @@ export class Room extends LocalMedia {
     return this.command(msg);
   }
 
+  /**
+   * Shows a subscribed track in an element (a <video> for video, an <audio> for audio) and, for a
+   * video, follows its size and visibility (adaptive stream). Returns the element.
+   * @template {HTMLMediaElement} E
+   * @param {string} trackSid
+   * @param {E} el
+   * @returns {E}
+   */
+  attach(trackSid, el) {
+    const sub = this.subscriptions.get(trackSid);
+    if (!sub) throw new PodiumError('not_found', `not subscribed to ${trackSid}`);
+    el.srcObject = new MediaStream([sub.track]);
+    el.autoplay = true;
+    if (el instanceof HTMLVideoElement) {
+      el.playsInline = true;
+      el.muted = true; // its sound, if any, plays in an <audio> element
+      this.adaptive?.observe(trackSid, el);
+    }
+    el.play().catch(() => {});
+    return el;
+  }
+
+  /**
+   * Stops showing a track in an element.
+   * @param {string} trackSid
+   * @param {HTMLMediaElement} el
+   */
+  detach(trackSid, el) {
+    if (el instanceof HTMLVideoElement) this.adaptive?.unobserve(trackSid, el);
+    el.srcObject = null;
+  }
+
+  /**
+   * Pins a remote video (the server gives it priority) or unpins it.
+   * @param {string} trackSid
+   * @param {boolean} pinned
+   */
+  setPinned(trackSid, pinned) {
+    if (this.adaptive) this.adaptive.setPinned(trackSid, pinned);
+    else return this.updateTrackSettings(trackSid, { pinned });
+    return Promise.resolve();
+  }
+
   /** @param {{name?: string, metadata?: string}} update */
   updateMetadata(update) {
     return this.command({ type: 'updateMetadata', ...update });
@@ -151,7 +282,7 @@ export class Room extends LocalMedia {
    * @returns {Promise<void>}
    */
   command(msg) {
-    if (!this.signal || this.state === 'disconnected') return Promise.reject(new PodiumError('disconnected', 'not connected'));
+    if (!this.signal || this.state !== 'connected') return Promise.reject(new PodiumError('disconnected', 'not connected'));
     return this.signal.command(msg);
   }
 
@@ -169,7 +300,7 @@ export class Room extends LocalMedia {
       case 'trackUnpublished': return this.#onTrackUnpublished(m);
       case 'trackSubscribed': return this.#subscriber?.noteSubscribed(/** @type {any} */ (m));
       case 'streamState': return this.#onStreamState(m);
-      case 'activeSpeakers': return this.#onActiveSpeakers(m);
+      case 'activeSpeakers': return this.#onServerSpeakers(m);
       case 'connectionQuality': return this.#onConnectionQuality(m);
       case 'subscribedLayers': return this.onSubscribedLayers(m);
       case 'leave': return this.#teardown(m.reason || 'unknown');
@@ -187,8 +318,10 @@ export class Room extends LocalMedia {
     this.info = m.room;
     this.serverVersion = m.serverVersion ?? '';
     this.iceServers = (m.iceServers ?? []).filter((/** @type {RTCIceServer} */ s) => s.urls && s.urls.length > 0);
+    const rejoin = this.localParticipant !== null;
     this.localParticipant = new Participant(m.participant, true);
-    for (const info of m.participants ?? []) this.participants.set(info.sid, new Participant(info, false));
+    if (rejoin) this.#syncParticipants(m.participants ?? []);
+    else for (const info of m.participants ?? []) this.participants.set(info.sid, new Participant(info, false));
     /** @type {RTCConfiguration} */
     const config = { iceServers: this.iceServers, bundlePolicy: 'max-bundle', ...this.opts.rtcConfig };
     const signal = /** @type {SignalClient} */ (this.signal);
@@ -202,7 +335,14 @@ export class Room extends LocalMedia {
     this.publisher = new Publisher(this.publisherPC, signal);
     for (const [target, pc] of [['subscriber', this.subscriberPC], ['publisher', this.publisherPC]]) {
       const p = /** @type {RTCPeerConnection} */ (pc);
-      p.onconnectionstatechange = () => this.emit('connectionStateChanged', { target, state: p.connectionState });
+      p.onconnectionstatechange = () => {
+        this.emit('connectionStateChanged', { target, state: p.connectionState });
+        if (p.connectionState === 'failed' && (p === this.publisherPC || p === this.subscriberPC)) this.#connectionLost('ice_failed');
+      };
+    }
+    if (this.opts.speakerDetection !== false && !this.#serverSpeakers && !this.speakers) {
+      this.speakers = new SpeakerDetector(() => roomLevelSources(this), (sp) => this.#applySpeakers(sp, 'client'));
+      this.speakers.start();
     }
     this.state = 'connected';
     const perms = this.localParticipant.permissions;
@@ -292,8 +432,45 @@ export class Room extends LocalMedia {
     this.emit('streamState', { trackSid: m.trackSid, ...state, participant: sub?.participant, trackInfo: sub?.trackInfo });
   }
 
+  /**
+   * After a rejoin: the participants the new session knows replace the old ones.
+   * @param {import('./participant.js').ParticipantInfo[]} infos
+   */
+  #syncParticipants(infos) {
+    const next = new Map(infos.map((i) => [i.sid, i]));
+    for (const [sid, participant] of [...this.participants]) {
+      const info = next.get(sid);
+      if (info) {
+        participant.update(info);
+        this.emit('participantUpdated', { participant });
+      } else {
+        this.participants.delete(sid);
+        this.emit('participantLeft', { participant });
+      }
+    }
+    for (const info of infos) {
+      if (this.participants.has(info.sid)) continue;
+      const participant = new Participant(info, false);
+      this.participants.set(info.sid, participant);
+      this.emit('participantJoined', { participant });
+    }
+  }
+
   /** @param {Message} m */
-  #onActiveSpeakers(m) {
+  #onServerSpeakers(m) {
+    if (!this.#serverSpeakers) {
+      this.#serverSpeakers = true;
+      this.speakers?.stop();
+      this.speakers = null;
+    }
+    this.#applySpeakers(m, 'server');
+  }
+
+  /**
+   * @param {{speakers?: {sid: string, level: number}[], dominant?: string | null}} m
+   * @param {'server'|'client'} source
+   */
+  #applySpeakers(m, source) {
     const all = [...this.participants.values()];
     if (this.localParticipant) all.push(this.localParticipant);
     for (const p of all) {
@@ -312,7 +489,7 @@ export class Room extends LocalMedia {
     });
     const dominant = m.dominant ? find(m.dominant) ?? null : null;
     if (dominant) dominant.isDominantSpeaker = true;
-    this.emit('activeSpeakers', { speakers, dominant, dominantSid: m.dominant ?? null });
+    this.emit('activeSpeakers', { speakers, dominant, dominantSid: m.dominant ?? null, source });
   }
 
   /** @param {Message} m */
@@ -363,6 +540,7 @@ export class Room extends LocalMedia {
     if (!sub) return;
     this.subscriptions.delete(trackSid);
     sub.participant.subscriptions.delete(trackSid);
+    this.adaptive?.unobserve(trackSid);
     this.emit('trackUnsubscribed', sub);
   }
 
@@ -398,6 +576,8 @@ export class Room extends LocalMedia {
     for (const sid of [...this.subscriptions.keys()]) this.#unsubscribe(sid);
     this.stopLocalTracks();
     this.#closePeers();
+    this.speakers?.stop();
+    this.adaptive?.close();
     this.emit('disconnected', { reason, ...extra });
   }
 

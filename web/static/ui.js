@@ -1,39 +1,46 @@
-// The conference grid: one tile per participant (and one per screen share), each with its video,
-// its audio, a name label and indicators. Knows nothing about the protocol.
+// The conference view: one tile per participant (and one per screen share) with its video, its
+// audio, a name plate and indicators, laid out as a large stage and a filmstrip. Knows nothing
+// about the protocol: app.js tells it what to show.
 
 /**
- * @typedef {object} GridHooks
- * @property {(trackSid: string, width: number, height: number) => void} [onVideoSize] a remote
- *   video's rendered size changed (CSS pixels times devicePixelRatio; 0x0 when hidden)
+ * @typedef {object} TileOptions
+ * @property {string} name
+ * @property {boolean} [local]
+ * @property {string} [participantSid]
+ * @property {string} [identity]
+ * @property {boolean} [screen]
+ */
+
+/**
+ * @typedef {object} ViewHooks
  * @property {(tile: Tile) => void} [onPin] a tile was clicked to be pinned or unpinned
  */
 
-export class Grid {
+export class View {
   /** @type {Map<string, Tile>} */
   tiles = new Map();
+  /** @type {string | null} */
+  stageKey = null;
+  /** @type {string | null} */
+  pinnedKey = null;
+  /** The last remote participant sid that held the floor. @type {string | null} */
+  dominantSid = null;
 
   /**
-   * @param {HTMLElement} el
-   * @param {GridHooks} hooks
+   * @param {HTMLElement} stage
+   * @param {HTMLElement} filmstrip
+   * @param {ViewHooks} [hooks]
    */
-  constructor(el, hooks = {}) {
-    this.el = el;
+  constructor(stage, filmstrip, hooks = {}) {
+    this.stage = stage;
+    this.filmstrip = filmstrip;
     this.hooks = hooks;
-    this.resize = new ResizeObserver((entries) => {
-      for (const e of entries) {
-        const v = /** @type {HTMLVideoElement} */ (e.target);
-        const sid = v.dataset.trackSid;
-        if (!sid || v.dataset.local) continue;
-        const dpr = window.devicePixelRatio || 1;
-        this.hooks.onVideoSize?.(sid, Math.round(e.contentRect.width * dpr), Math.round(e.contentRect.height * dpr));
-      }
-    });
   }
 
   /**
    * The tile for a key, created when missing.
    * @param {string} key
-   * @param {{name: string, local?: boolean, participantSid?: string, identity?: string, screen?: boolean}} opts
+   * @param {TileOptions} opts
    * @returns {Tile}
    */
   tile(key, opts) {
@@ -41,10 +48,7 @@ export class Grid {
     if (!t) {
       t = new Tile(this, key, opts);
       this.tiles.set(key, t);
-      // The local tile stays first.
-      if (opts.local) this.el.prepend(t.el);
-      else this.el.append(t.el);
-      this.#layout();
+      this.layout();
     }
     return t;
   }
@@ -55,15 +59,77 @@ export class Grid {
     if (!t) return;
     t.destroy();
     this.tiles.delete(key);
-    this.#layout();
+    if (this.pinnedKey === key) this.pinnedKey = null;
+    this.layout();
   }
 
   clear() {
-    for (const key of [...this.tiles.keys()]) this.remove(key);
+    for (const t of this.tiles.values()) t.destroy();
+    this.tiles.clear();
+    this.pinnedKey = null;
+    this.dominantSid = null;
+    this.stageKey = null;
   }
 
-  #layout() {
-    this.el.dataset.count = String(this.tiles.size);
+  /** @param {string | null} key */
+  pin(key) {
+    this.pinnedKey = key && this.tiles.has(key) ? key : null;
+    for (const t of this.tiles.values()) t.el.classList.toggle('pinned', t.key === this.pinnedKey);
+    this.layout();
+  }
+
+  /**
+   * Marks who speaks; a remote dominant speaker takes the stage (unless a screen share or a pin
+   * holds it).
+   * @param {Set<string>} speaking participant sids
+   * @param {string | null} dominant
+   * @param {string | undefined} localSid
+   */
+  setSpeakers(speaking, dominant, localSid) {
+    for (const t of this.tiles.values()) {
+      const sid = t.participantSid;
+      t.setSpeaking(!t.screen && !!sid && speaking.has(sid), !t.screen && !!sid && sid === dominant);
+    }
+    if (dominant && dominant !== localSid && this.tiles.has(dominant)) this.dominantSid = dominant;
+    this.layout();
+  }
+
+  /** Picks the stage tile and orders the filmstrip. */
+  layout() {
+    const tiles = [...this.tiles.values()];
+    const remote = tiles.filter((t) => !t.local);
+    const screens = remote.filter((t) => t.screen);
+    const people = remote.filter((t) => !t.screen);
+    const pick =
+      (this.pinnedKey && this.tiles.get(this.pinnedKey)) ||
+      screens[screens.length - 1] ||
+      (this.dominantSid && this.tiles.get(this.dominantSid)) ||
+      people[0] ||
+      this.tiles.get('local:screen') ||
+      this.tiles.get('local') ||
+      null;
+    this.stageKey = pick?.key ?? null;
+    const strip = [
+      ...tiles.filter((t) => t.screen && t !== pick),
+      ...people.filter((t) => t !== pick),
+      ...tiles.filter((t) => t.local && !t.screen && t !== pick),
+    ];
+    if (pick && pick.el.parentElement !== this.stage) {
+      this.stage.replaceChildren(pick.el);
+    } else if (!pick) {
+      this.stage.replaceChildren();
+    }
+    strip.forEach((t, i) => {
+      if (this.filmstrip.children[i] !== t.el) this.filmstrip.insertBefore(t.el, this.filmstrip.children[i] ?? null);
+    });
+    while (this.filmstrip.children.length > strip.length) this.filmstrip.lastElementChild?.remove();
+    for (const t of tiles) {
+      t.el.classList.toggle('on-stage', t === pick);
+      t.resume();
+    }
+    this.stage.dataset.alone = String(remote.length === 0);
+    this.filmstrip.dataset.count = String(strip.length);
+    this.filmstrip.hidden = strip.length === 0;
   }
 }
 
@@ -74,97 +140,102 @@ export class Tile {
   videoSid = null;
   /** @type {Map<string, HTMLAudioElement>} */
   audios = new Map();
-  pinned = false;
 
   /**
-   * @param {Grid} grid
+   * @param {View} view
    * @param {string} key
-   * @param {{name: string, local?: boolean, participantSid?: string, identity?: string, screen?: boolean}} opts
+   * @param {TileOptions} opts
    */
-  constructor(grid, key, opts) {
-    this.grid = grid;
+  constructor(view, key, opts) {
+    this.view = view;
     this.key = key;
     this.local = !!opts.local;
-    this.el = document.createElement('div');
-    this.el.className = 'tile';
-    this.el.dataset.key = key;
-    if (opts.local) this.el.classList.add('local');
-    if (opts.screen) this.el.classList.add('screen');
-    if (opts.participantSid) this.el.dataset.participantSid = opts.participantSid;
-    if (opts.identity) this.el.dataset.identity = opts.identity;
-    this.avatar = document.createElement('div');
-    this.avatar.className = 'avatar';
-    this.label = document.createElement('div');
-    this.label.className = 'nameplate';
-    this.nameEl = document.createElement('span');
-    this.nameEl.className = 'name';
-    this.micEl = document.createElement('span');
-    this.micEl.className = 'mic-off';
-    this.micEl.title = 'Microphone muted';
-    this.micEl.hidden = true;
-    this.label.append(this.micEl, this.nameEl);
-    this.el.append(this.avatar, this.label);
+    this.screen = !!opts.screen;
+    this.participantSid = opts.participantSid;
+    const el = document.createElement('div');
+    this.el = el;
+    el.className = 'tile';
+    el.dataset.key = key;
+    if (this.local) el.classList.add('local');
+    if (this.screen) el.classList.add('screen');
+    if (opts.participantSid) el.dataset.participantSid = opts.participantSid;
+    if (opts.identity) el.dataset.identity = opts.identity;
+    el.innerHTML = `
+      <div class="avatar" aria-hidden="true"></div>
+      <div class="badges">
+        <span class="badge layer" hidden></span>
+        <span class="quality" data-quality="unknown" title="Connection quality"><i></i><i></i><i></i></span>
+      </div>
+      <div class="nameplate">
+        <span class="mic" title="Microphone muted"></span>
+        <span class="name"></span>
+      </div>`;
+    this.avatar = /** @type {HTMLElement} */ (el.querySelector('.avatar'));
+    this.nameEl = /** @type {HTMLElement} */ (el.querySelector('.name'));
+    this.micEl = /** @type {HTMLElement} */ (el.querySelector('.mic'));
+    this.layerEl = /** @type {HTMLElement} */ (el.querySelector('.layer'));
+    this.qualityEl = /** @type {HTMLElement} */ (el.querySelector('.quality'));
+    if (this.screen) this.qualityEl.hidden = true;
     this.setName(opts.name);
-    this.el.addEventListener('click', () => {
-      if (!this.local) grid.hooks.onPin?.(this);
-    });
+    el.addEventListener('click', () => view.hooks.onPin?.(this));
   }
 
   /** @param {string} name */
   setName(name) {
+    this.name = name;
     this.nameEl.textContent = name;
-    this.avatar.textContent = initials(name);
+    this.avatar.textContent = initials(name.replace(/\s*\((you|screen)\)$/, ''));
+    this.avatar.style.setProperty('--hue', String(hue(name)));
   }
 
   /**
-   * Shows a video track. Each element gets its own MediaStream: the SDK's stream of a participant
-   * holds its audio too, which an <audio> element already plays.
-   * @param {MediaStreamTrack} track
+   * Shows a video. `attach` fills the element (the SDK's room.attach for a remote track).
    * @param {string} trackSid
+   * @param {(v: HTMLVideoElement) => void} attach
    */
-  setVideo(track, trackSid) {
-    if (!this.video) {
-      const v = document.createElement('video');
-      v.autoplay = true;
-      v.playsInline = true;
-      v.muted = true; // sound comes from the <audio> elements
-      if (this.local) v.dataset.local = '1';
-      this.el.prepend(v);
-      this.video = v;
-    } else if (this.videoSid) {
-      this.grid.resize.unobserve(this.video);
-    }
-    this.video.dataset.trackSid = trackSid;
-    this.video.srcObject = new MediaStream([track]);
+  setVideo(trackSid, attach) {
+    if (this.videoSid === trackSid && this.video) return;
+    this.clearVideo();
+    const v = document.createElement('video');
+    v.autoplay = true;
+    v.playsInline = true;
+    v.muted = true; // sound comes from the <audio> elements
+    v.dataset.trackSid = trackSid;
+    this.el.prepend(v);
+    this.video = v;
     this.videoSid = trackSid;
     this.el.classList.add('has-video');
-    this.grid.resize.observe(this.video);
-    this.video.play().catch(() => {});
+    attach(v);
+    v.play().catch(() => {});
   }
 
-  /** @param {string} [trackSid] only if the tile shows this track */
-  clearVideo(trackSid) {
+  /**
+   * @param {string} [trackSid] only if the tile shows this track
+   * @param {(v: HTMLVideoElement) => void} [detach]
+   */
+  clearVideo(trackSid, detach) {
     if (!this.video || (trackSid && this.videoSid !== trackSid)) return;
-    this.grid.resize.unobserve(this.video);
+    detach?.(this.video);
     this.video.srcObject = null;
     this.video.remove();
     this.video = null;
     this.videoSid = null;
     this.el.classList.remove('has-video');
+    this.setLayer(null);
   }
 
   /**
-   * @param {MediaStreamTrack} track
    * @param {string} trackSid
+   * @param {(a: HTMLAudioElement) => void} attach
    */
-  addAudio(track, trackSid) {
+  addAudio(trackSid, attach) {
     this.removeAudio(trackSid);
     const a = document.createElement('audio');
     a.autoplay = true;
     a.dataset.trackSid = trackSid;
-    a.srcObject = new MediaStream([track]);
     this.el.append(a);
     this.audios.set(trackSid, a);
+    attach(a);
     a.play().catch(() => {});
   }
 
@@ -177,9 +248,15 @@ export class Tile {
     this.audios.delete(trackSid);
   }
 
+  /** Media elements moved in the DOM may pause: play them again. */
+  resume() {
+    for (const m of [this.video, ...this.audios.values()]) if (m?.paused && m.srcObject) m.play().catch(() => {});
+  }
+
   /** @param {boolean} muted */
   setMicMuted(muted) {
-    this.micEl.hidden = !muted;
+    this.el.classList.toggle('mic-muted', muted);
+    this.micEl.title = muted ? 'Microphone muted' : 'Microphone on';
   }
 
   /** @param {boolean} videoOff */
@@ -196,20 +273,41 @@ export class Tile {
     this.el.classList.toggle('dominant', dominant);
   }
 
-  /** @param {string} quality */
+  /** @param {string} quality excellent, good, poor, lost or unknown */
   setQuality(quality) {
     this.el.dataset.quality = quality;
+    this.qualityEl.dataset.quality = quality;
+    this.qualityEl.title = `Connection: ${quality}`;
   }
 
-  /** @param {string | null} state "paused" shows the tile dimmed */
-  setStreamState(state) {
-    this.el.classList.toggle('paused', state === 'paused');
+  /**
+   * Shows what is received of the video: the simulcast layer when the server names it, and the
+   * decoded height.
+   * @param {{layer?: string | null, height?: number, paused?: boolean} | null} l
+   */
+  setLayer(l) {
+    const layerName = { q: 'Low', h: 'Medium', f: 'High' };
+    if (!l || (!l.height && !l.layer && !l.paused)) {
+      this.layerEl.hidden = true;
+      delete this.el.dataset.layer;
+      return;
+    }
+    const parts = [];
+    if (l.paused) parts.push('Paused');
+    else {
+      if (l.height) parts.push(`${l.height >= 720 ? 'HD ' : ''}${l.height}p`);
+      if (l.layer) parts.push(layerName[/** @type {'q'|'h'|'f'} */ (l.layer)] ?? l.layer);
+    }
+    this.layerEl.textContent = parts.join(' · ');
+    this.layerEl.title = l.layer ? `Simulcast layer ${l.layer}` : 'Received resolution';
+    this.layerEl.hidden = false;
+    this.el.dataset.layer = l.layer ?? '';
+    this.el.dataset.height = String(l.height ?? 0);
   }
 
-  /** @param {boolean} pinned */
-  setPinned(pinned) {
-    this.pinned = pinned;
-    this.el.classList.toggle('pinned', pinned);
+  /** @param {boolean} paused the server paused this video */
+  setPaused(paused) {
+    this.el.classList.toggle('paused', paused);
   }
 
   destroy() {
@@ -223,8 +321,19 @@ export class Tile {
  * @param {string} name
  * @returns {string} up to two initials
  */
-function initials(name) {
+export function initials(name) {
   const parts = name.trim().split(/\s+/).filter(Boolean);
   const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
   return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
+}
+
+/**
+ * A stable hue for a name, for avatars.
+ * @param {string} name
+ * @returns {number}
+ */
+export function hue(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + (c.codePointAt(0) ?? 0)) % 360;
+  return h;
 }
