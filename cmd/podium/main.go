@@ -26,6 +26,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:], os.Stdout)
+	case "load":
+		err = load(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(versionString())
 	case "-h", "--help", "help":
