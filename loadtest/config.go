@@ -62,6 +62,9 @@ type Config struct {
 	// Embedded notes that the server runs in this process, so its CPU and memory include the
 	// load generator's.
 	Embedded bool
+	// ProfileURL is the server's Go profiler (`podium serve --pprof`), e.g. http://127.0.0.1:6060;
+	// with ProfileFile set, a CPU profile of the measured window is written there.
+	ProfileURL, ProfileFile string
 	// FloorDuration is how long the floor (SRTP encrypt + UDP send) is measured after the run;
 	// default 1 s, negative skips it.
 	FloorDuration time.Duration
@@ -112,6 +115,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Publishers == 0 && c.ScreenShare {
 		errs = append(errs, errors.New("a screen share needs a publisher"))
+	}
+	if (c.ProfileURL == "") != (c.ProfileFile == "") {
+		errs = append(errs, errors.New("a server profile needs both the profiler URL and a file"))
 	}
 	if c.View != ViewGrid && c.View != ViewSpeaker {
 		errs = append(errs, fmt.Errorf("view %q: want %s or %s", c.View, ViewGrid, ViewSpeaker))

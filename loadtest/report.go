@@ -36,12 +36,14 @@ type Report struct {
 	ForwardedPackets       uint64  `json:"forwardedPackets"`
 	ForwardedPacketsPerSec float64 `json:"forwardedPacketsPerSecond"`
 
-	Loss             Loss    `json:"loss"`
-	NACKs            uint64  `json:"nacks"`            // NACK packets subscribers sent (whole run)
-	PLIs             uint64  `json:"plis"`             // PLI packets subscribers sent (whole run)
-	KeyframeRestarts int     `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
-	Freezes          uint64  `json:"freezes"`
-	FreezeSeconds    float64 `json:"freezeSeconds"`
+	Loss Loss `json:"loss"`
+	// KernelUDP are the namespace's kernel UDP counters over the window (Linux), nil elsewhere.
+	KernelUDP        *KernelUDP `json:"kernelUDP,omitempty"`
+	NACKs            uint64     `json:"nacks"`            // NACK packets subscribers sent (whole run)
+	PLIs             uint64     `json:"plis"`             // PLI packets subscribers sent (whole run)
+	KeyframeRestarts int        `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
+	Freezes          uint64     `json:"freezes"`
+	FreezeSeconds    float64    `json:"freezeSeconds"`
 	// Layers is the share of received camera frames at each simulcast layer, over everyone.
 	Layers map[string]float64 `json:"layers"`
 	// ReceivedKbps is the distribution of what each subscriber received (RTP bytes).
@@ -183,6 +185,10 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	rep.WindowSeconds = secs
 	if secs <= 0 {
 		return
+	}
+	if start.udpOK && end.udpOK {
+		k := end.udp.minus(start.udp)
+		rep.KernelUDP = &k
 	}
 	rep.SentMbps = float64(end.wireSent-start.wireSent) * 8 / secs / 1e6
 	rep.ReceivedMbps = float64(end.wireRecv-start.wireRecv) * 8 / secs / 1e6

@@ -70,6 +70,8 @@ type windowSnap struct {
 	tracks   []map[string]trackSnapshot // by participant, in r.all order
 	wireSent uint64                     // bytes the load generator sent
 	wireRecv uint64                     // bytes it received
+	udp      KernelUDP
+	udpOK    bool
 }
 
 func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
@@ -81,6 +83,8 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 		s.wireRecv += recv
 	}
 	var err error
+	s.udp, err = readKernelUDP()
+	s.udpOK = err == nil
 	s.server, err = r.watch.sample(ctx)
 	s.serverOK = err == nil
 	return s
@@ -123,6 +127,11 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	sleepCtx(ctx, cfg.Warmup)
 
 	r.setPhase(phaseMeasuring)
+	var profErr error
+	var profwg sync.WaitGroup
+	if cfg.ProfileURL != "" {
+		profwg.Go(func() { profErr = fetchProfile(ctx, cfg.ProfileURL, cfg.ProfileFile, cfg.Duration) })
+	}
 	start := r.snapshot(ctx, false)
 	spCtx, stopSpeakers := context.WithCancel(ctx)
 	var spwg sync.WaitGroup
@@ -133,6 +142,12 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	end := r.snapshot(context.Background(), true)
 	stopSpeakers()
 	spwg.Wait()
+	profwg.Wait()
+	if profErr != nil {
+		rep.Notes = append(rep.Notes, profErr.Error())
+	} else if cfg.ProfileFile != "" {
+		rep.Notes = append(rep.Notes, "server CPU profile of the window: "+cfg.ProfileFile)
+	}
 	rep.addWindow(r.all, start, end)
 	rep.addKeyframes(r.all)
 	rep.Speakers = speakerReport(r.rooms)

@@ -44,3 +44,20 @@ func TestParseProcStat(t *testing.T) {
 		t.Errorf("VmRSS = %v, %v", kb, err)
 	}
 }
+
+func TestParseSNMP(t *testing.T) {
+	snmp := `Ip: Forwarding DefaultTTL
+Ip: 1 64
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+Udp: 31550 8 1608 33436 1600 3 0 0 0
+UdpLite: InDatagrams NoPorts
+UdpLite: 0 0
+`
+	k, err := parseSNMP(strings.NewReader(snmp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != (KernelUDP{InDatagrams: 31550, OutDatagrams: 33436, RcvbufErrors: 1600, SndbufErrors: 3}) {
+		t.Errorf("got %+v", k)
+	}
+}

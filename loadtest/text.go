@@ -35,6 +35,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "per receiver  %.0f / %.0f / %.0f kbps (min / p50 / max); camera layers %s\n", d.Min, d.P50, d.Max, layerMix(rep.Layers))
 	fmt.Fprintf(&b, "loss          %.3f%% (%d of %d packets never arrived); %d repaired by NACK or reordered, %d repeated; %d keyframe restarts by publishers\n",
 		rep.Loss.Percent, rep.Loss.Lost, rep.Loss.Expected, rep.Loss.Late, rep.Loss.Duplicates, rep.KeyframeRestarts)
+	if k := rep.KernelUDP; k != nil {
+		fmt.Fprintf(&b, "kernel UDP    %d datagrams in, %d dropped on full receive buffers, %d on full send buffers (this network namespace)\n",
+			k.InDatagrams, k.RcvbufErrors, k.SndbufErrors)
+	}
 	fmt.Fprintf(&b, "freezes       %d (%.1f s in all; a freeze is no complete frame for over %v)\n", rep.Freezes, rep.FreezeSeconds, FreezeThreshold)
 	if s := rep.Speakers; s != nil {
 		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s\n",

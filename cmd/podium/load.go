@@ -42,6 +42,8 @@ func load(args []string, out io.Writer) error {
 	jsonFile := fs.String("json", "", "write the full report as JSON to this file")
 	serverPID := fs.Int("server-pid", 0, "measure the server's CPU and memory from /proc/PID instead of its /metrics")
 	floor := fs.Duration("floor", time.Second, "how long to measure the floor (SRTP encrypt + UDP send) after the run; 0 skips")
+	serverPprof := fs.String("server-pprof", "", "the server's profiler (podium serve --pprof), e.g. http://127.0.0.1:6060")
+	serverProfile := fs.String("server-profile", "", "with --server-pprof: write the server's CPU profile of the measured window here")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with --embedded: server and load generator)")
 	quiet := fs.Bool("quiet", false, "no live progress line")
 	logLevel := fs.String("log-level", "error", "log level of the simulated clients (and the embedded server)")
@@ -65,6 +67,7 @@ func load(args []string, out io.Writer) error {
 		Duration: *duration, Warmup: *warmup, JoinTimeout: *joinTimeout,
 		Simulcast: *simulcast, SpeakerInterval: *speakers, SpeakerLevel: uint8(*speakerLevel),
 		ScreenShare: *screenShare, View: *view, Logger: logger, FloorDuration: *floor,
+		ProfileURL: *serverPprof, ProfileFile: *serverProfile,
 	}
 	if *floor == 0 {
 		cfg.FloorDuration = -1

@@ -46,6 +46,7 @@ func serve(args []string) error {
 	emptyTimeout := fs.Duration("empty-timeout", 5*time.Minute, "close a room this long after its last participant left")
 	bwe := fs.Bool("bwe", envDefault("bwe", "") == "1", "budget each subscriber's layers by its bandwidth estimate (experimental) [PODIUM_BWE=1]")
 	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +79,14 @@ func serve(args []string) error {
 	node, err := server.Start(cfg)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, logger)
+		if err != nil {
+			_ = node.Shutdown(context.Background())
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer stopPprof()
 	}
 	logger.Info("podium serving", "version", server.Version, "http", node.HTTPURL(),
 		"udp", node.Engine().UDPAddr(), "tcp", node.Engine().TCPAddr())
