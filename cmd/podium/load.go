@@ -46,21 +46,27 @@ func load(args []string, out io.Writer) error {
 	serverProfile := fs.String("server-profile", "", "with --server-pprof: write the server's CPU profile of the measured window here")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with --embedded: server and load generator)")
 	quiet := fs.Bool("quiet", false, "no live progress line")
-	logLevel := fs.String("log-level", "error", "log level of the simulated clients (and the embedded server)")
+	logLevel := fs.String("log-level", "off", "log level of the simulated clients and the embedded server: off, debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("load: unexpected argument %q", fs.Arg(0))
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	logger := slog.New(slog.DiscardHandler) // pion logs errors at every close: off by default
+	if *logLevel != "off" {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	if *speakerLevel > 127 {
 		return errors.New("--speaker-level: at most 127")
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := loadtest.Config{
 		URL: *url, APIKey: *key, APISecret: *secret,
 		Rooms: *rooms, Publishers: *publishers, AudioPublishers: *audioPublishers, Subscribers: *subscribers,

@@ -12,6 +12,7 @@ const usage = `podium — a selective forwarding unit for WebRTC conferences
 Usage:
   podium serve   [flags]   run a server (no config file needed; see podium serve -h)
   podium token   [flags]   print an access token (see podium token -h)
+  podium load    [flags]   load-test a server, or one started in-process (see podium load -h)
   podium version           print the version
 `
 
