@@ -184,7 +184,7 @@ func (p *participant) control() {
 
 // onTrack starts measuring a received track; it reports whether the layout changed.
 func (p *participant) onTrack(rt *client.RemoteTrack) bool {
-	t := newTrackRecv(trackIdentity{rt.ParticipantSid, rt.TrackSid, rt.Info}, &p.room.speakers)
+	t := newTrackRecv(trackIdentity{rt.ParticipantSid, rt.TrackSid, rt.Info}, &p.room.speakers, &p.room.freezes)
 	p.mu.Lock()
 	if p.tracks == nil {
 		p.tracks = map[string]*trackRecv{}

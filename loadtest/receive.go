@@ -48,6 +48,7 @@ type trackRecv struct {
 	layerNames   map[int]string // keyframe width → layer name
 	topLayer     string
 	speakers     *speakerStats // where switch latencies go; nil for non-camera tracks
+	freezes      *freezeLog    // nil: not logged
 
 	mu       sync.Mutex
 	c        trackCounters
@@ -63,10 +64,10 @@ type trackRecv struct {
 	pending  time.Time // a speaking turn began and the top layer is awaited (zero: none)
 }
 
-func newTrackRecv(rt trackIdentity, speakers *speakerStats) *trackRecv {
+func newTrackRecv(rt trackIdentity, speakers *speakerStats, freezes *freezeLog) *trackRecv {
 	t := &trackRecv{
 		publisherSid: rt.ParticipantSid, trackSid: rt.TrackSid, kind: rt.Info.Kind, source: rt.Info.Source,
-		layerNames: layerNames(rt.Info.Layers),
+		layerNames: layerNames(rt.Info.Layers), freezes: freezes,
 	}
 	t.c.FramesByLayer = map[string]uint64{}
 	top := 0
@@ -180,6 +181,9 @@ func (t *trackRecv) closeGapLocked(now time.Time) {
 	}
 	t.c.Freezes++
 	t.c.FreezeTime += gap
+	if t.freezes != nil {
+		t.freezes.add(freezeEvent{publisher: t.publisherSid, start: t.lastDone, end: now})
+	}
 }
 
 // account tracks the sequence numbers: distinct, repeated, late, and the span covered.
@@ -279,6 +283,9 @@ func (t *trackRecv) snapshot(now time.Time, final bool) (trackCounters, time.Tim
 		now.Sub(t.lastDone) > FreezeThreshold && !t.pausedAt.After(t.lastDone) {
 		c.Freezes++
 		c.FreezeTime += now.Sub(t.lastDone)
+		if t.freezes != nil {
+			t.freezes.add(freezeEvent{publisher: t.publisherSid, start: t.lastDone, end: now})
+		}
 	}
 	return c, t.first
 }

@@ -11,7 +11,7 @@ func videoTrack(s *speakerStats) *trackRecv {
 	return newTrackRecv(trackIdentity{"PA_1", "TR_1", protocol.TrackInfo{
 		Kind: protocol.KindVideo, Source: protocol.SourceCamera,
 		Layers: []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}},
-	}}, s)
+	}}, s, nil)
 }
 
 // TestSequenceAccounting feeds sequence numbers (with a wrap, a gap, a late repair, a repeat)
@@ -107,5 +107,23 @@ func TestSpeakerSwitchLatency(t *testing.T) {
 	rep = speakerReport([]*roomState{rm})
 	if rep.TopLayerMillis.N != 2 || rep.TopLayerMillis.Min != 50 || rep.Missed != 1 {
 		t.Errorf("got %+v, missed %d; want 2 samples (min 50 ms), 1 missed", rep.TopLayerMillis, rep.Missed)
+	}
+}
+
+func TestFreezeEpisodes(t *testing.T) {
+	t0 := time.Unix(300, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	var l freezeLog
+	// One stall of PA_1 seen by three receivers, a later one, and one of PA_2.
+	l.add(freezeEvent{"PA_1", at(0), at(600)})
+	l.add(freezeEvent{"PA_1", at(10), at(620)})
+	l.add(freezeEvent{"PA_1", at(590), at(1200)})
+	l.add(freezeEvent{"PA_1", at(5000), at(5600)})
+	l.add(freezeEvent{"PA_2", at(0), at(700)})
+	if n := l.episodes(t0, at(10000)); n != 3 {
+		t.Errorf("%d episodes, want 3", n)
+	}
+	if n := l.episodes(at(2000), at(10000)); n != 1 {
+		t.Errorf("%d episodes in the later window, want 1", n)
 	}
 }

@@ -35,6 +35,8 @@ type Report struct {
 	// server forwarded (retransmissions included).
 	ForwardedPackets       uint64  `json:"forwardedPackets"`
 	ForwardedPacketsPerSec float64 `json:"forwardedPacketsPerSecond"`
+	// LoadCPUCores is the CPU the load generator itself used (with an embedded server, both).
+	LoadCPUCores float64 `json:"loadGeneratorCPUCores"`
 
 	Loss Loss `json:"loss"`
 	// KernelUDP are the namespace's kernel UDP counters over the window (Linux), nil elsewhere.
@@ -44,6 +46,9 @@ type Report struct {
 	KeyframeRestarts int        `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
 	Freezes          uint64     `json:"freezes"`
 	FreezeSeconds    float64    `json:"freezeSeconds"`
+	// FreezeEpisodes merges the freezes of one sender's video that overlap at several receivers:
+	// many freezes in few episodes point at the sender (or the server), not the receivers.
+	FreezeEpisodes int `json:"freezeEpisodes"`
 	// Layers is the share of received camera frames at each simulcast layer, over everyone.
 	Layers map[string]float64 `json:"layers"`
 	// ReceivedKbps is the distribution of what each subscriber received (RTP bytes).
@@ -189,6 +194,9 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	if start.udpOK && end.udpOK {
 		k := end.udp.minus(start.udp)
 		rep.KernelUDP = &k
+	}
+	if start.selfOK && end.selfOK {
+		rep.LoadCPUCores = (end.self.CPUSeconds - start.self.CPUSeconds) / secs
 	}
 	rep.SentMbps = float64(end.wireSent-start.wireSent) * 8 / secs / 1e6
 	rep.ReceivedMbps = float64(end.wireRecv-start.wireRecv) * 8 / secs / 1e6

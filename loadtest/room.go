@@ -10,6 +10,7 @@ type roomState struct {
 	name         string
 	participants []*participant
 	speakers     speakerStats
+	freezes      freezeLog
 }
 
 // newRoom creates the participants of one room, in join order: publishers (the first shares a

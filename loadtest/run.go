@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -72,6 +73,8 @@ type windowSnap struct {
 	wireRecv uint64                     // bytes it received
 	udp      KernelUDP
 	udpOK    bool
+	self     ProcessSample // this process: the load generator (and an embedded server)
+	selfOK   bool
 }
 
 func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
@@ -85,6 +88,8 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 	var err error
 	s.udp, err = readKernelUDP()
 	s.udpOK = err == nil
+	s.self, err = ProcProbe{PID: os.Getpid()}.Sample(ctx)
+	s.selfOK = err == nil
 	s.server, err = r.watch.sample(ctx)
 	s.serverOK = err == nil
 	return s
@@ -149,6 +154,9 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		rep.Notes = append(rep.Notes, "server CPU profile of the window: "+cfg.ProfileFile)
 	}
 	rep.addWindow(r.all, start, end)
+	for _, rm := range r.rooms {
+		rep.FreezeEpisodes += rm.freezes.episodes(start.at, end.at)
+	}
 	rep.addKeyframes(r.all)
 	rep.Speakers = speakerReport(r.rooms)
 	if cfg.SpeakerInterval <= 0 {

@@ -28,7 +28,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if rep.PublishMillis.N > 0 {
 		fmt.Fprintf(&b, "publish       %s  (publish → negotiated, all tracks)\n", msDist(rep.PublishMillis))
 	}
-	fmt.Fprintf(&b, "window        %.1f s measured\n", rep.WindowSeconds)
+	fmt.Fprintf(&b, "window        %.1f s measured; the load generator used %.2f CPU cores\n", rep.WindowSeconds, rep.LoadCPUCores)
 	fmt.Fprintf(&b, "traffic       load → server %.1f Mbps, server → load %.1f Mbps (wire); %d packets forwarded (%.0f/s)\n",
 		rep.SentMbps, rep.ReceivedMbps, rep.ForwardedPackets, rep.ForwardedPacketsPerSec)
 	d := rep.ReceivedKbps
@@ -39,7 +39,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "kernel UDP    %d datagrams in, %d dropped on full receive buffers, %d on full send buffers (this network namespace)\n",
 			k.InDatagrams, k.RcvbufErrors, k.SndbufErrors)
 	}
-	fmt.Fprintf(&b, "freezes       %d (%.1f s in all; a freeze is no complete frame for over %v)\n", rep.Freezes, rep.FreezeSeconds, FreezeThreshold)
+	fmt.Fprintf(&b, "freezes       %d in %d episodes (%.1f s in all; a freeze is no complete frame for over %v)\n",
+		rep.Freezes, rep.FreezeEpisodes, rep.FreezeSeconds, FreezeThreshold)
 	if s := rep.Speakers; s != nil {
 		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s\n",
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false))
