@@ -40,12 +40,14 @@ type Report struct {
 
 	Loss Loss `json:"loss"`
 	// KernelUDP are the namespace's kernel UDP counters over the window (Linux), nil elsewhere.
-	KernelUDP        *KernelUDP `json:"kernelUDP,omitempty"`
-	NACKs            uint64     `json:"nacks"`            // NACK packets subscribers sent (whole run)
-	PLIs             uint64     `json:"plis"`             // PLI packets subscribers sent (whole run)
-	KeyframeRestarts int        `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
-	Freezes          uint64     `json:"freezes"`
-	FreezeSeconds    float64    `json:"freezeSeconds"`
+	KernelUDP *KernelUDP `json:"kernelUDP,omitempty"`
+	// Machine is how busy the machine was (Linux), nil elsewhere.
+	Machine          *Machine `json:"machine,omitempty"`
+	NACKs            uint64   `json:"nacks"`            // NACK packets subscribers sent (whole run)
+	PLIs             uint64   `json:"plis"`             // PLI packets subscribers sent (whole run)
+	KeyframeRestarts int      `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
+	Freezes          uint64   `json:"freezes"`
+	FreezeSeconds    float64  `json:"freezeSeconds"`
 	// FreezeEpisodes merges the freezes of one sender's video that overlap at several receivers:
 	// many freezes in few episodes point at the sender (or the server), not the receivers.
 	FreezeEpisodes int `json:"freezeEpisodes"`
@@ -275,12 +277,21 @@ func (rep *Report) addServer(start, end windowSnap, peakRSS float64, ok bool, er
 		rep.Server.Error = err.Error()
 	}
 	rep.Server.PeakRSSBytes = peakRSS
+	if start.cpuOK && end.cpuOK {
+		m := &Machine{LoadAvgStart: start.loadAvg, LoadAvgEnd: end.loadAvg}
+		m.CPUs, m.BusyCores = machineOver(start.cpu, end.cpu, rep.WindowSeconds)
+		m.OtherCores = m.BusyCores - rep.LoadCPUCores
+		rep.Machine = m
+	}
 	if !ok || !start.serverOK || !end.serverOK {
 		return
 	}
 	rep.Server.CPUSeconds = end.server.CPUSeconds - start.server.CPUSeconds
 	if rep.WindowSeconds > 0 {
 		rep.Server.CPUCores = rep.Server.CPUSeconds / rep.WindowSeconds
+	}
+	if rep.Machine != nil && !rep.Scenario.Embedded {
+		rep.Machine.OtherCores -= rep.Server.CPUCores
 	}
 	if rep.ForwardedPackets > 0 {
 		rep.Server.CPUMicrosPerPacket = rep.Server.CPUSeconds * 1e6 / float64(rep.ForwardedPackets)

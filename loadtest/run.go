@@ -75,6 +75,9 @@ type windowSnap struct {
 	udpOK    bool
 	self     ProcessSample // this process: the load generator (and an embedded server)
 	selfOK   bool
+	cpu      cpuTimes // the whole machine
+	cpuOK    bool
+	loadAvg  float64
 }
 
 func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
@@ -90,6 +93,9 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 	s.udpOK = err == nil
 	s.self, err = ProcProbe{PID: os.Getpid()}.Sample(ctx)
 	s.selfOK = err == nil
+	s.cpu, err = readCPUTimes()
+	s.cpuOK = err == nil
+	s.loadAvg = readLoadAvg()
 	s.server, err = r.watch.sample(ctx)
 	s.serverOK = err == nil
 	return s

@@ -61,3 +61,15 @@ UdpLite: 0 0
 		t.Errorf("got %+v", k)
 	}
 }
+
+func TestParseCPUTimes(t *testing.T) {
+	stat := "cpu  100 5 50 800 40 3 2 10 0 0\ncpu0 50 2 25 400 20 1 1 5 0 0\nintr 1 2 3\n"
+	got, err := parseCPUTimes(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// busy: user+nice+system+irq+softirq+steal = 100+5+50+3+2+10; total adds idle 800 and iowait 40.
+	if got != (cpuTimes{busy: 170, total: 1010}) {
+		t.Errorf("got %+v", got)
+	}
+}

@@ -46,6 +46,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false))
 	}
 	rep.writeServer(&b)
+	if m := rep.Machine; m != nil {
+		fmt.Fprintf(&b, "machine       %d CPUs, %.2f busy in the window of which %.2f by other processes; load average %.1f → %.1f\n",
+			m.CPUs, m.BusyCores, max(0, m.OtherCores), m.LoadAvgStart, m.LoadAvgEnd)
+	}
 	rep.writeSubscribers(&b)
 	for _, n := range rep.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
