@@ -12,6 +12,7 @@ const usage = `podium — a selective forwarding unit for WebRTC conferences
 Usage:
   podium serve   [flags]   run a server (no config file needed; see podium serve -h)
   podium token   [flags]   print an access token (see podium token -h)
+  podium load    [flags]   load-test a server, or one started in-process (see podium load -h)
   podium version           print the version
 `
 
@@ -26,6 +27,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:], os.Stdout)
+	case "load":
+		err = load(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(versionString())
 	case "-h", "--help", "help":

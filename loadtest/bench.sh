@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the scenarios of docs/benchmarks.md the way they were measured: `podium serve` as its own
+# process (with its profiler on), `podium load` against it, one scenario at a time. As root it
+# re-runs itself in a private network namespace (unshare -n): everything stays on loopback and
+# the kernel's UDP drop counters in the report count these two processes only.
+#
+#   loadtest/bench.sh OUTDIR [scenario...]        scenarios: meeting4 meeting25 fanout200 fanout3x50
+#   loadtest/bench.sh OUTDIR custom -- FLAGS...    any `podium load` flags
+#
+# Environment: DURATION (default 20s) is each measured window.
+set -euo pipefail
+
+out=${1:?usage: $0 OUTDIR [scenario...]}
+shift
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ ${PODIUM_BENCH_NS:-} != 1 && $(id -u) == 0 ]] && command -v unshare >/dev/null; then
+	exec unshare -n env PODIUM_BENCH_NS=1 "$0" "$out" "$@"
+fi
+if [[ ${PODIUM_BENCH_NS:-} == 1 ]]; then
+	ip link set lo up
+fi
+
+mkdir -p "$out"
+bin=$(mktemp -d)/podium
+go build -o "$bin" ./cmd/podium
+secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+duration=${DURATION:-20s}
+
+# run NAME FLAGS...: one scenario against a fresh server.
+run() {
+	local name=$1
+	shift
+	"$bin" serve --keys "bench:$secret" --http-port 7990 --udp-port 7992 --tcp-port 0 \
+		--max-participants 1000 --pprof 127.0.0.1:7996 --log-level warn 2>"$out/$name.serve.log" &
+	local pid=$!
+	for _ in $(seq 50); do
+		curl -sf http://127.0.0.1:7990/healthz >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	echo "=== $name: podium load $*"
+	"$bin" load --url ws://127.0.0.1:7990 --key bench --secret "$secret" --server-pid "$pid" \
+		--server-pprof http://127.0.0.1:7996 --server-profile "$out/$name.pprof" \
+		--duration "$duration" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
+	kill "$pid"
+	wait "$pid" || true
+	sleep 2 # let the sockets and the machine settle
+}
+
+if [[ ${1:-} == custom ]]; then
+	shift
+	[[ ${1:-} == -- ]] && shift
+	run custom "$@"
+	exit
+fi
+for s in "${@:-meeting4 meeting25 fanout200 fanout3x50}"; do
+	for name in $s; do
+		case $name in
+		meeting4) run meeting4 --publishers 4 ;;
+		meeting25) run meeting25 --publishers 25 --speakers 3s --view speaker ;;
+		fanout200) run fanout200 --publishers 1 --subscribers 200 ;;
+		fanout3x50) run fanout3x50 --publishers 3 --subscribers 50 ;;
+		*) echo "unknown scenario $name" >&2; exit 2 ;;
+		esac
+	done
+done

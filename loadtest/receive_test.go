@@ -1,0 +1,129 @@
+package loadtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+func videoTrack(s *speakerStats) *trackRecv {
+	return newTrackRecv(trackIdentity{"PA_1", "TR_1", protocol.TrackInfo{
+		Kind: protocol.KindVideo, Source: protocol.SourceCamera,
+		Layers: []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}},
+	}}, s, nil)
+}
+
+// TestSequenceAccounting feeds sequence numbers (with a wrap, a gap, a late repair, a repeat)
+// and checks what counts as lost, late and repeated.
+func TestSequenceAccounting(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		seqs                    []uint16
+		lost, late, dup, expect uint64
+	}{
+		{"in order across the wrap", []uint16{65534, 65535, 0, 1}, 0, 0, 0, 4},
+		{"one lost", []uint16{10, 11, 13, 14}, 1, 0, 0, 5},
+		{"repaired late", []uint16{10, 11, 13, 14, 12}, 0, 1, 0, 5},
+		{"repeated", []uint16{10, 11, 11, 12}, 0, 0, 1, 3},
+		{"before the first", []uint16{10, 11, 9}, 0, 1, 0, 3},
+		{"far jump", []uint16{1, 3000}, 2998, 0, 0, 3000},
+	} {
+		tr := videoTrack(&speakerStats{})
+		now := time.Unix(0, 0)
+		for _, s := range tc.seqs {
+			tr.onPacket(now, s, false, 100, 0)
+		}
+		c, _ := tr.snapshot(now, false)
+		if c.lost() != tc.lost || c.Late != tc.late || c.Duplicates != tc.dup || c.Expect != tc.expect {
+			t.Errorf("%s: lost %d late %d dup %d expect %d; want %d %d %d %d", tc.name,
+				c.lost(), c.Late, c.Duplicates, c.Expect, tc.lost, tc.late, tc.dup, tc.expect)
+		}
+	}
+}
+
+// TestFreezesAndLayers: frames every 33 ms, then a 600 ms gap (a freeze), then a gap while the
+// server said the video was paused (not a freeze), and the layer mix by frames.
+func TestFreezesAndLayers(t *testing.T) {
+	tr := videoTrack(&speakerStats{})
+	at := time.Unix(100, 0)
+	seq := uint16(0)
+	frame := func(dt time.Duration, keyWidth int) {
+		at = at.Add(dt)
+		seq++
+		tr.onPacket(at, seq, true, 1000, keyWidth)
+	}
+	frame(0, 320)
+	frame(33*time.Millisecond, 0)
+	frame(600*time.Millisecond, 0) // freeze
+	frame(33*time.Millisecond, 640)
+	tr.onStreamState(at.Add(10*time.Millisecond), &protocol.StreamState{State: "paused"})
+	frame(2*time.Second, 0) // paused: no freeze
+	c, _ := tr.snapshot(at, false)
+	if c.Freezes != 1 || c.FreezeTime != 600*time.Millisecond {
+		t.Errorf("freezes %d (%v), want 1 (600ms)", c.Freezes, c.FreezeTime)
+	}
+	if c.FramesByLayer["q"] != 3 || c.FramesByLayer["h"] != 2 {
+		t.Errorf("frames by layer %v, want q 3 h 2", c.FramesByLayer)
+	}
+	// A frame still missing at the end counts when the run ends.
+	tr.onStreamState(at, &protocol.StreamState{State: "active", Layer: ptr("h")})
+	frame(33*time.Millisecond, 0)
+	if c, _ := tr.snapshot(at.Add(time.Second), true); c.Freezes != 2 {
+		t.Errorf("final snapshot: %d freezes, want 2", c.Freezes)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+// TestSpeakerSwitchLatency: a turn begins while the subscriber receives q; the top layer's
+// keyframe arrives 300 ms later. A turn for a video already at the top layer is not a sample.
+func TestSpeakerSwitchLatency(t *testing.T) {
+	rm := &roomState{}
+	s := &rm.speakers
+	tr := videoTrack(s)
+	t0 := time.Unix(200, 0)
+	tr.onPacket(t0, 1, true, 100, 320)
+	tr.speakingTurn(t0)
+	tr.onPacket(t0.Add(100*time.Millisecond), 2, true, 100, 640) // not the top layer yet
+	tr.onPacket(t0.Add(300*time.Millisecond), 3, true, 100, 1280)
+	tr.speakingTurn(t0.Add(time.Second)) // already on top
+	rep := speakerReport([]*roomState{rm})
+	if rep.TopLayerMillis == nil || rep.TopLayerMillis.N != 1 || rep.TopLayerMillis.Max != 300 {
+		t.Fatalf("top layer latency %+v, want one sample of 300 ms", rep.TopLayerMillis)
+	}
+	if rep.AlreadyTop != 1 || rep.Missed != 0 {
+		t.Errorf("already %d missed %d, want 1 and 0", rep.AlreadyTop, rep.Missed)
+	}
+	// A streamState naming the top layer also ends the wait; a turn that never gets there is missed.
+	tr2 := videoTrack(s)
+	tr2.onPacket(t0, 1, true, 100, 320)
+	tr2.speakingTurn(t0)
+	tr2.onStreamState(t0.Add(50*time.Millisecond), &protocol.StreamState{State: "active", Layer: ptr("f")})
+	tr3 := videoTrack(s)
+	tr3.onPacket(t0, 1, true, 100, 320)
+	tr3.speakingTurn(t0)
+	tr3.speakingTurn(t0.Add(time.Second))
+	rep = speakerReport([]*roomState{rm})
+	if rep.TopLayerMillis.N != 2 || rep.TopLayerMillis.Min != 50 || rep.Missed != 1 {
+		t.Errorf("got %+v, missed %d; want 2 samples (min 50 ms), 1 missed", rep.TopLayerMillis, rep.Missed)
+	}
+}
+
+func TestFreezeEpisodes(t *testing.T) {
+	t0 := time.Unix(300, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	var l freezeLog
+	// One stall of PA_1 seen by three receivers, a later one, and one of PA_2.
+	l.add(freezeEvent{"PA_1", at(0), at(600)})
+	l.add(freezeEvent{"PA_1", at(10), at(620)})
+	l.add(freezeEvent{"PA_1", at(590), at(1200)})
+	l.add(freezeEvent{"PA_1", at(5000), at(5600)})
+	l.add(freezeEvent{"PA_2", at(0), at(700)})
+	if n := l.episodes(t0, at(10000)); n != 3 {
+		t.Errorf("%d episodes, want 3", n)
+	}
+	if n := l.episodes(at(2000), at(10000)); n != 1 {
+		t.Errorf("%d episodes in the later window, want 1", n)
+	}
+}

@@ -1,0 +1,75 @@
+package loadtest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseProcessMetrics(t *testing.T) {
+	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.5
+process_cpu_seconds_total_other 99
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 3.3554432e+07 1700000000000
+podium_rooms 2
+`
+	s, err := parseProcessMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPUSeconds != 12.5 || s.RSSBytes != 33554432 {
+		t.Errorf("got %+v", s)
+	}
+	if _, err := parseProcessMetrics(strings.NewReader("podium_rooms 2\n")); err == nil {
+		t.Error("metrics without process gauges: no error")
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	// The name may contain spaces and parentheses; utime=250 and stime=50 ticks.
+	stat := "4242 (pod (ium) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 12 0 100 0 0"
+	cpu, err := parseProcStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cpu != 3 {
+		t.Errorf("cpu = %v s, want 3", cpu)
+	}
+	if _, err := parseProcStat("4242 (short) S 1"); err == nil {
+		t.Error("short stat: no error")
+	}
+	kb, err := parseProcStatusKB("Name:\tpodium\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n", "VmRSS:")
+	if err != nil || kb != 1024 {
+		t.Errorf("VmRSS = %v, %v", kb, err)
+	}
+}
+
+func TestParseSNMP(t *testing.T) {
+	snmp := `Ip: Forwarding DefaultTTL
+Ip: 1 64
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+Udp: 31550 8 1608 33436 1600 3 0 0 0
+UdpLite: InDatagrams NoPorts
+UdpLite: 0 0
+`
+	k, err := parseSNMP(strings.NewReader(snmp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != (KernelUDP{InDatagrams: 31550, OutDatagrams: 33436, RcvbufErrors: 1600, SndbufErrors: 3}) {
+		t.Errorf("got %+v", k)
+	}
+}
+
+func TestParseCPUTimes(t *testing.T) {
+	stat := "cpu  100 5 50 800 40 3 2 10 0 0\ncpu0 50 2 25 400 20 1 1 5 0 0\nintr 1 2 3\n"
+	got, err := parseCPUTimes(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// busy: user+nice+system+irq+softirq+steal = 100+5+50+3+2+10; total adds idle 800 and iowait 40.
+	if got != (cpuTimes{busy: 170, total: 1010}) {
+		t.Errorf("got %+v", got)
+	}
+}
