@@ -143,9 +143,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// participants is the number of participants per room.
-func (c Config) participants() int { return c.Publishers + c.AudioPublishers + c.Subscribers }
-
 func isLoopbackHost(h string) bool {
 	if strings.EqualFold(h, "localhost") {
 		return true

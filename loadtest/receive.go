@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -288,14 +287,4 @@ func (t *trackRecv) snapshot(now time.Time, final bool) (trackCounters, time.Tim
 		}
 	}
 	return c, t.first
-}
-
-// layerList names the layers in frame counts, in a stable order.
-func layerList(m map[string]uint64) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
