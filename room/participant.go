@@ -231,7 +231,7 @@ func (p *Participant) shutdown(reason string) {
 	p.sink.Close()
 	select {
 	case <-p.sink.Done():
-	case <-time.After(2 * time.Second):
+	case <-time.After(5 * time.Second):
 	}
 	for _, s := range p.subs {
 		s.track.receiver.RemoveDownTrack(s.dt)
