@@ -300,6 +300,22 @@ func TestConferenceApp(t *testing.T) {
 			o.page.WaitFor(t, `document.querySelectorAll('.tile:not(.local):not(.screen)').length === 1`, 10*time.Second)
 		}
 		admin.WaitFor(t, room+`.querySelectorAll('.participant').length === 2`, 10*time.Second)
+
+		// Mute Grace's microphone: her page and Ada's tile of her show it.
+		mic := `.participant[data-identity=grace] .track:has(.icon-mic) button.mute`
+		admin.Click(t, mic)
+		grace.page.WaitFor(t, `window.podiumApp.room.publicationBySource('microphone').muted && document.getElementById('btn-mic').classList.contains('off')`, 10*time.Second)
+		ada.page.WaitFor(t, `document.querySelector('.tile[data-identity=grace]:not(.screen)').classList.contains('mic-muted')`, 10*time.Second)
+		admin.WaitFor(t, `document.querySelector('`+mic+`').textContent === 'Unmute'`, 5*time.Second)
+
+		// Close the room: everyone still in it is back in the lobby, told why.
+		roomCSS := fmt.Sprintf(`.room[data-room=%q]`, roomName)
+		admin.Click(t, roomCSS+` button.close-room`)
+		admin.Click(t, roomCSS+` button.close-room.confirm`)
+		for _, o := range []*attendee{ada, grace} {
+			o.page.WaitFor(t, `window.podiumApp.state.leaveReason === 'room_closed' && document.getElementById('lobby-error').textContent.includes('closed')`, 10*time.Second)
+		}
+		admin.WaitFor(t, `!`+room+` && !document.getElementById('no-rooms').hidden`, 10*time.Second)
 	})
 
 	for _, a := range people {
