@@ -22,10 +22,11 @@ func (p *Page) Click(t testing.TB, selector string) {
 }
 
 // Type focuses the first element matching a CSS selector and types text into it, key by key
-// ("\r" is Enter).
+// ("\r" is Enter). Each key is a round trip to the browser: on a loaded machine a sentence
+// takes many seconds.
 func (p *Page) Type(t testing.TB, selector, text string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.SendKeys(chromedp.CSS(selector), text, chromedp.NodeVisible)); err != nil {
 		t.Fatalf("typing into %s: %v", selector, err)

@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podium-sfu/podium/server"
+	"github.com/podium-sfu/podium/sfu"
 )
 
 // The conference app and the admin dashboard as people use them: three Chromium browsers (fake
@@ -102,9 +107,36 @@ const mediaReport = `(async () => JSON.stringify({
 	elements: [...document.querySelectorAll('.tile video')].map((v) => ({tile: v.closest('.tile').dataset.key, sid: v.dataset.trackSid, paused: v.paused, ready: v.readyState, w: v.videoWidth})),
 }))()`
 
+// startServeNode is startDevNode with the media socket's kernel buffers of `podium serve`
+// (--udp-buffer, 4 MiB): every participant's packets share that one socket.
+func startServeNode(t *testing.T) *server.Node {
+	t.Helper()
+	grow := func(pc net.PacketConn) net.PacketConn {
+		if b, ok := pc.(interface {
+			SetReadBuffer(int) error
+			SetWriteBuffer(int) error
+		}); ok {
+			_ = b.SetReadBuffer(4 << 20) // best effort: the kernel caps it at rmem_max
+			_ = b.SetWriteBuffer(4 << 20)
+		}
+		return pc
+	}
+	n, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2,
+		Media: sfu.Config{LoopbackOnly: true, WrapPacketConn: grow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	return n
+}
+
 func TestConferenceApp(t *testing.T) {
 	RequireBrowser(t)
-	n := startDevNode(t)
+	n := startServeNode(t)
 	dir := artifactDir(t)
 	const roomName = "design-review"
 	people := []*attendee{
@@ -240,7 +272,7 @@ func TestConferenceApp(t *testing.T) {
 			start := time.Now()
 			for _, o := range others(who) {
 				o.page.WaitFor(t, fmt.Sprintf(`!!document.querySelector('#stage .tile.speaking[data-identity=%s]') &&
-					document.querySelectorAll('.tile.speaking').length === 1`, who.identity), 10*time.Second)
+					document.querySelectorAll('.tile.speaking').length === 1`, who.identity), 30*time.Second)
 			}
 			t.Logf("%s on stage for the others after %v", who.name, time.Since(start).Round(10*time.Millisecond))
 		}
@@ -248,7 +280,7 @@ func TestConferenceApp(t *testing.T) {
 		speak(grace)
 		// The one who spoke last keeps the stage in silence.
 		MustEval[bool](t, grace.page, `(window.testTone.set(false), true)`)
-		ada.page.WaitFor(t, `document.querySelectorAll('.tile.speaking').length === 0`, 5*time.Second)
+		ada.page.WaitFor(t, `document.querySelectorAll('.tile.speaking').length === 0`, 10*time.Second)
 		if !MustEval[bool](t, ada.page, `!!document.querySelector('#stage .tile[data-identity=grace]')`) {
 			t.Error("the stage left the last speaker when she fell silent")
 		}
@@ -295,11 +327,27 @@ func TestConferenceApp(t *testing.T) {
 
 		admin.Click(t, `.participant[data-identity=alan] button.kick`)
 		admin.Click(t, `.participant[data-identity=alan] button.kick.confirm`)
-		alan.page.WaitFor(t, `window.podiumApp.state.leaveReason === 'kicked' && !document.getElementById('lobby').hidden`, 10*time.Second)
+		alan.page.WaitFor(t, `window.podiumApp.state.leaveReason === 'kicked' && !document.getElementById('lobby').hidden`, 20*time.Second)
 		for _, o := range []*attendee{ada, grace} {
 			o.page.WaitFor(t, `document.querySelectorAll('.tile:not(.local):not(.screen)').length === 1`, 10*time.Second)
 		}
 		admin.WaitFor(t, room+`.querySelectorAll('.participant').length === 2`, 10*time.Second)
+
+		// Mute Grace's microphone: her page and Ada's tile of her show it.
+		mic := `.participant[data-identity=grace] .track:has(.icon-mic) button.mute`
+		admin.Click(t, mic)
+		grace.page.WaitFor(t, `window.podiumApp.room.publicationBySource('microphone').muted && document.getElementById('btn-mic').classList.contains('off')`, 10*time.Second)
+		ada.page.WaitFor(t, `document.querySelector('.tile[data-identity=grace]:not(.screen)').classList.contains('mic-muted')`, 10*time.Second)
+		admin.WaitFor(t, `document.querySelector('`+mic+`').textContent === 'Unmute'`, 5*time.Second)
+
+		// Close the room: everyone still in it is back in the lobby, told why.
+		roomCSS := fmt.Sprintf(`.room[data-room=%q]`, roomName)
+		admin.Click(t, roomCSS+` button.close-room`)
+		admin.Click(t, roomCSS+` button.close-room.confirm`)
+		for _, o := range []*attendee{ada, grace} {
+			o.page.WaitFor(t, `window.podiumApp.state.leaveReason === 'room_closed' && document.getElementById('lobby-error').textContent.includes('closed')`, 10*time.Second)
+		}
+		admin.WaitFor(t, `!`+room+` && !document.getElementById('no-rooms').hidden`, 10*time.Second)
 	})
 
 	for _, a := range people {
