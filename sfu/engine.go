@@ -55,6 +55,8 @@ type Config struct {
 	PLIInterval time.Duration
 	// PacketCacheSize is how many packets of each video track are kept for NACK (a power of two).
 	PacketCacheSize int
+	// SocketBuffer is the kernel buffer size of the media socket (0: 4 MiB, negative: system default).
+	SocketBuffer int
 	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
 	InitialBitrate, MaxBitrate int
 	Logger                     *slog.Logger
@@ -69,6 +71,9 @@ func (c *Config) defaults() {
 	}
 	if c.PacketCacheSize == 0 {
 		c.PacketCacheSize = 512
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = 4 << 20
 	}
 	if c.InitialBitrate == 0 {
 		c.InitialBitrate = 3_000_000
@@ -125,6 +130,12 @@ func (e *Engine) listen() error {
 		return fmt.Errorf("sfu: media UDP port: %w", err)
 	}
 	e.udpConn = udp
+	if uc, ok := udp.(*net.UDPConn); ok && e.cfg.SocketBuffer > 0 {
+		// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at the one
+		// media socket; the loss then looks like congestion. Capped by net.core.{r,w}mem_max.
+		_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
+		_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
+	}
 	conn := udp
 	if e.cfg.WrapPacketConn != nil {
 		conn = e.cfg.WrapPacketConn(udp)
