@@ -145,6 +145,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 			code = protocol.CodeConflict
 		}
 		sess.Send(&protocol.Error{Code: code, Message: "cannot join: " + err.Error()})
+		close(sess.readDone) // no reader will run
 		sess.Close()
 		return
 	}

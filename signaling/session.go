@@ -36,15 +36,16 @@ type Session struct {
 	conn   *websocket.Conn
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	queue   []protocol.Message
-	closing bool // no more messages accepted; writer flushes and closes
-	wake    chan struct{}
-	done    chan struct{} // closed when the writer ended
+	mu       sync.Mutex
+	queue    []protocol.Message
+	closing  bool // no more messages accepted; writer flushes and closes
+	wake     chan struct{}
+	done     chan struct{} // closed when the writer ended
+	readDone chan struct{} // closed when the reader ended (or never ran)
 }
 
 func newSession(conn *websocket.Conn, logger *slog.Logger) *Session {
-	s := &Session{conn: conn, logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Session{conn: conn, logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{}), readDone: make(chan struct{})}
 	go s.writeLoop()
 	return s
 }
@@ -110,6 +111,13 @@ func (s *Session) writeLoop() {
 		if closing {
 			_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			// Closing a TCP socket with unread input sends a reset, and the client's kernel may
+			// drop what we wrote (the leave) before the client read it: let the reader take the
+			// client's close frame first, briefly.
+			select {
+			case <-s.readDone:
+			case <-time.After(time.Second):
+			}
 			return
 		}
 		<-s.wake
@@ -128,6 +136,7 @@ func (s *Session) write(m protocol.Message) error {
 // readLoop decodes frames until the connection ends. Bad frames get an error reply; the
 // session lives on. ping is answered here; everything else goes to h.
 func (s *Session) readLoop(h Handler) {
+	defer close(s.readDone)
 	s.conn.SetReadLimit(hardFrameLimit)
 	buf := make([]byte, protocol.MaxMessageSize+1)
 	for {
