@@ -43,6 +43,11 @@ func drainTracks(c *client.Client) {
 // P3 speaks, every other subscriber receives P3's top layer and everyone else's lower layers
 // within 1.5 s; when P5 shares a screen, every subscriber gets the screen at its top layer.
 func TestSpeakerAndScreenSharePolicy(t *testing.T) {
+	if raceEnabled {
+		// Six publishers of three layers under the race detector, beside the browser tests, starve
+		// two cores: the non-race pass of .ci/run runs this test with the product's bounds.
+		t.Skip("timing test: runs without the race detector in .ci/run")
+	}
 	n := startNode(t)
 	q, h, f := testmedia.VP8Layers()
 	var ms []member
