@@ -114,6 +114,9 @@ type ServerReport struct {
 	CPUMicrosPerPacket float64 `json:"cpuMicrosPerForwardedPacket"`
 	// RatioToFloor compares it with the floor measured in the same run.
 	RatioToFloor float64 `json:"ratioToFloor,omitempty"`
+	// MallocsPerPacket is the server's Go heap allocations in the window per forwarded packet
+	// (from its /metrics): everything allocates there, not only the forward path.
+	MallocsPerPacket *float64 `json:"mallocsPerForwardedPacket,omitempty"`
 }
 
 const maxErrors = 5
@@ -295,6 +298,10 @@ func (rep *Report) addServer(start, end windowSnap, peakRSS float64, ok bool, er
 	}
 	if rep.ForwardedPackets > 0 {
 		rep.Server.CPUMicrosPerPacket = rep.Server.CPUSeconds * 1e6 / float64(rep.ForwardedPackets)
+		if start.server.HasMallocs && end.server.HasMallocs {
+			m := (end.server.Mallocs - start.server.Mallocs) / float64(rep.ForwardedPackets)
+			rep.Server.MallocsPerPacket = &m
+		}
 	}
 }
 

@@ -71,6 +71,9 @@ func (rep *Report) writeServer(b *strings.Builder) {
 		if f := rep.Floor; f != nil {
 			line += fmt.Sprintf(" = %.2f× the floor (%.2f µs: %s)", s.RatioToFloor, f.CPUMicros, f.Description)
 		}
+		if m := s.MallocsPerPacket; m != nil {
+			line += fmt.Sprintf("; %.2f heap allocations per forwarded packet", *m)
+		}
 		b.WriteString(line + "\n")
 	}
 	if s.Note != "" {
