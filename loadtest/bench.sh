@@ -21,7 +21,7 @@ if [[ ${PODIUM_BENCH_NS:-} == 1 ]]; then
 fi
 
 mkdir -p "$out"
-bin=$(mktemp -d)/podium
+bin=$(mktemp -d)/lt-bench # a name without "podium": test suites here clean up processes by that name
 go build -o "$bin" ./cmd/podium
 secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 duration=${DURATION:-20s}

@@ -133,8 +133,14 @@ func (c Config) withDefaults() (Config, error) {
 			lo := isLoopbackHost(u.Hostname())
 			c.Loopback = &lo
 		}
-		if c.Server == nil {
+		switch p := c.Server.(type) {
+		case nil:
 			c.Server = MetricsProbe{URL: metricsURL(u)}
+		case ProcProbe:
+			if p.MetricsURL == "" {
+				p.MetricsURL = metricsURL(u)
+				c.Server = p
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

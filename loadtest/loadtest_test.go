@@ -77,6 +77,9 @@ func TestRunEmbedded(t *testing.T) {
 	if rep.Server.Error != "" || rep.Server.CPUSeconds <= 0 || rep.Server.PeakRSSBytes <= 0 || rep.Server.CPUMicrosPerPacket <= 0 {
 		t.Errorf("server figures missing: %+v", rep.Server)
 	}
+	if c := rep.ServerCounters; c == nil || c.PacketsOut == 0 || c.PacketsIn == 0 || rep.Server.PacketSource != "server's count" {
+		t.Errorf("server counters missing: %+v (%s)", c, rep.Server.PacketSource)
+	}
 	if rep.Floor == nil || rep.Floor.CPUMicros <= 0 || rep.Server.RatioToFloor <= 0 {
 		t.Errorf("floor missing: %+v, ratio %v", rep.Floor, rep.Server.RatioToFloor)
 	}

@@ -41,6 +41,9 @@ type Report struct {
 	Loss Loss `json:"loss"`
 	// KernelUDP are the namespace's kernel UDP counters over the window (Linux), nil elsewhere.
 	KernelUDP *KernelUDP `json:"kernelUDP,omitempty"`
+	// ServerCounters are the server's own counts over the window (GET /api/admin/stats), nil
+	// when unavailable.
+	ServerCounters *ServerCounters `json:"serverCounters,omitempty"`
 	// Machine is how busy the machine was (Linux), nil elsewhere.
 	Machine          *Machine `json:"machine,omitempty"`
 	NACKs            uint64   `json:"nacks"`            // NACK packets subscribers sent (whole run)
@@ -110,10 +113,16 @@ type ServerReport struct {
 	CPUSeconds     float64 `json:"cpuSeconds"`     // in the window
 	CPUCores       float64 `json:"cpuCores"`       // CPU seconds per second of the window
 	PeakRSSBytes   float64 `json:"peakRSSBytes"`   // highest sample (one a second) during the run
-	// CPUMicrosPerPacket is the window's server CPU divided by the packets it forwarded.
+	// CPUMicrosPerPacket is the window's server CPU divided by the packets it forwarded: the
+	// server's own count (first sends and retransmissions) when its admin stats answered,
+	// else the packets the subscribers received. PacketSource says which.
 	CPUMicrosPerPacket float64 `json:"cpuMicrosPerForwardedPacket"`
+	PacketSource       string  `json:"packetSource"`
 	// RatioToFloor compares it with the floor measured in the same run.
 	RatioToFloor float64 `json:"ratioToFloor,omitempty"`
+	// MallocsPerPacket is the server's Go heap allocations in the window per forwarded packet
+	// (from its /metrics): everything allocates there, not only the forward path.
+	MallocsPerPacket *float64 `json:"mallocsPerForwardedPacket,omitempty"`
 }
 
 const maxErrors = 5
@@ -196,6 +205,10 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	if start.udpOK && end.udpOK {
 		k := end.udp.minus(start.udp)
 		rep.KernelUDP = &k
+	}
+	if start.countErr == nil && end.countErr == nil {
+		c := end.counters.minus(start.counters)
+		rep.ServerCounters = &c
 	}
 	if start.selfOK && end.selfOK {
 		rep.LoadCPUCores = (end.self.CPUSeconds - start.self.CPUSeconds) / secs
@@ -293,8 +306,17 @@ func (rep *Report) addServer(start, end windowSnap, peakRSS float64, ok bool, er
 	if rep.Machine != nil && !rep.Scenario.Embedded {
 		rep.Machine.OtherCores -= rep.Server.CPUCores
 	}
-	if rep.ForwardedPackets > 0 {
-		rep.Server.CPUMicrosPerPacket = rep.Server.CPUSeconds * 1e6 / float64(rep.ForwardedPackets)
+	forwarded, source := rep.ForwardedPackets, "received by subscribers"
+	if c := rep.ServerCounters; c != nil && c.PacketsOut > 0 {
+		forwarded, source = c.PacketsOut+c.Retransmits, "server's count"
+	}
+	if forwarded > 0 {
+		rep.Server.PacketSource = source
+		rep.Server.CPUMicrosPerPacket = rep.Server.CPUSeconds * 1e6 / float64(forwarded)
+		if start.server.HasMallocs && end.server.HasMallocs {
+			m := (end.server.Mallocs - start.server.Mallocs) / float64(forwarded)
+			rep.Server.MallocsPerPacket = &m
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	q, h, f := testmedia.VP8Layers()
 	m := &media{q: q, h: h, f: f, opus: testmedia.Opus()}
 	r := &run{cfg: &cfg, watch: &serverWatch{probe: cfg.Server}}
+	r.admin, _ = newAdminStats(&cfg) // only fails on a bad URL, which withDefaults refused
 	for i := range cfg.Rooms {
 		rm := newRoom(&cfg, m, i)
 		r.rooms = append(r.rooms, rm)
@@ -35,6 +36,7 @@ type run struct {
 	rooms []*roomState
 	all   []*participant
 	watch *serverWatch
+	admin *adminStats // nil: the server's counters are not read
 
 	mu          sync.Mutex
 	phase       string
@@ -78,6 +80,8 @@ type windowSnap struct {
 	cpu      cpuTimes // the whole machine
 	cpuOK    bool
 	loadAvg  float64
+	counters ServerCounters // the server's own, when its admin stats answer
+	countErr error
 }
 
 func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
@@ -96,6 +100,10 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 	s.cpu, err = readCPUTimes()
 	s.cpuOK = err == nil
 	s.loadAvg = readLoadAvg()
+	s.countErr = errNoAdminStats
+	if r.admin != nil {
+		s.counters, s.countErr = r.admin.sample(ctx)
+	}
 	s.server, err = r.watch.sample(ctx)
 	s.serverOK = err == nil
 	return s
@@ -238,6 +246,8 @@ func (r *run) closeAll() {
 	}
 	wg.Wait()
 }
+
+var errNoAdminStats = errors.New("loadtest: admin stats not read")
 
 func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

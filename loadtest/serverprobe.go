@@ -17,6 +17,10 @@ import (
 type ProcessSample struct {
 	CPUSeconds float64 // user + system, since the process started
 	RSSBytes   float64
+	// Mallocs counts the Go heap allocations since the process started (go_memstats_mallocs_total),
+	// when the server exports it; HasMallocs says whether it did.
+	Mallocs    float64
+	HasMallocs bool
 }
 
 // ServerProbe reads the server process's CPU time and resident memory.
@@ -75,6 +79,9 @@ func parseProcessMetrics(r io.Reader) (ProcessSample, error) {
 			dst = &s.CPUSeconds
 		case "process_resident_memory_bytes":
 			dst = &s.RSSBytes
+		case "go_memstats_mallocs_total":
+			dst, s.HasMallocs = &s.Mallocs, true
+			found-- // optional
 		default:
 			continue
 		}
@@ -96,9 +103,11 @@ func parseProcessMetrics(r io.Reader) (ProcessSample, error) {
 }
 
 // ProcProbe reads /proc/PID/stat and /proc/PID/status (Linux): for a server without /metrics,
-// and more precise than the metrics' CPU figure.
+// and more precise than the metrics' CPU figure. With MetricsURL it also scrapes the Go heap
+// allocation count from there.
 type ProcProbe struct {
-	PID int
+	PID        int
+	MetricsURL string
 }
 
 // Describe names the source of the figures.
@@ -108,7 +117,7 @@ func (p ProcProbe) Describe() string { return fmt.Sprintf("/proc/%d", p.PID) }
 const clockTicks = 100
 
 // Sample reads the process's accounting once.
-func (p ProcProbe) Sample(context.Context) (ProcessSample, error) {
+func (p ProcProbe) Sample(ctx context.Context) (ProcessSample, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
 	if err != nil {
 		return ProcessSample{}, fmt.Errorf("loadtest: server pid: %w", err)
@@ -125,7 +134,13 @@ func (p ProcProbe) Sample(context.Context) (ProcessSample, error) {
 	if err != nil {
 		return ProcessSample{}, err
 	}
-	return ProcessSample{CPUSeconds: cpu, RSSBytes: rss * 1024}, nil
+	out := ProcessSample{CPUSeconds: cpu, RSSBytes: rss * 1024}
+	if p.MetricsURL != "" {
+		if m, err := (MetricsProbe{URL: p.MetricsURL}).Sample(ctx); err == nil {
+			out.Mallocs, out.HasMallocs = m.Mallocs, m.HasMallocs
+		}
+	}
+	return out, nil
 }
 
 // parseProcStat returns utime + stime in seconds. The command name (field 2) may hold spaces

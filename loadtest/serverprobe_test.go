@@ -18,8 +18,12 @@ podium_rooms 2
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.CPUSeconds != 12.5 || s.RSSBytes != 33554432 {
+	if s.CPUSeconds != 12.5 || s.RSSBytes != 33554432 || s.HasMallocs {
 		t.Errorf("got %+v", s)
+	}
+	s, err = parseProcessMetrics(strings.NewReader(text + "go_memstats_mallocs_total 1.5e+06\n"))
+	if err != nil || !s.HasMallocs || s.Mallocs != 1.5e6 {
+		t.Errorf("with mallocs: %+v, %v", s, err)
 	}
 	if _, err := parseProcessMetrics(strings.NewReader("podium_rooms 2\n")); err == nil {
 		t.Error("metrics without process gauges: no error")

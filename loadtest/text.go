@@ -35,6 +35,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "per receiver  %.0f / %.0f / %.0f kbps (min / p50 / max); camera layers %s\n", d.Min, d.P50, d.Max, layerMix(rep.Layers))
 	fmt.Fprintf(&b, "loss          %.3f%% (%d of %d packets never arrived); %d repaired by NACK or reordered, %d repeated; %d keyframe restarts by publishers\n",
 		rep.Loss.Percent, rep.Loss.Lost, rep.Loss.Expected, rep.Loss.Late, rep.Loss.Duplicates, rep.KeyframeRestarts)
+	if c := rep.ServerCounters; c != nil {
+		fmt.Fprintf(&b, "server counts %d packets in, %d forwarded + %d retransmitted; subscribers NACKed %d, sent %d PLIs\n",
+			c.PacketsIn, c.PacketsOut, c.Retransmits, c.NACKs, c.PLIs)
+	}
 	if k := rep.KernelUDP; k != nil {
 		fmt.Fprintf(&b, "kernel UDP    %d datagrams in, %d dropped on full receive buffers, %d on full send buffers (this network namespace)\n",
 			k.InDatagrams, k.RcvbufErrors, k.SndbufErrors)
@@ -67,9 +71,12 @@ func (rep *Report) writeServer(b *strings.Builder) {
 	fmt.Fprintf(b, "  CPU %.2f s in the window (%.2f cores), %.2f s while joining; peak RSS %.0f MB\n",
 		s.CPUSeconds, s.CPUCores, s.JoinCPUSeconds, s.PeakRSSBytes/(1<<20))
 	if s.CPUMicrosPerPacket > 0 {
-		line := fmt.Sprintf("  %.2f µs of CPU per forwarded packet", s.CPUMicrosPerPacket)
+		line := fmt.Sprintf("  %.2f µs of CPU per forwarded packet (%s)", s.CPUMicrosPerPacket, s.PacketSource)
 		if f := rep.Floor; f != nil {
 			line += fmt.Sprintf(" = %.2f× the floor (%.2f µs: %s)", s.RatioToFloor, f.CPUMicros, f.Description)
+		}
+		if m := s.MallocsPerPacket; m != nil {
+			line += fmt.Sprintf("; %.2f heap allocations per forwarded packet", *m)
 		}
 		b.WriteString(line + "\n")
 	}

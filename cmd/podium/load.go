@@ -129,7 +129,7 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 	node, err := server.Start(server.Config{
 		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
 		Keys:   auth.KeyProvider{key: secret},
-		Media:  sfu.Config{LoopbackOnly: true, WrapPacketConn: growUDPBuffers(defaultUDPBuffer)},
+		Media:  sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
 		Room:   room.Config{MaxParticipants: max(100, perRoom), MaxRooms: max(1000, cfg.Rooms)},
 		Logger: logger,
 	})

@@ -46,7 +46,7 @@ func serve(args []string) error {
 	emptyTimeout := fs.Duration("empty-timeout", 5*time.Minute, "close a room this long after its last participant left")
 	bwe := fs.Bool("bwe", envDefault("bwe", "") == "1", "budget each subscriber's layers by its bandwidth estimate (experimental) [PODIUM_BWE=1]")
 	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
-	udpBuffer := fs.Int("udp-buffer", defaultUDPBuffer, "kernel receive/send buffer of the media socket in bytes (capped by net.core.rmem_max); 0 keeps the system default")
+	udpBuffer := fs.Int("udp-buffer", 4<<20, "kernel receive/send buffer of the media socket in bytes (capped by net.core.rmem_max); 0 keeps the system default")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,8 +67,9 @@ func serve(args []string) error {
 	if *tcpPort == 0 {
 		cfg.TCPPort = -2
 	}
-	if *udpBuffer > 0 {
-		cfg.Media.WrapPacketConn = growUDPBuffers(*udpBuffer)
+	cfg.Media.SocketBuffer = *udpBuffer
+	if *udpBuffer <= 0 {
+		cfg.Media.SocketBuffer = -1 // the system default
 	}
 	if *nodeIP != "" {
 		cfg.NodeIPs = strings.Split(*nodeIP, ",")
