@@ -82,6 +82,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	media := cfg.Media
 	media.BindIP, media.NodeIPs, media.Logger = cfg.Bind, cfg.NodeIPs, cfg.Logger.With("component", "sfu")
+	media.BandwidthEstimation = media.BandwidthEstimation || cfg.Room.BandwidthEstimation
 	media.UDPPort = port(cfg.UDPPort, 7882)
 	media.TCPPort = port(cfg.TCPPort, 7881)
 	if cfg.TCPPort == -2 {
