@@ -10,7 +10,8 @@ import (
 )
 
 // RemoteTrack is a track the server forwards to this client. Read its media from Track; pion's
-// NACK and TWCC feedback run as Track is read.
+// NACK and TWCC feedback run as Track is read. The client reads the Receiver's RTCP itself (the
+// server's sender reports, which its receiver reports answer): do not read it too.
 type RemoteTrack struct {
 	ParticipantSid string
 	TrackSid       string
@@ -102,10 +103,22 @@ func (s *subscriber) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	s.mu.Unlock()
 	participant, info := s.c.lookupTrack(psid, tsid)
 	s.c.log.Debug("track arrived", "from", psid, "track", tsid, "codec", track.Codec().MimeType)
+	go drainRTCP(receiver) // ends when the receiver stops
 	s.c.tracks.push(&RemoteTrack{
 		ParticipantSid: psid, TrackSid: tsid, Participant: participant, Info: info,
 		Track: track, Receiver: receiver, pc: s.pc,
 	})
+}
+
+// drainRTCP reads the sender reports for one received track: pion's interceptors see RTCP only
+// as it is read, and the receiver reports carry the round-trip time only after a sender report.
+func drainRTCP(r *webrtc.RTPReceiver) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 func (s *subscriber) close() {

@@ -33,8 +33,9 @@ type Participant struct {
 	logger   *slog.Logger
 	q        *opQueue
 
-	pub, sub *webrtc.PeerConnection
-	subDC    map[string]*webrtc.DataChannel // data channels the server opened towards the client
+	pub, sub     *webrtc.PeerConnection
+	subTransport *sfu.Transport                 // Podium's own write path to the subscriber connection (nil: pion's)
+	subDC        map[string]*webrtc.DataChannel // data channels the server opened towards the client
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
 	name     string
@@ -98,7 +99,7 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 	if p.pub, err = r.manager.engine.NewPeerConnection(); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
-	if p.sub, err = r.manager.engine.NewPeerConnection(); err != nil {
+	if p.sub, p.subTransport, err = r.manager.engine.NewSubscriberConnection(); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscriber connection: %w", err)
 	}

@@ -78,6 +78,9 @@ func (r *Room) tick() {
 				if n%qualityEvery == 0 {
 					p.q.push(p.updateQuality)
 				}
+				if n%reportEvery == 0 {
+					p.q.push(func() { p.sendReports(now) })
+				}
 			}
 		}
 	}

@@ -62,7 +62,7 @@ func (p *Participant) wantedTracks() map[string]*PublishedTrack {
 func (p *Participant) subscribe(t *PublishedTrack) error {
 	sid := t.sid
 	dt := sfu.NewDownTrack(t.receiver, sfu.DownTrackParams{
-		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid),
+		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid), Transport: p.subTransport,
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
 	})

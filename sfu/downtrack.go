@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
@@ -45,13 +46,19 @@ type DownTrack struct {
 	payloadType  uint8
 	audioLevelID uint8
 	writer       webrtc.TrackLocalWriter
+	transport    *Transport // Podium's own write path, nil: always pion's
+
+	srtpMu   sync.Mutex // guards the SRTP context: the layers, NACK and padding writers share it
+	srtpCtx  *srtp.Context
+	srtpKeys *sendKeys // the keys srtpCtx was made with
 
 	current atomic.Int32 // layer forwarded now, LayerNone before the first keyframe or when paused
 	target  atomic.Int32 // layer wanted, LayerNone to pause
 
-	mu          sync.Mutex // guards munger and lastArrival
+	mu          sync.Mutex // guards munger, lastArrival and lastTS
 	munger      *rewrite.Munger
 	lastArrival int64
+	lastTS      uint32 // timestamp of the last packet sent, for sender reports
 
 	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine
 
@@ -65,6 +72,8 @@ type DownTrack struct {
 	rtxIn    []byte
 
 	packets, bytes, nacks, retransmits, plis, switches, padding atomic.Uint64
+	owned                                                       atomic.Uint64 // packets sent by Podium's write path
+	payloadBytes                                                atomic.Uint64 // for sender reports
 	fractionLost, jitter, rttMicros                             atomic.Uint32
 
 	rtcpDone chan struct{}
@@ -75,7 +84,8 @@ type scratch struct {
 	hdr   rtp.Header
 	exts  [4]rtp.Extension // room for the extensions interceptors add (TWCC)
 	level [1]byte
-	buf   [maxPacketSize]byte // payload copy when VP8 picture ids are rewritten
+	buf   [maxPacketSize]byte       // payload copy when VP8 picture ids are rewritten
+	wire  [maxPacketSize + 300]byte // the packet as sent: header, payload, padding, SRTP tag
 }
 
 const seqMapSize = 1024
@@ -93,6 +103,8 @@ type DownTrackParams struct {
 	// OnLayer is called (from a packet reader: it must not block) when the forwarded layer changes.
 	OnLayer func(layer int)
 	Logger  *slog.Logger
+	// Transport is the subscriber connection's own write path (nil: pion's).
+	Transport *Transport
 }
 
 // NewDownTrack makes the down track of receiver r for one subscriber, forwarding layer 0 until
@@ -103,7 +115,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 	}
 	d := &DownTrack{
 		id: p.TrackID, streamID: p.StreamID, receiver: r, codec: r.Codec().RTPCodecCapability,
-		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer,
+		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer, transport: p.Transport,
 		munger: rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
 		rtxIn:  make([]byte, maxPacketSize),
 	}
@@ -227,7 +239,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	outSeq, outTS, outVP8, ok := d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
 	off := d.munger.Offsets()
 	if ok {
-		d.lastArrival = p.Arrival
+		d.lastArrival, d.lastTS = p.Arrival, outTS
 	}
 	d.mu.Unlock()
 	if switched {
@@ -243,6 +255,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if d.send(&d.scratch[p.Layer], p, outSeq, outTS, outVP8, off) {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(p.Payload) + 12))
+		d.payloadBytes.Add(uint64(len(p.Payload)))
 	}
 }
 
@@ -290,9 +303,54 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 		payload = s.buf[:n]
 		codec.RewriteVP8PictureID(payload, p.VP8, vp8.PictureID, vp8.TL0PICIDX, vp8.KEYIDX)
 	}
+	return d.write(s, h, payload)
+}
+
+// write sends one packet: through Podium's own transport when it is ready, else through pion.
+func (d *DownTrack) write(s *scratch, h *rtp.Header, payload []byte) bool {
+	if keys, r := d.transport.ready(); keys != nil {
+		return d.writeOwned(s, keys, r, h, payload)
+	}
 	_, err := d.writer.WriteRTP(h, payload)
 	return err == nil
 }
+
+// writeOwned marshals, encrypts in place and sends the packet on the media socket.
+func (d *DownTrack) writeOwned(s *scratch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) bool {
+	n, err := h.MarshalTo(s.wire[:])
+	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpOverhead > len(s.wire) {
+		return false
+	}
+	n += copy(s.wire[n:], payload)
+	if h.Padding && h.PaddingSize > 0 {
+		pad := int(h.PaddingSize)
+		clear(s.wire[n : n+pad-1])
+		s.wire[n+pad-1] = h.PaddingSize
+		n += pad
+	}
+	d.srtpMu.Lock()
+	if d.srtpKeys != keys {
+		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+		if err != nil {
+			d.srtpMu.Unlock()
+			return false
+		}
+		d.srtpCtx, d.srtpKeys = ctx, keys
+	}
+	out, err := d.srtpCtx.EncryptRTP(s.wire[:n], s.wire[:n], h)
+	d.srtpMu.Unlock()
+	if err != nil {
+		return false
+	}
+	if _, err := r.conn.WriteToUDPAddrPort(out, r.addr); err != nil {
+		return false
+	}
+	d.owned.Add(1)
+	return true
+}
+
+// srtpOverhead is the most SRTP adds to a packet (the authentication tag).
+const srtpOverhead = 16
 
 func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) {
 	d.seqMapMu.Lock()
@@ -367,7 +425,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 }
 
 // recordReport keeps the subscriber's view of this track: loss, jitter and round-trip time
-// (from the LSR/DLSR of the sender reports pion's report interceptor sends).
+// (from the LSR/DLSR of the sender reports SenderReport makes).
 func (d *DownTrack) recordReport(r rtcp.ReceptionReport) {
 	d.fractionLost.Store(uint32(r.FractionLost))
 	d.jitter.Store(r.Jitter)
@@ -379,13 +437,36 @@ func (d *DownTrack) recordReport(r rtcp.ReceptionReport) {
 	}
 }
 
-// ntpCompact is the middle 32 bits of the NTP time (RFC 3550 LSR units: 1/65536 s).
-func ntpCompact(t time.Time) uint32 {
+// SenderReport describes what this down track sent (RFC 3550 6.4.1), with the RTP time of now
+// extrapolated from the last packet sent. ok is false before the first packet.
+func (d *DownTrack) SenderReport(now time.Time) (sr rtcp.SenderReport, ok bool) {
+	if !d.bound.Load() {
+		return sr, false
+	}
+	d.mu.Lock()
+	last, ts := d.lastArrival, d.lastTS
+	d.mu.Unlock()
+	if last == 0 {
+		return sr, false
+	}
+	elapsed := max(now.UnixNano()-last, 0)
+	return rtcp.SenderReport{
+		SSRC: d.ssrc, NTPTime: ntpTime(now),
+		RTPTime:     ts + uint32(uint64(elapsed)*uint64(d.clockRate)/uint64(time.Second)),
+		PacketCount: uint32(d.packets.Load()), OctetCount: uint32(d.payloadBytes.Load()),
+	}, true
+}
+
+// ntpTime is t as a 64-bit NTP timestamp.
+func ntpTime(t time.Time) uint64 {
 	const ntpEpochOffset = 2208988800
 	secs := uint64(t.Unix()) + ntpEpochOffset
 	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return uint32(secs<<16 | frac>>16)
+	return secs<<32 | frac
 }
+
+// ntpCompact is the middle 32 bits of the NTP time (RFC 3550 LSR units: 1/65536 s).
+func ntpCompact(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 
 // retransmit answers a NACK from the publisher's packet cache, rewritten to this subscriber with
 // the numbering in force when the packet was first sent.
@@ -432,7 +513,7 @@ func (d *DownTrack) SendPadding(n int) int {
 	for i := 0; i < n; i++ {
 		*h = rtp.Header{Version: 2, Padding: true, PaddingSize: 255, PayloadType: d.payloadType,
 			SequenceNumber: first + uint16(i), Timestamp: ts, SSRC: d.ssrc, Extensions: d.pad.exts[:0]}
-		if _, err := d.writer.WriteRTP(h, nil); err != nil {
+		if !d.write(&d.pad, h, nil) {
 			break
 		}
 		bits += (12 + 255) * 8
@@ -444,6 +525,7 @@ func (d *DownTrack) SendPadding(n int) int {
 // DownTrackStats are counters of one down track.
 type DownTrackStats struct {
 	Packets, Bytes, NACKs, Retransmits, PLIs, Switches uint64
+	Direct                                             uint64 // packets sent by Podium's own write path (Transport)
 	CurrentLayer, TargetLayer                          int
 	FractionLost                                       float64 // from the last receiver report
 	Jitter                                             uint32  // RTP clock ticks
@@ -454,7 +536,7 @@ type DownTrackStats struct {
 func (d *DownTrack) Stats() DownTrackStats {
 	return DownTrackStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), NACKs: d.nacks.Load(),
-		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(),
+		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(), Direct: d.owned.Load(),
 		CurrentLayer: d.CurrentLayer(), TargetLayer: d.TargetLayer(),
 		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
 		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,

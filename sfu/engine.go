@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -93,7 +94,11 @@ func (c *Config) defaults() {
 type Engine struct {
 	cfg        Config
 	api        *webrtc.API
+	media      *webrtc.MediaEngine
+	reg        *interceptor.Registry
+	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
+	udpWriter  udpWriter // the socket pion's ICE sends on (wrapped in tests); nil with one socket per interface
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
@@ -123,6 +128,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	e.media, e.reg, e.settings = me, ir, se
 	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return e, nil
 }
@@ -156,6 +162,7 @@ func (e *Engine) listen() error {
 		e.udpMux = mux
 	} else {
 		e.udpMux = webrtc.NewICEUDPMux(logger.NewLogger("udpmux"), conn)
+		e.udpWriter = asUDPWriter(conn)
 	}
 	if e.cfg.TCPPort >= 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.TCPPort)))
@@ -182,6 +189,12 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	// Firefox probes with old packets and retransmissions arrive late: a wide replay window.
 	se.SetSRTPReplayProtectionWindow(1024)
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	// Podium derives the SRTP keys it sends with (see Transport) when it is the DTLS server and
+	// the suite is one it knows.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return se, err
+	}
+	se.SetDTLSCipherSuites(dtlsSuiteIDs()...)
 	bindIP := net.ParseIP(e.cfg.BindIP)
 	if e.cfg.LoopbackOnly || (bindIP != nil && bindIP.IsLoopback()) {
 		se.SetIncludeLoopbackCandidate(true)
@@ -288,22 +301,27 @@ func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.R
 		return nil, err
 	}
 	ir.Add(fb)
-	// Sequence numbers for outgoing packets, so that subscribers send feedback (used by BWE later).
-	hdr, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, err
+	if e.cfg.BandwidthEstimation {
+		// Sequence numbers on outgoing packets, so that subscribers send the estimator feedback.
+		hdr, err := twcc.NewHeaderExtensionInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(hdr)
 	}
-	ir.Add(hdr)
 	// NACKs towards publishers for upstream loss.
 	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(512), nack.GeneratorInterval(50*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
 	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReportsWithOptions(ir, []report.ReceiverOption{report.ReceiverInterval(time.Second)},
-		report.SenderInterval(time.Second)); err != nil {
+	// Receiver reports to publishers. Sender reports to subscribers come from the down tracks
+	// (DownTrack.SenderReport): pion's sender interceptor would not see packets Podium encrypts.
+	rr, err := report.NewReceiverInterceptor(report.ReceiverInterval(time.Second))
+	if err != nil {
 		return nil, err
 	}
+	ir.Add(rr)
 	return ir, nil
 }
 
@@ -316,6 +334,34 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
+}
+
+// NewSubscriberConnection creates a peer connection that sends media, with the Transport its
+// down tracks write through. With bandwidth estimation the estimator must see every packet, so
+// media goes through pion (the Transport is nil).
+func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
+	if e.api == nil {
+		return nil, nil, errors.New("sfu: engine closed")
+	}
+	if e.cfg.BandwidthEstimation || e.udpWriter == nil {
+		pc, err := e.NewPeerConnection()
+		return pc, nil, err
+	}
+	t := &Transport{socket: func(netip.Addr) udpWriter { return e.udpWriter }}
+	capture := &keyCapture{onKeys: func(k *sendKeys) { t.keys.Store(k) }}
+	se := e.settings
+	se.SetDTLSKeyLogWriter(capture)
+	se.SetDTLSServerHelloMessageHook(capture.serverHello)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.watch(pc)
+	return pc, t, nil
 }
 
 // Estimate is the current send-side bandwidth estimate towards a peer connection (bits/s), or

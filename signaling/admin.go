@@ -107,18 +107,21 @@ type AdminSubscription struct {
 	Source            string `json:"source"`
 	// Layer is the simulcast layer forwarded ("q", "h", "f"); null for audio, a video without
 	// simulcast, or a paused one.
-	Layer        *string                 `json:"layer"`
-	Paused       bool                    `json:"paused,omitempty"`
-	FractionLost float64                 `json:"fractionLost"` // from the subscriber's receiver reports
-	RTTMillis    float64                 `json:"rttMs"`
-	Packets      uint64                  `json:"packets"`
-	Bytes        uint64                  `json:"bytes"`
-	Bitrate      float64                 `json:"bitrate"`
-	PacketRate   float64                 `json:"packetRate"`
-	NACKs        uint64                  `json:"nacks"`
-	Retransmits  uint64                  `json:"retransmits"`
-	PLIs         uint64                  `json:"plis"`
-	Settings     *protocol.TrackSettings `json:"settings"`
+	Layer        *string `json:"layer"`
+	Paused       bool    `json:"paused,omitempty"`
+	FractionLost float64 `json:"fractionLost"` // from the subscriber's receiver reports
+	RTTMillis    float64 `json:"rttMs"`
+	Packets      uint64  `json:"packets"`
+	Bytes        uint64  `json:"bytes"`
+	Bitrate      float64 `json:"bitrate"`
+	PacketRate   float64 `json:"packetRate"`
+	NACKs        uint64  `json:"nacks"`
+	Retransmits  uint64  `json:"retransmits"`
+	PLIs         uint64  `json:"plis"`
+	// DirectPackets were encrypted and sent by Podium's own write path (the rest went through
+	// pion's: ICE-TCP, bandwidth estimation on, or before the connection was ready).
+	DirectPackets uint64                  `json:"directPackets"`
+	Settings      *protocol.TrackSettings `json:"settings"`
 }
 
 func (s *Server) adminRoutes() {
@@ -210,7 +213,7 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 		as := AdminSubscription{
 			TrackSid: sub.TrackSid, PublisherSid: sub.PublisherSid, PublisherIdentity: sub.PublisherIdentity,
 			Kind: sub.Kind, Source: sub.Source, Packets: sub.Packets, Bytes: sub.Bytes, Bitrate: bytes * 8,
-			PacketRate: pkts, NACKs: sub.NACKs, Retransmits: sub.Retransmits, PLIs: sub.PLIs, Settings: sub.Settings,
+			PacketRate: pkts, NACKs: sub.NACKs, Retransmits: sub.Retransmits, PLIs: sub.PLIs, Settings: sub.Settings, DirectPackets: sub.DirectPackets,
 			Paused: sub.Paused, FractionLost: sub.FractionLost, RTTMillis: float64(sub.RTT.Microseconds()) / 1000,
 		}
 		if sub.Layer != "" {

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/signaling"
+)
+
+// TestDirectWritePath: Podium encrypts and sends subscribers' media itself. Bob decodes alice's
+// VP8 keyframes and hears her, nearly every packet the server sent him went through Podium's own
+// write path, and his receiver reports answer the server's own sender reports (a round-trip
+// time is measured). With bandwidth estimation on, media takes pion's path and still arrives.
+func TestDirectWritePath(t *testing.T) {
+	for _, bwe := range []bool{false, true} {
+		n := startNodeWith(t, func(c *Config) { c.Room = room.Config{BandwidthEstimation: bwe} })
+		alice, bob := connect(t, n, "direct", "alice"), connect(t, n, "direct", "bob")
+		collect(alice)
+		col := collect(bob)
+		publishCameraAndMic(t, alice)
+		eventually(t, 15*time.Second, "alice's video and audio at bob", func() bool {
+			got := col.byParticipant(alice.Self().Sid)
+			return got["video"].keyframes > 0 && got["video"].width == 640 && got["audio"].packets > 50
+		})
+		url, tok := n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true})
+		var subs []signaling.AdminSubscription
+		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
+			var st signaling.AdminStats
+			apiCall(t, "GET", url, tok, &st)
+			subs = nil
+			for _, r := range st.Rooms {
+				for _, p := range r.Participants {
+					if p.Identity == "bob" {
+						subs = p.Subscriptions
+					}
+				}
+			}
+			for _, s := range subs {
+				if s.RTTMillis <= 0 {
+					return false
+				}
+			}
+			return len(subs) == 2
+		})
+		for _, s := range subs {
+			t.Logf("bwe %v: %s: rtt %.2f ms, %d of %d packets on Podium's write path", bwe, s.Kind, s.RTTMillis, s.DirectPackets, s.Packets)
+			switch {
+			case !bwe && s.DirectPackets < s.Packets*9/10:
+				t.Errorf("%s: %d of %d packets on Podium's write path, want nearly all", s.Kind, s.DirectPackets, s.Packets)
+			case bwe && s.DirectPackets != 0:
+				t.Errorf("%s: %d packets bypassed the bandwidth estimator", s.Kind, s.DirectPackets)
+			}
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Transport is Podium's own write path to one subscriber connection. Down tracks encrypt RTP
+// with the connection's SRTP keys (see keyCapture) and send it straight to the address ICE
+// selected, on the media socket pion's ICE also uses. That skips pion's interceptor chain, SRTP
+// session, mux and ICE wrappers, which cost about as much CPU per forwarded packet as the
+// encryption and the send themselves (docs/benchmarks.md).
+//
+// It is used only while it is complete: DTLS has connected with keys Podium could derive, and
+// the selected candidate pair is UDP on a socket Podium owns. Otherwise (ICE-TCP, Podium as DTLS
+// client, a pair on another socket) down tracks write through pion as before. RTCP always goes
+// through pion.
+type Transport struct {
+	keys      atomic.Pointer[sendKeys]
+	route     atomic.Pointer[route]
+	connected atomic.Bool
+	socket    func(local netip.Addr) udpWriter // the media socket a local candidate lives on
+}
+
+// route is where a subscriber's packets go: a socket and the remote address.
+type route struct {
+	conn udpWriter
+	addr netip.AddrPort
+}
+
+// udpWriter sends one datagram without allocating (net.UDPConn does).
+type udpWriter interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
+// packetConnWriter adapts a wrapped socket (tests inject loss and delay) that only has WriteTo.
+type packetConnWriter struct{ net.PacketConn }
+
+func (w packetConnWriter) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return w.WriteTo(b, net.UDPAddrFromAddrPort(addr))
+}
+
+func asUDPWriter(pc net.PacketConn) udpWriter {
+	if w, ok := pc.(udpWriter); ok {
+		return w
+	}
+	return packetConnWriter{pc}
+}
+
+// watch follows the connection's DTLS state and selected candidate pair.
+func (t *Transport) watch(pc *webrtc.PeerConnection) {
+	dtlsT := pc.SCTP().Transport()
+	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
+		t.connected.Store(s == webrtc.DTLSTransportStateConnected)
+	})
+	dtlsT.ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.selectPair(p) })
+}
+
+func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
+	if p == nil || p.Local == nil || p.Remote == nil || p.Local.Protocol != webrtc.ICEProtocolUDP ||
+		p.Local.Typ == webrtc.ICECandidateTypeRelay {
+		t.route.Store(nil)
+		return
+	}
+	local, err1 := netip.ParseAddr(p.Local.Address)
+	remote, err2 := netip.ParseAddr(p.Remote.Address)
+	var conn udpWriter
+	if err1 == nil && err2 == nil {
+		conn = t.socket(local.Unmap())
+	}
+	if conn == nil {
+		t.route.Store(nil)
+		return
+	}
+	t.route.Store(&route{conn: conn, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)})
+}
+
+// ready returns the keys and route when Podium can write to the subscriber itself.
+func (t *Transport) ready() (*sendKeys, *route) {
+	if t == nil || !t.connected.Load() {
+		return nil, nil
+	}
+	k, r := t.keys.Load(), t.route.Load()
+	if k == nil || r == nil {
+		return nil, nil
+	}
+	return k, r
+}
+
+// Owned reports whether the connection currently uses Podium's write path.
+func (t *Transport) Owned() bool {
+	k, _ := t.ready()
+	return k != nil
+}

@@ -1,0 +1,250 @@
+package sfu
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// TestKeyCaptureMatchesDTLSExporter: the SRTP keys Podium rebuilds from the key log and its
+// ServerHello are the keys DTLS's own exporter gives the server, for every suite and profile.
+func TestKeyCaptureMatchesDTLSExporter(t *testing.T) {
+	profiles := []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80}
+	suites := []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}
+	for _, suite := range suites {
+		for _, profile := range profiles {
+			got, want := handshakeKeys(t, suite, profile)
+			if got == nil {
+				t.Fatalf("suite %v profile %v: no keys captured", suite, profile)
+			}
+			if got.profile != srtp.ProtectionProfile(profile) || !bytes.Equal(got.key, want.LocalMasterKey) ||
+				!bytes.Equal(got.salt, want.LocalMasterSalt) {
+				t.Errorf("suite %v profile %v: captured keys differ from the exporter's", suite, profile)
+			}
+		}
+	}
+}
+
+// handshakeKeys runs a DTLS handshake on loopback with Podium's capture on the server side and
+// returns what it captured and what the server's exporter says.
+func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProtectionProfile) (*sendKeys, srtp.SessionKeys) {
+	t.Helper()
+	cert, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	a, err := net.ListenUDP("udp4", lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := net.ListenUDP("udp4", lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	keys := make(chan *sendKeys, 1)
+	capture := &keyCapture{onKeys: func(k *sendKeys) { keys <- k }}
+	cfg := func() *dtls.Config {
+		return &dtls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
+			CipherSuites: []dtls.CipherSuiteID{suite}, SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{profile},
+			ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	}
+	scfg := cfg()
+	scfg.KeyLogWriter, scfg.ServerHelloMessageHook = capture, capture.serverHello
+	scfg.ClientAuth = dtls.RequireAnyClientCert
+	server, err := dtls.Server(a, b.LocalAddr(), scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	client, err := dtls.Client(b, a.LocalAddr(), cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- client.HandshakeContext(ctx) }()
+	if err := server.HandshakeContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	state, ok := server.ConnectionState()
+	if !ok {
+		t.Fatal("no connection state")
+	}
+	want := srtp.Config{Profile: srtp.ProtectionProfile(profile)}
+	if err := want.ExtractSessionKeysFromDTLS(&state, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-keys:
+		return k, want.Keys
+	default:
+		return nil, want.Keys
+	}
+}
+
+// directDownTrack is a down track whose Transport sends to a loopback socket with known keys.
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sink *net.UDPConn, keys *sendKeys) *DownTrack {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	tr := &Transport{}
+	tr.keys.Store(keys)
+	tr.route.Store(&route{conn: conn, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+	tr.connected.Store(true)
+	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: tr})
+	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
+	codecs[1].PayloadType = 100
+	pion := &captureWriter{}
+	if _, err := d.Bind(fakeContext{codecs: codecs, ssrc: ssrc, w: pion}); err != nil {
+		t.Fatal(err)
+	}
+	r.AddDownTrack(d)
+	return d
+}
+
+func testKeys() *sendKeys {
+	return &sendKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 12)}
+}
+
+// TestDirectWriteIsDecryptable: what the direct path sends is SRTP a subscriber with the same
+// keys decrypts into the subscriber's numbering, media and padding alike.
+func TestDirectWriteIsDecryptable(t *testing.T) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	keys := testKeys()
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	d := directDownTrack(t, r, 4242, sink, keys)
+	feed(r, marshal(10, 1000, false, vp8Key))
+	feed(r, marshal(11, 1000, true, vp8Cont))
+	if d.SendPadding(1) == 0 {
+		t.Fatal("no padding sent")
+	}
+	dec, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []rtp.Packet
+	buf := make([]byte, 1600)
+	for range 3 {
+		n, err := sink.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := dec.DecryptRTP(nil, buf[:n], nil)
+		if err != nil {
+			t.Fatalf("decrypt: %v", err)
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(plain); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	if got[0].SSRC != 4242 || got[0].PayloadType != 100 || !bytes.Equal(got[0].Payload, vp8Key) || !bytes.Equal(got[1].Payload, vp8Cont) {
+		t.Errorf("media arrived as %+v / %+v", got[0].Header, got[1].Header)
+	}
+	if got[1].SequenceNumber != got[0].SequenceNumber+1 || got[2].SequenceNumber != got[1].SequenceNumber+1 {
+		t.Errorf("sequence %d, %d, %d: want consecutive", got[0].SequenceNumber, got[1].SequenceNumber, got[2].SequenceNumber)
+	}
+	if !got[2].Padding || got[2].PaddingSize != 255 || len(got[2].Payload) != 0 {
+		t.Errorf("padding arrived as %+v with %d payload bytes", got[2].Header, len(got[2].Payload))
+	}
+	if st := d.Stats(); st.Direct != 3 || st.Packets != 2 {
+		t.Errorf("stats %+v: want 3 direct packets, 2 media", st)
+	}
+	sr, ok := d.SenderReport(time.Now())
+	if !ok || sr.SSRC != 4242 || sr.PacketCount != 2 || sr.OctetCount != uint32(len(vp8Key)+len(vp8Cont)) {
+		t.Errorf("sender report %+v", sr)
+	}
+}
+
+// TestDirectForwardDoesNotAllocate: the direct path (marshal, encrypt, send) allocates nothing.
+func TestDirectForwardDoesNotAllocate(t *testing.T) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	for i := range 10 {
+		directDownTrack(t, r, webrtc.SSRC(i+1), sink, testKeys())
+	}
+	feed(r, marshal(0, 0, false, vp8Key))
+	pkt := marshal(1, 3000, true, vp8Delta)
+	var p Packet
+	l := r.layers[0].Load()
+	seq := uint16(1)
+	r.forward(l, pkt, &p) // the first packet makes each down track's SRTP context
+	allocs := testing.AllocsPerRun(200, func() {
+		seq++
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		r.forward(l, pkt, &p)
+	})
+	if allocs != 0 {
+		t.Fatalf("forwarding one packet to 10 direct down tracks allocates %.1f times", allocs)
+	}
+}
+
+// BenchmarkForwardDirect is the whole per-subscriber cost on Podium's write path: decide,
+// rewrite, marshal, SRTP-encrypt, sendto a loopback socket.
+func BenchmarkForwardDirect(b *testing.B) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	_ = sink.SetReadBuffer(4 << 20)
+	go func() { // drains the sink until it closes
+		buf := make([]byte, 1600)
+		for {
+			if _, err := sink.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	const n = 10
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	for i := range n {
+		directDownTrack(b, r, webrtc.SSRC(i+1), sink, testKeys())
+	}
+	payload := make([]byte, 1100)
+	copy(payload, vp8Delta)
+	feed(r, marshal(0, 0, false, vp8Key))
+	pkt := marshal(1, 3000, true, payload)
+	buf := make([]byte, len(pkt))
+	var p Packet
+	l := r.layers[0].Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		copy(buf, pkt)
+		seq := uint16(i + 1)
+		buf[2], buf[3] = byte(seq>>8), byte(seq)
+		r.forward(l, buf, &p)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/downtrack")
+}
