@@ -303,20 +303,22 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 		payload = s.buf[:n]
 		codec.RewriteVP8PictureID(payload, p.VP8, vp8.PictureID, vp8.TL0PICIDX, vp8.KEYIDX)
 	}
-	return d.write(s, h, payload)
+	return d.write(s, p.batch, h, payload)
 }
 
-// write sends one packet: through Podium's own transport when it is ready, else through pion.
-func (d *DownTrack) write(s *scratch, h *rtp.Header, payload []byte) bool {
+// write sends one packet: through Podium's own transport when it is ready (queued on batch when
+// there is one), else through pion.
+func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte) bool {
 	if keys, r := d.transport.ready(); keys != nil {
-		return d.writeOwned(s, keys, r, h, payload)
+		return d.writeOwned(s, batch, keys, r, h, payload)
 	}
 	_, err := d.writer.WriteRTP(h, payload)
 	return err == nil
 }
 
-// writeOwned marshals, encrypts in place and sends the packet on the media socket.
-func (d *DownTrack) writeOwned(s *scratch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) bool {
+// writeOwned marshals, encrypts in place and sends the packet on the media socket, or queues it
+// on batch (the caller flushes).
+func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) bool {
 	n, err := h.MarshalTo(s.wire[:])
 	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpOverhead > len(s.wire) {
 		return false
@@ -342,7 +344,9 @@ func (d *DownTrack) writeOwned(s *scratch, keys *sendKeys, r *route, h *rtp.Head
 	if err != nil {
 		return false
 	}
-	if _, err := r.conn.WriteToUDPAddrPort(out, r.addr); err != nil {
+	if batch != nil {
+		batch.add(r.sock, out, r.addr)
+	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
 		return false
 	}
 	d.owned.Add(1)
@@ -513,7 +517,7 @@ func (d *DownTrack) SendPadding(n int) int {
 	for i := 0; i < n; i++ {
 		*h = rtp.Header{Version: 2, Padding: true, PaddingSize: 255, PayloadType: d.payloadType,
 			SequenceNumber: first + uint16(i), Timestamp: ts, SSRC: d.ssrc, Extensions: d.pad.exts[:0]}
-		if !d.write(&d.pad, h, nil) {
+		if !d.write(&d.pad, nil, h, nil) {
 			break
 		}
 		bits += (12 + 255) * 8

@@ -98,7 +98,7 @@ type Engine struct {
 	reg        *interceptor.Registry
 	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
-	udpWriter  udpWriter // the socket pion's ICE sends on (wrapped in tests); nil with one socket per interface
+	udpSocket  *socket // the socket pion's ICE sends on (wrapped in tests); nil with one socket per interface
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
@@ -162,7 +162,7 @@ func (e *Engine) listen() error {
 		e.udpMux = mux
 	} else {
 		e.udpMux = webrtc.NewICEUDPMux(logger.NewLogger("udpmux"), conn)
-		e.udpWriter = asUDPWriter(conn)
+		e.udpSocket = newSocket(conn)
 	}
 	if e.cfg.TCPPort >= 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.TCPPort)))
@@ -343,11 +343,11 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
-	if e.cfg.BandwidthEstimation || e.udpWriter == nil {
+	if e.cfg.BandwidthEstimation || e.udpSocket == nil {
 		pc, err := e.NewPeerConnection()
 		return pc, nil, err
 	}
-	t := &Transport{socket: func(netip.Addr) udpWriter { return e.udpWriter }}
+	t := &Transport{socket: func(netip.Addr) *socket { return e.udpSocket }}
 	capture := &keyCapture{onKeys: func(k *sendKeys) { t.keys.Store(k) }}
 	se := e.settings
 	se.SetDTLSKeyLogWriter(capture)

@@ -34,6 +34,7 @@ type Packet struct {
 	VP8           codec.VP8Descriptor // parsed when the codec is VP8 (HeaderSize 0 otherwise)
 	AudioLevel    uint8               // RFC 6464 level, 0 = loudest, 127 = silence
 	HasAudioLevel bool
+	batch         *sendBatch // where down tracks queue what they send; nil: send at once
 }
 
 // ReceiverParams are what a Receiver needs from its publisher connection.
@@ -83,6 +84,7 @@ type upLayer struct {
 	keys    atomic.Uint64
 	width   atomic.Int32 // from the last VP8 keyframe
 	height  atomic.Int32
+	batch   sendBatch // used by the layer's reader goroutine only
 }
 
 // NewReceiver makes the receiver of one published track; AddLayer attaches its streams.
@@ -198,9 +200,11 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 		r.lastLevel.Store(uint32(pkt.AudioLevel))
 		r.levels.Add(uint64(127-pkt.AudioLevel)<<20 | 1)
 	}
+	pkt.batch = &l.batch
 	for _, dt := range *r.downTracks.Load() {
 		dt.WriteRTP(pkt)
 	}
+	l.batch.flush()
 }
 
 // parse fills pkt from one marshalled packet without allocating (the header's slices are reused).

@@ -22,12 +22,12 @@ type Transport struct {
 	keys      atomic.Pointer[sendKeys]
 	route     atomic.Pointer[route]
 	connected atomic.Bool
-	socket    func(local netip.Addr) udpWriter // the media socket a local candidate lives on
+	socket    func(local netip.Addr) *socket // the media socket a local candidate lives on
 }
 
 // route is where a subscriber's packets go: a socket and the remote address.
 type route struct {
-	conn udpWriter
+	sock *socket
 	addr netip.AddrPort
 }
 
@@ -67,15 +67,15 @@ func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
 	}
 	local, err1 := netip.ParseAddr(p.Local.Address)
 	remote, err2 := netip.ParseAddr(p.Remote.Address)
-	var conn udpWriter
+	var sock *socket
 	if err1 == nil && err2 == nil {
-		conn = t.socket(local.Unmap())
+		sock = t.socket(local.Unmap())
 	}
-	if conn == nil {
+	if sock == nil {
 		t.route.Store(nil)
 		return
 	}
-	t.route.Store(&route{conn: conn, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)})
+	t.route.Store(&route{sock: sock, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)})
 }
 
 // ready returns the keys and route when Podium can write to the subscriber itself.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -101,15 +102,10 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 }
 
 // directDownTrack is a down track whose Transport sends to a loopback socket with known keys.
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sink *net.UDPConn, keys *sendKeys) *DownTrack {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sendKeys) *DownTrack {
 	tr := &Transport{}
 	tr.keys.Store(keys)
-	tr.route.Store(&route{conn: conn, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+	tr.route.Store(&route{sock: sock, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
 	tr.connected.Store(true)
 	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: tr})
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
@@ -120,6 +116,16 @@ func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sink *net.UDPC
 	}
 	r.AddDownTrack(d)
 	return d
+}
+
+// mediaSocket is the server's side of a direct path test.
+func mediaSocket(t testing.TB) *socket {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return newSocket(conn)
 }
 
 func testKeys() *sendKeys {
@@ -136,7 +142,7 @@ func TestDirectWriteIsDecryptable(t *testing.T) {
 	defer sink.Close()
 	keys := testKeys()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	d := directDownTrack(t, r, 4242, sink, keys)
+	d := directDownTrack(t, r, 4242, mediaSocket(t), sink, keys)
 	feed(r, marshal(10, 1000, false, vp8Key))
 	feed(r, marshal(11, 1000, true, vp8Cont))
 	if d.SendPadding(1) == 0 {
@@ -190,8 +196,9 @@ func TestDirectForwardDoesNotAllocate(t *testing.T) {
 	}
 	defer sink.Close()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	sock := mediaSocket(t)
 	for i := range 10 {
-		directDownTrack(t, r, webrtc.SSRC(i+1), sink, testKeys())
+		directDownTrack(t, r, webrtc.SSRC(i+1), sock, sink, testKeys())
 	}
 	feed(r, marshal(0, 0, false, vp8Key))
 	pkt := marshal(1, 3000, true, vp8Delta)
@@ -210,8 +217,15 @@ func TestDirectForwardDoesNotAllocate(t *testing.T) {
 }
 
 // BenchmarkForwardDirect is the whole per-subscriber cost on Podium's write path: decide,
-// rewrite, marshal, SRTP-encrypt, sendto a loopback socket.
+// rewrite, marshal, SRTP-encrypt and send to a loopback socket, with the fan-out's datagrams
+// handed to the kernel in sendmmsg batches and, for comparison, one sendto each.
 func BenchmarkForwardDirect(b *testing.B) {
+	for _, batched := range []bool{true, false} {
+		b.Run(fmt.Sprintf("sendmmsg=%v", batched), func(b *testing.B) { benchmarkForwardDirect(b, batched) })
+	}
+}
+
+func benchmarkForwardDirect(b *testing.B, batched bool) {
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -226,10 +240,14 @@ func BenchmarkForwardDirect(b *testing.B) {
 			}
 		}
 	}()
-	const n = 10
+	const n = 50
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	sock := mediaSocket(b)
+	if !batched {
+		sock.raw = nil
+	}
 	for i := range n {
-		directDownTrack(b, r, webrtc.SSRC(i+1), sink, testKeys())
+		directDownTrack(b, r, webrtc.SSRC(i+1), sock, sink, testKeys())
 	}
 	payload := make([]byte, 1100)
 	copy(payload, vp8Delta)
