@@ -67,20 +67,23 @@ func (r *Room) tick() {
 			return
 		case now := <-t.C:
 			changed := r.detectSpeakers(now)
-			if changed || n%allocateEvery == 0 {
-				for _, p := range r.others(nil) {
-					p.q.push(p.allocateAll)
-				}
-			}
+			allocate := changed || n%allocateEvery == 0
+			quality, reports := n%qualityEvery == 0, n%reportEvery == 0
 			for _, p := range r.others(nil) {
-				p.q.push(p.dynacast)
-				p.q.push(func() { p.probe(now) })
-				if n%qualityEvery == 0 {
-					p.q.push(p.updateQuality)
-				}
-				if n%reportEvery == 0 {
-					p.q.push(func() { p.sendReports(now) })
-				}
+				// One job per participant and tick: each push wakes its control goroutine.
+				p.q.push(func() {
+					if allocate {
+						p.allocateAll()
+					}
+					p.dynacast()
+					p.probe(now)
+					if quality {
+						p.updateQuality()
+					}
+					if reports {
+						p.sendReports(now)
+					}
+				})
 			}
 		}
 	}

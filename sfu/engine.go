@@ -300,7 +300,7 @@ func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.R
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(fb)
+	ir.Add(lazily(fb))
 	if e.cfg.BandwidthEstimation {
 		// Sequence numbers on outgoing packets, so that subscribers send the estimator feedback.
 		hdr, err := twcc.NewHeaderExtensionInterceptor()
@@ -314,14 +314,14 @@ func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.R
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(gen)
+	ir.Add(lazily(gen))
 	// Receiver reports to publishers. Sender reports to subscribers come from the down tracks
 	// (DownTrack.SenderReport): pion's sender interceptor would not see packets Podium encrypts.
 	rr, err := report.NewReceiverInterceptor(report.ReceiverInterval(time.Second))
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(rr)
+	ir.Add(lazily(rr))
 	return ir, nil
 }
 
