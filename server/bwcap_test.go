@@ -31,8 +31,10 @@ type throttleConn struct {
 	queue    chan queued
 	done     chan struct{}
 	wg       sync.WaitGroup
-	sentBits atomic.Int64
+	sentBits atomic.Int64 // delivered through the link
+	offered  atomic.Int64 // bits the server tried to send to the target, dropped ones included
 	drops    atomic.Int64
+	kinds    [3]atomic.Int64 // offered bits: RTP, RTCP, other (DTLS/SCTP)
 }
 
 type queued struct {
@@ -55,6 +57,15 @@ func (c *throttleConn) wrap(pc net.PacketConn) net.PacketConn {
 func (c *throttleConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if t := c.target.Load(); t == nil || addr.String() != *t {
 		return c.PacketConn.WriteTo(b, addr)
+	}
+	c.offered.Add(int64(len(b) * 8))
+	switch {
+	case len(b) > 1 && b[0] >= 128 && b[0] < 192 && b[1] >= 192 && b[1] <= 223:
+		c.kinds[1].Add(int64(len(b) * 8))
+	case len(b) > 1 && b[0] >= 128 && b[0] < 192:
+		c.kinds[0].Add(int64(len(b) * 8))
+	default:
+		c.kinds[2].Add(int64(len(b) * 8))
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -180,6 +191,35 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 		link.target.Store(&addr)
 		return true
 	})
+
+	sp := n.Rooms().Room("cap").Participant("viewer")
+	stopMon := make(chan struct{})
+	monDone := make(chan struct{})
+	go func() { // logs the estimate, the bottleneck and what the viewer gets every half second
+		defer close(monDone)
+		tk := time.NewTicker(500 * time.Millisecond)
+		defer tk.Stop()
+		t0 := time.Now()
+		lastBits, lastOff, lastDrops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
+		for {
+			select {
+			case <-stopMon:
+				return
+			case <-tk.C:
+			}
+			est, st := sp.BandwidthEstimate()
+			bits, off, drops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
+			var rtx, pk uint64
+			for _, s := range sp.Stats(time.Second).Subscriptions {
+				rtx += s.Retransmits
+				pk += s.Packets
+			}
+			t.Logf("%5.1fs est %4d kbps offered %4d delivered %4d kbps drops %4d pkts %d rtx %d kinds %d/%d/%d %v", time.Since(t0).Seconds(), est/1000,
+				(off-lastOff)*2/1000, (bits-lastBits)*2/1000, drops-lastDrops, pk, rtx, link.kinds[0].Load()/1000, link.kinds[1].Load()/1000, link.kinds[2].Load()/1000, st)
+			lastBits, lastOff, lastDrops = bits, off, drops
+		}
+	}()
+	defer func() { close(stopMon); <-monDone }()
 
 	// Let the estimator find the cap, then measure.
 	time.Sleep(12 * time.Second)

@@ -349,10 +349,13 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 			d.receiver.RequestKeyframe(int(layer))
 		case *rtcp.TransportLayerNack:
+			lim, now := d.nackLimiter(), time.Now().UnixNano()
 			for _, pair := range p.Nacks {
 				pair.Range(func(seq uint16) bool {
 					d.nacks.Add(1)
-					d.retransmit(seq)
+					if d.allowRetransmit(lim, seq, now) { // bounded: see bwe_nack.go
+						d.retransmit(seq)
+					}
 					return true
 				})
 			}
@@ -362,6 +365,9 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 					d.recordReport(r)
 				}
 			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			// The subscriber's own estimate: the budget's fallback without transport-wide feedback.
+			d.recordREMB(p.Bitrate, time.Now())
 		}
 	}
 }

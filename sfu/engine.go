@@ -15,7 +15,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -262,16 +261,14 @@ func (e *Engine) newInterceptors() (*interceptor.Registry, error) {
 	return e.addReportsAndFeedback(ir)
 }
 
-// addEstimator registers send-side bandwidth estimation (Google congestion control) from the
-// subscribers' transport-wide feedback. Added first: it must see the TWCC sequence numbers the
-// header extension interceptor writes. The no-op pacer sends at once (Podium does not queue
-// media). It costs about a fifth of the server's CPU per forwarded packet (podium load, 1 → 30),
-// so it is registered only when its estimate is used.
+// addEstimator registers send-side bandwidth estimation from the subscribers' transport-wide
+// feedback (Podium's estimator, sfu/bwe_estimator.go; pion's gcc collapsed on a capped path).
+// Added first: it must see the TWCC sequence numbers the header extension interceptor writes.
+// It only records each packet in a ring (no allocation), and is registered only when its
+// estimate is used.
 func (e *Engine) addEstimator(ir *interceptor.Registry) error {
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-			gcc.SendSideBWEInitialBitrate(e.cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(50_000),
-			gcc.SendSideBWEMaxBitrate(e.cfg.MaxBitrate), gcc.WithLoggerFactory(newPionLoggerFactory(e.cfg.Logger)))
+		return newSendSideEstimator(e.cfg.InitialBitrate, minEstimate, e.cfg.MaxBitrate), nil
 	})
 	if err != nil {
 		return err
@@ -318,10 +315,20 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	})
 }
 
-// Estimate is the current send-side bandwidth estimate towards a peer connection (bits/s), or
-// -1 when it has none.
+// Estimate is the current bandwidth estimate towards a peer connection (bits/s), or -1 when it
+// has none: the send-side estimate once transport-wide feedback arrived, else the subscriber's
+// last REMB (see HandleRTCP), else the estimator's initial bitrate.
 func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
-	if v, ok := e.estimators.Load(pc.ID()); ok {
+	v, ok := e.estimators.Load(pc.ID())
+	if ok {
+		if est, ok := v.(*sendSideEstimator); !ok || est.HasFeedback() {
+			return v.(cc.BandwidthEstimator).GetTargetBitrate()
+		}
+	}
+	if r := rembOf(pc); r >= 0 {
+		return r
+	}
+	if ok {
 		return v.(cc.BandwidthEstimator).GetTargetBitrate()
 	}
 	return -1
