@@ -15,6 +15,7 @@ const (
 	probeMinBackoff = 2 * time.Second
 	probeMaxBackoff = 30 * time.Second
 	paddingBits     = (12 + 255) * 8 // one padding-only packet
+	probeGain       = 110            // percent: the estimate a successful probe reaches
 )
 
 type prober struct {
@@ -26,13 +27,17 @@ type prober struct {
 }
 
 // planProbe decides, after an allocation, whether to probe: desired is what the subscriber
-// would receive with unlimited bandwidth, est the current estimate (bits/s).
+// would receive with unlimited bandwidth, est the current estimate (bits/s). A probe that
+// raised the estimate by probeGain is followed by another; one that did not, or during which
+// the estimate fell (the padding congested the path), ends and the next waits longer. Padding
+// is a quarter of the estimate at most: near a real cap, probes are what overload it.
 func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
 	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
 	}
-	if !pr.until.IsZero() && !now.Before(pr.until) { // a probe just ended: did it help?
-		if est >= pr.startEst*105/100 {
+	probing := !pr.until.IsZero()
+	if fell := est < pr.startEst*95/100; probing && (!now.Before(pr.until) || fell) { // did it help?
+		if !fell && est >= pr.startEst*probeGain/100 {
 			pr.backoff = 0
 		} else if pr.backoff = max(probeMinBackoff, pr.backoff*2); pr.backoff > probeMaxBackoff {
 			pr.backoff = probeMaxBackoff
@@ -43,7 +48,7 @@ func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate i
 	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() {
 		return
 	}
-	pr.rate = min(deficit, int64(est)/2)
+	pr.rate = min(deficit, int64(est)/4)
 	pr.until, pr.startEst = now.Add(probeDuration), est
 }
 

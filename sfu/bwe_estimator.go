@@ -129,9 +129,13 @@ func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w intercepto
 }
 
 func (e *sendSideEstimator) onSent(seq uint16, size int) {
-	now := int64(time.Since(e.epoch))
+	e.record(seq, size, int64(time.Since(e.epoch)))
+}
+
+// record remembers a packet sent at ns since the epoch.
+func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
 	e.mu.Lock()
-	e.sent[seq%sentRingSize] = sentPacket{at: now, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true}
+	e.sent[seq%sentRingSize] = sentPacket{at: ns, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true}
 	e.mu.Unlock()
 }
 

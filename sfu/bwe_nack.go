@@ -19,6 +19,7 @@ const (
 	rtxFloor       = 16_000                // bits/s allowed even when little media flows
 	rtxMeasure     = 500 * time.Millisecond
 	rtxDefaultSize = 1200 // bytes charged per packet before the media rate is known
+	rtxBurst       = 8    // packets that may be resent at once
 )
 
 type nackLimiter struct {
@@ -63,11 +64,14 @@ func (d *DownTrack) allowRetransmit(l *nackLimiter, seq uint16, now int64) bool 
 		l.measureAt, l.lastBytes, l.lastPkts = now, bytes, pkts
 	}
 	rate := rtxShare*l.mediaBps + rtxFloor
-	if l.refillAt != 0 {
+	burst := max(rate/4, rtxBurst*l.packetBits) // a quarter second, or a few packets
+	if l.refillAt == 0 {
+		l.tokens = burst
+	} else {
 		l.tokens += rate * float64(now-l.refillAt) / 1e9
 	}
 	l.refillAt = now
-	l.tokens = min(l.tokens, max(rate/4, 2*l.packetBits)) // a quarter second of burst
+	l.tokens = min(l.tokens, burst)
 	minGap := max(int64(rtxMinInterval), int64(d.rttMicros.Load())*1000)
 	i := seq % seqMapSize
 	if l.resent[i] == seq && l.resentAt[i] != 0 && now-l.resentAt[i] < minGap {
