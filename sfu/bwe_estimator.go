@@ -26,18 +26,20 @@ import (
 //   - On congestion the target drops to decreaseFactor × the rate the subscriber acknowledged
 //     (what the path really delivered), once per congestion episode: only packets sent after a
 //     decrease count as evidence for the next one.
-//   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly near the
-//     rate where congestion was last seen, faster far from it, and never beyond 1.5 × the
-//     acknowledged rate (the allocator and the prober raise what is sent).
+//   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly (8%/s)
+//     within 30% of the rate where congestion was last seen, faster (30%/s) elsewhere, and never
+//     beyond 1.5 × the acknowledged rate (the allocator and the prober raise what is sent).
 //
 // The send path only records (sequence, time, size) in a ring under a short lock: no allocation.
 const (
-	sentRingSize   = 8192 // packets remembered for feedback (about 4 s at 2000 packets/s)
+	sentRingSize   = 4096 // packets remembered for feedback (about 2 s at 2000 packets/s)
 	srtpOverhead   = 10   // authentication tag: what the path carries beyond the RTP packet
 	rateWindow     = 500 * time.Millisecond
+	minSpan        = 200 * time.Millisecond // of arrivals, for an acknowledged rate
 	queueWindow    = 400 * time.Millisecond
 	overuseDelay   = 25 * time.Millisecond
 	lowDelay       = 10 * time.Millisecond
+	minEvidence    = 20 // packets sent since the last decrease before loss or delay count
 	lossDecrease   = 0.10
 	lossIncrease   = 0.05
 	decreaseFactor = 0.85
@@ -72,8 +74,8 @@ type sendSideEstimator struct {
 	epoch    time.Time
 	min, max int
 
-	mu   sync.Mutex // the send path and the lookups of the feedback path
-	sent [sentRingSize]sentPacket
+	mu   sync.Mutex                // the send path and the lookups of the feedback path
+	sent *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
 
 	fbMu        sync.Mutex // the rest: feedback runs on the subscriber's RTCP readers
 	aggs        [aggRingSize]feedbackAgg
@@ -116,6 +118,11 @@ func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w intercepto
 	if id == 0 {
 		return w
 	}
+	e.mu.Lock()
+	if e.sent == nil {
+		e.sent = new([sentRingSize]sentPacket)
+	}
+	e.mu.Unlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		if b := h.GetExtension(id); len(b) >= 2 {
 			size := h.MarshalSize() + len(payload) + srtpOverhead
@@ -135,6 +142,9 @@ func (e *sendSideEstimator) onSent(seq uint16, size int) {
 // record remembers a packet sent at ns since the epoch.
 func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
 	e.mu.Lock()
+	if e.sent == nil {
+		e.sent = new([sentRingSize]sentPacket)
+	}
 	e.sent[seq%sentRingSize] = sentPacket{at: ns, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true}
 	e.mu.Unlock()
 }
@@ -249,6 +259,9 @@ func (e *sendSideEstimator) unpack(fb *rtcp.TransportLayerCC) []ackResult {
 	out := make([]ackResult, 0, remaining)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.sent == nil {
+		return nil
+	}
 	status := func(sym uint16) {
 		r := ackResult{}
 		switch sym {
@@ -318,18 +331,23 @@ func (e *sendSideEstimator) update(now time.Time) {
 			queue = a.minQueue
 		}
 	}
-	if n < 2 || last <= first {
+	if n < 2 || last-first < int64(minSpan/time.Microsecond) { // too little to measure a rate
 		e.lastUpdate = now
 		return
 	}
-	span := max(last-first, int64(rateWindow/time.Microsecond)/2)
-	acked := float64(bits) / (float64(span) / 1e6)
+	acked := float64(bits) / (float64(last-first) / 1e6)
+	if e.congested > 0 && acked > 1.3*e.congested {
+		e.congested = 0 // the path carries more than where it was congested: that is history
+	}
 	loss := 0.0
 	if total > 0 {
 		loss = max(float64(lost)/float64(total), 0)
 	}
 	e.lastAcked, e.lastLoss = acked, loss
 	e.lastQueue = time.Duration(max(queue, 0)) * time.Microsecond
+	if total < minEvidence { // too few packets since the last decrease to judge: one reordered
+		loss, queue = 0, -1 // report would read as 5% loss, one late packet as a queue
+	}
 	standing := queue >= 0 && time.Duration(queue)*time.Microsecond > overuseDelay
 	clear := queue < 0 || time.Duration(queue)*time.Microsecond < lowDelay
 	switch {
@@ -344,7 +362,7 @@ func (e *sendSideEstimator) update(now time.Time) {
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
 		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()
 		growth := farGrowth
-		if e.congested > 0 && e.target < 1.3*e.congested {
+		if e.target > 0.7*e.congested && e.target < 1.3*e.congested {
 			growth = nearGrowth
 		}
 		grown := e.target * math.Pow(growth, dt)

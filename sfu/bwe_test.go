@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -250,4 +251,35 @@ func TestREMBIsTheFallbackEstimate(t *testing.T) {
 		_ = pc.Close()
 		_ = eng.Close()
 	}
+}
+
+// BenchmarkEstimatorSendPath: the cost the estimator adds to every packet sent, against pion's
+// gcc (what --bwe registered before) with its no-op pacer.
+func BenchmarkEstimatorSendPath(b *testing.B) {
+	info := &interceptor.StreamInfo{SSRC: 1, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}}
+	next := interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
+	run := func(b *testing.B, w interceptor.RTPWriter) {
+		h := &rtp.Header{Version: 2, SSRC: 1}
+		seqBuf := make([]byte, 2)
+		if err := h.SetExtension(3, seqBuf); err != nil {
+			b.Fatal(err)
+		}
+		payload := make([]byte, 1000)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			seqBuf[0], seqBuf[1] = byte(i>>8), byte(i)
+			_, _ = w.Write(h, payload, nil)
+		}
+	}
+	b.Run("podium", func(b *testing.B) {
+		run(b, newSendSideEstimator(1_000_000, minEstimate, 20_000_000).AddStream(info, next))
+	})
+	b.Run("pion-gcc", func(b *testing.B) {
+		g, err := gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer g.Close()
+		run(b, g.AddStream(info, next))
+	})
 }
