@@ -8,7 +8,6 @@ import (
 	"time"
 	"weak"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -22,7 +21,7 @@ const rembMaxAge = 10 * time.Second
 // tests), nil when it has none.
 func (e *Engine) EstimatorStats(pc *webrtc.PeerConnection) map[string]any {
 	if v, ok := e.estimators.Load(pc.ID()); ok {
-		return v.(cc.BandwidthEstimator).GetStats()
+		return v.(*sendSideEstimator).GetStats()
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ type feedbackAgg struct {
 	minQueue          int64 // µs, packets sent after the last decrease only; -1 without any
 }
 
-// sendSideEstimator implements cc.BandwidthEstimator.
+// sendSideEstimator estimates the bandwidth towards one peer connection (see bweInterceptor).
 type sendSideEstimator struct {
 	epoch    time.Time
 	min, max int
@@ -96,7 +96,6 @@ type sendSideEstimator struct {
 	feedbacks   int
 	targetAtom  atomic.Int64
 	hasFeedback atomic.Bool
-	onChange    atomic.Pointer[func(int)]
 }
 
 func newSendSideEstimator(initial, minRate, maxRate int) *sendSideEstimator {
@@ -149,25 +148,12 @@ func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
 	e.mu.Unlock()
 }
 
-// WriteRTCP takes the subscriber's RTCP; transport-wide feedback updates the estimate.
-func (e *sendSideEstimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) error {
-	for _, p := range pkts {
-		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-			e.onFeedback(time.Now(), fb)
-		}
-	}
-	return nil
-}
-
 // GetTargetBitrate is the current estimate (bits/s).
 func (e *sendSideEstimator) GetTargetBitrate() int { return int(e.targetAtom.Load()) }
 
 // HasFeedback tells whether any transport-wide feedback arrived (before it the estimate is only
 // the initial bitrate).
 func (e *sendSideEstimator) HasFeedback() bool { return e.hasFeedback.Load() }
-
-// OnTargetBitrateChange sets a callback run (synchronously, on an RTCP reader) on each change.
-func (e *sendSideEstimator) OnTargetBitrateChange(f func(int)) { e.onChange.Store(&f) }
 
 // GetStats describes the estimator's last decision.
 func (e *sendSideEstimator) GetStats() map[string]any {
@@ -376,9 +362,5 @@ func (e *sendSideEstimator) update(now time.Time) {
 	}
 	e.lastUpdate = now
 	e.target = min(max(e.target, float64(e.min)), float64(e.max))
-	if old := e.targetAtom.Swap(int64(e.target)); old != int64(e.target) {
-		if f := e.onChange.Load(); f != nil {
-			(*f)(int(e.target))
-		}
-	}
+	e.targetAtom.Store(int64(e.target))
 }

@@ -55,6 +55,9 @@ func feedbackFor(pkts []simPacket) *rtcp.TransportLayerCC {
 		}
 		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: sym, RunLength: 1})
 	}
+	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback}
+	fb.Header.Padding = fb.Len()%4 != 0
+	fb.Header.Length = uint16((fb.Len()+3)/4 - 1)
 	return fb
 }
 
@@ -241,9 +244,13 @@ func TestREMBIsTheFallbackEstimate(t *testing.T) {
 			for i := range pkts {
 				pkts[i] = simPacket{seq: uint16(i), arrival: time.Duration(i) * time.Millisecond}
 			}
-			if err := est.WriteRTCP([]rtcp.Packet{feedbackFor(pkts)}, nil); err != nil {
+			raw, err := feedbackFor(pkts).Marshal()
+			if err != nil {
 				t.Fatal(err)
 			}
+			// as the interceptor sees it: a compound packet with a receiver report first
+			rr, _ := (&rtcp.ReceiverReport{SSRC: 9}).Marshal()
+			(&bweInterceptor{est: est}).feedback(append(rr, raw...))
 			if got := eng.Estimate(pc); got != est.GetTargetBitrate() || got == 640_000 {
 				t.Errorf("estimate with transport-wide feedback %d, want the send-side %d", got, est.GetTargetBitrate())
 			}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -96,7 +95,7 @@ type Engine struct {
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
-	estimators sync.Map // peer connection id -> cc.BandwidthEstimator
+	estimators sync.Map // peer connection id -> *sendSideEstimator
 }
 
 // NewEngine opens the media sockets and prepares the WebRTC API.
@@ -267,14 +266,12 @@ func (e *Engine) newInterceptors() (*interceptor.Registry, error) {
 // It only records each packet in a ring (no allocation), and is registered only when its
 // estimate is used.
 func (e *Engine) addEstimator(ir *interceptor.Registry) error {
-	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return newSendSideEstimator(e.cfg.InitialBitrate, minEstimate, e.cfg.MaxBitrate), nil
+	ir.Add(&bweInterceptorFactory{
+		newEstimator: func() *sendSideEstimator {
+			return newSendSideEstimator(e.cfg.InitialBitrate, minEstimate, e.cfg.MaxBitrate)
+		},
+		onNew: func(id string, est *sendSideEstimator) { e.estimators.Store(id, est) },
 	})
-	if err != nil {
-		return err
-	}
-	bwe.OnNewPeerConnection(func(id string, est cc.BandwidthEstimator) { e.estimators.Store(id, est) })
-	ir.Add(bwe)
 	return nil
 }
 
@@ -320,16 +317,14 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 // last REMB (see HandleRTCP), else the estimator's initial bitrate.
 func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
 	v, ok := e.estimators.Load(pc.ID())
-	if ok {
-		if est, ok := v.(*sendSideEstimator); !ok || est.HasFeedback() {
-			return v.(cc.BandwidthEstimator).GetTargetBitrate()
-		}
+	if ok && v.(*sendSideEstimator).HasFeedback() {
+		return v.(*sendSideEstimator).GetTargetBitrate()
 	}
 	if r := rembOf(pc); r >= 0 {
 		return r
 	}
 	if ok {
-		return v.(cc.BandwidthEstimator).GetTargetBitrate()
+		return v.(*sendSideEstimator).GetTargetBitrate()
 	}
 	return -1
 }
