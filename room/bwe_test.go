@@ -15,13 +15,17 @@ func TestProbeBacksOffNearACap(t *testing.T) {
 	if pr.rate != 200_000 || !pr.until.Equal(t0.Add(probeDuration)) {
 		t.Fatalf("probe of %d bits/s until %v, want a quarter of the 800 kbps estimate for %v", pr.rate, pr.until, probeDuration)
 	}
-	// The estimate fell during the probe: it ends at once and the next waits probeMinBackoff.
+	// The estimate fell during the probe: it ends at once, and no probe for probeQuiet.
 	pr.planProbe(t0.Add(200*time.Millisecond), 2_000_000, 400_000, 700_000, 20_000_000)
 	if pr.rate != 0 || pr.backoff != probeMinBackoff {
 		t.Fatalf("after the estimate fell: rate %d, backoff %v", pr.rate, pr.backoff)
 	}
+	pr.planProbe(t0.Add(probeQuiet), 2_000_000, 400_000, 700_000, 20_000_000)
+	if pr.rate != 0 {
+		t.Fatalf("probe of %d bits/s within %v of the estimate falling", pr.rate, probeQuiet)
+	}
 	// The next probe raises the estimate by 5% only: the pause doubles.
-	at := pr.next
+	at := t0.Add(probeQuiet + 200*time.Millisecond + time.Millisecond)
 	pr.planProbe(at, 2_000_000, 400_000, 700_000, 20_000_000)
 	pr.planProbe(at.Add(probeDuration), 2_000_000, 400_000, 735_000, 20_000_000)
 	if pr.backoff != 2*probeMinBackoff {
