@@ -15,6 +15,11 @@ const (
 	probeMinBackoff = 2 * time.Second
 	probeMaxBackoff = 30 * time.Second
 	paddingBits     = (12 + 255) * 8 // one padding-only packet
+	probeGain       = 110            // percent: the estimate a successful probe reaches
+	// probeQuiet: no probe this long after the estimate fell. The estimator found the path's
+	// limit then; padding on top of media at that limit only overloads it (the estimator grows
+	// towards the limit again by itself).
+	probeQuiet = 10 * time.Second
 )
 
 type prober struct {
@@ -23,16 +28,27 @@ type prober struct {
 	next     time.Time // earliest start of the next probe
 	backoff  time.Duration
 	startEst int
+	lastEst  int       // the estimate at the last allocation
+	lastDrop time.Time // when the estimate last fell: the path was full then
 }
 
 // planProbe decides, after an allocation, whether to probe: desired is what the subscriber
-// would receive with unlimited bandwidth, est the current estimate (bits/s).
+// would receive with unlimited bandwidth, est the current estimate (bits/s). A probe that
+// raised the estimate by probeGain is followed by another; one that did not, or during which
+// the estimate fell (the padding congested the path), ends and the next waits longer. Padding
+// is a quarter of the estimate at most, and there is none for probeQuiet after the estimate
+// fell: near a real cap, probes are what overload it.
 func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
 	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
 	}
-	if !pr.until.IsZero() && !now.Before(pr.until) { // a probe just ended: did it help?
-		if est >= pr.startEst*105/100 {
+	if est < pr.lastEst*95/100 {
+		pr.lastDrop = now
+	}
+	pr.lastEst = est
+	probing := !pr.until.IsZero()
+	if fell := est < pr.startEst*95/100; probing && (!now.Before(pr.until) || fell) { // did it help?
+		if !fell && est >= pr.startEst*probeGain/100 {
 			pr.backoff = 0
 		} else if pr.backoff = max(probeMinBackoff, pr.backoff*2); pr.backoff > probeMaxBackoff {
 			pr.backoff = probeMaxBackoff
@@ -40,10 +56,11 @@ func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate i
 		pr.next, pr.until, pr.rate = now.Add(pr.backoff), time.Time{}, 0
 	}
 	deficit := desired - budget
-	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() {
+	quiet := !pr.lastDrop.IsZero() && now.Sub(pr.lastDrop) < probeQuiet
+	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() || quiet {
 		return
 	}
-	pr.rate = min(deficit, int64(est)/2)
+	pr.rate = min(deficit, int64(est)/4)
 	pr.until, pr.startEst = now.Add(probeDuration), est
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,17 +21,19 @@ import (
 // the bandwidth estimator has to find the cap from delay and loss.
 type throttleConn struct {
 	net.PacketConn
-	rate     float64
 	maxDelay time.Duration
 	target   atomic.Pointer[string]
 
 	mu       sync.Mutex
+	rate     float64 // bits/s
 	nextFree time.Time
 	queue    chan queued
 	done     chan struct{}
 	wg       sync.WaitGroup
-	sentBits atomic.Int64
+	sentBits atomic.Int64 // delivered through the link
+	offered  atomic.Int64 // bits the server tried to send to the target, dropped ones included
 	drops    atomic.Int64
+	kinds    [3]atomic.Int64 // offered bits: RTP, RTCP, other (DTLS/SCTP)
 }
 
 type queued struct {
@@ -43,6 +44,13 @@ type queued struct {
 
 func newThrottle(rate float64, maxDelay time.Duration) *throttleConn {
 	return &throttleConn{rate: rate, maxDelay: maxDelay, queue: make(chan queued, 4096), done: make(chan struct{})}
+}
+
+// setRate changes the link's rate (a cap change mid-call).
+func (c *throttleConn) setRate(bits float64) {
+	c.mu.Lock()
+	c.rate = bits
+	c.mu.Unlock()
 }
 
 func (c *throttleConn) wrap(pc net.PacketConn) net.PacketConn {
@@ -56,6 +64,15 @@ func (c *throttleConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if t := c.target.Load(); t == nil || addr.String() != *t {
 		return c.PacketConn.WriteTo(b, addr)
 	}
+	c.offered.Add(int64(len(b) * 8))
+	switch {
+	case len(b) > 1 && b[0] >= 128 && b[0] < 192 && b[1] >= 192 && b[1] <= 223:
+		c.kinds[1].Add(int64(len(b) * 8))
+	case len(b) > 1 && b[0] >= 128 && b[0] < 192:
+		c.kinds[0].Add(int64(len(b) * 8))
+	default:
+		c.kinds[2].Add(int64(len(b) * 8))
+	}
 	now := time.Now()
 	c.mu.Lock()
 	start := c.nextFree
@@ -68,9 +85,10 @@ func (c *throttleConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return len(b), nil
 	}
 	c.nextFree = start.Add(time.Duration(float64(len(b)*8) / c.rate * float64(time.Second)))
+	at := c.nextFree
 	c.mu.Unlock()
 	select {
-	case c.queue <- queued{append([]byte(nil), b...), addr, c.nextFree}:
+	case c.queue <- queued{append([]byte(nil), b...), addr, at}:
 	default:
 		c.drops.Add(1)
 	}
@@ -100,16 +118,18 @@ func (c *throttleConn) Close() error {
 }
 
 // TestBandwidthCapPausesLowestPriorities: one subscriber's downlink is capped at 800 kbps. The
-// estimator finds the cap; the subscriber settles below the cap + 10%, the lowest priorities are
-// paused first (the dominant speaker stays), and every participant's audio keeps flowing.
-//
-// Not yet reliable (see the policy issue's note): pion's estimator sometimes collapses far below
-// the cap and sometimes ignores heavy loss on this 2-core machine, so it runs only on request.
+// estimator finds the cap; what the server sends the subscriber settles below the cap + 10%
+// (measured before the bottleneck, so sending more and losing it fails), the lowest priorities
+// are paused first (the dominant speaker stays), and every participant's audio keeps flowing.
+// Then the cap is lifted to 2.5 Mbps and lowered to 800 kbps again: the convergence times are
+// logged, and the second settling is checked like the first.
 func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
-	if os.Getenv("PODIUM_BWE_TEST") == "" {
-		t.Skip("set PODIUM_BWE_TEST=1: bandwidth-cap convergence is still being tuned")
+	if raceEnabled {
+		// Seven participants and three layers each under the race detector starve two cores: the
+		// delays the estimator measures are then the machine's, not the link's.
+		t.Skip("timing test: runs without the race detector in .ci/run")
 	}
-	const capBits = 800_000
+	const capBits, liftedBits = 800_000, 2_500_000
 	link := newThrottle(capBits, 150*time.Millisecond)
 	media := sfuLoopback()
 	media.WrapPacketConn = link.wrap
@@ -181,44 +201,149 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 		return true
 	})
 
-	// Let the estimator find the cap, then measure.
-	time.Sleep(12 * time.Second)
-	audioBefore := map[string]int64{}
-	amu.Lock()
-	for sid, c := range audioPackets {
-		audioBefore[sid] = c.Load()
+	sp := n.Rooms().Room("cap").Participant("viewer")
+	var (
+		smu     sync.Mutex
+		samples []rateSample
+	)
+	stopMon := make(chan struct{})
+	monDone := make(chan struct{})
+	go func() { // every half second: the estimate, what is offered to and delivered by the link
+		defer close(monDone)
+		tk := time.NewTicker(500 * time.Millisecond)
+		defer tk.Stop()
+		t0 := time.Now()
+		lastBits, lastOff, lastDrops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
+		for {
+			select {
+			case <-stopMon:
+				return
+			case now := <-tk.C:
+				est, st := sp.BandwidthEstimate()
+				bits, off, drops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
+				t.Logf("%5.1fs estimate %4d kbps, offered %4d, delivered %4d kbps, %3d drops  %v", now.Sub(t0).Seconds(),
+					est/1000, (off-lastOff)*2/1000, (bits-lastBits)*2/1000, drops-lastDrops, st)
+				smu.Lock()
+				samples = append(samples, rateSample{now, (off - lastOff) * 2, int64(est)})
+				smu.Unlock()
+				lastBits, lastOff, lastDrops = bits, off, drops
+			}
+		}
+	}()
+	defer func() { close(stopMon); <-monDone }()
+	since := func(from time.Time) []rateSample {
+		smu.Lock()
+		defer smu.Unlock()
+		var out []rateSample
+		for _, s := range samples {
+			if s.at.After(from) {
+				out = append(out, s)
+			}
+		}
+		return out
 	}
-	amu.Unlock()
-	startBits := link.sentBits.Load()
-	window := 4 * time.Second
-	time.Sleep(window)
-	rate := float64(link.sentBits.Load()-startBits) / window.Seconds()
-	t.Logf("viewer receives %.0f kbps through an 800 kbps cap (%d drops at the bottleneck)", rate/1000, link.drops.Load())
-	if rate > capBits*1.1 {
-		t.Errorf("viewer settled at %.0f kbps, want below %d", rate/1000, capBits*11/10000)
-	}
-	// Audio intact: every publisher's audio kept flowing (~50 packets/s).
-	amu.Lock()
-	for _, p := range pubs {
-		c := audioPackets[p.sid()]
-		if c == nil || c.Load()-audioBefore[p.sid()] < int64(window.Seconds()*40) {
-			t.Errorf("audio of %s starved under the cap", p.c.Self().Identity)
+
+	// settled checks a measurement window at the cap: what the server offers stays below the cap
+	// + 10% (and is not a collapse far below it), audio flows, the speaker's video stays.
+	settled := func(phase string, window time.Duration) {
+		t.Helper()
+		audioBefore := map[string]int64{}
+		amu.Lock()
+		for sid, c := range audioPackets {
+			audioBefore[sid] = c.Load()
+		}
+		amu.Unlock()
+		from, offBefore, dropsBefore := time.Now(), link.offered.Load(), link.drops.Load()
+		time.Sleep(window)
+		offered := float64(link.offered.Load()-offBefore) / window.Seconds()
+		var estSum, estN int64
+		for _, s := range since(from) {
+			estSum, estN = estSum+s.est, estN+1
+		}
+		est := float64(estSum) / float64(max(estN, 1))
+		t.Logf("%s: the server offers %.0f kbps to an 800 kbps cap (estimate %.0f kbps on average, %d drops in %v)",
+			phase, offered/1000, est/1000, link.drops.Load()-dropsBefore, window)
+		if offered > capBits*1.1 {
+			t.Errorf("%s: settled at %.0f kbps, want below %d", phase, offered/1000, capBits*11/10000)
+		}
+		if est < capBits/2 || offered < capBits/2 {
+			t.Errorf("%s: estimate %.0f kbps, offered %.0f kbps: the estimator did not find the 800 kbps cap", phase, est/1000, offered/1000)
+		}
+		amu.Lock() // audio intact: every publisher's audio kept flowing (~50 packets/s)
+		for _, p := range pubs {
+			c := audioPackets[p.sid()]
+			if c == nil || c.Load()-audioBefore[p.sid()] < int64(window.Seconds()*40) {
+				t.Errorf("%s: audio of %s starved under the cap", phase, p.c.Self().Identity)
+			}
+		}
+		amu.Unlock()
+		if st, ok := viewer.StreamState(speaker.cam.Sid()); !ok || st.State != "active" {
+			t.Errorf("%s: the dominant speaker's video is %+v, want active", phase, st)
+		}
+		paused := 0
+		for _, p := range pubs[1:] {
+			if st, ok := viewer.StreamState(p.cam.Sid()); ok && st.State == "paused" {
+				paused++
+				if st.Reason != "bandwidth" {
+					t.Errorf("%s: %s paused for %q, want bandwidth", phase, p.c.Self().Identity, st.Reason)
+				}
+			}
+		}
+		t.Logf("%s: %d of 5 other videos paused for bandwidth", phase, paused)
+		if paused == 0 {
+			t.Errorf("%s: nothing paused: 6 videos cannot fit in 800 kbps", phase)
 		}
 	}
-	amu.Unlock()
-	// The dominant speaker's video stays; what is paused is paused for bandwidth.
-	if st, ok := viewer.StreamState(speaker.cam.Sid()); !ok || st.State != "active" {
-		t.Errorf("the dominant speaker's video is %+v, want active", st)
+
+	// Let the estimator find the cap, then measure.
+	time.Sleep(12 * time.Second)
+	settled("capped", 4*time.Second)
+	if t.Failed() {
+		return
 	}
-	paused := 0
-	for _, p := range pubs[1:] {
-		if st, ok := viewer.StreamState(p.cam.Sid()); ok && st.State == "paused" {
-			paused++
-			if st.Reason != "bandwidth" {
-				t.Errorf("%s paused for %q, want bandwidth", p.c.Self().Identity, st.Reason)
+
+	// Lift the cap: how long until the server sends clearly more than the old cap (1.5 s of
+	// offered rate above 1.2 Mbps)?
+	lifted := time.Now()
+	link.setRate(liftedBits)
+	recovered := converge(t, since, lifted, 20*time.Second, func(s rateSample) bool { return s.offered > 1_200_000 })
+	t.Logf("cap lifted to 2.5 Mbps: above 1.2 Mbps after %v", recovered.Round(100*time.Millisecond))
+	time.Sleep(3 * time.Second)
+
+	// Lower it again: how long until the offered rate stays below the cap + 10%?
+	lowered := time.Now()
+	link.setRate(capBits)
+	down := converge(t, since, lowered, 12*time.Second, func(s rateSample) bool { return s.offered <= capBits*11/10 })
+	t.Logf("cap lowered to 800 kbps: below 880 kbps after %v", down.Round(100*time.Millisecond))
+	settled("capped again", 4*time.Second)
+	_ = bytesIn.Load()
+}
+
+// rateSample is what the cap test's monitor saw in one half second.
+type rateSample struct {
+	at           time.Time
+	offered, est int64 // bits/s offered to the link over the half second; the estimate
+}
+
+// converge waits up to limit for a run of three half-second samples after from that all pass
+// ok, and returns the time from `from` to the start of that run (limit when none came).
+func converge(t *testing.T, since func(time.Time) []rateSample, from time.Time, limit time.Duration, ok func(rateSample) bool) time.Duration {
+	t.Helper()
+	deadline := from.Add(limit)
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		run := 0
+		ss := since(from)
+		for i, s := range ss {
+			if !ok(s) {
+				run = 0
+				continue
+			}
+			if run++; run == 3 {
+				return ss[i-2].at.Sub(from) - 500*time.Millisecond
 			}
 		}
 	}
-	t.Logf("%d of 5 other videos paused for bandwidth", paused)
-	_ = bytesIn.Load()
+	t.Logf("no convergence within %v", limit)
+	return limit
 }

@@ -12,7 +12,7 @@ import (
 // TestDirectWritePath: Podium encrypts and sends subscribers' media itself. Bob decodes alice's
 // VP8 keyframes and hears her, nearly every packet the server sent him went through Podium's own
 // write path, and his receiver reports answer the server's own sender reports (a round-trip
-// time is measured). With bandwidth estimation on, media takes pion's path and still arrives.
+// time is measured), with bandwidth estimation on and off.
 func TestDirectWritePath(t *testing.T) {
 	for _, bwe := range []bool{false, true} {
 		n := startNodeWith(t, func(c *Config) { c.Room = room.Config{BandwidthEstimation: bwe} })
@@ -46,11 +46,8 @@ func TestDirectWritePath(t *testing.T) {
 		})
 		for _, s := range subs {
 			t.Logf("bwe %v: %s: rtt %.2f ms, %d of %d packets on Podium's write path", bwe, s.Kind, s.RTTMillis, s.DirectPackets, s.Packets)
-			switch {
-			case !bwe && s.DirectPackets < s.Packets*9/10:
+			if s.DirectPackets < s.Packets*9/10 {
 				t.Errorf("%s: %d of %d packets on Podium's write path, want nearly all", s.Kind, s.DirectPackets, s.Packets)
-			case bwe && s.DirectPackets != 0:
-				t.Errorf("%s: %d packets bypassed the bandwidth estimator", s.Kind, s.DirectPackets)
 			}
 		}
 	}

@@ -45,6 +45,7 @@ type DownTrack struct {
 	ssrc         uint32
 	payloadType  uint8
 	audioLevelID uint8
+	twccID       uint8 // transport-wide sequence extension, stamped when the connection estimates
 	writer       webrtc.TrackLocalWriter
 	transport    *Transport // Podium's own write path, nil: always pion's
 
@@ -77,13 +78,17 @@ type DownTrack struct {
 	fractionLost, jitter, rttMicros                             atomic.Uint32
 
 	rtcpDone chan struct{}
+	rtxLimit *nackLimiter // bounds retransmissions; owned by the RTCP goroutine
+
+	rembBps, rembAt atomic.Int64 // the subscriber's last REMB (bits/s, unix ns)
 }
 
 // scratch is where one goroutine builds an outgoing packet without allocating.
 type scratch struct {
 	hdr   rtp.Header
-	exts  [4]rtp.Extension // room for the extensions interceptors add (TWCC)
+	exts  [4]rtp.Extension // audio level, transport-wide sequence
 	level [1]byte
+	twcc  [2]byte
 	buf   [maxPacketSize]byte       // payload copy when VP8 picture ids are rewritten
 	wire  [maxPacketSize + 300]byte // the packet as sent: header, payload, padding, SRTP tag
 }
@@ -166,10 +171,15 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.ssrc = uint32(ctx.SSRC())
 	d.payloadType = uint8(chosen.PayloadType)
 	d.writer = ctx.WriteStream()
-	d.audioLevelID = 0
+	d.audioLevelID, d.twccID = 0, 0
 	for _, x := range ctx.HeaderExtensions() {
-		if x.URI == AudioLevelURI {
+		switch x.URI {
+		case AudioLevelURI:
 			d.audioLevelID = uint8(x.ID)
+		case TWCCURI:
+			if d.transport != nil && d.transport.est != nil {
+				d.twccID = uint8(x.ID)
+			}
 		}
 	}
 	d.bound.Store(true)
@@ -309,8 +319,19 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 // write sends one packet: through Podium's own transport when it is ready (queued on batch when
 // there is one), else through pion.
 func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte) bool {
+	var twcc uint16
+	if d.twccID != 0 {
+		// Numbered for the estimator: on pion's path its interceptor records the packet.
+		twcc = uint16(d.transport.twccSeq.Add(1))
+		s.twcc[0], s.twcc[1] = byte(twcc>>8), byte(twcc)
+		_ = h.SetExtension(d.twccID, s.twcc[:])
+	}
 	if keys, r := d.transport.ready(); keys != nil {
-		return d.writeOwned(s, batch, keys, r, h, payload)
+		n, ok := d.writeOwned(s, batch, keys, r, h, payload)
+		if ok && d.twccID != 0 {
+			d.transport.est.onSent(twcc, n)
+		}
+		return ok
 	}
 	_, err := d.writer.WriteRTP(h, payload)
 	return err == nil
@@ -318,10 +339,10 @@ func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload [
 
 // writeOwned marshals, encrypts in place and sends the packet on the media socket, or queues it
 // on batch (the caller flushes).
-func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) bool {
+func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) (int, bool) {
 	n, err := h.MarshalTo(s.wire[:])
-	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpOverhead > len(s.wire) {
-		return false
+	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpTagMax > len(s.wire) {
+		return 0, false
 	}
 	n += copy(s.wire[n:], payload)
 	if h.Padding && h.PaddingSize > 0 {
@@ -335,26 +356,26 @@ func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *
 		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
 		if err != nil {
 			d.srtpMu.Unlock()
-			return false
+			return 0, false
 		}
 		d.srtpCtx, d.srtpKeys = ctx, keys
 	}
 	out, err := d.srtpCtx.EncryptRTP(s.wire[:n], s.wire[:n], h)
 	d.srtpMu.Unlock()
 	if err != nil {
-		return false
+		return 0, false
 	}
 	if batch != nil {
 		batch.add(r.sock, out, r.addr)
 	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
-		return false
+		return 0, false
 	}
 	d.owned.Add(1)
-	return true
+	return len(out), true
 }
 
-// srtpOverhead is the most SRTP adds to a packet (the authentication tag).
-const srtpOverhead = 16
+// srtpTagMax is the most SRTP adds to a packet (the authentication tag).
+const srtpTagMax = 16
 
 func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) {
 	d.seqMapMu.Lock()
@@ -411,10 +432,13 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 			d.receiver.RequestKeyframe(int(layer))
 		case *rtcp.TransportLayerNack:
+			lim, now := d.nackLimiter(), time.Now().UnixNano()
 			for _, pair := range p.Nacks {
 				pair.Range(func(seq uint16) bool {
 					d.nacks.Add(1)
-					d.retransmit(seq)
+					if d.allowRetransmit(lim, seq, now) { // bounded: see bwe_nack.go
+						d.retransmit(seq)
+					}
 					return true
 				})
 			}
@@ -424,6 +448,9 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 					d.recordReport(r)
 				}
 			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			// The subscriber's own estimate: the budget's fallback without transport-wide feedback.
+			d.recordREMB(p.Bitrate, time.Now())
 		}
 	}
 }

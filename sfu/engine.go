@@ -15,8 +15,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -102,7 +100,7 @@ type Engine struct {
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
-	estimators sync.Map // peer connection id -> cc.BandwidthEstimator
+	estimators sync.Map // peer connection id -> *sendSideEstimator
 }
 
 // NewEngine opens the media sockets and prepares the WebRTC API.
@@ -275,22 +273,18 @@ func (e *Engine) newInterceptors() (*interceptor.Registry, error) {
 	return e.addReportsAndFeedback(ir)
 }
 
-// addEstimator registers send-side bandwidth estimation (Google congestion control) from the
-// subscribers' transport-wide feedback. Added first: it must see the TWCC sequence numbers the
-// header extension interceptor writes. The no-op pacer sends at once (Podium does not queue
-// media). It costs about a fifth of the server's CPU per forwarded packet (podium load, 1 → 30),
-// so it is registered only when its estimate is used.
+// addEstimator registers send-side bandwidth estimation from the subscribers' transport-wide
+// feedback (Podium's estimator, sfu/bwe_estimator.go; pion's gcc collapsed on a capped path).
+// Added first: it must see the TWCC sequence numbers the header extension interceptor writes.
+// It only records each packet in a ring (no allocation), and is registered only when its
+// estimate is used.
 func (e *Engine) addEstimator(ir *interceptor.Registry) error {
-	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-			gcc.SendSideBWEInitialBitrate(e.cfg.InitialBitrate), gcc.SendSideBWEMinBitrate(50_000),
-			gcc.SendSideBWEMaxBitrate(e.cfg.MaxBitrate), gcc.WithLoggerFactory(newPionLoggerFactory(e.cfg.Logger)))
+	ir.Add(&bweInterceptorFactory{
+		newEstimator: func() *sendSideEstimator {
+			return newSendSideEstimator(e.cfg.InitialBitrate, minEstimate, e.cfg.MaxBitrate)
+		},
+		onNew: func(id string, est *sendSideEstimator) { e.estimators.Store(id, est) },
 	})
-	if err != nil {
-		return err
-	}
-	bwe.OnNewPeerConnection(func(id string, est cc.BandwidthEstimator) { e.estimators.Store(id, est) })
-	ir.Add(bwe)
 	return nil
 }
 
@@ -301,14 +295,8 @@ func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.R
 		return nil, err
 	}
 	ir.Add(lazily(fb))
-	if e.cfg.BandwidthEstimation {
-		// Sequence numbers on outgoing packets, so that subscribers send the estimator feedback.
-		hdr, err := twcc.NewHeaderExtensionInterceptor()
-		if err != nil {
-			return nil, err
-		}
-		ir.Add(hdr)
-	}
+	// With estimation on, down tracks number what they send for transport-wide feedback
+	// themselves (Transport.twccSeq): one sequence for both write paths.
 	// NACKs towards publishers for upstream loss.
 	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(512), nack.GeneratorInterval(50*time.Millisecond))
 	if err != nil {
@@ -337,15 +325,10 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 }
 
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
-// down tracks write through. With bandwidth estimation the estimator must see every packet, so
-// media goes through pion (the Transport is nil).
+// down tracks write through.
 func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
-	}
-	if e.cfg.BandwidthEstimation || e.udpSocket == nil {
-		pc, err := e.NewPeerConnection()
-		return pc, nil, err
 	}
 	t := &Transport{socket: func(netip.Addr) *socket { return e.udpSocket }}
 	capture := &keyCapture{onKeys: func(k *sendKeys) { t.keys.Store(k) }}
@@ -360,15 +343,26 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if v, ok := e.estimators.Load(pc.ID()); ok {
+		t.est = v.(*sendSideEstimator)
+	}
 	t.watch(pc)
 	return pc, t, nil
 }
 
-// Estimate is the current send-side bandwidth estimate towards a peer connection (bits/s), or
-// -1 when it has none.
+// Estimate is the current bandwidth estimate towards a peer connection (bits/s), or -1 when it
+// has none: the send-side estimate once transport-wide feedback arrived, else the subscriber's
+// last REMB (see HandleRTCP), else the estimator's initial bitrate.
 func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
-	if v, ok := e.estimators.Load(pc.ID()); ok {
-		return v.(cc.BandwidthEstimator).GetTargetBitrate()
+	v, ok := e.estimators.Load(pc.ID())
+	if ok && v.(*sendSideEstimator).HasFeedback() {
+		return v.(*sendSideEstimator).GetTargetBitrate()
+	}
+	if r := rembOf(pc); r >= 0 {
+		return r
+	}
+	if ok {
+		return v.(*sendSideEstimator).GetTargetBitrate()
 	}
 	return -1
 }

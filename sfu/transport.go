@@ -23,6 +23,11 @@ type Transport struct {
 	route     atomic.Pointer[route]
 	connected atomic.Bool
 	socket    func(local netip.Addr) *socket // the media socket a local candidate lives on
+
+	// With bandwidth estimation: the estimator of this connection, and the transport-wide
+	// sequence number of the last packet sent (shared by the connection's down tracks).
+	est     *sendSideEstimator
+	twccSeq atomic.Uint32
 }
 
 // route is where a subscriber's packets go: a socket and the remote address.

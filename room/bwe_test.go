@@ -1,0 +1,47 @@
+package room
+
+import (
+	"testing"
+	"time"
+)
+
+// TestProbeBacksOffNearACap: padding is at most a quarter of the estimate; a probe after which
+// the estimate did not grow by probeGain, or during which it fell, is followed by longer and
+// longer pauses; a probe that helped is followed by another at once.
+func TestProbeBacksOffNearACap(t *testing.T) {
+	var pr prober
+	t0 := time.Unix(1000, 0)
+	pr.planProbe(t0, 2_000_000, 500_000, 800_000, 20_000_000)
+	if pr.rate != 200_000 || !pr.until.Equal(t0.Add(probeDuration)) {
+		t.Fatalf("probe of %d bits/s until %v, want a quarter of the 800 kbps estimate for %v", pr.rate, pr.until, probeDuration)
+	}
+	// The estimate fell during the probe: it ends at once, and no probe for probeQuiet.
+	pr.planProbe(t0.Add(200*time.Millisecond), 2_000_000, 400_000, 700_000, 20_000_000)
+	if pr.rate != 0 || pr.backoff != probeMinBackoff {
+		t.Fatalf("after the estimate fell: rate %d, backoff %v", pr.rate, pr.backoff)
+	}
+	pr.planProbe(t0.Add(probeQuiet), 2_000_000, 400_000, 700_000, 20_000_000)
+	if pr.rate != 0 {
+		t.Fatalf("probe of %d bits/s within %v of the estimate falling", pr.rate, probeQuiet)
+	}
+	// The next probe raises the estimate by 5% only: the pause doubles.
+	at := t0.Add(probeQuiet + 200*time.Millisecond + time.Millisecond)
+	pr.planProbe(at, 2_000_000, 400_000, 700_000, 20_000_000)
+	pr.planProbe(at.Add(probeDuration), 2_000_000, 400_000, 735_000, 20_000_000)
+	if pr.backoff != 2*probeMinBackoff {
+		t.Fatalf("backoff %v after a probe that gained 5%%, want %v", pr.backoff, 2*probeMinBackoff)
+	}
+	// A probe that raises it by 20% is followed by another at once.
+	at = pr.next
+	pr.planProbe(at, 2_000_000, 400_000, 735_000, 20_000_000)
+	pr.planProbe(at.Add(probeDuration), 2_000_000, 500_000, 900_000, 20_000_000)
+	if pr.backoff != 0 || pr.rate == 0 {
+		t.Fatalf("after a successful probe: backoff %v, rate %d; want another probe at once", pr.backoff, pr.rate)
+	}
+	// Nothing wanted beyond the budget: no probe.
+	var idle prober
+	idle.planProbe(t0, 400_000, 500_000, 800_000, 20_000_000)
+	if idle.rate != 0 {
+		t.Fatalf("probe of %d bits/s without a deficit", idle.rate)
+	}
+}

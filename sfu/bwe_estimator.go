@@ -1,0 +1,366 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// Podium's send-side bandwidth estimator: one per subscriber connection, fed by the
+// transport-wide-cc feedback the subscriber sends. It replaces pion's gcc, which on a capped
+// path (see server/bwcap_test.go) collapsed to its 100 kbps loss floor after the first burst and
+// never recovered: its loss controller only increases below 2% loss, and feedback that reports a
+// packet lost because it arrived just after the report (reordering) keeps a steady few percent.
+//
+// The model is deliberately small:
+//   - A standing queue means the path is full: the smallest queuing delay over queueWindow (one
+//     way delay above the lowest seen recently) exceeds overuseDelay. A keyframe burst queues
+//     too, but drains within the window, so it does not count; a rate above the cap never drains.
+//   - Loss above lossDecrease over the rate window means the same (a drop-tail buffer overflows).
+//   - On congestion the target drops to decreaseFactor × the rate the subscriber acknowledged
+//     (what the path really delivered), once per congestion episode: only packets sent after a
+//     decrease count as evidence for the next one.
+//   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly (8%/s)
+//     within 30% of the rate where congestion was last seen, faster (30%/s) elsewhere, and never
+//     beyond 1.5 × the acknowledged rate (the allocator and the prober raise what is sent).
+//
+// The send path only records (sequence, time, size) in a ring under a short lock: no allocation.
+const (
+	sentRingSize   = 4096 // packets remembered for feedback (about 2 s at 2000 packets/s)
+	srtpOverhead   = 10   // authentication tag: what the path carries beyond the RTP packet
+	rateWindow     = 500 * time.Millisecond
+	minSpan        = 200 * time.Millisecond // of arrivals, for an acknowledged rate
+	queueWindow    = 400 * time.Millisecond
+	overuseDelay   = 25 * time.Millisecond
+	lowDelay       = 10 * time.Millisecond
+	minEvidence    = 20 // packets sent since the last decrease before loss or delay count
+	lossDecrease   = 0.10
+	lossIncrease   = 0.05
+	decreaseFactor = 0.85
+	decreaseHold   = 300 * time.Millisecond // between two decreases
+	increaseHold   = time.Second            // after a decrease before growing again
+	nearGrowth     = 1.08                   // per second, near the last congestion point
+	farGrowth      = 1.30                   // per second, elsewhere
+	baseBucket     = 5 * time.Second        // the delay baseline is the minimum over 1-2 buckets
+	aggRingSize    = 64                     // per-feedback aggregates kept (>6 s at 10 per second)
+)
+
+type sentPacket struct {
+	at    int64 // ns since the estimator's epoch
+	size  uint16
+	seq   uint16
+	valid bool
+	lost  bool // reported lost once (a later report may still say received)
+	acked bool
+}
+
+// feedbackAgg summarises one feedback report.
+type feedbackAgg struct {
+	at                time.Time
+	bits              int64
+	firstArr, lastArr int64 // µs, receiver clock
+	lost, total       int   // packets sent after the last decrease only
+	minQueue          int64 // µs, packets sent after the last decrease only; -1 without any
+}
+
+// sendSideEstimator estimates the bandwidth towards one peer connection (see bweInterceptor).
+type sendSideEstimator struct {
+	epoch    time.Time
+	min, max int
+
+	mu   sync.Mutex                // the send path and the lookups of the feedback path
+	sent *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
+
+	fbMu        sync.Mutex // the rest: feedback runs on the subscriber's RTCP readers
+	aggs        [aggRingSize]feedbackAgg
+	aggN        int // aggregates written so far
+	refTime     int64
+	refInit     bool
+	base        [2]int64 // minimum one-way delay (µs) in the previous and current bucket
+	baseStart   time.Time
+	target      float64
+	lastUpdate  time.Time
+	lastDecr    time.Time
+	decrAtNs    int64   // send time (ns since epoch) of the last decrease
+	congested   float64 // acknowledged rate at the last congestion, 0 before any
+	lastAcked   float64
+	lastLoss    float64
+	lastQueue   time.Duration
+	lastState   string
+	feedbacks   int
+	targetAtom  atomic.Int64
+	hasFeedback atomic.Bool
+}
+
+func newSendSideEstimator(initial, minRate, maxRate int) *sendSideEstimator {
+	e := &sendSideEstimator{epoch: time.Now(), min: minRate, max: maxRate, target: float64(initial)}
+	e.base = [2]int64{math.MaxInt64, math.MaxInt64}
+	e.targetAtom.Store(int64(initial))
+	e.lastState = "start"
+	return e
+}
+
+// AddStream records every packet of the stream that carries a transport-wide sequence number.
+func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == TWCCURI {
+			id = uint8(x.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	e.mu.Lock()
+	if e.sent == nil {
+		e.sent = new([sentRingSize]sentPacket)
+	}
+	e.mu.Unlock()
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if b := h.GetExtension(id); len(b) >= 2 {
+			size := h.MarshalSize() + len(payload) + srtpOverhead
+			if h.Padding {
+				size += int(h.PaddingSize)
+			}
+			e.onSent(binary.BigEndian.Uint16(b), size)
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+func (e *sendSideEstimator) onSent(seq uint16, size int) {
+	e.record(seq, size, int64(time.Since(e.epoch)))
+}
+
+// record remembers a packet sent at ns since the epoch.
+func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
+	e.mu.Lock()
+	if e.sent == nil {
+		e.sent = new([sentRingSize]sentPacket)
+	}
+	e.sent[seq%sentRingSize] = sentPacket{at: ns, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true}
+	e.mu.Unlock()
+}
+
+// GetTargetBitrate is the current estimate (bits/s).
+func (e *sendSideEstimator) GetTargetBitrate() int { return int(e.targetAtom.Load()) }
+
+// HasFeedback tells whether any transport-wide feedback arrived (before it the estimate is only
+// the initial bitrate).
+func (e *sendSideEstimator) HasFeedback() bool { return e.hasFeedback.Load() }
+
+// GetStats describes the estimator's last decision.
+func (e *sendSideEstimator) GetStats() map[string]any {
+	e.fbMu.Lock()
+	defer e.fbMu.Unlock()
+	return map[string]any{
+		"target": int(e.target), "acked": int(e.lastAcked), "loss": math.Round(e.lastLoss*1000) / 1000,
+		"queue": e.lastQueue.Round(time.Millisecond).String(), "state": e.lastState, "feedbacks": e.feedbacks,
+	}
+}
+
+// Close releases nothing: the estimator holds no goroutine.
+func (e *sendSideEstimator) Close() error { return nil }
+
+// ackResult is one packet of a feedback report matched with its send record.
+type ackResult struct {
+	sentNs int64
+	size   int
+	arrUs  int64 // receiver clock; valid when received
+	recv   bool
+	hasArr bool
+	// wasLost: reported lost before, received now (reordering around a report boundary)
+	wasLost bool
+}
+
+func (e *sendSideEstimator) onFeedback(now time.Time, fb *rtcp.TransportLayerCC) {
+	e.fbMu.Lock()
+	defer e.fbMu.Unlock()
+	results := e.unpack(fb)
+	if len(results) == 0 {
+		return
+	}
+	e.feedbacks++
+	// The baseline one-way delay: the minimum over the last one to two buckets.
+	if e.baseStart.IsZero() || now.Sub(e.baseStart) > baseBucket {
+		e.base[0], e.base[1], e.baseStart = e.base[1], math.MaxInt64, now
+	}
+	for _, r := range results {
+		if r.hasArr {
+			owd := r.arrUs - r.sentNs/1000
+			e.base[1] = min(e.base[1], owd)
+		}
+	}
+	baseline := min(e.base[0], e.base[1])
+	agg := feedbackAgg{at: now, minQueue: -1, firstArr: math.MaxInt64, lastArr: math.MinInt64}
+	for _, r := range results {
+		if r.recv {
+			agg.bits += int64(r.size) * 8
+		}
+		if r.hasArr {
+			agg.firstArr, agg.lastArr = min(agg.firstArr, r.arrUs), max(agg.lastArr, r.arrUs)
+		}
+		if r.sentNs < e.decrAtNs {
+			continue // sent before the last decrease: already acted on
+		}
+		switch {
+		case r.wasLost:
+			agg.lost-- // counted lost in an earlier report; it arrived after all
+		case !r.recv:
+			agg.lost++
+			agg.total++
+		default:
+			agg.total++
+		}
+		if r.hasArr {
+			q := r.arrUs - r.sentNs/1000 - baseline
+			if agg.minQueue < 0 || q < agg.minQueue {
+				agg.minQueue = q
+			}
+		}
+	}
+	e.aggs[e.aggN%aggRingSize] = agg
+	e.aggN++
+	e.hasFeedback.Store(true)
+	e.update(now)
+}
+
+// unpack matches a feedback report with the send records.
+func (e *sendSideEstimator) unpack(fb *rtcp.TransportLayerCC) []ackResult {
+	ref := int64(fb.ReferenceTime & 0xffffff)
+	if e.refInit { // the nearest epoch of the 24-bit reference time
+		ref = e.refTime + (ref-e.refTime+(1<<23))&0xffffff - (1 << 23)
+	}
+	e.refTime, e.refInit = ref, true
+	arr := ref * 64_000 // µs
+	seq := fb.BaseSequenceNumber
+	remaining := int(fb.PacketStatusCount)
+	deltas := fb.RecvDeltas
+	out := make([]ackResult, 0, remaining)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sent == nil {
+		return nil
+	}
+	status := func(sym uint16) {
+		r := ackResult{}
+		switch sym {
+		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
+			if len(deltas) == 0 {
+				return
+			}
+			arr += deltas[0].Delta
+			deltas = deltas[1:]
+			r.recv, r.hasArr, r.arrUs = true, true, arr
+		case rtcp.TypeTCCPacketReceivedWithoutDelta:
+			r.recv = true
+		}
+		s := &e.sent[seq%sentRingSize]
+		if s.valid && s.seq == seq && !s.acked {
+			r.sentNs, r.size = s.at, int(s.size)
+			if r.recv {
+				r.wasLost, s.acked = s.lost, true
+				out = append(out, r)
+			} else if !s.lost {
+				s.lost = true
+				out = append(out, r)
+			}
+		}
+		seq++
+		remaining--
+	}
+	for _, c := range fb.PacketChunks {
+		if remaining <= 0 {
+			break
+		}
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for i := 0; i < int(c.RunLength) && remaining > 0; i++ {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, sym := range c.SymbolList {
+				if remaining <= 0 {
+					break
+				}
+				status(sym)
+			}
+		}
+	}
+	return out
+}
+
+// update runs the controller after a feedback report.
+func (e *sendSideEstimator) update(now time.Time) {
+	var bits int64
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	lost, total, n := 0, 0, 0
+	queue := int64(-1)
+	for i := 1; i <= min(e.aggN, aggRingSize); i++ {
+		a := &e.aggs[(e.aggN-i)%aggRingSize]
+		age := now.Sub(a.at)
+		if age > rateWindow {
+			break
+		}
+		n++
+		bits += a.bits
+		first, last = min(first, a.firstArr), max(last, a.lastArr)
+		lost += a.lost
+		total += a.total
+		if age <= queueWindow && a.minQueue >= 0 && (queue < 0 || a.minQueue < queue) {
+			queue = a.minQueue
+		}
+	}
+	if n < 2 || last-first < int64(minSpan/time.Microsecond) { // too little to measure a rate
+		e.lastUpdate = now
+		return
+	}
+	acked := float64(bits) / (float64(last-first) / 1e6)
+	if e.congested > 0 && acked > 1.3*e.congested {
+		e.congested = 0 // the path carries more than where it was congested: that is history
+	}
+	loss := 0.0
+	if total > 0 {
+		loss = max(float64(lost)/float64(total), 0)
+	}
+	e.lastAcked, e.lastLoss = acked, loss
+	e.lastQueue = time.Duration(max(queue, 0)) * time.Microsecond
+	if total < minEvidence { // too few packets since the last decrease to judge: one reordered
+		loss, queue = 0, -1 // report would read as 5% loss, one late packet as a queue
+	}
+	standing := queue >= 0 && time.Duration(queue)*time.Microsecond > overuseDelay
+	clear := queue < 0 || time.Duration(queue)*time.Microsecond < lowDelay
+	switch {
+	case loss > lossDecrease || standing:
+		e.lastState = "congested"
+		if now.Sub(e.lastDecr) >= decreaseHold {
+			e.target = min(e.target, decreaseFactor*acked)
+			e.lastDecr, e.decrAtNs = now, int64(now.Sub(e.epoch))
+			e.congested = acked
+			e.lastState = "decrease"
+		}
+	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
+		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()
+		growth := farGrowth
+		if e.target > 0.7*e.congested && e.target < 1.3*e.congested {
+			growth = nearGrowth
+		}
+		grown := e.target * math.Pow(growth, dt)
+		if limit := 1.5*acked + 50_000; grown > limit {
+			grown = max(e.target, limit)
+		}
+		e.target = grown
+		e.lastState = "increase"
+	default:
+		e.lastState = "hold"
+	}
+	e.lastUpdate = now
+	e.target = min(max(e.target, float64(e.min)), float64(e.max))
+	e.targetAtom.Store(int64(e.target))
+}

@@ -1,0 +1,292 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// simLink is a drop-tail bottleneck: packets leave at rate bits/s through a queue of at most
+// maxDelay; the rest is lost.
+type simLink struct {
+	rate     float64
+	maxDelay time.Duration
+	free     time.Duration // when the link is free again
+}
+
+// send returns the arrival time of a packet sent at now, or false when the queue drops it.
+func (l *simLink) send(now time.Duration, size int) (time.Duration, bool) {
+	start := max(l.free, now)
+	if start-now > l.maxDelay {
+		return 0, false
+	}
+	l.free = start + time.Duration(float64(size*8)/l.rate*float64(time.Second))
+	return l.free + 20*time.Millisecond, true // + propagation
+}
+
+type simPacket struct {
+	seq     uint16
+	arrival time.Duration
+	lost    bool
+}
+
+// feedbackFor builds a transport-wide feedback report of packets in sequence order.
+func feedbackFor(pkts []simPacket) *rtcp.TransportLayerCC {
+	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: pkts[0].seq, PacketStatusCount: uint16(len(pkts))}
+	var ref, prev time.Duration = -1, 0
+	for _, p := range pkts {
+		if !p.lost && ref < 0 {
+			ref = p.arrival / (64 * time.Millisecond) * (64 * time.Millisecond)
+			prev = ref
+		}
+	}
+	fb.ReferenceTime = uint32(ref / (64 * time.Millisecond))
+	for _, p := range pkts {
+		sym := uint16(rtcp.TypeTCCPacketNotReceived)
+		if !p.lost {
+			sym = rtcp.TypeTCCPacketReceivedLargeDelta
+			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: sym, Delta: int64((p.arrival - prev) / time.Microsecond)})
+			prev = p.arrival
+		}
+		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: sym, RunLength: 1})
+	}
+	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback}
+	fb.Header.Padding = fb.Len()%4 != 0
+	fb.Header.Length = uint16((fb.Len()+3)/4 - 1)
+	return fb
+}
+
+// simulateLink runs a sender that sends what the estimate allows (as the allocator does, in steps
+// of whole layers: 150 kbps) through the link for d, with feedback every 100 ms. It returns
+// the estimate every 100 ms.
+func simulateLink(e *sendSideEstimator, l *simLink, from, d time.Duration, seq *uint16) []int {
+	const size = 1000
+	var pending []simPacket
+	var ests []int
+	next := from
+	for now := from; now < from+d; now += time.Millisecond {
+		budget := float64(e.GetTargetBitrate()) / 150_000
+		rate := float64(int(budget)) * 150_000 // whole layers only
+		for ; next <= now; next += time.Duration(float64(size*8) / max(rate, 50_000) * float64(time.Second)) {
+			e.record(*seq, size, int64(next))
+			arr, ok := l.send(next, size)
+			pending = append(pending, simPacket{seq: *seq, arrival: arr, lost: !ok})
+			*seq++
+		}
+		if now%(100*time.Millisecond) == 0 && len(pending) > 0 {
+			// report what arrived by now (and the losses before it)
+			n := 0
+			for n < len(pending) && (pending[n].lost || pending[n].arrival <= now) {
+				n++
+			}
+			if n > 0 {
+				e.onFeedback(e.epoch.Add(now), feedbackFor(pending[:n]))
+				pending = pending[n:]
+			}
+			ests = append(ests, e.GetTargetBitrate())
+		}
+	}
+	return ests
+}
+
+// TestEstimatorFindsTheCap: a sender that follows the estimate through an 800 kbps drop-tail
+// link with a 150 ms queue settles near the cap (not above it, not far below), and follows the
+// cap when it is lifted to 2.5 Mbps and lowered again. The convergence times are logged.
+func TestEstimatorFindsTheCap(t *testing.T) {
+	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	l := &simLink{rate: 800_000, maxDelay: 150 * time.Millisecond}
+	var seq uint16
+	ests := simulateLink(e, l, 0, 30*time.Second, &seq)
+	settle := func(ests []int) (lo, hi, avg int) {
+		lo, hi = ests[0], ests[0]
+		for _, v := range ests {
+			lo, hi, avg = min(lo, v), max(hi, v), avg+v
+		}
+		return lo, hi, avg / len(ests)
+	}
+	lo, hi, avg := settle(ests[len(ests)-100:]) // the last 10 s
+	t.Logf("800 kbps cap from a 3 Mbps start: estimate %d..%d kbps, %d on average over the last 10 s", lo/1000, hi/1000, avg/1000)
+	if avg > 800_000 || avg < 560_000 || hi > 1_000_000 {
+		t.Errorf("estimate %d..%d (average %d) kbps, want near and below the 800 kbps cap", lo/1000, hi/1000, avg/1000)
+	}
+	firstBelow := func(ests []int, ok func(int) bool) time.Duration {
+		for i, v := range ests {
+			if ok(v) {
+				return time.Duration(i) * 100 * time.Millisecond
+			}
+		}
+		return -1
+	}
+
+	l.rate = 2_500_000
+	up := simulateLink(e, l, 30*time.Second, 30*time.Second, &seq)
+	upTime := -1 * time.Second
+	for i, v := range up {
+		if v >= 2_000_000 {
+			upTime = time.Duration(i) * 100 * time.Millisecond
+			break
+		}
+	}
+	t.Logf("cap lifted to 2.5 Mbps: estimate above 2 Mbps after %v", upTime)
+	if upTime < 0 || upTime > 20*time.Second {
+		t.Errorf("estimate after lifting the cap: %d kbps at the end", up[len(up)-1]/1000)
+	}
+
+	l.rate = 800_000
+	down := simulateLink(e, l, 60*time.Second, 20*time.Second, &seq)
+	downTime := firstBelow(down, func(v int) bool { return v <= 880_000 })
+	_, _, after := settle(down[len(down)-100:])
+	t.Logf("cap lowered to 800 kbps: estimate below 880 kbps after %v, %d kbps on average over the last 10 s", downTime, after/1000)
+	if downTime < 0 || downTime > 2*time.Second || after > 800_000 {
+		t.Errorf("estimate after lowering the cap: below 880 kbps after %v, average %d kbps", downTime, after/1000)
+	}
+}
+
+// TestEstimatorIgnoresReorderedReports: a packet reported lost and then received later (it
+// crossed a report boundary) is not loss; a few percent of such reports do not hold the
+// estimate down.
+func TestEstimatorIgnoresReorderedReports(t *testing.T) {
+	e := newSendSideEstimator(300_000, minEstimate, 20_000_000)
+	var seq uint16
+	at := time.Duration(0)
+	for round := 0; round < 50; round++ { // 5 s, 100 packets per 100 ms, no queue
+		var pkts []simPacket
+		for i := 0; i < 100; i++ {
+			e.record(seq, 1000, int64(at))
+			pkts = append(pkts, simPacket{seq: seq, arrival: at + 10*time.Millisecond})
+			seq++
+			at += time.Millisecond
+		}
+		// the last packet is reported lost now and received in the next report
+		late := pkts[99]
+		pkts[99].lost = true
+		e.onFeedback(e.epoch.Add(at), feedbackFor(pkts))
+		e.onFeedback(e.epoch.Add(at), feedbackFor([]simPacket{late}))
+	}
+	if e.lastLoss > 0.001 {
+		t.Errorf("loss %.3f from reordered reports, want 0", e.lastLoss)
+	}
+	if got := e.GetTargetBitrate(); got <= 300_000 {
+		t.Errorf("estimate %d, want it to grow without loss or queue", got)
+	}
+}
+
+// TestEstimatorRecordsWithoutAllocating: the estimator sits on every packet's send path.
+func TestEstimatorRecordsWithoutAllocating(t *testing.T) {
+	e := newSendSideEstimator(1_000_000, minEstimate, 20_000_000)
+	next := interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
+	w := e.AddStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}}, next)
+	h := &rtp.Header{Version: 2, SSRC: 1}
+	seqBuf := make([]byte, 2) // the extension's payload: rewritten in place per packet
+	if err := h.SetExtension(3, seqBuf); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 1000)
+	var seq uint16
+	allocs := testing.AllocsPerRun(1000, func() {
+		seq++
+		seqBuf[0], seqBuf[1] = byte(seq>>8), byte(seq)
+		_, _ = w.Write(h, payload, nil)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per packet, want 0", allocs)
+	}
+	if s := e.sent[seq%sentRingSize]; !s.valid || s.seq != seq || s.size != uint16(h.MarshalSize()+1000+srtpOverhead) {
+		t.Errorf("last packet recorded as %+v", s)
+	}
+}
+
+// TestREMBIsTheFallbackEstimate: a subscriber without transport-wide feedback that sends REMB
+// gets its REMB as the estimate (and so as the allocator's budget); once transport-wide feedback
+// arrives the send-side estimate wins; an old REMB no longer counts.
+func TestREMBIsTheFallbackEstimate(t *testing.T) {
+	for _, bwe := range []bool{true, false} {
+		eng, err := NewEngine(Config{LoopbackOnly: true, TCPPort: -1, BandwidthEstimation: bwe, SocketBuffer: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := eng.NewPeerConnection()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := NewDownTrack(testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0), DownTrackParams{TrackID: "TR_v", StreamID: "PA_p"})
+		if _, err := pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+		want := -1
+		if bwe {
+			want = eng.Config().InitialBitrate
+		}
+		if got := eng.Estimate(pc); got != want {
+			t.Errorf("bwe %v: estimate before any feedback %d, want %d", bwe, got, want)
+		}
+		d.HandleRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 640_000, SSRCs: []uint32{1}}})
+		if got := eng.Estimate(pc); got != 640_000 {
+			t.Errorf("bwe %v: estimate with a REMB of 640 kbps and no transport-wide feedback: %d", bwe, got)
+		}
+		d.recordREMB(500_000, time.Now().Add(-rembMaxAge-time.Second))
+		if got := eng.Estimate(pc); got != want {
+			t.Errorf("bwe %v: estimate with a stale REMB %d, want %d", bwe, got, want)
+		}
+		if bwe {
+			d.HandleRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 640_000, SSRCs: []uint32{1}}})
+			v, _ := eng.estimators.Load(pc.ID())
+			est := v.(*sendSideEstimator)
+			for i := uint16(0); i < 20; i++ {
+				est.onSent(i, 1000)
+			}
+			pkts := make([]simPacket, 20)
+			for i := range pkts {
+				pkts[i] = simPacket{seq: uint16(i), arrival: time.Duration(i) * time.Millisecond}
+			}
+			raw, err := feedbackFor(pkts).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// as the interceptor sees it: a compound packet with a receiver report first
+			rr, _ := (&rtcp.ReceiverReport{SSRC: 9}).Marshal()
+			(&bweInterceptor{est: est}).feedback(append(rr, raw...))
+			if got := eng.Estimate(pc); got != est.GetTargetBitrate() || got == 640_000 {
+				t.Errorf("estimate with transport-wide feedback %d, want the send-side %d", got, est.GetTargetBitrate())
+			}
+		}
+		_ = pc.Close()
+		_ = eng.Close()
+	}
+}
+
+// BenchmarkEstimatorSendPath: the cost the estimator adds to every packet sent, against pion's
+// gcc (what --bwe registered before) with its no-op pacer.
+func BenchmarkEstimatorSendPath(b *testing.B) {
+	info := &interceptor.StreamInfo{SSRC: 1, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}}
+	next := interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
+	run := func(b *testing.B, w interceptor.RTPWriter) {
+		h := &rtp.Header{Version: 2, SSRC: 1}
+		seqBuf := make([]byte, 2)
+		if err := h.SetExtension(3, seqBuf); err != nil {
+			b.Fatal(err)
+		}
+		payload := make([]byte, 1000)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			seqBuf[0], seqBuf[1] = byte(i>>8), byte(i)
+			_, _ = w.Write(h, payload, nil)
+		}
+	}
+	b.Run("podium", func(b *testing.B) {
+		run(b, newSendSideEstimator(1_000_000, minEstimate, 20_000_000).AddStream(info, next))
+	})
+	b.Run("pion-gcc", func(b *testing.B) {
+		g, err := gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer g.Close()
+		run(b, g.AddStream(info, next))
+	})
+}
