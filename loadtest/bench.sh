@@ -7,7 +7,8 @@
 #   loadtest/bench.sh OUTDIR [scenario...]        scenarios: meeting4 meeting25 fanout200 fanout3x50
 #   loadtest/bench.sh OUTDIR custom -- FLAGS...    any `podium load` flags
 #
-# Environment: DURATION (default 20s) is each measured window.
+# Environment: DURATION (default 20s) is each measured window; SERVE_FLAGS are added to
+# `podium serve` (e.g. SERVE_FLAGS=--bwe=false for an A/B run).
 set -euo pipefail
 
 out=${1:?usage: $0 OUTDIR [scenario...]}
@@ -31,7 +32,7 @@ run() {
 	local name=$1
 	shift
 	"$bin" serve --keys "bench:$secret" --http-port 7990 --udp-port 7992 --tcp-port 0 \
-		--max-participants 1000 --pprof 127.0.0.1:7996 --log-level warn 2>"$out/$name.serve.log" &
+		--max-participants 1000 --pprof 127.0.0.1:7996 --log-level warn ${SERVE_FLAGS:-} 2>"$out/$name.serve.log" &
 	local pid=$!
 	for _ in $(seq 50); do
 		curl -sf http://127.0.0.1:7990/healthz >/dev/null 2>&1 && break

@@ -412,12 +412,32 @@ func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
+		if pkts := unmarshalRTCP(buf[:n]); len(pkts) > 0 {
+			d.HandleRTCP(pkts)
 		}
-		d.HandleRTCP(pkts)
 	}
+}
+
+// unmarshalRTCP parses a compound RTCP packet but for its transport-wide feedback, which only
+// the estimator reads (and parses itself): most of what a subscriber sends is feedback, ten
+// times a second. A malformed part ends the parse; what came before it counts.
+func unmarshalRTCP(b []byte) []rtcp.Packet {
+	var out []rtcp.Packet
+	for len(b) >= 4 {
+		size := (int(b[2])<<8 | int(b[3]) + 1) * 4
+		if size > len(b) {
+			break
+		}
+		if !(b[1] == byte(rtcp.TypeTransportSpecificFeedback) && b[0]&0x1f == rtcp.FormatTCC) {
+			p, err := rtcp.Unmarshal(b[:size])
+			if err != nil {
+				break
+			}
+			out = append(out, p...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 // HandleRTCP acts on RTCP from the subscriber. Called by one goroutine at a time.

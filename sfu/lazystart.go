@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor"
 )
@@ -15,7 +16,7 @@ type lazyStart struct {
 	interceptor.Interceptor
 	mu      sync.Mutex
 	writer  interceptor.RTCPWriter
-	started bool
+	started atomic.Bool
 }
 
 type lazyFactory struct{ inner interceptor.Factory }
@@ -39,11 +40,23 @@ func (l *lazyStart) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWri
 	return w
 }
 
+// BindRTCPReader skips the wrapped reader until the interceptor started: pion's receiver
+// reports parse every RTCP packet looking for sender reports, which only publishers send.
+func (l *lazyStart) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	inner := l.Interceptor.BindRTCPReader(r)
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		if l.started.Load() {
+			return inner.Read(b, a)
+		}
+		return r.Read(b, a)
+	})
+}
+
 func (l *lazyStart) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
 	l.mu.Lock()
-	if !l.started && l.writer != nil {
-		l.started = true
+	if !l.started.Load() && l.writer != nil {
 		l.Interceptor.BindRTCPWriter(l.writer)
+		l.started.Store(true)
 	}
 	l.mu.Unlock()
 	return l.Interceptor.BindRemoteStream(info, r)

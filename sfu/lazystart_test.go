@@ -48,7 +48,7 @@ func TestLazyStartRunsTheGeneratorOnceAStreamArrives(t *testing.T) {
 	defer i.Close()
 	sink := &rtcpSink{}
 	i.BindRTCPWriter(sink)
-	if l := i.(*lazyStart); l.started {
+	if l := i.(*lazyStart); l.started.Load() {
 		t.Fatal("the generator started without a stream")
 	}
 	seqs := []uint16{1, 2, 5, 6} // 3 and 4 are missing
