@@ -62,6 +62,8 @@ type Config struct {
 	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
 	InitialBitrate, MaxBitrate int
 	Logger                     *slog.Logger
+
+	interfaces func() ([]net.IP, error) // tests: the addresses an unspecified BindIP means
 }
 
 func (c *Config) defaults() {
@@ -96,7 +98,7 @@ type Engine struct {
 	reg        *interceptor.Registry
 	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
-	udpSocket  *socket // the socket pion's ICE sends on (wrapped in tests); nil with one socket per interface
+	sockets    map[netip.Addr]*socket // the sockets pion's ICE sends on (wrapped in tests), by address
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
@@ -132,35 +134,55 @@ func NewEngine(cfg Config) (*Engine, error) {
 }
 
 func (e *Engine) listen() error {
-	udp, err := net.ListenPacket("udp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.UDPPort)))
-	if err != nil {
-		return fmt.Errorf("sfu: media UDP port: %w", err)
-	}
-	e.udpConn = udp
-	if uc, ok := udp.(*net.UDPConn); ok && e.cfg.SocketBuffer > 0 {
-		// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at the one
-		// media socket; the loss then looks like congestion. Capped by net.core.{r,w}mem_max.
-		_ = uc.SetReadBuffer(e.cfg.SocketBuffer)
-		_ = uc.SetWriteBuffer(e.cfg.SocketBuffer)
-	}
-	conn := udp
-	if e.cfg.WrapPacketConn != nil {
-		conn = e.cfg.WrapPacketConn(udp)
-	}
 	logger := newPionLoggerFactory(e.cfg.Logger)
-	if ip := net.ParseIP(e.cfg.BindIP); ip != nil && ip.IsUnspecified() {
-		// A socket on 0.0.0.0 cannot tell pion which address to advertise: one mux per interface.
-		udp.Close()
-		e.udpConn = nil
-		mux, err := ice.NewMultiUDPMuxFromPort(e.cfg.UDPPort, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
-			ice.UDPMuxFromPortWithLogger(logger.NewLogger("udpmux")))
-		if err != nil {
-			return fmt.Errorf("sfu: media UDP port: %w", err)
+	bind := net.ParseIP(e.cfg.BindIP)
+	if bind == nil {
+		return fmt.Errorf("sfu: bind address %q is not an IP address", e.cfg.BindIP)
+	}
+	ips := []net.IP{bind}
+	if bind.IsUnspecified() {
+		// A socket on 0.0.0.0 cannot tell pion which address to advertise: one socket and one
+		// mux per interface address, each known to Podium's write path by its address.
+		list := e.cfg.interfaces
+		if list == nil {
+			list = interfaceIPs
 		}
-		e.udpMux = mux
+		var err error
+		if ips, err = list(); err != nil {
+			return err
+		}
+	}
+	e.sockets = map[netip.Addr]*socket{}
+	var muxes []ice.UDPMux
+	for _, ip := range ips {
+		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: e.cfg.UDPPort})
+		if err != nil {
+			for _, m := range muxes {
+				_ = m.Close()
+			}
+			return fmt.Errorf("sfu: media UDP port on %s: %w", ip, err)
+		}
+		if e.cfg.SocketBuffer > 0 {
+			// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at the
+			// media socket; the loss then looks like congestion. Capped by net.core.{r,w}mem_max.
+			_ = udp.SetReadBuffer(e.cfg.SocketBuffer)
+			_ = udp.SetWriteBuffer(e.cfg.SocketBuffer)
+		}
+		var conn net.PacketConn = udp
+		if e.cfg.WrapPacketConn != nil {
+			conn = e.cfg.WrapPacketConn(udp)
+		}
+		if e.udpConn == nil {
+			e.udpConn = udp
+		}
+		addr, _ := netip.AddrFromSlice(ip.To4())
+		e.sockets[addr] = newSocket(conn)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: conn}))
+	}
+	if len(muxes) == 1 {
+		e.udpMux = muxes[0]
 	} else {
-		e.udpMux = webrtc.NewICEUDPMux(logger.NewLogger("udpmux"), conn)
-		e.udpSocket = newSocket(conn)
+		e.udpMux = ice.NewMultiUDPMuxDefault(muxes...)
 	}
 	if e.cfg.TCPPort >= 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(e.cfg.BindIP, strconv.Itoa(e.cfg.TCPPort)))
@@ -330,7 +352,7 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
-	t := &Transport{socket: func(netip.Addr) *socket { return e.udpSocket }}
+	t := &Transport{socket: e.socketFor}
 	capture := &keyCapture{onKeys: func(k *sendKeys) { t.keys.Store(k) }}
 	se := e.settings
 	se.SetDTLSKeyLogWriter(capture)
@@ -348,6 +370,54 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	}
 	t.watch(pc)
 	return pc, t, nil
+}
+
+// socketFor is the media socket a local candidate's address lives on. With one socket it is
+// that one whatever the candidate says (NodeIPs rewrite candidate addresses).
+func (e *Engine) socketFor(local netip.Addr) *socket {
+	if len(e.sockets) == 1 {
+		for _, s := range e.sockets {
+			return s
+		}
+	}
+	return e.sockets[local]
+}
+
+// interfaceIPs are the IPv4 addresses of the interfaces that are up, loopback only when there
+// is nothing else.
+func interfaceIPs() ([]net.IP, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: network interfaces: %w", err)
+	}
+	var ips, loopback []net.IP
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok || n.IP.To4() == nil || n.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			if n.IP.IsLoopback() {
+				loopback = append(loopback, n.IP.To4())
+			} else {
+				ips = append(ips, n.IP.To4())
+			}
+		}
+	}
+	if len(ips) == 0 {
+		ips = loopback
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("sfu: no IPv4 interface address to listen on")
+	}
+	return ips, nil
 }
 
 // Estimate is the current bandwidth estimate towards a peer connection (bits/s), or -1 when it
@@ -394,8 +464,6 @@ func (e *Engine) Close() error {
 	var errs []error
 	if e.udpMux != nil {
 		errs = append(errs, e.udpMux.Close())
-	} else if e.udpConn != nil {
-		errs = append(errs, e.udpConn.Close())
 	}
 	if e.tcpMux != nil {
 		errs = append(errs, e.tcpMux.Close())
