@@ -14,6 +14,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/codec"
@@ -24,7 +25,8 @@ import (
 // would run it, and stops it when the test ends.
 func startDevNode(t *testing.T) *server.Node {
 	t.Helper()
-	n, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Media: sfu.Config{LoopbackOnly: true}})
+	n, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Media: sfu.Config{LoopbackOnly: true},
+		Room: room.Config{BandwidthEstimation: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

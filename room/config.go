@@ -20,9 +20,9 @@ type Config struct {
 	MaxTracksPerParticipant int
 	// MaxRooms limits rooms per node.
 	MaxRooms int
-	// BandwidthEstimation makes each subscriber's send-side estimate the budget of its
-	// allocation (with padding probes). Off by default until its convergence is reliable: without
-	// it the policy still chooses layers by priority and rendered size.
+	// BandwidthEstimation makes each subscriber's send-side estimate (transport-wide feedback,
+	// REMB as the fallback) the budget of its allocation, with padding probes. `podium serve`
+	// turns it on; without it the policy chooses layers by priority and rendered size only.
 	BandwidthEstimation bool
 	ServerVersion       string
 	ICEServers          []protocol.ICEServer

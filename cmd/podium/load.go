@@ -128,9 +128,10 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 	perRoom := cfg.Publishers + cfg.AudioPublishers + cfg.Subscribers
 	node, err := server.Start(server.Config{
 		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
-		Keys:   auth.KeyProvider{key: secret},
-		Media:  sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
-		Room:   room.Config{MaxParticipants: max(100, perRoom), MaxRooms: max(1000, cfg.Rooms)},
+		Keys:  auth.KeyProvider{key: secret},
+		Media: sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
+		// As `podium serve` by default: bandwidth estimation on.
+		Room:   room.Config{MaxParticipants: max(100, perRoom), MaxRooms: max(1000, cfg.Rooms), BandwidthEstimation: true},
 		Logger: logger,
 	})
 	if err != nil {
