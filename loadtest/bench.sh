@@ -39,11 +39,17 @@ run() {
 		sleep 0.1
 	done
 	echo "=== $name: podium load $*"
+	trap "kill $pid 2>/dev/null || true" EXIT # the server never outlives the script
+	local status=0
 	"$bin" load --url ws://127.0.0.1:7990 --key bench --secret "$secret" --server-pid "$pid" \
 		--server-pprof http://127.0.0.1:7996 --server-profile "$out/$name.pprof" \
-		--duration "$duration" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
+		--duration "$duration" --json "$out/$name.json" "$@" | tee "$out/$name.txt" || status=$?
 	kill "$pid"
 	wait "$pid" || true
+	trap - EXIT
+	if ((status != 0)); then
+		echo "=== $name: podium load exited with status $status" >&2
+	fi
 	sleep 2 # let the sockets and the machine settle
 }
 
