@@ -56,8 +56,8 @@ func feedbackFor(pkts []simPacket) *rtcp.TransportLayerCC {
 		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: sym, RunLength: 1})
 	}
 	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback}
-	fb.Header.Padding = fb.Len()%4 != 0
-	fb.Header.Length = uint16((fb.Len()+3)/4 - 1)
+	fb.Header.Padding = fb.MarshalSize()%4 != 0
+	fb.Header.Length = uint16((fb.MarshalSize()+3)/4 - 1)
 	return fb
 }
 

@@ -3,7 +3,6 @@ package sfu
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"testing"
@@ -57,20 +56,22 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 	defer b.Close()
 	keys := make(chan *sendKeys, 1)
 	capture := &keyCapture{onKeys: func(k *sendKeys) { keys <- k }}
-	cfg := func() *dtls.Config {
-		return &dtls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
-			CipherSuites: []dtls.CipherSuiteID{suite}, SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{profile},
-			ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	shared := []dtls.Option{dtls.WithCertificates(cert), dtls.WithInsecureSkipVerify(true),
+		dtls.WithCipherSuites(suite), dtls.WithSRTPProtectionProfiles(profile),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
+	serverOpts := []dtls.ServerOption{dtls.WithKeyLogWriter(capture), dtls.WithServerHelloMessageHook(capture.serverHello),
+		dtls.WithClientAuth(dtls.RequireAnyClientCert)}
+	clientOpts := []dtls.ClientOption{}
+	for _, o := range shared {
+		serverOpts = append(serverOpts, o)
+		clientOpts = append(clientOpts, o)
 	}
-	scfg := cfg()
-	scfg.KeyLogWriter, scfg.ServerHelloMessageHook = capture, capture.serverHello
-	scfg.ClientAuth = dtls.RequireAnyClientCert
-	server, err := dtls.Server(a, b.LocalAddr(), scfg)
+	server, err := dtls.ServerWithOptions(a, b.LocalAddr(), serverOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	client, err := dtls.Client(b, a.LocalAddr(), cfg())
+	client, err := dtls.ClientWithOptions(b, a.LocalAddr(), clientOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
