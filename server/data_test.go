@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,23 @@ func (in *inbox) find(match func(client.DataPacket) bool) (client.DataPacket, in
 
 func payload(s string) func(client.DataPacket) bool {
 	return func(p client.DataPacket) bool { return p.Message != nil && p.Message.Payload == s }
+}
+
+func topic(s string) func(client.DataPacket) bool {
+	return func(p client.DataPacket) bool { return p.Message != nil && p.Message.Topic == s }
+}
+
+// count is how many received packets match accepts.
+func (in *inbox) count(match func(client.DataPacket) bool) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, p := range in.pkts {
+		if match(p) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitFor waits until in holds a packet that match accepts and returns it.
@@ -172,5 +190,50 @@ func TestDataMessages(t *testing.T) {
 	}
 	if p, i := inAlice.find(func(p client.DataPacket) bool { return p.Message == nil || p.Message.From != "bob" }); i >= 0 {
 		t.Errorf("alice received %q, not from bob", p.Data)
+	}
+}
+
+// TestDataLossyAndLimits: a message keeps its channel (lossy stays lossy), and what is over
+// 64 KiB is dropped: a binary of exactly 64 KiB is relayed, one byte more is not, nor a text
+// message over the limit.
+func TestDataLossyAndLimits(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, bob := connect(t, n, "data", "alice"), connect(t, n, "data", "bob")
+	inBob := receiveData(bob)
+	send := func(m client.DataMessage, reliable bool) {
+		t.Helper()
+		if err := alice.SendData(ctx, m, reliable); err != nil {
+			t.Fatalf("send %s: %v", m.Topic, err)
+		}
+	}
+	eventually(t, 15*time.Second, "data channels open", func() bool {
+		send(client.DataMessage{Topic: "warmup"}, true)
+		time.Sleep(50 * time.Millisecond)
+		_, i := inBob.find(topic("warmup"))
+		return i >= 0
+	})
+	eventually(t, 5*time.Second, "a lossy message", func() bool {
+		send(client.DataMessage{Topic: "lossy"}, false)
+		time.Sleep(50 * time.Millisecond)
+		p, i := inBob.find(topic("lossy"))
+		return i >= 0 && p.Label == client.LabelLossy && p.Message.From == "alice"
+	})
+
+	if err := alice.SendDataBinary(ctx, make([]byte, 64<<10), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.SendDataBinary(ctx, make([]byte, 64<<10+1), true); err != nil {
+		t.Logf("the client refused the oversized message itself: %v", err)
+	}
+	send(client.DataMessage{Topic: "big", Payload: strings.Repeat("x", 64<<10)}, true)
+	send(client.DataMessage{Topic: "last"}, true)
+	inBob.waitFor(t, "bob", "the last message", topic("last")) // the reliable channel is ordered
+	if got := inBob.count(func(p client.DataPacket) bool { return p.Binary }); got != 1 {
+		t.Errorf("bob got %d binary messages, want 1 (the one of 64 KiB)", got)
+	}
+	if _, i := inBob.find(topic("big")); i >= 0 {
+		t.Error("a text message over 64 KiB was relayed")
 	}
 }
