@@ -77,7 +77,8 @@ type sendSideEstimator struct {
 	mu   sync.Mutex                // the send path and the lookups of the feedback path
 	sent *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
 
-	fbMu        sync.Mutex // the rest: feedback runs on the subscriber's RTCP readers
+	fbMu        sync.Mutex  // the rest: feedback runs on the subscriber's RTCP readers
+	results     []ackResult // scratch of unpack
 	aggs        [aggRingSize]feedbackAgg
 	aggN        int // aggregates written so far
 	refTime     int64
@@ -179,10 +180,22 @@ type ackResult struct {
 	wasLost bool
 }
 
+// onFeedback takes a parsed feedback packet (tests build them with pion's types).
 func (e *sendSideEstimator) onFeedback(now time.Time, fb *rtcp.TransportLayerCC) {
+	if b, err := fb.Marshal(); err == nil {
+		e.onReport(now, b)
+	}
+}
+
+// onReport takes one transport-wide feedback packet as it arrived.
+func (e *sendSideEstimator) onReport(now time.Time, b []byte) {
+	rep, ok := parseTWCC(b)
+	if !ok {
+		return
+	}
 	e.fbMu.Lock()
 	defer e.fbMu.Unlock()
-	results := e.unpack(fb)
+	results := e.unpack(&rep)
 	if len(results) == 0 {
 		return
 	}
@@ -231,34 +244,27 @@ func (e *sendSideEstimator) onFeedback(now time.Time, fb *rtcp.TransportLayerCC)
 	e.update(now)
 }
 
-// unpack matches a feedback report with the send records.
-func (e *sendSideEstimator) unpack(fb *rtcp.TransportLayerCC) []ackResult {
-	ref := int64(fb.ReferenceTime & 0xffffff)
+// unpack matches a feedback report with the send records, into e.results (reused).
+func (e *sendSideEstimator) unpack(rep *twccReport) []ackResult {
+	ref := rep.refTime
 	if e.refInit { // the nearest epoch of the 24-bit reference time
 		ref = e.refTime + (ref-e.refTime+(1<<23))&0xffffff - (1 << 23)
 	}
 	e.refTime, e.refInit = ref, true
 	arr := ref * 64_000 // µs
-	seq := fb.BaseSequenceNumber
-	remaining := int(fb.PacketStatusCount)
-	deltas := fb.RecvDeltas
-	out := make([]ackResult, 0, remaining)
+	out := e.results[:0]
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.sent == nil {
 		return nil
 	}
-	status := func(sym uint16) {
+	rep.each(func(seq, sym uint16, delta int64) {
 		r := ackResult{}
 		switch sym {
-		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
-			if len(deltas) == 0 {
-				return
-			}
-			arr += deltas[0].Delta
-			deltas = deltas[1:]
+		case twccSmallDelta, twccLargeDelta:
+			arr += delta
 			r.recv, r.hasArr, r.arrUs = true, true, arr
-		case rtcp.TypeTCCPacketReceivedWithoutDelta:
+		case twccWithoutDelta:
 			r.recv = true
 		}
 		s := &e.sent[seq%sentRingSize]
@@ -272,27 +278,8 @@ func (e *sendSideEstimator) unpack(fb *rtcp.TransportLayerCC) []ackResult {
 				out = append(out, r)
 			}
 		}
-		seq++
-		remaining--
-	}
-	for _, c := range fb.PacketChunks {
-		if remaining <= 0 {
-			break
-		}
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for i := 0; i < int(c.RunLength) && remaining > 0; i++ {
-				status(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, sym := range c.SymbolList {
-				if remaining <= 0 {
-					break
-				}
-				status(sym)
-			}
-		}
-	}
+	})
+	e.results = out
 	return out
 }
 

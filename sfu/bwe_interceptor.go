@@ -52,10 +52,7 @@ func (i *bweInterceptor) feedback(b []byte) {
 			return
 		}
 		if b[1] == byte(rtcp.TypeTransportSpecificFeedback) && b[0]&0x1f == rtcp.FormatTCC {
-			var fb rtcp.TransportLayerCC
-			if fb.Unmarshal(b[:size]) == nil {
-				i.est.onFeedback(time.Now(), &fb)
-			}
+			i.est.onReport(time.Now(), b[:size])
 		}
 		b = b[size:]
 	}
