@@ -21,7 +21,8 @@ import (
 // master secret (its key log) and the server's hello (random, cipher suite, SRTP profile). When
 // Podium is the DTLS server, which it asks to be, keyCapture rebuilds RFC 5764's keying material
 // from those exactly as DTLS's exporter does. When anything is missing (Podium was the DTLS
-// client, an unknown suite), there are no keys and media takes pion's own path.
+// client, an unknown suite), there are no keys and media takes pion's own path. The key log
+// never leaves the process: keyCapture keeps the secret only until the keys are derived.
 
 // dtlsSuites are the cipher suites Podium lets DTLS negotiate (pion's defaults) with the hash of
 // each one's PRF: only these can be exported.
@@ -122,7 +123,9 @@ func (k *keyCapture) derive() {
 	k.done = true
 	x := exporter{master: k.master, clientRandom: k.clientRandom, serverRandom: k.serverRandom, hash: k.hash}
 	profile, onKeys := k.profile, k.onKeys
+	k.master = nil // derived from here on: the secret is not kept
 	k.mu.Unlock()
+	defer clear(x.master)
 	cfg := srtp.Config{Profile: profile}
 	if err := cfg.ExtractSessionKeysFromDTLS(x, false); err != nil {
 		return

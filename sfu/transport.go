@@ -55,7 +55,8 @@ func asUDPWriter(pc net.PacketConn) udpWriter {
 	return packetConnWriter{pc}
 }
 
-// watch follows the connection's DTLS state and selected candidate pair.
+// watch follows the connection's DTLS state and selected candidate pair. It takes the DTLS
+// transport's state handler and the ICE transport's pair handler, which pion leaves to users.
 func (t *Transport) watch(pc *webrtc.PeerConnection) {
 	dtlsT := pc.SCTP().Transport()
 	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
