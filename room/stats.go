@@ -56,6 +56,9 @@ type ParticipantStats struct {
 	Subscriptions                   []SubscriptionStats
 	// Quality is the last connection quality announced for the participant ("" before any).
 	Quality string
+	// DownlinkEstimate is the bandwidth estimate towards the participant (bits/s; -1 without
+	// one): what its video budget is made of.
+	DownlinkEstimate int
 	// Partial is true when the participant's control queue did not answer within the timeout
 	// (Subscriptions is then empty).
 	Partial bool
@@ -80,6 +83,7 @@ func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
 	ps := ParticipantStats{
 		Info: p.Info(), Hidden: p.perms.Hidden,
 		PublisherState: p.pub.ConnectionState().String(), SubscriberState: p.sub.ConnectionState().String(),
+		DownlinkEstimate: p.room.manager.engine.Estimate(p.sub),
 	}
 	for _, t := range p.publishedTracks() {
 		p.mu.Lock()

@@ -26,6 +26,7 @@ func TestDirectWritePath(t *testing.T) {
 		})
 		url, tok := n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true})
 		var subs []signaling.AdminSubscription
+		var estimate *int
 		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
 			var st signaling.AdminStats
 			apiCall(t, "GET", url, tok, &st)
@@ -33,7 +34,7 @@ func TestDirectWritePath(t *testing.T) {
 			for _, r := range st.Rooms {
 				for _, p := range r.Participants {
 					if p.Identity == "bob" {
-						subs = p.Subscriptions
+						subs, estimate = p.Subscriptions, p.DownlinkEstimate
 					}
 				}
 			}
@@ -44,6 +45,9 @@ func TestDirectWritePath(t *testing.T) {
 			}
 			return len(subs) == 2
 		})
+		if bwe != (estimate != nil && *estimate > 0) {
+			t.Errorf("estimation %v: bob's downlink estimate %v", bwe, estimate)
+		}
 		for _, s := range subs {
 			t.Logf("bwe %v: %s: rtt %.2f ms, %d of %d packets on Podium's write path", bwe, s.Kind, s.RTTMillis, s.DirectPackets, s.Packets)
 			if s.DirectPackets < s.Packets*9/10 {

@@ -68,9 +68,12 @@ type AdminParticipant struct {
 	SubscriberState string `json:"subscriberState"`
 	Partial         bool   `json:"partial,omitempty"`
 	// Quality is the last connection quality sent for the participant, null before any.
-	Quality       *string             `json:"quality"`
-	Tracks        []AdminTrack        `json:"tracks"`
-	Subscriptions []AdminSubscription `json:"subscriptions"`
+	Quality *string `json:"quality"`
+	// DownlinkEstimate is the server's bandwidth estimate towards the participant (bits/s), null
+	// without one (estimation off and no REMB).
+	DownlinkEstimate *int                `json:"downlinkEstimate"`
+	Tracks           []AdminTrack        `json:"tracks"`
+	Subscriptions    []AdminSubscription `json:"subscriptions"`
 }
 
 // AdminTrack is one published track and what arrives of it.
@@ -190,9 +193,8 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 		q := ps.Quality
 		ap.Quality = &q
 	}
-	if ps.Quality != "" {
-		q := ps.Quality
-		ap.Quality = &q
+	if e := ps.DownlinkEstimate; e >= 0 {
+		ap.DownlinkEstimate = &e
 	}
 	for _, t := range ps.Tracks {
 		bytes, pkts := rates.rate("t/"+t.Info.Sid, now, t.Bytes, t.Packets)

@@ -192,7 +192,7 @@ function renderParticipant(el, p, r) {
   const connected = p.publisherState === 'connected' && p.subscriberState === 'connected';
   const q = connected ? p.quality ?? 'excellent' : 'lost';
   el.querySelector('.pid')?.replaceChildren(
-    h(`<span class="conn" data-quality="${esc(q)}" title="connection ${esc(p.quality ?? 'not rated yet')}; publisher ${esc(p.publisherState)}, subscriber ${esc(p.subscriberState)}"></span>`),
+    h(`<span class="conn" data-quality="${esc(q)}" title="connection ${esc(p.quality ?? 'not rated yet')}; publisher ${esc(p.publisherState)}, subscriber ${esc(p.subscriberState)}${p.downlinkEstimate != null ? `; downlink estimate ${bitrate(p.downlinkEstimate)}` : ''}"></span>`),
     document.createTextNode(p.identity));
   keyed(/** @type {HTMLElement} */ (el.querySelector('.tracks')), p.tracks, (t) => t.sid, (t) => h(`<div class="track" data-track-sid="${esc(t.sid)}">
       <span class="icon ${sourceIcon[t.source] ?? 'icon-cam'}"></span>
