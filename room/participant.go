@@ -34,7 +34,7 @@ type Participant struct {
 	q        *opQueue
 
 	pub, sub     *webrtc.PeerConnection
-	subTransport *sfu.Transport                 // Podium's own write path to the subscriber connection (nil: pion's)
+	subTransport *sfu.Transport                 // Podium's own write path to the subscriber connection
 	subDC        map[string]*webrtc.DataChannel // data channels the server opened towards the client
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals

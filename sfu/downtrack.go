@@ -73,8 +73,7 @@ type DownTrack struct {
 	rtxIn    []byte
 
 	packets, bytes, nacks, retransmits, plis, switches, padding atomic.Uint64
-	owned                                                       atomic.Uint64 // packets sent by Podium's write path
-	payloadBytes                                                atomic.Uint64 // for sender reports
+	direct                                                      atomic.Uint64 // packets sent by Podium's write path
 	fractionLost, jitter, rttMicros                             atomic.Uint32
 
 	rtcpDone chan struct{}
@@ -265,7 +264,6 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if d.send(&d.scratch[p.Layer], p, outSeq, outTS, outVP8, off) {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(p.Payload) + 12))
-		d.payloadBytes.Add(uint64(len(p.Payload)))
 	}
 }
 
@@ -370,7 +368,7 @@ func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *
 	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
 		return 0, false
 	}
-	d.owned.Add(1)
+	d.direct.Add(1)
 	return len(out), true
 }
 
@@ -501,10 +499,13 @@ func (d *DownTrack) SenderReport(now time.Time) (sr rtcp.SenderReport, ok bool) 
 		return sr, false
 	}
 	elapsed := max(now.UnixNano()-last, 0)
+	// bytes counts a 12-byte header per packet; the report counts payload only. A packet being
+	// counted right now may be in packets and not yet in bytes.
+	packets, bytes := d.packets.Load(), d.bytes.Load()
 	return rtcp.SenderReport{
 		SSRC: d.ssrc, NTPTime: ntpTime(now),
 		RTPTime:     ts + uint32(uint64(elapsed)*uint64(d.clockRate)/uint64(time.Second)),
-		PacketCount: uint32(d.packets.Load()), OctetCount: uint32(d.payloadBytes.Load()),
+		PacketCount: uint32(packets), OctetCount: uint32(max(int64(bytes)-12*int64(packets), 0)),
 	}, true
 }
 
@@ -587,7 +588,7 @@ type DownTrackStats struct {
 func (d *DownTrack) Stats() DownTrackStats {
 	return DownTrackStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), NACKs: d.nacks.Load(),
-		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(), Direct: d.owned.Load(),
+		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(), Direct: d.direct.Load(),
 		CurrentLayer: d.CurrentLayer(), TargetLayer: d.TargetLayer(),
 		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
 		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,

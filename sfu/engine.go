@@ -297,9 +297,9 @@ func (e *Engine) newInterceptors() (*interceptor.Registry, error) {
 
 // addEstimator registers send-side bandwidth estimation from the subscribers' transport-wide
 // feedback (Podium's estimator, sfu/bwe_estimator.go; pion's gcc collapsed on a capped path).
-// Added first: it must see the TWCC sequence numbers the header extension interceptor writes.
-// It only records each packet in a ring (no allocation), and is registered only when its
-// estimate is used.
+// Down tracks number their packets and, on Podium's write path, record them in the estimator
+// themselves; on pion's path this interceptor records them (a ring, no allocation). Registered
+// only when the estimate is used.
 func (e *Engine) addEstimator(ir *interceptor.Registry) error {
 	ir.Add(&bweInterceptorFactory{
 		newEstimator: func() *sendSideEstimator {
@@ -335,15 +335,15 @@ func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.R
 	return ir, nil
 }
 
+// pcConfig is every peer connection's: one transport for all media and RTCP.
+var pcConfig = webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle, RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire}
+
 // NewPeerConnection creates a peer connection on the shared sockets.
 func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	if e.api == nil {
 		return nil, errors.New("sfu: engine closed")
 	}
-	return e.api.NewPeerConnection(webrtc.Configuration{
-		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
-		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
-	})
+	return e.api.NewPeerConnection(pcConfig)
 }
 
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
@@ -358,10 +358,7 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	se.SetDTLSKeyLogWriter(capture)
 	se.SetDTLSServerHelloMessageHook(capture.serverHello)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{
-		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
-		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
-	})
+	pc, err := api.NewPeerConnection(pcConfig)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -218,20 +218,7 @@ func BenchmarkForwardAfterSwitch(b *testing.B) {
 			}
 			feedLayer(r, 1, marshal(5000, 0, true, vp8(true, true, 9000, 77, 9)))
 			payload := append(vp8(false, true, 9001, 78, 9), make([]byte, 1080)...)
-			pkt := marshal(5001, 3000, true, payload)
-			buf := make([]byte, len(pkt))
-			var p Packet
-			l := r.layers[1].Load()
-			b.ReportAllocs()
-			b.SetBytes(int64(len(pkt)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				copy(buf, pkt)
-				seq := uint16(5001 + i)
-				buf[2], buf[3] = byte(seq>>8), byte(seq)
-				r.forward(l, buf, &p)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/downtrack")
+			benchForward(b, r, 1, marshal(5001, 3000, true, payload), n)
 		})
 	}
 }

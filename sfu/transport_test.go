@@ -102,9 +102,10 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 	}
 }
 
-// directDownTrack is a down track whose Transport sends to a loopback socket with known keys.
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sendKeys) *DownTrack {
-	tr := &Transport{}
+// directDownTrack is a down track whose Transport sends to a loopback socket with known keys
+// (and numbers packets for est, when there is one).
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sendKeys, est *sendSideEstimator) *DownTrack {
+	tr := &Transport{est: est}
 	tr.keys.Store(keys)
 	tr.route.Store(&route{sock: sock, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
 	tr.connected.Store(true)
@@ -112,7 +113,8 @@ func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, 
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
 	codecs[1].PayloadType = 100
 	pion := &captureWriter{}
-	if _, err := d.Bind(fakeContext{codecs: codecs, ssrc: ssrc, w: pion}); err != nil {
+	exts := []webrtc.RTPHeaderExtensionParameter{{URI: TWCCURI, ID: 5}}
+	if _, err := d.Bind(fakeContext{codecs: codecs, exts: exts, ssrc: ssrc, w: pion}); err != nil {
 		t.Fatal(err)
 	}
 	r.AddDownTrack(d)
@@ -143,7 +145,7 @@ func TestDirectWriteIsDecryptable(t *testing.T) {
 	defer sink.Close()
 	keys := testKeys()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	d := directDownTrack(t, r, 4242, mediaSocket(t), sink, keys)
+	d := directDownTrack(t, r, 4242, mediaSocket(t), sink, keys, nil)
 	feed(r, marshal(10, 1000, false, vp8Key))
 	feed(r, marshal(11, 1000, true, vp8Cont))
 	if d.SendPadding(1) == 0 {
@@ -189,7 +191,8 @@ func TestDirectWriteIsDecryptable(t *testing.T) {
 	}
 }
 
-// TestDirectForwardDoesNotAllocate: the direct path (marshal, encrypt, send) allocates nothing.
+// TestDirectForwardDoesNotAllocate: the direct path (number for the estimator, marshal, encrypt,
+// send) allocates nothing.
 func TestDirectForwardDoesNotAllocate(t *testing.T) {
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -198,8 +201,9 @@ func TestDirectForwardDoesNotAllocate(t *testing.T) {
 	defer sink.Close()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	sock := mediaSocket(t)
+	est := newSendSideEstimator(1_000_000, minEstimate, 10_000_000) // numbering and recording too
 	for i := range 10 {
-		directDownTrack(t, r, webrtc.SSRC(i+1), sock, sink, testKeys())
+		directDownTrack(t, r, webrtc.SSRC(i+1), sock, sink, testKeys(), est)
 	}
 	feed(r, marshal(0, 0, false, vp8Key))
 	pkt := marshal(1, 3000, true, vp8Delta)
@@ -219,14 +223,17 @@ func TestDirectForwardDoesNotAllocate(t *testing.T) {
 
 // BenchmarkForwardDirect is the whole per-subscriber cost on Podium's write path: decide,
 // rewrite, marshal, SRTP-encrypt and send to a loopback socket, with the fan-out's datagrams
-// handed to the kernel in sendmmsg batches and, for comparison, one sendto each.
+// handed to the kernel in sendmmsg batches and, for comparison, one sendto each; with the
+// bandwidth estimator, each packet is also numbered and recorded for it.
 func BenchmarkForwardDirect(b *testing.B) {
-	for _, batched := range []bool{true, false} {
-		b.Run(fmt.Sprintf("sendmmsg=%v", batched), func(b *testing.B) { benchmarkForwardDirect(b, batched) })
+	for _, c := range []struct{ batched, estimator bool }{{true, false}, {false, false}, {true, true}} {
+		b.Run(fmt.Sprintf("sendmmsg=%v/estimator=%v", c.batched, c.estimator), func(b *testing.B) {
+			benchmarkForwardDirect(b, c.batched, c.estimator)
+		})
 	}
 }
 
-func benchmarkForwardDirect(b *testing.B, batched bool) {
+func benchmarkForwardDirect(b *testing.B, batched, estimator bool) {
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -247,23 +254,16 @@ func benchmarkForwardDirect(b *testing.B, batched bool) {
 	if !batched {
 		sock.raw = nil
 	}
+	var est *sendSideEstimator
+	if estimator {
+		est = newSendSideEstimator(1_000_000, minEstimate, 10_000_000)
+	}
 	for i := range n {
-		directDownTrack(b, r, webrtc.SSRC(i+1), sock, sink, testKeys())
+		d := directDownTrack(b, r, webrtc.SSRC(i+1), sock, sink, testKeys(), est)
+		if estimator && d.twccID == 0 {
+			b.Fatal("the down track does not number packets for the estimator")
+		}
 	}
-	payload := make([]byte, 1100)
-	copy(payload, vp8Delta)
 	feed(r, marshal(0, 0, false, vp8Key))
-	pkt := marshal(1, 3000, true, payload)
-	buf := make([]byte, len(pkt))
-	var p Packet
-	l := r.layers[0].Load()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		copy(buf, pkt)
-		seq := uint16(i + 1)
-		buf[2], buf[3] = byte(seq>>8), byte(seq)
-		r.forward(l, buf, &p)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/downtrack")
+	benchForward(b, r, 0, marshal(1, 3000, true, deltaPayload()), n)
 }
