@@ -41,6 +41,7 @@ type SubscriptionStats struct {
 	Paused                                   bool // a video forwarding no layer
 	Packets, Bytes, NACKs, Retransmits, PLIs uint64
 	DirectPackets                            uint64  // sent by Podium's own write path
+	DirectRTCP                               uint64  // the subscriber's RTCP for it taken by Podium's read path
 	FractionLost                             float64 // from the subscriber's last receiver report
 	RTT                                      time.Duration
 	// Settings is the last trackSettings the subscriber sent for the track, if any.
@@ -132,7 +133,7 @@ func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionSt
 			st := SubscriptionStats{
 				TrackSid: sid, PublisherSid: owner.sid, PublisherIdentity: owner.identity,
 				Kind: info.Kind, Source: info.Source, Packets: ds.Packets, Bytes: ds.Bytes,
-				NACKs: ds.NACKs, Retransmits: ds.Retransmits, PLIs: ds.PLIs, DirectPackets: ds.Direct,
+				NACKs: ds.NACKs, Retransmits: ds.Retransmits, PLIs: ds.PLIs, DirectPackets: ds.Direct, DirectRTCP: ds.DirectRTCP,
 				FractionLost: ds.FractionLost, RTT: ds.RTT,
 			}
 			if info.Kind == protocol.KindVideo {

@@ -12,7 +12,7 @@ import (
 // TestDirectWritePath: Podium encrypts and sends subscribers' media itself. Bob decodes alice's
 // VP8 keyframes and hears her, nearly every packet the server sent him went through Podium's own
 // write path, and his receiver reports answer the server's own sender reports (a round-trip
-// time is measured), with bandwidth estimation on and off.
+// time is measured) that arrive on Podium's own read path, with bandwidth estimation on and off.
 func TestDirectWritePath(t *testing.T) {
 	for _, bwe := range []bool{false, true} {
 		n := startNodeWith(t, func(c *Config) { c.Room = room.Config{BandwidthEstimation: bwe} })
@@ -49,9 +49,13 @@ func TestDirectWritePath(t *testing.T) {
 			t.Errorf("estimation %v: bob's downlink estimate %v", bwe, estimate)
 		}
 		for _, s := range subs {
-			t.Logf("bwe %v: %s: rtt %.2f ms, %d of %d packets on Podium's write path", bwe, s.Kind, s.RTTMillis, s.DirectPackets, s.Packets)
+			t.Logf("bwe %v: %s: rtt %.2f ms, %d of %d packets on Podium's write path, %d RTCP packets on its read path",
+				bwe, s.Kind, s.RTTMillis, s.DirectPackets, s.Packets, s.DirectRTCP)
 			if s.DirectPackets < s.Packets*9/10 {
 				t.Errorf("%s: %d of %d packets on Podium's write path, want nearly all", s.Kind, s.DirectPackets, s.Packets)
+			}
+			if s.DirectRTCP == 0 {
+				t.Errorf("%s: no RTCP from bob on Podium's read path", s.Kind)
 			}
 		}
 	}

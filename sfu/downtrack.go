@@ -30,8 +30,9 @@ const LayerNone = -1
 // numbers, timestamps and VP8 picture ids so the subscriber sees one continuous stream.
 //
 // WriteRTP is called by the reader goroutine of each layer of the receiver; they meet only in the
-// short critical section that decides and numbers a packet. NACKs and PLIs are handled by the
-// goroutine started with StartRTCP.
+// short critical section that decides and numbers a packet. NACKs and PLIs arrive on Podium's
+// read path (inbound.go) or, when the connection does not use it, the goroutine started with
+// StartRTCP.
 type DownTrack struct {
 	id, streamID string
 	receiver     *Receiver
@@ -51,7 +52,7 @@ type DownTrack struct {
 
 	srtpMu   sync.Mutex // guards the SRTP context: the layers, NACK and padding writers share it
 	srtpCtx  *srtp.Context
-	srtpKeys *sendKeys // the keys srtpCtx was made with
+	srtpKeys *sessionKeys // the keys srtpCtx was made with
 
 	current atomic.Int32 // layer forwarded now, LayerNone before the first keyframe or when paused
 	target  atomic.Int32 // layer wanted, LayerNone to pause
@@ -66,7 +67,8 @@ type DownTrack struct {
 	// NACK support: out seq → (layer, src seq, offsets) for the recent past
 	seqMapMu sync.Mutex
 	seqMap   [seqMapSize]seqMapEntry
-	rtx      scratch // owned by the RTCP goroutine
+	rtcpMu   sync.Mutex // one RTCP handler at a time: guards rtx, rtxPkt, rtxIn and rtxLimit
+	rtx      scratch
 	padMu    sync.Mutex
 	pad      scratch
 	rtxPkt   Packet
@@ -74,10 +76,11 @@ type DownTrack struct {
 
 	packets, bytes, nacks, retransmits, plis, switches, padding atomic.Uint64
 	direct                                                      atomic.Uint64 // packets sent by Podium's write path
+	directRTCP                                                  atomic.Uint64 // RTCP packets taken by Podium's read path
 	fractionLost, jitter, rttMicros                             atomic.Uint32
 
 	rtcpDone chan struct{}
-	rtxLimit *nackLimiter // bounds retransmissions; owned by the RTCP goroutine
+	rtxLimit *nackLimiter // bounds retransmissions
 
 	rembBps, rembAt atomic.Int64 // the subscriber's last REMB (bits/s, unix ns)
 }
@@ -182,6 +185,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	d.bound.Store(true)
+	d.transport.addTrack(d.ssrc, d)
 	// The subscriber can only start at a keyframe.
 	d.receiver.RequestKeyframe(int(d.target.Load()))
 	return *chosen, nil
@@ -190,6 +194,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 // Unbind stops writing.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.bound.Store(false)
+	d.transport.removeTrack(d.ssrc, d)
 	return nil
 }
 
@@ -337,7 +342,7 @@ func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload [
 
 // writeOwned marshals, encrypts in place and sends the packet on the media socket, or queues it
 // on batch (the caller flushes).
-func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sendKeys, r *route, h *rtp.Header, payload []byte) (int, bool) {
+func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, r *route, h *rtp.Header, payload []byte) (int, bool) {
 	n, err := h.MarshalTo(s.wire[:])
 	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpTagMax > len(s.wire) {
 		return 0, false
@@ -438,38 +443,46 @@ func unmarshalRTCP(b []byte) []rtcp.Packet {
 	return out
 }
 
-// HandleRTCP acts on RTCP from the subscriber. Called by one goroutine at a time.
+// HandleRTCP acts on RTCP from the subscriber.
 func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
-		switch p := p.(type) {
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			d.plis.Add(1)
-			layer := d.current.Load()
-			if layer == LayerNone {
-				layer = d.target.Load()
-			}
-			d.receiver.RequestKeyframe(int(layer))
-		case *rtcp.TransportLayerNack:
-			lim, now := d.nackLimiter(), time.Now().UnixNano()
-			for _, pair := range p.Nacks {
-				pair.Range(func(seq uint16) bool {
-					d.nacks.Add(1)
-					if d.allowRetransmit(lim, seq, now) { // bounded: see bwe_nack.go
-						d.retransmit(seq)
-					}
-					return true
-				})
-			}
-		case *rtcp.ReceiverReport:
-			for _, r := range p.Reports {
-				if r.SSRC == d.ssrc {
-					d.recordReport(r)
-				}
-			}
-		case *rtcp.ReceiverEstimatedMaximumBitrate:
-			// The subscriber's own estimate: the budget's fallback without transport-wide feedback.
-			d.recordREMB(p.Bitrate, time.Now())
+		d.handleRTCPPacket(p)
+	}
+}
+
+// handleRTCPPacket acts on one RTCP packet. pion's reader goroutine and Podium's read path
+// (inbound.go) both call it, for a moment both at once when a connection starts.
+func (d *DownTrack) handleRTCPPacket(p rtcp.Packet) {
+	d.rtcpMu.Lock()
+	defer d.rtcpMu.Unlock()
+	switch p := p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		d.plis.Add(1)
+		layer := d.current.Load()
+		if layer == LayerNone {
+			layer = d.target.Load()
 		}
+		d.receiver.RequestKeyframe(int(layer))
+	case *rtcp.TransportLayerNack:
+		lim, now := d.nackLimiter(), time.Now().UnixNano()
+		for _, pair := range p.Nacks {
+			pair.Range(func(seq uint16) bool {
+				d.nacks.Add(1)
+				if d.allowRetransmit(lim, seq, now) { // bounded: see rtxlimit.go
+					d.retransmit(seq)
+				}
+				return true
+			})
+		}
+	case *rtcp.ReceiverReport:
+		for _, r := range p.Reports {
+			if r.SSRC == d.ssrc {
+				d.recordReport(r)
+			}
+		}
+	case *rtcp.ReceiverEstimatedMaximumBitrate:
+		// The subscriber's own estimate: the budget's fallback without transport-wide feedback.
+		d.recordREMB(p.Bitrate, time.Now())
 	}
 }
 
@@ -578,6 +591,7 @@ func (d *DownTrack) SendPadding(n int) int {
 type DownTrackStats struct {
 	Packets, Bytes, NACKs, Retransmits, PLIs, Switches uint64
 	Direct                                             uint64 // packets sent by Podium's own write path (Transport)
+	DirectRTCP                                         uint64 // RTCP packets for this track taken by Podium's read path
 	CurrentLayer, TargetLayer                          int
 	FractionLost                                       float64 // from the last receiver report
 	Jitter                                             uint32  // RTP clock ticks
@@ -589,6 +603,7 @@ func (d *DownTrack) Stats() DownTrackStats {
 	return DownTrackStats{
 		Packets: d.packets.Load(), Bytes: d.bytes.Load(), NACKs: d.nacks.Load(),
 		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(), Direct: d.direct.Load(),
+		DirectRTCP:   d.directRTCP.Load(),
 		CurrentLayer: d.CurrentLayer(), TargetLayer: d.TargetLayer(),
 		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
 		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,

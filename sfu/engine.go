@@ -102,7 +102,8 @@ type Engine struct {
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
-	estimators sync.Map // peer connection id -> *sendSideEstimator
+	estimators sync.Map   // peer connection id -> *sendSideEstimator
+	routes     routeTable // subscribers' addresses -> their Transports, for the sockets' readers
 }
 
 // NewEngine opens the media sockets and prepares the WebRTC API.
@@ -177,7 +178,9 @@ func (e *Engine) listen() error {
 		}
 		addr, _ := netip.AddrFromSlice(ip.To4())
 		e.sockets[addr] = newSocket(conn)
-		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: conn}))
+		// pion reads the socket through Podium's read path, which takes subscribers' RTCP.
+		in := newInboundConn(conn, &e.routes)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: in}))
 	}
 	if len(muxes) == 1 {
 		e.udpMux = muxes[0]
@@ -352,8 +355,8 @@ func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, 
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
-	t := &Transport{socket: e.socketFor}
-	capture := &keyCapture{onKeys: func(k *sendKeys) { t.keys.Store(k) }}
+	t := &Transport{socket: e.socketFor, routes: &e.routes}
+	capture := &keyCapture{onKeys: func(k *sessionKeys) { t.keys.Store(k) }}
 	se := e.settings
 	se.SetDTLSKeyLogWriter(capture)
 	se.SetDTLSServerHelloMessageHook(capture.serverHello)

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -63,5 +64,13 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		est := &bweInterceptor{est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
 		est.est.record(1, 1200, 1)
 		est.feedback(b)
+		// Podium's read path, after decryption.
+		tr := &Transport{est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
+		tr.est.record(1, 1200, 1)
+		d2 := NewDownTrack(r, DownTrackParams{Transport: tr})
+		if _, err := d2.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: &captureWriter{discard: true}}); err != nil {
+			t.Fatal(err)
+		}
+		tr.handleRTCP(b, time.Now())
 	})
 }

@@ -30,8 +30,7 @@ type nackLimiter struct {
 	mediaBps, packetBits float64
 }
 
-// nackLimiter is made with the first NACK (most down tracks never get one); HandleRTCP is its
-// only caller.
+// nackLimiter is made with the first NACK (most down tracks never get one); called under rtcpMu.
 func (d *DownTrack) nackLimiter() *nackLimiter {
 	if d.rtxLimit == nil {
 		d.rtxLimit = &nackLimiter{packetBits: rtxDefaultSize * 8}

@@ -57,10 +57,12 @@ func suiteHash(id uint16) func() hash.Hash {
 	return nil
 }
 
-// sendKeys are the SRTP master key and salt Podium encrypts with towards one subscriber.
-type sendKeys struct {
-	profile   srtp.ProtectionProfile
-	key, salt []byte
+// sessionKeys are one connection's SRTP master keys and salts: Podium's, which it encrypts
+// with, and the remote's, which Podium decrypts the subscriber's RTCP with (inbound.go).
+type sessionKeys struct {
+	profile               srtp.ProtectionProfile
+	key, salt             []byte
+	remoteKey, remoteSalt []byte
 }
 
 // keyCapture collects one connection's handshake facts; its Write is the DTLS key log.
@@ -71,7 +73,7 @@ type keyCapture struct {
 	profile      srtp.ProtectionProfile
 	clientRandom []byte
 	master       []byte
-	onKeys       func(*sendKeys) // called once, when the keys are known
+	onKeys       func(*sessionKeys) // called once, when the keys are known
 	done         bool
 }
 
@@ -131,7 +133,8 @@ func (k *keyCapture) derive() {
 		return
 	}
 	if onKeys != nil {
-		onKeys(&sendKeys{profile: profile, key: cfg.Keys.LocalMasterKey, salt: cfg.Keys.LocalMasterSalt})
+		onKeys(&sessionKeys{profile: profile, key: cfg.Keys.LocalMasterKey, salt: cfg.Keys.LocalMasterSalt,
+			remoteKey: cfg.Keys.RemoteMasterKey, remoteSalt: cfg.Keys.RemoteMasterSalt})
 	}
 }
 

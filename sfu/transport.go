@@ -3,6 +3,7 @@ package sfu
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
@@ -17,12 +18,20 @@ import (
 // It is used only while it is complete: DTLS has connected with keys Podium could derive, and
 // the selected candidate pair is UDP on a socket Podium owns. Otherwise (ICE-TCP, Podium as DTLS
 // client, a pair on another socket) down tracks write through pion as before. RTCP always goes
-// through pion.
+// through pion. RTCP from the subscriber takes Podium's read path under the same conditions
+// (inbound.go); Podium's own RTCP to it goes through pion.
 type Transport struct {
-	keys      atomic.Pointer[sendKeys]
+	keys      atomic.Pointer[sessionKeys]
 	route     atomic.Pointer[route]
+	routeMu   sync.Mutex // orders route changes with their entries in routes
 	connected atomic.Bool
 	socket    func(local netip.Addr) *socket // the media socket a local candidate lives on
+	routes    *routeTable                    // where the media sockets' readers find this connection
+
+	// The read path: SRTCP decryption, and the bound down tracks by SSRC.
+	in       inboundRTCP
+	tracksMu sync.Mutex
+	tracks   atomic.Pointer[map[uint32]*DownTrack]
 
 	// With bandwidth estimation: the estimator of this connection, and the transport-wide
 	// sequence number of the last packet sent (shared by the connection's down tracks).
@@ -61,6 +70,9 @@ func (t *Transport) watch(pc *webrtc.PeerConnection) {
 	dtlsT := pc.SCTP().Transport()
 	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
 		t.connected.Store(s == webrtc.DTLSTransportStateConnected)
+		if s == webrtc.DTLSTransportStateClosed || s == webrtc.DTLSTransportStateFailed {
+			t.setRoute(nil)
+		}
 	})
 	dtlsT.ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.selectPair(p) })
 }
@@ -68,7 +80,7 @@ func (t *Transport) watch(pc *webrtc.PeerConnection) {
 func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
 	if p == nil || p.Local == nil || p.Remote == nil || p.Local.Protocol != webrtc.ICEProtocolUDP ||
 		p.Local.Typ == webrtc.ICECandidateTypeRelay {
-		t.route.Store(nil)
+		t.setRoute(nil)
 		return
 	}
 	local, err1 := netip.ParseAddr(p.Local.Address)
@@ -78,14 +90,28 @@ func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
 		sock = t.socket(local.Unmap())
 	}
 	if sock == nil {
-		t.route.Store(nil)
+		t.setRoute(nil)
 		return
 	}
-	t.route.Store(&route{sock: sock, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)})
+	t.setRoute(&route{sock: sock, addr: netip.AddrPortFrom(remote.Unmap(), p.Remote.Port)})
+}
+
+// setRoute changes where packets go and, for the sockets' readers, where they come from.
+func (t *Transport) setRoute(r *route) {
+	t.routeMu.Lock()
+	defer t.routeMu.Unlock()
+	var old, addr netip.AddrPort
+	if prev := t.route.Swap(r); prev != nil {
+		old = prev.addr
+	}
+	if r != nil {
+		addr = r.addr
+	}
+	t.routes.update(old, addr, t)
 }
 
 // ready returns the keys and route when Podium can write to the subscriber itself.
-func (t *Transport) ready() (*sendKeys, *route) {
+func (t *Transport) ready() (*sessionKeys, *route) {
 	if t == nil || !t.connected.Load() {
 		return nil, nil
 	}

@@ -28,7 +28,8 @@ func TestKeyCaptureMatchesDTLSExporter(t *testing.T) {
 				t.Fatalf("suite %v profile %v: no keys captured", suite, profile)
 			}
 			if got.profile != srtp.ProtectionProfile(profile) || !bytes.Equal(got.key, want.LocalMasterKey) ||
-				!bytes.Equal(got.salt, want.LocalMasterSalt) {
+				!bytes.Equal(got.salt, want.LocalMasterSalt) || !bytes.Equal(got.remoteKey, want.RemoteMasterKey) ||
+				!bytes.Equal(got.remoteSalt, want.RemoteMasterSalt) {
 				t.Errorf("suite %v profile %v: captured keys differ from the exporter's", suite, profile)
 			}
 		}
@@ -37,7 +38,7 @@ func TestKeyCaptureMatchesDTLSExporter(t *testing.T) {
 
 // handshakeKeys runs a DTLS handshake on loopback with Podium's capture on the server side and
 // returns what it captured and what the server's exporter says.
-func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProtectionProfile) (*sendKeys, srtp.SessionKeys) {
+func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProtectionProfile) (*sessionKeys, srtp.SessionKeys) {
 	t.Helper()
 	cert, err := selfsign.GenerateSelfSigned()
 	if err != nil {
@@ -54,8 +55,8 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 		t.Fatal(err)
 	}
 	defer b.Close()
-	keys := make(chan *sendKeys, 1)
-	capture := &keyCapture{onKeys: func(k *sendKeys) { keys <- k }}
+	keys := make(chan *sessionKeys, 1)
+	capture := &keyCapture{onKeys: func(k *sessionKeys) { keys <- k }}
 	shared := []dtls.Option{dtls.WithCertificates(cert), dtls.WithInsecureSkipVerify(true),
 		dtls.WithCipherSuites(suite), dtls.WithSRTPProtectionProfiles(profile),
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
@@ -104,7 +105,7 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 
 // directDownTrack is a down track whose Transport sends to a loopback socket with known keys
 // (and numbers packets for est, when there is one).
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sendKeys, est *sendSideEstimator) *DownTrack {
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sessionKeys, est *sendSideEstimator) *DownTrack {
 	tr := &Transport{est: est}
 	tr.keys.Store(keys)
 	tr.route.Store(&route{sock: sock, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
@@ -131,8 +132,8 @@ func mediaSocket(t testing.TB) *socket {
 	return newSocket(conn)
 }
 
-func testKeys() *sendKeys {
-	return &sendKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 12)}
+func testKeys() *sessionKeys {
+	return &sessionKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 12)}
 }
 
 // TestDirectWriteIsDecryptable: what the direct path sends is SRTP a subscriber with the same

@@ -122,8 +122,10 @@ type AdminSubscription struct {
 	Retransmits  uint64  `json:"retransmits"`
 	PLIs         uint64  `json:"plis"`
 	// DirectPackets were encrypted and sent by Podium's own write path (the rest went through
-	// pion's: ICE-TCP, bandwidth estimation on, or before the connection was ready).
+	// pion's: ICE-TCP, a relay, or before the connection was ready). DirectRTCP counts the
+	// subscriber's RTCP packets for the track that Podium's read path decrypted and handled.
 	DirectPackets uint64                  `json:"directPackets"`
+	DirectRTCP    uint64                  `json:"directRtcp"`
 	Settings      *protocol.TrackSettings `json:"settings"`
 }
 
@@ -215,7 +217,7 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 		as := AdminSubscription{
 			TrackSid: sub.TrackSid, PublisherSid: sub.PublisherSid, PublisherIdentity: sub.PublisherIdentity,
 			Kind: sub.Kind, Source: sub.Source, Packets: sub.Packets, Bytes: sub.Bytes, Bitrate: bytes * 8,
-			PacketRate: pkts, NACKs: sub.NACKs, Retransmits: sub.Retransmits, PLIs: sub.PLIs, Settings: sub.Settings, DirectPackets: sub.DirectPackets,
+			PacketRate: pkts, NACKs: sub.NACKs, Retransmits: sub.Retransmits, PLIs: sub.PLIs, Settings: sub.Settings, DirectPackets: sub.DirectPackets, DirectRTCP: sub.DirectRTCP,
 			Paused: sub.Paused, FractionLost: sub.FractionLost, RTTMillis: float64(sub.RTT.Microseconds()) / 1000,
 		}
 		if sub.Layer != "" {

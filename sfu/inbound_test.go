@@ -1,0 +1,180 @@
+package sfu
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
+// the Transport (with an estimator) that connects them.
+type inboundFixture struct {
+	in       *inboundConn
+	client   *net.UDPConn
+	tr       *Transport
+	d        *DownTrack
+	encrypt  *srtp.Context // the subscriber's SRTCP context
+	stranger *net.UDPConn  // a socket no Transport owns
+}
+
+func newInboundFixture(t *testing.T) *inboundFixture {
+	t.Helper()
+	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	server, err := net.ListenUDP("udp4", lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	f := &inboundFixture{}
+	for _, c := range []**net.UDPConn{&f.client, &f.stranger} {
+		if *c, err = net.ListenUDP("udp4", lo); err != nil {
+			t.Fatal(err)
+		}
+		conn := *c
+		t.Cleanup(func() { conn.Close() })
+	}
+	routes := &routeTable{}
+	f.in = newInboundConn(server, routes)
+	keys := testKeys()
+	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
+	f.tr = &Transport{routes: routes, est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
+	f.tr.keys.Store(keys)
+	f.tr.connected.Store(true)
+	f.tr.setRoute(&route{sock: newSocket(server), addr: f.client.LocalAddr().(*net.UDPAddr).AddrPort()})
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	f.d = NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: f.tr})
+	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
+	if _, err := f.d.Bind(fakeContext{codecs: codecs, ssrc: 4242, w: &captureWriter{discard: true}}); err != nil {
+		t.Fatal(err)
+	}
+	r.AddDownTrack(f.d)
+	if f.encrypt, err = srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// send encrypts a compound RTCP packet as the subscriber and sends it from conn.
+func (f *inboundFixture) send(t *testing.T, conn *net.UDPConn, pkts ...rtcp.Packet) {
+	t.Helper()
+	b, err := rtcp.Marshal(pkts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := f.encrypt.EncryptRTCP(nil, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.raw(t, conn, enc)
+}
+
+func (f *inboundFixture) raw(t *testing.T, conn *net.UDPConn, b []byte) {
+	t.Helper()
+	if _, err := conn.WriteTo(b, f.in.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next is the next datagram the read path leaves to pion.
+func (f *inboundFixture) next(t *testing.T) ([]byte, netip.AddrPort) {
+	t.Helper()
+	_ = f.in.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, addr, err := f.in.ReadFromAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n], addr
+}
+
+var stunBinding = []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+
+// TestInboundTakesSubscriberRTCP: the socket reader decrypts a subscriber's SRTCP and hands
+// each part to whom it concerns (the estimator its transport-wide feedback, the down track its
+// report, PLI and NACK), and leaves everything else to pion: STUN, RTCP from an address no
+// Transport owns, packets that do not decrypt, and RTCP after the connection's route is gone.
+func TestInboundTakesSubscriberRTCP(t *testing.T) {
+	f := newInboundFixture(t)
+	now := time.Now().UnixNano()
+	for seq := uint16(1); seq <= 2; seq++ {
+		f.tr.est.record(seq, 1200, now)
+	}
+	twcc := &rtcp.TransportLayerCC{Header: twccHeader(5), SenderSSRC: 1, MediaSSRC: 4242, BaseSequenceNumber: 1, PacketStatusCount: 2,
+		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 2}},
+		RecvDeltas:   []*rtcp.RecvDelta{{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 250}, {Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 500}}}
+	f.send(t, f.client,
+		&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 4242, FractionLost: 64, Jitter: 90}}},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{Source: 1, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "bob"}}}}},
+		twcc,
+		&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 4242},
+		&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 999}, // not this connection's
+	)
+	f.raw(t, f.client, stunBinding)
+	if got, addr := f.next(t); !bytes.Equal(got, stunBinding) || addr != f.client.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Fatalf("pion got %x from %v first, want the STUN message from the subscriber", got, addr)
+	}
+	st := f.d.Stats()
+	if st.PLIs != 1 || st.FractionLost != 0.25 || st.Jitter != 90 || st.DirectRTCP != 2 {
+		t.Errorf("down track saw %+v: want 1 PLI, the report's loss 0.25 and jitter 90, 2 RTCP packets", st)
+	}
+	if !f.tr.est.HasFeedback() || f.tr.RTCPTaken() != 1 {
+		t.Errorf("estimator feedback %v, %d packets taken: want the feedback and 1", f.tr.est.HasFeedback(), f.tr.RTCPTaken())
+	}
+
+	// From an address no Transport owns: pion's.
+	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 4242}
+	f.send(t, f.stranger, pli)
+	if got, addr := f.next(t); !isRTCP(got) || addr != f.stranger.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Fatalf("pion got %x from %v, want the stranger's RTCP", got, addr)
+	}
+	// Tampered: pion's, which drops it (and says so).
+	b, _ := rtcp.Marshal([]rtcp.Packet{pli})
+	enc, _ := f.encrypt.EncryptRTCP(nil, b, nil)
+	enc[len(enc)-1] ^= 1
+	f.raw(t, f.client, enc)
+	if got, _ := f.next(t); !bytes.Equal(got, enc) {
+		t.Fatalf("a packet that does not decrypt did not reach pion")
+	}
+	// Unbound track: its RTCP is nobody's; after the route is gone, the connection's RTCP is pion's.
+	_ = f.d.Unbind(nil)
+	f.send(t, f.client, pli)
+	f.raw(t, f.client, stunBinding)
+	if got, _ := f.next(t); !bytes.Equal(got, stunBinding) {
+		t.Fatalf("pion got %x, want the STUN message after the unbound track's RTCP", got)
+	}
+	f.tr.setRoute(nil)
+	f.send(t, f.client, pli)
+	if got, _ := f.next(t); !isRTCP(got) {
+		t.Fatalf("pion got %x, want the RTCP sent after the route was removed", got)
+	}
+	if st := f.d.Stats(); st.PLIs != 1 || f.tr.RTCPTaken() != 2 {
+		t.Errorf("after unbind: %d PLIs, %d packets taken; want 1 and 2", st.PLIs, f.tr.RTCPTaken())
+	}
+}
+
+// TestIsRTCP: RTCP is told from RTP, STUN and DTLS sharing the port (RFC 7983, RFC 5761).
+func TestIsRTCP(t *testing.T) {
+	cases := []struct {
+		b    []byte
+		want bool
+	}{
+		{[]byte{0x80, 200, 0, 6, 0, 0, 0, 1}, true},   // sender report
+		{[]byte{0x81, 205, 0, 4, 0, 0, 0, 1}, true},   // transport-wide feedback
+		{[]byte{0x80, 0x60, 0, 1, 0, 0, 0, 1}, false}, // RTP, payload type 96
+		{[]byte{0x80, 0xe0, 0, 1, 0, 0, 0, 1}, false}, // RTP, payload type 96 with marker
+		{stunBinding, false},
+		{[]byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0}, false}, // DTLS handshake
+		{[]byte{0x80, 200, 0}, false},                  // too short
+	}
+	for _, c := range cases {
+		if got := isRTCP(c.b); got != c.want {
+			t.Errorf("isRTCP(%x) = %v, want %v", c.b, got, c.want)
+		}
+	}
+}
