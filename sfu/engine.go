@@ -15,9 +15,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -103,6 +100,7 @@ type Engine struct {
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
 	estimators sync.Map   // peer connection id -> *sendSideEstimator
+	upstreams  sync.Map   // peer connection id -> *upstream
 	routes     routeTable // subscribers' addresses -> their Transports, for the sockets' readers
 }
 
@@ -313,28 +311,12 @@ func (e *Engine) addEstimator(ir *interceptor.Registry) error {
 	return nil
 }
 
+// addReportsAndFeedback registers what publishers are told about what Podium receives:
+// transport-wide feedback, NACKs and receiver reports (upstream.go, instead of pion's three
+// interceptors). Sender reports to subscribers come from the down tracks
+// (DownTrack.SenderReport): pion's sender interceptor would not see packets Podium encrypts.
 func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.Registry, error) {
-	// Transport-wide CC feedback for publishers: without it Chromium never ramps up its top layer.
-	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(100 * time.Millisecond))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(lazily(fb))
-	// With estimation on, down tracks number what they send for transport-wide feedback
-	// themselves (Transport.twccSeq): one sequence for both write paths.
-	// NACKs towards publishers for upstream loss.
-	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(512), nack.GeneratorInterval(50*time.Millisecond))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(lazily(gen))
-	// Receiver reports to publishers. Sender reports to subscribers come from the down tracks
-	// (DownTrack.SenderReport): pion's sender interceptor would not see packets Podium encrypts.
-	rr, err := report.NewReceiverInterceptor(report.ReceiverInterval(time.Second))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(lazily(rr))
+	ir.Add(upstreamFactory{onNew: func(id string, u *upstream) { e.upstreams.Store(id, u) }})
 	return ir, nil
 }
 
@@ -438,7 +420,10 @@ func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
 }
 
 // Forget drops the estimator of a closed peer connection.
-func (e *Engine) Forget(pc *webrtc.PeerConnection) { e.estimators.Delete(pc.ID()) }
+func (e *Engine) Forget(pc *webrtc.PeerConnection) {
+	e.estimators.Delete(pc.ID())
+	e.upstreams.Delete(pc.ID())
+}
 
 // UDPAddr is the media UDP address (useful when UDPPort was 0).
 func (e *Engine) UDPAddr() net.Addr {

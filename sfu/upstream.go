@@ -1,0 +1,422 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+)
+
+// upstream is what Podium tells a publisher about the media it receives: transport-wide
+// feedback every 100 ms (without it Chromium never ramps up its top layer), NACKs for missing
+// packets every 50 ms, and receiver reports every second. It replaces pion's three interceptors
+// for these, which parse every packet into a freshly allocated header and hand each one to
+// another goroutine over an unbuffered channel; here a packet costs a lock and a few stores,
+// and it can be recorded from pion's read path (as an interceptor) or Podium's own (inbound.go).
+//
+// The ticker goroutine starts with the connection's first stream: most connections never
+// receive one (every subscriber connection, and the publisher connection of who only watches).
+type upstream struct {
+	mu      sync.Mutex
+	streams map[uint32]*upStream
+	fb      *twcc.Recorder // pion's recorder: the feedback's format is subtle
+	fbCount int            // packets recorded since the last feedback
+	epoch   int64          // unix ns; transport-wide arrival times count from here
+	ssrc    uint32         // Podium's SSRC in what it sends
+	writer  interceptor.RTCPWriter
+	closed  bool
+	stop    chan struct{} // non-nil once the ticker runs
+	done    chan struct{}
+}
+
+// Intervals of the feedback a publisher gets.
+const (
+	upNACKInterval   = 50 * time.Millisecond
+	upTWCCInterval   = 100 * time.Millisecond
+	upReportInterval = time.Second
+	upLogSize        = 1024 // sequence numbers a stream remembers (received or not)
+	upNACKWindow     = 256  // how far back missing packets are asked for again
+	upMaxNACKs       = 10   // times one missing packet is asked for (500 ms at 50 ms)
+)
+
+// upStream is one received RTP stream's state (RFC 3550 A.3 and A.8).
+type upStream struct {
+	ssrc      uint32
+	clockRate float64
+	twccID    uint8 // the transport-wide sequence number's extension id, 0: none
+
+	started          bool
+	maxExt           int64 // highest extended sequence number received
+	baseExt          int64 // the first
+	floorExt         int64 // NACK nothing before this (the first, or after a jump)
+	received         int64
+	expectedPrior    int64
+	receivedPrior    int64
+	lastTS           uint32
+	lastArrival      int64
+	jitter           float64 // RTP clock units
+	lastSR, lastSRAt uint32  // middle 32 bits of the last sender report's NTP time; when (same units)
+	hasSR            bool
+	seen             [upLogSize / 64]uint64
+	nacked           [upLogSize]uint8
+}
+
+func newUpstream() *upstream {
+	return &upstream{streams: map[uint32]*upStream{}, fb: twcc.NewRecorder(rand.Uint32()), epoch: time.Now().UnixNano(), ssrc: rand.Uint32()}
+}
+
+// addStream starts tracking a received stream (and the ticker, with the first one).
+func (u *upstream) addStream(ssrc, clockRate uint32, twccID uint8) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if clockRate == 0 {
+		clockRate = 90000
+	}
+	if _, ok := u.streams[ssrc]; !ok {
+		u.streams[ssrc] = &upStream{ssrc: ssrc, clockRate: float64(clockRate), twccID: twccID}
+	}
+	u.startLocked()
+}
+
+// startLocked starts the ticker once there is a stream and somewhere to write.
+func (u *upstream) startLocked() {
+	if u.closed || u.stop != nil || u.writer == nil || len(u.streams) == 0 {
+		return
+	}
+	u.stop, u.done = make(chan struct{}), make(chan struct{})
+	go u.loop(u.writer, u.stop, u.done)
+}
+
+func (u *upstream) removeStream(ssrc uint32) {
+	u.mu.Lock()
+	delete(u.streams, ssrc)
+	u.mu.Unlock()
+}
+
+// onRTP records one received packet (b is its plain RTP) at now (unix ns). It does not
+// allocate.
+func (u *upstream) onRTP(b []byte, now int64) {
+	if len(b) < 12 {
+		return
+	}
+	ssrc := binary.BigEndian.Uint32(b[8:12])
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	s := u.streams[ssrc]
+	if s == nil {
+		return
+	}
+	if s.twccID != 0 {
+		if ext := rtpExtension(b, s.twccID); len(ext) >= 2 {
+			u.fb.Record(ssrc, binary.BigEndian.Uint16(ext), (now-u.epoch)/1000)
+			u.fbCount++
+		}
+	}
+	s.record(binary.BigEndian.Uint16(b[2:4]), binary.BigEndian.Uint32(b[4:8]), now)
+}
+
+// record updates the sequence, loss and jitter state with one packet.
+func (s *upStream) record(seq uint16, ts uint32, now int64) {
+	if !s.started {
+		s.started = true
+		s.maxExt, s.baseExt, s.floorExt = int64(seq), int64(seq), int64(seq)
+		s.mark(int64(seq))
+		s.received = 1
+		s.lastTS, s.lastArrival = ts, now
+		return
+	}
+	ext := s.extend(seq)
+	switch d := ext - s.maxExt; {
+	case d > upLogSize || d < -upLogSize:
+		// The stream jumped (a restart): count from here, remember nothing before.
+		clear(s.seen[:])
+		clear(s.nacked[:])
+		span := s.maxExt - s.baseExt // expected goes on counting from where it was
+		s.maxExt, s.floorExt, s.baseExt = ext, ext, ext-span-1
+	case d > 0:
+		for m := s.maxExt + 1; m < ext; m++ { // the gap: missing until they come
+			s.unmark(m)
+		}
+		s.maxExt = ext
+	}
+	if ext <= s.maxExt-upLogSize {
+		return // too old to tell apart from what the log holds now
+	}
+	if !s.isMarked(ext) {
+		s.received++
+	}
+	s.mark(ext)
+	// Interarrival jitter (RFC 3550 A.8), from packets in order only.
+	if ext == s.maxExt {
+		transit := (float64(now-s.lastArrival)/1e9)*s.clockRate - float64(int32(ts-s.lastTS))
+		if transit < 0 {
+			transit = -transit
+		}
+		s.jitter += (transit - s.jitter) / 16
+		s.lastTS, s.lastArrival = ts, now
+	}
+}
+
+// extend places a 16-bit sequence number next to the highest one seen.
+func (s *upStream) extend(seq uint16) int64 {
+	delta := int64(int16(seq - uint16(s.maxExt)))
+	return s.maxExt + delta
+}
+
+func (s *upStream) mark(ext int64) {
+	i := uint64(ext) % upLogSize
+	s.seen[i/64] |= 1 << (i % 64)
+	s.nacked[i] = 0
+}
+
+func (s *upStream) unmark(ext int64) {
+	i := uint64(ext) % upLogSize
+	s.seen[i/64] &^= 1 << (i % 64)
+	s.nacked[i] = 0
+}
+
+func (s *upStream) isMarked(ext int64) bool {
+	i := uint64(ext) % upLogSize
+	return s.seen[i/64]&(1<<(i%64)) != 0
+}
+
+// missing appends the sequence numbers to ask for again, counting each request.
+func (s *upStream) missing(out []uint16) []uint16 {
+	if !s.started {
+		return out
+	}
+	for ext := max(s.maxExt-upNACKWindow, s.floorExt); ext < s.maxExt; ext++ {
+		i := uint64(ext) % upLogSize
+		if s.isMarked(ext) || s.nacked[i] >= upMaxNACKs {
+			continue
+		}
+		s.nacked[i]++
+		out = append(out, uint16(ext))
+	}
+	return out
+}
+
+// report is the stream's reception report now (RFC 3550 6.4.1, A.3).
+func (s *upStream) report(now int64) rtcp.ReceptionReport {
+	expected := s.maxExt - s.baseExt + 1
+	lost := min(max(expected-s.received, 0), 0x7fffff)
+	expInterval, recvInterval := expected-s.expectedPrior, s.received-s.receivedPrior
+	s.expectedPrior, s.receivedPrior = expected, s.received
+	var fraction uint8
+	if lostInterval := expInterval - recvInterval; expInterval > 0 && lostInterval > 0 {
+		fraction = uint8(lostInterval << 8 / expInterval)
+	}
+	r := rtcp.ReceptionReport{
+		SSRC: s.ssrc, FractionLost: fraction, TotalLost: uint32(lost),
+		LastSequenceNumber: uint32(s.maxExt), Jitter: uint32(s.jitter),
+	}
+	if s.hasSR {
+		r.LastSenderReport = s.lastSR
+		r.Delay = ntpCompact(time.Unix(0, now)) - s.lastSRAt
+	}
+	return r
+}
+
+// onRTCP takes the publisher's sender reports from a compound packet (for the reports' LSR and
+// DLSR) without parsing the rest.
+func (u *upstream) onRTCP(b []byte, now int64) {
+	for len(b) >= 4 {
+		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+		if size > len(b) {
+			return
+		}
+		if b[1] == byte(rtcp.TypeSenderReport) && size >= 28 {
+			ssrc, ntp := binary.BigEndian.Uint32(b[4:8]), binary.BigEndian.Uint64(b[8:16])
+			u.mu.Lock()
+			if s := u.streams[ssrc]; s != nil {
+				s.lastSR, s.lastSRAt, s.hasSR = uint32(ntp>>16), ntpCompact(time.Unix(0, now)), true
+			}
+			u.mu.Unlock()
+		}
+		b = b[size:]
+	}
+}
+
+// loop sends the feedback until close.
+func (u *upstream) loop(w interceptor.RTCPWriter, stop, done chan struct{}) {
+	defer close(done)
+	tick := time.NewTicker(upNACKInterval)
+	defer tick.Stop()
+	var n int
+	var seqs []uint16
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			n++
+			var pkts []rtcp.Packet
+			u.mu.Lock()
+			for _, s := range u.streams {
+				if seqs = s.missing(seqs[:0]); len(seqs) > 0 {
+					pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: u.ssrc, MediaSSRC: s.ssrc,
+						Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
+				}
+			}
+			if n%int(upTWCCInterval/upNACKInterval) == 0 && u.fbCount > 0 {
+				pkts = append(pkts, u.fb.BuildFeedbackPacket()...)
+				u.fbCount = 0
+			}
+			if n%int(upReportInterval/upNACKInterval) == 0 {
+				rr := &rtcp.ReceiverReport{SSRC: u.ssrc}
+				for _, s := range u.streams {
+					if s.started && len(rr.Reports) < 31 {
+						rr.Reports = append(rr.Reports, s.report(now.UnixNano()))
+					}
+				}
+				if len(rr.Reports) > 0 {
+					pkts = append(pkts, rr)
+				}
+			}
+			u.mu.Unlock()
+			if len(pkts) > 0 {
+				_, _ = w.Write(pkts, nil)
+			}
+		}
+	}
+}
+
+// Close stops the ticker.
+func (u *upstream) Close() error {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return nil
+	}
+	u.closed = true
+	stop, done := u.stop, u.done
+	u.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	return nil
+}
+
+// rtpExtension finds a header extension's payload in a marshalled RTP packet without parsing
+// the rest (one- and two-byte forms, RFC 8285). nil: not there.
+func rtpExtension(b []byte, id uint8) []byte {
+	if len(b) < 12 || b[0]&0x10 == 0 {
+		return nil
+	}
+	off := 12 + int(b[0]&0x0f)*4
+	if len(b) < off+4 {
+		return nil
+	}
+	profile := binary.BigEndian.Uint16(b[off:])
+	end := off + 4 + int(binary.BigEndian.Uint16(b[off+2:]))*4
+	if end > len(b) {
+		return nil
+	}
+	p := off + 4
+	switch {
+	case profile == 0xBEDE:
+		for p < end {
+			if b[p] == 0 { // padding
+				p++
+				continue
+			}
+			eid, l := b[p]>>4, int(b[p]&0x0f)+1
+			if eid == 15 || p+1+l > end {
+				return nil
+			}
+			if eid == id {
+				return b[p+1 : p+1+l]
+			}
+			p += 1 + l
+		}
+	case profile&0xfff0 == 0x1000:
+		for p < end {
+			if b[p] == 0 {
+				p++
+				continue
+			}
+			if p+2 > end {
+				return nil
+			}
+			eid, l := b[p], int(b[p+1])
+			if p+2+l > end {
+				return nil
+			}
+			if eid == id {
+				return b[p+2 : p+2+l]
+			}
+			p += 2 + l
+		}
+	}
+	return nil
+}
+
+// upstreamFactory gives every peer connection an upstream, registered with the engine so that
+// Podium's own read path finds it.
+type upstreamFactory struct {
+	onNew func(id string, u *upstream)
+}
+
+func (f upstreamFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	u := newUpstream()
+	if f.onNew != nil {
+		f.onNew(id, u)
+	}
+	return &upstreamInterceptor{u: u}, nil
+}
+
+// upstreamInterceptor feeds an upstream from pion's read path.
+type upstreamInterceptor struct {
+	interceptor.NoOp
+	u *upstream
+}
+
+func (i *upstreamInterceptor) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	i.u.mu.Lock()
+	i.u.writer = w
+	i.u.startLocked()
+	i.u.mu.Unlock()
+	return w
+}
+
+func (i *upstreamInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+	var twccID uint8
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == TWCCURI {
+			twccID = uint8(x.ID)
+		}
+	}
+	i.u.addStream(info.SSRC, info.ClockRate, twccID)
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err == nil {
+			i.u.onRTP(b[:n], time.Now().UnixNano())
+		}
+		return n, attr, err
+	})
+}
+
+func (i *upstreamInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) { i.u.removeStream(info.SSRC) }
+
+func (i *upstreamInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err == nil && i.u.hasStreams() {
+			i.u.onRTCP(b[:n], time.Now().UnixNano())
+		}
+		return n, attr, err
+	})
+}
+
+func (u *upstream) hasStreams() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.streams) > 0
+}
+
+func (i *upstreamInterceptor) Close() error { return i.u.Close() }

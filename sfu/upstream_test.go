@@ -1,0 +1,236 @@
+package sfu
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// rtcpSink records what the upstream writes.
+type rtcpSink struct {
+	mu   sync.Mutex
+	pkts []rtcp.Packet
+}
+
+func (s *rtcpSink) Write(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pkts = append(s.pkts, pkts...)
+	return 0, nil
+}
+
+func (s *rtcpSink) take() []rtcp.Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pkts
+	s.pkts = nil
+	return p
+}
+
+// upPacket is a marshalled RTP packet with a transport-wide sequence number (extension id 3).
+func upPacket(t testing.TB, ssrc uint32, seq uint16, ts uint32, twccSeq uint16) []byte {
+	t.Helper()
+	h := rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc}
+	ext, _ := (&rtp.TransportCCExtension{TransportSequence: twccSeq}).Marshal()
+	if err := h.SetExtension(3, ext); err != nil {
+		t.Fatal(err)
+	}
+	b, err := (&rtp.Packet{Header: h, Payload: []byte{1, 2, 3}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestUpstreamFeedback: for what a publisher sends, with packets 3 and 4 lost, Podium NACKs
+// exactly those, sends transport-wide feedback for what arrived, and reports the loss, the
+// highest sequence number and the sender report's LSR; nothing runs before the first stream.
+func TestUpstreamFeedback(t *testing.T) {
+	u := newUpstream()
+	sink := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	defer i.Close()
+	i.BindRTCPWriter(sink)
+	if u.stop != nil {
+		t.Fatal("the ticker started without a stream")
+	}
+	seqs := []uint16{65534, 65535, 0, 3, 4} // 1 and 2 are lost, across the wrap
+	next := 0
+	reader := i.BindRemoteStream(&interceptor.StreamInfo{SSRC: 7, ClockRate: 90000,
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}},
+		interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+			p := upPacket(t, 7, seqs[next], uint32(next)*3000, uint16(100+next))
+			next++
+			return copy(b, p), a, nil
+		}))
+	buf := make([]byte, 1500)
+	for range seqs {
+		if _, _, err := reader.Read(buf, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sr, _ := (&rtcp.SenderReport{SSRC: 7, NTPTime: 0x1234_5678_9abc_def0}).Marshal()
+	rtcpReader := i.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		return copy(b, sr), a, nil
+	}))
+	if _, _, err := rtcpReader.Read(buf, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var nacked []uint16
+	var fbSeqs int
+	var report *rtcp.ReceptionReport
+	deadline := time.Now().Add(3 * time.Second)
+	for (report == nil || fbSeqs == 0 || len(nacked) == 0) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		for _, p := range sink.take() {
+			switch p := p.(type) {
+			case *rtcp.TransportLayerNack:
+				for _, pair := range p.Nacks {
+					nacked = append(nacked, pair.PacketList()...)
+				}
+			case *rtcp.TransportLayerCC:
+				fbSeqs += int(p.PacketStatusCount)
+				if p.BaseSequenceNumber != 100 || p.MediaSSRC != 7 {
+					t.Errorf("feedback from %d for %d, want from 100 for 7", p.BaseSequenceNumber, p.MediaSSRC)
+				}
+			case *rtcp.ReceiverReport:
+				report = &p.Reports[0]
+			}
+		}
+	}
+	slices.Sort(nacked)
+	nacked = slices.Compact(nacked)
+	if !slices.Equal(nacked, []uint16{1, 2}) {
+		t.Errorf("NACKed %v, want [1 2]", nacked)
+	}
+	if fbSeqs != 5 {
+		t.Errorf("transport-wide feedback covers %d packets, want 5", fbSeqs)
+	}
+	if report == nil {
+		t.Fatal("no receiver report")
+	}
+	if report.SSRC != 7 || report.TotalLost != 2 || report.LastSequenceNumber != 1<<16|4 || report.FractionLost != 2*256/7 ||
+		report.LastSenderReport != 0x5678_9abc || report.Delay == 0 || report.Delay > 2*65536 {
+		t.Errorf("report %+v: want 2 of 7 lost, highest 1<<16|4, LSR 0x56789abc, DLSR about a second", *report)
+	}
+}
+
+// TestUpstreamNACKsAreBounded: a packet that never comes is asked for upMaxNACKs times, and a
+// packet that comes late is not asked for again.
+func TestUpstreamNACKsAreBounded(t *testing.T) {
+	s := &upStream{ssrc: 1, clockRate: 90000}
+	now := time.Now().UnixNano()
+	for _, seq := range []uint16{10, 11, 14} {
+		s.record(seq, 0, now)
+	}
+	counts := map[uint16]int{}
+	for round := range upMaxNACKs + 5 {
+		if round == 2 {
+			s.record(12, 0, now) // late, after two requests
+		}
+		for _, seq := range s.missing(nil) {
+			counts[seq]++
+		}
+	}
+	if counts[12] != 2 || counts[13] != upMaxNACKs || len(counts) != 2 {
+		t.Errorf("requests %v: want 12 twice (until it came) and 13 %d times", counts, upMaxNACKs)
+	}
+	// A jump (the publisher restarted its sequence) forgets what was missing before it.
+	s.record(40000, 0, now)
+	if got := s.missing(nil); len(got) != 0 {
+		t.Errorf("after a jump: NACKs %v", got)
+	}
+	if r := s.report(now); r.TotalLost != 1 {
+		t.Errorf("after a jump: %d lost in all, want 1 (13)", r.TotalLost)
+	}
+}
+
+// TestUpstreamIdleHasNoGoroutine: a connection without streams starts nothing, and Close stops
+// the ticker.
+func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var us []*upstreamInterceptor
+	for range 50 {
+		i := &upstreamInterceptor{u: newUpstream()}
+		i.BindRTCPWriter(&rtcpSink{})
+		us = append(us, i)
+	}
+	if n := runtime.NumGoroutine(); n > before+5 {
+		t.Errorf("%d goroutines for 50 idle connections", n-before)
+	}
+	us[0].u.addStream(1, 90000, 0)
+	if us[0].u.stop == nil {
+		t.Error("no ticker after the first stream")
+	}
+	for _, i := range us {
+		_ = i.Close()
+	}
+	_ = us[0].Close() // twice is fine
+}
+
+// TestRTPExtension: the extension finder agrees with pion's parser for both forms.
+func TestRTPExtension(t *testing.T) {
+	for _, twoByte := range []bool{false, true} {
+		h := rtp.Header{Version: 2, SSRC: 1, CSRC: []uint32{9}}
+		if twoByte {
+			h.Extension, h.ExtensionProfile = true, 0x1000
+		}
+		_ = h.SetExtension(1, []byte{0xaa})
+		_ = h.SetExtension(5, []byte{0x01, 0x02})
+		b, err := (&rtp.Packet{Header: h, Payload: []byte{7}}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rtpExtension(b, 5); !slices.Equal(got, []byte{1, 2}) {
+			t.Errorf("two-byte %v: extension 5 is %x", twoByte, got)
+		}
+		if got := rtpExtension(b, 1); !slices.Equal(got, []byte{0xaa}) {
+			t.Errorf("two-byte %v: extension 1 is %x", twoByte, got)
+		}
+		if got := rtpExtension(b, 2); got != nil {
+			t.Errorf("two-byte %v: extension 2 is %x, want none", twoByte, got)
+		}
+	}
+}
+
+// FuzzRTPExtension: any packet, any id: no panic, and what is found lies inside the packet.
+func FuzzRTPExtension(f *testing.F) {
+	f.Add(upPacket(f, 1, 2, 3, 4), uint8(3))
+	f.Add([]byte{0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0, 1, 0x30, 1, 2, 0}, uint8(3))
+	f.Fuzz(func(t *testing.T, b []byte, id uint8) {
+		got := rtpExtension(b, id)
+		if len(got) > len(b) {
+			t.Fatal("extension longer than the packet")
+		}
+		u := newUpstream()
+		u.streams[1] = &upStream{ssrc: 1, clockRate: 90000, twccID: id}
+		u.onRTP(b, time.Now().UnixNano())
+		u.onRTCP(b, time.Now().UnixNano())
+	})
+}
+
+// TestUpstreamRecordDoesNotAllocate: recording a packet costs no allocation.
+func TestUpstreamRecordDoesNotAllocate(t *testing.T) {
+	u := newUpstream()
+	u.addStream(7, 90000, 3)
+	defer u.Close()
+	pkts := make([][]byte, 1100)
+	for i := range pkts {
+		pkts[i] = upPacket(t, 7, uint16(i), uint32(i)*3000, uint16(i))
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		u.onRTP(pkts[n], time.Now().UnixNano())
+		n++
+	})
+	if allocs > 0 {
+		t.Errorf("recording a packet allocates %.2f times", allocs)
+	}
+}
