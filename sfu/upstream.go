@@ -401,7 +401,9 @@ func (i *upstreamInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r i
 	})
 }
 
-func (i *upstreamInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) { i.u.removeStream(info.SSRC) }
+func (i *upstreamInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) {
+	i.u.removeStream(info.SSRC)
+}
 
 func (i *upstreamInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
