@@ -35,6 +35,7 @@ type Participant struct {
 
 	pub, sub     *webrtc.PeerConnection
 	subTransport *sfu.Transport                 // Podium's own write path to the subscriber connection
+	pubTransport *sfu.Transport                 // Podium's own read path from the publisher connection
 	subDC        map[string]*webrtc.DataChannel // data channels the server opened towards the client
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
@@ -96,7 +97,7 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 	}
 	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
 	var err error
-	if p.pub, err = r.manager.engine.NewPeerConnection(); err != nil {
+	if p.pub, p.pubTransport, err = r.manager.engine.NewPublisherConnection(); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if p.sub, p.subTransport, err = r.manager.engine.NewSubscriberConnection(); err != nil {

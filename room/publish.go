@@ -83,7 +83,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	r := sfu.NewReceiver(sfu.ReceiverParams{
 		Codec: remote.Codec(), Kind: remote.Kind(), AudioLevelID: levelID,
 		WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
-		Logger: p.logger.With("track", t.sid),
+		Logger: p.logger.With("track", t.sid), Transport: p.pubTransport,
 	})
 	p.mu.Lock()
 	t.receiver = r

@@ -15,6 +15,7 @@ import (
 type TrackStats struct {
 	Info                      protocol.TrackInfo
 	Packets, Bytes, Keyframes uint64 // all layers together
+	DirectPackets             uint64 // of Packets, those Podium's own read path received
 	// Layers are the simulcast layers received (one for a track without simulcast).
 	Layers []LayerStats
 	// AudioLevel is the RFC 6464 level of the last audio packet (0 loudest, 127 silence).
@@ -96,6 +97,7 @@ func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
 			ts.Packets += l.Packets
 			ts.Bytes += l.Bytes
 			ts.Keyframes += l.Keyframes
+			ts.DirectPackets += l.Direct
 			rid := l.RID
 			if simulcast(info, rs.Layers) {
 				rid = layerRID(l.Index, info.Layers, rs.Layers)

@@ -12,7 +12,8 @@ import (
 // TestDirectWritePath: Podium encrypts and sends subscribers' media itself. Bob decodes alice's
 // VP8 keyframes and hears her, nearly every packet the server sent him went through Podium's own
 // write path, and his receiver reports answer the server's own sender reports (a round-trip
-// time is measured) that arrive on Podium's own read path, with bandwidth estimation on and off.
+// time is measured) that arrive on Podium's own read path, which also decrypts and forwards
+// nearly every packet alice sends, with bandwidth estimation on and off.
 func TestDirectWritePath(t *testing.T) {
 	for _, bwe := range []bool{false, true} {
 		n := startNodeWith(t, func(c *Config) { c.Room = room.Config{BandwidthEstimation: bwe} })
@@ -26,6 +27,7 @@ func TestDirectWritePath(t *testing.T) {
 		})
 		url, tok := n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true})
 		var subs []signaling.AdminSubscription
+		var tracks []signaling.AdminTrack
 		var estimate *int
 		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
 			var st signaling.AdminStats
@@ -35,6 +37,9 @@ func TestDirectWritePath(t *testing.T) {
 				for _, p := range r.Participants {
 					if p.Identity == "bob" {
 						subs, estimate = p.Subscriptions, p.DownlinkEstimate
+					}
+					if p.Identity == "alice" {
+						tracks = p.Tracks
 					}
 				}
 			}
@@ -57,6 +62,33 @@ func TestDirectWritePath(t *testing.T) {
 			if s.DirectRTCP == 0 {
 				t.Errorf("%s: no RTCP from bob on Podium's read path", s.Kind)
 			}
+		}
+		// The read path takes a layer over once pion has read its first packets: count what
+		// arrives from here on.
+		before := map[string]signaling.AdminTrack{}
+		for _, tr := range tracks {
+			before[tr.Sid] = tr
+		}
+		time.Sleep(time.Second)
+		var st signaling.AdminStats
+		apiCall(t, "GET", url, tok, &st)
+		tracks = nil
+		for _, r := range st.Rooms {
+			for _, p := range r.Participants {
+				if p.Identity == "alice" {
+					tracks = p.Tracks
+				}
+			}
+		}
+		for _, tr := range tracks {
+			pkts, direct := tr.Packets-before[tr.Sid].Packets, tr.DirectPackets-before[tr.Sid].DirectPackets
+			t.Logf("bwe %v: alice's %s: %d of %d packets in a second on Podium's read path", bwe, tr.Kind, direct, pkts)
+			if pkts == 0 || direct < pkts*95/100 {
+				t.Errorf("alice's %s: %d of %d packets in a second on Podium's read path, want all", tr.Kind, direct, pkts)
+			}
+		}
+		if len(tracks) != 2 {
+			t.Errorf("alice publishes %d tracks, want 2", len(tracks))
 		}
 	}
 }

@@ -332,8 +332,26 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 }
 
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
-// down tracks write through.
+// down tracks write through and its subscriber's RTCP is read by.
 func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
+	return e.newOwnedConnection()
+}
+
+// NewPublisherConnection creates a peer connection that receives media, with the Transport its
+// Receivers' layers are read through (ReceiverParams.Transport).
+func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, error) {
+	pc, t, err := e.newOwnedConnection()
+	if err == nil {
+		if v, ok := e.upstreams.Load(pc.ID()); ok {
+			t.up = v.(*upstream)
+		}
+	}
+	return pc, t, err
+}
+
+// newOwnedConnection creates a peer connection whose SRTP keys Podium captures, so that its own
+// read and write paths (Transport) can use them.
+func (e *Engine) newOwnedConnection() (*webrtc.PeerConnection, *Transport, error) {
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}

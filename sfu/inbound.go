@@ -4,29 +4,35 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 )
 
-// Podium's own read path for a subscriber's RTCP. A subscriber sends transport-wide feedback ten
-// times a second, plus receiver reports, NACKs and PLIs. Through pion each packet crosses the
-// UDP mux, the ICE connection, the DTLS/SRTP demultiplexer, the SRTCP session (which parses the
-// whole compound packet to route it), a read-stream buffer and the interceptor chain before a
-// down track's reader goroutine sees it: four goroutine hand-offs per packet, which at 1 → 200
-// cost more than the estimator itself. The media socket's reader (inboundConn) instead decrypts
-// SRTCP from an address a Transport owns and hands it to the estimator and down tracks at once.
-// Everything else (STUN, DTLS, SCTP, RTP from publishers, RTCP of connections Podium does not
-// own) goes on to pion unchanged.
+// Podium's own read path. Through pion, each packet that arrives crosses the UDP mux, the ICE
+// connection, the DTLS/SRTP demultiplexer, the SRTP session, a read-stream buffer and the
+// interceptor chain: four goroutine hand-offs per packet. The media socket's reader
+// (inboundConn) instead decrypts, from an address a Transport owns:
+//   - a publisher's RTP of a layer a Receiver reads, which it records for the feedback to the
+//     publisher (upstream.go) and forwards at once (Receiver.forward), and its sender reports;
+//   - a subscriber's RTCP (transport-wide feedback ten times a second, receiver reports, NACKs,
+//     PLIs), which it hands to the estimator and the down tracks.
+//
+// Everything else (STUN, DTLS, SCTP, the first packets of a simulcast layer, which pion reads to
+// learn its RID, and every packet of a connection Podium does not own) goes on to pion
+// unchanged, and a packet that does not decrypt too: pion then drops it, and says so.
 
 // inboundConn is the media socket as pion's UDP mux reads it.
 type inboundConn struct {
 	net.PacketConn
 	udp    *net.UDPConn // the same socket, when it is one: reads without allocating
 	routes *routeTable
+	plain  [maxPacketSize + 100]byte // a decrypted RTP packet, while it is forwarded
 }
 
 func newInboundConn(pc net.PacketConn, routes *routeTable) *inboundConn {
@@ -43,13 +49,29 @@ func (c *inboundConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		if isRTCP(b[:n]) {
-			if t := c.routes.lookup(addr); t != nil && t.receiveRTCP(b[:n]) {
-				continue
-			}
+		if c.take(b[:n], addr) {
+			continue
 		}
 		return n, addr, nil
 	}
+}
+
+// take handles a datagram on Podium's read path, or returns false to leave it to pion.
+func (c *inboundConn) take(b []byte, addr netip.AddrPort) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false // not RTP or RTCP
+	}
+	ts := c.routes.lookup(addr)
+	if len(ts) == 0 {
+		return false
+	}
+	rtcpPkt := isRTCP(b)
+	for _, t := range ts { // more than one when a client's connections share a port
+		if rtcpPkt && t.receiveRTCP(b) || !rtcpPkt && t.receiveRTP(b, c.plain[:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *inboundConn) read(b []byte) (int, netip.AddrPort, error) {
@@ -93,15 +115,15 @@ func isRTCP(b []byte) bool {
 	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
 }
 
-// routeTable maps a subscriber's address (the selected candidate pair's remote side) to its
-// Transport. Readers look up without locking; the map is replaced on each change (a pair is
+// routeTable maps a client's address (the selected candidate pair's remote side) to its
+// Transports. Readers look up without locking; the map is replaced on each change (a pair is
 // selected or a connection closes: rare).
 type routeTable struct {
 	mu sync.Mutex
-	m  atomic.Pointer[map[netip.AddrPort]*Transport]
+	m  atomic.Pointer[map[netip.AddrPort][]*Transport]
 }
 
-func (r *routeTable) lookup(addr netip.AddrPort) *Transport {
+func (r *routeTable) lookup(addr netip.AddrPort) []*Transport {
 	if r == nil {
 		return nil
 	}
@@ -119,30 +141,126 @@ func (r *routeTable) update(old, addr netip.AddrPort, t *Transport) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.m.Load()
-	next := make(map[netip.AddrPort]*Transport, 1)
+	next := make(map[netip.AddrPort][]*Transport, 1)
 	if cur != nil {
 		for k, v := range *cur {
 			next[k] = v
 		}
 	}
-	if old.IsValid() && next[old] == t {
-		delete(next, old)
+	if old.IsValid() {
+		if rest := slices.DeleteFunc(slices.Clone(next[old]), func(x *Transport) bool { return x == t }); len(rest) > 0 {
+			next[old] = rest
+		} else {
+			delete(next, old)
+		}
 	}
-	if addr.IsValid() {
-		next[addr] = t
+	if addr.IsValid() && !slices.Contains(next[addr], t) {
+		next[addr] = append(slices.Clone(next[addr]), t)
 	}
 	r.m.Store(&next)
 }
 
-// inboundRTCP is a Transport's SRTCP decryption state, used by whichever socket reader receives
-// the connection's packets (one at a time).
-type inboundRTCP struct {
-	mu     sync.Mutex
-	keys   *sessionKeys // the keys ctx was made with
-	ctx    *srtp.Context
-	buf    [maxPacketSize]byte
-	header rtcp.Header
-	count  atomic.Uint64 // packets taken
+// inbound is a Transport's SRTP and SRTCP decryption state, used by whichever socket reader
+// receives the connection's packets (one at a time).
+type inbound struct {
+	mu        sync.Mutex
+	keys      *sessionKeys // the keys ctx was made with
+	ctx       *srtp.Context
+	buf       [maxPacketSize]byte // a decrypted RTCP packet
+	header    rtcp.Header
+	rtpHeader rtp.Header
+	count     atomic.Uint64 // RTCP packets taken
+}
+
+// inLayer is a layer Podium's read path forwards, by its SSRC.
+type inLayer struct {
+	r *Receiver
+	l *upLayer
+}
+
+// receiveRTP decrypts one SRTP packet of a layer the read path has into plain and forwards it.
+// It returns false to leave the packet to pion: a stream it does not have yet (pion learns
+// simulcast layers from their first packets), or a packet that does not decrypt.
+func (t *Transport) receiveRTP(pkt, plain []byte) bool {
+	layers := t.layers.Load()
+	if layers == nil {
+		return false
+	}
+	in, ok := (*layers)[binary.BigEndian.Uint32(pkt[8:12])]
+	if !ok {
+		return false
+	}
+	keys := t.keys.Load()
+	if keys == nil || keys.remoteKey == nil || !t.connected.Load() {
+		return false
+	}
+	t.in.mu.Lock()
+	if !t.in.contextLocked(keys) {
+		t.in.mu.Unlock()
+		return false
+	}
+	out, err := t.in.ctx.DecryptRTP(plain[:0], pkt, &t.in.rtpHeader)
+	t.in.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	if t.up != nil {
+		t.up.onRTP(out, now)
+	}
+	in.l.fwdMu.Lock()
+	in.l.direct.Add(1)
+	in.r.forward(in.l, out, &in.l.pkt)
+	in.l.fwdMu.Unlock()
+	return true
+}
+
+// contextLocked makes the decryption context for keys. The caller holds mu.
+func (in *inbound) contextLocked(keys *sessionKeys) bool {
+	if in.keys == keys {
+		return true
+	}
+	// Cryptex (RFC 9335, encrypted header extensions) when the client uses it: pion negotiates
+	// it, and a packet without it still decrypts.
+	ctx, err := srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile,
+		srtp.SRTPReplayProtection(1024), srtp.SRTCPReplayProtection(1024), srtp.Cryptex(srtp.CryptexModeEnabled))
+	if err != nil {
+		return false
+	}
+	in.ctx, in.keys = ctx, keys
+	return true
+}
+
+// addLayer gives a publisher's layer to the read path; removeLayer takes it back.
+func (t *Transport) addLayer(ssrc uint32, r *Receiver, l *upLayer) {
+	if t == nil {
+		return
+	}
+	t.editLayers(func(m map[uint32]inLayer) { m[ssrc] = inLayer{r: r, l: l} })
+}
+
+func (t *Transport) removeLayer(ssrc uint32, l *upLayer) {
+	if t == nil {
+		return
+	}
+	t.editLayers(func(m map[uint32]inLayer) {
+		if m[ssrc].l == l {
+			delete(m, ssrc)
+		}
+	})
+}
+
+func (t *Transport) editLayers(edit func(map[uint32]inLayer)) {
+	t.tracksMu.Lock()
+	defer t.tracksMu.Unlock()
+	next := map[uint32]inLayer{}
+	if cur := t.layers.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	edit(next)
+	t.layers.Store(&next)
 }
 
 // receiveRTCP decrypts one SRTCP packet from the subscriber and acts on it. It returns false to
@@ -156,12 +274,8 @@ func (t *Transport) receiveRTCP(pkt []byte) bool {
 	in := &t.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.keys != keys {
-		ctx, err := srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile, srtp.SRTCPReplayProtection(1024))
-		if err != nil {
-			return false
-		}
-		in.ctx, in.keys = ctx, keys
+	if !in.contextLocked(keys) {
+		return false
 	}
 	plain, err := in.ctx.DecryptRTCP(in.buf[:0], pkt, &in.header)
 	if err != nil {
@@ -172,10 +286,14 @@ func (t *Transport) receiveRTCP(pkt []byte) bool {
 	return true
 }
 
-// handleRTCP hands a compound RTCP packet's parts on: transport-wide feedback to the estimator
-// (read in place), the rest to the down tracks whose SSRCs each part names. A malformed part
-// ends the walk; what came before it counts.
+// handleRTCP hands a compound RTCP packet's parts on: a publisher's sender reports to the
+// feedback it gets, transport-wide feedback to the estimator (read in place), the rest to the
+// down tracks whose SSRCs each part names. A malformed part ends the walk; what came before it
+// counts.
 func (t *Transport) handleRTCP(b []byte, now time.Time) {
+	if t.up != nil {
+		t.up.onRTCP(b, now.UnixNano())
+	}
 	for len(b) >= 4 {
 		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
 		if size > len(b) {

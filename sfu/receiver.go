@@ -49,6 +49,9 @@ type ReceiverParams struct {
 	CacheSize   int
 	PLIInterval time.Duration
 	Logger      *slog.Logger
+	// Transport is the publisher connection's own read path (nil: pion's only). Its layers'
+	// packets are decrypted and forwarded by the media socket's reader (inbound.go).
+	Transport *Transport
 }
 
 // Receiver is one published track as it arrives, with up to three simulcast layers. Each layer
@@ -84,7 +87,13 @@ type upLayer struct {
 	keys    atomic.Uint64
 	width   atomic.Int32 // from the last VP8 keyframe
 	height  atomic.Int32
-	batch   sendBatch // used by the layer's reader goroutine only
+	direct  atomic.Uint64 // packets that came by Podium's read path
+
+	// fwdMu lets one reader at a time forward: pion's reader goroutine, or the media socket's
+	// reader once Podium's read path has the layer (both for a moment when it takes over).
+	fwdMu sync.Mutex
+	pkt   Packet    // the parse of the packet being forwarded
+	batch sendBatch // what the fan-out queues for sendmmsg
 }
 
 // NewReceiver makes the receiver of one published track; AddLayer attaches its streams.
@@ -126,6 +135,7 @@ func (r *Receiver) AddLayer(idx int, track *webrtc.TrackRemote) error {
 	}
 	r.readers.Add(1)
 	go r.readLoop(l)
+	r.p.Transport.addLayer(l.ssrc, r, l)
 	return nil
 }
 
@@ -153,7 +163,12 @@ func (r *Receiver) Close() {
 	r.closed = true
 	r.mu.Unlock()
 	for i := range r.layers {
-		if l := r.layers[i].Load(); l != nil && l.track != nil {
+		l := r.layers[i].Load()
+		if l == nil {
+			continue
+		}
+		r.p.Transport.removeLayer(l.ssrc, l)
+		if l.track != nil {
 			_ = l.track.SetReadDeadline(time.Now())
 		}
 	}
@@ -163,7 +178,6 @@ func (r *Receiver) Close() {
 func (r *Receiver) readLoop(l *upLayer) {
 	defer r.readers.Done()
 	buf := make([]byte, maxPacketSize+100)
-	pkt := Packet{Layer: l.index}
 	for {
 		n, _, err := l.track.Read(buf)
 		if err != nil {
@@ -172,11 +186,14 @@ func (r *Receiver) readLoop(l *upLayer) {
 			}
 			return
 		}
-		r.forward(l, buf[:n], &pkt)
+		l.fwdMu.Lock()
+		r.forward(l, buf[:n], &l.pkt)
+		l.fwdMu.Unlock()
 	}
 }
 
-// forward is the hot path for one packet: parse once, store once, fan out by reference.
+// forward is the hot path for one packet: parse once, store once, fan out by reference. The
+// caller holds l.fwdMu.
 func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	if !r.parse(b, pkt) {
 		return
@@ -329,6 +346,7 @@ type LayerStats struct {
 	Width, Height  int // from the last keyframe (VP8), 0 when unknown
 	Packets, Bytes uint64
 	Keyframes      uint64
+	Direct         uint64 // packets that came by Podium's own read path
 }
 
 // ReceiverStats are counters of one published track.
@@ -351,7 +369,7 @@ func (r *Receiver) Stats() ReceiverStats {
 		s.Layers = append(s.Layers, LayerStats{
 			Index: i, RID: l.rid, Active: now-l.rate.lastAdded.Load() < int64(time.Second), Bitrate: bps, FPS: fps,
 			Width: int(l.width.Load()), Height: int(l.height.Load()),
-			Packets: l.packets.Load(), Bytes: l.bytes.Load(), Keyframes: l.keys.Load(),
+			Packets: l.packets.Load(), Bytes: l.bytes.Load(), Keyframes: l.keys.Load(), Direct: l.direct.Load(),
 		})
 	}
 	return s

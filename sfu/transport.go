@@ -9,17 +9,18 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Transport is Podium's own write path to one subscriber connection. Down tracks encrypt RTP
-// with the connection's SRTP keys (see keyCapture) and send it straight to the address ICE
-// selected, on the media socket pion's ICE also uses. That skips pion's interceptor chain, SRTP
-// session, mux and ICE wrappers, which cost about as much CPU per forwarded packet as the
-// encryption and the send themselves (docs/benchmarks.md).
+// Transport is Podium's own path to one client connection, bypassing pion's for media. Towards
+// a subscriber, down tracks encrypt RTP with the connection's SRTP keys (see keyCapture) and
+// send it straight to the address ICE selected, on the media socket pion's ICE also uses. That
+// skips pion's interceptor chain, SRTP session, mux and ICE wrappers, which cost about as much
+// CPU per forwarded packet as the encryption and the send themselves (docs/benchmarks.md). From
+// a publisher, the media socket's reader decrypts and forwards RTP itself, and from either it
+// reads RTCP (inbound.go).
 //
 // It is used only while it is complete: DTLS has connected with keys Podium could derive, and
 // the selected candidate pair is UDP on a socket Podium owns. Otherwise (ICE-TCP, Podium as DTLS
-// client, a pair on another socket) down tracks write through pion as before. RTCP always goes
-// through pion. RTCP from the subscriber takes Podium's read path under the same conditions
-// (inbound.go); Podium's own RTCP to it goes through pion.
+// client, a pair on another socket) everything goes through pion as before. Podium's own RTCP
+// to the client (sender reports, PLIs, feedback) goes through pion.
 type Transport struct {
 	keys      atomic.Pointer[sessionKeys]
 	route     atomic.Pointer[route]
@@ -28,10 +29,13 @@ type Transport struct {
 	socket    func(local netip.Addr) *socket // the media socket a local candidate lives on
 	routes    *routeTable                    // where the media sockets' readers find this connection
 
-	// The read path: SRTCP decryption, and the bound down tracks by SSRC.
-	in       inboundRTCP
+	// The read path (inbound.go): decryption; a subscriber's bound down tracks and a
+	// publisher's layers by SSRC; the feedback a publisher gets.
+	in       inbound
 	tracksMu sync.Mutex
 	tracks   atomic.Pointer[map[uint32]*DownTrack]
+	layers   atomic.Pointer[map[uint32]inLayer]
+	up       *upstream
 
 	// With bandwidth estimation: the estimator of this connection, and the transport-wide
 	// sequence number of the last packet sent (shared by the connection's down tracks).

@@ -79,13 +79,16 @@ type AdminParticipant struct {
 // AdminTrack is one published track and what arrives of it.
 type AdminTrack struct {
 	protocol.TrackInfo
-	Packets     uint64  `json:"packets"`
-	Bytes       uint64  `json:"bytes"`
-	Keyframes   uint64  `json:"keyframes"`
-	Bitrate     float64 `json:"bitrate"`
-	PacketRate  float64 `json:"packetRate"`
-	AudioLevel  *int    `json:"audioLevel,omitempty"` // RFC 6464, audio only
-	Subscribers int     `json:"subscribers"`
+	Packets   uint64 `json:"packets"`
+	Bytes     uint64 `json:"bytes"`
+	Keyframes uint64 `json:"keyframes"`
+	// DirectPackets were decrypted and forwarded by Podium's own read path (the rest by pion's:
+	// a simulcast layer's first packets, ICE-TCP, a relay).
+	DirectPackets uint64  `json:"directPackets"`
+	Bitrate       float64 `json:"bitrate"`
+	PacketRate    float64 `json:"packetRate"`
+	AudioLevel    *int    `json:"audioLevel,omitempty"` // RFC 6464, audio only
+	Subscribers   int     `json:"subscribers"`
 	// Received are the layers arriving (one, with an empty rid, without simulcast); the
 	// announced ones are in layers.
 	Received []AdminLayer `json:"received"`
@@ -201,7 +204,7 @@ func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) 
 	for _, t := range ps.Tracks {
 		bytes, pkts := rates.rate("t/"+t.Info.Sid, now, t.Bytes, t.Packets)
 		at := AdminTrack{TrackInfo: t.Info, Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
-			Bitrate: bytes * 8, PacketRate: pkts, Subscribers: t.Subscribers}
+			DirectPackets: t.DirectPackets, Bitrate: bytes * 8, PacketRate: pkts, Subscribers: t.Subscribers}
 		if t.Info.Kind == protocol.KindAudio {
 			level := int(t.AudioLevel)
 			at.AudioLevel = &level
