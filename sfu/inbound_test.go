@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -176,5 +177,64 @@ func TestIsRTCP(t *testing.T) {
 		if got := isRTCP(c.b); got != c.want {
 			t.Errorf("isRTCP(%x) = %v, want %v", c.b, got, c.want)
 		}
+	}
+}
+
+// TestInboundForwardsPublisherRTP: the socket reader decrypts a publisher's RTP of a layer the
+// read path has, records it for the publisher's feedback and forwards it to the subscribers;
+// RTP of a stream it does not have (pion reads a simulcast layer's first packets to learn its
+// rid) and a packet that does not decrypt go to pion; sender reports reach the feedback.
+func TestInboundForwardsPublisherRTP(t *testing.T) {
+	f := newInboundFixture(t)
+	f.tr.up = newUpstream()
+	f.tr.up.addStream(1000, 90000, 0)
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0) // layer 0 is SSRC 1000
+	r.p.Transport = f.tr // as AddLayer does with a pion track
+	f.tr.addLayer(1000, r, r.layers[0].Load())
+	w := &captureWriter{}
+	boundDownTrack(r, 77, w)
+	srtpPacket := func(ssrc uint32, seq uint16, marker bool, payload []byte) []byte {
+		b := marshal(seq, 3000, marker, payload)
+		binary.BigEndian.PutUint32(b[8:12], ssrc)
+		enc, err := f.encrypt.EncryptRTP(nil, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	f.raw(t, f.client, srtpPacket(1000, 10, false, vp8Key))
+	f.raw(t, f.client, srtpPacket(1000, 11, true, vp8Cont))
+	f.send(t, f.client, &rtcp.SenderReport{SSRC: 1000, NTPTime: 42 << 32})
+	bad := srtpPacket(1000, 12, false, vp8Cont)
+	bad[len(bad)-1] ^= 1
+	f.raw(t, f.client, bad)
+	if got, _ := f.next(t); !bytes.Equal(got, bad) {
+		t.Fatalf("pion got %x first, want the packet that does not decrypt", got)
+	}
+	unknown := srtpPacket(5555, 1, false, vp8Key)
+	f.raw(t, f.client, unknown)
+	if got, _ := f.next(t); !bytes.Equal(got, unknown) {
+		t.Fatalf("pion got %x, want the packet of a stream the read path does not have", got)
+	}
+	got := w.got()
+	if len(got) != 2 || !bytes.Equal(got[0].Payload, vp8Key) || !bytes.Equal(got[1].Payload, vp8Cont) || got[0].SSRC != 77 {
+		t.Fatalf("the subscriber got %d packets, want the keyframe and its continuation as SSRC 77", len(got))
+	}
+	if st := r.Stats().Layers[0]; st.Direct != 2 || st.Packets != 2 {
+		t.Errorf("layer stats %+v: want 2 packets, both direct", st)
+	}
+	f.tr.up.mu.Lock()
+	s := f.tr.up.streams[1000]
+	received, sr := s.received, s.lastSR
+	f.tr.up.mu.Unlock()
+	if received != 2 || sr != uint32((uint64(42)<<32)>>16) {
+		t.Errorf("feedback state: %d received, LSR %#x; want 2 and the sender report's", received, sr)
+	}
+	// Taken back (the track closed): pion's again.
+	r.Close()
+	again := srtpPacket(1000, 13, false, vp8Cont)
+	f.raw(t, f.client, again)
+	if got, _ := f.next(t); !bytes.Equal(got, again) {
+		t.Fatalf("after Close pion got %x, want the layer's packet", got)
 	}
 }
