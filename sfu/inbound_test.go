@@ -188,8 +188,9 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	f := newInboundFixture(t)
 	f.tr.up = newUpstream()
 	f.tr.up.addStream(1000, 90000, 0)
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0) // layer 0 is SSRC 1000
-	r.p.Transport = f.tr // as AddLayer does with a pion track
+	// Layer 0 is SSRC 1000; its Transport is set as AddLayer sets it with a pion track.
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	r.p.Transport = f.tr
 	f.tr.addLayer(1000, r, r.layers[0].Load())
 	w := &captureWriter{}
 	boundDownTrack(r, 77, w)
