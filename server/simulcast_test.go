@@ -234,3 +234,81 @@ func TestNACKRepairUnderLoss(t *testing.T) {
 	}
 	_ = sfu.LayerNone
 }
+
+// upLossyConn loses a share of the media packets the server receives.
+type upLossyConn struct {
+	net.PacketConn
+	rate     float64
+	dropped  atomic.Int64
+	received atomic.Int64
+}
+
+func (c *upLossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !isRTP(b[:n]) {
+			return n, addr, err
+		}
+		c.received.Add(1)
+		if rand.Float64() >= c.rate {
+			return n, addr, nil
+		}
+		c.dropped.Add(1)
+	}
+}
+
+// TestUpstreamNACKRepairUnderLoss: with 5% of the publisher's media packets lost on the way to
+// the server, the server's NACKs get them resent and forwarded: the subscriber misses at most a
+// tenth of what was lost, and frames keep coming.
+func TestUpstreamNACKRepairUnderLoss(t *testing.T) {
+	lossy := &upLossyConn{rate: 0.05}
+	media := sfuLoopback()
+	media.WrapPacketConn = func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy }
+	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	pub := connect(t, n, "uploss", "pub")
+	sub := connect(t, n, "uploss", "sub")
+	if _, err := pub.PublishIVF(context.Background(), testmedia.VP8(1280), client.Camera()); err != nil {
+		t.Fatal(err)
+	}
+	vl, _ := subscribeVideo(t, sub)
+	time.Sleep(4 * time.Second)
+	dropped := lossy.dropped.Load()
+	vl.mu.Lock()
+	got := map[uint16]bool{}
+	lo, hi := vl.seqs[0], vl.seqs[0]
+	for _, s := range vl.seqs {
+		got[s] = true
+		if int16(s-lo) < 0 {
+			lo = s
+		}
+		if int16(s-hi) > 0 {
+			hi = s
+		}
+	}
+	frames := vl.frames
+	vl.mu.Unlock()
+	missing := 0
+	for s := lo; s != hi-20; s++ { // the last 200 ms may still be under repair
+		if !got[s] {
+			missing++
+		}
+	}
+	if dropped < 5 {
+		t.Fatalf("only %d packets dropped: the loss injection is not working", dropped)
+	}
+	t.Logf("server received %d media packets, lost %d; the subscriber misses %d; %d frames", lossy.received.Load(), dropped, missing, frames)
+	if float64(missing) > 0.1*float64(dropped) {
+		t.Errorf("the subscriber misses %d packets of %d lost upstream: want at least 90%% repaired", missing, dropped)
+	}
+	if frames < 90 {
+		t.Errorf("only %d frames completed in 4 s", frames)
+	}
+}
