@@ -187,7 +187,7 @@ func (t *Transport) receiveRTP(pkt, plain []byte) bool {
 		return false
 	}
 	in, ok := (*layers)[binary.BigEndian.Uint32(pkt[8:12])]
-	if !ok {
+	if !ok || !in.l.handedOver(binary.BigEndian.Uint16(pkt[2:4])) {
 		return false
 	}
 	keys := t.keys.Load()

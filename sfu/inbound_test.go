@@ -192,6 +192,7 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = f.tr
 	f.tr.addLayer(1000, r, r.layers[0].Load())
+	r.layers[0].Load().ownPath.Store(true) // handed over (TestReadPathHandOver)
 	w := &captureWriter{}
 	boundDownTrack(r, 77, w)
 	srtpPacket := func(ssrc uint32, seq uint16, marker bool, payload []byte) []byte {
@@ -237,5 +238,29 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	f.raw(t, f.client, again)
 	if got, _ := f.next(t); !bytes.Equal(got, again) {
 		t.Fatalf("after Close pion got %x, want the layer's packet", got)
+	}
+}
+
+// TestReadPathHandOver: Podium's read path leaves a layer's packets to pion until pion's reader
+// has forwarded the newest packet the socket saw, so that nothing pion still buffers arrives
+// after newer packets.
+func TestReadPathHandOver(t *testing.T) {
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	l := r.layers[0].Load()
+	if l.handedOver(10) || l.handedOver(11) {
+		t.Fatal("handed over before pion's reader forwarded anything")
+	}
+	l.pionForwarded(marshal(9, 0, false, vp8Cont))
+	l.pionForwarded(marshal(10, 0, false, vp8Cont))
+	if l.handedOver(12) {
+		t.Fatal("handed over while pion still buffers 11 and 12")
+	}
+	l.pionForwarded(marshal(11, 0, false, vp8Cont))
+	if l.handedOver(13) {
+		t.Fatal("handed over while pion still buffers 12 and 13")
+	}
+	l.pionForwarded(marshal(13, 0, false, vp8Cont))
+	if !l.handedOver(14) || !l.handedOver(15) {
+		t.Fatal("not handed over after pion's reader forwarded the newest packet the socket saw")
 	}
 }

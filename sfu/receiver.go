@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +90,13 @@ type upLayer struct {
 	height  atomic.Int32
 	direct  atomic.Uint64 // packets that came by Podium's read path
 
+	// The hand-over from pion's read path to Podium's: pion buffers a layer's packets until its
+	// reader starts, and if Podium's path forwarded newer ones meanwhile, the buffered ones would
+	// arrive late, too late for some to be forwarded at all. So Podium's path takes the layer
+	// only once pion's reader has forwarded the newest packet the socket has seen.
+	ownPath    atomic.Bool
+	socketSeen atomic.Int32 // sequence number of the newest packet left to pion, -1: none yet
+
 	// fwdMu lets one reader at a time forward: pion's reader goroutine, or the media socket's
 	// reader once Podium's read path has the layer (both for a moment when it takes over).
 	fwdMu sync.Mutex
@@ -144,6 +152,7 @@ func (r *Receiver) addLayer(idx int, rid string, ssrc uint32, track *webrtc.Trac
 		return nil, fmt.Errorf("sfu: layer %d out of range", idx)
 	}
 	l := &upLayer{index: idx, rid: rid, ssrc: ssrc, track: track, cache: NewPacketCache(r.p.CacheSize)}
+	l.socketSeen.Store(-1)
 	if !r.layers[idx].CompareAndSwap(nil, l) {
 		return nil, ErrLayerExists
 	}
@@ -189,7 +198,26 @@ func (r *Receiver) readLoop(l *upLayer) {
 		l.fwdMu.Lock()
 		r.forward(l, buf[:n], &l.pkt)
 		l.fwdMu.Unlock()
+		l.pionForwarded(buf[:n])
 	}
+}
+
+// pionForwarded hands the layer over to Podium's read path once pion's reader has forwarded
+// the newest packet the socket has seen (b): nothing older is left in pion's buffers.
+func (l *upLayer) pionForwarded(b []byte) {
+	if !l.ownPath.Load() && len(b) >= 4 && l.socketSeen.Load() == int32(binary.BigEndian.Uint16(b[2:4])) {
+		l.ownPath.Store(true)
+	}
+}
+
+// handedOver tells Podium's read path whether it forwards the layer's packet with sequence
+// number seq; until then it notes seq for pion's reader to catch up with.
+func (l *upLayer) handedOver(seq uint16) bool {
+	if l.ownPath.Load() {
+		return true
+	}
+	l.socketSeen.Store(int32(seq))
+	return false
 }
 
 // forward is the hot path for one packet: parse once, store once, fan out by reference. The
