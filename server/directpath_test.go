@@ -13,10 +13,18 @@ import (
 // VP8 keyframes and hears her, nearly every packet the server sent him went through Podium's own
 // write path, and his receiver reports answer the server's own sender reports (a round-trip
 // time is measured) that arrive on Podium's own read path, which also decrypts and forwards
-// nearly every packet alice sends, with bandwidth estimation on and off.
+// nearly every packet alice sends: with bandwidth estimation off and one media socket, and with
+// it on and four sockets sharing the port.
 func TestDirectWritePath(t *testing.T) {
-	for _, bwe := range []bool{false, true} {
-		n := startNodeWith(t, func(c *Config) { c.Room = room.Config{BandwidthEstimation: bwe} })
+	for _, c := range []struct {
+		bwe     bool
+		readers int
+	}{{false, 1}, {true, 4}} {
+		bwe := c.bwe
+		n := startNodeWith(t, func(cfg *Config) {
+			cfg.Room = room.Config{BandwidthEstimation: bwe}
+			cfg.Media.UDPReaders = c.readers
+		})
 		alice, bob := connect(t, n, "direct", "alice"), connect(t, n, "direct", "bob")
 		collect(alice)
 		col := collect(bob)

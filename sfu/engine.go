@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -45,7 +46,8 @@ type Config struct {
 	NodeIPs []string
 	// LoopbackOnly keeps every candidate on 127.0.0.1 (tests).
 	LoopbackOnly bool
-	// WrapPacketConn, when set, wraps the UDP socket (tests inject loss and delay with it).
+	// WrapPacketConn, when set, wraps the UDP socket (tests inject loss and delay with it); there
+	// is then one socket (UDPReaders 1).
 	WrapPacketConn func(net.PacketConn) net.PacketConn
 	// PLIInterval is the shortest time between two keyframe requests to one publisher track.
 	PLIInterval time.Duration
@@ -53,6 +55,10 @@ type Config struct {
 	PacketCacheSize int
 	// SocketBuffer is the kernel buffer size of the media socket (0: 4 MiB, negative: system default).
 	SocketBuffer int
+	// UDPReaders is how many sockets share the UDP port (SO_REUSEPORT, Linux), each with a reader
+	// that forwards what it receives, so that forwarding spreads over cores. 0: one per core
+	// (GOMAXPROCS), up to 8; 1 elsewhere than Linux.
+	UDPReaders int
 	// BandwidthEstimation runs a send-side estimator per peer connection (Estimate reports -1
 	// without it).
 	BandwidthEstimation bool
@@ -75,6 +81,12 @@ func (c *Config) defaults() {
 	}
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = 4 << 20
+	}
+	if c.UDPReaders <= 0 {
+		c.UDPReaders = defaultUDPReaders(runtime.GOMAXPROCS(0))
+	}
+	if c.WrapPacketConn != nil {
+		c.UDPReaders = 1 // a test's wrapper stands for one socket
 	}
 	if c.InitialBitrate == 0 {
 		c.InitialBitrate = 3_000_000
@@ -154,31 +166,41 @@ func (e *Engine) listen() error {
 	e.sockets = map[netip.Addr]*socket{}
 	var muxes []ice.UDPMux
 	for _, ip := range ips {
-		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: e.cfg.UDPPort})
+		udps, err := listenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
 		if err != nil {
 			for _, m := range muxes {
 				_ = m.Close()
 			}
 			return fmt.Errorf("sfu: media UDP port on %s: %w", ip, err)
 		}
-		if e.cfg.SocketBuffer > 0 {
-			// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at the
-			// media socket; the loss then looks like congestion. Capped by net.core.{r,w}mem_max.
-			_ = udp.SetReadBuffer(e.cfg.SocketBuffer)
-			_ = udp.SetWriteBuffer(e.cfg.SocketBuffer)
+		// pion reads the sockets through Podium's read path (inbound.go).
+		var ins []*inboundConn
+		for i, udp := range udps {
+			if e.cfg.SocketBuffer > 0 {
+				// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at
+				// the media socket; the loss then looks like congestion. Capped by
+				// net.core.{r,w}mem_max.
+				_ = udp.SetReadBuffer(e.cfg.SocketBuffer)
+				_ = udp.SetWriteBuffer(e.cfg.SocketBuffer)
+			}
+			var conn net.PacketConn = udp
+			if e.cfg.WrapPacketConn != nil {
+				conn = e.cfg.WrapPacketConn(udp)
+			}
+			if i == 0 {
+				if e.udpConn == nil {
+					e.udpConn = udp
+				}
+				addr, _ := netip.AddrFromSlice(ip.To4())
+				e.sockets[addr] = newSocket(conn) // Podium sends on the first: the port is the same
+			}
+			ins = append(ins, newInboundConn(conn, &e.routes))
 		}
-		var conn net.PacketConn = udp
-		if e.cfg.WrapPacketConn != nil {
-			conn = e.cfg.WrapPacketConn(udp)
+		var muxConn net.PacketConn = ins[0]
+		if len(ins) > 1 {
+			muxConn = newFanInConn(ins)
 		}
-		if e.udpConn == nil {
-			e.udpConn = udp
-		}
-		addr, _ := netip.AddrFromSlice(ip.To4())
-		e.sockets[addr] = newSocket(conn)
-		// pion reads the socket through Podium's read path, which takes subscribers' RTCP.
-		in := newInboundConn(conn, &e.routes)
-		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: in}))
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: muxConn}))
 	}
 	if len(muxes) == 1 {
 		e.udpMux = muxes[0]

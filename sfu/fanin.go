@@ -1,0 +1,98 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// fanInConn is several media sockets sharing one port (listenUDPGroup) as the one connection
+// pion's UDP mux reads. Each socket has its own reader goroutine running Podium's read path
+// (inboundConn), which forwards what it takes on that goroutine; what it leaves to pion (STUN,
+// DTLS, SCTP: little) is copied and queued for the mux. pion writes on the first socket: the
+// port is the same.
+type fanInConn struct {
+	*inboundConn // the first socket: writes, local address, deadlines
+	all          []*inboundConn
+	queue        chan datagram
+	closed       chan struct{}
+	closeOnce    sync.Once
+	wg           sync.WaitGroup
+}
+
+type datagram struct {
+	b    []byte
+	addr netip.AddrPort
+	err  error
+}
+
+func newFanInConn(conns []*inboundConn) *fanInConn {
+	f := &fanInConn{inboundConn: conns[0], all: conns, queue: make(chan datagram, 256), closed: make(chan struct{})}
+	for _, c := range conns {
+		f.wg.Add(1)
+		go f.read(c)
+	}
+	return f
+}
+
+func (f *fanInConn) read(c *inboundConn) {
+	defer f.wg.Done()
+	buf := make([]byte, maxPacketSize+100)
+	for {
+		n, addr, err := c.ReadFromAddrPort(buf)
+		d := datagram{addr: addr, err: err}
+		if err == nil {
+			d.b = append([]byte(nil), buf[:n]...)
+		}
+		select {
+		case f.queue <- d:
+		case <-f.closed:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// ReadFromAddrPort returns the next datagram no reader took.
+func (f *fanInConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	select {
+	case d := <-f.queue:
+		if d.err != nil {
+			return 0, d.addr, d.err
+		}
+		return copy(b, d.b), d.addr, nil
+	case <-f.closed:
+		return 0, netip.AddrPort{}, net.ErrClosed
+	}
+}
+
+func (f *fanInConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := f.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(addr), nil
+}
+
+// SetReadDeadline has nothing to cut short: Close ends the readers.
+func (f *fanInConn) SetReadDeadline(time.Time) error { return nil }
+
+func (f *fanInConn) SetDeadline(t time.Time) error { return f.inboundConn.SetWriteDeadline(t) }
+
+// Close closes every socket and waits for the readers.
+func (f *fanInConn) Close() error {
+	var err error
+	f.closeOnce.Do(func() {
+		close(f.closed)
+		for _, c := range f.all {
+			if cerr := c.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		f.wg.Wait()
+	})
+	return err
+}

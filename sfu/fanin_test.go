@@ -1,0 +1,142 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestUDPGroupSpreadsClients: the sockets of a group share one port, and the kernel spreads
+// clients over them (Linux; elsewhere there is one socket).
+func TestUDPGroupSpreadsClients(t *testing.T) {
+	conns, err := listenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	if runtime.GOOS != "linux" {
+		if len(conns) != 1 {
+			t.Fatalf("%d sockets without SO_REUSEPORT", len(conns))
+		}
+		return
+	}
+	port := conns[0].LocalAddr().(*net.UDPAddr).Port
+	for _, c := range conns {
+		if c.LocalAddr().(*net.UDPAddr).Port != port {
+			t.Fatalf("sockets on ports %v and %v", port, c.LocalAddr())
+		}
+	}
+	const clients = 32
+	for range clients {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.WriteTo([]byte("hello"), conns[0].LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total, used := 0, 0
+	buf := make([]byte, 64)
+	for _, c := range conns {
+		got := 0
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			if _, _, err := c.ReadFrom(buf); err != nil {
+				break
+			}
+			got++
+		}
+		total += got
+		if got > 0 {
+			used++
+		}
+	}
+	if total != clients || used < 2 {
+		t.Errorf("%d datagrams over %d sockets: want %d over more than one", total, used, clients)
+	}
+}
+
+// TestFanInConn: whatever socket of the group a datagram arrives on, Podium's read path takes
+// it when it is a routed client's RTCP, and pion's reader gets everything else, from the right
+// address; Close ends the readers.
+func TestFanInConn(t *testing.T) {
+	conns, err := listenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := &routeTable{}
+	var ins []*inboundConn
+	for _, c := range conns {
+		ins = append(ins, newInboundConn(c, routes))
+	}
+	fan := newFanInConn(ins)
+	const clients = 16
+	var senders []*net.UDPConn
+	for range clients {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		senders = append(senders, c)
+	}
+	// Every client is also a subscriber whose RTCP Podium takes.
+	fx := newInboundFixture(t) // for its keys and the subscriber's encryption context
+	var transports []*Transport
+	for _, c := range senders {
+		tr := &Transport{routes: routes}
+		tr.keys.Store(fx.tr.keys.Load())
+		tr.connected.Store(true)
+		tr.setRoute(&route{sock: newSocket(conns[0]), addr: c.LocalAddr().(*net.UDPAddr).AddrPort()})
+		transports = append(transports, tr)
+		b := []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		enc, err := fx.encrypt.EncryptRTCP(nil, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WriteTo(enc, fan.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WriteTo(stunBinding, fan.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := map[netip.AddrPort]bool{}
+	buf := make([]byte, 1500)
+	for range clients {
+		n, addr, err := fan.ReadFromAddrPort(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(buf[:n]) != string(stunBinding) {
+			t.Fatalf("pion got %x, want only the STUN messages", buf[:n])
+		}
+		from[addr] = true
+	}
+	if len(from) != clients {
+		t.Errorf("STUN from %d clients, want %d", len(from), clients)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, tr := range transports {
+		for tr.RTCPTaken() != 1 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if tr.RTCPTaken() != 1 {
+			t.Errorf("a client's RTCP was not taken")
+		}
+	}
+	if err := fan.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fan.ReadFromAddrPort(buf); err == nil {
+		t.Error("read after Close succeeded")
+	}
+}

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package sfu
+
+import "net"
+
+// listenUDPGroup opens one UDP socket: without Linux's SO_REUSEPORT balancing, one reader.
+func listenUDPGroup(ip net.IP, port, _ int) ([]*net.UDPConn, error) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+	if err != nil {
+		return nil, err
+	}
+	return []*net.UDPConn{c}, nil
+}
+
+func defaultUDPReaders(int) int { return 1 }
