@@ -41,6 +41,7 @@ const (
 	upLogSize        = 1024 // sequence numbers a stream remembers (received or not)
 	upNACKWindow     = 256  // how far back missing packets are asked for again
 	upMaxNACKs       = 10   // times one missing packet is asked for (500 ms at 50 ms)
+	upImmediateNACKs = 64   // the largest gap asked for as soon as it opens
 )
 
 // upStream is one received RTP stream's state (RFC 3550 A.3 and A.8).
@@ -105,9 +106,9 @@ func (u *upstream) onRTP(b []byte, now int64) {
 	}
 	ssrc := binary.BigEndian.Uint32(b[8:12])
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	s := u.streams[ssrc]
 	if s == nil {
+		u.mu.Unlock()
 		return
 	}
 	if s.twccID != 0 {
@@ -116,18 +117,35 @@ func (u *upstream) onRTP(b []byte, now int64) {
 			u.fbCount++
 		}
 	}
-	s.record(binary.BigEndian.Uint16(b[2:4]), binary.BigEndian.Uint32(b[4:8]), now)
+	from, to := s.record(binary.BigEndian.Uint16(b[2:4]), binary.BigEndian.Uint32(b[4:8]), now)
+	if from == to || u.writer == nil || u.closed {
+		u.mu.Unlock()
+		return
+	}
+	// A new gap: ask for it at once rather than at the next tick. A loss inside a keyframe
+	// burst is otherwise asked for when the burst has moved far ahead, and the resent packet
+	// comes too late for the subscribers to place it (beyond their 64-packet windows).
+	seqs := make([]uint16, 0, to-from)
+	for ext := from; ext < to; ext++ {
+		s.nacked[uint64(ext)%upLogSize]++
+		seqs = append(seqs, uint16(ext))
+	}
+	nack := &rtcp.TransportLayerNack{SenderSSRC: u.ssrc, MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}
+	w := u.writer
+	u.mu.Unlock()
+	_, _ = w.Write([]rtcp.Packet{nack}, nil)
 }
 
-// record updates the sequence, loss and jitter state with one packet.
-func (s *upStream) record(seq uint16, ts uint32, now int64) {
+// record updates the sequence, loss and jitter state with one packet. A gap it opens, small
+// enough to ask for, is returned as [from, to) (extended sequence numbers; from == to: none).
+func (s *upStream) record(seq uint16, ts uint32, now int64) (from, to int64) {
 	if !s.started {
 		s.started = true
 		s.maxExt, s.baseExt, s.floorExt = int64(seq), int64(seq), int64(seq)
 		s.mark(int64(seq))
 		s.received = 1
 		s.lastTS, s.lastArrival = ts, now
-		return
+		return 0, 0
 	}
 	ext := s.extend(seq)
 	switch d := ext - s.maxExt; {
@@ -141,10 +159,13 @@ func (s *upStream) record(seq uint16, ts uint32, now int64) {
 		for m := s.maxExt + 1; m < ext; m++ { // the gap: missing until they come
 			s.unmark(m)
 		}
+		if d > 1 && d <= upImmediateNACKs+1 {
+			from, to = s.maxExt+1, ext
+		}
 		s.maxExt = ext
 	}
 	if ext <= s.maxExt-upLogSize {
-		return // too old to tell apart from what the log holds now
+		return 0, 0 // too old to tell apart from what the log holds now
 	}
 	if !s.isMarked(ext) {
 		s.received++
@@ -159,6 +180,7 @@ func (s *upStream) record(seq uint16, ts uint32, now int64) {
 		s.jitter += (transit - s.jitter) / 16
 		s.lastTS, s.lastArrival = ts, now
 	}
+	return from, to
 }
 
 // extend places a 16-bit sequence number next to the highest one seen.

@@ -234,3 +234,29 @@ func TestUpstreamRecordDoesNotAllocate(t *testing.T) {
 		t.Errorf("recording a packet allocates %.2f times", allocs)
 	}
 }
+
+// TestUpstreamNACKsAGapAtOnce: a gap is asked for when it opens, not at the next tick: a loss
+// inside a keyframe burst would otherwise be resent when the burst has moved too far ahead.
+func TestUpstreamNACKsAGapAtOnce(t *testing.T) {
+	u := newUpstream()
+	sink := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	defer i.Close()
+	i.BindRTCPWriter(sink)
+	u.addStream(7, 90000, 0)
+	now := time.Now().UnixNano()
+	for _, seq := range []uint16{1, 2, 5} {
+		u.onRTP(upPacket(t, 7, seq, 0, seq), now)
+	}
+	var nacked []uint16
+	for _, p := range sink.take() {
+		if n, ok := p.(*rtcp.TransportLayerNack); ok {
+			for _, pair := range n.Nacks {
+				nacked = append(nacked, pair.PacketList()...)
+			}
+		}
+	}
+	if !slices.Equal(nacked, []uint16{3, 4}) {
+		t.Errorf("NACKed %v as the gap opened, want [3 4]", nacked)
+	}
+}
