@@ -296,15 +296,19 @@ func TestUpstreamNACKRepairUnderLoss(t *testing.T) {
 	frames := vl.frames
 	vl.mu.Unlock()
 	missing := 0
+	var miss []uint16
 	for s := lo; s != hi-20; s++ { // the last 200 ms may still be under repair
 		if !got[s] {
 			missing++
+			if len(miss) < 10 {
+				miss = append(miss, s)
+			}
 		}
 	}
 	if dropped < 5 {
 		t.Fatalf("only %d packets dropped: the loss injection is not working", dropped)
 	}
-	t.Logf("server received %d media packets, lost %d; the subscriber misses %d; %d frames", lossy.received.Load(), dropped, missing, frames)
+	t.Logf("server received %d media packets, lost %d; the subscriber misses %d (first: %v of %d..%d); %d frames", lossy.received.Load(), dropped, missing, miss, lo, hi, frames)
 	if float64(missing) > 0.1*float64(dropped) {
 		t.Errorf("the subscriber misses %d packets of %d lost upstream: want at least 90%% repaired", missing, dropped)
 	}

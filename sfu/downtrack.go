@@ -270,6 +270,51 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(p.Payload) + 12))
 	}
+	if switched && p.Late {
+		d.catchUp(p)
+	}
+}
+
+// catchUp follows a switch at a keyframe's first packet that came late (resent after a loss)
+// with the layer's packets that went by meanwhile, from its cache: they were dropped while the
+// down track waited for that keyframe, and without them the keyframe is incomplete.
+func (d *DownTrack) catchUp(first *Packet) {
+	from, to := first.Header.SequenceNumber+1, first.Newest
+	if int16(to-from) < 0 || int16(to-from) >= 64 { // the munger's window
+		return
+	}
+	cache := d.receiver.cache(first.Layer)
+	if cache == nil {
+		return
+	}
+	if first.batch != nil {
+		first.batch.flush() // the keyframe's start goes first; the rest is sent one by one
+	}
+	d.rtcpMu.Lock() // the resend scratch
+	defer d.rtcpMu.Unlock()
+	for src := from; ; src++ {
+		if n := cache.Get(src, d.rtxIn); n > 0 && d.receiver.parse(d.rtxIn[:n], &d.rtxPkt) {
+			p := &d.rtxPkt
+			d.mu.Lock()
+			out, ts, vp8, ok := d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
+			off := d.munger.Offsets()
+			if ok && src == to {
+				d.lastArrival, d.lastTS = first.Arrival, ts
+			}
+			d.mu.Unlock()
+			if ok {
+				d.remember(out, first.Layer, src, off)
+				p.Layer, p.batch = first.Layer, nil
+				if d.send(&d.rtx, p, out, ts, vp8, off) {
+					d.packets.Add(1)
+					d.bytes.Add(uint64(len(p.Payload) + 12))
+				}
+			}
+		}
+		if src == to {
+			return
+		}
+	}
 }
 
 // tsStepLocked is the timestamp step at a switch: the wall-clock time since the last packet sent,

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -213,5 +214,37 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("forwarding one packet to 10 down tracks allocates %.1f times", allocs)
+	}
+}
+
+// TestLateKeyframeStartCatchesUp: a subscriber waiting for a keyframe whose first packet was
+// lost upstream drops the rest of the keyframe as it passes; when the first packet comes late
+// (resent after the server's NACK), the down track starts there and sends the rest from the
+// cache, so the subscriber gets the whole keyframe in one contiguous run.
+func TestLateKeyframeStartCatchesUp(t *testing.T) {
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	w := &captureWriter{}
+	boundDownTrack(r, 77, w)
+	feed(r, marshal(101, 9000, false, vp8Cont), marshal(102, 9000, false, vp8Cont), marshal(103, 9000, true, vp8Cont))
+	if got := w.got(); len(got) != 0 {
+		t.Fatalf("%d packets sent before the keyframe", len(got))
+	}
+	feed(r, marshal(100, 9000, false, vp8Key)) // the keyframe's start, resent
+	feed(r, marshal(104, 12000, true, vp8Delta))
+	got := w.got()
+	if len(got) != 5 {
+		t.Fatalf("sent %d packets, want the keyframe's 4 and the next frame", len(got))
+	}
+	if !bytes.Equal(got[0].Payload, vp8Key) {
+		t.Errorf("first sent %x, want the keyframe's start", got[0].Payload)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].SequenceNumber != got[0].SequenceNumber+uint16(i) {
+			t.Fatalf("sequence %d at %d after %d: want contiguous", got[i].SequenceNumber, i, got[0].SequenceNumber)
+		}
+	}
+	if got[3].Timestamp != got[0].Timestamp || !got[3].Marker || got[4].Timestamp == got[0].Timestamp {
+		t.Errorf("timestamps %d..%d (marker %v): the keyframe's packets share one, the next frame another",
+			got[0].Timestamp, got[4].Timestamp, got[3].Marker)
 	}
 }

@@ -35,7 +35,11 @@ type Packet struct {
 	VP8           codec.VP8Descriptor // parsed when the codec is VP8 (HeaderSize 0 otherwise)
 	AudioLevel    uint8               // RFC 6464 level, 0 = loudest, 127 = silence
 	HasAudioLevel bool
-	batch         *sendBatch // where down tracks queue what they send; nil: send at once
+	// Late is a packet older than the newest of its layer (a resent one); Newest is then the
+	// newest's sequence number.
+	Late   bool
+	Newest uint16
+	batch  *sendBatch // where down tracks queue what they send; nil: send at once
 }
 
 // ReceiverParams are what a Receiver needs from its publisher connection.
@@ -99,9 +103,11 @@ type upLayer struct {
 
 	// fwdMu lets one reader at a time forward: pion's reader goroutine, or the media socket's
 	// reader once Podium's read path has the layer (both for a moment when it takes over).
-	fwdMu sync.Mutex
-	pkt   Packet    // the parse of the packet being forwarded
-	batch sendBatch // what the fan-out queues for sendmmsg
+	fwdMu   sync.Mutex
+	newest  uint16 // the highest sequence number forwarded
+	started bool
+	pkt     Packet    // the parse of the packet being forwarded
+	batch   sendBatch // what the fan-out queues for sendmmsg
 }
 
 // NewReceiver makes the receiver of one published track; AddLayer attaches its streams.
@@ -227,6 +233,10 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 		return
 	}
 	pkt.Layer = l.index
+	if seq := pkt.Header.SequenceNumber; !l.started || int16(seq-l.newest) > 0 {
+		l.newest, l.started = seq, true
+	}
+	pkt.Late, pkt.Newest = pkt.Header.SequenceNumber != l.newest, l.newest
 	pkt.Arrival = time.Now().UnixNano()
 	l.cache.Store(pkt.Header.SequenceNumber, b)
 	l.packets.Add(1)
