@@ -256,9 +256,7 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 		rep.Freezes += s.Freezes
 		s.ReceivedKbps = float64(bytes) * 8 / secs / 1000
 		s.LossPercent = percent(lost, expect)
-		for l, n := range mine {
-			s.Layers[l] = float64(n) / float64(frames)
-		}
+		s.Layers = shares(mine, frames)
 		if s.VideoTracks+s.AudioTracks > 0 {
 			kbps = append(kbps, s.ReceivedKbps)
 		}
@@ -267,10 +265,23 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	rep.ForwardedPacketsPerSec = float64(rep.ForwardedPackets) / secs
 	rep.Loss.Percent = percent(rep.Loss.Lost, rep.Loss.Expected)
 	rep.ReceivedKbps = distribution(kbps)
-	rep.Layers = map[string]float64{}
-	for l, n := range layerFrames {
-		rep.Layers[l] = float64(n) / float64(camFrames)
+	rep.Layers = shares(layerFrames, camFrames)
+}
+
+// shares are each layer's part of total frames. Layers without frames in the window are left
+// out: 0 of 0 is NaN, which JSON cannot carry (a 200-subscriber run once failed to write its
+// report for it).
+func shares(counts map[string]uint64, total uint64) map[string]float64 {
+	out := map[string]float64{}
+	if total == 0 {
+		return out
 	}
+	for l, n := range counts {
+		if n > 0 {
+			out[l] = float64(n) / float64(total)
+		}
+	}
+	return out
 }
 
 // addKeyframes counts the keyframe requests the publishers obeyed.

@@ -22,3 +22,15 @@ func TestDistribution(t *testing.T) {
 		}
 	}
 }
+
+// TestShares: layer shares leave out layers without frames, and no frames at all is no share
+// (never NaN, which the JSON report cannot carry).
+func TestShares(t *testing.T) {
+	got := shares(map[string]uint64{"q": 0, "h": 1, "f": 3}, 4)
+	if len(got) != 2 || got["h"] != 0.25 || got["f"] != 0.75 {
+		t.Errorf("shares %v", got)
+	}
+	if got := shares(map[string]uint64{"q": 0}, 0); len(got) != 0 {
+		t.Errorf("shares of nothing %v", got)
+	}
+}
