@@ -610,6 +610,15 @@ func (d *DownTrack) SendPadding(n int) int {
 	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo {
 		return 0
 	}
+	// Padding goes after the media numbered before it: with the forwarded layer's reader held,
+	// no packet of it waits in a sendmmsg batch while the padding overtakes it (the subscriber
+	// would see a gap, then the packet out of order).
+	if layer := d.current.Load(); layer >= 0 && layer < MaxLayers {
+		if l := d.receiver.layers[layer].Load(); l != nil {
+			l.fwdMu.Lock()
+			defer l.fwdMu.Unlock()
+		}
+	}
 	d.mu.Lock()
 	first, ts, ok := d.munger.ReservePadding(n)
 	d.mu.Unlock()

@@ -268,3 +268,31 @@ func benchmarkForwardDirect(b *testing.B, batched, estimator bool) {
 	feed(r, marshal(0, 0, false, vp8Key))
 	benchForward(b, r, 0, marshal(1, 3000, true, deltaPayload()), n)
 }
+
+// TestPaddingWaitsForTheFanOut: a probe's padding is not sent while the forwarded layer's
+// reader is fanning out (its packets may wait in a sendmmsg batch, and padding numbered after
+// them must not overtake them).
+func TestPaddingWaitsForTheFanOut(t *testing.T) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	d := directDownTrack(t, r, 4242, mediaSocket(t), sink, testKeys(), nil)
+	feed(r, marshal(10, 1000, true, vp8Key))
+	l := r.layers[0].Load()
+	l.fwdMu.Lock() // a fan-out in progress
+	sent := make(chan int, 1)
+	go func() { sent <- d.SendPadding(2) }()
+	select {
+	case <-sent:
+		l.fwdMu.Unlock()
+		t.Fatal("padding went out during the fan-out")
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.fwdMu.Unlock()
+	if bits := <-sent; bits == 0 {
+		t.Fatal("no padding after the fan-out")
+	}
+}
