@@ -68,6 +68,9 @@ type Config struct {
 	// FloorDuration is how long the floor (SRTP encrypt + UDP send) is measured after the run;
 	// default 1 s, negative skips it.
 	FloorDuration time.Duration
+	// SinkCommand runs the paced floor's receivers in another process (`podium load-sink`,
+	// RunSink); empty skips the paced floor.
+	SinkCommand []string
 
 	// Progress receives the live progress line (nil: none).
 	Progress io.Writer

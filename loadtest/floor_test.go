@@ -1,8 +1,11 @@
 package loadtest
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // BenchmarkFloor is the bare cost of forwarding one packet that no SFU can avoid: one SRTP
@@ -43,5 +46,36 @@ func TestFloorDoesNotAllocate(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("floor allocates %v times per packet, want 0", n)
+	}
+}
+
+// TestMain lets this test binary be the paced floor's sink (`load-sink N`), as podium is.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "load-sink" {
+		n, _ := strconv.Atoi(os.Args[2])
+		if err := RunSink(n, os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestPacedFloor: the paced floor sends at the asked rate in bursts to a sink process's
+// sockets and measures the sending thread's CPU per packet.
+func TestPacedFloor(t *testing.T) {
+	r, err := MeasurePacedFloor([]string{os.Args[0], "load-sink"}, 4, 3, 1500, 400*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	if r.Destinations != 4 || r.FanOut != 3 || r.CPUMicros <= 0 {
+		t.Errorf("result %+v", r)
+	}
+	if r.Rate < 1000 || r.Rate > 2000 {
+		t.Errorf("sent %.0f packets/s, asked 1500", r.Rate)
+	}
+	if _, err := MeasurePacedFloor(nil, 4, 3, 1500, time.Millisecond); err == nil {
+		t.Error("no error without a sink command")
 	}
 }

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"time"
 
@@ -62,6 +63,7 @@ type Report struct {
 	Speakers     *SpeakerReport     `json:"speakers,omitempty"`
 	Server       ServerReport       `json:"server"`
 	Floor        *FloorResult       `json:"floor,omitempty"`
+	PacedFloor   *PacedFloorResult  `json:"pacedFloor,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
 }
 
@@ -118,8 +120,10 @@ type ServerReport struct {
 	// else the packets the subscribers received. PacketSource says which.
 	CPUMicrosPerPacket float64 `json:"cpuMicrosPerForwardedPacket"`
 	PacketSource       string  `json:"packetSource"`
-	// RatioToFloor compares it with the floor measured in the same run.
-	RatioToFloor float64 `json:"ratioToFloor,omitempty"`
+	// RatioToFloor compares it with the floor measured in the same run; RatioToPacedFloor with
+	// the paced floor (the floor at this run's packet rate and fan-out, to sleeping receivers).
+	RatioToFloor      float64 `json:"ratioToFloor,omitempty"`
+	RatioToPacedFloor float64 `json:"ratioToPacedFloor,omitempty"`
 	// MallocsPerPacket is the server's Go heap allocations in the window per forwarded packet
 	// (from its /metrics): everything allocates there, not only the forward path.
 	MallocsPerPacket *float64 `json:"mallocsPerForwardedPacket,omitempty"`
@@ -328,6 +332,29 @@ func (rep *Report) addServer(start, end windowSnap, peakRSS float64, ok bool, er
 			m := (end.server.Mallocs - start.server.Mallocs) / float64(forwarded)
 			rep.Server.MallocsPerPacket = &m
 		}
+	}
+}
+
+// floorShape is the paced floor's shape for this run: the receiving participants, the
+// server's packets out per packet in (else one burst to every receiver), and the forwarded
+// packet rate.
+func (rep *Report) floorShape() (destinations, fanOut int, rate float64) {
+	for _, s := range rep.Subscribers {
+		if s.VideoTracks+s.AudioTracks > 0 {
+			destinations++
+		}
+	}
+	fanOut = destinations
+	if c := rep.ServerCounters; c != nil && c.PacketsIn > 0 {
+		fanOut = int(math.Round(float64(c.PacketsOut) / float64(c.PacketsIn)))
+	}
+	return destinations, max(fanOut, 1), rep.ForwardedPacketsPerSec
+}
+
+func (rep *Report) addPacedFloor(f PacedFloorResult) {
+	rep.PacedFloor = &f
+	if f.CPUMicros > 0 && rep.Server.CPUMicrosPerPacket > 0 {
+		rep.Server.RatioToPacedFloor = rep.Server.CPUMicrosPerPacket / f.CPUMicros
 	}
 }
 

@@ -191,6 +191,14 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		} else {
 			rep.Notes = append(rep.Notes, "floor not measured: "+err.Error())
 		}
+		if len(cfg.SinkCommand) > 0 {
+			dests, fanOut, rate := rep.floorShape()
+			if pf, err := MeasurePacedFloor(cfg.SinkCommand, dests, fanOut, rate, max(cfg.FloorDuration, 2*time.Second)); err == nil {
+				rep.addPacedFloor(pf)
+			} else {
+				rep.Notes = append(rep.Notes, "paced floor not measured: "+err.Error())
+			}
+		}
 	}
 	return rep, nil
 }

@@ -79,6 +79,9 @@ func (rep *Report) writeServer(b *strings.Builder) {
 			line += fmt.Sprintf("; %.2f heap allocations per forwarded packet", *m)
 		}
 		b.WriteString(line + "\n")
+		if f := rep.PacedFloor; f != nil {
+			fmt.Fprintf(b, "  = %.2f× the paced floor (%.2f µs: %s)\n", s.RatioToPacedFloor, f.CPUMicros, f.Description)
+		}
 	}
 	if s.Note != "" {
 		fmt.Fprintf(b, "  note: %s\n", s.Note)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -78,6 +79,9 @@ func load(args []string, out io.Writer) error {
 	if *floor == 0 {
 		cfg.FloorDuration = -1
 	}
+	if exe, err := os.Executable(); err == nil {
+		cfg.SinkCommand = []string{exe, "load-sink"} // the paced floor's receivers, in their own process
+	}
 	if !*quiet {
 		cfg.Progress = os.Stderr
 	}
@@ -139,4 +143,16 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 	}
 	cfg.URL, cfg.APIKey, cfg.APISecret, cfg.Embedded = node.URL(), key, secret, true
 	return node, nil
+}
+
+// loadSink runs the paced floor's receivers (loadtest.RunSink) until its input ends.
+func loadSink(args []string) error {
+	if len(args) != 1 {
+		return errors.New("load-sink: one argument, the number of sockets")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fmt.Errorf("load-sink: %w", err)
+	}
+	return loadtest.RunSink(n, os.Stdin, os.Stdout)
 }

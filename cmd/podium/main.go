@@ -29,6 +29,8 @@ func main() {
 		err = token(os.Args[2:], os.Stdout)
 	case "load":
 		err = load(os.Args[2:], os.Stdout)
+	case "load-sink": // the paced floor's receivers, started by `podium load` (not for users)
+		err = loadSink(os.Args[2:])
 	case "version":
 		fmt.Println(versionString())
 	case "-h", "--help", "help":
