@@ -13,7 +13,7 @@ import (
 
 // upstream is what Podium tells a publisher about the media it receives: transport-wide
 // feedback every 100 ms (without it Chromium never ramps up its top layer), NACKs for missing
-// packets every 50 ms, and receiver reports every second. It replaces pion's three interceptors
+// packets (when a gap opens, then again every 100 ms) and receiver reports every second. It replaces pion's three interceptors
 // for these, which parse every packet into a freshly allocated header and hand each one to
 // another goroutine over an unbuffered channel; here a packet costs a lock and a few stores,
 // and it can be recorded from pion's read path (as an interceptor) or Podium's own (inbound.go).
@@ -35,12 +35,11 @@ type upstream struct {
 
 // Intervals of the feedback a publisher gets.
 const (
-	upNACKInterval   = 50 * time.Millisecond
-	upTWCCInterval   = 100 * time.Millisecond
+	upTick           = 100 * time.Millisecond // transport-wide feedback, NACKs asked again
 	upReportInterval = time.Second
 	upLogSize        = 1024 // sequence numbers a stream remembers (received or not)
 	upNACKWindow     = 256  // how far back missing packets are asked for again
-	upMaxNACKs       = 10   // times one missing packet is asked for (500 ms at 50 ms)
+	upMaxNACKs       = 10   // times one missing packet is asked for (1 s)
 	upImmediateNACKs = 64   // the largest gap asked for as soon as it opens
 )
 
@@ -266,7 +265,7 @@ func (u *upstream) onRTCP(b []byte, now int64) {
 // loop sends the feedback until close.
 func (u *upstream) loop(w interceptor.RTCPWriter, stop, done chan struct{}) {
 	defer close(done)
-	tick := time.NewTicker(upNACKInterval)
+	tick := time.NewTicker(upTick)
 	defer tick.Stop()
 	var n int
 	var seqs []uint16
@@ -284,11 +283,11 @@ func (u *upstream) loop(w interceptor.RTCPWriter, stop, done chan struct{}) {
 						Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
 				}
 			}
-			if n%int(upTWCCInterval/upNACKInterval) == 0 && u.fbCount > 0 {
+			if u.fbCount > 0 {
 				pkts = append(pkts, u.fb.BuildFeedbackPacket()...)
 				u.fbCount = 0
 			}
-			if n%int(upReportInterval/upNACKInterval) == 0 {
+			if n%int(upReportInterval/upTick) == 0 {
 				rr := &rtcp.ReceiverReport{SSRC: u.ssrc}
 				for _, s := range u.streams {
 					if s.started && len(rr.Reports) < 31 {
