@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -262,5 +263,82 @@ func TestReadPathHandOver(t *testing.T) {
 	l.pionForwarded(marshal(13, 0, false, vp8Cont))
 	if !l.handedOver(14) || !l.handedOver(15) {
 		t.Fatal("not handed over after pion's reader forwarded the newest packet the socket saw")
+	}
+}
+
+// readPathFixture is a publisher's layer handed over to Podium's read path, with n subscribers
+// on pion's write path (discarding), and the publisher's encryption.
+func readPathFixture(tb testing.TB, n int) (*Transport, *srtp.Context) {
+	tb.Helper()
+	keys := testKeys()
+	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
+	tr := &Transport{up: newUpstream()}
+	tr.keys.Store(keys)
+	tr.connected.Store(true)
+	tr.up.addStream(1000, 90000, 0)
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	r.p.Transport = tr
+	l := r.layers[0].Load()
+	tr.addLayer(1000, r, l)
+	l.ownPath.Store(true)
+	for i := range n {
+		boundDownTrack(r, webrtc.SSRC(i+1), &captureWriter{discard: true})
+	}
+	enc, err := srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr, enc
+}
+
+// BenchmarkReadPath is what one packet from a publisher costs on Podium's read path before the
+// fan-out's sends: SRTP decryption, the record for the publisher's feedback, the layer's parse,
+// cache store and the decision for each of 10 down tracks (writing to a discarding writer). The
+// publisher's encryption of each packet is in the loop too (BenchmarkFloor measures one).
+func BenchmarkReadPath(b *testing.B) {
+	tr, enc := readPathFixture(b, 10)
+	plain := marshal(0, 0, true, append(append([]byte(nil), vp8Key...), make([]byte, 1000)...))
+	binary.BigEndian.PutUint32(plain[8:12], 1000)
+	wire := make([]byte, 0, 1500)
+	out := make([]byte, 1600)
+	var h rtp.Header
+	b.ReportAllocs()
+	b.SetBytes(int64(len(plain)))
+	for i := range b.N {
+		binary.BigEndian.PutUint16(plain[2:4], uint16(i))
+		binary.BigEndian.PutUint32(plain[4:8], uint32(i/10)*3000)
+		pkt, err := enc.EncryptRTP(wire[:0], plain, &h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !tr.receiveRTP(pkt, out) {
+			b.Fatal("not taken")
+		}
+	}
+}
+
+// TestReadPathDoesNotAllocate: decrypting, recording and forwarding a publisher's packet on
+// Podium's read path allocates nothing.
+func TestReadPathDoesNotAllocate(t *testing.T) {
+	tr, enc := readPathFixture(t, 10)
+	plain := marshal(0, 0, true, vp8Key)
+	binary.BigEndian.PutUint32(plain[8:12], 1000)
+	wire := make([]byte, 0, 1500)
+	out := make([]byte, 1600)
+	var h rtp.Header
+	seq := uint16(0)
+	step := func() {
+		seq++
+		binary.BigEndian.PutUint16(plain[2:4], seq)
+		pkt, err := enc.EncryptRTP(wire[:0], plain, &h)
+		if err != nil || !tr.receiveRTP(pkt, out) {
+			t.Fatalf("packet %d not taken: %v", seq, err)
+		}
+	}
+	for range 100 {
+		step() // contexts, replay windows, the recorder's first growth
+	}
+	if allocs := testing.AllocsPerRun(500, step); allocs != 0 {
+		t.Errorf("one packet on the read path allocates %.2f times", allocs)
 	}
 }
