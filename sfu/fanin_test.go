@@ -140,3 +140,36 @@ func TestFanInConn(t *testing.T) {
 		t.Error("read after Close succeeded")
 	}
 }
+
+// TestUDPGroupRefusesATakenPort: a port another socket holds is refused, as without
+// SO_REUSEPORT, and a group's port is refused to a second group (a second server).
+func TestUDPGroupRefusesATakenPort(t *testing.T) {
+	lo := net.IPv4(127, 0, 0, 1)
+	taken, err := net.ListenUDP("udp4", &net.UDPAddr{IP: lo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.LocalAddr().(*net.UDPAddr).Port
+	if conns, err := listenUDPGroup(lo, port, 4); err == nil {
+		for _, c := range conns {
+			c.Close()
+		}
+		t.Fatal("a group bound a port another socket holds")
+	}
+	group, err := listenUDPGroup(lo, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range group {
+			c.Close()
+		}
+	}()
+	if second, err := listenUDPGroup(lo, group[0].LocalAddr().(*net.UDPAddr).Port, 4); err == nil {
+		for _, c := range second {
+			c.Close()
+		}
+		t.Fatal("a second group joined the first one's port")
+	}
+}

@@ -22,6 +22,15 @@ func listenUDPGroup(ip net.IP, port, n int) ([]*net.UDPConn, error) {
 		}
 		return []*net.UDPConn{c}, nil
 	}
+	if port != 0 {
+		// SO_REUSEPORT would let a second server on this port (same user) share it silently,
+		// each getting part of the clients: a plain bind first fails as it always did.
+		probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return nil, err
+		}
+		_ = probe.Close()
+	}
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
