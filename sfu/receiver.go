@@ -59,10 +59,11 @@ type ReceiverParams struct {
 	Transport *Transport
 }
 
-// Receiver is one published track as it arrives, with up to three simulcast layers. Each layer
-// has one reader goroutine that parses a packet once, stores it once in the layer's packet cache
-// and fans it out to every down track of a copy-on-write list; each down track keeps the packets
-// of the layer it forwards.
+// Receiver is one published track as it arrives, with up to three simulcast layers. A layer's
+// packet is parsed once, stored once in the layer's packet cache and fanned out to every down
+// track of a copy-on-write list; each down track keeps the packets of the layer it forwards. The
+// media socket's reader forwards (Podium's read path, inbound.go) once the layer is handed over;
+// until then the layer's reader goroutine does, reading from pion.
 type Receiver struct {
 	p      ReceiverParams
 	isVP8  bool
