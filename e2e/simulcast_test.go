@@ -10,7 +10,8 @@ import (
 
 // TestBrowserSimulcastSwitch: one Chromium page publishes its fake 1280x720 camera as three
 // simulcast layers; another page asks for a small, then a large rendering of it. Its decoder
-// sees frameWidth go 320 → 1280 while framesDecoded keeps rising (no stall over one second).
+// sees frameWidth go 320 → 1280 while framesDecoded keeps rising (no stall over one second),
+// and the media of both takes Podium's own read and write paths.
 func TestBrowserSimulcastSwitch(t *testing.T) {
 	RequireBrowser(t)
 	n := startDevNode(t)
@@ -74,6 +75,7 @@ func TestBrowserSimulcastSwitch(t *testing.T) {
 		t.Fatalf("framesDecoded did not rise across the switch: %v → %v", start[1], end[1])
 	}
 	t.Logf("320 → 1280: framesDecoded %v → %v, freezeCount %v → %v", start[1], end[1], f0, f1)
+	checkOwnPaths(t, n)
 	if err := sub.Screenshot(filepath.Join(artifactDir(t), "simulcast-1280.png")); err != nil {
 		t.Logf("screenshot: %v", err)
 	}
