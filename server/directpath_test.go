@@ -34,23 +34,23 @@ func TestDirectWritePath(t *testing.T) {
 			return got["video"].keyframes > 0 && got["video"].width == 640 && got["audio"].packets > 50
 		})
 		url, tok := n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true})
-		var subs []signaling.AdminSubscription
-		var tracks []signaling.AdminTrack
-		var estimate *int
-		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
+		participant := func(identity string) (p signaling.AdminParticipant) {
 			var st signaling.AdminStats
 			apiCall(t, "GET", url, tok, &st)
-			subs = nil
 			for _, r := range st.Rooms {
-				for _, p := range r.Participants {
-					if p.Identity == "bob" {
-						subs, estimate = p.Subscriptions, p.DownlinkEstimate
-					}
-					if p.Identity == "alice" {
-						tracks = p.Tracks
+				for _, q := range r.Participants {
+					if q.Identity == identity {
+						p = q
 					}
 				}
 			}
+			return p
+		}
+		var subs []signaling.AdminSubscription
+		var estimate *int
+		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
+			bob := participant("bob")
+			subs, estimate = bob.Subscriptions, bob.DownlinkEstimate
 			for _, s := range subs {
 				if s.RTTMillis <= 0 {
 					return false
@@ -74,20 +74,11 @@ func TestDirectWritePath(t *testing.T) {
 		// The read path takes a layer over once pion has read its first packets: count what
 		// arrives from here on.
 		before := map[string]signaling.AdminTrack{}
-		for _, tr := range tracks {
+		for _, tr := range participant("alice").Tracks {
 			before[tr.Sid] = tr
 		}
 		time.Sleep(time.Second)
-		var st signaling.AdminStats
-		apiCall(t, "GET", url, tok, &st)
-		tracks = nil
-		for _, r := range st.Rooms {
-			for _, p := range r.Participants {
-				if p.Identity == "alice" {
-					tracks = p.Tracks
-				}
-			}
-		}
+		tracks := participant("alice").Tracks
 		for _, tr := range tracks {
 			pkts, direct := tr.Packets-before[tr.Sid].Packets, tr.DirectPackets-before[tr.Sid].DirectPackets
 			t.Logf("bwe %v: alice's %s: %d of %d packets in a second on Podium's read path", bwe, tr.Kind, direct, pkts)

@@ -12,10 +12,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/codec"
 	"github.com/podium-sfu/podium/testmedia"
 )
@@ -181,17 +179,24 @@ func isRTP(b []byte) bool {
 // answered from the packet cache: at least 90% of the losses are repaired and frames keep coming.
 func TestNACKRepairUnderLoss(t *testing.T) {
 	lossy := &lossyConn{rate: 0.05}
-	media := sfuLoopback()
-	media.WrapPacketConn = func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy }
-	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
+	r := repairUnderLoss(t, func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy })
+	dropped := lossy.dropped.Load()
+	t.Logf("sent %d media packets, dropped %d, still missing %d (first: %v of %d..%d), %d frames",
+		lossy.sent.Load(), dropped, r.missing, r.first, r.lo, r.hi, r.frames)
+	r.check(t, dropped)
+}
+
+// repair is what a subscriber got of a 4-second VP8 stream with injected loss.
+type repair struct {
+	missing, frames int
+	first           []uint16 // the first few missing sequence numbers
+	lo, hi          uint16
+}
+
+// repairUnderLoss publishes a 1280-wide VP8 stream to one subscriber through a node whose
+// media socket wrap injects loss, and reports what the subscriber is missing after 4 s.
+func repairUnderLoss(t *testing.T, wrap func(net.PacketConn) net.PacketConn) repair {
+	n := startNodeWith(t, func(c *Config) { c.Media.WrapPacketConn = wrap })
 	pub := connect(t, n, "loss", "pub")
 	sub := connect(t, n, "loss", "sub")
 	if _, err := pub.PublishIVF(context.Background(), testmedia.VP8(1280), client.Camera()); err != nil {
@@ -199,40 +204,43 @@ func TestNACKRepairUnderLoss(t *testing.T) {
 	}
 	vl, _ := subscribeVideo(t, sub)
 	time.Sleep(4 * time.Second) // measure over a few seconds of media: ~450 packets, ~20 lost
-	dropped := lossy.dropped.Load()
 	vl.mu.Lock()
+	defer vl.mu.Unlock()
 	got := map[uint16]bool{}
-	lo, hi := vl.seqs[0], vl.seqs[0]
+	r := repair{lo: vl.seqs[0], hi: vl.seqs[0], frames: vl.frames}
 	for _, s := range vl.seqs {
 		got[s] = true
-		if int16(s-lo) < 0 {
-			lo = s
+		if int16(s-r.lo) < 0 {
+			r.lo = s
 		}
-		if int16(s-hi) > 0 {
-			hi = s
+		if int16(s-r.hi) > 0 {
+			r.hi = s
 		}
 	}
-	frames := vl.frames
-	vl.mu.Unlock()
 	// The last 200 ms may still be under repair: judge the range up to there.
-	missing := 0
-	for s := lo; s != hi-20; s++ {
+	for s := r.lo; s != r.hi-20; s++ {
 		if !got[s] {
-			missing++
+			r.missing++
+			if len(r.first) < 10 {
+				r.first = append(r.first, s)
+			}
 		}
 	}
+	return r
+}
+
+// check wants at least 90% of the dropped packets repaired and frames flowing.
+func (r repair) check(t *testing.T, dropped int64) {
+	t.Helper()
 	if dropped < 5 {
 		t.Fatalf("only %d packets dropped: the loss injection is not working", dropped)
 	}
-	repaired := 1 - float64(missing)/float64(dropped)
-	t.Logf("sent %d media packets, dropped %d, still missing %d: %.0f%% repaired, %d frames", lossy.sent.Load(), dropped, missing, repaired*100, frames)
-	if repaired < 0.9 {
-		t.Errorf("NACK repair recovered %.0f%% of lost packets, want at least 90%%", repaired*100)
+	if float64(r.missing) > 0.1*float64(dropped) {
+		t.Errorf("the subscriber misses %d packets of %d lost: want at least 90%% repaired", r.missing, dropped)
 	}
-	if frames < 90 {
-		t.Errorf("only %d frames completed in 4 s", frames)
+	if r.frames < 90 {
+		t.Errorf("only %d frames completed in 4 s", r.frames)
 	}
-	_ = sfu.LayerNone
 }
 
 // upLossyConn loses a share of the media packets the server receives.
@@ -262,57 +270,9 @@ func (c *upLossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // tenth of what was lost, and frames keep coming.
 func TestUpstreamNACKRepairUnderLoss(t *testing.T) {
 	lossy := &upLossyConn{rate: 0.05}
-	media := sfuLoopback()
-	media.WrapPacketConn = func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy }
-	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	pub := connect(t, n, "uploss", "pub")
-	sub := connect(t, n, "uploss", "sub")
-	if _, err := pub.PublishIVF(context.Background(), testmedia.VP8(1280), client.Camera()); err != nil {
-		t.Fatal(err)
-	}
-	vl, _ := subscribeVideo(t, sub)
-	time.Sleep(4 * time.Second)
+	r := repairUnderLoss(t, func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy })
 	dropped := lossy.dropped.Load()
-	vl.mu.Lock()
-	got := map[uint16]bool{}
-	lo, hi := vl.seqs[0], vl.seqs[0]
-	for _, s := range vl.seqs {
-		got[s] = true
-		if int16(s-lo) < 0 {
-			lo = s
-		}
-		if int16(s-hi) > 0 {
-			hi = s
-		}
-	}
-	frames := vl.frames
-	vl.mu.Unlock()
-	missing := 0
-	var miss []uint16
-	for s := lo; s != hi-20; s++ { // the last 200 ms may still be under repair
-		if !got[s] {
-			missing++
-			if len(miss) < 10 {
-				miss = append(miss, s)
-			}
-		}
-	}
-	if dropped < 5 {
-		t.Fatalf("only %d packets dropped: the loss injection is not working", dropped)
-	}
-	t.Logf("server received %d media packets, lost %d; the subscriber misses %d (first: %v of %d..%d); %d frames", lossy.received.Load(), dropped, missing, miss, lo, hi, frames)
-	if float64(missing) > 0.1*float64(dropped) {
-		t.Errorf("the subscriber misses %d packets of %d lost upstream: want at least 90%% repaired", missing, dropped)
-	}
-	if frames < 90 {
-		t.Errorf("only %d frames completed in 4 s", frames)
-	}
+	t.Logf("server received %d media packets, lost %d; the subscriber misses %d (first: %v of %d..%d); %d frames",
+		lossy.received.Load(), dropped, r.missing, r.first, r.lo, r.hi, r.frames)
+	r.check(t, dropped)
 }
