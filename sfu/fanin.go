@@ -21,6 +21,9 @@ type fanInConn struct {
 	wg           sync.WaitGroup
 }
 
+// fanInMTU is the largest datagram a reader passes on whole: pion's UDP mux reads 8 KiB.
+const fanInMTU = 8192
+
 type datagram struct {
 	b    []byte
 	addr netip.AddrPort
@@ -38,7 +41,7 @@ func newFanInConn(conns []*inboundConn) *fanInConn {
 
 func (f *fanInConn) read(c *inboundConn) {
 	defer f.wg.Done()
-	buf := make([]byte, maxPacketSize+100)
+	buf := make([]byte, fanInMTU)
 	for {
 		n, addr, err := c.ReadFromAddrPort(buf)
 		d := datagram{addr: addr, err: err}

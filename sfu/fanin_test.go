@@ -133,6 +133,14 @@ func TestFanInConn(t *testing.T) {
 			t.Errorf("a client's RTCP was not taken")
 		}
 	}
+	// A datagram larger than a media packet (pion reads up to 8 KiB) arrives whole.
+	big := append(append([]byte(nil), stunBinding...), make([]byte, 4000)...)
+	if _, err := senders[0].WriteTo(big, fan.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := fan.ReadFromAddrPort(make([]byte, 8192)); err != nil || n != len(big) {
+		t.Errorf("a %d-byte datagram arrived as %d bytes (%v)", len(big), n, err)
+	}
 	if err := fan.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ type inboundConn struct {
 	net.PacketConn
 	udp    *net.UDPConn // the same socket, when it is one: reads without allocating
 	routes *routeTable
-	plain  [maxPacketSize + 100]byte // a decrypted RTP packet, while it is forwarded
+	plain  [fanInMTU]byte // a decrypted RTP packet, while it is forwarded
 }
 
 func newInboundConn(pc net.PacketConn, routes *routeTable) *inboundConn {
