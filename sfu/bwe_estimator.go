@@ -109,12 +109,7 @@ func newSendSideEstimator(initial, minRate, maxRate int) *sendSideEstimator {
 
 // AddStream records every packet of the stream that carries a transport-wide sequence number.
 func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, x := range info.RTPHeaderExtensions {
-		if x.URI == TWCCURI {
-			id = uint8(x.ID)
-		}
-	}
+	id := extensionID(info, TWCCURI)
 	if id == 0 {
 		return w
 	}

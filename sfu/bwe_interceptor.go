@@ -1,11 +1,9 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 )
 
 // bweInterceptorFactory gives every peer connection a send-side estimator. Unlike pion's cc
@@ -46,15 +44,10 @@ func (i *bweInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RT
 
 // feedback finds transport-wide feedback in a compound RTCP packet and hands it on.
 func (i *bweInterceptor) feedback(b []byte) {
-	for len(b) >= 4 {
-		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
-		if size > len(b) {
-			return
+	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+		if isTWCC(part) {
+			i.est.onReport(time.Now(), part)
 		}
-		if b[1] == byte(rtcp.TypeTransportSpecificFeedback) && b[0]&0x1f == rtcp.FormatTCC {
-			i.est.onReport(time.Now(), b[:size])
-		}
-		b = b[size:]
 	}
 }
 

@@ -471,19 +471,15 @@ func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
 // times a second. A malformed part ends the parse; what came before it counts.
 func unmarshalRTCP(b []byte) []rtcp.Packet {
 	var out []rtcp.Packet
-	for len(b) >= 4 {
-		size := (int(b[2])<<8 | int(b[3]) + 1) * 4
-		if size > len(b) {
+	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+		if isTWCC(part) {
+			continue
+		}
+		p, err := rtcp.Unmarshal(part)
+		if err != nil {
 			break
 		}
-		if !(b[1] == byte(rtcp.TypeTransportSpecificFeedback) && b[0]&0x1f == rtcp.FormatTCC) {
-			p, err := rtcp.Unmarshal(b[:size])
-			if err != nil {
-				break
-			}
-			out = append(out, p...)
-		}
-		b = b[size:]
+		out = append(out, p...)
 	}
 	return out
 }

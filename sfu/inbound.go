@@ -294,14 +294,8 @@ func (t *Transport) handleRTCP(b []byte, now time.Time) {
 	if t.up != nil {
 		t.up.onRTCP(b, now.UnixNano())
 	}
-	for len(b) >= 4 {
-		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
-		if size > len(b) {
-			return
-		}
-		part := b[:size]
-		b = b[size:]
-		if part[1] == byte(rtcp.TypeTransportSpecificFeedback) && part[0]&0x1f == rtcp.FormatTCC {
+	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+		if isTWCC(part) {
 			if t.est != nil {
 				t.est.onReport(now, part)
 			}

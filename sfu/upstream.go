@@ -245,20 +245,15 @@ func (s *upStream) report(now int64) rtcp.ReceptionReport {
 // onRTCP takes the publisher's sender reports from a compound packet (for the reports' LSR and
 // DLSR) without parsing the rest.
 func (u *upstream) onRTCP(b []byte, now int64) {
-	for len(b) >= 4 {
-		size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
-		if size > len(b) {
-			return
-		}
-		if b[1] == byte(rtcp.TypeSenderReport) && size >= 28 {
-			ssrc, ntp := binary.BigEndian.Uint32(b[4:8]), binary.BigEndian.Uint64(b[8:16])
+	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+		if part[1] == byte(rtcp.TypeSenderReport) && len(part) >= 28 {
+			ssrc, ntp := binary.BigEndian.Uint32(part[4:8]), binary.BigEndian.Uint64(part[8:16])
 			u.mu.Lock()
 			if s := u.streams[ssrc]; s != nil {
 				s.lastSR, s.lastSRAt, s.hasSR = uint32(ntp>>16), ntpCompact(time.Unix(0, now)), true
 			}
 			u.mu.Unlock()
 		}
-		b = b[size:]
 	}
 }
 
@@ -406,13 +401,7 @@ func (i *upstreamInterceptor) BindRTCPWriter(w interceptor.RTCPWriter) intercept
 }
 
 func (i *upstreamInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	var twccID uint8
-	for _, x := range info.RTPHeaderExtensions {
-		if x.URI == TWCCURI {
-			twccID = uint8(x.ID)
-		}
-	}
-	i.u.addStream(info.SSRC, info.ClockRate, twccID)
+	i.u.addStream(info.SSRC, info.ClockRate, extensionID(info, TWCCURI))
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, attr, err := r.Read(b, a)
 		if err == nil {
@@ -429,17 +418,11 @@ func (i *upstreamInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) {
 func (i *upstreamInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, attr, err := r.Read(b, a)
-		if err == nil && i.u.hasStreams() {
-			i.u.onRTCP(b[:n], time.Now().UnixNano())
+		if err == nil {
+			i.u.onRTCP(b[:n], time.Now().UnixNano()) // reads headers; locks only for a sender report
 		}
 		return n, attr, err
 	})
-}
-
-func (u *upstream) hasStreams() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.streams) > 0
 }
 
 func (i *upstreamInterceptor) Close() error { return i.u.Close() }
