@@ -8,7 +8,8 @@
 #   loadtest/bench.sh OUTDIR custom -- FLAGS...    any `podium load` flags
 #
 # Environment: DURATION (default 20s) is each measured window; SERVE_FLAGS are added to
-# `podium serve` (e.g. SERVE_FLAGS=--bwe=false for an A/B run).
+# `podium serve` (e.g. SERVE_FLAGS=--bwe=false for an A/B run); SERVE_BIN runs a prebuilt
+# podium binary instead of building this tree (an A/B run between two commits).
 set -euo pipefail
 
 out=${1:?usage: $0 OUTDIR [scenario...]}
@@ -23,7 +24,11 @@ fi
 
 mkdir -p "$out"
 bin=$(mktemp -d)/lt-bench # a name without "podium": test suites here clean up processes by that name
-go build -o "$bin" ./cmd/podium
+if [[ -n ${SERVE_BIN:-} ]]; then
+	cp "$SERVE_BIN" "$bin" # an A/B run: the server (and load generator) of another build
+else
+	go build -o "$bin" ./cmd/podium
+fi
 secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 duration=${DURATION:-20s}
 

@@ -55,8 +55,9 @@ type socket struct {
 
 func newSocket(pc net.PacketConn) *socket {
 	s := &socket{w: asUDPWriter(pc)}
-	if uc, ok := pc.(*net.UDPConn); ok && batchSupported {
-		if raw, err := uc.SyscallConn(); err == nil {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		s.w = newRawWriter(uc)
+		if raw, err := uc.SyscallConn(); err == nil && batchSupported {
 			s.raw = raw
 		}
 	}

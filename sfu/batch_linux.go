@@ -76,9 +76,13 @@ func (s *sysBatch) send(raw syscall.RawConn, bufs [][]byte, addrs []netip.AddrPo
 	return true
 }
 
-// write is one sendmmsg call; false asks the runtime to wait until the socket is writable.
+// write is one sendmmsg call, raw as rawsock_linux.go explains; false asks the runtime to wait
+// until the socket is writable.
 func (s *sysBatch) write(fd uintptr) bool {
-	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.start])), uintptr(s.end-s.start), 0, 0, 0)
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.start])), uintptr(s.end-s.start), 0, 0, 0)
+	for e == unix.EINTR {
+		n, _, e = unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.start])), uintptr(s.end-s.start), 0, 0, 0)
+	}
 	if e == unix.EAGAIN {
 		return false
 	}

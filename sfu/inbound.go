@@ -31,6 +31,8 @@ import (
 type inboundConn struct {
 	net.PacketConn
 	udp    *net.UDPConn // the same socket, when it is one: reads without allocating
+	raw    *rawReader   // reads udp without waking the runtime's monitor (rawsock_linux.go)
+	rawW   udpWriter    // writes udp so, for pion (STUN, DTLS, SCTP, its RTCP)
 	routes *routeTable
 	plain  [fanInMTU]byte // a decrypted RTP packet, while it is forwarded
 }
@@ -38,6 +40,9 @@ type inboundConn struct {
 func newInboundConn(pc net.PacketConn, routes *routeTable) *inboundConn {
 	c := &inboundConn{PacketConn: pc, routes: routes}
 	c.udp, _ = pc.(*net.UDPConn)
+	if c.udp != nil {
+		c.raw, c.rawW = newRawReader(c.udp), newRawWriter(c.udp)
+	}
 	return c
 }
 
@@ -75,9 +80,8 @@ func (c *inboundConn) take(b []byte, addr netip.AddrPort) bool {
 }
 
 func (c *inboundConn) read(b []byte) (int, netip.AddrPort, error) {
-	if c.udp != nil {
-		n, addr, err := c.udp.ReadFromUDPAddrPort(b)
-		return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), err
+	if c.raw != nil {
+		return c.raw.read(b)
 	}
 	n, a, err := c.PacketConn.ReadFrom(b)
 	if err != nil {
@@ -102,8 +106,8 @@ func (c *inboundConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // WriteToAddrPort completes ice.AddrPortReaderWriter.
 func (c *inboundConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	if c.udp != nil {
-		return c.udp.WriteToUDPAddrPort(b, addr)
+	if c.rawW != nil {
+		return c.rawW.WriteToUDPAddrPort(b, addr)
 	}
 	return c.PacketConn.WriteTo(b, net.UDPAddrFromAddrPort(addr))
 }
