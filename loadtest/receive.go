@@ -128,6 +128,10 @@ func (t *trackRecv) read(tr *webrtc.TrackRemote) {
 		if h.Padding && len(payload) > 0 {
 			payload = payload[:max(0, len(payload)-int(payload[len(payload)-1]))]
 		}
+		if len(payload) == 0 { // a bandwidth probe's padding: numbered, but no media
+			t.onPadding(h.SequenceNumber, n)
+			continue
+		}
 		width := 0
 		if isVP8 {
 			if w, _, ok := codec.VP8KeyframeSize(payload); ok {
@@ -138,11 +142,22 @@ func (t *trackRecv) read(tr *webrtc.TrackRemote) {
 	}
 }
 
+// onPadding accounts a padding-only packet: it takes a sequence number (loss accounting must
+// see it) and bytes, but it is not media: a video paused before its first frame gets probes,
+// and its first packet must not count as the media arriving.
+func (t *trackRecv) onPadding(seq uint16, size int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.c.Packets++
+	t.c.Bytes += uint64(size)
+	t.account(seq)
+}
+
 // onPacket accounts one packet; keyWidth is the width of a VP8 keyframe starting here, else 0.
 func (t *trackRecv) onPacket(now time.Time, seq uint16, marker bool, size, keyWidth int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.c.Packets == 0 {
+	if t.first.IsZero() {
 		t.first = now
 	}
 	t.c.Packets++

@@ -127,3 +127,23 @@ func TestFreezeEpisodes(t *testing.T) {
 		t.Errorf("%d episodes in the later window, want 1", n)
 	}
 }
+
+// TestPaddingIsNotMedia: probes' padding before a video's first frame keeps the sequence
+// accounting whole (no loss where it was) but is not the media arriving.
+func TestPaddingIsNotMedia(t *testing.T) {
+	tr := videoTrack(&speakerStats{})
+	t0 := time.Unix(100, 0)
+	tr.onPadding(10, 280)
+	tr.onPadding(11, 280)
+	if _, first := tr.snapshot(t0, false); !first.IsZero() {
+		t.Fatalf("padding counted as the first media at %v", first)
+	}
+	tr.onPacket(t0, 12, true, 1000, 320)
+	c, first := tr.snapshot(t0, false)
+	if !first.Equal(t0) {
+		t.Fatalf("first media at %v, want %v", first, t0)
+	}
+	if c.lost() != 0 || c.Expect != 3 || c.Frames != 1 {
+		t.Fatalf("lost %d, expected %d, frames %d; want 0, 3, 1", c.lost(), c.Expect, c.Frames)
+	}
+}

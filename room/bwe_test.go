@@ -45,3 +45,33 @@ func TestProbeBacksOffNearACap(t *testing.T) {
 		t.Fatalf("probe of %d bits/s without a deficit", idle.rate)
 	}
 }
+
+// TestProbeReachesTheLowestLayer: with every video paused the subscriber acknowledges its audio
+// only, and the estimator grows to 1.5× that; a quarter of a low estimate would never lift it
+// to a video's lowest layer. The probe sends at least probeMinRate (never more than wanted),
+// and a rate under one packet per tick is sent all the same, at its rate.
+func TestProbeReachesTheLowestLayer(t *testing.T) {
+	var pr prober
+	t0 := time.Unix(1000, 0)
+	pr.planProbe(t0, 150_000, 0, 60_000, 20_000_000)
+	if pr.rate != probeMinRate {
+		t.Fatalf("probe of %d bits/s at a 60 kbps estimate, want %d", pr.rate, probeMinRate)
+	}
+	var small prober
+	small.planProbe(t0, 30_000, 0, 60_000, 20_000_000)
+	if small.rate != 30_000 {
+		t.Fatalf("probe of %d bits/s for a 30 kbps deficit", small.rate)
+	}
+	ticks := int(time.Second / speakerInterval)
+	for _, rate := range []int64{30_000, probeMinRate, 250_000} {
+		pr := prober{rate: rate}
+		sent := 0
+		for range 10 * ticks {
+			sent += pr.tickPackets()
+		}
+		want := int(rate * 10 / paddingBits)
+		if sent < want-1 || sent > want+1 {
+			t.Errorf("%d bits/s: %d padding packets in 10 s, want %d", rate, sent, want)
+		}
+	}
+}

@@ -16,6 +16,11 @@ const (
 	probeMaxBackoff = 30 * time.Second
 	paddingBits     = (12 + 255) * 8 // one padding-only packet
 	probeGain       = 110            // percent: the estimate a successful probe reaches
+	// probeMinRate is the least padding a probe sends. The estimator grows to at most 1.5× what
+	// the subscriber acknowledges (+50 kbps), so a subscriber whose videos are all paused (it
+	// acknowledges its audio only) needs padding of about this much to reach an estimate that
+	// fits a 150 kbps lowest layer; a quarter of its low estimate never would.
+	probeMinRate = 100_000
 	// probeQuiet: no probe this long after the estimate fell. The estimator found the path's
 	// limit then; padding on top of media at that limit only overloads it (the estimator grows
 	// towards the limit again by itself).
@@ -30,14 +35,15 @@ type prober struct {
 	startEst int
 	lastEst  int       // the estimate at the last allocation
 	lastDrop time.Time // when the estimate last fell: the path was full then
+	carry    int64     // padding bits due but not sent (less than a packet), for the next tick
 }
 
 // planProbe decides, after an allocation, whether to probe: desired is what the subscriber
 // would receive with unlimited bandwidth, est the current estimate (bits/s). A probe that
 // raised the estimate by probeGain is followed by another; one that did not, or during which
 // the estimate fell (the padding congested the path), ends and the next waits longer. Padding
-// is a quarter of the estimate at most, and there is none for probeQuiet after the estimate
-// fell: near a real cap, probes are what overload it.
+// is a quarter of the estimate (at least probeMinRate, at most the deficit), and there is none
+// for probeQuiet after the estimate fell: near a real cap, probes are what overload it.
 func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
 	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
@@ -53,15 +59,15 @@ func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate i
 		} else if pr.backoff = max(probeMinBackoff, pr.backoff*2); pr.backoff > probeMaxBackoff {
 			pr.backoff = probeMaxBackoff
 		}
-		pr.next, pr.until, pr.rate = now.Add(pr.backoff), time.Time{}, 0
+		pr.next, pr.until, pr.rate, pr.carry = now.Add(pr.backoff), time.Time{}, 0, 0
 	}
 	deficit := desired - budget
 	quiet := !pr.lastDrop.IsZero() && now.Sub(pr.lastDrop) < probeQuiet
 	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() || quiet {
 		return
 	}
-	pr.rate = min(deficit, int64(est)/4)
-	pr.until, pr.startEst = now.Add(probeDuration), est
+	pr.rate = min(deficit, max(int64(est)/4, probeMinRate))
+	pr.until, pr.startEst, pr.carry = now.Add(probeDuration), est, 0
 }
 
 // probe sends this tick's share of padding on one of the subscriber's video down tracks.
@@ -70,7 +76,7 @@ func (p *Participant) probe(now time.Time) {
 	if p.closing || pr.rate <= 0 || !now.Before(pr.until) {
 		return
 	}
-	packets := int(pr.rate/int64(time.Second/speakerInterval)) / paddingBits
+	packets := pr.tickPackets()
 	if packets <= 0 {
 		return
 	}
@@ -79,6 +85,16 @@ func (p *Participant) probe(now time.Time) {
 			return
 		}
 	}
+}
+
+// tickPackets is how many padding packets this tick sends. What a tick owes is rarely a whole
+// number of packets: the rest carries over, so that a rate under one packet per tick is still
+// sent, and every rate at the rate planned.
+func (pr *prober) tickPackets() int {
+	due := pr.rate/int64(time.Second/speakerInterval) + pr.carry
+	packets := int(due / paddingBits)
+	pr.carry = due - int64(packets)*paddingBits
+	return packets
 }
 
 // desiredRate is what the subscriber would receive if bandwidth were plentiful.

@@ -118,9 +118,11 @@ func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS u
 
 // ReservePadding takes n sequence numbers after the highest sent, for padding-only packets
 // (bandwidth probes), and returns the first one and the timestamp to use. Later media keeps
-// following them without a gap.
+// following them without a gap. Before the first switch the padding starts at the random first
+// sequence number and timestamp: a video paused before it ever started (the estimate fell too
+// low) has only padding to probe with.
 func (m *Munger) ReservePadding(n int) (first uint16, ts uint32, ok bool) {
-	if !m.started || n <= 0 {
+	if n <= 0 {
 		return 0, 0, false
 	}
 	first = m.highest + 1

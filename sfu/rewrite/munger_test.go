@@ -168,7 +168,23 @@ func TestPaddingKeepsTheSequenceContinuous(t *testing.T) {
 	if seq, _, _, ok := m.Rewrite(8, 3500, VP8{}); !ok || seq != 104 {
 		t.Fatalf("media after padding got seq %d, want 104", seq)
 	}
-	if _, _, ok := New(0, 0).ReservePadding(1); ok {
-		t.Fatal("padding before the first packet")
+}
+
+// TestPaddingBeforeTheFirstPacket: a video paused before it started is probed with padding,
+// numbered from the random start; the first media packet then follows the padding, at the
+// random first timestamp.
+func TestPaddingBeforeTheFirstPacket(t *testing.T) {
+	m := New(65534, 9000)
+	first, ts, ok := m.ReservePadding(3)
+	if !ok || first != 65534 || ts != 9000 {
+		t.Fatalf("padding before the first packet got %d %d %v, want 65534..0 at ts 9000", first, ts, ok)
+	}
+	m.Switch(500, 123456, 3000, pic(7, 3, 1))
+	seq, outTS, _, ok := m.Rewrite(500, 123456, pic(7, 3, 1))
+	if !ok || seq != 1 || outTS != 9000 {
+		t.Fatalf("the first media packet after padding got seq %d ts %d (%v), want 1 at 9000", seq, outTS, ok)
+	}
+	if seq, _, _, ok := m.Rewrite(501, 126456, pic(8, 3, 1)); !ok || seq != 2 {
+		t.Fatalf("the next media packet got seq %d (%v), want 2", seq, ok)
 	}
 }
