@@ -18,14 +18,25 @@ func layerIndex(rid string, announced []protocol.Layer) int {
 	if rid == "" {
 		return 0
 	}
-	if len(announced) > 0 {
-		sorted := append([]protocol.Layer(nil), announced...)
-		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Width < sorted[j].Width })
-		for i, l := range sorted {
-			if l.RID == rid && i < sfu.MaxLayers {
-				return i
+	// The rank by width (ties in announced order) is the index: counted, not sorted, because
+	// the allocator asks for every layer of every video on every tick.
+	best := -1
+	for j, l := range announced {
+		if l.RID != rid {
+			continue
+		}
+		rank := 0
+		for k, o := range announced {
+			if o.Width < l.Width || (o.Width == l.Width && k < j) {
+				rank++
 			}
 		}
+		if rank < sfu.MaxLayers && (best < 0 || rank < best) {
+			best = rank
+		}
+	}
+	if best >= 0 {
+		return best
 	}
 	switch rid {
 	case "q":
@@ -66,9 +77,11 @@ func availableLayers(info protocol.TrackInfo, stats []sfu.LayerStats) []layerCho
 func knownLayers(info protocol.TrackInfo, stats []sfu.LayerStats, all bool) []layerChoice {
 	var out []layerChoice
 	if all {
-		seen := map[int]bool{}
+		var seen [sfu.MaxLayers]bool
 		for _, s := range stats {
-			seen[s.Index] = true
+			if s.Index >= 0 && s.Index < sfu.MaxLayers {
+				seen[s.Index] = true
+			}
 		}
 		for _, l := range info.Layers {
 			if i := layerIndex(l.RID, info.Layers); i >= 0 && !seen[i] {

@@ -17,6 +17,11 @@ func TestLayerIndex(t *testing.T) {
 	}{
 		{"", nil, 0}, {"q", nil, 0}, {"h", nil, 1}, {"f", nil, 2}, {"x", nil, -1},
 		{"f", announced, 2}, {"q", announced, 0}, {"lo", custom, 0}, {"hi", custom, 1},
+		// Equal widths keep the announced order; a rid not announced falls back to q/h/f.
+		{"b", []protocol.Layer{{RID: "a", Width: 320}, {RID: "b", Width: 320}}, 1},
+		{"h", custom, 1},
+		// More layers than the SFU keeps: the fourth by width has no index of its own.
+		{"d", []protocol.Layer{{RID: "d", Width: 1920}, {RID: "c", Width: 1280}, {RID: "b", Width: 640}, {RID: "a", Width: 320}}, -1},
 	} {
 		if got := layerIndex(tc.rid, tc.announced); got != tc.want {
 			t.Errorf("layerIndex(%q) = %d, want %d", tc.rid, got, tc.want)
@@ -64,5 +69,13 @@ func TestChooseLayer(t *testing.T) {
 	}
 	if all[1].width != 640 || all[1].height != 360 {
 		t.Fatalf("derived size of h = %dx%d, want 640x360", all[1].width, all[1].height)
+	}
+}
+
+// TestLayerIndexDoesNotAllocate: the allocator asks on every tick, for every layer of every video.
+func TestLayerIndexDoesNotAllocate(t *testing.T) {
+	announced := []protocol.Layer{{RID: "f", Width: 1280}, {RID: "q", Width: 320}, {RID: "h", Width: 640}}
+	if n := testing.AllocsPerRun(100, func() { layerIndex("h", announced) }); n > 0 {
+		t.Fatalf("%.0f allocations per call", n)
 	}
 }
