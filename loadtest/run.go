@@ -20,7 +20,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	q, h, f := testmedia.VP8Layers()
 	m := &media{q: q, h: h, f: f, opus: testmedia.Opus()}
-	r := &run{cfg: &cfg, watch: &serverWatch{probe: cfg.Server}}
+	r := &run{cfg: &cfg, watch: newServerWatch(cfg.Server)}
 	r.admin, _ = newAdminStats(&cfg) // only fails on a bad URL, which withDefaults refused
 	for i := range cfg.Rooms {
 		rm := newRoom(&cfg, m, i)

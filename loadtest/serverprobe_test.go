@@ -1,7 +1,14 @@
 package loadtest
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -75,5 +82,39 @@ func TestParseCPUTimes(t *testing.T) {
 	// busy: user+nice+system+irq+softirq+steal = 100+5+50+3+2+10; total adds idle 800 and iowait 40.
 	if got != (cpuTimes{busy: 170, total: 1010}) {
 		t.Errorf("got %+v", got)
+	}
+}
+
+// TestServerWatchScrapesMetricsAtTheEndsOnly: with the server's pid, the per-second samples read
+// /proc only (a /metrics scrape costs the server measurable CPU in a small meeting); the
+// window's start and end samples scrape the allocation count, and the periodic ones keep it.
+func TestServerWatchScrapesMetricsAtTheEndsOnly(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc")
+	}
+	var scrapes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := scrapes.Add(1)
+		fmt.Fprintf(w, "process_cpu_seconds_total 1\nprocess_resident_memory_bytes 1000\ngo_memstats_mallocs_total %d\n", 100*n)
+	}))
+	defer srv.Close()
+	w := newServerWatch(ProcProbe{PID: os.Getpid(), MetricsURL: srv.URL})
+	ctx := context.Background()
+	start, err := w.sample(ctx)
+	if err != nil || !start.HasMallocs || start.Mallocs != 100 {
+		t.Fatalf("the window's start sample: %+v, %v", start, err)
+	}
+	for range 5 {
+		w.tick(ctx)
+	}
+	if n := scrapes.Load(); n != 1 {
+		t.Fatalf("%d scrapes of /metrics after one full sample and five periodic ones, want 1", n)
+	}
+	last, peak, ok, err := w.state()
+	if !ok || err != nil || !last.HasMallocs || last.Mallocs != 100 || last.RSSBytes <= 0 || peak < last.RSSBytes {
+		t.Fatalf("after the periodic samples: %+v, peak %v, %v, %v", last, peak, ok, err)
+	}
+	if end, err := w.sample(ctx); err != nil || end.Mallocs != 200 {
+		t.Fatalf("the window's end sample: %+v, %v", end, err)
 	}
 }
