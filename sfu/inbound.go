@@ -30,18 +30,18 @@ import (
 // inboundConn is the media socket as pion's UDP mux reads it.
 type inboundConn struct {
 	net.PacketConn
-	udp    *net.UDPConn // the same socket, when it is one: reads without allocating
-	raw    *rawReader   // reads udp without waking the runtime's monitor (rawsock_linux.go)
-	rawW   udpWriter    // writes udp so, for pion (STUN, DTLS, SCTP, its RTCP)
+	// When the socket is a plain UDP socket: reads without allocating or waking the runtime's
+	// monitor thread (rawsock_linux.go), and writes so for pion (STUN, DTLS, SCTP, its RTCP).
+	raw    *rawReader
+	rawW   udpWriter
 	routes *routeTable
 	plain  [fanInMTU]byte // a decrypted RTP packet, while it is forwarded
 }
 
 func newInboundConn(pc net.PacketConn, routes *routeTable) *inboundConn {
 	c := &inboundConn{PacketConn: pc, routes: routes}
-	c.udp, _ = pc.(*net.UDPConn)
-	if c.udp != nil {
-		c.raw, c.rawW = newRawReader(c.udp), newRawWriter(c.udp)
+	if udp, ok := pc.(*net.UDPConn); ok {
+		c.raw, c.rawW = newRawReader(udp), newRawWriter(udp)
 	}
 	return c
 }
