@@ -25,8 +25,18 @@ import (
 // would run it, and stops it when the test ends.
 func startDevNode(t *testing.T) *server.Node {
 	t.Helper()
-	n, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Media: sfu.Config{LoopbackOnly: true},
-		Room: room.Config{BandwidthEstimation: true}})
+	return startDevNodeWith(t, nil)
+}
+
+// startDevNodeWith is startDevNode with changes to the config (edit may be nil).
+func startDevNodeWith(t *testing.T, edit func(*server.Config)) *server.Node {
+	t.Helper()
+	cfg := server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Media: sfu.Config{LoopbackOnly: true},
+		Room: room.Config{BandwidthEstimation: true}}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := server.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
