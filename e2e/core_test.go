@@ -48,6 +48,25 @@ func startDevNodeWith(t *testing.T, edit func(*server.Config)) *server.Node {
 	return n
 }
 
+// connectGopher joins room as the Go participant "gopher" (publish, subscribe and data), with a
+// token of the dev node's keys; the client closes when the test ends.
+func connectGopher(t *testing.T, n *server.Node, room string) *client.Client {
+	t.Helper()
+	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "gopher", Name: "Gopher",
+		Grant: auth.Grant{Room: room, RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // artifactDir is where screenshots go ($PODIUM_ARTIFACTS, else a temp dir).
 func artifactDir(t *testing.T) string {
 	if d := os.Getenv("PODIUM_ARTIFACTS"); d != "" {
@@ -101,18 +120,9 @@ func TestBrowserAndGoExchangeMedia(t *testing.T) {
 	RequireBrowser(t)
 	n := startDevNode(t)
 
-	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "gopher", Name: "Gopher",
-		Grant: auth.Grant{Room: "e2e", RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gopher := connectGopher(t, n, "e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	gopher, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gopher.Close()
 	if _, err := gopher.PublishIVF(ctx, testmedia.VP8(640), client.Camera()); err != nil {
 		t.Fatal(err)
 	}

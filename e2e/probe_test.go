@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/testmedia"
@@ -20,18 +19,9 @@ func TestBrowserVideoPausedFromTheStartIsProbedBack(t *testing.T) {
 	RequireBrowser(t)
 	n := startDevNodeWith(t, func(c *server.Config) { c.Media.InitialBitrate = 50_000 })
 
-	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "gopher", Name: "Gopher",
-		Grant: auth.Grant{Room: "probe", RoomJoin: true, CanPublish: true, CanSubscribe: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gopher := connectGopher(t, n, "probe")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	gopher, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gopher.Close()
 	q, h, f := testmedia.VP8Layers()
 	if _, err := gopher.PublishSimulcastIVF(ctx, q, h, f, client.Camera()); err != nil {
 		t.Fatal(err)

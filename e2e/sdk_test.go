@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/testmedia"
@@ -20,18 +19,9 @@ import (
 func TestSDKQuickstart(t *testing.T) {
 	RequireBrowser(t)
 	n := startDevNode(t)
-	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "gopher", Name: "Gopher",
-		Grant: auth.Grant{Room: "sdk", RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gopher := connectGopher(t, n, "sdk")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	gopher, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gopher.Close()
 	if _, err := gopher.PublishIVF(ctx, testmedia.VP8(640), client.Camera()); err != nil {
 		t.Fatal(err)
 	}

@@ -19,17 +19,9 @@ type serverWatch struct {
 	ok      bool
 }
 
+// sample reads everything the report needs (the window's start and end).
 func (w *serverWatch) sample(ctx context.Context) (ProcessSample, error) {
-	s, err := w.probe.Sample(ctx)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err != nil {
-		w.err = err
-		return s, err
-	}
-	w.last, w.ok, w.err = s, true, nil
-	w.peakRSS = max(w.peakRSS, s.RSSBytes)
-	return s, nil
+	return w.take(ctx, w.probe, false)
 }
 
 func newServerWatch(probe ServerProbe) *serverWatch {
@@ -59,17 +51,22 @@ func (w *serverWatch) run(ctx context.Context) {
 
 // tick is the periodic sample: it updates the latest figures and the peak, keeping the last
 // allocation count (which only the full sample reads).
-func (w *serverWatch) tick(ctx context.Context) {
-	s, err := w.periodic.Sample(ctx)
+func (w *serverWatch) tick(ctx context.Context) { _, _ = w.take(ctx, w.periodic, true) }
+
+func (w *serverWatch) take(ctx context.Context, probe ServerProbe, keepMallocs bool) (ProcessSample, error) {
+	s, err := probe.Sample(ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
 		w.err = err
-		return
+		return s, err
 	}
-	s.Mallocs, s.HasMallocs = w.last.Mallocs, w.last.HasMallocs
+	if keepMallocs {
+		s.Mallocs, s.HasMallocs = w.last.Mallocs, w.last.HasMallocs
+	}
 	w.last, w.ok, w.err = s, true, nil
 	w.peakRSS = max(w.peakRSS, s.RSSBytes)
+	return s, nil
 }
 
 func (w *serverWatch) state() (last ProcessSample, peakRSS float64, ok bool, err error) {

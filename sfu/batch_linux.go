@@ -40,15 +40,11 @@ func (s *sysBatch) send(raw syscall.RawConn, bufs [][]byte, addrs []netip.AddrPo
 		if !a.Addr().Is4() || len(bufs[i]) == 0 {
 			return false
 		}
-		n := &s.names[i]
-		n.Family = unix.AF_INET
-		n.Addr = a.Addr().As4()
-		p := (*[2]byte)(unsafe.Pointer(&n.Port))
-		p[0], p[1] = byte(a.Port()>>8), byte(a.Port())
+		putSockaddr4(&s.names[i], a)
 		s.iovs[i].Base = &bufs[i][0]
 		s.iovs[i].SetLen(len(bufs[i]))
 		h := &s.hdrs[i].hdr
-		h.Name = (*byte)(unsafe.Pointer(n))
+		h.Name = (*byte)(unsafe.Pointer(&s.names[i]))
 		h.Namelen = unix.SizeofSockaddrInet4
 		h.Iov = &s.iovs[i]
 		h.SetIovlen(1)
@@ -74,6 +70,14 @@ func (s *sysBatch) send(raw syscall.RawConn, bufs [][]byte, addrs []netip.AddrPo
 		s.iovs[i].Base = nil
 	}
 	return true
+}
+
+// putSockaddr4 writes an IPv4 address as the kernel reads it (port in network byte order).
+func putSockaddr4(n *unix.RawSockaddrInet4, a netip.AddrPort) {
+	n.Family = unix.AF_INET
+	n.Addr = a.Addr().Unmap().As4()
+	p := (*[2]byte)(unsafe.Pointer(&n.Port))
+	p[0], p[1] = byte(a.Port()>>8), byte(a.Port())
 }
 
 // write is one sendmmsg call, raw as rawsock_linux.go explains; false asks the runtime to wait

@@ -119,8 +119,7 @@ func newRawWriter(uc *net.UDPConn) udpWriter {
 }
 
 func (w *rawWriter) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	ip := addr.Addr().Unmap()
-	if !ip.Is4() || len(b) == 0 {
+	if !addr.Addr().Unmap().Is4() || len(b) == 0 {
 		return w.uc.WriteToUDPAddrPort(b, addr)
 	}
 	s, _ := w.sends.Get().(*rawSend)
@@ -129,10 +128,7 @@ func (w *rawWriter) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, erro
 		s.sendFn = s.send
 	}
 	s.b = b
-	s.name.Family = unix.AF_INET
-	s.name.Addr = ip.As4()
-	p := (*[2]byte)(unsafe.Pointer(&s.name.Port))
-	p[0], p[1] = byte(addr.Port()>>8), byte(addr.Port())
+	putSockaddr4(&s.name, addr) // batch_linux.go
 	err := w.raw.Write(s.sendFn)
 	n, errno := s.n, s.errno
 	s.b = nil
