@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,4 +69,75 @@ func TestLoadCommandEmbedded(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "view") {
 		t.Errorf("--view mosaic: %v\n%s", err, out)
 	}
+}
+
+// TestLoadCommandAgainstServe runs `podium load --url --key --secret` against `podium serve` in
+// its own process, the way docs/benchmarks.md measures: the server's CPU and peak RSS come from
+// its /metrics (process metrics) without --server-pid and from /proc with it, and the packets
+// it forwarded from its admin API (a token minted from the same key).
+func TestLoadCommandAgainstServe(t *testing.T) {
+	bin := podiumBinary(t)
+	p := startServe(t, "--keys", testKey+":"+testSecret)
+	p.waitHealthy(t)
+	wsURL := "ws" + strings.TrimPrefix(p.http, "http")
+
+	for _, tc := range []struct {
+		name, source string
+		extra        []string
+	}{
+		{"metrics", p.http + "/metrics", nil},
+		{"server-pid", fmt.Sprintf("/proc/%d", p.cmd.Process.Pid), []string{"--server-pid", strconv.Itoa(p.cmd.Process.Pid)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jsonPath := filepath.Join(t.TempDir(), "load.json")
+			args := append([]string{"load", "--url", wsURL, "--key", testKey, "--secret", testSecret,
+				"--publishers", "1", "--subscribers", "1", "--duration", "2s", "--warmup", "1s",
+				"--floor", "100ms", "--quiet", "--json", jsonPath}, tc.extra...)
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("podium load: %v\n%s", err, out)
+			}
+			raw, err := os.ReadFile(jsonPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Scenario struct {
+					URL      string
+					Embedded bool
+				}
+				Joined           int
+				ForwardedPackets uint64
+				Server           struct {
+					Source             string
+					Error              string
+					CPUSeconds         float64
+					PeakRSSBytes       float64
+					CPUMicrosPerPacket float64 `json:"cpuMicrosPerForwardedPacket"`
+					PacketSource       string
+					MallocsPerPacket   *float64 `json:"mallocsPerForwardedPacket"`
+				}
+			}
+			if err := json.Unmarshal(raw, &rep); err != nil {
+				t.Fatal(err)
+			}
+			s := rep.Server
+			if rep.Scenario.URL != wsURL || rep.Scenario.Embedded || rep.Joined != 2 || rep.ForwardedPackets == 0 {
+				t.Fatalf("scenario %+v, %d joined, %d packets forwarded\n%s", rep.Scenario, rep.Joined, rep.ForwardedPackets, out)
+			}
+			if s.Source != tc.source || s.Error != "" {
+				t.Errorf("server figures from %q (error %q), want %q", s.Source, s.Error, tc.source)
+			}
+			if s.CPUSeconds <= 0 || s.PeakRSSBytes < 1<<20 || s.CPUMicrosPerPacket <= 0 {
+				t.Errorf("server CPU %.3f s, peak RSS %.0f B, %.1f µs per packet: the server was not measured", s.CPUSeconds, s.PeakRSSBytes, s.CPUMicrosPerPacket)
+			}
+			if s.PacketSource != "server's count" {
+				t.Errorf("packets counted from %q: the admin API was not read", s.PacketSource)
+			}
+			if s.MallocsPerPacket == nil || *s.MallocsPerPacket <= 0 {
+				t.Errorf("no heap allocations per packet from the server's /metrics")
+			}
+		})
+	}
+	p.stop(t)
 }
