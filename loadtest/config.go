@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -39,6 +40,9 @@ type Config struct {
 	Duration    time.Duration // length of the measured window; default 20 s
 	Warmup      time.Duration // time after everyone is in before measuring; default 2 s
 	JoinTimeout time.Duration // how long joining and first media may take; default 20 s
+	// JoinRate is how many participants a second start joining, in order (each room's
+	// publishers first); 0: everyone at once. JoinTimeout then counts from the last one's start.
+	JoinRate float64
 
 	// Simulcast publishes three VP8 layers (q 320x180, h 640x360, f 1280x720); otherwise the
 	// 1280x720 layer alone.
@@ -113,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Rooms < 0 || c.Publishers < 0 || c.AudioPublishers < 0 || c.Subscribers < 0 {
 		errs = append(errs, errors.New("counts must not be negative"))
 	}
+	if c.JoinRate < 0 || math.IsNaN(c.JoinRate) || math.IsInf(c.JoinRate, 0) {
+		errs = append(errs, fmt.Errorf("join rate %v: want participants a second, or 0 for all at once", c.JoinRate))
+	}
 	if c.Publishers+c.AudioPublishers+c.Subscribers == 0 {
 		errs = append(errs, errors.New("no participants: set publishers, audio publishers or subscribers"))
 	}
@@ -172,4 +179,12 @@ func metricsURL(u *url.URL) string {
 	m.Path = strings.TrimSuffix(m.Path, "/") + "/metrics"
 	m.RawQuery = ""
 	return m.String()
+}
+
+// joinDelay is when the i-th participant starts joining, after the first.
+func (c *Config) joinDelay(i int) time.Duration {
+	if c.JoinRate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(i) / c.JoinRate * float64(time.Second))
 }

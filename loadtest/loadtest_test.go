@@ -53,6 +53,9 @@ func TestRunEmbedded(t *testing.T) {
 	if rep.JoinMillis.N != 4 || rep.JoinMillis.P99 <= 0 {
 		t.Errorf("join latency not measured: %+v", rep.JoinMillis)
 	}
+	if rep.JoinSpreadSeconds > 0.25 {
+		t.Errorf("without a join rate everyone dials at once, but the last dialed %.2f s after the first", rep.JoinSpreadSeconds)
+	}
 	if rep.MissingMedia != 0 {
 		t.Errorf("%d participants without all their media", rep.MissingMedia)
 	}
@@ -130,6 +133,7 @@ func TestConfigChecks(t *testing.T) {
 		"screen, no camera":  func(c *Config) { c.Publishers, c.Subscribers, c.ScreenShare = 0, 1, true },
 		"negative count":     func(c *Config) { c.Subscribers = -1 },
 		"level out of range": func(c *Config) { c.SpeakerLevel = 200 },
+		"negative join rate": func(c *Config) { c.JoinRate = -1 },
 	} {
 		c := ok
 		edit(&c)

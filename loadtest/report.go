@@ -27,6 +27,9 @@ type Report struct {
 	FirstMediaMillis Distribution `json:"firstMediaMillis"`
 	AllMediaMillis   Distribution `json:"allMediaMillis"`
 	PublishMillis    Distribution `json:"publishMillis"`
+	// JoinSpreadSeconds is from the first participant's dial to the last's: about
+	// (participants-1)/JoinRate with a join rate, near 0 without.
+	JoinSpreadSeconds float64 `json:"joinSpreadSeconds"`
 
 	WindowSeconds float64 `json:"windowSeconds"`
 	// Wire bytes of the load generator's peer connections, both ways, in the window.
@@ -80,6 +83,7 @@ type Scenario struct {
 	SpeakerSeconds  float64 `json:"speakerSeconds"`
 	ScreenShare     bool    `json:"screenShare"`
 	View            string  `json:"view"`
+	JoinRate        float64 `json:"joinRate"` // participants a second; 0: all at once
 }
 
 // Loss counts RTP packets by sequence number, per received track, over the window.
@@ -139,6 +143,7 @@ func newReport(cfg *Config, n int) *Report {
 			AudioPublishers: cfg.AudioPublishers, Subscribers: cfg.Subscribers,
 			DurationSeconds: cfg.Duration.Seconds(), Simulcast: cfg.Simulcast,
 			SpeakerSeconds: cfg.SpeakerInterval.Seconds(), ScreenShare: cfg.ScreenShare, View: cfg.View,
+			JoinRate: cfg.JoinRate,
 		},
 		Server: ServerReport{Source: cfg.Server.Describe()},
 	}
@@ -154,7 +159,16 @@ func (rep *Report) firstError() string {
 // addJoin records the join phase.
 func (rep *Report) addJoin(all []*participant, now time.Time) {
 	var join, first, allMedia, publish []time.Duration
+	var firstDial, lastDial time.Time
 	for _, p := range all {
+		if !p.joinStart.IsZero() {
+			if firstDial.IsZero() || p.joinStart.Before(firstDial) {
+				firstDial = p.joinStart
+			}
+			if p.joinStart.After(lastDial) {
+				lastDial = p.joinStart
+			}
+		}
 		if p.err != nil {
 			rep.Failed++
 			if len(rep.Errors) < maxErrors {
@@ -197,6 +211,7 @@ func (rep *Report) addJoin(all []*participant, now time.Time) {
 	rep.FirstMediaMillis = distribution(millis(first))
 	rep.AllMediaMillis = distribution(millis(allMedia))
 	rep.PublishMillis = distribution(millis(publish))
+	rep.JoinSpreadSeconds = lastDial.Sub(firstDial).Seconds()
 }
 
 // addWindow computes what was received between two snapshots.

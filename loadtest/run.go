@@ -10,7 +10,7 @@ import (
 	"github.com/podium-sfu/podium/testmedia"
 )
 
-// Run runs one scenario: everyone joins at once, media flows for the warm-up, then the window
+// Run runs one scenario: everyone joins (at once, or cfg.JoinRate a second), media flows for the warm-up, then the window
 // of cfg.Duration is measured, everyone leaves, and the floor is measured. Canceling ctx ends the
 // window early; the report covers what was measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -124,10 +124,13 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	}
 
 	r.setPhase(phaseJoining)
-	joinCtx, cancelJoin := context.WithTimeout(ctx, cfg.JoinTimeout)
+	joinCtx, cancelJoin := context.WithTimeout(ctx, cfg.JoinTimeout+cfg.joinDelay(len(r.all)-1))
 	var wg sync.WaitGroup
-	for _, p := range r.all {
-		wg.Go(func() { p.err = p.join(joinCtx) })
+	for i, p := range r.all {
+		wg.Go(func() {
+			sleepCtx(joinCtx, cfg.joinDelay(i))
+			p.err = p.join(joinCtx)
+		})
 	}
 	wg.Wait()
 	defer r.closeAll() // also on early returns; a second call does nothing

@@ -23,6 +23,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  error: %s\n", e)
 	}
 	fmt.Fprintf(&b, "join          %s  (dial → joined)\n", msDist(rep.JoinMillis))
+	if sc.JoinRate > 0 {
+		fmt.Fprintf(&b, "join rate     %g a second: the last dialed %.1f s after the first\n", sc.JoinRate, rep.JoinSpreadSeconds)
+	}
 	fmt.Fprintf(&b, "first media   %s  (dial → first packet)\n", msDist(rep.FirstMediaMillis))
 	fmt.Fprintf(&b, "all media     %s  (dial → media on every expected track)\n", msDist(rep.AllMediaMillis))
 	if rep.PublishMillis.N > 0 {

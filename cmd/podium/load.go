@@ -34,7 +34,8 @@ func load(args []string, out io.Writer) error {
 	subscribers := fs.Int("subscribers", 0, "participants per room that only receive")
 	duration := fs.Duration("duration", 20*time.Second, "measured window")
 	warmup := fs.Duration("warmup", 2*time.Second, "media time after everyone has joined, before measuring")
-	joinTimeout := fs.Duration("join-timeout", 30*time.Second, "how long joining and the first media may take")
+	joinTimeout := fs.Duration("join-timeout", 30*time.Second, "how long joining and the first media may take (after the last participant starts)")
+	joinRate := fs.Float64("join-rate", 0, "participants a second that start joining, each room's publishers first; 0: all at once")
 	simulcast := fs.Bool("simulcast", true, "publish three VP8 layers (320x180, 640x360, 1280x720); false: 1280x720 only")
 	speakers := fs.Duration("speakers", 0, "rotate scripted speaking turns (audio level) every interval; 0: nobody speaks")
 	speakerLevel := fs.Uint("speaker-level", 30, "RFC 6464 level of the speaker (0 loudest … 127 silence)")
@@ -71,7 +72,7 @@ func load(args []string, out io.Writer) error {
 	cfg := loadtest.Config{
 		URL: *url, APIKey: *key, APISecret: *secret,
 		Rooms: *rooms, Publishers: *publishers, AudioPublishers: *audioPublishers, Subscribers: *subscribers,
-		Duration: *duration, Warmup: *warmup, JoinTimeout: *joinTimeout,
+		Duration: *duration, Warmup: *warmup, JoinTimeout: *joinTimeout, JoinRate: *joinRate,
 		Simulcast: *simulcast, SpeakerInterval: *speakers, SpeakerLevel: uint8(*speakerLevel),
 		ScreenShare: *screenShare, View: *view, Logger: logger, FloorDuration: *floor,
 		ProfileURL: *serverPprof, ProfileFile: *serverProfile,

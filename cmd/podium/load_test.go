@@ -21,7 +21,7 @@ func TestLoadCommandEmbedded(t *testing.T) {
 	cmd := exec.Command(bin, "load", "--embedded", "--rooms", "1", "--publishers", "2",
 		"--audio-publishers", "1", "--subscribers", "1", "--duration", "2s", "--warmup", "1s",
 		"--simulcast=true", "--speakers", "1s", "--view", "speaker", "--screen-share",
-		"--floor", "200ms", "--quiet", "--json", jsonPath)
+		"--join-rate", "10", "--floor", "200ms", "--quiet", "--json", jsonPath)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -43,9 +43,11 @@ func TestLoadCommandEmbedded(t *testing.T) {
 			DurationSeconds, SpeakerSeconds                 float64
 			Simulcast, ScreenShare                          bool
 			View                                            string
+			JoinRate                                        float64
 		}
-		Joined     int
-		PacedFloor *struct {
+		Joined            int
+		JoinSpreadSeconds float64
+		PacedFloor        *struct {
 			CPUMicros float64 `json:"cpuMicrosPerPacket"`
 		}
 	}
@@ -54,11 +56,17 @@ func TestLoadCommandEmbedded(t *testing.T) {
 	}
 	sc := rep.Scenario
 	if !sc.Embedded || sc.Rooms != 1 || sc.Publishers != 2 || sc.AudioPublishers != 1 || sc.Subscribers != 1 ||
-		sc.DurationSeconds != 2 || sc.SpeakerSeconds != 1 || !sc.Simulcast || !sc.ScreenShare || sc.View != "speaker" {
+		sc.DurationSeconds != 2 || sc.SpeakerSeconds != 1 || !sc.Simulcast || !sc.ScreenShare || sc.View != "speaker" || sc.JoinRate != 10 {
 		t.Errorf("the flags did not reach the scenario: %+v", sc)
 	}
 	if rep.Joined != 4 {
 		t.Errorf("%d joined, want 4", rep.Joined)
+	}
+	if rep.JoinSpreadSeconds < 0.28 || rep.JoinSpreadSeconds > 2 { // 4 at 10 a second: 0.3 s
+		t.Errorf("--join-rate 10: the last of 4 dialed %.2f s after the first, want 0.3 s", rep.JoinSpreadSeconds)
+	}
+	if !strings.Contains(stdout.String(), "join rate     10 a second") {
+		t.Errorf("the report does not mention the join rate:\n%s", stdout.String())
 	}
 	if rep.PacedFloor == nil || rep.PacedFloor.CPUMicros <= 0 {
 		t.Errorf("no paced floor (its receivers run in `podium load-sink`): %+v", rep.PacedFloor)
