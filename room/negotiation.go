@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pion/webrtc/v4"
@@ -71,6 +72,12 @@ func (p *Participant) negotiate() {
 	offer, err := p.sub.CreateOffer(nil)
 	if err == nil {
 		err = p.sub.SetLocalDescription(offer)
+	}
+	if errors.Is(err, webrtc.ErrConnectionClosed) {
+		// The client has gone and its connection with it; its session's end closes the
+		// participant. Routine when a room empties: not an error.
+		p.logger.Debug("no subscriber offer: the connection is closed")
+		return
 	}
 	if err != nil {
 		p.logger.Error("subscriber offer failed", "err", err)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -322,4 +323,72 @@ func TestRapidRenegotiation(t *testing.T) {
 	}
 	t.Logf("%d of %d churned tracks reached bob; %d subscriber offers; %s",
 		len(published)-len(kept), len(churned), len(seq)/2, strings.Join(phases, ", "))
+}
+
+// levelRecorder is a slog handler that counts records by level, message and the record's own
+// attributes (not the logger's).
+type levelRecorder struct {
+	mu   sync.Mutex
+	seen map[string]int // "LEVEL message k=v k=v"
+}
+
+func (l *levelRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *levelRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *levelRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *levelRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]int{}
+	}
+	key := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		key += " " + a.String()
+		return true
+	})
+	l.seen[key]++
+	return nil
+}
+
+func (l *levelRecorder) count(record string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[record]
+}
+
+// TestClosedSubscriberConnectionIsNotAnError: a client that closes its subscriber connection
+// (DTLS close_notify, which makes pion close the server's side) is on its way out. When the room
+// changes before its session ends, the renegotiation it would need is skipped quietly: a room
+// emptying at the end of a meeting logged one ERROR per participant.
+func TestClosedSubscriberConnectionIsNotAnError(t *testing.T) {
+	logs := &levelRecorder{}
+	n := startNodeWith(t, func(c *Config) { c.Logger = slog.New(logs) })
+	ann, bob := connect(t, n, "closing", "ann"), connect(t, n, "closing", "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	col := collect(bob)
+	mic, err := ann.PublishOgg(ctx, testmedia.Opus(), client.Microphone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "bob receiving ann's microphone", func() bool {
+		s, ok := col.track(mic.Sid())
+		return ok && s.packets > 5
+	})
+	_, sub := bob.PeerConnections()
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the server closing bob's subscriber connection", func() bool {
+		return logs.count("DEBUG connection state target=subscriber state=closed") == 1
+	})
+	// ann's microphone goes: bob's subscription is removed and would be renegotiated.
+	if err := ann.Unpublish(mic.Sid()); err != nil {
+		t.Fatal(err)
+	}
+	const skipped, failed = "DEBUG no subscriber offer: the connection is closed", "ERROR subscriber offer failed err=InvalidStateError: connection closed"
+	eventually(t, 5*time.Second, "bob's renegotiation", func() bool { return logs.count(skipped)+logs.count(failed) > 0 })
+	if got := logs.count(failed); got != 0 {
+		t.Errorf("%d ERROR records for a connection the client closed", got)
+	}
 }
