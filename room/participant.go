@@ -100,6 +100,7 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 	if p.pub, p.pubTransport, err = r.manager.engine.NewPublisherConnection(); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
+	p.pubTransport.UseClock(r.clock) // the feedback to this publisher ticks with the room
 	if p.sub, p.subTransport, err = r.manager.engine.NewSubscriberConnection(); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscriber connection: %w", err)

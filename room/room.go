@@ -25,10 +25,11 @@ type Room struct {
 	emptyTimer   *time.Timer
 	closed       bool
 
-	stopTicker chan struct{}
-	tickerDone chan struct{}
+	// clock ticks the room's periodic work (tick) and its publishers' feedback, on one timer.
+	clock *sfu.Clock
+	ticks int // touched by the clock's goroutine only
 
-	detector        *sfu.SpeakerDetector // touched by the ticker goroutine only
+	detector        *sfu.SpeakerDetector // touched by the clock's goroutine only
 	speakers        speakers             // guarded by mu
 	lastSpeakersKey string
 	lastSpeakersAt  time.Time
@@ -51,41 +52,32 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 		participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
 	}
 	r.emptyTimer = time.AfterFunc(r.emptyTTL, r.closeIfEmpty)
-	r.stopTicker, r.tickerDone = make(chan struct{}), make(chan struct{})
 	r.detector = sfu.NewSpeakerDetector(sfu.SpeakerConfig{})
-	go r.tick() // stopped and joined by Close
+	r.clock = sfu.NewClock(speakerInterval) // stopped and joined by Close
+	r.clock.Every(r.tick)
 	return r
 }
 
-func (r *Room) tick() {
-	defer close(r.tickerDone)
-	t := time.NewTicker(speakerInterval)
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-r.stopTicker:
-			return
-		case now := <-t.C:
-			changed := r.detectSpeakers(now)
-			allocate := changed || n%allocateEvery == 0
-			quality, reports := n%qualityEvery == 0, n%reportEvery == 0
-			for _, p := range r.others(nil) {
-				// One job per participant and tick: each push wakes its control goroutine.
-				p.q.push(func() {
-					if allocate {
-						p.allocateAll()
-					}
-					p.dynacast()
-					p.probe(now)
-					if quality {
-						p.updateQuality()
-					}
-					if reports {
-						p.sendReports(now)
-					}
-				})
+func (r *Room) tick(now time.Time) {
+	r.ticks++
+	changed := r.detectSpeakers(now)
+	allocate := changed || r.ticks%allocateEvery == 0
+	quality, reports := r.ticks%qualityEvery == 0, r.ticks%reportEvery == 0
+	for _, p := range r.others(nil) {
+		// One job per participant and tick: each push wakes its control goroutine.
+		p.q.push(func() {
+			if allocate {
+				p.allocateAll()
 			}
-		}
+			p.dynacast()
+			p.probe(now)
+			if quality {
+				p.updateQuality()
+			}
+			if reports {
+				p.sendReports(now)
+			}
+		})
 	}
 }
 
@@ -270,8 +262,7 @@ func (r *Room) Close(reason string) {
 	r.emptyTimer.Stop()
 	list := r.sortedLocked()
 	r.mu.Unlock()
-	close(r.stopTicker)
-	<-r.tickerDone
+	r.clock.Close()
 	var wg sync.WaitGroup
 	for _, p := range list {
 		wg.Add(1)

@@ -131,3 +131,11 @@ func (t *Transport) Owned() bool {
 	k, _ := t.ready()
 	return k != nil
 }
+
+// UseClock makes the feedback to this connection's publisher tick on c (its room's clock)
+// instead of a ticker of its own. It must come before media flows.
+func (t *Transport) UseClock(c *Clock) {
+	if t.up != nil {
+		t.up.useClock(c)
+	}
+}

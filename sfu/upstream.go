@@ -18,8 +18,9 @@ import (
 // another goroutine over an unbuffered channel; here a packet costs a lock and a few stores,
 // and it can be recorded from pion's read path (as an interceptor) or Podium's own (inbound.go).
 //
-// The ticker goroutine starts with the connection's first stream: most connections never
-// receive one (every subscriber connection, and the publisher connection of who only watches).
+// The feedback starts with the connection's first stream: most connections never receive one
+// (every subscriber connection, and the publisher connection of who only watches). It ticks on
+// the room's Clock when the connection has one (Transport.UseClock), else on a ticker of its own.
 type upstream struct {
 	mu      sync.Mutex
 	streams map[uint32]*upStream
@@ -29,8 +30,13 @@ type upstream struct {
 	ssrc    uint32         // Podium's SSRC in what it sends
 	writer  interceptor.RTCPWriter
 	closed  bool
-	stop    chan struct{} // non-nil once the ticker runs
+	clock   *Clock        // nil: a ticker of its own
+	ticks   int           // feedback ticks so far
+	running bool          // the feedback ticks
+	unclock func()        // removes tick from the clock
+	stop    chan struct{} // non-nil while a ticker of its own runs
 	done    chan struct{}
+	seqs    []uint16 // scratch of tick
 }
 
 // Intervals of the feedback a publisher gets.
@@ -82,13 +88,27 @@ func (u *upstream) addStream(ssrc, clockRate uint32, twccID uint8) {
 	u.startLocked()
 }
 
-// startLocked starts the ticker once there is a stream and somewhere to write.
+// startLocked starts the feedback once there is a stream and somewhere to write.
 func (u *upstream) startLocked() {
-	if u.closed || u.stop != nil || u.writer == nil || len(u.streams) == 0 {
+	if u.closed || u.running || u.writer == nil || len(u.streams) == 0 {
+		return
+	}
+	u.running = true
+	if u.clock != nil {
+		u.unclock = u.clock.Every(u.tick)
 		return
 	}
 	u.stop, u.done = make(chan struct{}), make(chan struct{})
-	go u.loop(u.writer, u.stop, u.done)
+	go u.loop(u.stop, u.done)
+}
+
+// useClock makes the feedback tick on c; it must come before the first stream.
+func (u *upstream) useClock(c *Clock) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.running {
+		u.clock = c
+	}
 }
 
 func (u *upstream) removeStream(ssrc uint32) {
@@ -257,51 +277,60 @@ func (u *upstream) onRTCP(b []byte, now int64) {
 	}
 }
 
-// loop sends the feedback until close.
-func (u *upstream) loop(w interceptor.RTCPWriter, stop, done chan struct{}) {
+// loop ticks the feedback until stop, when the connection has no clock.
+func (u *upstream) loop(stop, done chan struct{}) {
 	defer close(done)
-	tick := time.NewTicker(upTick)
-	defer tick.Stop()
-	var n int
-	var seqs []uint16
+	t := time.NewTicker(upTick)
+	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case now := <-tick.C:
-			n++
-			var pkts []rtcp.Packet
-			u.mu.Lock()
-			for _, s := range u.streams {
-				if seqs = s.missing(seqs[:0]); len(seqs) > 0 {
-					pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: u.ssrc, MediaSSRC: s.ssrc,
-						Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
-				}
-			}
-			if u.fbCount > 0 {
-				pkts = append(pkts, u.fb.BuildFeedbackPacket()...)
-				u.fbCount = 0
-			}
-			if n%int(upReportInterval/upTick) == 0 {
-				rr := &rtcp.ReceiverReport{SSRC: u.ssrc}
-				for _, s := range u.streams {
-					if s.started && len(rr.Reports) < 31 {
-						rr.Reports = append(rr.Reports, s.report(now.UnixNano()))
-					}
-				}
-				if len(rr.Reports) > 0 {
-					pkts = append(pkts, rr)
-				}
-			}
-			u.mu.Unlock()
-			if len(pkts) > 0 {
-				_, _ = w.Write(pkts, nil)
-			}
+		case now := <-t.C:
+			u.tick(now)
 		}
 	}
 }
 
-// Close stops the ticker.
+// tick sends what is due: NACKs asked again, the transport-wide feedback, and every second the
+// receiver reports.
+func (u *upstream) tick(now time.Time) {
+	var pkts []rtcp.Packet
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return
+	}
+	u.ticks++
+	for _, s := range u.streams {
+		if u.seqs = s.missing(u.seqs[:0]); len(u.seqs) > 0 {
+			pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: u.ssrc, MediaSSRC: s.ssrc,
+				Nacks: rtcp.NackPairsFromSequenceNumbers(u.seqs)})
+		}
+	}
+	if u.fbCount > 0 {
+		pkts = append(pkts, u.fb.BuildFeedbackPacket()...)
+		u.fbCount = 0
+	}
+	if u.ticks%int(upReportInterval/upTick) == 0 {
+		rr := &rtcp.ReceiverReport{SSRC: u.ssrc}
+		for _, s := range u.streams {
+			if s.started && len(rr.Reports) < 31 {
+				rr.Reports = append(rr.Reports, s.report(now.UnixNano()))
+			}
+		}
+		if len(rr.Reports) > 0 {
+			pkts = append(pkts, rr)
+		}
+	}
+	w := u.writer
+	u.mu.Unlock()
+	if len(pkts) > 0 {
+		_, _ = w.Write(pkts, nil)
+	}
+}
+
+// Close stops the feedback.
 func (u *upstream) Close() error {
 	u.mu.Lock()
 	if u.closed {
@@ -309,8 +338,11 @@ func (u *upstream) Close() error {
 		return nil
 	}
 	u.closed = true
-	stop, done := u.stop, u.done
+	stop, done, unclock := u.stop, u.done, u.unclock
 	u.mu.Unlock()
+	if unclock != nil {
+		unclock()
+	}
 	if stop != nil {
 		close(stop)
 		<-done
