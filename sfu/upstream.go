@@ -13,10 +13,11 @@ import (
 
 // upstream is what Podium tells a publisher about the media it receives: transport-wide
 // feedback every 100 ms (without it Chromium never ramps up its top layer), NACKs for missing
-// packets (when a gap opens, then again every 100 ms) and receiver reports every second. It replaces pion's three interceptors
-// for these, which parse every packet into a freshly allocated header and hand each one to
-// another goroutine over an unbuffered channel; here a packet costs a lock and a few stores,
-// and it can be recorded from pion's read path (as an interceptor) or Podium's own (inbound.go).
+// packets (when a gap opens, then again every 100 ms) and receiver reports every second. It
+// replaces pion's three interceptors for these, which parse every packet into a freshly
+// allocated header and hand each one to another goroutine over an unbuffered channel; here a
+// packet costs a lock and a few stores, and it can be recorded from pion's read path (as an
+// interceptor) or Podium's own (inbound.go).
 //
 // The feedback starts with the connection's first stream: most connections never receive one
 // (every subscriber connection, and the publisher connection of who only watches). It ticks on
@@ -36,7 +37,7 @@ type upstream struct {
 	unclock func()        // removes tick from the clock
 	stop    chan struct{} // non-nil while a ticker of its own runs
 	done    chan struct{}
-	seqs    []uint16 // scratch of tick
+	seqs    []uint16 // tick's scratch
 }
 
 // Intervals of the feedback a publisher gets.
