@@ -67,8 +67,8 @@ func TestRunEmbedded(t *testing.T) {
 		if s.Role == RolePublisher {
 			wantVideo = 1
 		}
-		if s.ReceivedKbps <= 0 || s.VideoTracks != wantVideo || len(s.Layers) == 0 {
-			t.Errorf("%s: %.0f kbps, %d videos, layers %v", s.Identity, s.ReceivedKbps, s.VideoTracks, s.Layers)
+		if s.ReceivedKbps <= 0 || s.VideoTracks != wantVideo || len(s.Layers) == 0 || s.AllMediaMillis <= 0 {
+			t.Errorf("%s: %.0f kbps, %d videos, layers %v, all media after %.0f ms", s.Identity, s.ReceivedKbps, s.VideoTracks, s.Layers, s.AllMediaMillis)
 		}
 	}
 	if rep.ForwardedPackets == 0 || len(rep.Layers) == 0 {
@@ -109,7 +109,7 @@ func TestRunEmbedded(t *testing.T) {
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"join ", "loss ", "freezes ", "speakers ", "per forwarded packet"} {
+	for _, want := range []string{"join ", "loss ", "freezes ", "paused ", "speakers ", "per forwarded packet"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

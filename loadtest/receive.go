@@ -29,6 +29,7 @@ type trackCounters struct {
 	Keyframes      uint64
 	Freezes        uint64
 	FreezeTime     time.Duration
+	PausedTime     time.Duration // while the server said it forwards nothing (streamState)
 }
 
 func (c trackCounters) lost() uint64 {
@@ -60,6 +61,7 @@ type trackRecv struct {
 	lastDone time.Time // when the last complete frame arrived
 	paused   bool      // the server says it forwards nothing
 	pausedAt time.Time // the last time it said so
+	pauseRun time.Time // when the current pause began (zero: not paused)
 	pending  time.Time // a speaking turn began and the top layer is awaited (zero: none)
 }
 
@@ -250,7 +252,14 @@ func (t *trackRecv) onStreamState(now time.Time, m *protocol.StreamState) {
 	t.paused = m.State != "active"
 	if t.paused {
 		t.pausedAt = now
+		if t.pauseRun.IsZero() {
+			t.pauseRun = now
+		}
 		return
+	}
+	if !t.pauseRun.IsZero() {
+		t.c.PausedTime += now.Sub(t.pauseRun)
+		t.pauseRun = time.Time{}
 	}
 	if m.Layer != nil && *m.Layer == t.topLayer {
 		t.reachedTopLocked(now)
@@ -292,6 +301,9 @@ func (t *trackRecv) snapshot(now time.Time, final bool) (trackCounters, time.Tim
 	c.FramesByLayer = make(map[string]uint64, len(t.c.FramesByLayer))
 	for k, v := range t.c.FramesByLayer {
 		c.FramesByLayer[k] = v
+	}
+	if !t.pauseRun.IsZero() && now.After(t.pauseRun) {
+		c.PausedTime += now.Sub(t.pauseRun) // the pause so far
 	}
 	if final && t.kind == protocol.KindVideo && !t.lastDone.IsZero() && !t.paused &&
 		now.Sub(t.lastDone) > FreezeThreshold && !t.pausedAt.After(t.lastDone) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -76,6 +77,28 @@ func TestFreezesAndLayers(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
+// TestPausedTime: the time a video spends paused is the sum of its pauses, a pause still on
+// counted up to the snapshot, and a repeated "paused" does not restart the count.
+func TestPausedTime(t *testing.T) {
+	tr := videoTrack(&speakerStats{})
+	at := time.Unix(100, 0)
+	state := func(after time.Duration, s string) {
+		at = at.Add(after)
+		tr.onStreamState(at, &protocol.StreamState{State: s})
+	}
+	state(0, "paused")
+	state(500*time.Millisecond, "paused") // said again: the pause goes on
+	state(1500*time.Millisecond, "active")
+	state(time.Second, "paused")
+	if c, _ := tr.snapshot(at.Add(3*time.Second), false); c.PausedTime != 5*time.Second {
+		t.Errorf("paused %v, want 2 s + 3 s so far", c.PausedTime)
+	}
+	state(4*time.Second, "active")
+	if c, _ := tr.snapshot(at.Add(time.Second), false); c.PausedTime != 6*time.Second {
+		t.Errorf("paused %v, want 2 s + 4 s", c.PausedTime)
+	}
+}
+
 // TestSpeakerSwitchLatency: a turn begins while the subscriber receives q; the top layer's
 // keyframe arrives 300 ms later. A turn for a video already at the top layer is not a sample.
 func TestSpeakerSwitchLatency(t *testing.T) {
@@ -145,5 +168,35 @@ func TestPaddingIsNotMedia(t *testing.T) {
 	}
 	if c.lost() != 0 || c.Expect != 3 || c.Frames != 1 {
 		t.Fatalf("lost %d, expected %d, frames %d; want 0, 3, 1", c.lost(), c.Expect, c.Frames)
+	}
+}
+
+// TestReportPausedShare: the report's paused share counts camera time only (not screens or
+// microphones), per receiver and for everyone.
+func TestReportPausedShare(t *testing.T) {
+	at := time.Unix(100, 0)
+	snap := func(at time.Time, paused1, paused2, screen time.Duration) windowSnap {
+		track := func(kind, source string, paused time.Duration) trackSnapshot {
+			return trackSnapshot{kind: kind, source: source, trackCounters: trackCounters{PausedTime: paused, FramesByLayer: map[string]uint64{}}}
+		}
+		return windowSnap{at: at, tracks: []map[string]trackSnapshot{
+			{"cam": track(protocol.KindVideo, protocol.SourceCamera, paused1), "mic": track(protocol.KindAudio, protocol.SourceMicrophone, 0)},
+			{"cam": track(protocol.KindVideo, protocol.SourceCamera, paused2), "screen": track(protocol.KindVideo, protocol.SourceScreen, screen)},
+		}}
+	}
+	all := []*participant{{identity: "ann", c: &client.Client{}}, {identity: "bob", c: &client.Client{}}}
+	rep := &Report{}
+	rep.addWindow(all, snap(at, time.Second, 0, 0), snap(at.Add(10*time.Second), 6*time.Second, 0, 10*time.Second))
+	if len(rep.Subscribers) != 2 {
+		t.Fatalf("%d rows", len(rep.Subscribers))
+	}
+	if got := rep.Subscribers[0].VideoPausedPercent; got != 50 {
+		t.Errorf("ann: %.1f%% paused, want 50 (5 of 10 s)", got)
+	}
+	if got := rep.Subscribers[1].VideoPausedPercent; got != 0 {
+		t.Errorf("bob: %.1f%% paused, want 0 (a paused screen share is not a camera)", got)
+	}
+	if rep.VideoPausedPercent != 25 {
+		t.Errorf("everyone: %.1f%% paused, want 25", rep.VideoPausedPercent)
 	}
 }

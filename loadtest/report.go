@@ -55,6 +55,9 @@ type Report struct {
 	KeyframeRestarts int      `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
 	Freezes          uint64   `json:"freezes"`
 	FreezeSeconds    float64  `json:"freezeSeconds"`
+	// VideoPausedPercent is the share of all cameras' time in the window during which the
+	// server said it forwarded nothing of them: videos the bandwidth could not carry.
+	VideoPausedPercent float64 `json:"videoPausedPercent"`
 	// FreezeEpisodes merges the freezes of one sender's video that overlap at several receivers:
 	// many freezes in few episodes point at the sender (or the server), not the receivers.
 	FreezeEpisodes int `json:"freezeEpisodes"`
@@ -68,6 +71,8 @@ type Report struct {
 	Floor        *FloorResult       `json:"floor,omitempty"`
 	PacedFloor   *PacedFloorResult  `json:"pacedFloor,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
+
+	allMedia map[string]time.Duration // by identity: dial until media on every expected track
 }
 
 // Scenario echoes the configuration.
@@ -108,6 +113,11 @@ type SubscriberReport struct {
 	LossPercent  float64            `json:"lossPercent"`
 	Late         uint64             `json:"late"` // gaps filled, mostly by NACK retransmissions
 	Freezes      uint64             `json:"freezes"`
+	// VideoPausedPercent is the share of its cameras' time in the window during which the
+	// server said it forwarded nothing of them (streamState: bandwidth).
+	VideoPausedPercent float64 `json:"videoPausedPercent"`
+	// AllMediaMillis is from dial until media arrived on every track it expects; 0: never.
+	AllMediaMillis float64 `json:"allMediaMillis"`
 }
 
 // ServerReport is what the server process spent.
@@ -202,6 +212,10 @@ func (rep *Report) addJoin(all []*participant, now time.Time) {
 		if mediaTracks(tracks) >= p.expectedTracks() {
 			if !latest.IsZero() {
 				allMedia = append(allMedia, latest.Sub(p.joinStart))
+				if rep.allMedia == nil {
+					rep.allMedia = map[string]time.Duration{}
+				}
+				rep.allMedia[p.identity] = latest.Sub(p.joinStart)
 			}
 		} else {
 			rep.MissingMedia++
@@ -237,12 +251,17 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	layerFrames := map[string]uint64{}
 	var camFrames uint64
 	var kbps []float64
+	var allCameras int
+	var allPaused time.Duration
 	for i, p := range all {
 		if p.c == nil {
 			continue
 		}
-		s := SubscriberReport{Identity: p.identity, Role: p.role, Layers: map[string]float64{}}
+		s := SubscriberReport{Identity: p.identity, Role: p.role, Layers: map[string]float64{},
+			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000}
 		var bytes, lost, expect, frames uint64
+		var cameras int
+		var paused time.Duration
 		mine := map[string]uint64{}
 		for sid, e := range end.tracks[i] {
 			d := e.trackCounters.minus(start.tracks[i][sid].trackCounters)
@@ -263,6 +282,8 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 			if e.source == protocol.SourceScreen {
 				continue
 			}
+			cameras++
+			paused += d.PausedTime
 			for l, n := range d.FramesByLayer {
 				mine[l] += n
 				layerFrames[l] += n
@@ -276,6 +297,11 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 		s.ReceivedKbps = float64(bytes) * 8 / secs / 1000
 		s.LossPercent = percent(lost, expect)
 		s.Layers = shares(mine, frames)
+		if cameras > 0 && secs > 0 {
+			s.VideoPausedPercent = 100 * paused.Seconds() / (float64(cameras) * secs)
+			allCameras += cameras
+			allPaused += paused
+		}
 		if s.VideoTracks+s.AudioTracks > 0 {
 			kbps = append(kbps, s.ReceivedKbps)
 		}
@@ -285,6 +311,9 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 	rep.Loss.Percent = percent(rep.Loss.Lost, rep.Loss.Expected)
 	rep.ReceivedKbps = distribution(kbps)
 	rep.Layers = shares(layerFrames, camFrames)
+	if allCameras > 0 && secs > 0 {
+		rep.VideoPausedPercent = 100 * allPaused.Seconds() / (float64(allCameras) * secs)
+	}
 }
 
 // shares are each layer's part of total frames. Layers without frames in the window are left
@@ -385,7 +414,7 @@ func (c trackCounters) minus(o trackCounters) trackCounters {
 		Packets: c.Packets - o.Packets, Bytes: c.Bytes - o.Bytes, Unique: c.Unique - o.Unique,
 		Expect: c.Expect - o.Expect, Duplicates: c.Duplicates - o.Duplicates, Late: c.Late - o.Late,
 		Frames: c.Frames - o.Frames, Keyframes: c.Keyframes - o.Keyframes, Freezes: c.Freezes - o.Freezes,
-		FreezeTime: c.FreezeTime - o.FreezeTime, FramesByLayer: map[string]uint64{},
+		FreezeTime: c.FreezeTime - o.FreezeTime, PausedTime: c.PausedTime - o.PausedTime, FramesByLayer: map[string]uint64{},
 	}
 	for l, n := range c.FramesByLayer {
 		d.FramesByLayer[l] = n - o.FramesByLayer[l]

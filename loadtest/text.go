@@ -48,6 +48,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "freezes       %d in %d episodes (%.1f s in all; a freeze is no complete frame for over %v)\n",
 		rep.Freezes, rep.FreezeEpisodes, rep.FreezeSeconds, FreezeThreshold)
+	fmt.Fprintf(&b, "paused        %.1f%% of the cameras' time the server forwarded nothing of them (too little bandwidth)%s\n",
+		rep.VideoPausedPercent, mostPaused(rep.Subscribers))
 	if s := rep.Speakers; s != nil {
 		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s\n",
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false))
@@ -98,11 +100,25 @@ func (rep *Report) writeSubscribers(b *strings.Builder) {
 		}
 		return
 	}
-	fmt.Fprintf(b, "%-22s %-15s %9s %7s %7s %8s %7s  %s\n", "receiver", "role", "kbps", "tracks", "loss%", "repaired", "freezes", "camera layers")
+	fmt.Fprintf(b, "%-22s %-15s %9s %7s %7s %8s %7s %7s  %s\n", "receiver", "role", "kbps", "tracks", "loss%", "repaired", "freezes", "paused%", "camera layers")
 	for _, s := range rep.Subscribers {
-		fmt.Fprintf(b, "%-22s %-15s %9.0f %3d+%-3d %7.3f %8d %7d  %s\n", s.Identity, s.Role, s.ReceivedKbps,
-			s.VideoTracks, s.AudioTracks, s.LossPercent, s.Late, s.Freezes, layerMix(s.Layers))
+		fmt.Fprintf(b, "%-22s %-15s %9.0f %3d+%-3d %7.3f %8d %7d %7.1f  %s\n", s.Identity, s.Role, s.ReceivedKbps,
+			s.VideoTracks, s.AudioTracks, s.LossPercent, s.Late, s.Freezes, s.VideoPausedPercent, layerMix(s.Layers))
 	}
+}
+
+// mostPaused names the receiver whose cameras were paused longest, when any was.
+func mostPaused(subs []SubscriberReport) string {
+	var top *SubscriberReport
+	for i := range subs {
+		if s := &subs[i]; s.VideoPausedPercent > 0 && (top == nil || s.VideoPausedPercent > top.VideoPausedPercent) {
+			top = s
+		}
+	}
+	if top == nil {
+		return ""
+	}
+	return fmt.Sprintf("; most: %s, %.1f%%", top.Identity, top.VideoPausedPercent)
 }
 
 func msDist(d Distribution) string {
