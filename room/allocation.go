@@ -62,7 +62,11 @@ func (p *Participant) allocateAll() {
 	}
 	actual, wanted := allocate(items, budget), allocate(ideal, budget)
 	eng := p.room.manager.engine
+	wasProbing := p.prober.rate > 0
 	p.prober.planProbe(now, desiredRate(ideal), raw, eng.Estimate(p.sub), eng.Config().MaxBitrate)
+	if !wasProbing && p.prober.rate > 0 {
+		p.logger.Debug("probing", "padding", p.prober.rate, "estimate", p.prober.startEst)
+	}
 	p.mu.Lock()
 	clear(p.ideals)
 	for sid, a := range wanted {
@@ -98,7 +102,11 @@ func (p *Participant) apply(s *subscription, a allocation) {
 	}
 	s.dt.SetTargetLayer(a.layer)
 	if a.layer == sfu.LayerNone {
+		p.logger.Debug("video paused", "track", s.track.sid, "reason", a.reason, "estimate", p.room.manager.engine.Estimate(p.sub),
+			"estimator", p.room.manager.engine.EstimatorStats(p.sub))
 		p.sendStreamState(s, sfu.LayerNone, a.reason)
+	} else if cur == sfu.LayerNone {
+		p.logger.Debug("video resumed", "track", s.track.sid, "layer", a.layer, "estimate", p.room.manager.engine.Estimate(p.sub))
 	}
 }
 
