@@ -61,11 +61,19 @@ func (p *Participant) allocateAll() {
 		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all})
 	}
 	actual, wanted := allocate(items, budget), allocate(ideal, budget)
+	paused := false
+	for _, a := range actual {
+		paused = paused || a.reason == ReasonBandwidth
+	}
 	eng := p.room.manager.engine
+	est := eng.Estimate(p.sub)
+	if !eng.EstimateMeasured(p.sub) {
+		est = -1 // nothing measured yet: a probe would have nothing to lift
+	}
 	wasProbing := p.prober.rate > 0
-	p.prober.planProbe(now, desiredRate(ideal), raw, eng.Estimate(p.sub), eng.Config().MaxBitrate)
+	p.prober.planProbe(now, desiredRate(ideal), raw, est, eng.Config().MaxBitrate, paused)
 	if !wasProbing && p.prober.rate > 0 {
-		p.logger.Debug("probing", "padding", p.prober.rate, "estimate", p.prober.startEst)
+		p.logger.Debug("probing", "padding", p.prober.rate, "estimate", p.prober.startEst, "paused", paused)
 	}
 	p.mu.Lock()
 	clear(p.ideals)

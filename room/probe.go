@@ -25,6 +25,11 @@ const (
 	// limit then; padding on top of media at that limit only overloads it (the estimator grows
 	// towards the limit again by itself).
 	probeQuiet = 10 * time.Second
+	// probePausedQuiet replaces probeQuiet while a video is paused for bandwidth: its viewer
+	// sees nothing of it, and what flows is mostly audio, so padding costs little. An estimate
+	// that fell in a burst of joins otherwise left some newcomers without video for 12-14 s
+	// (podium load, 20 rooms of 4 joining at once).
+	probePausedQuiet = probeMinBackoff
 )
 
 type prober struct {
@@ -43,8 +48,9 @@ type prober struct {
 // raised the estimate by probeGain is followed by another; one that did not, or during which
 // the estimate fell (the padding congested the path), ends and the next waits longer. Padding
 // is a quarter of the estimate (at least probeMinRate, at most the deficit), and there is none
-// for probeQuiet after the estimate fell: near a real cap, probes are what overload it.
-func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int) {
+// for probeQuiet after the estimate fell (probePausedQuiet while a video is paused for
+// bandwidth): near a real cap, probes are what overload it.
+func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate int, paused bool) {
 	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
 	}
@@ -62,7 +68,11 @@ func (pr *prober) planProbe(now time.Time, desired, budget int64, est, maxRate i
 		pr.next, pr.until, pr.rate, pr.carry = now.Add(pr.backoff), time.Time{}, 0, 0
 	}
 	deficit := desired - budget
-	quiet := !pr.lastDrop.IsZero() && now.Sub(pr.lastDrop) < probeQuiet
+	quietFor := probeQuiet
+	if paused {
+		quietFor = probePausedQuiet
+	}
+	quiet := !pr.lastDrop.IsZero() && now.Sub(pr.lastDrop) < quietFor
 	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() || quiet {
 		return
 	}

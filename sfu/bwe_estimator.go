@@ -25,7 +25,12 @@ import (
 //   - Loss above lossDecrease over the rate window means the same (a drop-tail buffer overflows).
 //   - On congestion the target drops to decreaseFactor × the rate the subscriber acknowledged
 //     (what the path really delivered), once per congestion episode: only packets sent after a
-//     decrease count as evidence for the next one.
+//     decrease count as evidence for the next one. When Podium sent far less than the target
+//     (under appLimited of it: videos not started yet, or paused), or sent what the reports
+//     cover in less than minSpan, the acknowledged rate measures its sending, not the path,
+//     and the queue or loss is not its rate's doing (a CPU busy with a burst of joins makes
+//     both): the target then drops to decreaseFactor × itself. Dropping to what a newcomer's
+//     audio had carried paused every video it was about to receive.
 //   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly (8%/s)
 //     within 30% of the rate where congestion was last seen, faster (30%/s) elsewhere, and never
 //     beyond 1.5 × the acknowledged rate (the allocator and the prober raise what is sent).
@@ -43,6 +48,7 @@ const (
 	lossDecrease   = 0.10
 	lossIncrease   = 0.05
 	decreaseFactor = 0.85
+	appLimited     = 0.5                    // sent under this share of the target: the rate is the sender's, not the path's
 	decreaseHold   = 300 * time.Millisecond // between two decreases
 	increaseHold   = time.Second            // after a decrease before growing again
 	nearGrowth     = 1.08                   // per second, near the last congestion point
@@ -67,6 +73,9 @@ type feedbackAgg struct {
 	firstArr, lastArr int64 // µs, receiver clock
 	lost, total       int   // packets sent after the last decrease only
 	minQueue          int64 // µs, packets sent after the last decrease only; -1 without any
+	sentBits          int64 // of every packet the report covers, received or not
+	firstSent         int64 // ns since the epoch
+	lastSent          int64
 }
 
 // sendSideEstimator estimates the bandwidth towards one peer connection (see bweInterceptor).
@@ -91,6 +100,7 @@ type sendSideEstimator struct {
 	decrAtNs    int64   // send time (ns since epoch) of the last decrease
 	congested   float64 // acknowledged rate at the last congestion, 0 before any
 	lastAcked   float64
+	lastSent    float64 // bits/s Podium sent, over the packets of the last rate window
 	lastLoss    float64
 	lastQueue   time.Duration
 	lastState   string
@@ -158,6 +168,7 @@ func (e *sendSideEstimator) GetStats() map[string]any {
 	return map[string]any{
 		"target": int(e.target), "acked": int(e.lastAcked), "loss": math.Round(e.lastLoss*1000) / 1000,
 		"queue": e.lastQueue.Round(time.Millisecond).String(), "state": e.lastState, "feedbacks": e.feedbacks,
+		"sent": int(e.lastSent),
 	}
 }
 
@@ -206,11 +217,14 @@ func (e *sendSideEstimator) onReport(now time.Time, b []byte) {
 		}
 	}
 	baseline := min(e.base[0], e.base[1])
-	agg := feedbackAgg{at: now, minQueue: -1, firstArr: math.MaxInt64, lastArr: math.MinInt64}
+	agg := feedbackAgg{at: now, minQueue: -1, firstArr: math.MaxInt64, lastArr: math.MinInt64,
+		firstSent: math.MaxInt64, lastSent: math.MinInt64}
 	for _, r := range results {
 		if r.recv {
 			agg.bits += int64(r.size) * 8
 		}
+		agg.sentBits += int64(r.size) * 8
+		agg.firstSent, agg.lastSent = min(agg.firstSent, r.sentNs), max(agg.lastSent, r.sentNs)
 		if r.hasArr {
 			agg.firstArr, agg.lastArr = min(agg.firstArr, r.arrUs), max(agg.lastArr, r.arrUs)
 		}
@@ -280,8 +294,9 @@ func (e *sendSideEstimator) unpack(rep *twccReport) []ackResult {
 
 // update runs the controller after a feedback report.
 func (e *sendSideEstimator) update(now time.Time) {
-	var bits int64
+	var bits, sentBits int64
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	firstSent, lastSent := int64(math.MaxInt64), int64(math.MinInt64)
 	lost, total, n := 0, 0, 0
 	queue := int64(-1)
 	for i := 1; i <= min(e.aggN, aggRingSize); i++ {
@@ -293,6 +308,8 @@ func (e *sendSideEstimator) update(now time.Time) {
 		n++
 		bits += a.bits
 		first, last = min(first, a.firstArr), max(last, a.lastArr)
+		sentBits += a.sentBits
+		firstSent, lastSent = min(firstSent, a.firstSent), max(lastSent, a.lastSent)
 		lost += a.lost
 		total += a.total
 		if age <= queueWindow && a.minQueue >= 0 && (queue < 0 || a.minQueue < queue) {
@@ -304,6 +321,13 @@ func (e *sendSideEstimator) update(now time.Time) {
 		return
 	}
 	acked := float64(bits) / (float64(last-first) / 1e6)
+	// Sent far below the target, or too briefly to tell (a burst that arrived spread out: the
+	// receiver, not the path, was slow).
+	senderLimited := true
+	if span := lastSent - firstSent; span >= int64(minSpan) {
+		e.lastSent = float64(sentBits) / (float64(span) / 1e9)
+		senderLimited = e.lastSent < appLimited*e.target
+	}
 	if e.congested > 0 && acked > 1.3*e.congested {
 		e.congested = 0 // the path carries more than where it was congested: that is history
 	}
@@ -322,9 +346,13 @@ func (e *sendSideEstimator) update(now time.Time) {
 	case loss > lossDecrease || standing:
 		e.lastState = "congested"
 		if now.Sub(e.lastDecr) >= decreaseHold {
-			e.target = min(e.target, decreaseFactor*acked)
+			if senderLimited { // the acknowledged rate is Podium's, not the path's: no limit found
+				e.target = decreaseFactor * e.target
+			} else {
+				e.target = min(e.target, decreaseFactor*acked)
+				e.congested = acked
+			}
 			e.lastDecr, e.decrAtNs = now, int64(now.Sub(e.epoch))
-			e.congested = acked
 			e.lastState = "decrease"
 		}
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:

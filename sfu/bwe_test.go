@@ -147,6 +147,62 @@ func TestEstimatorFindsTheCap(t *testing.T) {
 	}
 }
 
+// TestEstimatorSenderLimitedQueueDoesNotCollapse: a newcomer's videos have not started, so
+// Podium sends it audio only (80 kbps) under a 3 Mbps target, when its packets start arriving
+// later and later (a CPU busy with a burst of joins): a standing queue. The acknowledged rate
+// is Podium's audio, not the path's capacity; the target must come down gently, not to 85 % of
+// the audio (which paused every video it was about to receive, for 10-20 s).
+func TestEstimatorSenderLimitedQueueDoesNotCollapse(t *testing.T) {
+	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	var seq uint16
+	var pending []simPacket
+	for now := time.Duration(0); now < 2*time.Second; now += 20 * time.Millisecond {
+		stall := time.Duration(0) // the receiver reads later and later from 0.5 s on
+		if now > 500*time.Millisecond {
+			stall = min(now-500*time.Millisecond, 150*time.Millisecond)
+		}
+		e.record(seq, 200, int64(now))
+		pending = append(pending, simPacket{seq: seq, arrival: now + 20*time.Millisecond + stall})
+		seq++
+		if now%(100*time.Millisecond) == 0 {
+			e.onFeedback(e.epoch.Add(now+25*time.Millisecond+stall), feedbackFor(pending))
+			pending = nil
+		}
+	}
+	st := e.GetStats()
+	t.Logf("after 1.5 s of a standing queue: %v", st)
+	if st["state"] != "decrease" && st["state"] != "congested" && st["state"] != "hold" {
+		t.Fatalf("the standing queue went unnoticed: %v", st)
+	}
+	if got := e.GetTargetBitrate(); got < 1_000_000 {
+		t.Errorf("target %d kbps after 1.5 s of queue while sending 80 kbps: it fell to the audio's rate (%v)", got/1000, st)
+	}
+}
+
+// TestEstimatorBriefBurstDoesNotCollapse: at the start, a burst sent within 40 ms comes back
+// as mostly lost and the rest spread over 300 ms (the receiver was slow to read; the kernel
+// dropped nothing). Too brief a sending to say what the path carries: the target comes down by
+// decreaseFactor, not to 85 % of the few kilobits acknowledged.
+func TestEstimatorBriefBurstDoesNotCollapse(t *testing.T) {
+	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	var pkts []simPacket
+	for i := range 100 {
+		at := time.Duration(i) * 400 * time.Microsecond
+		e.record(uint16(i), 1000, int64(at))
+		pkts = append(pkts, simPacket{seq: uint16(i), arrival: 20*time.Millisecond + time.Duration(i)*3*time.Millisecond, lost: i%5 != 0})
+	}
+	e.onFeedback(e.epoch.Add(200*time.Millisecond), feedbackFor(pkts[:50]))
+	e.onFeedback(e.epoch.Add(350*time.Millisecond), feedbackFor(pkts[50:]))
+	st := e.GetStats()
+	t.Logf("after the burst: %v", st)
+	if st["state"] != "decrease" {
+		t.Fatalf("80%% loss went unnoticed: %v", st)
+	}
+	if got := e.GetTargetBitrate(); got < 2_500_000 {
+		t.Errorf("target %d kbps after one brief burst: it fell to the acknowledged rate (%v)", got/1000, st)
+	}
+}
+
 // TestEstimatorIgnoresReorderedReports: a packet reported lost and then received later (it
 // crossed a report boundary) is not loss; a few percent of such reports do not hold the
 // estimate down.

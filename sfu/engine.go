@@ -459,6 +459,15 @@ func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
 	return -1
 }
 
+// EstimateMeasured tells whether Estimate comes from the subscriber's feedback (transport-wide
+// or REMB), rather than the initial guess.
+func (e *Engine) EstimateMeasured(pc *webrtc.PeerConnection) bool {
+	if v, ok := e.estimators.Load(pc.ID()); ok && v.(*sendSideEstimator).HasFeedback() {
+		return true
+	}
+	return rembOf(pc) >= 0
+}
+
 // Forget drops the estimator of a closed peer connection.
 func (e *Engine) Forget(pc *webrtc.PeerConnection) {
 	e.estimators.Delete(pc.ID())
