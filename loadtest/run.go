@@ -10,9 +10,9 @@ import (
 	"github.com/podium-sfu/podium/testmedia"
 )
 
-// Run runs one scenario: everyone joins (at once, or cfg.JoinRate a second), media flows for the warm-up, then the window
-// of cfg.Duration is measured, everyone leaves, and the floor is measured. Canceling ctx ends the
-// window early; the report covers what was measured.
+// Run runs one scenario: everyone joins (at once, or cfg.JoinRate a second), media flows for
+// the warm-up, then the window of cfg.Duration is measured, everyone leaves, and the floor is
+// measured. Canceling ctx ends the window early; the report covers what was measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

@@ -1,6 +1,8 @@
 package room
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -66,8 +68,8 @@ func (p *Participant) allocateAll() {
 		paused = paused || a.reason == ReasonBandwidth
 	}
 	eng := p.room.manager.engine
-	est := eng.Estimate(p.sub)
-	if !eng.EstimateMeasured(p.sub) {
+	est, measured := eng.MeasuredEstimate(p.sub)
+	if !measured {
 		est = -1 // nothing measured yet: a probe would have nothing to lift
 	}
 	wasProbing := p.prober.rate > 0
@@ -110,8 +112,10 @@ func (p *Participant) apply(s *subscription, a allocation) {
 	}
 	s.dt.SetTargetLayer(a.layer)
 	if a.layer == sfu.LayerNone {
-		p.logger.Debug("video paused", "track", s.track.sid, "reason", a.reason, "estimate", p.room.manager.engine.Estimate(p.sub),
-			"estimator", p.room.manager.engine.EstimatorStats(p.sub))
+		if p.logger.Enabled(context.Background(), slog.LevelDebug) { // the estimator's state is a map
+			est, stats := p.BandwidthEstimate()
+			p.logger.Debug("video paused", "track", s.track.sid, "reason", a.reason, "estimate", est, "estimator", stats)
+		}
 		p.sendStreamState(s, sfu.LayerNone, a.reason)
 	} else if cur == sfu.LayerNone {
 		p.logger.Debug("video resumed", "track", s.track.sid, "layer", a.layer, "estimate", p.room.manager.engine.Estimate(p.sub))

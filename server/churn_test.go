@@ -325,43 +325,12 @@ func TestRapidRenegotiation(t *testing.T) {
 		len(published)-len(kept), len(churned), len(seq)/2, strings.Join(phases, ", "))
 }
 
-// levelRecorder is a slog handler that counts records by level, message and the record's own
-// attributes (not the logger's).
-type levelRecorder struct {
-	mu   sync.Mutex
-	seen map[string]int // "LEVEL message k=v k=v"
-}
-
-func (l *levelRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *levelRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *levelRecorder) WithGroup(string) slog.Handler            { return l }
-func (l *levelRecorder) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen == nil {
-		l.seen = map[string]int{}
-	}
-	key := r.Level.String() + " " + r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		key += " " + a.String()
-		return true
-	})
-	l.seen[key]++
-	return nil
-}
-
-func (l *levelRecorder) count(record string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen[record]
-}
-
 // TestClosedSubscriberConnectionIsNotAnError: a client that closes its subscriber connection
 // (DTLS close_notify, which makes pion close the server's side) is on its way out. When the room
 // changes before its session ends, the renegotiation it would need is skipped quietly: a room
 // emptying at the end of a meeting logged one ERROR per participant.
 func TestClosedSubscriberConnectionIsNotAnError(t *testing.T) {
-	logs := &levelRecorder{}
+	logs := &logRecorder{}
 	n := startNodeWith(t, func(c *Config) { c.Logger = slog.New(logs) })
 	ann, bob := connect(t, n, "closing", "ann"), connect(t, n, "closing", "bob")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

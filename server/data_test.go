@@ -79,37 +79,14 @@ func (in *inbox) waitFor(t *testing.T, who, what string, match func(client.DataP
 	return p
 }
 
-// logRecorder is a slog handler that keeps the messages of the records it is told to watch:
-// the server logs a refused data message at Debug, which is the only sign that it arrived.
-type logRecorder struct {
-	watch string
-	mu    sync.Mutex
-	seen  int
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	if r.Message == l.watch {
-		l.mu.Lock()
-		l.seen++
-		l.mu.Unlock()
-	}
-	return nil
-}
-
-func (l *logRecorder) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen
-}
+// dataDropped is the server's Debug record of a refused data message: the only sign it arrived.
+const dataDropped = "dropping data message"
 
 // TestDataMessages: a text message on the reliable channel reaches everyone else with `from`
 // set; `to` limits who gets it; a participant without canPublishData gets nothing relayed; a
 // binary message is relayed as it is.
 func TestDataMessages(t *testing.T) {
-	drops := &logRecorder{watch: "dropping data message"}
+	drops := &logRecorder{}
 	n := startNodeWith(t, func(c *Config) { c.Logger = slog.New(drops) })
 	alice, bob, carol := connect(t, n, "r1", "alice"), connect(t, n, "r1", "bob"), connect(t, n, "r1", "carol")
 	dave := connectWith(t, n, "r1", "dave", func(o *auth.MintOptions) { o.Grant.CanPublishData = false })
@@ -153,14 +130,14 @@ func TestDataMessages(t *testing.T) {
 
 	// dave may not publish data: once the server has refused his message, alice's next one
 	// reaches bob and carol with nothing of dave's before it (the relay channel is ordered).
-	before := drops.count()
+	before := drops.count(dataDropped)
 	if err := dave.SendData(ctx, client.DataMessage{Topic: "chat", Payload: "from dave"}, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := dave.SendDataBinary(ctx, []byte("dave binary"), true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the server refusing dave's two messages", func() bool { return drops.count() >= before+2 })
+	eventually(t, 5*time.Second, "the server refusing dave's two messages", func() bool { return drops.count(dataDropped) >= before+2 })
 	send(alice, client.DataMessage{Topic: "chat", Payload: "after dave"})
 	for who, in := range map[string]*inbox{"bob": inBob, "carol": inCarol} {
 		in.waitFor(t, who, "after dave", payload("after dave"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -281,4 +282,37 @@ func apiCall(t testing.TB, method, url, tok string, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// logRecorder is a slog handler that counts the records it sees, by message and by level,
+// message and the record's own attributes (not the logger's): "dropping data message", or
+// "DEBUG connection state target=subscriber state=closed".
+type logRecorder struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	key := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		key += " " + a.String()
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]int{}
+	}
+	l.seen[r.Message]++
+	l.seen[key]++
+	return nil
+}
+
+func (l *logRecorder) count(record string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[record]
 }

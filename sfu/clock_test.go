@@ -85,7 +85,7 @@ func TestClockTicksEveryCallbackAtOnce(t *testing.T) {
 }
 
 // TestUpstreamTicksOnTheClock: with a clock, a publisher connection's feedback is sent from the
-// clock's ticks (no ticker of its own), and closing the connection takes it off the clock.
+// clock's ticks (no clock of its own), and closing the connection takes it off the clock.
 func TestUpstreamTicksOnTheClock(t *testing.T) {
 	c := NewClock(20 * time.Millisecond)
 	defer c.Close()
@@ -96,10 +96,10 @@ func TestUpstreamTicksOnTheClock(t *testing.T) {
 	i.BindRTCPWriter(sink)
 	u.addStream(7, 90000, 3)
 	u.mu.Lock()
-	own := u.stop != nil
+	own := u.ownsClk
 	u.mu.Unlock()
 	if own {
-		t.Fatal("the feedback started a ticker of its own")
+		t.Fatal("the feedback started a clock of its own")
 	}
 	u.onRTP(upPacket(t, 7, 100, 0, 1), time.Now().UnixNano())
 	u.onRTP(upPacket(t, 7, 103, 3000, 2), time.Now().UnixNano()) // 101 and 102 lost: asked at once, then each tick

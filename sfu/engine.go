@@ -446,26 +446,24 @@ func interfaceIPs() ([]net.IP, error) {
 // has none: the send-side estimate once transport-wide feedback arrived, else the subscriber's
 // last REMB (see HandleRTCP), else the estimator's initial bitrate.
 func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
-	v, ok := e.estimators.Load(pc.ID())
-	if ok && v.(*sendSideEstimator).HasFeedback() {
-		return v.(*sendSideEstimator).GetTargetBitrate()
-	}
-	if r := rembOf(pc); r >= 0 {
-		return r
-	}
-	if ok {
-		return v.(*sendSideEstimator).GetTargetBitrate()
-	}
-	return -1
+	bps, _ := e.MeasuredEstimate(pc)
+	return bps
 }
 
-// EstimateMeasured tells whether Estimate comes from the subscriber's feedback (transport-wide
-// or REMB), rather than the initial guess.
-func (e *Engine) EstimateMeasured(pc *webrtc.PeerConnection) bool {
-	if v, ok := e.estimators.Load(pc.ID()); ok && v.(*sendSideEstimator).HasFeedback() {
-		return true
+// MeasuredEstimate is Estimate, and whether it comes from the subscriber's feedback
+// (transport-wide or REMB) rather than the initial guess.
+func (e *Engine) MeasuredEstimate(pc *webrtc.PeerConnection) (bps int, measured bool) {
+	v, ok := e.estimators.Load(pc.ID())
+	if ok && v.(*sendSideEstimator).HasFeedback() {
+		return v.(*sendSideEstimator).GetTargetBitrate(), true
 	}
-	return rembOf(pc) >= 0
+	if r := rembOf(pc); r >= 0 {
+		return r, true
+	}
+	if ok {
+		return v.(*sendSideEstimator).GetTargetBitrate(), false
+	}
+	return -1, false
 }
 
 // Forget drops the estimator of a closed peer connection.

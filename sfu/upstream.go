@@ -21,7 +21,7 @@ import (
 //
 // The feedback starts with the connection's first stream: most connections never receive one
 // (every subscriber connection, and the publisher connection of who only watches). It ticks on
-// the room's Clock when the connection has one (Transport.UseClock), else on a ticker of its own.
+// the room's Clock (Transport.UseClock), else on a Clock of its own.
 type upstream struct {
 	mu      sync.Mutex
 	streams map[uint32]*upStream
@@ -31,12 +31,10 @@ type upstream struct {
 	ssrc    uint32         // Podium's SSRC in what it sends
 	writer  interceptor.RTCPWriter
 	closed  bool
-	clock   *Clock        // nil: a ticker of its own
-	ticks   int           // feedback ticks so far
-	running bool          // the feedback ticks
-	unclock func()        // removes tick from the clock
-	stop    chan struct{} // non-nil while a ticker of its own runs
-	done    chan struct{}
+	clock   *Clock   // the room's; nil until the feedback starts without one
+	ownsClk bool     // the clock is this connection's own: Close stops it
+	ticks   int      // feedback ticks so far
+	unclock func()   // removes tick from the clock; non-nil once the feedback runs
 	seqs    []uint16 // tick's scratch
 }
 
@@ -91,23 +89,20 @@ func (u *upstream) addStream(ssrc, clockRate uint32, twccID uint8) {
 
 // startLocked starts the feedback once there is a stream and somewhere to write.
 func (u *upstream) startLocked() {
-	if u.closed || u.running || u.writer == nil || len(u.streams) == 0 {
+	if u.closed || u.unclock != nil || u.writer == nil || len(u.streams) == 0 {
 		return
 	}
-	u.running = true
-	if u.clock != nil {
-		u.unclock = u.clock.Every(u.tick)
-		return
+	if u.clock == nil {
+		u.clock, u.ownsClk = NewClock(upTick), true
 	}
-	u.stop, u.done = make(chan struct{}), make(chan struct{})
-	go u.loop(u.stop, u.done)
+	u.unclock = u.clock.Every(u.tick)
 }
 
 // useClock makes the feedback tick on c; it must come before the first stream.
 func (u *upstream) useClock(c *Clock) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.running {
+	if u.unclock == nil {
 		u.clock = c
 	}
 }
@@ -278,21 +273,6 @@ func (u *upstream) onRTCP(b []byte, now int64) {
 	}
 }
 
-// loop ticks the feedback until stop, when the connection has no clock.
-func (u *upstream) loop(stop, done chan struct{}) {
-	defer close(done)
-	t := time.NewTicker(upTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			u.tick(now)
-		}
-	}
-}
-
 // tick sends what is due: NACKs asked again, the transport-wide feedback, and every second the
 // receiver reports.
 func (u *upstream) tick(now time.Time) {
@@ -339,14 +319,13 @@ func (u *upstream) Close() error {
 		return nil
 	}
 	u.closed = true
-	stop, done, unclock := u.stop, u.done, u.unclock
+	unclock, own := u.unclock, u.ownsClk
 	u.mu.Unlock()
 	if unclock != nil {
 		unclock()
 	}
-	if stop != nil {
-		close(stop)
-		<-done
+	if own {
+		u.clock.Close()
 	}
 	return nil
 }

@@ -57,8 +57,8 @@ func TestUpstreamFeedback(t *testing.T) {
 	i := &upstreamInterceptor{u: u}
 	defer i.Close()
 	i.BindRTCPWriter(sink)
-	if u.stop != nil {
-		t.Fatal("the ticker started without a stream")
+	if u.unclock != nil {
+		t.Fatal("the feedback started without a stream")
 	}
 	seqs := []uint16{65534, 65535, 0, 3, 4} // 1 and 2 are lost, across the wrap
 	next := 0
@@ -152,8 +152,8 @@ func TestUpstreamNACKsAreBounded(t *testing.T) {
 	}
 }
 
-// TestUpstreamIdleHasNoGoroutine: a connection without streams starts nothing, and Close stops
-// the ticker.
+// TestUpstreamIdleHasNoGoroutine: a connection without streams starts nothing; with one and
+// no room clock it ticks on a clock of its own, which Close stops.
 func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var us []*upstreamInterceptor
@@ -165,14 +165,23 @@ func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before+5 {
 		t.Errorf("%d goroutines for 50 idle connections", n-before)
 	}
-	us[0].u.addStream(1, 90000, 0)
-	if us[0].u.stop == nil {
-		t.Error("no ticker after the first stream")
+	for _, i := range us[:20] {
+		i.u.addStream(1, 90000, 0)
+		if i.u.unclock == nil || !i.u.ownsClk {
+			t.Fatal("no clock of its own after the first stream")
+		}
 	}
 	for _, i := range us {
 		_ = i.Close()
 	}
 	_ = us[0].Close() // twice is fine
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+5 {
+		t.Errorf("%d goroutines left after Close: the connection's own clock still runs", n-before)
+	}
 }
 
 // TestRTPExtension: the extension finder agrees with pion's parser for both forms.

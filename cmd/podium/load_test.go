@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/podium-sfu/podium/loadtest"
 )
 
 // TestLoadCommandEmbedded runs `podium load --embedded` as a user would, with the issue's flags:
@@ -32,28 +34,7 @@ func TestLoadCommandEmbedded(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	raw, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep struct {
-		Scenario struct {
-			Embedded                                        bool
-			Rooms, Publishers, AudioPublishers, Subscribers int
-			DurationSeconds, SpeakerSeconds                 float64
-			Simulcast, ScreenShare                          bool
-			View                                            string
-			JoinRate                                        float64
-		}
-		Joined            int
-		JoinSpreadSeconds float64
-		PacedFloor        *struct {
-			CPUMicros float64 `json:"cpuMicrosPerPacket"`
-		}
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, jsonPath)
 	sc := rep.Scenario
 	if !sc.Embedded || sc.Rooms != 1 || sc.Publishers != 2 || sc.AudioPublishers != 1 || sc.Subscribers != 1 ||
 		sc.DurationSeconds != 2 || sc.SpeakerSeconds != 1 || !sc.Simulcast || !sc.ScreenShare || sc.View != "speaker" || sc.JoinRate != 10 {
@@ -105,30 +86,7 @@ func TestLoadCommandAgainstServe(t *testing.T) {
 			if err != nil {
 				t.Fatalf("podium load: %v\n%s", err, out)
 			}
-			raw, err := os.ReadFile(jsonPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rep struct {
-				Scenario struct {
-					URL      string
-					Embedded bool
-				}
-				Joined           int
-				ForwardedPackets uint64
-				Server           struct {
-					Source             string
-					Error              string
-					CPUSeconds         float64
-					PeakRSSBytes       float64
-					CPUMicrosPerPacket float64 `json:"cpuMicrosPerForwardedPacket"`
-					PacketSource       string
-					MallocsPerPacket   *float64 `json:"mallocsPerForwardedPacket"`
-				}
-			}
-			if err := json.Unmarshal(raw, &rep); err != nil {
-				t.Fatal(err)
-			}
+			rep := readReport(t, jsonPath)
 			s := rep.Server
 			if rep.Scenario.URL != wsURL || rep.Scenario.Embedded || rep.Joined != 2 || rep.ForwardedPackets == 0 {
 				t.Fatalf("scenario %+v, %d joined, %d packets forwarded\n%s", rep.Scenario, rep.Joined, rep.ForwardedPackets, out)
@@ -148,4 +106,18 @@ func TestLoadCommandAgainstServe(t *testing.T) {
 		})
 	}
 	p.stop(t)
+}
+
+// readReport reads the report `podium load --json` wrote, into the type that wrote it.
+func readReport(t *testing.T, path string) loadtest.Report {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rep
 }
