@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
@@ -44,7 +45,11 @@ type Options struct {
 	// AutoSubscribe nil leaves the server's default (subscribe to everything); false adds
 	// autoSubscribe=false to the URL.
 	AutoSubscribe *bool
-	// SettingEngine makes extra changes to pion's settings (after Loopback's).
+	// Net is the network pion opens its sockets on; default the host's. Set it here rather
+	// than with SettingEngine's SetNet, which would bypass the arrival stamps of the subscriber
+	// connection's congestion feedback (see arrivals).
+	Net transport.Net
+	// SettingEngine makes extra changes to pion's settings (after Loopback's and Net's).
 	SettingEngine func(*webrtc.SettingEngine)
 	// DialTimeout bounds the WebSocket handshake and the wait for `joined`; default 10 s.
 	DialTimeout time.Duration
@@ -85,7 +90,7 @@ type Client struct {
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // reader, writer and the three queue pumps
+	wg     sync.WaitGroup // reader, writer, the three queue pumps and the feedback
 
 	outMu      sync.Mutex
 	outbox     [][]byte
@@ -229,7 +234,13 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
 	o.Logger = c.log
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	api, err := newAPI(o)
+	pubAPI, err := newAPI(o, nil)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	arrived := newArrivals()
+	subAPI, err := newAPI(o, arrived)
 	if err != nil {
 		c.cancel()
 		return nil, err
@@ -238,18 +249,22 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	for _, s := range j.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	if c.sub, err = newSubscriber(c, api, cfg); err != nil {
+	if c.sub, err = newSubscriber(c, subAPI, cfg, arrived); err != nil {
 		c.cancel()
 		return nil, err
 	}
-	if c.pub, err = newPublisher(c, api, cfg); err != nil {
+	if c.pub, err = newPublisher(c, pubAPI, cfg); err != nil {
 		c.cancel()
 		_ = c.sub.pc.Close()
 		return nil, err
 	}
 	c.applyJoined(j)
 	c.events.push(j)
-	c.wg.Add(5)
+	c.wg.Add(6)
+	go func() {
+		defer c.wg.Done()
+		arrived.run(c.ctx, c.sub.pc)
+	}()
 	go c.readLoop()
 	go c.writeLoop()
 	for _, run := range []func(){c.events.run, c.tracks.run, c.data.run} {

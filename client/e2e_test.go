@@ -33,7 +33,7 @@ type fakeSFU struct {
 
 func newFakeSFU(t *testing.T, s *fakeSession) *fakeSFU {
 	t.Helper()
-	api, err := newAPI(Options{Loopback: true}.withDefaults())
+	api, err := newAPI(Options{Loopback: true}.withDefaults(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +154,72 @@ func (f *fakeSFU) extID(t *testing.T, tr *webrtc.TrackRemote, uri string) (mid s
 	}
 	t.Fatalf("%s not negotiated for %s", uri, tr.ID())
 	return "", 0
+}
+
+// offerTrack adds a VP8 track of participant psid to the fake server's subscriber connection
+// and offers it to the client, announced by trackSubscribed; beforeOffer (may be nil) runs
+// just before the offer is made. It returns when the client has answered.
+func (f *fakeSFU) offerTrack(t *testing.T, psid, tsid string, beforeOffer func()) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender) {
+	t.Helper()
+	vp8, _, _ := codecParams(webrtc.MimeTypeVP8)
+	local, err := webrtc.NewTrackLocalStaticRTP(vp8.RTPCodecCapability, tsid, psid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := f.sub.AddTrack(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if beforeOffer != nil {
+		beforeOffer()
+	}
+	offer, err := f.sub.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sub.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	f.s.send(&protocol.TrackSubscribed{ParticipantSid: psid, TrackSid: tsid, Mid: f.sub.GetTransceivers()[0].Mid()})
+	f.s.send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: offer.SDP})
+	select {
+	case <-f.answers:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no subscriber answer")
+	}
+	return local, sender
+}
+
+// play sends a small VP8 frame on local every 10 ms and hands the client's RTCP for it to
+// onRTCP, until the test ends.
+func (f *fakeSFU) play(t *testing.T, local *webrtc.TrackLocalStaticRTP, sender *webrtc.RTPSender, onRTCP func(rtcp.Packet)) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() { close(stop); _ = sender.Stop(); wg.Wait() })
+	wg.Go(func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint16(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			_ = local.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},
+				Payload: []byte{0x10, 0x10, byte(seq)}})
+		}
+	})
+	wg.Go(func() {
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				onRTCP(p)
+			}
+		}
+	})
 }
 
 // readVP8 reads packets until want reports true for one, or fails after n packets.
@@ -304,66 +370,20 @@ func TestSubscribeAndDataEndToEnd(t *testing.T) {
 	c := connect(t, fs, "ok", Options{})
 	f := newFakeSFU(t, fs.session(t))
 
-	vp8, _, _ := codecParams(webrtc.MimeTypeVP8)
-	local, err := webrtc.NewTrackLocalStaticRTP(vp8.RTPCodecCapability, "TR_9", "PA_2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender, err := f.sub.AddTrack(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := f.sub.CreateDataChannel(LabelReliable, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc.OnOpen(func() { _ = dc.SendText(`{"topic":"chat","payload":"hi","from":"bob"}`) })
-	offer, err := f.sub.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.sub.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	f.s.send(&protocol.TrackSubscribed{ParticipantSid: "PA_2", TrackSid: "TR_9", Mid: f.sub.GetTransceivers()[0].Mid()})
-	f.s.send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: offer.SDP})
-	select {
-	case <-f.answers:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no subscriber answer")
-	}
-
-	// The server's media, and its reading of the client's RTCP, until the test ends.
-	stop := make(chan struct{})
-	plis := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer func() { close(stop); _ = sender.Stop(); wg.Wait() }()
-	wg.Go(func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			_ = local.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},
-				Payload: []byte{0x10, 0x10, byte(seq)}})
+	var dc *webrtc.DataChannel
+	local, sender := f.offerTrack(t, "PA_2", "TR_9", func() {
+		var err error
+		if dc, err = f.sub.CreateDataChannel(LabelReliable, nil); err != nil {
+			t.Fatal(err)
 		}
+		dc.OnOpen(func() { _ = dc.SendText(`{"topic":"chat","payload":"hi","from":"bob"}`) })
 	})
-	wg.Go(func() {
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
-					select {
-					case plis <- struct{}{}:
-					default:
-					}
-				}
+	plis := make(chan struct{}, 1)
+	f.play(t, local, sender, func(p rtcp.Packet) {
+		if _, ok := p.(*rtcp.PictureLossIndication); ok {
+			select {
+			case plis <- struct{}{}:
+			default:
 			}
 		}
 	})

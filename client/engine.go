@@ -9,8 +9,12 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -62,10 +66,12 @@ func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, e
 	return webrtc.RTPCodecParameters{}, 0, fmt.Errorf("%w: %q", ErrUnsupportedCodec, mime)
 }
 
-// newAPI builds the pion API of one client: the server's codecs and header extensions, pion's
-// default interceptors (NACK, reports, stats, TWCC feedback) and TWCC sequence numbers on what
-// the client sends, so that the server's bandwidth estimation sees the client like a browser.
-func newAPI(o Options) (*webrtc.API, error) {
+// newAPI builds the pion API of one peer connection: the server's codecs and header
+// extensions, pion's NACK, report and stats interceptors, and TWCC sequence numbers on what the
+// client sends, so that the server's bandwidth estimation sees the client like a browser. The
+// transport-wide feedback on what it receives is a's when a is not nil (the subscriber
+// connection: stamped at the socket, see arrivals), else pion's.
+func newAPI(o Options, a *arrivals) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, mime := range []string{webrtc.MimeTypeOpus, webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {
 		p, kind, _ := codecParams(mime)
@@ -93,27 +99,69 @@ func newAPI(o Options) (*webrtc.API, error) {
 		}
 	}
 	reg := &interceptor.Registry{}
-	lf := pionLoggerFactory{o.Logger}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+	if err := registerInterceptors(m, reg, pionLoggerFactory{o.Logger}, a); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, err
 	}
-	se := newSettingEngine(o)
+	se, err := newSettingEngine(o, a)
+	if err != nil {
+		return nil, err
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se)), nil
 }
 
-func newSettingEngine(o Options) webrtc.SettingEngine {
+// registerInterceptors registers pion's default interceptors, with a instead of pion's
+// transport-wide feedback when a is not nil.
+func registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, lf logging.LoggerFactory, a *arrivals) error {
+	if a == nil {
+		return webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(lf))
+	}
+	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)},
+		nack.WithResponderLoggerFactory(lf)); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)},
+		report.WithSenderLoggerFactory(lf)); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureStatsInterceptorWithOptions(reg, stats.WithLoggerFactory(lf)); err != nil {
+		return err
+	}
+	reg.Add(a)
+	return nil
+}
+
+// newSettingEngine applies Loopback, the network (Options.Net, stamping arrivals when a is not
+// nil) and Options.SettingEngine, in that order.
+func newSettingEngine(o Options, a *arrivals) (webrtc.SettingEngine, error) {
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{o.Logger}}
 	if o.Loopback {
 		LoopbackOnly(&se)
 	}
+	n := o.Net
+	if a != nil {
+		if n == nil {
+			host, err := stdnet.NewNet()
+			if err != nil {
+				return se, err
+			}
+			n = host
+		}
+		n = arrivalNet{Net: n, a: a}
+	}
+	if n != nil {
+		se.SetNet(n)
+	}
 	if o.SettingEngine != nil {
 		o.SettingEngine(&se)
 	}
-	return se
+	return se, nil
 }
 
 // LoopbackOnly restricts ICE to IPv4 UDP host candidates on 127.0.0.1, with mDNS off: what tests

@@ -10,7 +10,7 @@ import (
 )
 
 // RemoteTrack is a track the server forwards to this client. Read its media from Track; pion's
-// NACK and TWCC feedback run as Track is read. The client reads the Receiver's RTCP itself (the
+// NACKs are sent as Track is read (the congestion feedback does not wait for it). The client reads the Receiver's RTCP itself (the
 // server's sender reports, which its receiver reports answer): do not read it too.
 type RemoteTrack struct {
 	ParticipantSid string
@@ -32,16 +32,22 @@ func (rt *RemoteTrack) RequestKeyframe() error {
 type subscriber struct {
 	*peer
 
+	arrived *arrivals // the connection's congestion feedback
+
 	mu       sync.Mutex
 	expected map[string]protocol.TrackSubscribed // by mid and by track sid, from trackSubscribed
 }
 
-func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration) (*subscriber, error) {
+func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals) (*subscriber, error) {
+	// Header extensions in the clear (no RFC 9335 cryptex), so that the socket can read the
+	// transport-wide sequence numbers it stamps (see arrivals). Podium's own send path does
+	// not encrypt them either.
+	cfg.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
 	p, err := newPeer(c, api, cfg, protocol.TargetSubscriber, nil)
 	if err != nil {
 		return nil, err
 	}
-	s := &subscriber{peer: p, expected: map[string]protocol.TrackSubscribed{}}
+	s := &subscriber{peer: p, arrived: arrived, expected: map[string]protocol.TrackSubscribed{}}
 	p.pc.OnTrack(s.onTrack)
 	p.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		label := dc.Label()
@@ -66,6 +72,9 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 // and the answer goes out before any later message is handled.
 func (s *subscriber) handleOffer(m *protocol.Offer) {
 	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	if err == nil {
+		s.arrived.negotiated(m.SDP)
+	}
 	var answer webrtc.SessionDescription
 	if err == nil {
 		answer, err = s.pc.CreateAnswer(nil)

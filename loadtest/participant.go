@@ -93,7 +93,7 @@ func (p *participant) join(ctx context.Context) error {
 	p.joinStart = time.Now()
 	c, err := client.Connect(ctx, p.cfg.URL, tok, client.Options{
 		Loopback: *p.cfg.Loopback, Logger: p.cfg.Logger.With("participant", p.identity),
-		SettingEngine: withBigSocketBuffers,
+		Net: bigSocketBuffers(),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: join: %w", p.identity, err)

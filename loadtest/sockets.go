@@ -5,7 +5,6 @@ import (
 
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
-	"github.com/pion/webrtc/v4"
 )
 
 // clientSocketBuffer is the kernel buffer asked for each simulated client's UDP sockets. The
@@ -48,11 +47,11 @@ func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, erro
 	return c, err
 }
 
-// withBigSocketBuffers is a client.Options.SettingEngine hook.
-func withBigSocketBuffers(se *webrtc.SettingEngine) {
+// bigSocketBuffers is the network of every simulated client: the host's, with larger buffers.
+func bigSocketBuffers() transport.Net {
 	n, err := stdnet.NewNet()
 	if err != nil {
-		return // keep pion's default network
+		return nil // the client's default network
 	}
-	se.SetNet(bufferedNet{Net: n, size: clientSocketBuffer})
+	return bufferedNet{Net: n, size: clientSocketBuffer}
 }

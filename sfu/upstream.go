@@ -9,6 +9,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
+
+	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
 // upstream is what Podium tells a publisher about the media it receives: transport-wide
@@ -127,7 +129,7 @@ func (u *upstream) onRTP(b []byte, now int64) {
 		return
 	}
 	if s.twccID != 0 {
-		if ext := rtpExtension(b, s.twccID); len(ext) >= 2 {
+		if ext := rtpext.Find(b, s.twccID); len(ext) >= 2 {
 			u.fb.Record(ssrc, binary.BigEndian.Uint16(ext), (now-u.epoch)/1000)
 			u.fbCount++
 		}
@@ -326,60 +328,6 @@ func (u *upstream) Close() error {
 	}
 	if own {
 		u.clock.Close()
-	}
-	return nil
-}
-
-// rtpExtension finds a header extension's payload in a marshalled RTP packet without parsing
-// the rest (one- and two-byte forms, RFC 8285). nil: not there.
-func rtpExtension(b []byte, id uint8) []byte {
-	if len(b) < 12 || b[0]&0x10 == 0 {
-		return nil
-	}
-	off := 12 + int(b[0]&0x0f)*4
-	if len(b) < off+4 {
-		return nil
-	}
-	profile := binary.BigEndian.Uint16(b[off:])
-	end := off + 4 + int(binary.BigEndian.Uint16(b[off+2:]))*4
-	if end > len(b) {
-		return nil
-	}
-	p := off + 4
-	switch {
-	case profile == 0xBEDE:
-		for p < end {
-			if b[p] == 0 { // padding
-				p++
-				continue
-			}
-			eid, l := b[p]>>4, int(b[p]&0x0f)+1
-			if eid == 15 || p+1+l > end {
-				return nil
-			}
-			if eid == id {
-				return b[p+1 : p+1+l]
-			}
-			p += 1 + l
-		}
-	case profile&0xfff0 == 0x1000:
-		for p < end {
-			if b[p] == 0 {
-				p++
-				continue
-			}
-			if p+2 > end {
-				return nil
-			}
-			eid, l := b[p], int(b[p+1])
-			if p+2+l > end {
-				return nil
-			}
-			if eid == id {
-				return b[p+2 : p+2+l]
-			}
-			p += 2 + l
-		}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
 // rtcpSink records what the upstream writes.
@@ -184,37 +186,12 @@ func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
 	}
 }
 
-// TestRTPExtension: the extension finder agrees with pion's parser for both forms.
-func TestRTPExtension(t *testing.T) {
-	for _, twoByte := range []bool{false, true} {
-		h := rtp.Header{Version: 2, SSRC: 1, CSRC: []uint32{9}}
-		if twoByte {
-			h.Extension, h.ExtensionProfile = true, 0x1000
-		}
-		_ = h.SetExtension(1, []byte{0xaa})
-		_ = h.SetExtension(5, []byte{0x01, 0x02})
-		b, err := (&rtp.Packet{Header: h, Payload: []byte{7}}).Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := rtpExtension(b, 5); !slices.Equal(got, []byte{1, 2}) {
-			t.Errorf("two-byte %v: extension 5 is %x", twoByte, got)
-		}
-		if got := rtpExtension(b, 1); !slices.Equal(got, []byte{0xaa}) {
-			t.Errorf("two-byte %v: extension 1 is %x", twoByte, got)
-		}
-		if got := rtpExtension(b, 2); got != nil {
-			t.Errorf("two-byte %v: extension 2 is %x, want none", twoByte, got)
-		}
-	}
-}
-
 // FuzzRTPExtension: any packet, any id: no panic, and what is found lies inside the packet.
 func FuzzRTPExtension(f *testing.F) {
 	f.Add(upPacket(f, 1, 2, 3, 4), uint8(3))
 	f.Add([]byte{0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0, 1, 0x30, 1, 2, 0}, uint8(3))
 	f.Fuzz(func(t *testing.T, b []byte, id uint8) {
-		got := rtpExtension(b, id)
+		got := rtpext.Find(b, id)
 		if len(got) > len(b) {
 			t.Fatal("extension longer than the packet")
 		}

@@ -1,0 +1,228 @@
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/rtpext"
+)
+
+// feedbackInterval is how often the subscriber connection reports arrivals, as pion's
+// interceptor and Chromium (50–250 ms, by bitrate) do.
+const feedbackInterval = 100 * time.Millisecond
+
+// arrivals is the transport-wide congestion feedback of a subscriber connection, stamped when
+// the socket hands a packet over rather than when the application reads its track.
+//
+// pion's feedback interceptor stamps a packet as its track is read. A busy process reads its
+// tracks late and in another order than the packets came: the server's bandwidth estimator then
+// sees queueing that is not on the path, and losses of packets that are only waiting in another
+// track's buffer. A browser stamps in its network thread; this does the same, in the goroutine
+// that reads the socket for ICE. Where the socket's datagrams are not the packets themselves
+// (a TURN relay wraps them), the packets are stamped as their tracks are read, as pion does.
+type arrivals struct {
+	extID      atomic.Uint32 // the negotiated transport-wide sequence number extension; 0: none yet
+	fromSocket atomic.Bool   // the sockets stamp: the stamps at track reads are not needed
+	epoch      time.Time
+
+	mu   sync.Mutex
+	rec  *twcc.Recorder
+	held int // packets recorded since the last report
+}
+
+func newArrivals() *arrivals {
+	return &arrivals{epoch: time.Now(), rec: twcc.NewRecorder(rand.Uint32())}
+}
+
+// negotiated takes the extension's id from a remote description.
+func (a *arrivals) negotiated(desc string) {
+	var sd sdp.SessionDescription
+	if sd.UnmarshalString(desc) != nil {
+		return
+	}
+	for _, m := range sd.MediaDescriptions {
+		for _, attr := range m.Attributes {
+			if attr.Key != sdp.AttrKeyExtMap {
+				continue
+			}
+			var e sdp.ExtMap
+			if e.Unmarshal("extmap:"+attr.Value) == nil && e.URI != nil && e.URI.String() == sdp.TransportCCURI && e.Value > 0 && e.Value < 256 {
+				a.extID.Store(uint32(e.Value))
+				return
+			}
+		}
+	}
+}
+
+// arrived records a datagram a socket just returned, if it is RTP with a transport-wide
+// sequence number (its header is not encrypted).
+func (a *arrivals) arrived(b []byte) {
+	if a.record(b) && !a.fromSocket.Load() {
+		a.fromSocket.Store(true)
+	}
+}
+
+// read records a packet as its track reads it, unless the sockets stamp.
+func (a *arrivals) read(b []byte) {
+	if !a.fromSocket.Load() {
+		a.record(b)
+	}
+}
+
+func (a *arrivals) record(b []byte) bool {
+	id := a.extID.Load()
+	if id == 0 || !rtpext.IsRTP(b) {
+		return false
+	}
+	ext := rtpext.Find(b, uint8(id))
+	if len(ext) < 2 {
+		return false
+	}
+	at := time.Since(a.epoch).Microseconds()
+	a.mu.Lock()
+	a.rec.Record(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(ext), at)
+	a.held++
+	a.mu.Unlock()
+	return true
+}
+
+// report builds the feedback for what arrived since the last one; nil when nothing did.
+func (a *arrivals) report() []rtcp.Packet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.held == 0 {
+		return nil
+	}
+	a.held = 0
+	return a.rec.BuildFeedbackPacket()
+}
+
+// run sends the feedback on pc every feedbackInterval until ctx ends.
+func (a *arrivals) run(ctx context.Context, pc *webrtc.PeerConnection) {
+	t := time.NewTicker(feedbackInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if pkts := a.report(); len(pkts) > 0 {
+			_ = pc.WriteRTCP(pkts) // fails only once the connection is closed
+		}
+	}
+}
+
+// NewInterceptor gives pion a reader of remote streams that stamps packets at track reads.
+func (a *arrivals) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &readStamp{a: a}, nil
+}
+
+type readStamp struct {
+	interceptor.NoOp
+	a *arrivals
+}
+
+func (r *readStamp) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
+	return interceptor.RTPReaderFunc(func(b []byte, attrs interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attrs, err := reader.Read(b, attrs)
+		if err == nil {
+			r.a.read(b[:n])
+		}
+		return n, attrs, err
+	})
+}
+
+// arrivalNet is the network of a subscriber connection: each UDP socket pion opens on it
+// records arrivals as it is read. pion's ICE reads a socket with ReadFromAddrPort when the
+// socket has it, else with ReadFrom; those are the methods that stamp.
+type arrivalNet struct {
+	transport.Net
+	a *arrivals
+}
+
+func (n arrivalNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	if udp, ok := c.(*net.UDPConn); ok {
+		return stampedUDPConn{UDPConn: udp, a: n.a}, nil
+	}
+	return stampedConn{UDPConn: c, a: n.a}, nil
+}
+
+func (n arrivalNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return stampedPacketConn{PacketConn: c, a: n.a}, nil
+}
+
+// stampedUDPConn is a host socket. It keeps pion's allocation-free AddrPort path.
+type stampedUDPConn struct {
+	*net.UDPConn
+	a *arrivals
+}
+
+func (c stampedUDPConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+	if err == nil {
+		c.a.arrived(b[:n])
+	}
+	return n, addr, err
+}
+
+func (c stampedUDPConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return c.UDPConn.WriteToUDPAddrPort(b, addr)
+}
+
+func (c stampedUDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.UDPConn.ReadFrom(b)
+	if err == nil {
+		c.a.arrived(b[:n])
+	}
+	return n, addr, err
+}
+
+// stampedConn is a UDP socket of another network (a virtual one in tests).
+type stampedConn struct {
+	transport.UDPConn
+	a *arrivals
+}
+
+func (c stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.UDPConn.ReadFrom(b)
+	if err == nil {
+		c.a.arrived(b[:n])
+	}
+	return n, addr, err
+}
+
+// stampedPacketConn is a socket ICE opens for server-reflexive and relayed candidates.
+type stampedPacketConn struct {
+	net.PacketConn
+	a *arrivals
+}
+
+func (c stampedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(b)
+	if err == nil {
+		c.a.arrived(b[:n])
+	}
+	return n, addr, err
+}

@@ -1,0 +1,124 @@
+package client
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// feedbackLog collects the transport-wide feedback a fake server receives.
+type feedbackLog struct {
+	mu       sync.Mutex
+	arrivals []int64 // µs, in the receiver's clock, of every packet reported received
+}
+
+func (l *feedbackLog) add(p rtcp.Packet) {
+	cc, ok := p.(*rtcp.TransportLayerCC)
+	if !ok {
+		return
+	}
+	at := int64(cc.ReferenceTime) * 64000
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, d := range cc.RecvDeltas {
+		at += d.Delta
+		l.arrivals = append(l.arrivals, at)
+	}
+}
+
+// span is how many packets were reported received and over how long.
+func (l *feedbackLog) span() (n int, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.arrivals) == 0 {
+		return 0, 0
+	}
+	lo, hi := l.arrivals[0], l.arrivals[0]
+	for _, a := range l.arrivals {
+		lo, hi = min(lo, a), max(hi, a)
+	}
+	return len(l.arrivals), time.Duration(hi-lo) * time.Microsecond
+}
+
+// TestCongestionFeedbackDoesNotWaitForTrackReads: the subscriber connection reports what
+// arrives as it arrives, at the times it arrived, though nobody reads the track: a busy
+// application's late reads must not look like a congested path to the server. With pion's
+// feedback interceptor nothing is reported until the track is read.
+func TestCongestionFeedbackDoesNotWaitForTrackReads(t *testing.T) {
+	fs := newFakeServer(t, defaultJoined)
+	c := connect(t, fs, "ok", Options{})
+	f := newFakeSFU(t, fs.session(t))
+	local, sender := f.offerTrack(t, "PA_2", "TR_9", nil)
+	var fb feedbackLog
+	f.play(t, local, sender, fb.add)
+
+	select {
+	case <-c.Tracks(): // and never read
+	case <-time.After(10 * time.Second):
+		t.Fatal("no remote track")
+	}
+	time.Sleep(time.Second)
+	n, d := fb.span()
+	// 100 packets sent in that second; allow for a slow start and a busy machine.
+	if n < 50 || d < 500*time.Millisecond {
+		t.Fatalf("feedback reported %d packets over %v in a second of 10 ms packets nobody read; want ≥ 50 over ≥ 500 ms", n, d)
+	}
+}
+
+func twccPacket(t *testing.T, id uint8, seq uint16) []byte {
+	t.Helper()
+	h := rtp.Header{Version: 2, PayloadType: 96, SSRC: 7, SequenceNumber: seq}
+	if err := h.SetExtension(id, []byte{byte(seq >> 8), byte(seq)}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := (&rtp.Packet{Header: h, Payload: []byte{1}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestArrivalsStampAtTheSocketElseAtTheRead: packets are recorded with the id the offer
+// negotiated; stamps at track reads count only until a socket has stamped (a TURN relay's
+// socket carries wrapped packets it cannot read).
+func TestArrivalsStampAtTheSocketElseAtTheRead(t *testing.T) {
+	a := newArrivals()
+	a.arrived(twccPacket(t, 5, 1))
+	if pkts := a.report(); pkts != nil {
+		t.Fatalf("recorded before the extension was negotiated: %v", pkts)
+	}
+	a.negotiated("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
+		"a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\na=extmap:5 " + sdp.TransportCCURI + "\r\n")
+	if got := a.extID.Load(); got != 5 {
+		t.Fatalf("negotiated id %d, want 5", got)
+	}
+
+	a.read(twccPacket(t, 5, 1)) // no socket stamps yet: the read counts
+	if got := received(a.report()); got != 1 {
+		t.Fatalf("a read before any socket stamp: %d received, want 1", got)
+	}
+	a.arrived(twccPacket(t, 5, 2))
+	a.read(twccPacket(t, 5, 3)) // the sockets stamp now: a read does not
+	if got := received(a.report()); got != 1 {
+		t.Fatalf("after a socket stamp: %d newly received, want 1 (the socket's)", got)
+	}
+	a.arrived(twccPacket(t, 3, 4)) // another extension id: not a transport-wide number
+	a.arrived([]byte{0x80, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0})
+	if pkts := a.report(); pkts != nil {
+		t.Fatalf("recorded a packet without the extension, or RTCP: %v", pkts)
+	}
+}
+
+func received(pkts []rtcp.Packet) int {
+	n := 0
+	for _, p := range pkts {
+		if cc, ok := p.(*rtcp.TransportLayerCC); ok {
+			n += len(cc.RecvDeltas)
+		}
+	}
+	return n
+}

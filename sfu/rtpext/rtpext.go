@@ -1,0 +1,70 @@
+// Package rtpext finds an RTP header extension in a marshalled packet without parsing the
+// rest of it: what a socket reader needs per packet, where a full parse would cost too much.
+package rtpext
+
+import "encoding/binary"
+
+// Find returns the payload of the header extension id (one- and two-byte forms, RFC 8285) of
+// the RTP packet b, a slice of b; nil when it is not there or b is malformed.
+func Find(b []byte, id uint8) []byte {
+	if len(b) < 12 || b[0]&0x10 == 0 {
+		return nil
+	}
+	off := 12 + int(b[0]&0x0f)*4
+	if len(b) < off+4 {
+		return nil
+	}
+	profile := binary.BigEndian.Uint16(b[off:])
+	end := off + 4 + int(binary.BigEndian.Uint16(b[off+2:]))*4
+	if end > len(b) {
+		return nil
+	}
+	p := off + 4
+	switch {
+	case profile == 0xBEDE:
+		for p < end {
+			if b[p] == 0 { // padding
+				p++
+				continue
+			}
+			eid, l := b[p]>>4, int(b[p]&0x0f)+1
+			if eid == 15 || p+1+l > end {
+				return nil
+			}
+			if eid == id {
+				return b[p+1 : p+1+l]
+			}
+			p += 1 + l
+		}
+	case profile&0xfff0 == 0x1000:
+		for p < end {
+			if b[p] == 0 {
+				p++
+				continue
+			}
+			if p+2 > end {
+				return nil
+			}
+			eid, l := b[p], int(b[p+1])
+			if p+2+l > end {
+				return nil
+			}
+			if eid == id {
+				return b[p+2 : p+2+l]
+			}
+			p += 2 + l
+		}
+	}
+	return nil
+}
+
+// IsRTP tells an RTP packet from the rest of what shares a WebRTC socket (RFC 7983: STUN,
+// DTLS, and RTCP, whose packet types 192–223 take the place of RTP's marker bit and payload
+// types 64–95, RFC 5761).
+func IsRTP(b []byte) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false
+	}
+	pt := b[1] & 0x7f
+	return pt < 64 || pt > 95
+}
