@@ -30,8 +30,9 @@ const feedbackInterval = 100 * time.Millisecond
 // pion's feedback interceptor stamps a packet as its track is read. A busy process reads its
 // tracks late and in another order than the packets came: the server's bandwidth estimator then
 // sees queueing that is not on the path, and losses of packets that are only waiting in another
-// track's buffer. A browser stamps in its network thread; this does the same, in the goroutine
-// that reads the socket for ICE. Where the socket's datagrams are not the packets themselves
+// track's buffer. A browser stamps in its network thread; this takes the kernel's time of arrival
+// (SO_TIMESTAMPNS, on Linux) as the socket hands the packet to ICE, or the time of that read
+// where the kernel has none, so that even a late socket read keeps the path's timing. Where the socket's datagrams are not the packets themselves
 // (a TURN relay wraps them), the packets are stamped as their tracks are read, as pion does.
 type arrivals struct {
 	extID      atomic.Uint32 // the negotiated transport-wide sequence number extension; 0: none yet
@@ -67,10 +68,10 @@ func (a *arrivals) negotiated(desc string) {
 	}
 }
 
-// arrived records a datagram a socket just returned, if it is RTP with a transport-wide
-// sequence number (its header is not encrypted).
-func (a *arrivals) arrived(b []byte) {
-	if a.record(b) && !a.fromSocket.Load() {
+// arrived records a datagram a socket returned, which arrived at at, if it is RTP with a
+// transport-wide sequence number (its header is not encrypted).
+func (a *arrivals) arrived(b []byte, at time.Time) {
+	if a.record(b, at) && !a.fromSocket.Load() {
 		a.fromSocket.Store(true)
 	}
 }
@@ -78,11 +79,11 @@ func (a *arrivals) arrived(b []byte) {
 // read records a packet as its track reads it, unless the sockets stamp.
 func (a *arrivals) read(b []byte) {
 	if !a.fromSocket.Load() {
-		a.record(b)
+		a.record(b, time.Now())
 	}
 }
 
-func (a *arrivals) record(b []byte) bool {
+func (a *arrivals) record(b []byte, at time.Time) bool {
 	id := a.extID.Load()
 	if id == 0 || !rtpext.IsRTP(b) {
 		return false
@@ -91,9 +92,9 @@ func (a *arrivals) record(b []byte) bool {
 	if len(ext) < 2 {
 		return false
 	}
-	at := time.Since(a.epoch).Microseconds()
+	us := at.Sub(a.epoch).Microseconds() // a kernel's time has no monotonic reading: wall clocks
 	a.mu.Lock()
-	a.rec.Record(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(ext), at)
+	a.rec.Record(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(ext), us)
 	a.held++
 	a.mu.Unlock()
 	return true
@@ -160,7 +161,11 @@ func (n arrivalNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDP
 		return nil, err
 	}
 	if udp, ok := c.(*net.UDPConn); ok {
-		return stampedUDPConn{UDPConn: udp, a: n.a}, nil
+		s := stampedUDPConn{UDPConn: udp, a: n.a}
+		if kernelStamps(udp) {
+			s.oob = new([128]byte)
+		}
+		return s, nil
 	}
 	return stampedConn{UDPConn: c, a: n.a}, nil
 }
@@ -176,13 +181,25 @@ func (n arrivalNet) ListenPacket(network, address string) (net.PacketConn, error
 // stampedUDPConn is a host socket. It keeps pion's allocation-free AddrPort path.
 type stampedUDPConn struct {
 	*net.UDPConn
-	a *arrivals
+	a   *arrivals
+	oob *[128]byte // for the kernel's time of arrival; nil: none. One reader: ICE's
 }
 
 func (c stampedUDPConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+	if c.oob == nil {
+		n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err == nil {
+			c.a.arrived(b[:n], time.Now())
+		}
+		return n, addr, err
+	}
+	n, oobn, _, addr, err := c.UDPConn.ReadMsgUDPAddrPort(b, c.oob[:])
 	if err == nil {
-		c.a.arrived(b[:n])
+		at, ok := kernelStamp(c.oob[:oobn])
+		if !ok {
+			at = time.Now()
+		}
+		c.a.arrived(b[:n], at)
 	}
 	return n, addr, err
 }
@@ -192,11 +209,11 @@ func (c stampedUDPConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, err
 }
 
 func (c stampedUDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := c.UDPConn.ReadFrom(b)
-	if err == nil {
-		c.a.arrived(b[:n])
+	n, addr, err := c.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
 	}
-	return n, addr, err
+	return n, net.UDPAddrFromAddrPort(addr), nil
 }
 
 // stampedConn is a UDP socket of another network (a virtual one in tests).
@@ -208,7 +225,7 @@ type stampedConn struct {
 func (c stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, addr, err := c.UDPConn.ReadFrom(b)
 	if err == nil {
-		c.a.arrived(b[:n])
+		c.a.arrived(b[:n], time.Now())
 	}
 	return n, addr, err
 }
@@ -222,7 +239,7 @@ type stampedPacketConn struct {
 func (c stampedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, addr, err := c.PacketConn.ReadFrom(b)
 	if err == nil {
-		c.a.arrived(b[:n])
+		c.a.arrived(b[:n], time.Now())
 	}
 	return n, addr, err
 }

@@ -1,13 +1,17 @@
 package client
 
 import (
+	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/stdnet"
 )
 
 // feedbackLog collects the transport-wide feedback a fake server receives.
@@ -87,7 +91,7 @@ func twccPacket(t *testing.T, id uint8, seq uint16) []byte {
 // socket carries wrapped packets it cannot read).
 func TestArrivalsStampAtTheSocketElseAtTheRead(t *testing.T) {
 	a := newArrivals()
-	a.arrived(twccPacket(t, 5, 1))
+	a.arrived(twccPacket(t, 5, 1), time.Now())
 	if pkts := a.report(); pkts != nil {
 		t.Fatalf("recorded before the extension was negotiated: %v", pkts)
 	}
@@ -101,13 +105,13 @@ func TestArrivalsStampAtTheSocketElseAtTheRead(t *testing.T) {
 	if got := received(a.report()); got != 1 {
 		t.Fatalf("a read before any socket stamp: %d received, want 1", got)
 	}
-	a.arrived(twccPacket(t, 5, 2))
+	a.arrived(twccPacket(t, 5, 2), time.Now())
 	a.read(twccPacket(t, 5, 3)) // the sockets stamp now: a read does not
 	if got := received(a.report()); got != 1 {
 		t.Fatalf("after a socket stamp: %d newly received, want 1 (the socket's)", got)
 	}
-	a.arrived(twccPacket(t, 3, 4)) // another extension id: not a transport-wide number
-	a.arrived([]byte{0x80, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0})
+	a.arrived(twccPacket(t, 3, 4), time.Now()) // another extension id: not a transport-wide number
+	a.arrived([]byte{0x80, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}, time.Now())
 	if pkts := a.report(); pkts != nil {
 		t.Fatalf("recorded a packet without the extension, or RTCP: %v", pkts)
 	}
@@ -121,4 +125,52 @@ func received(pkts []rtcp.Packet) int {
 		}
 	}
 	return n
+}
+
+// TestArrivalIsTheKernelsTime: a packet read 200 ms after it came is reported at the time it
+// came, not at the read: the kernel's time of arrival, where the system gives one.
+func TestArrivalIsTheKernelsTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("times of arrival from the kernel are asked for on Linux only")
+	}
+	a := newArrivals()
+	a.extID.Store(5)
+	host, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := arrivalNet{Net: host, a: a}.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rc, ok := conn.(ice.AddrPortReaderWriter) // what pion's ICE reads with
+	if !ok {
+		t.Fatalf("%T does not keep pion's allocation-free read", conn)
+	}
+	peer, err := net.DialUDP("udp4", nil, conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	sent := time.Since(a.epoch)
+	if _, err := peer.Write(twccPacket(t, 5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	buf := make([]byte, 1500)
+	if _, _, err := rc.ReadFromAddrPort(buf); err != nil {
+		t.Fatal(err)
+	}
+	var fb feedbackLog
+	for _, p := range a.report() {
+		fb.add(p)
+	}
+	if len(fb.arrivals) != 1 {
+		t.Fatalf("%d packets reported, want 1", len(fb.arrivals))
+	}
+	at := time.Duration(fb.arrivals[0]) * time.Microsecond
+	if d := at - sent; d < -5*time.Millisecond || d > 50*time.Millisecond {
+		t.Errorf("reported %v after sending; the read was 200 ms after", d)
+	}
 }
