@@ -59,8 +59,8 @@ func (p *Participant) allocateAll() {
 		prio := priorityOf(info, s.settings, s.track.owner.sid, sp)
 		all := knownLayers(info, stats, true)
 		want, _ := wantedLayer(s.settings, all, policyCap(prio, sp.dominant != ""))
-		items = append(items, allocItem{key: sid, priority: prio, want: want, layers: availableLayers(info, stats)})
-		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all})
+		items = append(items, allocItem{key: sid, priority: prio, want: want, layers: availableLayers(info, stats), flowing: s.flowing})
+		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all, flowing: s.flowing})
 	}
 	actual, wanted := allocate(items, budget), allocate(ideal, budget)
 	paused := false
@@ -87,6 +87,12 @@ func (p *Participant) allocateAll() {
 		s := p.subs[sid]
 		s.ideal = wanted[sid].layer
 		p.apply(s, a)
+		switch {
+		case a.layer == sfu.LayerNone:
+			s.flowing = time.Time{}
+		case a.layer >= 0 && s.flowing.IsZero():
+			s.flowing = now
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package room
 
 import (
 	"sort"
+	"time"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
@@ -29,6 +30,10 @@ type allocItem struct {
 	// grants this priority; sfu.LayerNone when the subscriber hides the video.
 	want   int
 	layers []layerChoice // available layers, lowest first, with their bitrates
+	// flowing is since when the video has been on; zero: paused, or new. Among videos of one
+	// priority the longest on keeps its place: a newcomer that does not fit waits, rather than
+	// pausing one that flows and costing a keyframe for each when they swap back.
+	flowing time.Time
 }
 
 // allocation is the layer chosen for one video and, when paused, why.
@@ -43,15 +48,20 @@ func defaultBitrate(index int) int64 {
 }
 
 // allocate spends a subscriber's video budget (bits per second; negative means unlimited) in
-// priority order: first the lowest layer for as many videos as fit, the rest paused; then
-// upgrades, in priority order, up to each video's wanted layer.
+// priority order (within a priority, the longest flowing first): first the lowest layer for as
+// many videos as fit, the rest paused; then upgrades, in that order, up to each video's wanted
+// layer.
 func allocate(items []allocItem, budget int64) map[string]allocation {
 	sorted := append([]allocItem(nil), items...)
 	sort.SliceStable(sorted, func(i, j int) bool {
-		if sorted[i].priority != sorted[j].priority {
-			return sorted[i].priority > sorted[j].priority
+		a, b := sorted[i], sorted[j]
+		if a.priority != b.priority {
+			return a.priority > b.priority
 		}
-		return sorted[i].key < sorted[j].key
+		if !a.flowing.Equal(b.flowing) {
+			return !a.flowing.IsZero() && (b.flowing.IsZero() || a.flowing.Before(b.flowing))
+		}
+		return a.key < b.key
 	})
 	out := make(map[string]allocation, len(items))
 	chosen := make([]int, len(sorted)) // index into layers, -1 paused

@@ -2,6 +2,7 @@ package room
 
 import (
 	"testing"
+	"time"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
@@ -17,6 +18,7 @@ func threeLayers() []layerChoice {
 
 func TestAllocate(t *testing.T) {
 	l := threeLayers()
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name   string
 		items  []allocItem
@@ -50,6 +52,18 @@ func TestAllocate(t *testing.T) {
 		{"a missing middle layer is skipped", []allocItem{
 			{key: "a", priority: prioDominant, want: 2, layers: []layerChoice{l[0], l[2]}},
 		}, 2_000_000, map[string]allocation{"a": {layer: 2}}},
+		{"within a priority what flows keeps flowing: a newcomer that does not fit waits", []allocItem{
+			{key: "a-new", priority: prioOther, want: 0, layers: l},
+			{key: "z-old", priority: prioOther, want: 0, layers: l, flowing: t0},
+		}, 200_000, map[string]allocation{"z-old": {layer: 0}, "a-new": {layer: sfu.LayerNone, reason: ReasonBandwidth}}},
+		{"the longest flowing keeps its place", []allocItem{
+			{key: "a", priority: prioOther, want: 0, layers: l, flowing: t0.Add(time.Second)},
+			{key: "b", priority: prioOther, want: 0, layers: l, flowing: t0},
+		}, 200_000, map[string]allocation{"b": {layer: 0}, "a": {layer: sfu.LayerNone, reason: ReasonBandwidth}}},
+		{"priority still comes first", []allocItem{
+			{key: "old", priority: prioOther, want: 0, layers: l, flowing: t0},
+			{key: "speaker", priority: prioDominant, want: 0, layers: l},
+		}, 200_000, map[string]allocation{"speaker": {layer: 0}, "old": {layer: sfu.LayerNone, reason: ReasonBandwidth}}},
 		{"zero budget pauses everything", []allocItem{
 			{key: "a", priority: prioDominant, want: 2, layers: l},
 		}, 0, map[string]allocation{"a": {layer: sfu.LayerNone, reason: ReasonBandwidth}}},

@@ -84,7 +84,8 @@ type subscription struct {
 	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
 	lastState   string                  // last streamState sent, to send changes only
 	pauseReason string
-	ideal       int // layer wanted if every layer flowed (what dynacast keeps on)
+	ideal       int       // layer wanted if every layer flowed (what dynacast keeps on)
+	flowing     time.Time // since when the allocator has kept it on; zero: paused or not yet allocated
 }
 
 func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
