@@ -25,15 +25,16 @@ import (
 const feedbackInterval = 100 * time.Millisecond
 
 // arrivals is the transport-wide congestion feedback of a subscriber connection, stamped when
-// the socket hands a packet over rather than when the application reads its track.
+// the packet arrives rather than when the application reads its track.
 //
 // pion's feedback interceptor stamps a packet as its track is read. A busy process reads its
 // tracks late and in another order than the packets came: the server's bandwidth estimator then
 // sees queueing that is not on the path, and losses of packets that are only waiting in another
-// track's buffer. A browser stamps in its network thread; this takes the kernel's time of arrival
-// (SO_TIMESTAMPNS, on Linux) as the socket hands the packet to ICE, or the time of that read
-// where the kernel has none, so that even a late socket read keeps the path's timing. Where the socket's datagrams are not the packets themselves
-// (a TURN relay wraps them), the packets are stamped as their tracks are read, as pion does.
+// track's buffer. A browser stamps in its network thread. Here the socket reader that ICE runs
+// records each packet with the kernel's time of arrival (SO_TIMESTAMPNS, on Linux; elsewhere the
+// time of the read), so that even a late socket read keeps the path's timing. Where the
+// socket's datagrams are not the packets themselves (a TURN relay wraps them), packets are
+// stamped as their tracks are read, as pion does.
 type arrivals struct {
 	extID      atomic.Uint32 // the negotiated transport-wide sequence number extension; 0: none yet
 	fromSocket atomic.Bool   // the sockets stamp: the stamps at track reads are not needed
@@ -60,7 +61,10 @@ func (a *arrivals) negotiated(desc string) {
 				continue
 			}
 			var e sdp.ExtMap
-			if e.Unmarshal("extmap:"+attr.Value) == nil && e.URI != nil && e.URI.String() == sdp.TransportCCURI && e.Value > 0 && e.Value < 256 {
+			if e.Unmarshal("extmap:"+attr.Value) != nil || e.URI == nil {
+				continue
+			}
+			if e.URI.String() == sdp.TransportCCURI && e.Value > 0 && e.Value < 256 {
 				a.extID.Store(uint32(e.Value))
 				return
 			}
@@ -137,8 +141,10 @@ type readStamp struct {
 	a *arrivals
 }
 
-func (r *readStamp) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
-	return interceptor.RTPReaderFunc(func(b []byte, attrs interceptor.Attributes) (int, interceptor.Attributes, error) {
+func (r *readStamp) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader,
+) interceptor.RTPReader {
+	return interceptor.RTPReaderFunc(func(b []byte, attrs interceptor.Attributes,
+	) (int, interceptor.Attributes, error) {
 		n, attrs, err := reader.Read(b, attrs)
 		if err == nil {
 			r.a.read(b[:n])

@@ -70,6 +70,9 @@ func TestRunEmbedded(t *testing.T) {
 		if s.ReceivedKbps <= 0 || s.VideoTracks != wantVideo || len(s.Layers) == 0 || s.AllMediaMillis <= 0 {
 			t.Errorf("%s: %.0f kbps, %d videos, layers %v, all media after %.0f ms", s.Identity, s.ReceivedKbps, s.VideoTracks, s.Layers, s.AllMediaMillis)
 		}
+		if !strings.HasPrefix(s.LastTrack, "TR_") {
+			t.Errorf("%s: the last track to start is %q, want a track sid", s.Identity, s.LastTrack)
+		}
 	}
 	if rep.ForwardedPackets == 0 || len(rep.Layers) == 0 {
 		t.Errorf("forwarded %d packets, layers %v", rep.ForwardedPackets, rep.Layers)

@@ -73,6 +73,7 @@ type Report struct {
 	Notes        []string           `json:"notes,omitempty"`
 
 	allMedia map[string]time.Duration // by identity: dial until media on every expected track
+	lastSid  map[string]string        // by identity: the track whose media came last
 }
 
 // Scenario echoes the configuration.
@@ -117,7 +118,9 @@ type SubscriberReport struct {
 	// server said it forwarded nothing of them (streamState: bandwidth).
 	VideoPausedPercent float64 `json:"videoPausedPercent"`
 	// AllMediaMillis is from dial until media arrived on every track it expects; 0: never.
+	// LastTrack is the sid of the track whose media came last (the server's logs name it).
 	AllMediaMillis float64 `json:"allMediaMillis"`
+	LastTrack      string  `json:"lastTrack,omitempty"`
 }
 
 // ServerReport is what the server process spent.
@@ -195,7 +198,8 @@ func (rep *Report) addJoin(all []*participant, now time.Time) {
 		}
 		tracks := p.snapshot(now, false)
 		var earliest, latest time.Time
-		for _, t := range tracks {
+		var lastSid string
+		for sid, t := range tracks {
 			if t.first.IsZero() {
 				continue
 			}
@@ -203,7 +207,7 @@ func (rep *Report) addJoin(all []*participant, now time.Time) {
 				earliest = t.first
 			}
 			if t.first.After(latest) {
-				latest = t.first
+				latest, lastSid = t.first, sid
 			}
 		}
 		if !earliest.IsZero() {
@@ -213,9 +217,9 @@ func (rep *Report) addJoin(all []*participant, now time.Time) {
 			if !latest.IsZero() {
 				allMedia = append(allMedia, latest.Sub(p.joinStart))
 				if rep.allMedia == nil {
-					rep.allMedia = map[string]time.Duration{}
+					rep.allMedia, rep.lastSid = map[string]time.Duration{}, map[string]string{}
 				}
-				rep.allMedia[p.identity] = latest.Sub(p.joinStart)
+				rep.allMedia[p.identity], rep.lastSid[p.identity] = latest.Sub(p.joinStart), lastSid
 			}
 		} else {
 			rep.MissingMedia++
@@ -258,7 +262,7 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 			continue
 		}
 		s := SubscriberReport{Identity: p.identity, Role: p.role, Layers: map[string]float64{},
-			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000}
+			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000, LastTrack: rep.lastSid[p.identity]}
 		var bytes, lost, expect, frames uint64
 		var cameras int
 		var paused time.Duration
