@@ -353,16 +353,25 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	return e.api.NewPeerConnection(pcConfig)
 }
 
+// subscriberConfig does not offer RFC 9335 header-extension encryption (cryptex), which pion
+// offers by default: Podium's own send path encrypts payloads only, and a connection must not
+// promise what its packets will not do. Publishers may still use it: the read path decrypts it.
+var subscriberConfig = func() webrtc.Configuration {
+	c := pcConfig
+	c.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
+	return c
+}()
+
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
 // down tracks write through and its subscriber's RTCP is read by.
 func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
-	return e.newOwnedConnection()
+	return e.newOwnedConnection(subscriberConfig)
 }
 
 // NewPublisherConnection creates a peer connection that receives media, with the Transport its
 // Receivers' layers are read through (ReceiverParams.Transport).
 func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, error) {
-	pc, t, err := e.newOwnedConnection()
+	pc, t, err := e.newOwnedConnection(pcConfig)
 	if err == nil {
 		if v, ok := e.upstreams.Load(pc.ID()); ok {
 			t.up = v.(*upstream)
@@ -373,7 +382,7 @@ func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, e
 
 // newOwnedConnection creates a peer connection whose SRTP keys Podium captures, so that its own
 // read and write paths (Transport) can use them.
-func (e *Engine) newOwnedConnection() (*webrtc.PeerConnection, *Transport, error) {
+func (e *Engine) newOwnedConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, *Transport, error) {
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
@@ -383,7 +392,7 @@ func (e *Engine) newOwnedConnection() (*webrtc.PeerConnection, *Transport, error
 	se.SetDTLSKeyLogWriter(capture)
 	se.SetDTLSServerHelloMessageHook(capture.serverHello)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(pcConfig)
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

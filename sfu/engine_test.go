@@ -3,6 +3,7 @@ package sfu
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -39,5 +40,36 @@ func TestEnginePerInterfaceSockets(t *testing.T) {
 	tr.selectPair(pair)
 	if tr.route.Load() != nil {
 		t.Error("a UDP route for an ICE-TCP pair")
+	}
+}
+
+// TestSubscriberOfferHasNoCryptex: the subscriber connection does not offer header-extension
+// encryption, which Podium's send path does not do; the publisher connection accepts it.
+func TestSubscriberOfferHasNoCryptex(t *testing.T) {
+	e, err := NewEngine(Config{BindIP: "127.0.0.1", TCPPort: -1, LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range []struct {
+		name    string
+		open    func() (*webrtc.PeerConnection, *Transport, error)
+		cryptex bool
+	}{{"subscriber", e.NewSubscriberConnection, false}, {"publisher", e.NewPublisherConnection, true}} {
+		pc, _, err := c.open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo); err != nil {
+			t.Fatal(err)
+		}
+		offer, err := pc.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(offer.SDP, "a=cryptex"); got != c.cryptex {
+			t.Errorf("%s connection offers cryptex: %v, want %v", c.name, got, c.cryptex)
+		}
+		_ = pc.Close()
 	}
 }
