@@ -65,7 +65,9 @@ type adminWire struct {
 	} `json:"server"`
 	Rooms []struct {
 		Participants []struct {
-			Subscriptions []struct {
+			Identity         string `json:"identity"`
+			DownlinkEstimate *int   `json:"downlinkEstimate"`
+			Subscriptions    []struct {
 				NACKs       uint64 `json:"nacks"`
 				Retransmits uint64 `json:"retransmits"`
 				PLIs        uint64 `json:"plis"`
@@ -74,30 +76,36 @@ type adminWire struct {
 	} `json:"rooms"`
 }
 
-func (a *adminStats) sample(ctx context.Context) (ServerCounters, error) {
+// sample reads the counters, and the server's bandwidth estimate towards each participant
+// (bits/s, by identity; absent without one).
+func (a *adminStats) sample(ctx context.Context) (ServerCounters, map[string]int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url, nil)
 	if err != nil {
-		return ServerCounters{}, err
+		return ServerCounters{}, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return ServerCounters{}, fmt.Errorf("loadtest: admin stats: %w", err)
+		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ServerCounters{}, fmt.Errorf("loadtest: admin stats: HTTP %d", resp.StatusCode)
+		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: HTTP %d", resp.StatusCode)
 	}
 	var w adminWire
 	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
-		return ServerCounters{}, fmt.Errorf("loadtest: admin stats: %w", err)
+		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: %w", err)
 	}
 	if w.Server == nil {
-		return ServerCounters{}, fmt.Errorf("loadtest: admin stats: no server figures for this token")
+		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: no server figures for this token")
 	}
 	c := ServerCounters{PacketsIn: w.Server.PacketsIn, PacketsOut: w.Server.PacketsOut}
+	estimates := map[string]int{}
 	for _, r := range w.Rooms {
 		for _, p := range r.Participants {
+			if p.DownlinkEstimate != nil {
+				estimates[p.Identity] = *p.DownlinkEstimate
+			}
 			for _, s := range p.Subscriptions {
 				c.NACKs += s.NACKs
 				c.Retransmits += s.Retransmits
@@ -105,5 +113,5 @@ func (a *adminStats) sample(ctx context.Context) (ServerCounters, error) {
 			}
 		}
 	}
-	return c, nil
+	return c, estimates, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/sfu"
 )
@@ -26,6 +27,7 @@ func TestRunEmbedded(t *testing.T) {
 	node, err := server.Start(server.Config{
 		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
 		Keys: auth.KeyProvider{key: secret}, Media: sfu.Config{LoopbackOnly: true},
+		Room: room.Config{BandwidthEstimation: true}, // as podium load --embedded runs it
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +74,9 @@ func TestRunEmbedded(t *testing.T) {
 		}
 		if !strings.HasPrefix(s.LastTrack, "TR_") {
 			t.Errorf("%s: the last track to start is %q, want a track sid", s.Identity, s.LastTrack)
+		}
+		if s.ServerEstimateKbps <= 0 {
+			t.Errorf("%s: no server estimate from the admin API", s.Identity)
 		}
 	}
 	if rep.ForwardedPackets == 0 || len(rep.Layers) == 0 {

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -186,7 +187,9 @@ func TestReportPausedShare(t *testing.T) {
 	}
 	all := []*participant{{identity: "ann", c: &client.Client{}}, {identity: "bob", c: &client.Client{}}}
 	rep := &Report{}
-	rep.addWindow(all, snap(at, time.Second, 0, 0), snap(at.Add(10*time.Second), 6*time.Second, 0, 10*time.Second))
+	end := snap(at.Add(10*time.Second), 6*time.Second, 0, 10*time.Second)
+	end.estimates = map[string]int{"ann": 180_000}
+	rep.addWindow(all, snap(at, time.Second, 0, 0), end)
 	if len(rep.Subscribers) != 2 {
 		t.Fatalf("%d rows", len(rep.Subscribers))
 	}
@@ -198,5 +201,11 @@ func TestReportPausedShare(t *testing.T) {
 	}
 	if rep.VideoPausedPercent != 25 {
 		t.Errorf("everyone: %.1f%% paused, want 25", rep.VideoPausedPercent)
+	}
+	if got := rep.Subscribers[0].ServerEstimateKbps; got != 180 {
+		t.Errorf("ann: the server's estimate %.0f kbps, want 180", got)
+	}
+	if line := mostPaused(rep.Subscribers); !strings.Contains(line, "ann, 50.0% (the server's estimate towards it at the end: 180 kbps)") {
+		t.Errorf("paused line %q", line)
 	}
 }

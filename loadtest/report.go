@@ -121,6 +121,9 @@ type SubscriberReport struct {
 	// LastTrack is the sid of the track whose media came last (the server's logs name it).
 	AllMediaMillis float64 `json:"allMediaMillis"`
 	LastTrack      string  `json:"lastTrack,omitempty"`
+	// ServerEstimateKbps is the server's bandwidth estimate towards it at the window's end,
+	// from the admin API; 0: not known.
+	ServerEstimateKbps float64 `json:"serverEstimateKbps,omitempty"`
 }
 
 // ServerReport is what the server process spent.
@@ -262,7 +265,8 @@ func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
 			continue
 		}
 		s := SubscriberReport{Identity: p.identity, Role: p.role, Layers: map[string]float64{},
-			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000, LastTrack: rep.lastSid[p.identity]}
+			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000, LastTrack: rep.lastSid[p.identity],
+			ServerEstimateKbps: float64(end.estimates[p.identity]) / 1000}
 		var bytes, lost, expect, frames uint64
 		var cameras int
 		var paused time.Duration

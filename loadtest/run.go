@@ -67,21 +67,22 @@ const (
 
 // windowSnap is everything counted at one edge of the measured window.
 type windowSnap struct {
-	at       time.Time
-	server   ProcessSample
-	serverOK bool
-	tracks   []map[string]trackSnapshot // by participant, in r.all order
-	wireSent uint64                     // bytes the load generator sent
-	wireRecv uint64                     // bytes it received
-	udp      KernelUDP
-	udpOK    bool
-	self     ProcessSample // this process: the load generator (and an embedded server)
-	selfOK   bool
-	cpu      cpuTimes // the whole machine
-	cpuOK    bool
-	loadAvg  float64
-	counters ServerCounters // the server's own, when its admin stats answer
-	countErr error
+	at        time.Time
+	server    ProcessSample
+	serverOK  bool
+	tracks    []map[string]trackSnapshot // by participant, in r.all order
+	wireSent  uint64                     // bytes the load generator sent
+	wireRecv  uint64                     // bytes it received
+	udp       KernelUDP
+	udpOK     bool
+	self      ProcessSample // this process: the load generator (and an embedded server)
+	selfOK    bool
+	cpu       cpuTimes // the whole machine
+	cpuOK     bool
+	loadAvg   float64
+	counters  ServerCounters // the server's own, when its admin stats answer
+	estimates map[string]int // the server's bandwidth estimate towards each participant (bits/s)
+	countErr  error
 }
 
 func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
@@ -102,7 +103,7 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 	s.loadAvg = readLoadAvg()
 	s.countErr = errNoAdminStats
 	if r.admin != nil {
-		s.counters, s.countErr = r.admin.sample(ctx)
+		s.counters, s.estimates, s.countErr = r.admin.sample(ctx)
 	}
 	s.server, err = r.watch.sample(ctx)
 	s.serverOK = err == nil

@@ -118,6 +118,10 @@ func mostPaused(subs []SubscriberReport) string {
 	if top == nil {
 		return ""
 	}
+	if top.ServerEstimateKbps > 0 {
+		return fmt.Sprintf("; most: %s, %.1f%% (the server's estimate towards it at the end: %.0f kbps)",
+			top.Identity, top.VideoPausedPercent, top.ServerEstimateKbps)
+	}
 	return fmt.Sprintf("; most: %s, %.1f%%", top.Identity, top.VideoPausedPercent)
 }
 
