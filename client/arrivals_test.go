@@ -73,7 +73,7 @@ func TestCongestionFeedbackDoesNotWaitForTrackReads(t *testing.T) {
 	}
 }
 
-func twccPacket(t *testing.T, id uint8, seq uint16) []byte {
+func twccPacket(t testing.TB, id uint8, seq uint16) []byte {
 	t.Helper()
 	h := rtp.Header{Version: 2, PayloadType: 96, SSRC: 7, SequenceNumber: seq}
 	if err := h.SetExtension(id, []byte{byte(seq >> 8), byte(seq)}); err != nil {
@@ -173,4 +173,24 @@ func TestArrivalIsTheKernelsTime(t *testing.T) {
 	if d := at - sent; d < -5*time.Millisecond || d > 50*time.Millisecond {
 		t.Errorf("reported %v after sending; the read was 200 ms after", d)
 	}
+}
+
+// FuzzArrivals: whatever datagrams the socket returns, recording them and building the
+// feedback never panics, and the feedback marshals.
+func FuzzArrivals(f *testing.F) {
+	f.Add(twccPacket(f, 5, 1), twccPacket(f, 5, 0xffff))
+	f.Add([]byte{0x90, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 0xbe, 0xde, 0, 1, 0x51, 0, 9, 0}, []byte{0x80, 201, 0, 1})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		arr := newArrivals()
+		arr.extID.Store(5)
+		for _, d := range [][]byte{a, b, a} {
+			arr.arrived(d, time.Now())
+			arr.read(d)
+		}
+		for _, p := range arr.report() {
+			if _, err := p.Marshal(); err != nil {
+				t.Fatalf("feedback does not marshal: %v", err)
+			}
+		}
+	})
 }
