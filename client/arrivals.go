@@ -24,6 +24,11 @@ import (
 // interceptor and Chromium (50–250 ms, by bitrate) do.
 const feedbackInterval = 100 * time.Millisecond
 
+// readStampAfter is how long without a packet stamped at a socket before packets are stamped
+// as their tracks are read: longer than a late read of a busy receiver, shorter than a gap an
+// estimator would take for an outage.
+const readStampAfter = 500 * time.Millisecond
+
 // arrivals is the transport-wide congestion feedback of a subscriber connection, stamped when
 // the packet arrives rather than when the application reads its track.
 //
@@ -34,10 +39,11 @@ const feedbackInterval = 100 * time.Millisecond
 // records each packet with the kernel's time of arrival (SO_TIMESTAMPNS, on Linux; elsewhere the
 // time of the read), so that even a late socket read keeps the path's timing. Where the
 // socket's datagrams are not the packets themselves (a TURN relay wraps them), packets are
-// stamped as their tracks are read, as pion does.
+// stamped as their tracks are read, as pion does: whenever no socket has stamped a packet for
+// readStampAfter, so that a path that moves to a relay mid-call keeps its feedback.
 type arrivals struct {
 	extID      atomic.Uint32 // the negotiated transport-wide sequence number extension; 0: none yet
-	fromSocket atomic.Bool   // the sockets stamp: the stamps at track reads are not needed
+	lastSocket atomic.Int64  // unix ns when a socket last stamped a packet; 0: never
 	epoch      time.Time
 
 	mu   sync.Mutex
@@ -75,15 +81,17 @@ func (a *arrivals) negotiated(desc string) {
 // arrived records a datagram a socket returned, which arrived at at, if it is RTP with a
 // transport-wide sequence number (its header is not encrypted).
 func (a *arrivals) arrived(b []byte, at time.Time) {
-	if a.record(b, at) && !a.fromSocket.Load() {
-		a.fromSocket.Store(true)
+	if a.record(b, at) {
+		a.lastSocket.Store(time.Now().UnixNano())
 	}
 }
 
-// read records a packet as its track reads it, unless the sockets stamp.
+// read records a packet as its track reads it, unless the sockets stamp (a packet reaches its
+// socket before its track: the socket's stamp of it came first).
 func (a *arrivals) read(b []byte) {
-	if !a.fromSocket.Load() {
-		a.record(b, time.Now())
+	now := time.Now()
+	if now.UnixNano()-a.lastSocket.Load() > int64(readStampAfter) {
+		a.record(b, now)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 )
 
@@ -110,7 +111,12 @@ func TestArrivalsStampAtTheSocketElseAtTheRead(t *testing.T) {
 	if got := received(a.report()); got != 1 {
 		t.Fatalf("after a socket stamp: %d newly received, want 1 (the socket's)", got)
 	}
-	a.arrived(twccPacket(t, 3, 4), time.Now()) // another extension id: not a transport-wide number
+	a.lastSocket.Store(time.Now().Add(-time.Second).UnixNano()) // the path moved to a relay
+	a.read(twccPacket(t, 5, 4))
+	if got := received(a.report()); got != 1 {
+		t.Fatalf("a second without socket stamps: %d newly received at the read, want 1", got)
+	}
+	a.arrived(twccPacket(t, 3, 5), time.Now()) // another extension id: not a transport-wide number
 	a.arrived([]byte{0x80, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}, time.Now())
 	if pkts := a.report(); pkts != nil {
 		t.Fatalf("recorded a packet without the extension, or RTCP: %v", pkts)
@@ -193,4 +199,55 @@ func FuzzArrivals(f *testing.F) {
 			}
 		}
 	})
+}
+
+// opaqueNet hands out UDP sockets that are not *net.UDPConn, as a virtual network does.
+type opaqueNet struct{ transport.Net }
+
+type opaqueConn struct{ transport.UDPConn }
+
+func (n opaqueNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	return opaqueConn{c}, err
+}
+
+// TestArrivalsOnEverySocketKind: the sockets of other networks, and those ICE opens with
+// ListenPacket (server-reflexive candidates), stamp what ReadFrom returns.
+func TestArrivalsOnEverySocketKind(t *testing.T) {
+	host, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	for _, c := range []struct {
+		name   string
+		listen func(n arrivalNet) (net.PacketConn, error)
+	}{
+		{"another network's UDP socket", func(n arrivalNet) (net.PacketConn, error) { return n.ListenUDP("udp4", loop) }},
+		{"ListenPacket", func(n arrivalNet) (net.PacketConn, error) { return n.ListenPacket("udp4", "127.0.0.1:0") }},
+	} {
+		a := newArrivals()
+		a.extID.Store(5)
+		conn, err := c.listen(arrivalNet{Net: opaqueNet{host}, a: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer, err := net.DialUDP("udp4", nil, conn.LocalAddr().(*net.UDPAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.Write(twccPacket(t, 5, 1)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1500)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := conn.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+		if got := received(a.report()); got != 1 {
+			t.Errorf("%s: %d packets recorded, want 1", c.name, got)
+		}
+		_ = peer.Close()
+		_ = conn.Close()
+	}
 }
