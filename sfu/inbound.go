@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
 // Podium's own read path. Through pion, each packet that arrives crosses the UDP mux, the ICE
@@ -70,7 +71,7 @@ func (c *inboundConn) take(b []byte, addr netip.AddrPort) bool {
 	if len(ts) == 0 {
 		return false
 	}
-	rtcpPkt := isRTCP(b)
+	rtcpPkt := rtpext.IsRTCP(b)
 	for _, t := range ts { // more than one when a client's connections share a port
 		if rtcpPkt && t.receiveRTCP(b) || !rtcpPkt && t.receiveRTP(b, c.plain[:]) {
 			return true
@@ -110,13 +111,6 @@ func (c *inboundConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error
 		return c.rawW.WriteToUDPAddrPort(b, addr)
 	}
 	return c.PacketConn.WriteTo(b, net.UDPAddrFromAddrPort(addr))
-}
-
-// isRTCP tells RTCP from the rest of what shares the port: RTP/RTCP start with version 2
-// (RFC 7983), and RTCP's packet types 192–223 sit where RTP's marker and payload type are
-// (RFC 5761 4).
-func isRTCP(b []byte) bool {
-	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
 }
 
 // routeTable maps a client's address (the selected candidate pair's remote side) to its

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
@@ -132,7 +133,7 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	// From an address no Transport owns: pion's.
 	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 4242}
 	f.send(t, f.stranger, pli)
-	if got, addr := f.next(t); !isRTCP(got) || addr != f.stranger.LocalAddr().(*net.UDPAddr).AddrPort() {
+	if got, addr := f.next(t); !rtpext.IsRTCP(got) || addr != f.stranger.LocalAddr().(*net.UDPAddr).AddrPort() {
 		t.Fatalf("pion got %x from %v, want the stranger's RTCP", got, addr)
 	}
 	// Tampered: pion's, which drops it (and says so).
@@ -152,32 +153,11 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	}
 	f.tr.setRoute(nil)
 	f.send(t, f.client, pli)
-	if got, _ := f.next(t); !isRTCP(got) {
+	if got, _ := f.next(t); !rtpext.IsRTCP(got) {
 		t.Fatalf("pion got %x, want the RTCP sent after the route was removed", got)
 	}
 	if st := f.d.Stats(); st.PLIs != 1 || f.tr.RTCPTaken() != 2 {
 		t.Errorf("after unbind: %d PLIs, %d packets taken; want 1 and 2", st.PLIs, f.tr.RTCPTaken())
-	}
-}
-
-// TestIsRTCP: RTCP is told from RTP, STUN and DTLS sharing the port (RFC 7983, RFC 5761).
-func TestIsRTCP(t *testing.T) {
-	cases := []struct {
-		b    []byte
-		want bool
-	}{
-		{[]byte{0x80, 200, 0, 6, 0, 0, 0, 1}, true},   // sender report
-		{[]byte{0x81, 205, 0, 4, 0, 0, 0, 1}, true},   // transport-wide feedback
-		{[]byte{0x80, 0x60, 0, 1, 0, 0, 0, 1}, false}, // RTP, payload type 96
-		{[]byte{0x80, 0xe0, 0, 1, 0, 0, 0, 1}, false}, // RTP, payload type 96 with marker
-		{stunBinding, false},
-		{[]byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0}, false}, // DTLS handshake
-		{[]byte{0x80, 200, 0}, false},                  // too short
-	}
-	for _, c := range cases {
-		if got := isRTCP(c.b); got != c.want {
-			t.Errorf("isRTCP(%x) = %v, want %v", c.b, got, c.want)
-		}
 	}
 }
 

@@ -58,13 +58,14 @@ func Find(b []byte, id uint8) []byte {
 	return nil
 }
 
-// IsRTP tells an RTP packet from the rest of what shares a WebRTC socket (RFC 7983: STUN,
-// DTLS, and RTCP, whose packet types 192–223 take the place of RTP's marker bit and payload
-// types 64–95, RFC 5761).
+// IsRTCP tells RTCP from the rest of what shares a WebRTC socket: RTP and RTCP start with
+// version 2 (RFC 7983, unlike STUN and DTLS), and RTCP's packet types 192–223 sit where RTP's
+// marker bit and payload type are (RFC 5761 4).
+func IsRTCP(b []byte) bool {
+	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
+}
+
+// IsRTP tells RTP from the rest of what shares a WebRTC socket (see IsRTCP).
 func IsRTP(b []byte) bool {
-	if len(b) < 12 || b[0]>>6 != 2 {
-		return false
-	}
-	pt := b[1] & 0x7f
-	return pt < 64 || pt > 95
+	return len(b) >= 12 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223)
 }

@@ -32,25 +32,30 @@ func TestRTPExtension(t *testing.T) {
 	}
 }
 
-// TestIsRTP: RTP passes; RTCP, STUN and DTLS do not.
-func TestIsRTP(t *testing.T) {
+// TestDemux: RTP and RTCP are told apart, and from STUN and DTLS sharing the socket (RFC 7983,
+// RFC 5761).
+func TestDemux(t *testing.T) {
 	rtpPkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}}).Marshal()
 	marked, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, Marker: true, SSRC: 1}}).Marshal()
 	for _, c := range []struct {
-		name string
-		b    []byte
-		want bool
+		name      string
+		b         []byte
+		rtp, rtcp bool
 	}{
-		{"rtp", rtpPkt, true},
-		{"rtp with marker", marked, true},
-		{"rtcp receiver report", []byte{0x80, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}, false},
-		{"rtcp transport feedback", []byte{0x8f, 205, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2}, false},
-		{"stun", []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0}, false},
-		{"dtls", []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false},
-		{"short", rtpPkt[:11], false},
+		{"rtp", rtpPkt, true, false},
+		{"rtp with marker", marked, true, false},
+		{"rtcp sender report", []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0}, false, true},
+		{"rtcp transport feedback", []byte{0x8f, 205, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2}, false, true},
+		{"stun", []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8}, false, false},
+		{"dtls", []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false, false},
+		{"short rtp", rtpPkt[:11], false, false},
+		{"short rtcp", []byte{0x80, 200, 0}, false, false},
 	} {
-		if got := IsRTP(c.b); got != c.want {
-			t.Errorf("%s: IsRTP = %v, want %v", c.name, got, c.want)
+		if got := IsRTP(c.b); got != c.rtp {
+			t.Errorf("%s: IsRTP = %v, want %v", c.name, got, c.rtp)
+		}
+		if got := IsRTCP(c.b); got != c.rtcp {
+			t.Errorf("%s: IsRTCP = %v, want %v", c.name, got, c.rtcp)
 		}
 	}
 }
