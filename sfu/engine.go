@@ -375,6 +375,7 @@ func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, e
 	if err == nil {
 		if v, ok := e.upstreams.Load(pc.ID()); ok {
 			t.up = v.(*upstream)
+			t.up.writeDirect(t.writeRTCP)
 		}
 	}
 	return pc, t, err

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -41,6 +42,18 @@ type Transport struct {
 	// sequence number of the last packet sent (shared by the connection's down tracks).
 	est     *sendSideEstimator
 	twccSeq atomic.Uint32
+
+	out rtcpOut
+}
+
+// rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
+// pion's session's: SRTCP numbers each sender SSRC's packets, and pion's session never sends
+// with the SSRCs Podium's writes use (the upstream's), so no index is used twice.
+type rtcpOut struct {
+	mu   sync.Mutex
+	keys *sessionKeys // the keys ctx was made with
+	ctx  *srtp.Context
+	buf  []byte
 }
 
 // route is where a subscriber's packets go: a socket and the remote address.
@@ -130,6 +143,33 @@ func (t *Transport) ready() (*sessionKeys, *route) {
 func (t *Transport) Owned() bool {
 	k, _ := t.ready()
 	return k != nil
+}
+
+// writeRTCP encrypts a compound RTCP packet and sends it to the client on Podium's own path. It
+// returns false when that path is not ready (the caller writes through pion) or the packet
+// could not go.
+func (t *Transport) writeRTCP(compound []byte) bool {
+	keys, r := t.ready()
+	if keys == nil {
+		return false
+	}
+	o := &t.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.keys != keys {
+		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+		if err != nil {
+			return false
+		}
+		o.ctx, o.keys = ctx, keys
+	}
+	enc, err := o.ctx.EncryptRTCP(o.buf[:0], compound, nil)
+	if err != nil {
+		return false
+	}
+	o.buf = enc[:0]
+	_, err = r.sock.w.WriteToUDPAddrPort(enc, r.addr)
+	return err == nil
 }
 
 // UseClock makes the feedback to this connection's publisher tick on c (its room's clock)

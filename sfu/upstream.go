@@ -19,7 +19,8 @@ import (
 // replaces pion's three interceptors for these, which parse every packet into a freshly
 // allocated header and hand each one to another goroutine over an unbuffered channel; here a
 // packet costs a lock and a few stores, and it can be recorded from pion's read path (as an
-// interceptor) or Podium's own (inbound.go).
+// interceptor) or Podium's own (inbound.go). What it sends goes out on Podium's own write path
+// when the connection has one (Transport.writeRTCP), else through pion.
 //
 // The feedback starts with the connection's first stream: most connections never receive one
 // (every subscriber connection, and the publisher connection of who only watches). It ticks on
@@ -30,7 +31,7 @@ type upstream struct {
 	fb      *twcc.Recorder // pion's recorder: the feedback's format is subtle
 	fbCount int            // packets recorded since the last feedback
 	epoch   int64          // unix ns; transport-wide arrival times count from here
-	ssrc    uint32         // Podium's SSRC in what it sends
+	ssrc    uint32         // Podium's SSRC in what it sends through pion
 	writer  interceptor.RTCPWriter
 	closed  bool
 	clock   *Clock   // the room's; nil until the feedback starts without one
@@ -38,6 +39,13 @@ type upstream struct {
 	ticks   int      // feedback ticks so far
 	unclock func()   // removes tick from the clock; non-nil once the feedback runs
 	seqs    []uint16 // tick's scratch
+
+	// Podium's own path to the publisher (Transport.writeRTCP; false: not ready), and the SSRC
+	// of what goes on it. SRTCP numbers a sender SSRC's packets in each context: pion's session
+	// and Podium's keep their own counts, so each path has an SSRC of its own, or two packets
+	// could go out under one key with one index (with AES-GCM, one nonce).
+	direct     func(compound []byte) bool
+	directSSRC uint32
 }
 
 // Intervals of the feedback a publisher gets.
@@ -73,7 +81,19 @@ type upStream struct {
 }
 
 func newUpstream() *upstream {
-	return &upstream{streams: map[uint32]*upStream{}, fb: twcc.NewRecorder(rand.Uint32()), epoch: time.Now().UnixNano(), ssrc: rand.Uint32()}
+	ssrc, direct := rand.Uint32(), rand.Uint32()
+	for direct == ssrc || direct == 0 {
+		direct = rand.Uint32()
+	}
+	return &upstream{streams: map[uint32]*upStream{}, fb: twcc.NewRecorder(ssrc), epoch: time.Now().UnixNano(),
+		ssrc: ssrc, directSSRC: direct}
+}
+
+// writeDirect makes the feedback go out on Podium's own path whenever w says it can.
+func (u *upstream) writeDirect(w func(compound []byte) bool) {
+	u.mu.Lock()
+	u.direct = w
+	u.mu.Unlock()
 }
 
 // addStream starts tracking a received stream (and the ticker, with the first one).
@@ -148,9 +168,9 @@ func (u *upstream) onRTP(b []byte, now int64) {
 		seqs = append(seqs, uint16(ext))
 	}
 	nack := &rtcp.TransportLayerNack{SenderSSRC: u.ssrc, MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}
-	w := u.writer
+	w, direct := u.writer, u.direct
 	u.mu.Unlock()
-	_, _ = w.Write([]rtcp.Packet{nack}, nil)
+	u.send(w, direct, []rtcp.Packet{nack})
 }
 
 // record updates the sequence, loss and jitter state with one packet. A gap it opens, small
@@ -306,11 +326,29 @@ func (u *upstream) tick(now time.Time) {
 			pkts = append(pkts, rr)
 		}
 	}
-	w := u.writer
+	w, direct := u.writer, u.direct
 	u.mu.Unlock()
 	if len(pkts) > 0 {
-		_, _ = w.Write(pkts, nil)
+		u.send(w, direct, pkts)
 	}
+}
+
+// send writes a compound packet to the publisher on Podium's path when it is ready, else
+// through pion.
+func (u *upstream) send(w interceptor.RTCPWriter, direct func([]byte) bool, pkts []rtcp.Packet) {
+	if direct != nil {
+		if b, err := rtcp.Marshal(pkts); err == nil {
+			for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+				if len(part) >= 8 {
+					binary.BigEndian.PutUint32(part[4:8], u.directSSRC) // each part's sender SSRC
+				}
+			}
+			if direct(b) {
+				return
+			}
+		}
+	}
+	_, _ = w.Write(pkts, nil)
 }
 
 // Close stops the feedback.

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/podium-sfu/podium/sfu/rtpext"
 )
@@ -244,5 +246,92 @@ func TestUpstreamNACKsAGapAtOnce(t *testing.T) {
 	}
 	if !slices.Equal(nacked, []uint16{3, 4}) {
 		t.Errorf("NACKed %v as the gap opened, want [3 4]", nacked)
+	}
+}
+
+// TestUpstreamFeedbackOnPodiumsPath: while the connection's Transport is ready, the feedback
+// and the NACK of a new gap are encrypted and sent on Podium's own path, with an SSRC pion's
+// session never uses (each SRTCP context numbers its SSRCs' packets on its own): the publisher
+// decrypts them with the connection's keys, and pion's writer gets nothing. When the Transport
+// is not ready, they go through pion, with the other SSRC.
+func TestUpstreamFeedbackOnPodiumsPath(t *testing.T) {
+	publisher, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer publisher.Close()
+	keys := testKeys()
+	tr := &Transport{}
+	tr.keys.Store(keys)
+	tr.connected.Store(true)
+	tr.setRoute(&route{sock: mediaSocket(t), addr: publisher.LocalAddr().(*net.UDPAddr).AddrPort()})
+
+	u := newUpstream()
+	if u.directSSRC == u.ssrc {
+		t.Fatal("one SSRC for both paths")
+	}
+	pion := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	defer i.Close()
+	i.BindRTCPWriter(pion)
+	u.writeDirect(tr.writeRTCP)
+	u.addStream(7, 90000, 3)
+	for _, seq := range []uint16{0, 1, 2, 5} { // 3 and 4 are lost: NACKed at once
+		u.onRTP(upPacket(t, 7, seq, uint32(seq)*3000, 100+seq), time.Now().UnixNano())
+	}
+
+	dec, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fb *rtcp.TransportLayerCC
+	var nack *rtcp.TransportLayerNack
+	buf := make([]byte, 1500)
+	for fb == nil || nack == nil {
+		_ = publisher.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := publisher.Read(buf)
+		if err != nil {
+			t.Fatalf("on Podium's path: feedback %v, NACK %v: %v", fb, nack, err)
+		}
+		plain, err := dec.DecryptRTCP(nil, buf[:n], nil)
+		if err != nil {
+			t.Fatalf("decrypt: %v", err)
+		}
+		pkts, err := rtcp.Unmarshal(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.TransportLayerCC:
+				fb = p
+			case *rtcp.TransportLayerNack:
+				nack = p
+			}
+		}
+	}
+	if fb.MediaSSRC != 7 || fb.SenderSSRC != u.directSSRC || fb.BaseSequenceNumber != 100 || fb.PacketStatusCount != 6 {
+		t.Errorf("feedback %+v: want from SSRC %d, for 100-105 of 7", fb, u.directSSRC)
+	}
+	if nack.MediaSSRC != 7 || nack.SenderSSRC != u.directSSRC || len(nack.Nacks) != 1 || !slices.Equal(nack.Nacks[0].PacketList(), []uint16{3, 4}) {
+		t.Errorf("NACK %+v: want 3 and 4 of 7 from SSRC %d", nack, u.directSSRC)
+	}
+	if got := pion.take(); len(got) != 0 {
+		t.Errorf("pion's writer got %d packets while Podium's path was ready", len(got))
+	}
+
+	tr.connected.Store(false) // DTLS closed: back to pion
+	u.onRTP(upPacket(t, 7, 6, 18000, 106), time.Now().UnixNano())
+	deadline := time.Now().Add(3 * time.Second)
+	for fb = nil; fb == nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		for _, p := range pion.take() {
+			if p, ok := p.(*rtcp.TransportLayerCC); ok {
+				fb = p
+			}
+		}
+	}
+	if fb == nil || fb.BaseSequenceNumber != 106 || fb.SenderSSRC != u.ssrc {
+		t.Fatalf("through pion: %+v, want feedback for 106 from SSRC %d", fb, u.ssrc)
 	}
 }
