@@ -375,22 +375,22 @@ func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload [
 		_ = h.SetExtension(d.twccID, s.twcc[:])
 	}
 	if keys, r := d.transport.ready(); keys != nil {
-		n, ok := d.writeOwned(s, batch, keys, r, h, payload)
-		if ok && d.twccID != 0 {
-			d.transport.est.onSent(twcc, n)
-		}
-		return ok
+		return d.writeOwned(s, batch, keys, r, h, payload, twcc)
 	}
 	_, err := d.writer.WriteRTP(h, payload)
 	return err == nil
 }
 
 // writeOwned marshals, encrypts in place and sends the packet on the media socket, or queues it
-// on batch (the caller flushes).
-func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, r *route, h *rtp.Header, payload []byte) (int, bool) {
+// on batch (the caller flushes). A packet numbered for the estimator (twcc) is recorded as sent
+// before it leaves: recorded after a send, a thread preempted as the send returns (on a busy
+// machine, by the very receiver the send woke) dates the packet milliseconds late, its one-way
+// delay reads that much short, and the estimator's baseline with it: every later packet then
+// looks queued, and the estimate holds for up to two baseline buckets (10 s).
+func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, r *route, h *rtp.Header, payload []byte, twcc uint16) bool {
 	n, err := h.MarshalTo(s.wire[:])
 	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpTagMax > len(s.wire) {
-		return 0, false
+		return false
 	}
 	n += copy(s.wire[n:], payload)
 	if h.Padding && h.PaddingSize > 0 {
@@ -404,22 +404,25 @@ func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, 
 		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
 		if err != nil {
 			d.srtpMu.Unlock()
-			return 0, false
+			return false
 		}
 		d.srtpCtx, d.srtpKeys = ctx, keys
 	}
 	out, err := d.srtpCtx.EncryptRTP(s.wire[:n], s.wire[:n], h)
 	d.srtpMu.Unlock()
 	if err != nil {
-		return 0, false
+		return false
+	}
+	if d.twccID != 0 {
+		d.transport.est.onSent(twcc, len(out))
 	}
 	if batch != nil {
 		batch.add(r.sock, out, r.addr)
 	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
-		return 0, false
+		return false // recorded: the estimator counts it lost, as the path would have
 	}
 	d.direct.Add(1)
-	return len(out), true
+	return true
 }
 
 // srtpTagMax is the most SRTP adds to a packet (the authentication tag).

@@ -3,8 +3,10 @@ package sfu
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -283,5 +285,60 @@ func TestPaddingWaitsForTheFanOut(t *testing.T) {
 	l.fwdMu.Unlock()
 	if bits := <-sent; bits == 0 {
 		t.Fatal("no padding after the fan-out")
+	}
+}
+
+// recordCheck is a media socket that checks, as each datagram leaves, that the estimator has
+// already recorded it as sent.
+type recordCheck struct {
+	t        *testing.T
+	est      *sendSideEstimator
+	checked  int
+	unlisted int
+}
+
+func (c *recordCheck) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error) {
+	var h rtp.Header
+	if _, err := h.Unmarshal(b); err != nil {
+		c.t.Errorf("sent a packet that is not RTP: %v", err)
+		return len(b), nil
+	}
+	ext := h.GetExtension(5)
+	if len(ext) < 2 {
+		c.t.Error("sent a packet with no transport-wide sequence number")
+		return len(b), nil
+	}
+	seq := binary.BigEndian.Uint16(ext)
+	c.est.mu.Lock()
+	rec := c.est.sent[seq%sentRingSize]
+	c.est.mu.Unlock()
+	c.checked++
+	if !rec.valid || rec.seq != seq {
+		c.unlisted++
+	}
+	return len(b), nil
+}
+
+// TestSentIsRecordedBeforeItLeaves: every packet the direct path sends, media (through the
+// fan-out's batch) and padding (sent at once), is in the estimator's record before the socket
+// gets it. Recorded after the send, a thread preempted as the send returned dated it late, and
+// the estimator's delay baseline with it (a phantom standing queue for up to 10 s).
+func TestSentIsRecordedBeforeItLeaves(t *testing.T) {
+	est := newSendSideEstimator(1_000_000, minEstimate, 10_000_000)
+	check := &recordCheck{t: t, est: est}
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	d := directDownTrack(t, r, 4242, &socket{w: check}, sink, testKeys(), est)
+	feed(r, marshal(10, 1000, false, vp8Key))
+	feed(r, marshal(11, 1000, true, vp8Cont))
+	if d.SendPadding(3) == 0 {
+		t.Fatal("no padding sent")
+	}
+	if check.checked != 5 || check.unlisted != 0 {
+		t.Errorf("%d of %d packets left before the estimator recorded them (want 5 packets, all recorded)", check.unlisted, check.checked)
 	}
 }
