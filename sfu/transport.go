@@ -47,8 +47,9 @@ type Transport struct {
 }
 
 // rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
-// pion's session's: SRTCP numbers each sender SSRC's packets, and pion's session never sends
-// with the SSRCs Podium's writes use (the upstream's), so no index is used twice.
+// pion's session's: SRTCP numbers each sender SSRC's packets, and what goes through it carries
+// an SSRC that pion's session never sends with (upstream.directSSRC), so no index is used
+// twice under the connection's key.
 type rtcpOut struct {
 	mu   sync.Mutex
 	keys *sessionKeys // the keys ctx was made with
