@@ -62,7 +62,8 @@ type envelope struct {
 	ID   json.RawMessage `json:"id"`
 }
 
-// Encode marshals a message with its "type" field first.
+// Encode marshals a message with its "type" field first. A message over MaxMessageSize is an
+// error (ErrTooLarge): neither side reads such a frame.
 func Encode(m Message) ([]byte, error) {
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -80,6 +81,9 @@ func Encode(m Message) ([]byte, error) {
 		b.WriteByte(',')
 	}
 	b.Write(body[1:])
+	if b.Len() > MaxMessageSize { // the other side would not read it
+		return nil, fmt.Errorf("%w: %s of %d bytes", ErrTooLarge, m.MessageType(), b.Len())
+	}
 	return b.Bytes(), nil
 }
 

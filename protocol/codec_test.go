@@ -112,3 +112,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeRefusesWhatTheOtherSideWouldNotRead: a message over MaxMessageSize does not encode
+// (ErrTooLarge); one at the limit does.
+func TestEncodeRefusesWhatTheOtherSideWouldNotRead(t *testing.T) {
+	frame := func(sdpLen int) ([]byte, error) {
+		return Encode(&Offer{Target: "subscriber", SDP: strings.Repeat("a", sdpLen)})
+	}
+	b, err := frame(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overhead := len(b) - 1000
+	if _, err := frame(MaxMessageSize - overhead); err != nil {
+		t.Errorf("a frame of exactly %d bytes: %v", MaxMessageSize, err)
+	}
+	if _, err := frame(MaxMessageSize - overhead + 1); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a frame of %d bytes: %v, want ErrTooLarge", MaxMessageSize+1, err)
+	}
+}

@@ -68,6 +68,13 @@ func (p *Participant) subscribe(t *PublishedTrack) error {
 	if err != nil {
 		return err
 	}
+	// Offer the track's codec only: the m-section of a VP8 track that also offers H.264 is a
+	// third longer, and a subscriber offer must fit one signalling frame.
+	if c, ok := sfu.CodecFor(t.receiver.Codec().MimeType); ok {
+		if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}); err != nil {
+			p.logger.Warn("codec preferences", "track", sid, "err", err)
+		}
+	}
 	s := &subscription{track: t, dt: dt, sender: tr.Sender(), transceiver: tr}
 	if st, ok := p.settings[t.sid]; ok {
 		s.settings = &st

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +105,7 @@ type Engine struct {
 	cfg        Config
 	api        *webrtc.API
 	media      *webrtc.MediaEngine
+	subMedia   *webrtc.MediaEngine // subscriber connections': fewer header extensions
 	reg        *interceptor.Registry
 	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
@@ -124,8 +126,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
-	me, err := newMediaEngine()
+	me, err := newMediaEngine(false)
 	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	if e.subMedia, err = newMediaEngine(true); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -256,46 +262,70 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	return se, nil
 }
 
-// newMediaEngine registers exactly the codecs and header extensions Podium forwards.
-func newMediaEngine() (*webrtc.MediaEngine, error) {
+// videoFeedback is what every video codec offers.
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+	{Type: webrtc.TypeRTCPFBTransportCC},
+}
+
+// codecs are exactly the codecs Podium forwards.
+var codecs = []struct {
+	p    webrtc.RTPCodecParameters
+	kind webrtc.RTPCodecType
+}{
+	{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+	}, PayloadType: PayloadTypeOpus}, webrtc.RTPCodecTypeAudio},
+	{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+	}, PayloadType: PayloadTypeVP8}, webrtc.RTPCodecTypeVideo},
+	{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFeedback,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	}, PayloadType: PayloadTypeH264}, webrtc.RTPCodecTypeVideo},
+}
+
+// CodecFor is the codec Podium registers for a MIME type: what a subscriber's m-section of a
+// track in that codec offers, and nothing else (SetCodecPreferences).
+func CodecFor(mimeType string) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range codecs {
+		if strings.EqualFold(c.p.MimeType, mimeType) {
+			return c.p, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+// newMediaEngine registers the codecs and header extensions Podium forwards. A subscriber
+// connection's engine leaves out what only publishers send (the simulcast stream ids) and what
+// Podium never reads (abs-send-time: the estimator uses transport-wide feedback). A subscriber
+// offer repeats every extension in each of its m-sections, and it must fit one 64 KiB
+// signalling frame (protocol.MaxMessageSize) with two m-sections per publisher.
+func newMediaEngine(forSubscribers bool) (*webrtc.MediaEngine, error) {
 	me := &webrtc.MediaEngine{}
-	videoFB := []webrtc.RTCPFeedback{
-		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
-		{Type: webrtc.TypeRTCPFBTransportCC},
-	}
-	codecs := []struct {
-		p    webrtc.RTPCodecParameters
-		kind webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
-			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
-		}, PayloadType: PayloadTypeOpus}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB,
-		}, PayloadType: PayloadTypeVP8}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
-			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-		}, PayloadType: PayloadTypeH264}, webrtc.RTPCodecTypeVideo},
-	}
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.p, c.kind); err != nil {
 			return nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
 		}
 	}
+	both := []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}
 	exts := []struct {
-		uri   string
-		kinds []webrtc.RTPCodecType
+		uri         string
+		kinds       []webrtc.RTPCodecType
+		publishOnly bool
 	}{
-		{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
-		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
-		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
-		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
-		{TWCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
-		{AbsSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESMidURI, both, false},
+		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}, true},
+		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}, true},
+		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}, false},
+		{TWCCURI, both, false},
+		{AbsSendTimeURI, both, true},
 	}
 	for _, x := range exts {
+		if x.publishOnly && forSubscribers {
+			continue
+		}
 		for _, k := range x.kinds {
 			if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: x.uri}, k); err != nil {
 				return nil, fmt.Errorf("sfu: register extension %s: %w", x.uri, err)
@@ -365,13 +395,13 @@ var subscriberConfig = func() webrtc.Configuration {
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
 // down tracks write through and its subscriber's RTCP is read by.
 func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
-	return e.newOwnedConnection(subscriberConfig)
+	return e.newOwnedConnection(subscriberConfig, e.subMedia)
 }
 
 // NewPublisherConnection creates a peer connection that receives media, with the Transport its
 // Receivers' layers are read through (ReceiverParams.Transport).
 func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, error) {
-	pc, t, err := e.newOwnedConnection(pcConfig)
+	pc, t, err := e.newOwnedConnection(pcConfig, e.media)
 	if err == nil {
 		if v, ok := e.upstreams.Load(pc.ID()); ok {
 			t.up = v.(*upstream)
@@ -383,7 +413,7 @@ func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, e
 
 // newOwnedConnection creates a peer connection whose SRTP keys Podium captures, so that its own
 // read and write paths (Transport) can use them.
-func (e *Engine) newOwnedConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, *Transport, error) {
+func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.MediaEngine) (*webrtc.PeerConnection, *Transport, error) {
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
@@ -392,7 +422,7 @@ func (e *Engine) newOwnedConnection(cfg webrtc.Configuration) (*webrtc.PeerConne
 	se := e.settings
 	se.SetDTLSKeyLogWriter(capture)
 	se.SetDTLSServerHelloMessageHook(capture.serverHello)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, nil, err

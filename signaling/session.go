@@ -126,6 +126,11 @@ func (s *Session) writeLoop() {
 
 func (s *Session) write(m protocol.Message) error {
 	b, err := protocol.Encode(m)
+	if errors.Is(err, protocol.ErrTooLarge) {
+		// The client would not read it: say so here, and keep the session for what does fit.
+		s.logger.Error("message not sent: over the signalling frame limit", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
