@@ -51,19 +51,20 @@ func newInboundConn(pc net.PacketConn, routes *routeTable) *inboundConn {
 // datagram Podium did not take.
 func (c *inboundConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		n, addr, err := c.read(b)
+		n, addr, at, err := c.read(b)
 		if err != nil {
 			return n, addr, err
 		}
-		if c.take(b[:n], addr) {
+		if c.take(b[:n], addr, at) {
 			continue
 		}
 		return n, addr, nil
 	}
 }
 
-// take handles a datagram on Podium's read path, or returns false to leave it to pion.
-func (c *inboundConn) take(b []byte, addr netip.AddrPort) bool {
+// take handles a datagram that arrived at at (unix ns; 0: unknown) on Podium's read path, or
+// returns false to leave it to pion.
+func (c *inboundConn) take(b []byte, addr netip.AddrPort, at int64) bool {
 	if len(b) < 12 || b[0]>>6 != 2 {
 		return false // not RTP or RTCP
 	}
@@ -73,27 +74,27 @@ func (c *inboundConn) take(b []byte, addr netip.AddrPort) bool {
 	}
 	rtcpPkt := rtpext.IsRTCP(b)
 	for _, t := range ts { // more than one when a client's connections share a port
-		if rtcpPkt && t.receiveRTCP(b) || !rtcpPkt && t.receiveRTP(b, c.plain[:]) {
+		if rtcpPkt && t.receiveRTCP(b) || !rtcpPkt && t.receiveRTP(b, c.plain[:], at) {
 			return true
 		}
 	}
 	return false
 }
 
-func (c *inboundConn) read(b []byte) (int, netip.AddrPort, error) {
+func (c *inboundConn) read(b []byte) (int, netip.AddrPort, int64, error) {
 	if c.raw != nil {
 		return c.raw.read(b)
 	}
 	n, a, err := c.PacketConn.ReadFrom(b)
 	if err != nil {
-		return n, netip.AddrPort{}, err
+		return n, netip.AddrPort{}, 0, err
 	}
 	ua, _ := a.(*net.UDPAddr)
 	if ua == nil {
-		return n, netip.AddrPort{}, net.InvalidAddrError("not a UDP address")
+		return n, netip.AddrPort{}, 0, net.InvalidAddrError("not a UDP address")
 	}
 	addr := ua.AddrPort()
-	return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), nil
+	return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), 0, nil
 }
 
 // ReadFrom serves readers that do not know ReadFromAddrPort.
@@ -176,10 +177,11 @@ type inLayer struct {
 	l *upLayer
 }
 
-// receiveRTP decrypts one SRTP packet of a layer the read path has into plain and forwards it.
+// receiveRTP decrypts one SRTP packet of a layer the read path has into plain and forwards it;
+// the feedback to the publisher records it as arrived at at (unix ns; 0: now).
 // It returns false to leave the packet to pion: a stream it does not have yet (pion learns
 // simulcast layers from their first packets), or a packet that does not decrypt.
-func (t *Transport) receiveRTP(pkt, plain []byte) bool {
+func (t *Transport) receiveRTP(pkt, plain []byte, at int64) bool {
 	layers := t.layers.Load()
 	if layers == nil {
 		return false
@@ -202,9 +204,11 @@ func (t *Transport) receiveRTP(pkt, plain []byte) bool {
 	if err != nil {
 		return false
 	}
-	now := time.Now().UnixNano()
 	if t.up != nil {
-		t.up.onRTP(out, now)
+		if at == 0 {
+			at = time.Now().UnixNano()
+		}
+		t.up.onRTP(out, at)
 	}
 	in.l.fwdMu.Lock()
 	in.l.direct.Add(1)

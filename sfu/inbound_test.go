@@ -222,6 +222,38 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	}
 }
 
+// TestPublisherFeedbackUsesTheKernelsArrival: a publisher's packet that waited 150 ms in the
+// socket (its reader busy) is recorded for the publisher's feedback at the time it arrived.
+func TestPublisherFeedbackUsesTheKernelsArrival(t *testing.T) {
+	f := newInboundFixture(t)
+	f.tr.up = newUpstream()
+	f.tr.up.addStream(1000, 90000, 0)
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	r.p.Transport = f.tr
+	f.tr.addLayer(1000, r, r.layers[0].Load())
+	r.layers[0].Load().ownPath.Store(true)
+	b := marshal(10, 3000, true, vp8Key)
+	binary.BigEndian.PutUint32(b[8:12], 1000)
+	enc, err := f.encrypt.EncryptRTP(nil, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	f.raw(t, f.client, enc)
+	f.raw(t, f.stranger, stunBinding) // what the read returns, after taking the packet
+	time.Sleep(150 * time.Millisecond)
+	f.next(t)
+	f.tr.up.mu.Lock()
+	arrival, received := f.tr.up.streams[1000].lastArrival, f.tr.up.streams[1000].received
+	f.tr.up.mu.Unlock()
+	if received != 1 {
+		t.Fatalf("%d packets recorded, want 1", received)
+	}
+	if lag := time.Unix(0, arrival).Sub(sent); lag < -5*time.Millisecond || lag > 50*time.Millisecond {
+		t.Errorf("recorded %v after the send, want within 50 ms: it was read 150 ms later", lag)
+	}
+}
+
 // TestReadPathHandOver: Podium's read path leaves a layer's packets to pion until pion's reader
 // has forwarded the newest packet the socket saw, so that nothing pion still buffers arrives
 // after newer packets.
@@ -291,7 +323,7 @@ func BenchmarkReadPath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if !tr.receiveRTP(pkt, out) {
+		if !tr.receiveRTP(pkt, out, 0) {
 			b.Fatal("not taken")
 		}
 	}
@@ -311,7 +343,7 @@ func TestReadPathDoesNotAllocate(t *testing.T) {
 		seq++
 		binary.BigEndian.PutUint16(plain[2:4], seq)
 		pkt, err := enc.EncryptRTP(wire[:0], plain, &h)
-		if err != nil || !tr.receiveRTP(pkt, out) {
+		if err != nil || !tr.receiveRTP(pkt, out, 0) {
 			t.Fatalf("packet %d not taken: %v", seq, err)
 		}
 	}

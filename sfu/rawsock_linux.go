@@ -3,6 +3,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -24,15 +25,21 @@ import (
 // when the socket is not ready, RawConn parks the goroutine on the netpoller exactly as
 // net.UDPConn does.
 
-// rawReader reads one socket; only one goroutine reads it.
+// rawReader reads one socket; only one goroutine reads it. Each datagram comes with the
+// kernel's time of its arrival (SO_TIMESTAMPNS): the feedback to publishers reports when their
+// packets arrived, not when a reader busy with a fan-out got to them (in a 25-person meeting
+// 1-2 ms later for one packet in seven, and up to 20 ms and more while people join), which a
+// publisher's delay-based estimator would read as a queue on its path.
 type rawReader struct {
-	raw     syscall.RawConn
-	buf     []byte
-	n       int
-	from    unix.RawSockaddrAny
-	fromLen uint32
-	errno   syscall.Errno
-	readFn  func(fd uintptr) bool // r.recv, bound once
+	raw    syscall.RawConn
+	msg    unix.Msghdr
+	iov    unix.Iovec
+	from   unix.RawSockaddrAny
+	oob    [64]byte // one timestamp control message
+	n      int
+	at     int64 // unix ns of arrival; 0: the kernel did not say
+	errno  syscall.Errno
+	readFn func(fd uintptr) bool // r.recv, bound once
 }
 
 func newRawReader(uc *net.UDPConn) *rawReader {
@@ -40,43 +47,72 @@ func newRawReader(uc *net.UDPConn) *rawReader {
 	if err != nil {
 		return nil
 	}
+	_ = raw.Control(func(fd uintptr) { // without it, packets are stamped as they are read
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	})
 	r := &rawReader{raw: raw}
 	r.readFn = r.recv
+	r.msg.Name = (*byte)(unsafe.Pointer(&r.from))
+	r.msg.Iov = &r.iov
+	r.msg.SetIovlen(1)
+	r.msg.Control = &r.oob[0]
 	return r
 }
 
-// read is ReadFromUDPAddrPort with the sender's address unmapped.
-func (r *rawReader) read(b []byte) (int, netip.AddrPort, error) {
+// read is ReadFromUDPAddrPort with the sender's address unmapped, and the datagram's time of
+// arrival (unix ns; 0 when the kernel did not stamp it).
+func (r *rawReader) read(b []byte) (int, netip.AddrPort, int64, error) {
 	if len(b) == 0 {
-		return 0, netip.AddrPort{}, nil
+		return 0, netip.AddrPort{}, 0, nil
 	}
-	r.buf = b
+	r.iov.Base = &b[0]
+	r.iov.SetLen(len(b))
 	err := r.raw.Read(r.readFn)
-	r.buf = nil
+	r.iov.Base = nil
 	if err != nil {
-		return 0, netip.AddrPort{}, err
+		return 0, netip.AddrPort{}, 0, err
 	}
 	if r.errno != 0 {
-		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvfrom", r.errno)}
+		return 0, netip.AddrPort{}, 0, &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvmsg", r.errno)}
 	}
-	return r.n, sockaddrAddrPort(&r.from), nil
+	return r.n, sockaddrAddrPort(&r.from), r.at, nil
 }
 
-// recv is one recvfrom; false asks the runtime to wait until the socket is readable.
+// recv is one recvmsg; false asks the runtime to wait until the socket is readable.
 func (r *rawReader) recv(fd uintptr) bool {
 	for {
-		r.fromLen = unix.SizeofSockaddrAny
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)),
-			0, uintptr(unsafe.Pointer(&r.from)), uintptr(unsafe.Pointer(&r.fromLen)))
+		r.msg.Namelen = unix.SizeofSockaddrAny
+		r.msg.SetControllen(len(r.oob))
+		r.msg.Flags = 0
+		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
 		switch e {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return false
 		}
-		r.n, r.errno = int(n), e
+		r.n, r.errno, r.at = int(n), e, 0
+		if e == 0 {
+			r.at = arrivalStamp(r.oob[:r.msg.Controllen])
+		}
 		return true
 	}
+}
+
+// arrivalStamp finds the kernel's time of arrival among a datagram's control messages, without
+// allocating; 0 when there is none.
+func arrivalStamp(oob []byte) int64 {
+	for len(oob) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			return 0
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16 { // a 64-bit timespec
+			return int64(binary.NativeEndian.Uint64(data))*1e9 + int64(binary.NativeEndian.Uint64(data[8:]))
+		}
+		oob = rest
+	}
+	return 0
 }
 
 // sockaddrAddrPort reads the address the kernel wrote; the media sockets are IPv4.

@@ -13,9 +13,9 @@ type rawReader struct{ uc *net.UDPConn }
 
 func newRawReader(uc *net.UDPConn) *rawReader { return &rawReader{uc: uc} }
 
-func (r *rawReader) read(b []byte) (int, netip.AddrPort, error) {
+func (r *rawReader) read(b []byte) (int, netip.AddrPort, int64, error) {
 	n, addr, err := r.uc.ReadFromUDPAddrPort(b)
-	return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), err
+	return n, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), 0, err
 }
 
 func newRawWriter(uc *net.UDPConn) udpWriter { return uc }

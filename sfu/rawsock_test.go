@@ -37,7 +37,7 @@ func TestRawSocketRoundTrip(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		n, from, err := r.read(buf)
+		n, from, _, err := r.read(buf)
 		if err != nil {
 			t.Fatalf("read %d: %v", i, err)
 		}
@@ -53,14 +53,14 @@ func TestRawSocketRoundTrip(t *testing.T) {
 	if _, err := w.WriteToUDPAddrPort(make([]byte, 1500), addrPort(b)); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, err := r.read(buf[:1000]); err != nil || n != 1000 {
+	if n, _, _, err := r.read(buf[:1000]); err != nil || n != 1000 {
 		t.Fatalf("long datagram: %d, %v", n, err)
 	}
 
 	// Nothing queued: the reader waits, and the deadline ends the wait.
 	_ = b.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	start := time.Now()
-	if _, _, err := r.read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if _, _, _, err := r.read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read with nothing queued: %v", err)
 	}
 	if waited := time.Since(start); waited < 40*time.Millisecond {
@@ -73,14 +73,14 @@ func TestRawSocketRoundTrip(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		_, _ = w.WriteToUDPAddrPort([]byte("late"), addrPort(b))
 	}()
-	if n, _, err := r.read(buf); err != nil || string(buf[:n]) != "late" {
+	if n, _, _, err := r.read(buf); err != nil || string(buf[:n]) != "late" {
 		t.Fatalf("waiting read: %q, %v", buf[:n], err)
 	}
 
 	// Closing the socket ends a waiting reader.
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := r.read(buf)
+		_, _, _, err := r.read(buf)
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -105,7 +105,7 @@ func TestRawSocketDoesNotAllocate(t *testing.T) {
 		if _, err := w.WriteToUDPAddrPort(msg, dst); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := r.read(buf); err != nil {
+		if _, _, _, err := r.read(buf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -151,5 +151,25 @@ func TestRawWriterSendsConcurrently(t *testing.T) {
 			t.Fatalf("a datagram of %d bytes", n)
 		}
 		seen[[2]byte{buf[0], buf[1]}] = true
+	}
+}
+
+// TestRawSocketStampsArrival: a datagram read 150 ms after it came is reported with the time it
+// came (the kernel's), not the time of the read.
+func TestRawSocketStampsArrival(t *testing.T) {
+	a, b := loopbackUDP(t), loopbackUDP(t)
+	w, r := newRawWriter(a), newRawReader(b)
+	sent := time.Now()
+	if _, err := w.WriteToUDPAddrPort([]byte("stamp me"), addrPort(b)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	buf := make([]byte, 64)
+	_, _, at, err := r.read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag := time.Unix(0, at).Sub(sent); at == 0 || lag < -5*time.Millisecond || lag > 50*time.Millisecond {
+		t.Errorf("arrival stamped %v after the send (at=%d), want within 50 ms: the read came 150 ms later", lag, at)
 	}
 }
