@@ -18,7 +18,7 @@ import (
 // a system call, and the first to do so after the process was idle wakes the runtime's monitor
 // thread (sysmon), which then polls every 20 µs until the process is idle again. In a small
 // meeting every packet finds the process idle: those wake-ups were a quarter of the server's
-// CPU (docs/benchmarks.md). The sockets are non-blocking, so recvfrom, sendto and sendmmsg
+// CPU (docs/benchmarks.md). The sockets are non-blocking, so recvmsg, sendto and sendmmsg
 // never wait: a raw call holds its P only while the kernel works (a full sendmmsg batch of 64
 // datagrams on loopback: under 260 µs, which BenchmarkForwardDirect measures for 64
 // subscribers with the encryption; the longest the scheduler or a GC pause waits for it);
