@@ -52,6 +52,7 @@ func (p *Participant) handleAnswer(m *protocol.Answer) error {
 		return fmt.Errorf("%w: invalid answer: %v", ErrBadRequest, err)
 	}
 	p.offerInFlight = false
+	p.idle, p.retiredOffered = append(p.idle, p.retiredOffered...), nil
 	p.flushCandidates(protocol.TargetSubscriber)
 	if p.needOffer {
 		p.needOffer = false
@@ -99,6 +100,7 @@ func (p *Participant) negotiate() {
 		}
 	}
 	p.offerInFlight = true
+	p.retiredOffered, p.retired = append(p.retiredOffered, p.retired...), nil
 	p.send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: offer.SDP})
 }
 

@@ -64,9 +64,12 @@ func (p *Participant) subscribe(t *PublishedTrack) error {
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
 	})
-	tr, err := p.sub.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		return err
+	tr := p.reuse(dt)
+	if tr == nil {
+		var err error
+		if tr, err = p.sub.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			return err
+		}
 	}
 	// Offer the track's codec only: the m-section of a VP8 track that also offers H.264 is a
 	// third longer, and a subscriber offer must fit one signalling frame.
@@ -86,10 +89,37 @@ func (p *Participant) subscribe(t *PublishedTrack) error {
 	return nil
 }
 
+// reuse puts dt on an idle transceiver of its kind (its m-section inactive on both sides since a
+// track went) and returns it; nil when there is none. A subscriber offer keeps an m-section for
+// every transceiver it ever had, and it must fit one signalling frame: without reuse, each
+// track that left a long meeting made every other participant's offer longer for good.
+func (p *Participant) reuse(dt *sfu.DownTrack) *webrtc.RTPTransceiver {
+	for i, tr := range p.idle {
+		if tr.Kind() != dt.Kind() {
+			continue
+		}
+		p.idle = append(p.idle[:i:i], p.idle[i+1:]...)
+		sender, err := p.subTransport.NewSender(p.sub, dt)
+		if err == nil {
+			if err = tr.SetSender(sender, dt); err != nil {
+				_ = sender.Stop()
+			}
+		}
+		if err != nil {
+			p.logger.Debug("transceiver not reused", "mid", tr.Mid(), "err", err)
+			return nil
+		}
+		return tr
+	}
+	return nil
+}
+
 func (p *Participant) unsubscribe(s *subscription) {
 	s.track.receiver.RemoveDownTrack(s.dt)
 	if err := p.sub.RemoveTrack(s.sender); err != nil {
 		p.logger.Debug("remove track", "err", err)
+	} else {
+		p.retired = append(p.retired, s.transceiver)
 	}
 	s.dt.WaitRTCP()
 	delete(p.subs, s.track.sid)

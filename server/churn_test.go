@@ -372,3 +372,80 @@ func TestClosedSubscriberConnectionIsNotAnError(t *testing.T) {
 		t.Errorf("%d ERROR records for a connection the client closed", got)
 	}
 }
+
+// TestSubscriberReusesMSections: a track that goes leaves its m-section to the next track of its
+// kind, once the client has answered the offer that made it inactive. Three cameras in turn
+// reach bob on one m-section (the mid his trackSubscribed names each time), bob decodes each,
+// and his last offer has one video m-section, not three.
+func TestSubscriberReusesMSections(t *testing.T) {
+	n := startNode(t)
+	ann, bob := connect(t, n, "reuse", "ann"), connect(t, n, "reuse", "bob")
+	log, col := logEvents(bob), collect(bob)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, sub := bob.PeerConnections()
+	var mids []string
+	for i := range 3 {
+		cam, err := ann.PublishIVF(ctx, testmedia.VP8(320), client.Camera())
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, fmt.Sprintf("bob decoding camera %d", i), func() bool {
+			s, ok := col.track(cam.Sid())
+			return ok && s.keyframes > 0 && s.packets > 5
+		})
+		m, _ := log.find(0, func(m protocol.Message) bool {
+			s, ok := m.(*protocol.TrackSubscribed)
+			return ok && s.TrackSid == cam.Sid()
+		})
+		if m == nil {
+			t.Fatalf("no trackSubscribed for camera %d", i)
+		}
+		mid := m.(*protocol.TrackSubscribed).Mid
+		mids = append(mids, mid)
+		if err := ann.Unpublish(cam.Sid()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, fmt.Sprintf("bob's answer to the offer without camera %d", i), func() bool {
+			d := sub.CurrentRemoteDescription()
+			return sub.SignalingState() == webrtc.SignalingStateStable && d != nil && sectionDirection(t, d.SDP, mid) == "inactive"
+		})
+		time.Sleep(300 * time.Millisecond) // the answer reaches the server
+	}
+	if mids[0] != mids[1] || mids[1] != mids[2] {
+		t.Errorf("the cameras came on mids %v, want one m-section reused", mids)
+	}
+	var offer sdp.SessionDescription
+	if err := offer.UnmarshalString(sub.CurrentRemoteDescription().SDP); err != nil {
+		t.Fatal(err)
+	}
+	video := 0
+	for _, md := range offer.MediaDescriptions {
+		if md.MediaName.Media == "video" {
+			video++
+		}
+	}
+	if video != 1 {
+		t.Errorf("bob's last offer has %d video m-sections after three cameras in turn, want 1", video)
+	}
+}
+
+// sectionDirection is the direction attribute of the m-section with mid in an SDP.
+func sectionDirection(t *testing.T, raw, mid string) string {
+	t.Helper()
+	var s sdp.SessionDescription
+	if err := s.UnmarshalString(raw); err != nil {
+		t.Fatalf("bad SDP: %v", err)
+	}
+	for _, md := range s.MediaDescriptions {
+		if m, _ := md.Attribute("mid"); m != mid {
+			continue
+		}
+		for _, d := range []string{"sendrecv", "sendonly", "recvonly", "inactive"} {
+			if _, ok := md.Attribute(d); ok {
+				return d
+			}
+		}
+	}
+	return ""
+}

@@ -430,6 +430,7 @@ func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.Medi
 	if v, ok := e.estimators.Load(pc.ID()); ok {
 		t.est = v.(*sendSideEstimator)
 	}
+	t.api = api
 	t.watch(pc)
 	return pc, t, nil
 }

@@ -44,6 +44,7 @@ type Transport struct {
 	twccSeq atomic.Uint32
 
 	out rtcpOut
+	api *webrtc.API // the connection's, for NewSender
 }
 
 // rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
@@ -171,6 +172,14 @@ func (t *Transport) writeRTCP(compound []byte) bool {
 	o.buf = enc[:0]
 	_, err = r.sock.w.WriteToUDPAddrPort(enc, r.addr)
 	return err == nil
+}
+
+// NewSender makes a sender of track for pc, the connection this Transport belongs to, to put on
+// one of its transceivers with RTPTransceiver.SetSender: a subscriber connection reuses the
+// m-section of a track that has gone instead of growing its offer by one (pion's AddTrack
+// reuses none whose remote side answered inactive, which is every one of them).
+func (t *Transport) NewSender(pc *webrtc.PeerConnection, track webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	return t.api.NewRTPSender(track, pc.SCTP().Transport())
 }
 
 // UseClock makes the feedback to this connection's publisher tick on c (its room's clock)
