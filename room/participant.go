@@ -56,8 +56,8 @@ type Participant struct {
 	// offer (retired), offered inactive and waiting for the answer (retiredOffered), inactive on
 	// both sides (idle: the next subscription of their kind takes one).
 	retired, retiredOffered, idle []*webrtc.RTPTransceiver
-	remoteCands   map[string][]webrtc.ICECandidateInit
-	closing       bool
+	remoteCands                   map[string][]webrtc.ICECandidateInit
+	closing                       bool
 	// bandwidth hysteresis (see holdBudget)
 	prevBudget     int64
 	budgetCap      int64
