@@ -52,12 +52,14 @@ type Participant struct {
 	autoSubscribe bool
 	offerInFlight bool
 	needOffer     bool
+	remoteCands   map[string][]webrtc.ICECandidateInit
+	closing       bool
+
 	// Transceivers whose track has gone, on their way to reuse: sending nothing since the last
 	// offer (retired), offered inactive and waiting for the answer (retiredOffered), inactive on
 	// both sides (idle: the next subscription of their kind takes one).
 	retired, retiredOffered, idle []*webrtc.RTPTransceiver
-	remoteCands                   map[string][]webrtc.ICECandidateInit
-	closing                       bool
+
 	// bandwidth hysteresis (see holdBudget)
 	prevBudget     int64
 	budgetCap      int64
