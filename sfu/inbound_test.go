@@ -63,6 +63,19 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 	return f
 }
 
+// publisherLayer makes the fixture's Transport a publisher's, with the feedback to it, and gives
+// the read path a VP8 Receiver whose layer 0 is ssrc, handed over (TestReadPathHandOver) as
+// AddLayer does with a pion track.
+func (f *inboundFixture) publisherLayer(ssrc uint32) *Receiver {
+	f.tr.up = newUpstream()
+	f.tr.up.addStream(ssrc, 90000, 0)
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	r.p.Transport = f.tr
+	f.tr.addLayer(ssrc, r, r.layers[0].Load())
+	r.layers[0].Load().ownPath.Store(true)
+	return r
+}
+
 // send encrypts a compound RTCP packet as the subscriber and sends it from conn.
 func (f *inboundFixture) send(t *testing.T, conn *net.UDPConn, pkts ...rtcp.Packet) {
 	t.Helper()
@@ -167,13 +180,7 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 // rid) and a packet that does not decrypt go to pion; sender reports reach the feedback.
 func TestInboundForwardsPublisherRTP(t *testing.T) {
 	f := newInboundFixture(t)
-	f.tr.up = newUpstream()
-	f.tr.up.addStream(1000, 90000, 0)
-	// Layer 0 is SSRC 1000; its Transport is set as AddLayer sets it with a pion track.
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	r.p.Transport = f.tr
-	f.tr.addLayer(1000, r, r.layers[0].Load())
-	r.layers[0].Load().ownPath.Store(true) // handed over (TestReadPathHandOver)
+	r := f.publisherLayer(1000)
 	w := &captureWriter{}
 	boundDownTrack(r, 77, w)
 	srtpPacket := func(ssrc uint32, seq uint16, marker bool, payload []byte) []byte {
@@ -226,12 +233,7 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 // socket (its reader busy) is recorded for the publisher's feedback at the time it arrived.
 func TestPublisherFeedbackUsesTheKernelsArrival(t *testing.T) {
 	f := newInboundFixture(t)
-	f.tr.up = newUpstream()
-	f.tr.up.addStream(1000, 90000, 0)
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	r.p.Transport = f.tr
-	f.tr.addLayer(1000, r, r.layers[0].Load())
-	r.layers[0].Load().ownPath.Store(true)
+	f.publisherLayer(1000)
 	b := marshal(10, 3000, true, vp8Key)
 	binary.BigEndian.PutUint32(b[8:12], 1000)
 	enc, err := f.encrypt.EncryptRTP(nil, b, nil)
