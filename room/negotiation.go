@@ -73,8 +73,8 @@ func (p *Participant) negotiate() {
 	offer, err := p.sub.CreateOffer(nil)
 	if err == nil && len(offer.SDP) > protocol.MaxSDPLen {
 		// The client could not take it (PROTOCOL.md: one frame of at most 64 KiB). The offer has
-		// an m-section of about 0.7 KiB for every track this connection ever carried (they stay
-		// when tracks go): about 43 publishers with a camera and a microphone fit.
+		// an m-section of about 0.7 KiB for every track it carries (and for each that went, until
+		// the next of its kind takes it): about 43 publishers with a camera and a microphone fit.
 		p.logger.Error("subscriber offer not sent: over the protocol's SDP limit",
 			"bytes", len(offer.SDP), "limit", protocol.MaxSDPLen, "subscriptions", len(p.subs))
 		return
