@@ -17,6 +17,7 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/sfu/arrival"
 	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
@@ -176,7 +177,7 @@ func (n arrivalNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDP
 	}
 	if udp, ok := c.(*net.UDPConn); ok {
 		s := stampedUDPConn{UDPConn: udp, a: n.a}
-		if kernelStamps(udp) {
+		if raw, err := udp.SyscallConn(); err == nil && arrival.Stamp(raw) {
 			s.oob = new([128]byte)
 		}
 		return s, nil
@@ -209,9 +210,9 @@ func (c stampedUDPConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) 
 	}
 	n, oobn, _, addr, err := c.UDPConn.ReadMsgUDPAddrPort(b, c.oob[:])
 	if err == nil {
-		at, ok := kernelStamp(c.oob[:oobn])
-		if !ok {
-			at = time.Now()
+		at := time.Now()
+		if ns, ok := arrival.Read(c.oob[:oobn]); ok {
+			at = time.Unix(0, ns)
 		}
 		c.a.arrived(b[:n], at)
 	}

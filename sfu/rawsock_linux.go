@@ -3,7 +3,6 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podium-sfu/podium/sfu/arrival"
 )
 
 // Raw system calls on the media sockets. net.UDPConn tells the Go scheduler each time it enters
@@ -47,9 +48,7 @@ func newRawReader(uc *net.UDPConn) *rawReader {
 	if err != nil {
 		return nil
 	}
-	_ = raw.Control(func(fd uintptr) { // without it, packets are stamped as they are read
-		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	})
+	arrival.Stamp(raw) // without stamps, packets are stamped as they are read
 	r := &rawReader{raw: raw}
 	r.readFn = r.recv
 	r.msg.Name = (*byte)(unsafe.Pointer(&r.from))
@@ -93,26 +92,10 @@ func (r *rawReader) recv(fd uintptr) bool {
 		}
 		r.n, r.errno, r.at = int(n), e, 0
 		if e == 0 {
-			r.at = arrivalStamp(r.oob[:r.msg.Controllen])
+			r.at, _ = arrival.Read(r.oob[:r.msg.Controllen])
 		}
 		return true
 	}
-}
-
-// arrivalStamp finds the kernel's time of arrival among a datagram's control messages, without
-// allocating; 0 when there is none.
-func arrivalStamp(oob []byte) int64 {
-	for len(oob) > 0 {
-		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
-		if err != nil {
-			return 0
-		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16 { // a 64-bit timespec
-			return int64(binary.NativeEndian.Uint64(data))*1e9 + int64(binary.NativeEndian.Uint64(data[8:]))
-		}
-		oob = rest
-	}
-	return 0
 }
 
 // sockaddrAddrPort reads the address the kernel wrote; the media sockets are IPv4.

@@ -159,12 +159,20 @@ func TestRawWriterSendsConcurrently(t *testing.T) {
 func TestRawSocketStampsArrival(t *testing.T) {
 	a, b := loopbackUDP(t), loopbackUDP(t)
 	w, r := newRawWriter(a), newRawReader(b)
+	buf := make([]byte, 64)
+	// The kernel turns stamping on in deferred work: what comes first may be stamped at the read.
+	if _, err := w.WriteToUDPAddrPort([]byte("warm-up"), addrPort(b)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if _, _, _, err := r.read(buf); err != nil {
+		t.Fatal(err)
+	}
 	sent := time.Now()
 	if _, err := w.WriteToUDPAddrPort([]byte("stamp me"), addrPort(b)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond)
-	buf := make([]byte, 64)
 	_, _, at, err := r.read(buf)
 	if err != nil {
 		t.Fatal(err)
