@@ -10,8 +10,9 @@ import (
 )
 
 // RemoteTrack is a track the server forwards to this client. Read its media from Track; pion's
-// NACKs are sent as Track is read (the congestion feedback does not wait for it). The client reads the Receiver's RTCP itself (the
-// server's sender reports, which its receiver reports answer): do not read it too.
+// NACKs are sent as Track is read (the congestion feedback does not wait for it). The client
+// reads the Receiver's RTCP itself (the server's sender reports, which its receiver reports
+// answer): do not read it too.
 type RemoteTrack struct {
 	ParticipantSid string
 	TrackSid       string

@@ -67,6 +67,16 @@ func connectGopher(t *testing.T, n *server.Node, room string) *client.Client {
 	return c
 }
 
+// joinConference opens the node's conference app with the query q (room, name, media flags),
+// joins at once and waits until the page is connected and ready.
+func joinConference(t *testing.T, b *Browser, n *server.Node, q url.Values) *Page {
+	t.Helper()
+	q.Set("autojoin", "1")
+	p := b.NewPage(t, n.HTTPURL()+"/?"+q.Encode())
+	p.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
+	return p
+}
+
 // artifactDir is where screenshots go ($PODIUM_ARTIFACTS, else a temp dir).
 func artifactDir(t *testing.T) string {
 	if d := os.Getenv("PODIUM_ARTIFACTS"); d != "" {
@@ -141,10 +151,7 @@ func TestBrowserAndGoExchangeMedia(t *testing.T) {
 	}()
 
 	b := NewBrowser(t)
-	page := b.NewPage(t, n.HTTPURL()+"/?"+url.Values{
-		"room": {"e2e"}, "name": {"Chromium"}, "autojoin": {"1"}, "simulcast": {"0"}, "adaptive": {"0"},
-	}.Encode())
-	page.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
+	page := joinConference(t, b, n, url.Values{"room": {"e2e"}, "name": {"Chromium"}, "simulcast": {"0"}, "adaptive": {"0"}})
 
 	// The Go participant receives decodable video and audio from the browser.
 	deadline := time.Now().Add(30 * time.Second)

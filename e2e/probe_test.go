@@ -31,10 +31,7 @@ func TestBrowserVideoPausedFromTheStartIsProbedBack(t *testing.T) {
 	}
 
 	b := NewBrowser(t)
-	page := b.NewPage(t, n.HTTPURL()+"/?"+url.Values{
-		"room": {"probe"}, "name": {"Chromium"}, "autojoin": {"1"}, "simulcast": {"0"}, "adaptive": {"0"},
-	}.Encode())
-	page.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
+	page := joinConference(t, b, n, url.Values{"room": {"probe"}, "name": {"Chromium"}, "simulcast": {"0"}, "adaptive": {"0"}})
 
 	sid := gopher.Self().Sid
 	frames := `(async () => { const s = await window.podiumStats();

@@ -23,10 +23,7 @@ func TestBrowserReusedMSection(t *testing.T) {
 	defer cancel()
 
 	b := NewBrowser(t)
-	page := b.NewPage(t, n.HTTPURL()+"/?"+url.Values{
-		"room": {"reuse"}, "name": {"Chromium"}, "autojoin": {"1"}, "simulcast": {"0"}, "adaptive": {"0"},
-	}.Encode())
-	page.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
+	page := joinConference(t, b, n, url.Values{"room": {"reuse"}, "name": {"Chromium"}, "simulcast": {"0"}, "adaptive": {"0"}})
 
 	// decoding polls until the page decodes trackSid at width and returns the mid it came on.
 	decoding := func(trackSid string, width int) string {

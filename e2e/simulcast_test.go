@@ -17,13 +17,11 @@ func TestBrowserSimulcastSwitch(t *testing.T) {
 	n := startDevNode(t)
 	b := NewBrowser(t)
 	page := func(name string, extra url.Values) *Page {
-		q := url.Values{"room": {"sc"}, "name": {name}, "autojoin": {"1"}, "adaptive": {"0"}}
+		q := url.Values{"room": {"sc"}, "name": {name}, "adaptive": {"0"}}
 		for k, v := range extra {
 			q[k] = v
 		}
-		p := b.NewPage(t, n.HTTPURL()+"/?"+q.Encode())
-		p.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
-		return p
+		return joinConference(t, b, n, q)
 	}
 	pub := page("Publisher", url.Values{"audio": {"0"}})
 	sub := page("Viewer", url.Values{"video": {"0"}, "audio": {"0"}})

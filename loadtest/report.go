@@ -118,9 +118,9 @@ type SubscriberReport struct {
 	// server said it forwarded nothing of them (streamState: bandwidth).
 	VideoPausedPercent float64 `json:"videoPausedPercent"`
 	// AllMediaMillis is from dial until media arrived on every track it expects; 0: never.
-	// LastTrack is the sid of the track whose media came last (the server's logs name it).
 	AllMediaMillis float64 `json:"allMediaMillis"`
-	LastTrack      string  `json:"lastTrack,omitempty"`
+	// LastTrack is the sid of the track whose media came last (the server's logs name it).
+	LastTrack string `json:"lastTrack,omitempty"`
 	// ServerEstimateKbps is the server's bandwidth estimate towards it at the window's end,
 	// from the admin API; 0: not known.
 	ServerEstimateKbps float64 `json:"serverEstimateKbps,omitempty"`

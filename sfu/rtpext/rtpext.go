@@ -1,5 +1,5 @@
-// Package rtpext finds an RTP header extension in a marshalled packet without parsing the
-// rest of it: what a socket reader needs per packet, where a full parse would cost too much.
+// Package rtpext reads what a socket reader needs of each datagram without parsing it whole:
+// whether it is RTP or RTCP (IsRTP, IsRTCP), and an RTP header extension's payload (Find).
 package rtpext
 
 import "encoding/binary"
