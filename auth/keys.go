@@ -6,8 +6,35 @@ import (
 	"strings"
 )
 
+// MinSecretLen is the shortest secret a server accepts. HS256 tokens can be
+// checked offline against guesses, so a short secret is a forgeable one: 32
+// bytes is the hash's own size, and what `openssl rand -hex 16` gives.
+const MinSecretLen = 32
+
 // KeyProvider maps API keys to their secrets.
 type KeyProvider map[string]string
+
+// Validate refuses an empty key or a secret shorter than MinSecretLen: a
+// server checks its keys with it before it verifies any token.
+func (kp KeyProvider) Validate() error {
+	for key, secret := range kp {
+		if err := checkPair(key, secret); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPair(key, secret string) error {
+	if key == "" || secret == "" {
+		return fmt.Errorf("empty key or secret: %w", ErrInvalidKeys)
+	}
+	if len(secret) < MinSecretLen {
+		return fmt.Errorf("the secret of key %q is %d bytes, at least %d needed (e.g. openssl rand -hex 32): %w",
+			key, len(secret), MinSecretLen, ErrInvalidKeys)
+	}
+	return nil
+}
 
 // ParseKeys reads "key:secret[,key:secret]" as given to --keys. The key
 // ends at the first colon, so a secret may contain colons but not commas.
@@ -21,8 +48,8 @@ func ParseKeys(s string) (KeyProvider, error) {
 		if !ok {
 			return nil, fmt.Errorf("entry %d: want key:secret: %w", i+1, ErrInvalidKeys)
 		}
-		if key == "" || secret == "" {
-			return nil, fmt.Errorf("entry %d: empty key or secret: %w", i+1, ErrInvalidKeys)
+		if err := checkPair(key, secret); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
 		}
 		if _, dup := kp[key]; dup {
 			return nil, fmt.Errorf("entry %d: duplicate key %q: %w", i+1, key, ErrInvalidKeys)

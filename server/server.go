@@ -73,6 +73,10 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Keys given in code skip --keys's parsing: a short secret makes tokens forgeable offline.
+	if err := cfg.Keys.Validate(); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
 	n := &Node{cfg: cfg, served: make(chan error, 1)}
 	keys := cfg.Keys
 	dev := len(keys) == 0
