@@ -28,6 +28,10 @@ func Mint(apiKey, secret string, o MintOptions) (string, error) {
 	if o.Identity == "" {
 		return "", ErrNoIdentity
 	}
+	// A token the verifier would refuse is no use to anyone.
+	if err := checkLengths(o.Identity, o.Name); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOptions, err)
+	}
 	ttl := o.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL

@@ -18,6 +18,8 @@ func TestMintErrors(t *testing.T) {
 		{"no secret", testKey, "", MintOptions{Identity: "a"}, ErrBadOptions},
 		{"no identity", testKey, testSecret, MintOptions{}, ErrNoIdentity},
 		{"negative TTL", testKey, testSecret, MintOptions{Identity: "a", TTL: -time.Second}, ErrBadOptions},
+		{"identity too long", testKey, testSecret, MintOptions{Identity: strings.Repeat("i", MaxIdentityLen+1)}, ErrBadOptions},
+		{"name too long", testKey, testSecret, MintOptions{Identity: "a", Name: strings.Repeat("n", MaxNameLen+1)}, ErrBadOptions},
 		{"too big", testKey, testSecret, MintOptions{Identity: "a", Metadata: strings.Repeat("m", MaxTokenSize)}, ErrMalformed},
 	}
 	for _, tt := range tests {

@@ -11,10 +11,18 @@ import (
 // MaxTokenSize bounds the work an unauthenticated client can make us do.
 const MaxTokenSize = 8 << 10
 
+// Bounds on what a token names: every participant list, event and log line repeats them, so a
+// token minted by a careless app server must not make them kilobytes long. They match the
+// protocol's own limits on ids and display names.
+const (
+	MaxIdentityLen = 128
+	MaxNameLen     = 256
+)
+
 // Verifier checks tokens against a set of API keys.
 type Verifier struct {
 	Keys   KeyProvider
-	Leeway time.Duration    // allowed clock skew for exp and nbf
+	Leeway time.Duration    // allowed clock skew for exp, nbf and iat
 	Now    func() time.Time // nil means time.Now
 }
 
@@ -38,6 +46,8 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		// Pinning the method stops alg=none and RS/ES key confusion.
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
+		// A token issued in the future comes from a broken clock or a forger's hand.
+		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(now),
 		jwt.WithStrictDecoding(),
@@ -48,6 +58,9 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	}
 	if wc.Subject == "" {
 		return nil, ErrNoIdentity
+	}
+	if err := checkLengths(wc.Subject, wc.Name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return &Claims{
 		APIKey:    wc.Issuer,
@@ -89,11 +102,22 @@ func classify(err error) error {
 		kind = ErrBadSignature
 	case errors.Is(err, jwt.ErrTokenExpired):
 		kind = ErrExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		kind = ErrNotYetValid
 	default:
 		// Missing exp, wrongly typed time claims and the like.
 		kind = ErrMalformed
 	}
 	return fmt.Errorf("%w: %v", kind, err)
+}
+
+// checkLengths applies MaxIdentityLen and MaxNameLen, for Verify and Mint alike.
+func checkLengths(identity, name string) error {
+	if len(identity) > MaxIdentityLen {
+		return fmt.Errorf("identity is %d bytes, at most %d allowed", len(identity), MaxIdentityLen)
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("name is %d bytes, at most %d allowed", len(name), MaxNameLen)
+	}
+	return nil
 }

@@ -32,6 +32,9 @@ func TestRoundTrip(t *testing.T) {
 			Identity: "carol",
 			Grant:    Grant{Room: "r1", RoomJoin: true},
 		}},
+		{"longest identity and name", MintOptions{
+			Identity: strings.Repeat("i", MaxIdentityLen), Name: strings.Repeat("n", MaxNameLen),
+		}},
 		{"subscribe only", MintOptions{
 			Identity: "dave",
 			Grant:    Grant{Room: "r1", RoomJoin: true, CanSubscribe: true},
@@ -153,6 +156,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"string exp", craft(t, hs256(), with("exp", "tomorrow"), testSecret), ErrMalformed},
 		{"no sub", craft(t, hs256(), with("sub", nil), testSecret), ErrNoIdentity},
 		{"empty sub", craft(t, hs256(), with("sub", ""), testSecret), ErrNoIdentity},
+		// Issue 15, finding 10: names of kilobytes were accepted and repeated everywhere.
+		{"identity too long", craft(t, hs256(), with("sub", strings.Repeat("i", MaxIdentityLen+1)), testSecret), ErrMalformed},
+		{"name too long", craft(t, hs256(), with("name", strings.Repeat("n", MaxNameLen+1)), testSecret), ErrMalformed},
 		{"grant wrong type", craft(t, hs256(), with("grant", "all"), testSecret), ErrMalformed},
 		{"alg none", signed(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType), ErrBadSignature},
 		{"alg none, empty sig", noneToken(t, valid()), ErrBadSignature},
@@ -205,6 +211,10 @@ func TestLeeway(t *testing.T) {
 		{"expired beyond leeway", "exp", -40 * time.Second, 30 * time.Second, ErrExpired},
 		{"early within leeway", "nbf", 20 * time.Second, 30 * time.Second, nil},
 		{"early beyond leeway", "nbf", 40 * time.Second, 30 * time.Second, ErrNotYetValid},
+		// Issue 15, finding 10: a token issued in the future was accepted.
+		{"issued ahead within leeway", "iat", 20 * time.Second, 30 * time.Second, nil},
+		{"issued ahead beyond leeway", "iat", 40 * time.Second, 30 * time.Second, ErrNotYetValid},
+		{"issued a day ahead", "iat", 24 * time.Hour, 30 * time.Second, ErrNotYetValid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

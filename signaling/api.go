@@ -219,15 +219,15 @@ func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	if admin && roomName == "" && identity == "" {
 		identity = "admin" // the dashboard: an admin of every room who joins none
 	}
-	if (roomName == "" && !admin) || identity == "" || len(roomName) > 128 || len(identity) > 128 {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "room and identity are required (at most 128 bytes)")
-		return
-	}
-	key, secret := s.devKey()
 	name := q.Get("name")
 	if name == "" {
 		name = identity
 	}
+	if (roomName == "" && !admin) || identity == "" || len(roomName) > 128 || len(identity) > auth.MaxIdentityLen || len(name) > auth.MaxNameLen {
+		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "room and identity are required (at most 128 bytes), name at most 256 bytes")
+		return
+	}
+	key, secret := s.devKey()
 	tok, err := auth.Mint(key, secret, auth.MintOptions{Identity: identity, Name: name, Grant: auth.Grant{
 		Room: roomName, RoomJoin: roomName != "", CanPublish: true, CanSubscribe: true, CanPublishData: true,
 		RoomAdmin: admin, RoomList: admin,
