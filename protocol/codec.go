@@ -35,6 +35,7 @@ var factories = map[string]func() Message{
 	"updateMetadata":     func() Message { return new(UpdateMetadata) },
 	"ping":               func() Message { return new(Ping) },
 	"joined":             func() Message { return new(Joined) },
+	"joinedParticipants": func() Message { return new(JoinedParticipants) },
 	"participantJoined":  func() Message { return new(ParticipantJoined) },
 	"participantUpdated": func() Message { return new(ParticipantUpdated) },
 	"participantLeft":    func() Message { return new(ParticipantLeft) },
@@ -152,6 +153,9 @@ func RequestID(m Message) string {
 
 // Validate checks the fields of a client message against the contract and the limits.
 func Validate(m Message) error {
+	if len(RequestID(m)) > MaxIDLen {
+		return fmt.Errorf(`"id" longer than %d bytes`, MaxIDLen)
+	}
 	switch m := m.(type) {
 	case *Offer:
 		return validateSDP(m.Target, m.SDP)
@@ -215,8 +219,8 @@ func Validate(m Message) error {
 		if m.Name != nil && len(*m.Name) > MaxNameLen {
 			return fmt.Errorf("name longer than %d bytes", MaxNameLen)
 		}
-		if m.Metadata != nil && len(*m.Metadata) > MaxMetadataLen {
-			return fmt.Errorf("metadata longer than %d bytes", MaxMetadataLen)
+		if m.Metadata != nil && EncodedLen(*m.Metadata) > MaxMetadataLen {
+			return fmt.Errorf("metadata longer than %d bytes as JSON", MaxMetadataLen)
 		}
 	}
 	return nil

@@ -30,6 +30,11 @@ const (
 	LeaveRoomClosed        = "room_closed"
 	LeaveDuplicateIdentity = "duplicate_identity"
 	LeaveServerShutdown    = "server_shutdown"
+	// LeaveSlowConsumer: the client did not read what it was sent (signalling or reliable
+	// data) for too long; it may rejoin.
+	LeaveSlowConsumer = "slow_consumer"
+	// LeaveRateLimited: the client went on sending over its rate limit after being told.
+	LeaveRateLimited = "rate_limited"
 )
 
 // Error codes.
@@ -41,6 +46,10 @@ const (
 	CodeLimit        = "limit"
 	CodeConflict     = "conflict"
 	CodeInternal     = "internal"
+	// CodeRateLimited: the request was dropped because the client sends too fast.
+	CodeRateLimited = "rate_limited"
+	// CodeSuperseded: a newer request of the same kind replaced this one before it ran.
+	CodeSuperseded = "superseded"
 )
 
 // Message is any signalling message; MessageType is its "type" on the wire.
@@ -201,13 +210,22 @@ type Ping struct {
 
 // ---- server → client ----
 
-// Joined is the first message of every session.
+// Joined is the first message of every session. When the room's participants do not fit one
+// frame, More is set and JoinedParticipants frames with the rest follow at once.
 type Joined struct {
 	Room          RoomInfo          `json:"room"`
 	Participant   ParticipantInfo   `json:"participant"`
 	Participants  []ParticipantInfo `json:"participants"`
 	ICEServers    []ICEServer       `json:"iceServers"`
 	ServerVersion string            `json:"serverVersion"`
+	More          bool              `json:"more,omitempty"`
+}
+
+// JoinedParticipants continues the participant list of Joined; the last one has More false.
+// Nothing else is sent between Joined and the last of these.
+type JoinedParticipants struct {
+	Participants []ParticipantInfo `json:"participants"`
+	More         bool              `json:"more,omitempty"`
 }
 
 // ParticipantJoined announces a new visible participant.
@@ -319,6 +337,7 @@ func (*TrackSettings) MessageType() string      { return "trackSettings" }
 func (*UpdateMetadata) MessageType() string     { return "updateMetadata" }
 func (*Ping) MessageType() string               { return "ping" }
 func (*Joined) MessageType() string             { return "joined" }
+func (*JoinedParticipants) MessageType() string { return "joinedParticipants" }
 func (*ParticipantJoined) MessageType() string  { return "participantJoined" }
 func (*ParticipantUpdated) MessageType() string { return "participantUpdated" }
 func (*ParticipantLeft) MessageType() string    { return "participantLeft" }
