@@ -195,32 +195,60 @@ func refusal(resp *http.Response) error {
 	return e
 }
 
-// readJoined waits for the first message, which must be `joined`.
+// readJoined waits for the first message, which must be `joined`, and for the
+// joinedParticipants frames that complete its participant list when it says more follow.
 func readJoined(ctx context.Context, ws *websocket.Conn) (*protocol.Joined, error) {
 	// Unblock the read when ctx ends: a deadline in the past fails it at once.
 	stop := context.AfterFunc(ctx, func() { _ = ws.NetConn().SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	m, err := readMessage(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	var joined *protocol.Joined
+	switch m := m.(type) {
+	case *protocol.Joined:
+		joined = m
+	case *protocol.Error:
+		return nil, m
+	case *protocol.Leave:
+		return nil, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
+	default:
+		return nil, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
+	}
+	for more := joined.More; more; {
+		m, err := readMessage(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
+		rest, ok := m.(*protocol.JoinedParticipants)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s before the end of joined", ErrUnexpected, m.MessageType())
+		}
+		joined.Participants = append(joined.Participants, rest.Participants...)
+		more = rest.More
+	}
+	joined.More = false
+	if !stop() && ctx.Err() != nil { // the deadline fired: the caller's context is done
+		return nil, fmt.Errorf("client: waiting for joined: %w", ctx.Err())
+	}
+	_ = ws.NetConn().SetReadDeadline(time.Time{})
+	return joined, nil
+}
+
+func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, error) {
 	_, data, err := ws.ReadMessage()
-	stop()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		return nil, fmt.Errorf("client: waiting for joined: %w", err)
 	}
-	_ = ws.NetConn().SetReadDeadline(time.Time{})
 	m, err := protocol.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("client: waiting for joined: %w", err)
 	}
-	switch m := m.(type) {
-	case *protocol.Joined:
-		return m, nil
-	case *protocol.Error:
-		return nil, m
-	case *protocol.Leave:
-		return nil, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
-	}
-	return nil, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
+	return m, nil
 }
 
 func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {

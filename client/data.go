@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -51,27 +52,52 @@ func (c *Client) SendData(ctx context.Context, m DataMessage, reliable bool) err
 	if err != nil {
 		return err
 	}
-	ch, err := c.pub.openChannel(ctx, reliable)
+	d, err := c.pub.openChannel(ctx, reliable)
 	if err != nil {
 		return err
 	}
-	return ch.SendText(string(b))
+	if err := d.waitRoom(ctx); err != nil {
+		return err
+	}
+	return d.dc.SendText(string(b))
 }
 
 // SendDataBinary sends a binary message, which the server relays as it is.
 func (c *Client) SendDataBinary(ctx context.Context, b []byte, reliable bool) error {
-	ch, err := c.pub.openChannel(ctx, reliable)
+	d, err := c.pub.openChannel(ctx, reliable)
 	if err != nil {
 		return err
 	}
-	return ch.Send(b)
+	if err := d.waitRoom(ctx); err != nil {
+		return err
+	}
+	return d.dc.Send(b)
 }
 
-// dataChannel is one of the publisher's two channels, with a signal for when it opens.
+// maxBuffered is how much a data channel may hold unsent before a send waits: pion's queue has
+// no bound of its own, and a sender faster than its path would fill memory.
+const maxBuffered = 1 << 20
+
+// dataChannel is one of the publisher's two channels, with a signal for when it opens and one
+// for when its buffer has drained below half of maxBuffered.
 type dataChannel struct {
 	dc     *webrtc.DataChannel
 	open   chan struct{}
 	opened sync.Once
+	low    chan struct{} // capacity 1
+}
+
+// waitRoom waits while the channel holds more than maxBuffered.
+func (d *dataChannel) waitRoom(ctx context.Context) error {
+	for d.dc.BufferedAmount() > maxBuffered {
+		select {
+		case <-d.low:
+		case <-time.After(10 * time.Millisecond): // in case the drain signal raced the check
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func newDataChannel(pc *webrtc.PeerConnection, label string, init *webrtc.DataChannelInit) (*dataChannel, error) {
@@ -79,7 +105,14 @@ func newDataChannel(pc *webrtc.PeerConnection, label string, init *webrtc.DataCh
 	if err != nil {
 		return nil, err
 	}
-	d := &dataChannel{dc: dc, open: make(chan struct{})}
+	d := &dataChannel{dc: dc, open: make(chan struct{}), low: make(chan struct{}, 1)}
 	dc.OnOpen(func() { d.opened.Do(func() { close(d.open) }) })
+	dc.SetBufferedAmountLowThreshold(maxBuffered / 2)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case d.low <- struct{}{}:
+		default:
+		}
+	})
 	return d, nil
 }

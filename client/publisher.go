@@ -115,14 +115,14 @@ func (p *publisher) deliverAnswer(m *protocol.Answer) {
 }
 
 // openChannel returns a data channel once open, negotiating first if nothing has been.
-func (p *publisher) openChannel(ctx context.Context, reliable bool) (*webrtc.DataChannel, error) {
+func (p *publisher) openChannel(ctx context.Context, reliable bool) (*dataChannel, error) {
 	d := p.lossy
 	if reliable {
 		d = p.reliable
 	}
 	select {
 	case <-d.open:
-		return d.dc, nil
+		return d, nil
 	default:
 	}
 	if err := p.lock(ctx); err != nil {
@@ -138,7 +138,7 @@ func (p *publisher) openChannel(ctx context.Context, reliable bool) (*webrtc.Dat
 	}
 	select {
 	case <-d.open:
-		return d.dc, nil
+		return d, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-p.c.done:

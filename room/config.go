@@ -24,9 +24,11 @@ type Config struct {
 	// REMB as the fallback) the budget of its allocation, with padding probes. `podium serve`
 	// turns it on; without it the policy chooses layers by priority and rendered size only.
 	BandwidthEstimation bool
-	ServerVersion       string
-	ICEServers          []protocol.ICEServer
-	Logger              *slog.Logger
+	// Limits bound what one participant can do (zero fields: DefaultLimits).
+	Limits        Limits
+	ServerVersion string
+	ICEServers    []protocol.ICEServer
+	Logger        *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -42,6 +44,7 @@ func (c *Config) defaults() {
 	if c.MaxRooms == 0 {
 		c.MaxRooms = 1000
 	}
+	c.Limits.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

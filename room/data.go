@@ -3,6 +3,7 @@ package room
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -49,6 +50,12 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 		p.logger.Debug("dropping data message", "size", len(m.Data), "allowed", p.perms.CanPublishData)
 		return
 	}
+	if now := time.Now(); !p.dataFrames.AllowN(now, 1) || !p.dataBytes.AllowN(now, len(m.Data)) {
+		// Over its sender's budget: dropped here, so that no receiver queues it.
+		p.room.manager.drops.dataRate.Add(1)
+		p.logger.Debug("dropping data message over the sender's rate", "size", len(m.Data))
+		return
+	}
 	out := m.Data
 	var to []string
 	if m.IsString {
@@ -74,9 +81,28 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	}
 }
 
+// sendData queues a data message towards this participant without ever waiting for it: a
+// sender is never slowed by a slow receiver. Lossy messages over the receiver's buffered budget
+// are dropped and counted. Reliable ones are kept up to a ceiling while the receiver catches up;
+// a receiver over its reliable budget for SlowConsumerAfter, or at the ceiling, is closed
+// (leave slow_consumer) rather than silently missing a message it was promised.
 func (p *Participant) sendData(label string, b []byte, text bool) {
 	dc := p.subDC[label]
 	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	lim := &p.room.manager.cfg.Limits
+	queued := int(dc.BufferedAmount()) + len(b)
+	if label == DataLossy {
+		if queued > lim.LossyBuffered {
+			p.room.manager.drops.dataLossy.Add(1)
+			return
+		}
+	} else if p.overReliableBudget(queued, lim) {
+		p.room.manager.drops.slowConsumers.Add(1)
+		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer,
+			"buffered", queued-len(b))
+		p.requestClose(protocol.LeaveSlowConsumer)
 		return
 	}
 	var err error
@@ -88,6 +114,25 @@ func (p *Participant) sendData(label string, b []byte, text bool) {
 	if err != nil {
 		p.logger.Debug("data send failed", "err", err)
 	}
+}
+
+// overReliableBudget tracks how long the reliable channel has held more than its budget and
+// reports whether the receiver must go.
+func (p *Participant) overReliableBudget(queued int, lim *Limits) bool {
+	if queued <= lim.ReliableBuffered {
+		p.reliableOverSince.Store(0)
+		return false
+	}
+	if queued > lim.ReliableCeiling {
+		return true
+	}
+	now := time.Now().UnixNano()
+	since := p.reliableOverSince.Load()
+	if since == 0 {
+		p.reliableOverSince.CompareAndSwap(0, now)
+		return false
+	}
+	return time.Duration(now-since) > lim.SlowConsumerAfter
 }
 
 func contains(list []string, s string) bool {

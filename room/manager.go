@@ -22,6 +22,7 @@ type RoomOptions struct {
 type Manager struct {
 	cfg    Config
 	engine *sfu.Engine
+	drops  dropCounters
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -38,6 +39,9 @@ func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 func (m *Manager) CreateRoom(o RoomOptions) (*Room, error) {
 	if o.Name == "" || len(o.Name) > 128 {
 		return nil, fmt.Errorf("%w: room name must be 1 to 128 bytes", ErrBadRequest)
+	}
+	if protocol.EncodedLen(o.Metadata) > protocol.MaxMetadataLen {
+		return nil, fmt.Errorf("%w: room metadata longer than %d bytes as JSON", ErrBadRequest, protocol.MaxMetadataLen)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -61,6 +65,9 @@ func (m *Manager) CreateRoom(o RoomOptions) (*Room, error) {
 	m.cfg.Logger.Info("room created", "room", o.Name, "sid", r.sid)
 	return r, nil
 }
+
+// Limits are the per-participant limits in force (signalling enforces its own part of them).
+func (m *Manager) Limits() Limits { return m.cfg.Limits }
 
 // Room returns the room with this name, or nil.
 func (m *Manager) Room(name string) *Room {

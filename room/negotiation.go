@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pion/webrtc/v4"
 
@@ -13,6 +14,10 @@ import (
 func (p *Participant) handleOffer(m *protocol.Offer) error {
 	if m.Target != protocol.TargetPublisher {
 		return fmt.Errorf("%w: the server makes the subscriber offers", ErrBadRequest)
+	}
+	// Counted before pion parses it: each m-section costs a transceiver and its state.
+	if n := strings.Count(m.SDP, "\nm="); n > p.room.manager.cfg.Limits.MaxOfferSections {
+		return fmt.Errorf("%w: the offer has %d m-sections, at most %d", ErrLimit, n, p.room.manager.cfg.Limits.MaxOfferSections)
 	}
 	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 		return fmt.Errorf("%w: invalid offer: %v", ErrBadRequest, err)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
@@ -67,6 +69,18 @@ type Participant struct {
 	prober         prober
 	quality        string // last connection quality announced
 
+	// what one client may ask of the server (see Limits)
+	requests                       atomic.Int32 // client requests waiting on the control queue
+	offerMu                        sync.Mutex
+	newestOffer                    *protocol.Offer // the publisher offer that will run; older ones are superseded
+	reconcileWaiting, allocWaiting atomic.Bool
+	tickWaiting                    atomic.Bool
+	tickWork                       atomic.Uint32 // tickAllocate|tickQuality|tickReports, merged while waiting
+	tickNow                        atomic.Int64  // the latest tick's time (UnixNano)
+	updates                        updateCoalescer
+	dataFrames, dataBytes          *rate.Limiter // what this participant may send as data
+	reliableOverSince              atomic.Int64  // when its reliable channel went over budget (UnixNano); 0: under
+
 	closeOnce sync.Once
 	done      chan struct{}
 }
@@ -102,6 +116,10 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 		settings: map[string]protocol.TrackSettings{}, remoteCands: map[string][]webrtc.ICECandidateInit{},
 		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}), ideals: map[string]int{},
 	}
+	lim := r.manager.cfg.Limits
+	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))
+	p.dataBytes = rate.NewLimiter(rate.Limit(lim.DataByteRate), int(lim.DataByteBurst))
+	p.updates.interval = lim.MetadataInterval
 	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
 	var err error
 	if p.pub, p.pubTransport, err = r.manager.engine.NewPublisherConnection(); err != nil {
@@ -185,8 +203,10 @@ func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) 
 			list = append(list, o.Info())
 		}
 	}
-	p.send(&protocol.Joined{Room: room, Participant: self, Participants: list,
-		ICEServers: p.room.manager.cfg.ICEServers, ServerVersion: p.room.manager.cfg.ServerVersion})
+	for _, m := range joinedFrames(&protocol.Joined{Room: room, Participant: self,
+		ICEServers: p.room.manager.cfg.ICEServers, ServerVersion: p.room.manager.cfg.ServerVersion}, list) {
+		p.send(m)
+	}
 }
 
 // start sends the first subscriber offer: it carries the data channels and existing tracks.
@@ -199,7 +219,12 @@ func (p *Participant) start() {
 	})
 }
 
-func (p *Participant) enqueueReconcile() { p.q.push(p.reconcile) }
+// enqueueReconcile runs reconcile on the control queue, once for any number of reasons that
+// arrive before it starts.
+func (p *Participant) enqueueReconcile() { p.q.pushOnce(&p.reconcileWaiting, p.reconcile) }
+
+// enqueueAllocate chooses every subscription's layer again, once for any number of reasons.
+func (p *Participant) enqueueAllocate() { p.q.pushOnce(&p.allocWaiting, p.allocateAll) }
 
 // publishedTracks returns the tracks that carry media.
 func (p *Participant) publishedTracks() []*PublishedTrack {
@@ -256,6 +281,7 @@ func (p *Participant) shutdown(reason string) {
 	for _, t := range tracks {
 		t.receiver.Close()
 	}
+	p.updates.stop()
 	p.q.close()
 	close(p.done)
 	p.logger.Info("participant left", "reason", reason)
@@ -274,16 +300,60 @@ func (p *Participant) teardown() {
 	}
 }
 
-// Handle processes one message from the client, in order, on the control queue.
+// Handle processes one message from the client, in order, on the control queue. At most
+// Limits.PendingRequests wait there; past that a request is refused (rate_limited). A publisher
+// offer supersedes any older one still waiting: only the newest is applied.
 func (p *Participant) Handle(m protocol.Message) {
-	p.q.push(func() {
-		if p.closing {
+	if int(p.requests.Add(1)) > p.room.manager.cfg.Limits.PendingRequests {
+		p.requests.Add(-1)
+		p.room.manager.drops.requests.Add(1)
+		p.send(&protocol.Error{ID: protocol.RequestID(m), Code: protocol.CodeRateLimited,
+			Message: "too many requests waiting: this one was dropped"})
+		return
+	}
+	if o, ok := m.(*protocol.Offer); ok && o.Target == protocol.TargetPublisher {
+		p.supersedeOffer(o)
+	}
+	if !p.q.push(func() {
+		p.requests.Add(-1)
+		if p.closing || !p.isNewestOffer(m) {
 			return
 		}
 		if err := p.dispatch(m); err != nil {
 			p.send(errorReply(protocol.RequestID(m), err))
 		}
-	})
+	}) {
+		p.requests.Add(-1)
+	}
+}
+
+// supersedeOffer makes o the offer to apply; the one it replaces, still waiting, is answered
+// with an error (superseded) and skipped when its turn comes.
+func (p *Participant) supersedeOffer(o *protocol.Offer) {
+	p.offerMu.Lock()
+	old := p.newestOffer
+	p.newestOffer = o
+	p.offerMu.Unlock()
+	if old != nil {
+		p.send(&protocol.Error{ID: old.ID, Code: protocol.CodeSuperseded,
+			Message: "a newer publisher offer replaced this one before it was applied"})
+	}
+}
+
+// isNewestOffer reports whether m may run: anything but a publisher offer, or the newest one
+// (which is then no longer waiting).
+func (p *Participant) isNewestOffer(m protocol.Message) bool {
+	o, ok := m.(*protocol.Offer)
+	if !ok || o.Target != protocol.TargetPublisher {
+		return true
+	}
+	p.offerMu.Lock()
+	defer p.offerMu.Unlock()
+	if p.newestOffer != o {
+		return false
+	}
+	p.newestOffer = nil
+	return true
 }
 
 func (p *Participant) dispatch(m protocol.Message) error {

@@ -3,6 +3,9 @@ package room
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -198,6 +201,13 @@ func (p *Participant) MuteTrack(trackSid string, muted bool) error {
 }
 
 func (p *Participant) handleUpdateMetadata(m *protocol.UpdateMetadata) error {
+	if m.Name != nil && *m.Name != "" {
+		for _, o := range p.room.others(p) {
+			if !o.perms.Hidden && strings.EqualFold(strings.TrimSpace(o.displayName()), strings.TrimSpace(*m.Name)) {
+				return fmt.Errorf("%w: another participant is called %q", ErrConflict, *m.Name)
+			}
+		}
+	}
 	p.mu.Lock()
 	if m.Name != nil {
 		p.name = *m.Name
@@ -210,10 +220,66 @@ func (p *Participant) handleUpdateMetadata(m *protocol.UpdateMetadata) error {
 	return nil
 }
 
-// announceUpdate sends participantUpdated to the participant itself and to everyone else.
+func (p *Participant) displayName() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.name
+}
+
+// updateCoalescer spaces one participant's participantUpdated announcements: the first change
+// goes out at once, and the changes within the next interval go out as one, carrying the state
+// at the time it is sent. Receivers get the latest state, never every intermediate one.
+type updateCoalescer struct {
+	interval time.Duration
+	mu       sync.Mutex
+	last     time.Time
+	timer    *time.Timer // a flush is scheduled
+	stopped  bool
+}
+
+// announceUpdate sends participantUpdated to the participant itself and to everyone else, now
+// or, when one went out less than an interval ago, once the interval has passed.
 func (p *Participant) announceUpdate() {
-	info := p.Info()
-	msg := &protocol.ParticipantUpdated{Participant: info}
+	c := &p.updates
+	c.mu.Lock()
+	if c.stopped || c.timer != nil { // the scheduled flush will carry this change
+		c.mu.Unlock()
+		return
+	}
+	if wait := c.interval - time.Since(c.last); wait > 0 {
+		c.timer = time.AfterFunc(wait, func() { p.q.push(p.flushUpdate) }) // stopped by stop
+		c.mu.Unlock()
+		return
+	}
+	c.last = time.Now()
+	c.mu.Unlock()
+	p.sendUpdate()
+}
+
+func (p *Participant) flushUpdate() {
+	c := &p.updates
+	c.mu.Lock()
+	c.timer = nil
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	c.last = time.Now()
+	c.mu.Unlock()
+	p.sendUpdate()
+}
+
+func (c *updateCoalescer) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+func (p *Participant) sendUpdate() {
+	msg := &protocol.ParticipantUpdated{Participant: p.Info()}
 	p.send(msg)
 	if p.perms.Hidden {
 		return

@@ -1,8 +1,16 @@
 package room
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
-// opQueue is an unbounded FIFO of functions run by one goroutine: every change to a participant's
+// queueCapacity bounds a participant's control queue. Client requests are held to
+// Limits.PendingRequests and the room's periodic work is coalesced (one job of each kind
+// waiting at most), so a full queue means a bug, not a busy client.
+const queueCapacity = 4096
+
+// opQueue is a bounded FIFO of functions run by one goroutine: every change to a participant's
 // state happens there, in order, so negotiation never glares and callbacks never deadlock.
 type opQueue struct {
 	mu     sync.Mutex
@@ -18,10 +26,10 @@ func newOpQueue() *opQueue {
 	return q
 }
 
-// push appends op; it reports false when the queue is closed (op will not run).
+// push appends op; it reports false when the queue is closed or full (op will not run).
 func (q *opQueue) push(op func()) bool {
 	q.mu.Lock()
-	if q.closed {
+	if q.closed || len(q.ops) >= queueCapacity {
 		q.mu.Unlock()
 		return false
 	}
@@ -30,6 +38,20 @@ func (q *opQueue) push(op func()) bool {
 	select {
 	case q.wake <- struct{}{}:
 	default:
+	}
+	return true
+}
+
+// pushOnce queues op unless an op queued with the same flag has not started yet: work that
+// reads the current state when it runs (reconcile, allocate) needs to run once, not once per
+// reason. It reports whether op is (or already was) waiting.
+func (q *opQueue) pushOnce(waiting *atomic.Bool, op func()) bool {
+	if !waiting.CompareAndSwap(false, true) {
+		return true
+	}
+	if !q.push(func() { waiting.Store(false); op() }) {
+		waiting.Store(false)
+		return false
 	}
 	return true
 }
@@ -64,4 +86,11 @@ func (q *opQueue) run() {
 		}
 		<-q.wake
 	}
+}
+
+// len is the number of ops waiting.
+func (q *opQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ops)
 }

@@ -58,33 +58,58 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 	return r
 }
 
+// Work a tick asks of each participant, merged while a job waits on its control queue.
+const (
+	tickAllocate = 1 << iota
+	tickQuality
+	tickReports
+)
+
 func (r *Room) tick(now time.Time) {
 	r.ticks++
 	changed := r.detectSpeakers(now)
-	allocate := changed || r.ticks%allocateEvery == 0
-	quality, reports := r.ticks%qualityEvery == 0, r.ticks%reportEvery == 0
-	for _, p := range r.others(nil) {
-		// One job per participant and tick: each push wakes its control goroutine.
-		p.q.push(func() {
-			if allocate {
-				p.allocateAll()
-			}
-			p.dynacast()
-			p.probe(now)
-			if quality {
-				p.updateQuality()
-			}
-			if reports {
-				p.sendReports(now)
-			}
-		})
+	work := uint32(0)
+	if changed || r.ticks%allocateEvery == 0 {
+		work |= tickAllocate
 	}
+	if r.ticks%qualityEvery == 0 {
+		work |= tickQuality
+	}
+	if r.ticks%reportEvery == 0 {
+		work |= tickReports
+	}
+	for _, p := range r.others(nil) {
+		p.queueTick(now, work)
+	}
+}
+
+// queueTick runs the room's periodic work for p on its control queue: one job per tick while
+// p keeps up, one job for all the ticks it missed when it does not (each push wakes its
+// control goroutine; a busy one must not pile them up).
+func (p *Participant) queueTick(now time.Time, work uint32) {
+	p.tickWork.Or(work)
+	p.tickNow.Store(now.UnixNano())
+	p.q.pushOnce(&p.tickWaiting, func() {
+		work := p.tickWork.Swap(0)
+		now := time.Unix(0, p.tickNow.Load())
+		if work&tickAllocate != 0 {
+			p.allocateAll()
+		}
+		p.dynacast()
+		p.probe(now)
+		if work&tickQuality != 0 {
+			p.updateQuality()
+		}
+		if work&tickReports != 0 {
+			p.sendReports(now)
+		}
+	})
 }
 
 // layersChanged tells the others that a track's layers changed, so they choose again.
 func (r *Room) layersChanged(from *Participant) {
 	for _, o := range r.others(from) {
-		o.q.push(o.allocateAll)
+		o.enqueueAllocate()
 	}
 }
 
@@ -155,30 +180,25 @@ func (r *Room) others(p *Participant) []*Participant {
 }
 
 func (r *Room) join(jp JoinParams) (*Participant, error) {
-	// A second session with the same identity replaces the first.
-	if old := r.Participant(jp.Identity); old != nil {
-		old.Close(protocol.LeaveDuplicateIdentity)
+	if err := validateJoin(jp); err != nil {
+		return nil, err
 	}
 	p, err := newParticipant(r, jp)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
-	if r.closed {
+	if err := r.admitLocked(p); err != nil {
 		r.mu.Unlock()
 		p.teardown()
-		return nil, ErrRoomClosed
+		return nil, err
 	}
-	if len(r.participants) >= r.maxParts {
-		r.mu.Unlock()
-		p.teardown()
-		return nil, fmt.Errorf("%w: at most %d participants", ErrRoomFull, r.maxParts)
-	}
-	if old := r.byIdentity[jp.Identity]; old != nil {
-		// Lost a race with another session of the same identity: the newest still wins.
-		r.mu.Unlock()
-		old.Close(protocol.LeaveDuplicateIdentity)
-		r.mu.Lock()
+	// One session per identity: the newest replaces the old one in the same critical section
+	// that admits it, so no interleaving of joins, kicks and leaves leaves two behind.
+	old := r.byIdentity[p.identity]
+	var oldLeft departure
+	if old != nil {
+		oldLeft = r.removeLocked(old)
 	}
 	r.emptyTimer.Stop()
 	others := r.sortedLocked()
@@ -188,6 +208,9 @@ func (r *Room) join(jp JoinParams) (*Participant, error) {
 	// joined goes out first, then everyone else hears of p: both under the room lock, so no
 	// participant appears twice or goes missing between the snapshot and the announcement.
 	p.sendJoined(info, others)
+	if old != nil {
+		oldLeft.announce()
+	}
 	if !p.perms.Hidden {
 		pi := p.Info()
 		for _, o := range others {
@@ -195,41 +218,114 @@ func (r *Room) join(jp JoinParams) (*Participant, error) {
 		}
 	}
 	r.mu.Unlock()
+	if old != nil {
+		oldLeft.settle(r)
+		old.requestClose(protocol.LeaveDuplicateIdentity) // it is out of the room already
+	}
 	p.start()
 	r.manager.cfg.Logger.Info("participant joined", "room", r.name, "participant", p.identity, "sid", p.sid)
 	return p, nil
 }
 
-// leave removes p and tells the others. Called once by p when it closes.
+// validateJoin bounds what a token may put in the room's state.
+func validateJoin(jp JoinParams) error {
+	switch {
+	case jp.Identity == "" || len(jp.Identity) > protocol.MaxIDLen:
+		return fmt.Errorf("%w: identity must be 1 to %d bytes", ErrBadRequest, protocol.MaxIDLen)
+	case len(jp.Name) > protocol.MaxNameLen:
+		return fmt.Errorf("%w: name longer than %d bytes", ErrBadRequest, protocol.MaxNameLen)
+	case protocol.EncodedLen(jp.Metadata) > protocol.MaxMetadataLen:
+		return fmt.Errorf("%w: metadata longer than %d bytes as JSON", ErrBadRequest, protocol.MaxMetadataLen)
+	}
+	return nil
+}
+
+// admitLocked checks that p may come in: the room is open and, not counting a session p
+// replaces, has room for one more of its kind. Hidden participants (recorders, monitors) are
+// not counted in the room's cap, as they are not in numParticipants, but have a cap of their own.
+func (r *Room) admitLocked(p *Participant) error {
+	if r.closed {
+		return ErrRoomClosed
+	}
+	visible, hidden := 0, 0
+	for _, o := range r.participants {
+		if o.identity == p.identity {
+			continue // about to be replaced
+		}
+		if o.perms.Hidden {
+			hidden++
+		} else {
+			visible++
+		}
+	}
+	if p.perms.Hidden {
+		if limit := r.manager.cfg.Limits.MaxHiddenParticipants; hidden >= limit {
+			return fmt.Errorf("%w: at most %d hidden participants", ErrRoomFull, limit)
+		}
+		return nil
+	}
+	if visible >= r.maxParts {
+		return fmt.Errorf("%w: at most %d participants", ErrRoomFull, r.maxParts)
+	}
+	return nil
+}
+
+// departure is what the others must hear and do when a participant leaves.
+type departure struct {
+	p      *Participant
+	others []*Participant
+	tracks []*PublishedTrack
+}
+
+// removeLocked takes p out of the room; the caller announces and settles the departure.
+func (r *Room) removeLocked(p *Participant) departure {
+	delete(r.participants, p.sid)
+	if r.byIdentity[p.identity] == p {
+		delete(r.byIdentity, p.identity)
+	}
+	d := departure{p: p, others: make([]*Participant, 0, len(r.participants)), tracks: p.publishedTracks()}
+	for _, o := range r.participants {
+		d.others = append(d.others, o)
+	}
+	return d
+}
+
+// announce tells the others that the participant and its tracks are gone.
+func (d departure) announce() {
+	if d.p.perms.Hidden {
+		return
+	}
+	for _, o := range d.others {
+		for _, t := range d.tracks {
+			o.send(&protocol.TrackUnpublished{ParticipantSid: d.p.sid, TrackSid: t.sid})
+		}
+		o.send(&protocol.ParticipantLeft{Sid: d.p.sid})
+	}
+}
+
+// settle makes the others drop their subscriptions to the participant's tracks.
+func (d departure) settle(r *Room) {
+	r.forgetSpeaker(d.p.sid)
+	for _, o := range d.others {
+		o.enqueueReconcile()
+	}
+}
+
+// leave removes p and tells the others. Called once by p when it closes; a no-op when p was
+// replaced by a newer session of its identity (join announced that).
 func (r *Room) leave(p *Participant) {
 	r.mu.Lock()
 	if r.participants[p.sid] != p {
 		r.mu.Unlock()
 		return
 	}
-	delete(r.participants, p.sid)
-	if r.byIdentity[p.identity] == p {
-		delete(r.byIdentity, p.identity)
-	}
-	others := make([]*Participant, 0, len(r.participants))
-	for _, o := range r.participants {
-		others = append(others, o)
-	}
+	d := r.removeLocked(p)
 	if len(r.participants) == 0 && !r.closed {
 		r.emptyTimer.Reset(r.emptyTTL)
 	}
+	d.announce()
 	r.mu.Unlock()
-	tracks := p.publishedTracks()
-	r.forgetSpeaker(p.sid)
-	for _, o := range others {
-		if !p.perms.Hidden {
-			for _, t := range tracks {
-				o.send(&protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
-			}
-			o.send(&protocol.ParticipantLeft{Sid: p.sid})
-		}
-		o.enqueueReconcile()
-	}
+	d.settle(r)
 }
 
 // trackChanged tells every other participant to reconcile its subscriptions.

@@ -106,7 +106,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rm := s.rooms.Room(claims.Grant.Room); rm != nil {
-		if info := rm.Info(); info.NumParticipants >= info.MaxParticipants && rm.Participant(claims.Identity) == nil {
+		if info := rm.Info(); !claims.Grant.Hidden && info.NumParticipants >= info.MaxParticipants && rm.Participant(claims.Identity) == nil {
 			writeError(w, http.StatusForbidden, protocol.CodeLimit, "the room is full")
 			return
 		}
@@ -126,7 +126,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	logger := s.cfg.Logger.With("room", claims.Grant.Room, "participant", claims.Identity)
-	sess := newSession(conn, logger)
+	sess := newSession(conn, logger, s.rooms.Limits())
 	defer func() { <-sess.done }()
 	p, err := s.rooms.Join(claims.Grant.Room, room.JoinParams{
 		Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,

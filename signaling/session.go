@@ -2,27 +2,30 @@ package signaling
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 )
 
-// Limits of one signalling session.
+// Limits of one signalling session that are not per-participant policy (those are room.Limits).
 const (
 	// readTimeout closes a session that sent nothing (not even a ping) for this long.
 	readTimeout = 30 * time.Second
 	// writeTimeout bounds one frame write to a slow client.
 	writeTimeout = 10 * time.Second
-	// maxQueued messages waiting for a client that does not read: past it, the session ends.
-	maxQueued = 8192
 	// hardFrameLimit makes gorilla drop the connection on absurd frames; frames between
 	// MaxMessageSize and this get an error reply and are discarded.
 	hardFrameLimit = 1 << 20
+	// limitedReplyEvery spaces the rate_limited errors: a flood gets one a second, not one per frame.
+	limitedReplyEvery = time.Second
 )
 
 // Handler receives the decoded messages of a session (implemented by room.Participant).
@@ -30,43 +33,69 @@ type Handler interface {
 	Handle(protocol.Message)
 }
 
-// Session is one client's WebSocket: a reader (the HTTP handler's goroutine) decodes and
-// validates frames, a writer goroutine sends queued messages in order.
+// Session is one client's WebSocket: a reader (the HTTP handler's goroutine) decodes, validates
+// and rate-limits frames, a writer goroutine sends queued frames in order. Both directions are
+// bounded: a client that sends too fast is told, then closed; one that does not read is closed.
 type Session struct {
 	conn   *websocket.Conn
 	logger *slog.Logger
+	limits room.Limits
+	now    func() time.Time
 
-	mu       sync.Mutex
-	queue    []protocol.Message
-	closing  bool // no more messages accepted; writer flushes and closes
-	wake     chan struct{}
-	done     chan struct{} // closed when the writer ended
-	readDone chan struct{} // closed when the reader ended (or never ran)
+	mu          sync.Mutex
+	queue       [][]byte // encoded frames
+	queuedBytes int
+	closing     bool // no more messages accepted; writer flushes and closes
+	wake        chan struct{}
+	done        chan struct{} // closed when the writer ended
+	readDone    chan struct{} // closed when the reader ended (or never ran)
+
+	// reader's own state
+	frames, bytes *rate.Limiter
+	strikes       int       // frames dropped since strikesFrom
+	strikesFrom   time.Time // start of the current strike window
+	lastLimited   time.Time // last rate_limited reply
 }
 
-func newSession(conn *websocket.Conn, logger *slog.Logger) *Session {
-	s := &Session{conn: conn, logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{}), readDone: make(chan struct{})}
+func newSession(conn *websocket.Conn, logger *slog.Logger, limits room.Limits) *Session {
+	s := &Session{
+		conn: conn, logger: logger, limits: limits, now: time.Now,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), readDone: make(chan struct{}),
+		frames: rate.NewLimiter(rate.Limit(limits.SignalRate), int(limits.SignalBurst)),
+		bytes:  rate.NewLimiter(rate.Limit(limits.SignalByteRate), int(limits.SignalByteBurst)),
+	}
 	go s.writeLoop()
 	return s
 }
 
-// Send queues a message; it never blocks. Messages after Close are dropped.
+// Send queues a message; it never blocks. Messages after Close are dropped. A message over the
+// frame limit is never dropped silently: the client gets an `error` (internal) in its place.
 func (s *Session) Send(m protocol.Message) {
+	b, err := protocol.Encode(m)
+	if err != nil {
+		s.logger.Error("message not sent", "type", m.MessageType(), "err", err)
+		b, err = protocol.Encode(&protocol.Error{Code: protocol.CodeInternal,
+			Message: fmt.Sprintf("the server could not send a %q message: %v", m.MessageType(), err)})
+		if err != nil {
+			return
+		}
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= maxQueued {
+	if len(s.queue) >= s.limits.OutboundMessages || s.queuedBytes+len(b) > s.limits.OutboundBytes {
 		s.closing = true
-		s.queue = nil
+		s.queue, s.queuedBytes = nil, 0
 		s.mu.Unlock()
-		s.logger.Warn("client does not read its messages: closing the session")
+		s.logger.Warn("client does not read its messages: closing the session", "reason", protocol.LeaveSlowConsumer)
 		_ = s.conn.Close()
 		s.signal()
 		return
 	}
-	s.queue = append(s.queue, m)
+	s.queue = append(s.queue, b)
+	s.queuedBytes += len(b)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -95,11 +124,12 @@ func (s *Session) writeLoop() {
 	for {
 		s.mu.Lock()
 		batch := s.queue
-		s.queue = nil
+		s.queue, s.queuedBytes = nil, 0
 		closing := s.closing
 		s.mu.Unlock()
-		for _, m := range batch {
-			if err := s.write(m); err != nil {
+		for _, b := range batch {
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := s.conn.WriteMessage(websocket.TextMessage, b); err != nil {
 				s.logger.Debug("write failed", "err", err)
 				s.Close()
 				return
@@ -124,20 +154,6 @@ func (s *Session) writeLoop() {
 	}
 }
 
-func (s *Session) write(m protocol.Message) error {
-	b, err := protocol.Encode(m)
-	if errors.Is(err, protocol.ErrTooLarge) {
-		// The client would not read it: say so here, and keep the session for what does fit.
-		s.logger.Error("message not sent: over the signalling frame limit", "err", err)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return s.conn.WriteMessage(websocket.TextMessage, b)
-}
-
 // readLoop decodes frames until the connection ends. Bad frames get an error reply; the
 // session lives on. ping is answered here; everything else goes to h.
 func (s *Session) readLoop(h Handler) {
@@ -157,6 +173,15 @@ func (s *Session) readLoop(h Handler) {
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return
 		}
+		if !s.admit(n) {
+			if s.overLimit() {
+				return
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return
+			}
+			continue
+		}
 		if n > protocol.MaxMessageSize {
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return
@@ -164,29 +189,64 @@ func (s *Session) readLoop(h Handler) {
 			s.Send(&protocol.Error{Code: protocol.CodeBadRequest, Message: protocol.ErrTooLarge.Error()})
 			continue
 		}
-		if kind != websocket.TextMessage {
-			s.Send(&protocol.Error{Code: protocol.CodeBadRequest, Message: "only text frames carry signalling"})
-			continue
-		}
-		m, err := protocol.Decode(buf[:n])
-		if err != nil {
-			var perr *protocol.Error
-			if errors.As(err, &perr) {
-				s.Send(perr)
-			}
-			continue
-		}
-		if !protocol.ClientTypes[m.MessageType()] {
-			s.Send(&protocol.Error{ID: protocol.RequestID(m), Code: protocol.CodeBadRequest,
-				Message: "\"" + m.MessageType() + "\" is a server message"})
-			continue
-		}
-		if ping, ok := m.(*protocol.Ping); ok && ping.ID == "" {
-			// A keep-alive needs no ordering; a ping with an id goes through the participant's
-			// queue, so its pong also confirms every earlier request was handled.
-			s.Send(&protocol.Pong{TS: ping.TS})
-			continue
-		}
-		h.Handle(m)
+		s.handleFrame(h, kind, buf[:n])
 	}
+}
+
+func (s *Session) handleFrame(h Handler, kind int, frame []byte) {
+	if kind != websocket.TextMessage {
+		s.Send(&protocol.Error{Code: protocol.CodeBadRequest, Message: "only text frames carry signalling"})
+		return
+	}
+	m, err := protocol.Decode(frame)
+	if err != nil {
+		var perr *protocol.Error
+		if errors.As(err, &perr) {
+			s.Send(perr)
+		}
+		return
+	}
+	if !protocol.ClientTypes[m.MessageType()] {
+		s.Send(&protocol.Error{ID: protocol.RequestID(m), Code: protocol.CodeBadRequest,
+			Message: "\"" + m.MessageType() + "\" is a server message"})
+		return
+	}
+	if ping, ok := m.(*protocol.Ping); ok && ping.ID == "" {
+		// A keep-alive needs no ordering; a ping with an id goes through the participant's
+		// queue, so its pong also confirms every earlier request was handled.
+		s.Send(&protocol.Pong{TS: ping.TS})
+		return
+	}
+	h.Handle(m)
+}
+
+// admit spends a frame of n bytes from the session's buckets; false drops the frame.
+func (s *Session) admit(n int) bool {
+	now := s.now()
+	if s.frames.AllowN(now, 1) && s.bytes.AllowN(now, n) {
+		return true
+	}
+	if now.Sub(s.strikesFrom) > s.limits.StrikeWindow {
+		s.strikesFrom, s.strikes = now, 0
+	}
+	s.strikes++
+	if s.strikes < s.limits.StrikeLimit && now.Sub(s.lastLimited) >= limitedReplyEvery {
+		s.lastLimited = now
+		s.Send(&protocol.Error{Code: protocol.CodeRateLimited, Message: fmt.Sprintf(
+			"too many messages: at most %g a second and %g KiB a second; this one and others are dropped",
+			s.limits.SignalRate, s.limits.SignalByteRate/1024)})
+	}
+	return false
+}
+
+// overLimit ends a session that went on flooding after being told: it gets leave (rate_limited).
+func (s *Session) overLimit() bool {
+	if s.strikes < s.limits.StrikeLimit {
+		return false
+	}
+	s.logger.Warn("closing a session that floods signalling", "reason", protocol.LeaveRateLimited,
+		"dropped", s.strikes, "window", s.limits.StrikeWindow)
+	s.Send(&protocol.Leave{Reason: protocol.LeaveRateLimited})
+	s.Close()
+	return true
 }

@@ -58,6 +58,8 @@ export class SignalClient {
     const joined = deferred();
     let opened = false;
     let gotJoined = false;
+    /** @type {Message | null} joined, while the rest of its participants arrive */
+    let pendingJoined = null;
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => {
@@ -75,13 +77,21 @@ export class SignalClient {
         return;
       }
       if (!gotJoined) {
-        if (msg.type === 'joined') {
-          gotJoined = true;
-          this.onMessage(msg);
-          joined.resolve(msg);
+        if (msg.type === 'joined' && !pendingJoined) {
+          pendingJoined = msg;
+        } else if (msg.type === 'joinedParticipants' && pendingJoined) {
+          // The room's participants did not fit one frame: the rest follow joined at once.
+          pendingJoined.participants.push(...(msg.participants ?? []));
+          pendingJoined.more = msg.more;
         } else if (msg.type === 'error' || msg.type === 'leave') {
           joined.reject(new PodiumError(msg.code || msg.reason || 'error', msg.message || 'refused before joining'));
           this.close();
+        }
+        if (pendingJoined && !pendingJoined.more) {
+          gotJoined = true;
+          delete pendingJoined.more;
+          this.onMessage(pendingJoined);
+          joined.resolve(pendingJoined);
         }
         return;
       }
