@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -49,6 +50,8 @@ type Session struct {
 	wake        chan struct{}
 	done        chan struct{} // closed when the writer ended
 	readDone    chan struct{} // closed when the reader ended (or never ran)
+
+	dropped atomic.Uint64 // frames dropped by the rate limits
 
 	// reader's own state
 	frames, bytes *rate.Limiter
@@ -226,6 +229,7 @@ func (s *Session) admit(n int) bool {
 	if s.frames.AllowN(now, 1) && s.bytes.AllowN(now, n) {
 		return true
 	}
+	s.dropped.Add(1)
 	if now.Sub(s.strikesFrom) > s.limits.StrikeWindow {
 		s.strikesFrom, s.strikes = now, 0
 	}
