@@ -188,7 +188,10 @@ func TestSessionByteLimit(t *testing.T) {
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","id":"last","ts":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	readUntil(t, c, func(m protocol.Message) bool { e, ok := m.(*protocol.Error); return ok && e.Code == protocol.CodeRateLimited })
+	readUntil(t, c, func(m protocol.Message) bool {
+		e, ok := m.(*protocol.Error)
+		return ok && e.Code == protocol.CodeRateLimited
+	})
 	time.Sleep(50 * time.Millisecond) // the ping after the error was read by the session
 	if n := h.count(); n != 5 {       // four offers fit 256 KiB, and the small ping
 		t.Fatalf("%d frames reached the participant, want 4 offers and the ping", n)
