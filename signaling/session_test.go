@@ -177,7 +177,7 @@ func TestSessionRateLimit(t *testing.T) {
 func TestSessionByteLimit(t *testing.T) {
 	clock := &frozenClock{now: time.Unix(1000, 0)}
 	limits := withDefaults(room.Limits{SignalByteRate: 64 << 10, SignalByteBurst: 256 << 10})
-	c, _, h := sessionPair(t, limits, func(s *Session) { s.now = clock.Now })
+	c, s, h := sessionPair(t, limits, func(s *Session) { s.now = clock.Now })
 	offer, _ := json.Marshal(protocol.Offer{Target: protocol.TargetPublisher, SDP: strings.Repeat("a", 60<<10)})
 	frame := append([]byte(`{"type":"offer",`), offer[1:]...)
 	for range 10 {
@@ -188,12 +188,14 @@ func TestSessionByteLimit(t *testing.T) {
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","id":"last","ts":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	readUntil(t, c, func(m protocol.Message) bool {
-		e, ok := m.(*protocol.Error)
-		return ok && e.Code == protocol.CodeRateLimited
-	})
-	time.Sleep(50 * time.Millisecond) // the ping after the error was read by the session
-	if n := h.count(); n != 5 {       // four offers fit 256 KiB, and the small ping
+	deadline := time.Now().Add(10 * time.Second)
+	for h.count() < 5 || s.dropped.Load() < 6 { // four offers fit 256 KiB, then the small ping
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames reached the participant and %d were dropped, want 5 and 6", h.count(), s.dropped.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := h.count(); n != 5 {
 		t.Fatalf("%d frames reached the participant, want 4 offers and the ping", n)
 	}
 }
