@@ -99,6 +99,9 @@ func (p *Participant) sendData(label string, b []byte, text bool) {
 			return
 		}
 	} else if p.overReliableBudget(queued, lim) {
+		if !p.slowConsumer.CompareAndSwap(false, true) {
+			return // already on its way out
+		}
 		p.room.manager.drops.slowConsumers.Add(1)
 		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer,
 			"buffered", queued-len(b))

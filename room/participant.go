@@ -80,6 +80,7 @@ type Participant struct {
 	updates                        updateCoalescer
 	dataFrames, dataBytes          *rate.Limiter // what this participant may send as data
 	reliableOverSince              atomic.Int64  // when its reliable channel went over budget (UnixNano); 0: under
+	slowConsumer                   atomic.Bool   // closed for not reading its data
 
 	closeOnce sync.Once
 	done      chan struct{}

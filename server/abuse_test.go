@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -63,6 +64,12 @@ func TestDataFloodToAReceiverThatDoesNotRead(t *testing.T) {
 	checkIdleAfter(t, end, baseline)
 	if d := n.Rooms().Drops(); d.DataRate == 0 || d.SlowConsumers != 1 {
 		t.Errorf("drops %+v: want messages over the sender's rate and one slow consumer", d)
+	}
+	metrics := scrapeMetrics(t, n)
+	for _, want := range []string{"podium_slow_consumers_total 1", `podium_data_dropped_total{reason="sender_rate"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
 	}
 	// The flooder stays: only its excess was dropped.
 	select {
@@ -185,6 +192,9 @@ func TestOfferFloodIsBounded(t *testing.T) {
 	}
 	// It went on after being told: its session is closed with that reason.
 	waitLeave(t, flooder, protocol.LeaveRateLimited)
+	if m := scrapeMetrics(t, n); strings.Contains(m, "podium_signaling_frames_dropped_total 0") {
+		t.Error("/metrics counts no dropped frame")
+	}
 }
 
 // bigOffer is a publisher offer of about 62 KB, as a browser could make one, with many
@@ -211,4 +221,18 @@ func bigOffer(t *testing.T) string {
 		sdp += pad
 	}
 	return sdp
+}
+
+func scrapeMetrics(t *testing.T, n *Node) string {
+	t.Helper()
+	resp, err := http.Get(n.HTTPURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -127,6 +127,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	}
 	logger := s.cfg.Logger.With("room", claims.Grant.Room, "participant", claims.Identity)
 	sess := newSession(conn, logger, s.rooms.Limits())
+	sess.droppedTotal = s.metrics.framesDropped
 	defer func() { <-sess.done }()
 	p, err := s.rooms.Join(claims.Grant.Room, room.JoinParams{
 		Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,

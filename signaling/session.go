@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/protocol"
@@ -51,7 +52,8 @@ type Session struct {
 	done        chan struct{} // closed when the writer ended
 	readDone    chan struct{} // closed when the reader ended (or never ran)
 
-	dropped atomic.Uint64 // frames dropped by the rate limits
+	dropped      atomic.Uint64      // frames dropped by the rate limits
+	droppedTotal prometheus.Counter // the node's count of them; may be nil
 
 	// reader's own state
 	frames, bytes *rate.Limiter
@@ -230,6 +232,9 @@ func (s *Session) admit(n int) bool {
 		return true
 	}
 	s.dropped.Add(1)
+	if s.droppedTotal != nil {
+		s.droppedTotal.Inc()
+	}
 	if now.Sub(s.strikesFrom) > s.limits.StrikeWindow {
 		s.strikesFrom, s.strikes = now, 0
 	}
