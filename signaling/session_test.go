@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
@@ -235,4 +236,18 @@ func TestSessionClosesASlowConsumerByBytes(t *testing.T) {
 		t.Fatalf("%d bytes still queued after the close", queued)
 	}
 	_ = c.Close()
+}
+
+// BenchmarkSessionAdmit is what the rate limits cost each signalling frame.
+func BenchmarkSessionAdmit(b *testing.B) {
+	limits := withDefaults(room.Limits{SignalRate: 1e12, SignalBurst: 1e9, SignalByteRate: 1e15, SignalByteBurst: 1e12})
+	s := &Session{limits: limits, now: time.Now}
+	s.frames = rate.NewLimiter(rate.Limit(limits.SignalRate), int(limits.SignalBurst))
+	s.bytes = rate.NewLimiter(rate.Limit(limits.SignalByteRate), int(limits.SignalByteBurst))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !s.admit(200) {
+			b.Fatal("refused")
+		}
+	}
 }

@@ -303,7 +303,8 @@ export class Room extends LocalMedia {
       case 'activeSpeakers': return this.#onServerSpeakers(m);
       case 'connectionQuality': return this.#onConnectionQuality(m);
       case 'subscribedLayers': return this.onSubscribedLayers(m);
-      case 'leave': return this.#teardown(m.reason || 'unknown');
+      // A slow consumer was dropped for not reading in time: it may come straight back.
+      case 'leave': return m.reason === 'slow_consumer' ? this.#connectionLost('slow_consumer') : this.#teardown(m.reason || 'unknown');
       case 'error': return this.#onError(m);
       case 'pong':
       case 'published':
