@@ -1,6 +1,7 @@
 package room
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -59,19 +60,11 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	out := m.Data
 	var to []string
 	if m.IsString {
-		var dm dataMessage
-		if err := json.Unmarshal(m.Data, &dm); err != nil {
-			p.send(&protocol.Error{Code: protocol.CodeBadRequest, Message: "data message is not a JSON object: " + err.Error()})
+		var err error
+		if out, to, err = stampText(m.Data, p.identity); err != nil {
+			p.send(&protocol.Error{Code: protocol.CodeBadRequest, Message: err.Error()})
 			return
 		}
-		dm.From = p.identity
-		to = dm.To
-		dm.To = nil
-		b, err := json.Marshal(dm)
-		if err != nil {
-			return
-		}
-		out = b
 	}
 	for _, o := range p.room.others(p) {
 		if len(to) > 0 && !contains(to, o.identity) {
@@ -137,6 +130,32 @@ func (p *Participant) overReliableBudget(queued int, lim *Limits) bool {
 	}
 	return time.Duration(now-since) > lim.SlowConsumerAfter
 }
+
+// stampText turns a client's text data message into the one relayed: "from" set to the
+// sender's identity, "to" taken out (and returned: the recipients). The relayed message stays
+// within MaxDataMessage and a few bytes for "from".
+func stampText(data []byte, from string) ([]byte, []string, error) {
+	var dm dataMessage
+	if err := json.Unmarshal(data, &dm); err != nil {
+		return nil, nil, fmt.Errorf("data message is not a JSON object: %w", err)
+	}
+	to := dm.To
+	dm.From, dm.To = from, nil
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // HTML escaping would grow a topic of '<' six times
+	if err := enc.Encode(dm); err != nil {
+		return nil, nil, fmt.Errorf("data message: %w", err)
+	}
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if len(out) > MaxDataMessage+relayOverhead {
+		return nil, nil, fmt.Errorf("data message over %d bytes once relayed", MaxDataMessage+relayOverhead)
+	}
+	return out, to, nil
+}
+
+// relayOverhead is what the relay may add to a text message: "from" and its identity.
+const relayOverhead = 16 + 6*protocol.MaxIDLen
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
