@@ -149,6 +149,34 @@ func TestOneSessionPerIdentityUnderConcurrentJoins(t *testing.T) {
 		}
 		return true
 	})
+
+	// Joins and kicks interleaved: whatever wins, the room and the connected clients agree on
+	// at most one session of the identity.
+	clients = make([]*client.Client, joins)
+	for i := range joins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if c, err := client.Connect(ctx, n.URL(), token(t, "dup", "mallory", nil), client.Options{Loopback: true}); err == nil {
+				clients[i] = c
+				t.Cleanup(func() { _ = c.Close() })
+			}
+		}()
+		if i%4 == 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				apiCall(t, http.MethodDelete, url, admin, nil)
+			}()
+		}
+	}
+	wg.Wait()
+	eventually(t, 10*time.Second, "the room and the clients agreeing", func() bool {
+		k := countMallory()
+		return k <= 1 && alive() == k
+	})
 }
 
 // Finding 3: 1,389 offers of 62 KB in 3 s took the server to ~580 MB and kept 1-1.3 cores busy
