@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/server/connlimit"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/signaling"
 	"github.com/podium-sfu/podium/web"
@@ -37,7 +39,49 @@ type Config struct {
 	Keys     auth.KeyProvider // empty: dev mode with generated keys
 	Room     room.Config
 	Media    sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
+	HTTP     HTTPLimits
 	Logger   *slog.Logger
+}
+
+// HTTPLimits bound what clients can hold of the HTTP listener (docs/security-http.md). Zero
+// fields take the defaults below.
+type HTTPLimits struct {
+	ReadHeaderTimeout time.Duration // default 10 s: a request's line and headers
+	ReadTimeout       time.Duration // default 30 s: a whole request, body included
+	// WriteTimeout bounds writing a response (default 30 s). A WebSocket is unaffected once
+	// upgraded: the upgrade clears the connection's deadlines and the session sets its own.
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration // default 60 s: a keep-alive connection between requests
+	MaxHeaderBytes int           // default 32 KiB: an 8 KiB token in the query plus cookies
+	// MaxConns caps the open connections (default 4096; -1: none). Either way it is lowered to
+	// three quarters of RLIMIT_NOFILE, so that the listener refuses connections before accept
+	// runs out of descriptors. At the cap a new connection closes the longest-idle keep-alive.
+	MaxConns int
+	// MaxConnsPerIP caps one client address's connections (an IPv6 /64 counts as one; default
+	// 64; -1: none). Behind a reverse proxy on the same host every client has its address.
+	MaxConnsPerIP int
+}
+
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.ReadHeaderTimeout, 10*time.Second)
+	def(&l.ReadTimeout, 30*time.Second)
+	def(&l.WriteTimeout, 30*time.Second)
+	def(&l.IdleTimeout, 60*time.Second)
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = 32 << 10
+	}
+	if l.MaxConns == 0 {
+		l.MaxConns = 4096
+	}
+	if l.MaxConnsPerIP == 0 {
+		l.MaxConnsPerIP = 64
+	}
+	return l
 }
 
 // Node is a running Podium server.
@@ -48,6 +92,7 @@ type Node struct {
 	signal   *signaling.Server
 	http     *http.Server
 	listener net.Listener
+	conns    *connlimit.Listener
 	served   chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -103,14 +148,77 @@ func Start(cfg Config) (*Node, error) {
 	n.signal = signaling.NewServer(signaling.Config{
 		Keys: keys, DevMode: dev, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
 	}, n.rooms)
-	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(port(cfg.HTTPPort, 7880)))
-	if n.listener, err = net.Listen("tcp", addr); err != nil {
+	if err := n.listen(reg); err != nil {
 		n.engine.Close()
-		return nil, fmt.Errorf("http: %w", err)
+		return nil, err
 	}
-	n.http = &http.Server{Handler: n.signal.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { n.served <- n.http.Serve(n.listener) }() // joined in Shutdown
 	return n, nil
+}
+
+// listen opens the HTTP listener within the connection caps and builds the HTTP server.
+func (n *Node) listen(reg *prometheus.Registry) error {
+	cfg, lim := n.cfg, n.cfg.HTTP.withDefaults()
+	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(port(cfg.HTTPPort, 7880)))
+	raw, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	maxConns := connlimit.Fit(lim.MaxConns, connlimit.NoFile())
+	if lim.MaxConns > 0 && maxConns < lim.MaxConns {
+		cfg.Logger.Warn("HTTP connection cap lowered to fit the descriptor limit (raise ulimit -n for more)",
+			"max_conns", maxConns, "wanted", lim.MaxConns, "rlimit_nofile", connlimit.NoFile())
+	}
+	n.conns = connlimit.New(raw, connlimit.Config{Max: maxConns, MaxPerKey: max(lim.MaxConnsPerIP, 0),
+		Rejected: rejectLogger(cfg.Logger)})
+	n.listener = n.conns
+	n.http = &http.Server{
+		Handler:           n.signal.Handler(),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		MaxHeaderBytes:    lim.MaxHeaderBytes,
+		// Idle keep-alives are what the listener may close to admit a new client at its cap.
+		ConnState: func(c net.Conn, s http.ConnState) { n.conns.SetIdle(c, s == http.StateIdle) },
+	}
+	registerConnMetrics(reg, n.conns)
+	return nil
+}
+
+// rejectLogger warns of the first refusal for each cap (with what to do) and keeps the rest at
+// Debug: a flood must not flood the log too. The metrics count every one.
+func rejectLogger(logger *slog.Logger) func(net.Addr, error) {
+	var warnedCap, warnedPerIP atomic.Bool
+	return func(from net.Addr, why error) {
+		warned, hint := &warnedCap, "raise --max-conns (and ulimit -n)"
+		if errors.Is(why, connlimit.ErrPerKeyCap) {
+			warned, hint = &warnedPerIP, "behind a reverse proxy on this host, or for load tests from one machine, raise --max-conns-per-ip or set it to 0"
+		}
+		level := slog.LevelDebug
+		if warned.CompareAndSwap(false, true) {
+			level = slog.LevelWarn
+		}
+		logger.Log(context.Background(), level, "HTTP connection refused", "from", from.String(), "reason", why.Error(), "hint", hint)
+	}
+}
+
+func registerConnMetrics(reg *prometheus.Registry, l *connlimit.Listener) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_http_connections", Help: "Open HTTP and WebSocket connections."},
+			func() float64 { return float64(l.Stats().Open) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_http_idle_connections", Help: "Keep-alive connections between requests."},
+			func() float64 { return float64(l.Stats().Idle) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_http_connections_refused_total",
+			Help: "Connections closed at accept: over the cap with none idle, or over the per-IP cap.", ConstLabels: prometheus.Labels{"cap": "global"}},
+			func() float64 { return float64(l.Stats().RejectedTotal) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_http_connections_refused_total",
+			Help: "Connections closed at accept: over the cap with none idle, or over the per-IP cap.", ConstLabels: prometheus.Labels{"cap": "per_ip"}},
+			func() float64 { return float64(l.Stats().RejectedPerKey) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_http_idle_connections_evicted_total",
+			Help: "Idle keep-alive connections closed to admit a new one at the cap."},
+			func() float64 { return float64(l.Stats().Evicted) }),
+	)
 }
 
 // URL is the WebSocket base URL clients connect to, e.g. ws://127.0.0.1:7880.

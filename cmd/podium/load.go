@@ -135,6 +135,8 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
 		Keys:  auth.KeyProvider{key: secret},
 		Media: sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
+		// Every simulated participant connects from this one address.
+		HTTP: server.HTTPLimits{MaxConnsPerIP: -1},
 		// As `podium serve` by default: bandwidth estimation on.
 		Room:   room.Config{MaxParticipants: max(100, perRoom), MaxRooms: max(1000, cfg.Rooms), BandwidthEstimation: true},
 		Logger: logger,
