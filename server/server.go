@@ -37,10 +37,14 @@ type Config struct {
 	TCPPort  int    // default 7881; -1 picks a free port; -2 disables ICE-TCP
 	NodeIPs  []string
 	Keys     auth.KeyProvider // empty: dev mode with generated keys
-	Room     room.Config
-	Media    sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
-	HTTP     HTTPLimits
-	Logger   *slog.Logger
+	// DevAllowRemote lets dev mode run on a non-loopback Bind and serve dev tokens to other
+	// machines: anyone who reaches the server can then mint any token. Start refuses dev mode
+	// on such a Bind without it.
+	DevAllowRemote bool
+	Room           room.Config
+	Media          sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
+	HTTP           HTTPLimits
+	Logger         *slog.Logger
 }
 
 // HTTPLimits bound what clients can hold of the HTTP listener (docs/security-http.md). Zero
@@ -110,6 +114,12 @@ func port(p, def int) int {
 	return p
 }
 
+// loopbackBind reports whether bind only listens on this machine (the media engine wants an IP).
+func loopbackBind(bind string) bool {
+	ip := net.ParseIP(bind)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Start opens every socket and serves until Shutdown.
 func Start(cfg Config) (*Node, error) {
 	if cfg.Bind == "" {
@@ -125,6 +135,13 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, served: make(chan error, 1)}
 	keys := cfg.Keys
 	dev := len(keys) == 0
+	if dev && !loopbackBind(cfg.Bind) && !cfg.DevAllowRemote {
+		return nil, fmt.Errorf("dev mode (no keys) on %s would hand admin tokens to the network: configure keys, or allow it explicitly (--dev-allow-remote)", cfg.Bind)
+	}
+	if dev && cfg.DevAllowRemote {
+		cfg.Logger.Warn("DEV MODE OPEN TO THE NETWORK: anyone who can reach this server can mint any token, admin included",
+			"bind", cfg.Bind)
+	}
 	if dev {
 		n.DevKey, n.DevSecret = auth.GenerateDevKeys()
 		keys = auth.KeyProvider{n.DevKey: n.DevSecret}
@@ -146,7 +163,7 @@ func Start(cfg Config) (*Node, error) {
 	n.rooms = room.NewManager(rc, n.engine)
 	reg := prometheus.NewRegistry()
 	n.signal = signaling.NewServer(signaling.Config{
-		Keys: keys, DevMode: dev, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
+		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
 	}, n.rooms)
 	if err := n.listen(reg); err != nil {
 		n.engine.Close()

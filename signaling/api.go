@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,7 +33,8 @@ func (s *Server) routes() {
 	m.HandleFunc("OPTIONS /", s.preflight)
 	s.adminRoutes()
 	if s.cfg.DevMode {
-		m.HandleFunc("GET /api/dev/token", s.cors(s.devToken))
+		// No CORS: a page of another origin must not read a token, an admin one least of all.
+		m.HandleFunc("GET /api/dev/token", s.devOnly(s.devToken))
 	}
 	if s.cfg.Web != nil {
 		m.Handle("GET /", http.FileServerFS(s.cfg.Web))
@@ -211,7 +215,55 @@ func (s *Server) roomError(w http.ResponseWriter, err error) {
 	}
 }
 
-// devToken mints a token for anyone: only in dev mode, for the browser app on a laptop.
+// devOnly lets through what may get a dev token: a request of this server's own origin (an
+// Origin header, when there is one, names the host asked), and unless DevAllowRemote from this
+// machine to a loopback host name, which DNS rebinding cannot fake.
+func (s *Server) devOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+			writeError(w, http.StatusForbidden, protocol.CodeForbidden, "dev tokens are for this server's own pages, not "+o)
+			return
+		}
+		if !s.cfg.DevAllowRemote && (!loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host)) {
+			writeError(w, http.StatusForbidden, protocol.CodeForbidden,
+				"dev tokens are served on this machine only, at 127.0.0.1 or localhost (podium serve --dev-allow-remote lifts this)")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// sameOrigin reports whether origin (scheme://host[:port]) names host, the request's Host.
+// The scheme is not compared: behind a TLS proxy the server sees plain HTTP.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports whether a Host header names this machine: a loopback address, localhost
+// or a name under .localhost (which browsers resolve to loopback themselves).
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// devToken mints a token for whoever devOnly lets through: only in dev mode, for the browser app
+// on a laptop.
 func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	roomName, identity := q.Get("room"), q.Get("identity")

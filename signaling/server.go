@@ -25,8 +25,12 @@ import (
 type Config struct {
 	// Keys are the API keys and secrets that sign access tokens.
 	Keys auth.KeyProvider
-	// DevMode enables /api/dev/token, which mints tokens with the first key for anyone.
+	// DevMode enables /api/dev/token, which mints tokens with the first key for a page of this
+	// server's own origin on this machine (a loopback client naming a loopback host).
 	DevMode bool
+	// DevAllowRemote serves dev tokens to other machines too (still same-origin only): anyone
+	// who can reach the server then gets any token, admin included.
+	DevAllowRemote bool
 	// Web is served at / (the browser app); nil serves nothing there.
 	Web    fs.FS
 	Logger *slog.Logger
