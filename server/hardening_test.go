@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/signaling"
 )
 
 // TestStartRefusesShortSecret: keys passed in code are held to --keys's rule (issue 15,
@@ -100,5 +103,64 @@ func TestStartRefusesDevModeOnPublicBind(t *testing.T) {
 				t.Errorf("the error does not say how to allow it: %v", err)
 			}
 		})
+	}
+}
+
+// TestAppOrigin: what --allowed-app-urls accepts, normalised the way the app compares origins
+// (its URL parser lower-cases the host and drops a default port).
+func TestAppOrigin(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ws://127.0.0.1:7880", "ws://127.0.0.1:7880"},
+		{"WSS://Media.Example.COM", "wss://media.example.com"},
+		{"wss://media.example.com:443/", "wss://media.example.com"},
+		{"ws://media.example.com:80", "ws://media.example.com"},
+		{"wss://media.example.com:8443", "wss://media.example.com:8443"},
+		{"ws://[2001:db8::1]:7880", "ws://[2001:db8::1]:7880"},
+		{" ws://a.example ", "ws://a.example"},
+		{"http://media.example.com", ""},
+		{"media.example.com", ""},
+		{"ws://", ""},
+		{"ws://:7880", ""},
+		{"ws://user:pw@media.example.com", ""},
+		{"ws://media.example.com/rtc", ""},
+		{"ws://media.example.com?x=1", ""},
+		{"ws://media.example.com:port", ""},
+	} {
+		got, err := signaling.AppOrigin(tc.in)
+		if got != tc.want || (tc.want == "") != (err != nil) {
+			t.Errorf("AppOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestAppConfig: GET /api/app-config lists the origins the app may connect to besides its own
+// (none by default), and Start refuses an entry that is not a ws(s) origin (issue 15, finding 8).
+func TestAppConfig(t *testing.T) {
+	get := func(n *Node) []string {
+		t.Helper()
+		resp, err := http.Get(n.HTTPURL() + "/api/app-config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AllowedURLs []string `json:"allowedUrls"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.AllowedURLs == nil {
+			t.Fatalf("GET /api/app-config = %d %+v (%v)", resp.StatusCode, body, err)
+		}
+		return body.AllowedURLs
+	}
+	if got := get(startNode(t)); len(got) != 0 {
+		t.Errorf("allowed URLs %q by default, want none", got)
+	}
+	n := startNodeWith(t, func(c *Config) { c.AllowedAppURLs = []string{"WSS://Media.Example.com:443", "ws://10.0.0.5:7880/"} })
+	if got, want := get(n), []string{"wss://media.example.com", "ws://10.0.0.5:7880"}; !slices.Equal(got, want) {
+		t.Errorf("allowed URLs %q, want %q", got, want)
+	}
+	_, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret},
+		Media: sfuLoopback(), AllowedAppURLs: []string{"https://media.example.com"}})
+	if err == nil || !strings.Contains(err.Error(), "https://media.example.com") {
+		t.Fatalf("Start with an https URL allowed: %v, want an error naming it", err)
 	}
 }

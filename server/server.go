@@ -41,6 +41,9 @@ type Config struct {
 	// machines: anyone who reaches the server can then mint any token. Start refuses dev mode
 	// on such a Bind without it.
 	DevAllowRemote bool
+	// AllowedAppURLs are the signalling servers (ws:// or wss:// origins) the embedded browser
+	// app may connect to with ?url=, besides its own origin.
+	AllowedAppURLs []string
 	Room           room.Config
 	Media          sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
 	HTTP           HTTPLimits
@@ -114,6 +117,37 @@ func port(p, def int) int {
 	return p
 }
 
+// check refuses what would be unsafe to serve, before any socket opens, and returns the app's
+// allowed URLs normalised.
+func (cfg Config) check() ([]string, error) {
+	// Keys given in code skip --keys's parsing: a short secret makes tokens forgeable offline.
+	if err := cfg.Keys.Validate(); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	dev := len(cfg.Keys) == 0
+	if dev && !loopbackBind(cfg.Bind) && !cfg.DevAllowRemote {
+		return nil, fmt.Errorf("dev mode (no keys) on %s would hand admin tokens to the network: configure keys, or allow it explicitly (--dev-allow-remote)", cfg.Bind)
+	}
+	if dev && cfg.DevAllowRemote {
+		cfg.Logger.Warn("DEV MODE OPEN TO THE NETWORK: anyone who can reach this server can mint any token, admin included",
+			"bind", cfg.Bind)
+	}
+	return appOrigins(cfg.AllowedAppURLs)
+}
+
+// appOrigins normalises the app's allowed URLs (signaling.AppOrigin).
+func appOrigins(raw []string) ([]string, error) {
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		o, err := signaling.AppOrigin(r)
+		if err != nil {
+			return nil, fmt.Errorf("allowed app URL %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 // loopbackBind reports whether bind only listens on this machine (the media engine wants an IP).
 func loopbackBind(bind string) bool {
 	ip := net.ParseIP(bind)
@@ -128,20 +162,13 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	// Keys given in code skip --keys's parsing: a short secret makes tokens forgeable offline.
-	if err := cfg.Keys.Validate(); err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+	appURLs, err := cfg.check()
+	if err != nil {
+		return nil, err
 	}
 	n := &Node{cfg: cfg, served: make(chan error, 1)}
 	keys := cfg.Keys
 	dev := len(keys) == 0
-	if dev && !loopbackBind(cfg.Bind) && !cfg.DevAllowRemote {
-		return nil, fmt.Errorf("dev mode (no keys) on %s would hand admin tokens to the network: configure keys, or allow it explicitly (--dev-allow-remote)", cfg.Bind)
-	}
-	if dev && cfg.DevAllowRemote {
-		cfg.Logger.Warn("DEV MODE OPEN TO THE NETWORK: anyone who can reach this server can mint any token, admin included",
-			"bind", cfg.Bind)
-	}
 	if dev {
 		n.DevKey, n.DevSecret = auth.GenerateDevKeys()
 		keys = auth.KeyProvider{n.DevKey: n.DevSecret}
@@ -154,7 +181,6 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.TCPPort == -2 {
 		media.TCPPort = -1
 	}
-	var err error
 	if n.engine, err = sfu.NewEngine(media); err != nil {
 		return nil, err
 	}
@@ -163,7 +189,7 @@ func Start(cfg Config) (*Node, error) {
 	n.rooms = room.NewManager(rc, n.engine)
 	reg := prometheus.NewRegistry()
 	n.signal = signaling.NewServer(signaling.Config{
-		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
+		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
 	}, n.rooms)
 	if err := n.listen(reg); err != nil {
 		n.engine.Close()

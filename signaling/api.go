@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -38,7 +39,36 @@ func (s *Server) routes() {
 	}
 	if s.cfg.Web != nil {
 		m.Handle("GET /", http.FileServerFS(s.cfg.Web))
+		m.HandleFunc("GET /api/app-config", s.appConfig)
 	}
+}
+
+// appConfig tells the browser app where it may connect: its own origin, and these. A link
+// with ?url= must not make a page of this server send camera and microphone elsewhere.
+func (s *Server) appConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"allowedUrls": append([]string{}, s.cfg.AppURLs...)})
+}
+
+// AppOrigin checks an origin the app may be allowed to connect to and returns it as the app
+// compares it: ws or wss, lower-case host, no default port, no path. It refuses anything
+// else, so that a typo fails at start instead of silently allowing nothing.
+func AppOrigin(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", raw, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "ws" && scheme != "wss" {
+		return "", fmt.Errorf("%q: want ws://host[:port] or wss://host[:port]", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: want an origin, scheme://host[:port] and nothing more", raw)
+	}
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (scheme == "ws" && p == "80") || (scheme == "wss" && p == "443") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return scheme + "://" + host, nil
 }
 
 // cors lets apps on other origins call the API (the bearer token is the authority).

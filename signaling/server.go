@@ -31,6 +31,9 @@ type Config struct {
 	// DevAllowRemote serves dev tokens to other machines too (still same-origin only): anyone
 	// who can reach the server then gets any token, admin included.
 	DevAllowRemote bool
+	// AppURLs are the signalling origins (ws://host:port, as AppOrigin returns them) the browser
+	// app may connect to besides its own; GET /api/app-config tells it.
+	AppURLs []string
 	// Web is served at / (the browser app); nil serves nothing there.
 	Web    fs.FS
 	Logger *slog.Logger

@@ -1,6 +1,7 @@
 // The conference app: a lobby, then a stage (the dominant speaker or a screen share) with a
 // filmstrip, chat, device selection and call controls. URL parameters:
-//   ?token=JWT[&url=ws://host:port]          join with this token, no lobby
+//   ?token=JWT[&url=ws://host:port]          join with this token, no lobby (another server's url
+//                                            only if this one allows it: --allowed-app-urls)
 //   ?room=R&name=N[&identity=I]&autojoin=1   get a dev token and join at once
 //   simulcast=0   publish the camera as one layer      video=0 / audio=0   do not publish it
 //   adaptive=0    do not tell the server the size each video is shown at
@@ -115,6 +116,27 @@ function defaultURL() {
 }
 
 /**
+ * Refuses a server other than the page's own unless the page's server allows it
+ * (--allowed-app-urls): a link with ?url= must not send the camera and microphone elsewhere.
+ * @param {string} url
+ */
+async function checkServerURL(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`"${url}" is not a server address`);
+  }
+  const origin = `${u.protocol}//${u.host}`;
+  if (origin === defaultURL()) return;
+  const res = await fetch('/api/app-config').catch(() => null);
+  const config = res?.ok ? await res.json().catch(() => null) : null;
+  if (!Array.isArray(config?.allowedUrls) || !config.allowedUrls.includes(origin)) {
+    throw new Error(`this app connects only to its own server, not to ${origin}`);
+  }
+}
+
+/**
  * Asks the server for a development token (dev mode only).
  * @param {string} roomName
  * @param {string} identity
@@ -154,6 +176,12 @@ async function joinByName(roomName, name, identity) {
 async function join(url, token) {
   Object.assign(state, { phase: 'joining', error: null, leaveReason: null, ready: false, published: { camera: null, microphone: null, screen: null } });
   setStatus('Connecting…', 'connecting');
+  try {
+    await checkServerURL(url);
+  } catch (err) {
+    fail(err);
+    return;
+  }
   const room = new Room({ adaptiveStream: state.adaptive });
   app.room = room;
   wire(room);
