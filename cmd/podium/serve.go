@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"iter"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,80 +18,211 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
+	"github.com/podium-sfu/podium/signaling"
 )
 
 func versionString() string { return "podium " + server.Version }
 
+// envName is the variable that sets a flag's default: PODIUM_<NAME>.
+func envName(name string) string {
+	return "PODIUM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
 // envDefault lets PODIUM_<NAME> set a flag's default.
 func envDefault(name, def string) string {
-	if v, ok := os.LookupEnv("PODIUM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+	if v, ok := os.LookupEnv(envName(name)); ok {
 		return v
 	}
 	return def
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(envDefault(name, strconv.Itoa(def))); err == nil {
-		return v
+// envInts reads numeric defaults from the environment and keeps what it could not read: a typo
+// in PODIUM_HTTP_PORT must stop the server, not quietly give the default.
+type envInts []error
+
+func (e *envInts) get(name string, def int) int {
+	v := envDefault(name, "")
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*e = append(*e, fmt.Errorf("%s=%q: not a whole number", envName(name), v))
+		return def
+	}
+	return n
 }
 
-func serve(args []string) error {
+// serveOptions are `podium serve`'s flags, checked and turned into a node's config.
+type serveOptions struct {
+	cfg   server.Config // Logger is set by serve
+	level slog.Level
+	pprof string
+}
+
+// serveFlags are the flags as given, before checking.
+type serveFlags struct {
+	bind, nodeIP, keys, logLevel, pprof, appURLs            string
+	httpPort, udpPort, tcpPort, maxParticipants, udpReaders int
+	udpBuffer, maxConns, maxConnsPerIP                      int
+	emptyTimeout                                            time.Duration
+	bwe, devAllowRemote                                     bool
+}
+
+func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
+	f := &serveFlags{}
+	fs.StringVar(&f.bind, "bind", envDefault("bind", "127.0.0.1"), "IP address to listen on (HTTP, WebSocket and media) [PODIUM_BIND]")
+	fs.IntVar(&f.httpPort, "http-port", env.get("http-port", 7880), "HTTP and WebSocket port, 1-65535 [PODIUM_HTTP_PORT]")
+	fs.IntVar(&f.udpPort, "udp-port", env.get("udp-port", 7882), "the one UDP port for all media (ICE UDP mux), 1-65535 [PODIUM_UDP_PORT]")
+	fs.IntVar(&f.tcpPort, "tcp-port", env.get("tcp-port", 7881), "ICE over TCP port, 1-65535; 0 disables [PODIUM_TCP_PORT]")
+	fs.StringVar(&f.nodeIP, "node-ip", envDefault("node-ip", ""), "IP addresses put in ICE candidates (comma-separated), e.g. the public IP [PODIUM_NODE_IP]")
+	fs.StringVar(&f.keys, "keys", envDefault("keys", ""), "API keys as key:secret[,key:secret], secrets of 32 bytes or more; none = dev mode [PODIUM_KEYS]")
+	fs.IntVar(&f.maxParticipants, "max-participants", env.get("max-participants", 100), "participants per room, at least 1 [PODIUM_MAX_PARTICIPANTS]")
+	fs.DurationVar(&f.emptyTimeout, "empty-timeout", 5*time.Minute, "close a room this long after its last participant left (more than 0)")
+	fs.BoolVar(&f.bwe, "bwe", envDefault("bwe", "1") != "0", "estimate each subscriber's downlink and budget its layers by it; --bwe=false (trusted LANs) saves a few percent of CPU [PODIUM_BWE=0 turns it off]")
+	fs.IntVar(&f.udpReaders, "udp-readers", env.get("udp-readers", 0), "sockets sharing the UDP port (SO_REUSEPORT, Linux), each forwarding what it receives on its own goroutine; 0: one per core, up to 8 [PODIUM_UDP_READERS]")
+	fs.StringVar(&f.logLevel, "log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
+	fs.IntVar(&f.udpBuffer, "udp-buffer", 4<<20, "kernel receive/send buffer of the media socket in bytes (capped by net.core.rmem_max); 0 keeps the system default")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this host:port, e.g. 127.0.0.1:6060 (off by default)")
+	fs.IntVar(&f.maxConns, "max-conns", env.get("max-conns", 4096), "open HTTP and WebSocket connections at most, lowered to 3/4 of ulimit -n; at the cap the longest-idle keep-alive is closed for a new one, else the new one is [PODIUM_MAX_CONNS]")
+	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", env.get("max-conns-per-ip", 64), "open connections per client IP (IPv6: per /64); 0: no per-IP cap, e.g. behind a reverse proxy on this host [PODIUM_MAX_CONNS_PER_IP]")
+	fs.StringVar(&f.appURLs, "allowed-app-urls", envDefault("allowed-app-urls", ""), "signalling servers (ws:// or wss:// origins, comma-separated) the web app may join with ?url= besides this one [PODIUM_ALLOWED_APP_URLS]")
+	fs.BoolVar(&f.devAllowRemote, "dev-allow-remote", false, "in dev mode (no --keys), allow a non-loopback --bind and serve dev tokens to other machines: anyone who reaches the server can mint any token")
+	return f
+}
+
+// parseServe reads and checks serve's flags; every error names the flag (or variable) at fault.
+func parseServe(args []string) (*serveOptions, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	bind := fs.String("bind", envDefault("bind", "127.0.0.1"), "address to listen on (HTTP, WebSocket and media) [PODIUM_BIND]")
-	httpPort := fs.Int("http-port", envInt("http-port", 7880), "HTTP and WebSocket port [PODIUM_HTTP_PORT]")
-	udpPort := fs.Int("udp-port", envInt("udp-port", 7882), "the one UDP port for all media (ICE UDP mux) [PODIUM_UDP_PORT]")
-	tcpPort := fs.Int("tcp-port", envInt("tcp-port", 7881), "ICE over TCP port, 0 disables [PODIUM_TCP_PORT]")
-	nodeIP := fs.String("node-ip", envDefault("node-ip", ""), "address put in ICE candidates (comma-separated), e.g. the public IP [PODIUM_NODE_IP]")
-	keys := fs.String("keys", envDefault("keys", ""), "API keys as key:secret[,key:secret]; none = dev mode [PODIUM_KEYS]")
-	maxParticipants := fs.Int("max-participants", envInt("max-participants", 100), "participants per room [PODIUM_MAX_PARTICIPANTS]")
-	emptyTimeout := fs.Duration("empty-timeout", 5*time.Minute, "close a room this long after its last participant left")
-	bwe := fs.Bool("bwe", envDefault("bwe", "1") != "0", "estimate each subscriber's downlink and budget its layers by it; --bwe=false (trusted LANs) saves a few percent of CPU [PODIUM_BWE=0 turns it off]")
-	udpReaders := fs.Int("udp-readers", envInt("udp-readers", 0), "sockets sharing the UDP port (SO_REUSEPORT, Linux), each forwarding what it receives on its own goroutine; 0: one per core, up to 8 [PODIUM_UDP_READERS]")
-	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
-	udpBuffer := fs.Int("udp-buffer", 4<<20, "kernel receive/send buffer of the media socket in bytes (capped by net.core.rmem_max); 0 keeps the system default")
-	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off by default)")
+	var env envInts
+	f := defineServeFlags(fs, &env)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		// flag stops at the first non-flag: whatever follows it would be silently ignored.
-		return fmt.Errorf("serve: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
+		return nil, fmt.Errorf("serve: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	if err := errors.Join(env...); err != nil {
+		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg := server.Config{
-		Bind: *bind, HTTPPort: *httpPort, UDPPort: *udpPort, TCPPort: *tcpPort, Logger: logger,
-		Room: room.Config{MaxParticipants: *maxParticipants, EmptyTimeout: *emptyTimeout, BandwidthEstimation: *bwe},
+	if err := f.check(); err != nil {
+		return nil, err
 	}
-	if *tcpPort == 0 {
-		cfg.TCPPort = -2
-	}
-	cfg.Media.SocketBuffer = *udpBuffer
-	cfg.Media.UDPReaders = *udpReaders
-	if *udpBuffer <= 0 {
-		cfg.Media.SocketBuffer = -1 // the system default
-	}
-	if *nodeIP != "" {
-		cfg.NodeIPs = strings.Split(*nodeIP, ",")
-	}
-	if *keys != "" {
-		kp, err := auth.ParseKeys(*keys)
-		if err != nil {
-			return fmt.Errorf("--keys: %w", err)
+	return f.options()
+}
+
+// check applies the rules of each numeric and address flag.
+func (f *serveFlags) check() error {
+	ports := []struct {
+		name string
+		v    int
+		min  int // 0 where 0 means disabled
+	}{{"http-port", f.httpPort, 1}, {"udp-port", f.udpPort, 1}, {"tcp-port", f.tcpPort, 0}}
+	for _, p := range ports {
+		if p.v < p.min || p.v > 65535 {
+			return fmt.Errorf("--%s %d: want a port, %d-65535", p.name, p.v, p.min)
 		}
-		cfg.Keys = kp
 	}
-	node, err := server.Start(cfg)
+	atLeast := []struct {
+		name   string
+		v, min int
+	}{{"max-participants", f.maxParticipants, 1}, {"udp-readers", f.udpReaders, 0}, {"udp-buffer", f.udpBuffer, 0},
+		{"max-conns", f.maxConns, 1}, {"max-conns-per-ip", f.maxConnsPerIP, 0}}
+	for _, n := range atLeast {
+		if n.v < n.min {
+			return fmt.Errorf("--%s %d: want %d or more", n.name, n.v, n.min)
+		}
+	}
+	if f.emptyTimeout <= 0 {
+		return fmt.Errorf("--empty-timeout %v: want more than 0", f.emptyTimeout)
+	}
+	if net.ParseIP(f.bind) == nil {
+		return fmt.Errorf("--bind %q: want an IP address, e.g. 127.0.0.1 or 0.0.0.0", f.bind)
+	}
+	if f.pprof != "" {
+		if _, _, err := net.SplitHostPort(f.pprof); err != nil {
+			return fmt.Errorf("--pprof %q: want host:port (%v)", f.pprof, err)
+		}
+	}
+	return nil
+}
+
+// options turns checked flags into a node's config, parsing the lists and the log level.
+func (f *serveFlags) options() (*serveOptions, error) {
+	o := &serveOptions{pprof: f.pprof}
+	if err := o.level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	o.cfg = server.Config{
+		Bind: f.bind, HTTPPort: f.httpPort, UDPPort: f.udpPort, TCPPort: f.tcpPort,
+		Room:           room.Config{MaxParticipants: f.maxParticipants, EmptyTimeout: f.emptyTimeout, BandwidthEstimation: f.bwe},
+		HTTP:           server.HTTPLimits{MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP},
+		DevAllowRemote: f.devAllowRemote,
+	}
+	if f.tcpPort == 0 {
+		o.cfg.TCPPort = -2
+	}
+	if f.maxConnsPerIP == 0 {
+		o.cfg.HTTP.MaxConnsPerIP = -1
+	}
+	o.cfg.Media.SocketBuffer, o.cfg.Media.UDPReaders = f.udpBuffer, f.udpReaders
+	if f.udpBuffer == 0 {
+		o.cfg.Media.SocketBuffer = -1 // the system default
+	}
+	for ip := range listItems(f.nodeIP) {
+		if net.ParseIP(ip) == nil {
+			return nil, fmt.Errorf("--node-ip %q: not an IP address", ip)
+		}
+		o.cfg.NodeIPs = append(o.cfg.NodeIPs, ip)
+	}
+	for u := range listItems(f.appURLs) {
+		if _, err := signaling.AppOrigin(u); err != nil {
+			return nil, fmt.Errorf("--allowed-app-urls: %w", err)
+		}
+		o.cfg.AllowedAppURLs = append(o.cfg.AllowedAppURLs, u)
+	}
+	if f.keys != "" {
+		kp, err := auth.ParseKeys(f.keys)
+		if err != nil {
+			return nil, fmt.Errorf("--keys: %w", err)
+		}
+		o.cfg.Keys = kp
+	}
+	return o, nil
+}
+
+// listItems yields the comma-separated items of s, trimmed; an empty item is yielded too, so
+// that "1.2.3.4,,5.6.7.8" is an error rather than two addresses.
+func listItems(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if strings.TrimSpace(s) == "" {
+			return
+		}
+		for item := range strings.SplitSeq(s, ",") {
+			if !yield(strings.TrimSpace(item)) {
+				return
+			}
+		}
+	}
+}
+
+func serve(args []string) error {
+	o, err := parseServe(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.level}))
+	o.cfg.Logger = logger
+	node, err := server.Start(o.cfg)
 	if err != nil {
 		return err
 	}
-	if *pprofAddr != "" {
-		stopPprof, err := startPprof(*pprofAddr, logger)
+	if o.pprof != "" {
+		stopPprof, err := startPprof(o.pprof, logger)
 		if err != nil {
 			_ = node.Shutdown(context.Background())
 			return fmt.Errorf("--pprof: %w", err)
@@ -98,7 +232,7 @@ func serve(args []string) error {
 	logger.Info("podium serving", "version", server.Version, "http", node.HTTPURL(),
 		"udp", node.Engine().UDPAddr(), "tcp", node.Engine().TCPAddr())
 	if node.DevKey != "" {
-		logger.Warn("no --keys given: DEV MODE — anyone can get a token from /api/dev/token; do not expose this server")
+		logger.Warn("no --keys given: DEV MODE — any page of this server can get any token from /api/dev/token; do not expose it")
 		fmt.Fprintf(os.Stderr, "\n  dev API key:    %s\n  dev API secret: %s\n  open %s/ in a browser\n\n", node.DevKey, node.DevSecret, node.HTTPURL())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -108,11 +111,19 @@ type process struct {
 // killed when the test ends if it is still running.
 func startServe(t *testing.T, extra ...string) *process {
 	t.Helper()
+	return startServeUnder(t, nil, extra...)
+}
+
+// startServeUnder is startServe with a command in front of the binary (e.g. a shell that
+// lowers a limit first and execs the rest).
+func startServeUnder(t *testing.T, prefix []string, extra ...string) *process {
+	t.Helper()
 	bin := podiumBinary(t)
 	hp, tp, up := freePorts(t)
-	args := append([]string{"serve", "--http-port", strconv.Itoa(hp), "--tcp-port", strconv.Itoa(tp),
+	args := append([]string{bin, "serve", "--http-port", strconv.Itoa(hp), "--tcp-port", strconv.Itoa(tp),
 		"--udp-port", strconv.Itoa(up)}, extra...)
-	p := &process{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{}),
+	args = append(prefix, args...)
+	p := &process{cmd: exec.Command(args[0], args[1:]...), stderr: &syncBuffer{}, exited: make(chan struct{}),
 		http: "http://127.0.0.1:" + strconv.Itoa(hp)}
 	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -269,5 +280,140 @@ func TestServeRefusesStrayArguments(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(p.stderr.String()), []byte(`unexpected argument "oops"`)) {
 		t.Errorf("stderr does not name the argument:\n%s", p.stderr.String())
+	}
+}
+
+// serveEnv sets serve's PODIUM_* variables to env's and unsets the others until the test ends:
+// a developer's shell must not decide a test.
+func serveEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, name := range []string{"BIND", "HTTP_PORT", "UDP_PORT", "TCP_PORT", "NODE_IP", "KEYS", "MAX_PARTICIPANTS",
+		"BWE", "UDP_READERS", "LOG_LEVEL", "MAX_CONNS", "MAX_CONNS_PER_IP", "ALLOWED_APP_URLS"} {
+		v, ok := env["PODIUM_"+name]
+		t.Setenv("PODIUM_"+name, v) // restored when the test ends
+		if !ok {
+			_ = os.Unsetenv("PODIUM_" + name)
+		}
+	}
+}
+
+// TestServeFlagsChecked: every flag of `podium serve` is checked, and the error names it; a
+// bad number in a PODIUM_* variable is an error too, not the default (issue 15, finding 10:
+// --http-port -1, --max-participants 0, --empty-timeout -1s, --udp-readers -5 and --node-ip
+// not-an-ip were accepted silently).
+func TestServeFlagsChecked(t *testing.T) {
+	keys := "--keys=" + testKey + ":" + testSecret
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in the error; "" means accepted
+	}{
+		{"defaults", nil, nil, ""},
+		{"everything valid", []string{keys, "--bind", "0.0.0.0", "--http-port", "1", "--udp-port", "65535", "--tcp-port", "0",
+			"--node-ip", "203.0.113.7, 2001:db8::7", "--max-participants", "1", "--empty-timeout", "1s", "--udp-readers", "0",
+			"--udp-buffer", "0", "--log-level", "debug", "--pprof", "127.0.0.1:6060", "--max-conns", "1", "--max-conns-per-ip", "0",
+			"--allowed-app-urls", "wss://media.example.com,ws://10.0.0.5:7880", "--dev-allow-remote", "--bwe=false"}, nil, ""},
+		{"http port negative", []string{"--http-port", "-1"}, nil, "--http-port"},
+		{"http port zero", []string{"--http-port", "0"}, nil, "--http-port"},
+		{"http port too big", []string{"--http-port", "65536"}, nil, "--http-port"},
+		{"udp port zero", []string{"--udp-port", "0"}, nil, "--udp-port"},
+		{"tcp port negative", []string{"--tcp-port", "-2"}, nil, "--tcp-port"},
+		{"tcp port too big", []string{"--tcp-port", "70000"}, nil, "--tcp-port"},
+		{"max participants zero", []string{"--max-participants", "0"}, nil, "--max-participants"},
+		{"max participants negative", []string{"--max-participants", "-1"}, nil, "--max-participants"},
+		{"empty timeout negative", []string{"--empty-timeout", "-1s"}, nil, "--empty-timeout"},
+		{"empty timeout zero", []string{"--empty-timeout", "0s"}, nil, "--empty-timeout"},
+		{"udp readers negative", []string{"--udp-readers", "-5"}, nil, "--udp-readers"},
+		{"udp buffer negative", []string{"--udp-buffer", "-1"}, nil, "--udp-buffer"},
+		{"node ip not an ip", []string{"--node-ip", "not-an-ip"}, nil, "--node-ip"},
+		{"node ip empty item", []string{"--node-ip", "203.0.113.7,,203.0.113.8"}, nil, "--node-ip"},
+		{"node ip a host name", []string{"--node-ip", "podium.example.com"}, nil, "--node-ip"},
+		{"bind not an ip", []string{"--bind", "everywhere"}, nil, "--bind"},
+		{"log level", []string{"--log-level", "loud"}, nil, "--log-level"},
+		{"pprof without a port", []string{"--pprof", "localhost"}, nil, "--pprof"},
+		{"short secret", []string{"--keys", "k1:x"}, nil, "--keys"},
+		{"max conns zero", []string{"--max-conns", "0"}, nil, "--max-conns"},
+		{"max conns per ip negative", []string{"--max-conns-per-ip", "-1"}, nil, "--max-conns-per-ip"},
+		{"app url http", []string{"--allowed-app-urls", "http://media.example.com"}, nil, "--allowed-app-urls"},
+		{"app url with a path", []string{"--allowed-app-urls", "ws://media.example.com/rtc"}, nil, "--allowed-app-urls"},
+		{"env port not a number", nil, map[string]string{"PODIUM_HTTP_PORT": "80a"}, "PODIUM_HTTP_PORT"},
+		{"env port out of range", nil, map[string]string{"PODIUM_UDP_PORT": "0"}, "--udp-port"},
+		{"env cap not a number", nil, map[string]string{"PODIUM_MAX_CONNS_PER_IP": "many"}, "PODIUM_MAX_CONNS_PER_IP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			serveEnv(t, tc.env)
+			_, err := parseServe(tc.args)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeFlagsMeaning: the flags whose 0 means something reach the node's config as that.
+func TestServeFlagsMeaning(t *testing.T) {
+	serveEnv(t, nil)
+	o, err := parseServe([]string{"--tcp-port", "0", "--udp-buffer", "0", "--max-conns-per-ip", "0",
+		"--node-ip", " 203.0.113.7 ,2001:db8::7", "--allowed-app-urls", "wss://media.example.com", "--dev-allow-remote"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if c.TCPPort != -2 || c.Media.SocketBuffer != -1 || c.HTTP.MaxConnsPerIP != -1 || !c.DevAllowRemote ||
+		!slices.Equal(c.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) || !slices.Equal(c.AllowedAppURLs, []string{"wss://media.example.com"}) {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+// TestServeAnswersHealthzAtDescriptorLimit: under ulimit -n 256, 300 idle keep-alive
+// connections made accept fail with "too many open files" and /healthz time out (issue 15,
+// finding 6). Now the per-IP cap turns one address's surplus away, and without it the global
+// cap (fitted under the descriptor limit) makes room by closing the longest-idle connection.
+func TestServeAnswersHealthzAtDescriptorLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra []string
+	}{
+		{"per-IP cap", nil},
+		{"global cap", []string{"--max-conns-per-ip", "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			serveEnv(t, nil)
+			sh := []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"}
+			p := startServeUnder(t, sh, append([]string{"--keys", testKey + ":" + testSecret}, tc.extra...)...)
+			p.waitHealthy(t)
+			addr := strings.TrimPrefix(p.http, "http://")
+			for range 300 {
+				c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				defer c.Close()
+				// Refused connections fail here; admitted ones answer and stay open, idle.
+				_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+				_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: podium\r\n\r\n"))
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					resp.Body.Close()
+				}
+			}
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+			client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+			resp, err := client.Get(p.http + "/healthz")
+			if err != nil {
+				t.Fatalf("GET /healthz with 300 idle connections open: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz = %d", resp.StatusCode)
+			}
+			if strings.Contains(p.stderr.String(), "too many open files") {
+				t.Errorf("the server ran out of descriptors:\n%s", p.stderr.String())
+			}
+			p.stop(t)
+		})
 	}
 }
