@@ -1,5 +1,9 @@
 # Build: docker build -t podium .
-# Run:   docker run --rm -p 7880:7880 -p 7881:7881 -p 7882:7882/udp podium
+# Run:   docker run --rm -p 7880:7880 -p 7881:7881 -p 7882:7882/udp \
+#          -e PODIUM_KEYS="mykey:$(openssl rand -hex 32)" -e PODIUM_NODE_IP=203.0.113.7 podium
+#        (PODIUM_NODE_IP: the address clients reach the host on, put in ICE candidates.)
+# Without keys the server refuses to start on 0.0.0.0: dev mode hands out admin tokens. For a
+# trial on your own machine only: docker run … podium serve --bind 0.0.0.0 --dev-allow-remote
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -37,7 +37,7 @@ run() {
 	local name=$1
 	shift
 	"$bin" serve --keys "bench:$secret" --http-port 7990 --udp-port 7992 --tcp-port 0 \
-		--max-participants 1000 --pprof 127.0.0.1:7996 --log-level warn ${SERVE_FLAGS:-} 2>"$out/$name.serve.log" &
+		--max-participants 1000 --max-conns-per-ip 0 --pprof 127.0.0.1:7996 --log-level warn ${SERVE_FLAGS:-} 2>"$out/$name.serve.log" &
 	local pid=$!
 	for _ in $(seq 50); do
 		curl -sf http://127.0.0.1:7990/healthz >/dev/null 2>&1 && break
