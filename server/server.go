@@ -50,7 +50,7 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
-// HTTPLimits bound what clients can hold of the HTTP listener (docs/security-http.md). Zero
+// HTTPLimits bound what clients can hold of the HTTP listener (docs/security.md). Zero
 // fields take the defaults below.
 type HTTPLimits struct {
 	ReadHeaderTimeout time.Duration // default 10 s: a request's line and headers
