@@ -92,6 +92,8 @@ type PublishedTrack struct {
 	owner    *Participant
 	info     protocol.TrackInfo // guarded by owner.mu
 	receiver *sfu.Receiver      // set once media arrives, under owner.mu
+	// the pion receiver its layers arrive on (under owner.mu): later layers join the track by it
+	rtpReceiver *webrtc.RTPReceiver
 
 	lastNeeded uint8 // layers last announced in subscribedLayers (owner's control queue)
 }
@@ -151,7 +153,10 @@ func (p *Participant) wire() {
 				msg.Candidate = &protocol.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
 					SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
 			}
-			p.send(msg)
+			// Through the control queue: gathering starts inside SetLocalDescription, on pion's
+			// goroutine, and a candidate sent from there could overtake the answer or offer
+			// that the queue's current job is about to send.
+			p.q.push(func() { p.send(msg) })
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.logger.Debug("connection state", "target", target, "state", s.String())

@@ -49,7 +49,9 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	if p.closing {
 		return
 	}
-	if t := p.flowingTrack(remote.ID()); t != nil && remote.RID() != "" {
+	// The layers of one RTP receiver are one track, whatever their msid says: Firefox's msid
+	// track id is not the MediaStreamTrack id that publish announced.
+	if t := p.trackOfReceiver(rr); t != nil {
 		p.addLayer(t, remote)
 		return
 	}
@@ -89,7 +91,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 		Logger: p.logger.With("track", t.sid), Transport: p.pubTransport,
 	})
 	p.mu.Lock()
-	t.receiver = r
+	t.receiver, t.rtpReceiver = r, rr
 	t.info.MimeType = remote.Codec().MimeType
 	p.tracks = append(p.tracks, t)
 	info := t.info
@@ -99,12 +101,12 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
 }
 
-// flowingTrack finds a published track with media by its client id.
-func (p *Participant) flowingTrack(cid string) *PublishedTrack {
+// trackOfReceiver finds the published track whose media arrives on rr.
+func (p *Participant) trackOfReceiver(rr *webrtc.RTPReceiver) *PublishedTrack {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.tracks {
-		if t.cid == cid {
+		if t.rtpReceiver == rr {
 			return t
 		}
 	}

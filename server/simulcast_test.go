@@ -276,3 +276,45 @@ func TestUpstreamNACKRepairUnderLoss(t *testing.T) {
 		lossy.received.Load(), dropped, r.missing, r.first, r.lo, r.hi, r.frames)
 	r.check(t, dropped)
 }
+
+// TestSimulcastLayersOfOneReceiverStayTogether: Firefox announces a track with `publish`'s cid
+// but sends it under another msid track id. Every layer of one RTP receiver belongs to one
+// track whatever the msid says: a subscriber can still switch to each of them. (Before, the
+// first layer was matched by a fallback and the others were dropped as "not announced".)
+func TestSimulcastLayersOfOneReceiverStayTogether(t *testing.T) {
+	n := startNode(t)
+	tap := newSignalTap(t, n, 0)
+	tap.rewriteUp = func(m protocol.Message) protocol.Message {
+		if p, ok := m.(*protocol.Publish); ok {
+			p.CID = "firefox-" + p.CID // not the msid track id the offer will carry
+		}
+		return m
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pub, err := client.Connect(ctx, tap.URL(), token(t, "ff", "firefox", nil), client.Options{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	sub := connect(t, n, "ff", "sub")
+	q, h, f := testmedia.VP8Layers()
+	lt, err := pub.PublishSimulcastIVF(ctx, q, h, f, client.Camera())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vl, rt := subscribeVideo(t, sub)
+	for _, want := range []struct {
+		w, h int
+		rid  string
+	}{{640, 360, "h"}, {1280, 720, "f"}, {320, 180, "q"}} {
+		asked := time.Now()
+		if err := sub.SetTrackSettings(protocol.TrackSettings{TrackSid: lt.Sid(), Width: want.w, Height: want.h}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "keyframes of layer "+want.rid, func() bool {
+			_, ok := vl.firstKeyframeAfter(asked, want.w)
+			return ok && sub.ReceivedLayer(rt.TrackSid) == want.rid
+		})
+	}
+}
