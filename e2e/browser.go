@@ -5,11 +5,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -142,7 +144,7 @@ func (b *Browser) NewPage(t testing.TB, url string) *Page {
 	go p.collect(messages)
 	t.Cleanup(func() {
 		if t.Failed() {
-			p.logConsole(t)
+			logConsole(t, p.url, p.Console())
 		}
 		p.cancel()
 		<-p.done
@@ -179,30 +181,62 @@ func (p *Page) Console() []string {
 	return append([]string(nil), p.console...)
 }
 
-func (p *Page) logConsole(t testing.TB) {
-	lines := p.Console()
+func logConsole(t testing.TB, url string, lines []string) {
 	if len(lines) == 0 {
-		t.Logf("console of %s: (empty)", p.url)
+		t.Logf("console of %s: (empty)", url)
 		return
 	}
-	t.Logf("console of %s:\n\t%s", p.url, strings.Join(lines, "\n\t"))
+	t.Logf("console of %s:\n\t%s", url, strings.Join(lines, "\n\t"))
 }
 
 // Context returns the tab's chromedp context, for actions the harness does not wrap. Derive a
 // timeout from it for each action; never cancel it (the tab closes in t.Cleanup).
 func (p *Page) Context() context.Context { return p.ctx }
 
-// Eval evaluates a JavaScript expression in the page and decodes its value into T (through JSON).
-// A promise is awaited; an exception or a rejection is an error. Use an async arrow for
-// statements: `(async () => { ...; return x })()`.
-func Eval[T any](p *Page, js string) (T, error) {
+// Tab is a page in either browser, Chromium (*Page) or Firefox (*FirefoxPage): Eval, MustEval and
+// checks shared by both browsers' tests take one.
+type Tab interface {
+	// evalJSON evaluates a JavaScript expression, awaiting a promise, and returns its value as
+	// JSON; nil for undefined.
+	evalJSON(js string) ([]byte, error)
+	WaitFor(t testing.TB, js string, timeout time.Duration)
+	Poll(js string, timeout time.Duration) error
+	Screenshot(path string) error
+	Console() []string
+}
+
+func (p *Page) evalJSON(js string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, EvalTimeout)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	// A []byte result is the value's JSON as the browser serialised it (returnByValue).
+	return chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+}
+
+// Eval evaluates a JavaScript expression in the page and decodes its value into T (through JSON).
+// A promise is awaited; an exception or a rejection is an error, and so is undefined or null when
+// T cannot be nil. Use an async arrow for statements: `(async () => { ...; return x })()`.
+func Eval[T any](p Tab, js string) (T, error) {
+	var v T
+	raw, err := p.evalJSON(js)
+	if err != nil {
+		return v, err
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		switch reflect.TypeFor[T]().Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			return v, nil
+		}
+		if len(raw) == 0 {
+			return v, chromedp.ErrJSUndefined
+		}
+		return v, chromedp.ErrJSNull
+	}
+	err = json.Unmarshal(raw, &v)
+	return v, err
 }
 
 // MustEval is Eval that fails the test on an error.
-func MustEval[T any](t testing.TB, p *Page, js string) T {
+func MustEval[T any](t testing.TB, p Tab, js string) T {
 	t.Helper()
 	v, err := Eval[T](p, js)
 	if err != nil {
@@ -222,6 +256,16 @@ func (p *Page) WaitFor(t testing.TB, js string, timeout time.Duration) {
 
 // Poll is WaitFor returning an error instead of failing the test.
 func (p *Page) Poll(js string, timeout time.Duration) error {
+	return poll(p, js, timeout, func() error {
+		if err := p.ctx.Err(); err != nil {
+			return fmt.Errorf("the tab closed: %w", err)
+		}
+		return nil
+	})
+}
+
+// poll evaluates js every 100 ms until it is true, the timeout passes or closed reports an error.
+func poll(p Tab, js string, timeout time.Duration, closed func() error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
@@ -230,8 +274,8 @@ func (p *Page) Poll(js string, timeout time.Duration) error {
 			return nil
 		}
 		last = err
-		if p.ctx.Err() != nil {
-			return fmt.Errorf("waiting for %s: the tab closed: %w", abbrev(js), p.ctx.Err())
+		if err := closed(); err != nil {
+			return fmt.Errorf("waiting for %s: %w", abbrev(js), err)
 		}
 		if time.Now().After(deadline) {
 			if last == nil {
