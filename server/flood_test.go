@@ -15,11 +15,15 @@ import (
 // The hardening tests: one participant floods or stalls, and everyone else must not notice.
 // Each checks the acceptance bounds of issue 15: the server's live heap stays within 64 MB of
 // its baseline, a bystander keeps receiving media and data with no gap over 1 s, and the CPU
-// is back to idle within 2 s of the flood's end.
+// is back to idle within 2 s of the flood's end. The bystander and the flooder run in this
+// process: under the race detector, which slows every goroutine of it several times, the gap
+// and CPU bounds widen (CI also runs these tests without it, at the real bounds).
 
-const (
-	floodHeapBound = 64 << 20
-	floodGapBound  = time.Second
+const floodHeapBound = 64 << 20
+
+var (
+	floodGapBound = map[bool]time.Duration{false: time.Second, true: 3 * time.Second}[raceEnabled]
+	floodCPUSlack = map[bool]float64{false: 0.25, true: 0.6}[raceEnabled]
 )
 
 // bystander is a participant that receives a publisher's media and a ticker's data messages
@@ -190,13 +194,14 @@ func cpuShare(d time.Duration) float64 {
 }
 
 // checkIdleAfter waits 2 s from the flood's end, then measures one second of CPU: it must be
-// within a quarter of a core of the baseline (the bystander's media and the ticker still run).
+// within a quarter of a core of the baseline (the bystander's media and the ticker still run;
+// floodCPUSlack).
 func checkIdleAfter(t *testing.T, end time.Time, baseline float64) {
 	t.Helper()
 	time.Sleep(time.Until(end.Add(2 * time.Second)))
 	after := cpuShare(time.Second)
 	t.Logf("CPU: %.2f cores before the flood, %.2f cores 2 s after it", baseline, after)
-	if after > baseline+0.25 {
+	if after > baseline+floodCPUSlack {
 		t.Errorf("2 s after the flood the process still used %.2f cores (%.2f before it)", after, baseline)
 	}
 }

@@ -28,6 +28,8 @@ const (
 	hardFrameLimit = 1 << 20
 	// limitedReplyEvery spaces the rate_limited errors: a flood gets one a second, not one per frame.
 	limitedReplyEvery = time.Second
+	// drainFor bounds how long a closing session reads on so that its last words arrive.
+	drainFor = 2 * time.Second
 )
 
 // Handler receives the decoded messages of a session (implemented by room.Participant).
@@ -151,7 +153,7 @@ func (s *Session) writeLoop() {
 			// client's close frame first, briefly.
 			select {
 			case <-s.readDone:
-			case <-time.After(time.Second):
+			case <-time.After(drainFor):
 			}
 			return
 		}
@@ -180,6 +182,7 @@ func (s *Session) readLoop(h Handler) {
 		}
 		if !s.admit(n) {
 			if s.overLimit() {
+				s.drain()
 				return
 			}
 			if _, err := io.Copy(io.Discard, r); err != nil {
@@ -246,6 +249,20 @@ func (s *Session) admit(n int) bool {
 			s.limits.SignalRate, s.limits.SignalByteRate/1024)})
 	}
 	return false
+}
+
+// drain reads and discards what the client still sends, for a short while, after the session
+// was told to end: closing a TCP socket with unread input sends a reset, and the client's
+// kernel may then drop the leave it has not read yet.
+func (s *Session) drain() {
+	_ = s.conn.SetReadDeadline(time.Now().Add(drainFor))
+	for {
+		if _, r, err := s.conn.NextReader(); err != nil {
+			return
+		} else if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
 }
 
 // overLimit ends a session that went on flooding after being told: it gets leave (rate_limited).
