@@ -233,6 +233,10 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if (layer != d.current.Load() && layer != d.target.Load()) || !d.bound.Load() {
 		return
 	}
+	if d.transport.holding() {
+		d.hold()
+		return
+	}
 	d.mu.Lock()
 	cur, tgt := d.current.Load(), d.target.Load()
 	switched := false
@@ -272,6 +276,19 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	}
 	if switched && p.Late {
 		d.catchUp(p)
+	}
+}
+
+// hold drops a packet while the connection is Podium's and has no route (see Transport) as if
+// the down track were paused: nothing is numbered, so that the subscriber's sequence, and the
+// rollover counter its SRTP context infers from it, goes on without a gap when the route comes
+// back, at the target layer's next keyframe (which it asks for then, as after a pause).
+func (d *DownTrack) hold() {
+	d.transport.countHeld()
+	if d.current.Load() != LayerNone {
+		d.mu.Lock()
+		d.current.Store(LayerNone)
+		d.mu.Unlock()
 	}
 }
 
@@ -364,9 +381,15 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 	return d.write(s, p.batch, h, payload)
 }
 
-// write sends one packet: through Podium's own transport when it is ready (queued on batch when
-// there is one), else through pion.
+// write sends one packet on the connection's path (see Transport): Podium's own (queued on
+// batch when there is one) when the connection is Podium's, else pion's. An owned connection's
+// packet never goes through pion: without a route, it is dropped.
 func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte) bool {
+	keys, r := d.transport.sendPath()
+	if keys != nil && r == nil {
+		d.transport.countHeld()
+		return false
+	}
 	var twcc uint16
 	if d.twccID != 0 {
 		// Numbered for the estimator: on pion's path its interceptor records the packet.
@@ -374,7 +397,7 @@ func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload [
 		s.twcc[0], s.twcc[1] = byte(twcc>>8), byte(twcc)
 		_ = h.SetExtension(d.twccID, s.twcc[:])
 	}
-	if keys, r := d.transport.ready(); keys != nil {
+	if keys != nil {
 		return d.writeOwned(s, batch, keys, r, h, payload, twcc)
 	}
 	_, err := d.writer.WriteRTP(h, payload)
@@ -606,7 +629,7 @@ func (d *DownTrack) retransmit(out uint16) {
 // subscriber's sequence: bandwidth probes that raise the sending rate without media. It returns
 // how many bits it sent.
 func (d *DownTrack) SendPadding(n int) int {
-	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo {
+	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo || d.transport.holding() {
 		return 0
 	}
 	// Padding goes after the media numbered before it: with the forwarded layer's reader held,

@@ -65,9 +65,14 @@ type Config struct {
 	BandwidthEstimation bool
 	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
 	InitialBitrate, MaxBitrate int
-	Logger                     *slog.Logger
+	// DisableFastPath leaves all media to pion: Podium derives no SRTP keys and neither encrypts
+	// nor decrypts itself (Transport). Slower; for comparison, and a way out should Podium's
+	// path misbehave.
+	DisableFastPath bool
+	Logger          *slog.Logger
 
-	interfaces func() ([]net.IP, error) // tests: the addresses an unspecified BindIP means
+	interfaces func() ([]net.IP, error)        // tests: the addresses an unspecified BindIP means
+	keyFilter  func(*sessionKeys) *sessionKeys // tests: what becomes of each connection's derived keys
 }
 
 func (c *Config) defaults() {
@@ -417,11 +422,18 @@ func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.Medi
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
-	t := &Transport{socket: e.socketFor, routes: &e.routes}
-	capture := &keyCapture{onKeys: func(k *sessionKeys) { t.keys.Store(k) }}
+	t := &Transport{socket: e.socketFor, routes: &e.routes, fastPath: !e.cfg.DisableFastPath, log: e.cfg.Logger}
 	se := e.settings
-	se.SetDTLSKeyLogWriter(capture)
-	se.SetDTLSServerHelloMessageHook(capture.serverHello)
+	if t.fastPath {
+		capture := &keyCapture{onKeys: func(k *sessionKeys) {
+			if e.cfg.keyFilter != nil {
+				k = e.cfg.keyFilter(k)
+			}
+			t.captured.Store(k)
+		}}
+		se.SetDTLSKeyLogWriter(capture)
+		se.SetDTLSServerHelloMessageHook(capture.serverHello)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {

@@ -265,9 +265,10 @@ func (t *Transport) editLayers(edit func(map[uint32]inLayer)) {
 	t.layers.Store(&next)
 }
 
-// receiveRTCP decrypts one SRTCP packet from the subscriber and acts on it. It returns false to
-// leave the packet to pion: before Podium has the keys, or when it does not decrypt (pion then
-// drops it too, and says so).
+// receiveRTCP decrypts one SRTCP packet from the client and acts on it. It returns false to
+// leave the packet to pion: when the connection is not Podium's, or the packet does not
+// decrypt (pion then drops it too, and says so). Whether the client's first packets decrypt is
+// the keys' self-check (keycheck.go).
 func (t *Transport) receiveRTCP(pkt []byte) bool {
 	keys := t.keys.Load()
 	if keys == nil || keys.remoteKey == nil || !t.connected.Load() {
@@ -275,16 +276,21 @@ func (t *Transport) receiveRTCP(pkt []byte) bool {
 	}
 	in := &t.in
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if !in.contextLocked(keys) {
+		in.mu.Unlock()
 		return false
 	}
 	plain, err := in.ctx.DecryptRTCP(in.buf[:0], pkt, &in.header)
+	if err == nil {
+		in.count.Add(1)
+		t.handleRTCP(plain, time.Now())
+	}
+	in.mu.Unlock()
 	if err != nil {
+		t.keysFailed(keys)
 		return false
 	}
-	in.count.Add(1)
-	t.handleRTCP(plain, time.Now())
+	t.keysPassed()
 	return true
 }
 

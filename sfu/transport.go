@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,12 +19,31 @@ import (
 // a publisher, the media socket's reader decrypts and forwards RTP itself, and from either it
 // reads RTCP (inbound.go).
 //
-// It is used only while it is complete: DTLS has connected with keys Podium could derive, and
-// the selected candidate pair is UDP on a socket Podium owns. Otherwise (ICE-TCP, Podium as DTLS
-// client, a pair on another socket) everything goes through pion as before. Podium's own RTCP
-// to the client (sender reports, PLIs, feedback) goes through pion.
+// Whose SRTP contexts carry a connection's media is decided once, when DTLS connects, and kept
+// for the connection's life (issue 16). An SRTP context counts each stream's rollover counter
+// itself: two contexts taking turns on one stream under one key each count their own, so one of
+// them encrypts at an index the other already used (AES-GCM: a nonce used twice, which leaks
+// the authentication key) and at an index the receiver does not expect (it drops everything
+// from there on). The connection is Podium's (owned) when the fast path is on, Podium could
+// derive the keys (it is the DTLS server, with a suite it knows) and the selected pair is on
+// a socket of Podium's at that moment; else it is pion's, whatever pairs ICE selects later.
+// An owned connection's down tracks send through Podium's contexts only: while the selected
+// pair is on no socket of Podium's they hold their media, numbering nothing, and resume at a
+// keyframe when one is selected again. Its read path decrypts the client's RTCP, and a
+// publisher's RTP once pion has learnt each layer (inbound.go). Before DTLS connects nothing
+// is decided and down tracks write through pion, which sends nothing before it has keys either.
+//
+// A self-check guards the derived keys: when the first few RTCP packets of the client's do not
+// decrypt with them and none does, they are taken for wrong and the connection is handed to
+// pion (abandon). Podium's own RTCP to the client (sender reports, PLIs) goes through pion;
+// the feedback to a publisher has an SSRC of its own on each path (rtcpOut).
 type Transport struct {
-	keys      atomic.Pointer[sessionKeys]
+	keys      atomic.Pointer[sessionKeys] // set when the connection is Podium's (decide); nil: pion's
+	captured  atomic.Pointer[sessionKeys] // what keyCapture derived, until decide
+	decided   atomic.Bool
+	fastPath  bool // the engine's Config.DisableFastPath is not set
+	log       *slog.Logger
+	check     keyCheck
 	route     atomic.Pointer[route]
 	routeMu   sync.Mutex // orders route changes with their entries in routes
 	connected atomic.Bool
@@ -45,6 +65,9 @@ type Transport struct {
 
 	out rtcpOut
 	api *webrtc.API // the connection's, for NewSender
+
+	held       atomic.Uint64 // packets held or dropped: owned, and no route
+	heldWarned atomic.Bool   // the route's loss was logged
 }
 
 // rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
@@ -87,13 +110,52 @@ func asUDPWriter(pc net.PacketConn) udpWriter {
 // transport's state handler and the ICE transport's pair handler, which pion leaves to users.
 func (t *Transport) watch(pc *webrtc.PeerConnection) {
 	dtlsT := pc.SCTP().Transport()
+	iceT := dtlsT.ICETransport()
 	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
+		if s == webrtc.DTLSTransportStateConnected {
+			// pion calls this before it starts SRTP: nothing is encrypted yet. The pair handler
+			// runs on a goroutine of its own and may not have run: ask ICE (not DTLS, whose lock
+			// pion holds here).
+			if p, err := iceT.GetSelectedCandidatePair(); err == nil && p != nil {
+				t.selectPair(p)
+			}
+			t.decide()
+		}
 		t.connected.Store(s == webrtc.DTLSTransportStateConnected)
 		if s == webrtc.DTLSTransportStateClosed || s == webrtc.DTLSTransportStateFailed {
 			t.setRoute(nil)
 		}
 	})
-	dtlsT.ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.selectPair(p) })
+	iceT.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.selectPair(p) })
+}
+
+// decide makes the connection Podium's or pion's for its life (see Transport), once.
+func (t *Transport) decide() {
+	if !t.decided.CompareAndSwap(false, true) {
+		return
+	}
+	keys := t.captured.Swap(nil)
+	why := ""
+	switch {
+	case !t.fastPath:
+		why = "the fast path is off"
+	case keys == nil:
+		why = "no keys (Podium was the DTLS client, or the suite is not one it can export)"
+	case t.route.Load() == nil:
+		why = "the selected pair is on no socket of Podium's"
+	default:
+		t.keys.Store(keys)
+		t.logger().Debug("media on Podium's path")
+		return
+	}
+	t.logger().Debug("media on pion's path", "reason", why)
+}
+
+func (t *Transport) logger() *slog.Logger {
+	if t.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return t.log
 }
 
 func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
@@ -125,34 +187,62 @@ func (t *Transport) setRoute(r *route) {
 	}
 	if r != nil {
 		addr = r.addr
+		t.heldWarned.Store(false) // the next loss is logged again
 	}
 	t.routes.update(old, addr, t)
 }
 
-// ready returns the keys and route when Podium can write to the subscriber itself.
-func (t *Transport) ready() (*sessionKeys, *route) {
-	if t == nil || !t.connected.Load() {
+// sendPath is where a down track's packet goes: with keys nil, through pion; with keys and a
+// route, on Podium's path; with keys and no route, nowhere (see Transport).
+func (t *Transport) sendPath() (*sessionKeys, *route) {
+	if t == nil {
 		return nil, nil
 	}
-	k, r := t.keys.Load(), t.route.Load()
-	if k == nil || r == nil {
+	keys := t.keys.Load()
+	if keys == nil {
 		return nil, nil
 	}
-	return k, r
+	return keys, t.route.Load()
 }
 
-// Owned reports whether the connection currently uses Podium's write path.
+// holding reports whether the connection is Podium's and has no route: its down tracks hold
+// their media.
+func (t *Transport) holding() bool {
+	keys, r := t.sendPath()
+	return keys != nil && r == nil
+}
+
+// countHeld counts a packet held or dropped for want of a route, and logs the first of each
+// loss of the route (while DTLS is up: after it, nothing goes anywhere).
+func (t *Transport) countHeld() {
+	t.held.Add(1)
+	if t.connected.Load() && !t.heldWarned.Load() && t.heldWarned.CompareAndSwap(false, true) {
+		t.logger().Warn("the selected candidate pair is on no socket of Podium's: media to this client is held until ICE selects one that is")
+	}
+}
+
+// Owned reports whether Podium encrypts and decrypts this connection's media: decided when
+// DTLS connected, for the connection's life (Podium's unless the fast path is off, Podium was
+// the DTLS client, or the pair was elsewhere then; undone only by the keys' self-check).
 func (t *Transport) Owned() bool {
-	k, _ := t.ready()
-	return k != nil
+	return t != nil && t.keys.Load() != nil
+}
+
+// Held is how many packets to the client were held or dropped because the connection is
+// Podium's and the selected pair was on no socket of Podium's.
+func (t *Transport) Held() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.held.Load()
 }
 
 // writeRTCP encrypts a compound RTCP packet and sends it to the client on Podium's own path. It
-// returns false when that path is not ready (the caller writes through pion) or the packet
-// could not go.
+// returns false when that path is not there (the caller writes through pion, with another
+// sender SSRC: see rtcpOut) or the packet could not go.
 func (t *Transport) writeRTCP(compound []byte) bool {
-	keys, r := t.ready()
-	if keys == nil {
+	keys, r := t.sendPath()
+	if keys == nil || r == nil || !t.connected.Load() {
 		return false
 	}
 	o := &t.out

@@ -1,0 +1,98 @@
+package sfu
+
+import "sync/atomic"
+
+// The self-check of the keys Podium derives (srtpkeys.go). They are tested against DTLS's own
+// exporter in CI (TestKeyCaptureMatchesDTLSExporter), but a connection's keys are checked at
+// run time as well: the client's RTCP must decrypt with them. When its first keyCheckFailures
+// packets all fail, the keys are taken for wrong and the connection is handed to pion for the
+// rest of its life (abandon): nothing decrypts on Podium's read path any more, and its down
+// tracks write through pion's context.
+//
+// That hand-over breaks the rule of one context per stream (Transport), and is safe only
+// because the keys are wrong: what Podium encrypted with them is noise under another key, so
+// pion's context, starting from rollover counter 0, uses no index of the real key twice. Should
+// the keys be right after all (the client's first packets failing for another reason, say
+// forged ones from its address), two things keep pion's context off the indexes Podium used:
+// its numbering goes on from where Podium's stopped, which is safe while no stream has wrapped
+// (else the connection stays Podium's, with an error logged), and the down tracks forget what
+// they sent, so that no retransmission repeats an index through pion.
+
+// keyCheckFailures is how many of the client's RTCP packets may fail to decrypt, none having
+// succeeded, before the keys are taken for wrong. The client's RTCP is authenticated: with the
+// right keys, the first of its packets decrypts.
+const keyCheckFailures = 5
+
+// keyCheck is a connection's self-check state.
+type keyCheck struct {
+	passed   atomic.Bool  // a packet decrypted: the keys are right
+	failures atomic.Int32 // packets that did not, before one did
+}
+
+// keysPassed records a packet that decrypted with the keys.
+func (t *Transport) keysPassed() {
+	if !t.check.passed.Load() {
+		t.check.passed.Store(true)
+	}
+}
+
+// keysFailed records a packet that did not, and abandons the keys at the limit.
+func (t *Transport) keysFailed(keys *sessionKeys) {
+	if t.check.passed.Load() || t.check.failures.Add(1) != keyCheckFailures {
+		return
+	}
+	t.abandon(keys)
+}
+
+// abandon hands the connection to pion: its keys failed the self-check.
+func (t *Transport) abandon(keys *sessionKeys) {
+	t.tracksMu.Lock() // no down track binds meanwhile
+	var tracks []*DownTrack
+	if m := t.tracks.Load(); m != nil {
+		for _, d := range *m {
+			tracks = append(tracks, d)
+		}
+	}
+	wrapped := false
+	for _, d := range tracks {
+		wrapped = wrapped || d.ownedWrapped()
+	}
+	moved := false
+	if !wrapped && !t.check.passed.Load() {
+		// The keys first, then the record: a packet numbered after the record is cleared
+		// finds them gone and goes through pion.
+		moved = t.keys.CompareAndSwap(keys, nil)
+		if moved {
+			for _, d := range tracks {
+				d.forgetSent()
+			}
+		}
+	}
+	t.tracksMu.Unlock()
+	switch {
+	case moved:
+		t.logger().Warn("the SRTP keys Podium derived do not decrypt the client's first RTCP packets: media of this connection goes through pion from now on",
+			"failures", keyCheckFailures)
+	case wrapped:
+		t.logger().Error("the SRTP keys Podium derived do not decrypt the client's first RTCP packets, but a stream has wrapped: the connection stays on Podium's path (pion's would reuse its indexes)")
+	}
+}
+
+// ownedWrapped reports whether Podium's context has encrypted this down track's stream past
+// its first rollover.
+func (d *DownTrack) ownedWrapped() bool {
+	d.srtpMu.Lock()
+	defer d.srtpMu.Unlock()
+	if d.srtpCtx == nil {
+		return false
+	}
+	roc, ok := d.srtpCtx.ROC(d.ssrc)
+	return ok && roc > 0
+}
+
+// forgetSent drops the record of what was sent, which NACKs are answered from.
+func (d *DownTrack) forgetSent() {
+	d.seqMapMu.Lock()
+	clear(d.seqMap[:])
+	d.seqMapMu.Unlock()
+}
