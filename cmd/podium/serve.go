@@ -53,6 +53,21 @@ func (e *envInts) get(name string, def int) int {
 	return n
 }
 
+// getBool reads a boolean default (1, 0, true, false, ...) from the environment, as get does a
+// number.
+func (e *envInts) getBool(name string, def bool) bool {
+	v := envDefault(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*e = append(*e, fmt.Errorf("%s=%q: want 1 or 0 (true or false)", envName(name), v))
+		return def
+	}
+	return b
+}
+
 // serveOptions are `podium serve`'s flags, checked and turned into a node's config.
 type serveOptions struct {
 	cfg   server.Config // Logger is set by serve
@@ -66,7 +81,7 @@ type serveFlags struct {
 	httpPort, udpPort, tcpPort, maxParticipants, udpReaders int
 	udpBuffer, maxConns, maxConnsPerIP                      int
 	emptyTimeout                                            time.Duration
-	bwe, devAllowRemote                                     bool
+	bwe, devAllowRemote, fastPath                           bool
 }
 
 func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
@@ -87,6 +102,7 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.IntVar(&f.maxConns, "max-conns", env.get("max-conns", 4096), "open HTTP and WebSocket connections at most, lowered to 3/4 of ulimit -n; at the cap the longest-idle keep-alive is closed for a new one, else the new one is [PODIUM_MAX_CONNS]")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", env.get("max-conns-per-ip", 64), "open connections per client IP (IPv6: per /64); 0: no per-IP cap, e.g. behind a reverse proxy on this host [PODIUM_MAX_CONNS_PER_IP]")
 	fs.StringVar(&f.appURLs, "allowed-app-urls", envDefault("allowed-app-urls", ""), "signalling servers (ws:// or wss:// origins, comma-separated) the web app may join with ?url= besides this one [PODIUM_ALLOWED_APP_URLS]")
+	fs.BoolVar(&f.fastPath, "fast-path", env.getBool("fast-path", true), "encrypt, send and receive media on Podium's own path instead of pion's (much less CPU per packet); --fast-path=false leaves it all to pion [PODIUM_FAST_PATH]")
 	fs.BoolVar(&f.devAllowRemote, "dev-allow-remote", false, "in dev mode (no --keys), allow a non-loopback --bind and serve dev tokens to other machines: anyone who reaches the server can mint any token")
 	return f
 }
@@ -167,6 +183,7 @@ func (f *serveFlags) options() (*serveOptions, error) {
 		o.cfg.HTTP.MaxConnsPerIP = -1
 	}
 	o.cfg.Media.SocketBuffer, o.cfg.Media.UDPReaders = f.udpBuffer, f.udpReaders
+	o.cfg.Media.DisableFastPath = !f.fastPath
 	if f.udpBuffer == 0 {
 		o.cfg.Media.SocketBuffer = -1 // the system default
 	}

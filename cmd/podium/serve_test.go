@@ -288,7 +288,7 @@ func TestServeRefusesStrayArguments(t *testing.T) {
 func serveEnv(t *testing.T, env map[string]string) {
 	t.Helper()
 	for _, name := range []string{"BIND", "HTTP_PORT", "UDP_PORT", "TCP_PORT", "NODE_IP", "KEYS", "MAX_PARTICIPANTS",
-		"BWE", "UDP_READERS", "LOG_LEVEL", "MAX_CONNS", "MAX_CONNS_PER_IP", "ALLOWED_APP_URLS"} {
+		"BWE", "UDP_READERS", "LOG_LEVEL", "MAX_CONNS", "MAX_CONNS_PER_IP", "ALLOWED_APP_URLS", "FAST_PATH"} {
 		v, ok := env["PODIUM_"+name]
 		t.Setenv("PODIUM_"+name, v) // restored when the test ends
 		if !ok {
@@ -313,7 +313,7 @@ func TestServeFlagsChecked(t *testing.T) {
 		{"everything valid", []string{keys, "--bind", "0.0.0.0", "--http-port", "1", "--udp-port", "65535", "--tcp-port", "0",
 			"--node-ip", "203.0.113.7, 2001:db8::7", "--max-participants", "1", "--empty-timeout", "1s", "--udp-readers", "0",
 			"--udp-buffer", "0", "--log-level", "debug", "--pprof", "127.0.0.1:6060", "--max-conns", "1", "--max-conns-per-ip", "0",
-			"--allowed-app-urls", "wss://media.example.com,ws://10.0.0.5:7880", "--dev-allow-remote", "--bwe=false"}, nil, ""},
+			"--allowed-app-urls", "wss://media.example.com,ws://10.0.0.5:7880", "--dev-allow-remote", "--bwe=false", "--fast-path=false"}, nil, ""},
 		{"http port negative", []string{"--http-port", "-1"}, nil, "--http-port"},
 		{"http port zero", []string{"--http-port", "0"}, nil, "--http-port"},
 		{"http port too big", []string{"--http-port", "65536"}, nil, "--http-port"},
@@ -340,6 +340,9 @@ func TestServeFlagsChecked(t *testing.T) {
 		{"env port not a number", nil, map[string]string{"PODIUM_HTTP_PORT": "80a"}, "PODIUM_HTTP_PORT"},
 		{"env port out of range", nil, map[string]string{"PODIUM_UDP_PORT": "0"}, "--udp-port"},
 		{"env cap not a number", nil, map[string]string{"PODIUM_MAX_CONNS_PER_IP": "many"}, "PODIUM_MAX_CONNS_PER_IP"},
+		{"fast path not a bool", []string{"--fast-path=sometimes"}, nil, "fast-path"},
+		{"env fast path off", nil, map[string]string{"PODIUM_FAST_PATH": "0"}, ""},
+		{"env fast path not a bool", nil, map[string]string{"PODIUM_FAST_PATH": "maybe"}, "PODIUM_FAST_PATH"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			serveEnv(t, tc.env)
@@ -366,6 +369,30 @@ func TestServeFlagsMeaning(t *testing.T) {
 	if c.TCPPort != -2 || c.Media.SocketBuffer != -1 || c.HTTP.MaxConnsPerIP != -1 || !c.DevAllowRemote ||
 		!slices.Equal(c.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) || !slices.Equal(c.AllowedAppURLs, []string{"wss://media.example.com"}) {
 		t.Fatalf("config %+v", c)
+	}
+}
+
+// TestServeFastPathSwitch: the media fast path is on unless --fast-path=false or
+// PODIUM_FAST_PATH=0 turns it off (issue 16).
+func TestServeFastPathSwitch(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		off  bool
+	}{
+		{nil, nil, false},
+		{[]string{"--fast-path=false"}, nil, true},
+		{nil, map[string]string{"PODIUM_FAST_PATH": "0"}, true},
+		{[]string{"--fast-path"}, map[string]string{"PODIUM_FAST_PATH": "0"}, false},
+	} {
+		serveEnv(t, c.env)
+		o, err := parseServe(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.cfg.Media.DisableFastPath != c.off {
+			t.Errorf("%v %v: fast path off %v, want %v", c.args, c.env, o.cfg.Media.DisableFastPath, c.off)
+		}
 	}
 }
 
