@@ -27,6 +27,10 @@ const PREFS = {
   'permissions.default.microphone': 1,
   'media.peerconnection.ice.loopback': true,
   'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // Firefox ramps its send estimate from 300 kbps and, on this loopback, took 17-42 s to start
+  // its 1280x720 layer (Chromium probes up in about 2 s). Starting at 2.5 Mbps (kbps here) makes
+  // it encode every simulcast layer from the start, as Chromium does.
+  'media.peerconnection.video.start_bitrate': 2500,
   'media.autoplay.default': 0, // remote audio plays without a user gesture
   'media.autoplay.blocking_policy': 0,
   // A test browser: no updates, no telemetry, no first-run pages.
@@ -55,10 +59,25 @@ async function open(url) {
   const page = await browser.newPage();
   const id = nextPage++;
   pages.set(id, page);
-  page.on('console', (m) => send({ event: 'console', page: id, text: `${m.type()}: ${m.text()}` }));
+  page.on('console', (m) => consoleText(m).then((text) => send({ event: 'console', page: id, text: `${m.type()}: ${text}` })));
   page.on('pageerror', (err) => send({ event: 'console', page: id, text: `exception: ${err?.message ?? err}` }));
   await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
   return id;
+}
+
+// A console message's text shows an object argument as JSHandle@…: describe errors and objects
+// from the page instead.
+async function consoleText(m) {
+  const text = m.text();
+  if (!text.includes('JSHandle@')) return text;
+  try {
+    const parts = await Promise.all(
+      m.args().map((a) => a.evaluate((v) => (v instanceof Error ? `${v.name}: ${v.message}` : typeof v === 'object' ? JSON.stringify(v) : String(v)))),
+    );
+    return parts.join(' ');
+  } catch {
+    return text;
+  }
 }
 
 function pageOf(req) {
