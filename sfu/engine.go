@@ -18,6 +18,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -73,6 +74,7 @@ type Config struct {
 
 	interfaces func() ([]net.IP, error)        // tests: the addresses an unspecified BindIP means
 	keyFilter  func(*sessionKeys) *sessionKeys // tests: what becomes of each connection's derived keys
+	vnet       transport.Net                   // tests: pion's virtual network instead of the host's (UDP only)
 }
 
 func (c *Config) defaults() {
@@ -177,7 +179,7 @@ func (e *Engine) listen() error {
 	e.sockets = map[netip.Addr]*socket{}
 	var muxes []ice.UDPMux
 	for _, ip := range ips {
-		udps, err := listenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
+		udps, err := e.listenUDP(ip)
 		if err != nil {
 			for _, m := range muxes {
 				_ = m.Close()
@@ -187,14 +189,7 @@ func (e *Engine) listen() error {
 		// pion reads the sockets through Podium's read path (inbound.go).
 		var ins []*inboundConn
 		for i, udp := range udps {
-			if e.cfg.SocketBuffer > 0 {
-				// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at
-				// the media socket; the loss then looks like congestion. Capped by
-				// net.core.{r,w}mem_max.
-				_ = udp.SetReadBuffer(e.cfg.SocketBuffer)
-				_ = udp.SetWriteBuffer(e.cfg.SocketBuffer)
-			}
-			var conn net.PacketConn = udp
+			conn := udp
 			if e.cfg.WrapPacketConn != nil {
 				conn = e.cfg.WrapPacketConn(udp)
 			}
@@ -229,9 +224,38 @@ func (e *Engine) listen() error {
 	return nil
 }
 
+// listenUDP opens the media sockets of one address (tests: on their virtual network).
+func (e *Engine) listenUDP(ip net.IP) ([]net.PacketConn, error) {
+	if e.cfg.vnet != nil {
+		c, err := e.cfg.vnet.ListenPacket("udp4", net.JoinHostPort(ip.String(), strconv.Itoa(e.cfg.UDPPort)))
+		if err != nil {
+			return nil, err
+		}
+		return []net.PacketConn{c}, nil
+	}
+	udps, err := listenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
+	if err != nil {
+		return nil, err
+	}
+	conns := make([]net.PacketConn, len(udps))
+	for i, udp := range udps {
+		if e.cfg.SocketBuffer > 0 {
+			// The kernel's ~208 KiB default drops bursts (keyframes to many subscribers) at the
+			// media socket; the loss then looks like congestion. Capped by net.core.{r,w}mem_max.
+			_ = udp.SetReadBuffer(e.cfg.SocketBuffer)
+			_ = udp.SetWriteBuffer(e.cfg.SocketBuffer)
+		}
+		conns[i] = udp
+	}
+	return conns, nil
+}
+
 func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = newPionLoggerFactory(e.cfg.Logger)
+	if e.cfg.vnet != nil {
+		se.SetNet(e.cfg.vnet)
+	}
 	se.SetICEUDPMux(e.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if e.tcpMux != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,20 +21,40 @@ import (
 
 // datagramLog is a client's socket that keeps a copy of every RTP packet it receives, as it
 // arrived (still encrypted).
+// While blocked, nothing comes in or goes out.
 type datagramLog struct {
 	net.PacketConn
-	mu  sync.Mutex
-	rtp [][]byte
+	blocked atomic.Bool
+	mu      sync.Mutex
+	rtp     [][]byte
 }
 
 func (c *datagramLog) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := c.PacketConn.ReadFrom(b)
-	if err == nil && n >= 12 && b[0]>>6 == 2 && !rtpext.IsRTCP(b[:n]) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !c.blocked.Load() {
+			if err == nil {
+				c.add(b[:n])
+			}
+			return n, addr, err
+		}
+	}
+}
+
+func (c *datagramLog) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.blocked.Load() {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// add records a packet seen elsewhere (a virtual network's router).
+func (c *datagramLog) add(b []byte) {
+	if len(b) >= 12 && b[0]>>6 == 2 && !rtpext.IsRTCP(b) {
 		c.mu.Lock()
-		c.rtp = append(c.rtp, bytes.Clone(b[:n]))
+		c.rtp = append(c.rtp, bytes.Clone(b))
 		c.mu.Unlock()
 	}
-	return n, addr, err
 }
 
 func (c *datagramLog) packets() [][]byte {
@@ -114,9 +135,12 @@ func (p *testPeer) received() []rtp.Packet {
 }
 
 // negotiate has the server's connection offer and the peer answer, each with every candidate.
-func negotiate(t testing.TB, server, peer *webrtc.PeerConnection) {
+func negotiate(t testing.TB, server, peer *webrtc.PeerConnection) { renegotiate(t, server, peer, nil) }
+
+// renegotiate is negotiate with offer options (an ICE restart).
+func renegotiate(t testing.TB, server, peer *webrtc.PeerConnection, opts *webrtc.OfferOptions) {
 	t.Helper()
-	offer, err := server.CreateOffer(nil)
+	offer, err := server.CreateOffer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
