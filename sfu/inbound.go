@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -25,8 +26,10 @@ import (
 //     PLIs), which it hands to the estimator and the down tracks.
 //
 // Everything else (STUN, DTLS, SCTP, the first packets of a simulcast layer, which pion reads to
-// learn its RID, and every packet of a connection Podium does not own) goes on to pion
-// unchanged, and a packet that does not decrypt too: pion then drops it, and says so.
+// learn its RID, and every packet of a connection that is not Podium's) goes on to pion
+// unchanged, and RTCP that does not decrypt too: pion then drops it, and says so. RTP of a
+// layer Podium has taken over that does not decrypt is dropped: pion's context no longer
+// follows that stream (see receiveRTP).
 
 // inboundConn is the media socket as pion's UDP mux reads it.
 type inboundConn struct {
@@ -169,6 +172,7 @@ type inbound struct {
 	header    rtcp.Header
 	rtpHeader rtp.Header
 	count     atomic.Uint64 // RTCP packets taken
+	dropped   atomic.Uint64 // RTP of handed-over layers that did not decrypt
 }
 
 // inLayer is a layer Podium's read path forwards, by its SSRC.
@@ -180,7 +184,11 @@ type inLayer struct {
 // receiveRTP decrypts one SRTP packet of a layer the read path has into plain and forwards it;
 // the feedback to the publisher records it as arrived at at (unix ns; 0: now).
 // It returns false to leave the packet to pion: a stream it does not have yet (pion learns
-// simulcast layers from their first packets), or a packet that does not decrypt.
+// simulcast layers from their first packets), or any packet of a connection that is not
+// Podium's. A handed-over layer's packet that does not decrypt is dropped, not left to pion:
+// pion's context has not followed the stream since the hand-over and would guess its rollover
+// counter wrong (issue 16), and it would take replays Podium's window refuses. Such failures
+// count in the keys' self-check.
 func (t *Transport) receiveRTP(pkt, plain []byte, at int64) bool {
 	layers := t.layers.Load()
 	if layers == nil {
@@ -200,10 +208,18 @@ func (t *Transport) receiveRTP(pkt, plain []byte, at int64) bool {
 		return false
 	}
 	out, err := t.in.ctx.DecryptRTP(plain[:0], pkt, &t.in.rtpHeader)
+	if errors.Is(err, srtp.ErrFailedToVerifyAuthTag) {
+		out, err = t.in.otherROCLocked(plain, pkt)
+	}
 	t.in.mu.Unlock()
 	if err != nil {
-		return false
+		t.in.dropped.Add(1)
+		if errors.Is(err, srtp.ErrFailedToVerifyAuthTag) {
+			t.keysFailed(keys)
+		}
+		return true
 	}
+	t.keysPassed()
 	if t.up != nil {
 		if at == 0 {
 			at = time.Now().UnixNano()
@@ -215,6 +231,27 @@ func (t *Transport) receiveRTP(pkt, plain []byte, at int64) bool {
 	in.r.forward(in.l, out, &in.l.pkt)
 	in.l.fwdMu.Unlock()
 	return true
+}
+
+// otherROCLocked decrypts a packet that failed at the rollover counter its context inferred at
+// the last packet's and those on either side: the context infers it from the sequence number
+// and the last packet's, which cannot tell
+// when the stream wrapped while pion still read it (before the hand-over), or after a gap of
+// half a cycle or more (the route was elsewhere). The caller holds mu.
+func (in *inbound) otherROCLocked(plain, pkt []byte) ([]byte, error) {
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	roc, _ := in.ctx.ROC(ssrc) // the last packet's; 0 for a stream it has not decrypted yet
+	for i, r := range [3]uint32{roc, roc + 1, roc - 1} {
+		if i == 2 && roc == 0 {
+			break
+		}
+		in.ctx.SetROC(ssrc, r)
+		if out, err := in.ctx.DecryptRTP(plain[:0], pkt, &in.rtpHeader); err == nil {
+			return out, nil
+		}
+	}
+	in.ctx.SetROC(ssrc, roc) // the next packet is taken at roc itself, then inferred again
+	return nil, srtp.ErrFailedToVerifyAuthTag
 }
 
 // contextLocked makes the decryption context for keys. The caller holds mu.

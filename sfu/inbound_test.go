@@ -177,7 +177,8 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 // TestInboundForwardsPublisherRTP: the socket reader decrypts a publisher's RTP of a layer the
 // read path has, records it for the publisher's feedback and forwards it to the subscribers;
 // RTP of a stream it does not have (pion reads a simulcast layer's first packets to learn its
-// rid) and a packet that does not decrypt go to pion; sender reports reach the feedback.
+// rid) goes to pion, a packet of the layer that does not decrypt is dropped (pion's context has
+// not followed the stream since the hand-over); sender reports reach the feedback.
 func TestInboundForwardsPublisherRTP(t *testing.T) {
 	f := newInboundFixture(t)
 	r := f.publisherLayer(1000)
@@ -198,13 +199,13 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	bad := srtpPacket(1000, 12, false, vp8Cont)
 	bad[len(bad)-1] ^= 1
 	f.raw(t, f.client, bad)
-	if got, _ := f.next(t); !bytes.Equal(got, bad) {
-		t.Fatalf("pion got %x first, want the packet that does not decrypt", got)
-	}
 	unknown := srtpPacket(5555, 1, false, vp8Key)
 	f.raw(t, f.client, unknown)
 	if got, _ := f.next(t); !bytes.Equal(got, unknown) {
-		t.Fatalf("pion got %x, want the packet of a stream the read path does not have", got)
+		t.Fatalf("pion got %x first, want the packet of a stream the read path does not have", got)
+	}
+	if n := f.tr.in.dropped.Load(); n != 1 {
+		t.Errorf("%d packets dropped, want the one that does not decrypt", n)
 	}
 	got := w.got()
 	if len(got) != 2 || !bytes.Equal(got[0].Payload, vp8Key) || !bytes.Equal(got[1].Payload, vp8Cont) || got[0].SSRC != 77 {
@@ -226,6 +227,56 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	f.raw(t, f.client, again)
 	if got, _ := f.next(t); !bytes.Equal(got, again) {
 		t.Fatalf("after Close pion got %x, want the layer's packet", got)
+	}
+}
+
+// TestReadPathFollowsTheRolloverCounter: Podium's read path decrypts a publisher's stream whose
+// first packets it sees came after a wrap (pion read the ones before it, ahead of the hand-over),
+// and again after a gap of more than half a cycle across another wrap (the route was elsewhere):
+// the sequence number alone gives the wrong rollover counter in both cases (issue 16).
+func TestReadPathFollowsTheRolloverCounter(t *testing.T) {
+	f := newInboundFixture(t)
+	r := f.publisherLayer(1000)
+	w := &captureWriter{}
+	boundDownTrack(r, 77, w)
+	seq := uint16(65530)
+	next := func(send bool, payload []byte) {
+		b := marshal(seq, uint32(seq)*3000, true, payload)
+		binary.BigEndian.PutUint32(b[8:12], 1000)
+		enc, err := f.encrypt.EncryptRTP(nil, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if send {
+			f.raw(t, f.client, enc)
+		}
+		seq++
+	}
+	for range 6 {
+		next(false, vp8Delta) // pion's, before the hand-over: 65530-65535
+	}
+	next(true, vp8Key) // rollover counter 1
+	for range 4 {
+		next(true, vp8Delta)
+	}
+	for range 70000 {
+		next(false, vp8Delta) // elsewhere
+	}
+	for range 3 {
+		next(true, vp8Delta) // rollover counter 2, 70000 after the last one seen
+	}
+	f.raw(t, f.client, stunBinding)
+	if got, _ := f.next(t); !bytes.Equal(got, stunBinding) { // the reader took all before it
+		t.Fatalf("pion got %x, want the STUN message", got)
+	}
+	if got := w.got(); len(got) != 8 || !bytes.Equal(got[0].Payload, vp8Key) {
+		t.Fatalf("forwarded %d packets, want 8, a keyframe first", len(got))
+	}
+	if n := f.tr.in.dropped.Load(); n != 0 {
+		t.Errorf("%d packets dropped, want none", n)
+	}
+	if !f.tr.Owned() {
+		t.Error("the keys failed their check")
 	}
 }
 

@@ -30,8 +30,9 @@ import (
 // An owned connection's down tracks send through Podium's contexts only: while the selected
 // pair is on no socket of Podium's they hold their media, numbering nothing, and resume at a
 // keyframe when one is selected again. Its read path decrypts the client's RTCP, and a
-// publisher's RTP once pion has learnt each layer (inbound.go). Before DTLS connects nothing
-// is decided and down tracks write through pion, which sends nothing before it has keys either.
+// publisher's RTP once pion has learnt each layer, from then on alone (inbound.go). Before DTLS
+// connects nothing is decided and down tracks write through pion, which sends nothing before it
+// has keys either.
 //
 // A self-check guards the derived keys: when the first few RTCP packets of the client's do not
 // decrypt with them and none does, they are taken for wrong and the connection is handed to
