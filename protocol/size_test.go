@@ -8,7 +8,7 @@ import (
 
 func TestEncodedLenMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{
-		"", "plain", `"quoted" \ back`, "<b>&amp;</b>", "tab\tnl\ncr\r", "\x00\x01\x1f",
+		"", "plain", `"quoted" \ back`, "<b>&amp;</b>", "tab\tnl\ncr\r", "\x00\x01\x1f", "\b\f",
 		"é ü 漢字 🎉", "\u2028\u2029", "bad \xff utf8 \xc3", strings.Repeat("<", 1000),
 	} {
 		b, err := json.Marshal(s)
