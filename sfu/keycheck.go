@@ -4,10 +4,11 @@ import "sync/atomic"
 
 // The self-check of the keys Podium derives (srtpkeys.go). They are tested against DTLS's own
 // exporter in CI (TestKeyCaptureMatchesDTLSExporter), but a connection's keys are checked at
-// run time as well: the client's RTCP must decrypt with them. When its first keyCheckFailures
-// packets all fail, the keys are taken for wrong and the connection is handed to pion for the
-// rest of its life (abandon): nothing decrypts on Podium's read path any more, and its down
-// tracks write through pion's context.
+// run time as well: what the client sends must decrypt with them. When the first
+// keyCheckFailures of its packets on Podium's read path (RTCP, and a publisher's RTP once taken
+// over) fail to authenticate and none has succeeded, the keys are taken for wrong and the
+// connection is handed to pion for the rest of its life (abandon): nothing decrypts on Podium's
+// read path any more, and its down tracks write through pion's context.
 //
 // That hand-over breaks the rule of one context per stream (Transport), and is safe only
 // because the keys are wrong: what Podium encrypted with them is noise under another key, so
@@ -18,9 +19,9 @@ import "sync/atomic"
 // (else the connection stays Podium's, with an error logged), and the down tracks forget what
 // they sent, so that no retransmission repeats an index through pion.
 
-// keyCheckFailures is how many of the client's RTCP packets may fail to decrypt, none having
-// succeeded, before the keys are taken for wrong. The client's RTCP is authenticated: with the
-// right keys, the first of its packets decrypts.
+// keyCheckFailures is how many of the client's packets may fail to decrypt, none having
+// succeeded, before the keys are taken for wrong. They are authenticated: with the right keys,
+// the first of them decrypts.
 const keyCheckFailures = 5
 
 // keyCheck is a connection's self-check state.
@@ -29,7 +30,7 @@ type keyCheck struct {
 	failures atomic.Int32 // packets that did not, before one did
 }
 
-// keysPassed records a packet that decrypted with the keys.
+// keysPassed records a packet (RTCP, or a publisher's RTP) that decrypted with the keys.
 func (t *Transport) keysPassed() {
 	if !t.check.passed.Load() {
 		t.check.passed.Store(true)
