@@ -72,10 +72,10 @@ func (t *Transport) abandon(keys *sessionKeys) {
 	t.tracksMu.Unlock()
 	switch {
 	case moved:
-		t.logger().Warn("the SRTP keys Podium derived do not decrypt the client's first RTCP packets: media of this connection goes through pion from now on",
+		t.logger().Warn("the SRTP keys Podium derived do not decrypt the client's first packets: media of this connection goes through pion from now on",
 			"failures", keyCheckFailures)
 	case wrapped:
-		t.logger().Error("the SRTP keys Podium derived do not decrypt the client's first RTCP packets, but a stream has wrapped: the connection stays on Podium's path (pion's would reuse its indexes)")
+		t.logger().Error("the SRTP keys Podium derived do not decrypt the client's first packets, but a stream has wrapped: the connection stays on Podium's path (pion's would reuse its indexes)")
 	}
 }
 
