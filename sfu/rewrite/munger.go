@@ -40,6 +40,9 @@ func (o Offsets) Apply(v VP8) VP8 {
 	return v
 }
 
+// firstSrcLag is how far firstSrc may stay behind the newest source packet.
+const firstSrcLag = 1 << 13
+
 // Munger holds the state of one down track's numbering.
 type Munger struct {
 	started  bool
@@ -104,6 +107,13 @@ func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS u
 		m.sent |= 1
 		m.highest, m.lastTS = outSeq, outTS
 		m.lastVP8 = outVP8
+		// firstSrc follows at a distance: left where the switch put it, it would be half the
+		// sequence space behind after 32,768 packets, and every packet would then read as older
+		// than the switch (a track on one layer went silent after 3-11 minutes). Anything this
+		// far back is dropped as too old anyway.
+		if seq-m.firstSrc > firstSrcLag {
+			m.firstSrc = seq - firstSrcLag
+		}
 	case -d >= 64:
 		return 0, 0, vp8, false
 	default:

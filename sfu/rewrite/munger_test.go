@@ -188,3 +188,25 @@ func TestPaddingBeforeTheFirstPacket(t *testing.T) {
 		t.Fatalf("the next media packet got seq %d (%v), want 2", seq, ok)
 	}
 }
+
+// TestLongRunOnOneLayer: a track that stays on one layer forwards every packet, however long.
+// The first source number of the layer used to stay where the switch put it, so from the
+// 32,768th packet on every packet read as older than the switch and was dropped, for the next
+// 32,768 (a camera froze after about 4 minutes, a microphone after 11).
+func TestLongRunOnOneLayer(t *testing.T) {
+	m := New(1000, 0)
+	m.Switch(50000, 0, 1, VP8{})
+	src, want := uint16(50000), uint16(1000)
+	for i := range 200_000 {
+		out, _, _, ok := m.Rewrite(src, uint32(i)*3000, VP8{})
+		if !ok || out != want {
+			t.Fatalf("packet %d (source %d): forwarded %v as %d, want %d", i, src, ok, out, want)
+		}
+		src++
+		want++
+	}
+	// A late packet well within the window is still a retransmission, not a new one.
+	if _, _, _, ok := m.Rewrite(src-10, 0, VP8{}); ok {
+		t.Fatal("a duplicate 10 behind was forwarded")
+	}
+}
