@@ -285,8 +285,8 @@ func (h *receiveHarness) cached(layer int, seq uint16) (*Packet, int, bool) {
 	return &h.scr, len(c.b), true
 }
 
-// deviation reports a known departure of the code from its contract (issueEpoch,
-// issuePadding): fatal with PODIUM_FUZZ_STRICT set, otherwise the model follows the code.
+// deviation reports a known departure of the code from its contract (issuePadding): fatal
+// with PODIUM_FUZZ_STRICT set, otherwise the model follows the code.
 func (h *receiveHarness) deviation(issue string, format string, args ...any) {
 	if h.strict {
 		h.t.Helper()
@@ -297,10 +297,6 @@ func (h *receiveHarness) deviation(issue string, format string, args ...any) {
 // The known issues: where the munger departs from its contract. FuzzReceivePath tolerates them
 // unless PODIUM_FUZZ_STRICT is set; when one is fixed, make its deviation a plain failure.
 const (
-	// issueEpoch: Munger.Rewrite drops a packet more than 32767 after the switch's first packet
-	// (int16(seq-firstSrc) < 0): a layer forwarded for 32768 packets without a switch goes
-	// silent for the next 32768 (about 11 minutes of audio, 3-10 of video).
-	issueEpoch = "known issue: munger drops packets 32768 after a switch"
 	// issuePadding: ReservePadding moves the offset of every later packet, including a late one
 	// from before the padding (a publisher's retransmission): it is numbered after the padding,
 	// so it is dropped as a duplicate or sent in another packet's place.

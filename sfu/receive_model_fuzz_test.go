@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
 // dtModel is FuzzReceivePath's oracle for one down track: from the packets the receiver parsed
@@ -62,6 +63,7 @@ type epoch struct {
 	src0     uint16
 	out0     uint16
 	srcHighU int64 // unwrapped source number of the packet that last raised highest
+	first    uint16 // source number before which the munger drops packets (it follows the newest)
 	pads     []pad // padding sent during the epoch
 	tsKnown  bool
 	offTS    uint32 // source - subscriber timestamp
@@ -177,7 +179,7 @@ func (m *dtModel) switchTo(layer int, srcU int64, p *Packet, inLen int) {
 	first := !m.started
 	m.started, m.cur = true, layer
 	out := m.highest + 1
-	m.ep = &epoch{layer: layer, src0U: srcU, src0: p.Header.SequenceNumber, out0: out, srcHighU: srcU}
+	m.ep = &epoch{layer: layer, src0U: srcU, src0: p.Header.SequenceNumber, out0: out, srcHighU: srcU, first: p.Header.SequenceNumber}
 	w, desc := m.expect("a layer's first packet", out, p, inLen, nil)
 	if w != nil {
 		ts := w.h.Timestamp
@@ -277,11 +279,11 @@ func (m *dtModel) place(srcU int64, seq uint16) (uint16, bool) {
 	want := e.out0 + uint16(rel) + uint16(before)
 	wantOK := rel >= 0 && m.free(want)
 	got := e.out0 + uint16(rel) + uint16(all)
-	gotOK := int16(seq-e.src0) >= 0 && m.free(got)
+	gotOK := (int16(seq-e.first) >= 0 || int16(got-m.highest) > 0) && m.free(got)
 	if wantOK != gotOK || wantOK && want != got {
 		switch {
-		case rel >= 0 && int16(seq-e.src0) < 0:
-			m.h.deviation(issueEpoch, "down track %d: packet %d, %d after the layer's first (%d), is dropped", m.i, seq, rel, e.src0)
+		case rel >= 0 && int16(seq-e.first) < 0 && e.srcHighU-srcU < 64 && srcU <= e.srcHighU:
+			m.fatalf("down track %d: packet %d, within 64 of the newest, is dropped as older than the layer's switch", m.i, seq)
 		case all != before:
 			m.h.deviation(issuePadding, "down track %d: late packet %d (sent: %v) numbered %d after %d padding packets, want %d (sent: %v)",
 				m.i, seq, gotOK, got, all-before, want, wantOK)
@@ -305,6 +307,9 @@ func (m *dtModel) sentMedia(out uint16, srcU int64, p *Packet, w *written, desc 
 		return
 	}
 	m.ep.srcHighU = srcU
+	if seq := p.Header.SequenceNumber; seq-m.ep.first > rewrite.FirstSrcLag {
+		m.ep.first = seq - rewrite.FirstSrcLag // as the munger lets its first source number follow
+	}
 	switch {
 	case w != nil:
 		m.tsHigh, m.tsHighKnown = w.h.Timestamp, true

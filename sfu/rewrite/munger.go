@@ -40,8 +40,8 @@ func (o Offsets) Apply(v VP8) VP8 {
 	return v
 }
 
-// firstSrcLag is how far firstSrc may stay behind the newest source packet.
-const firstSrcLag = 1 << 13
+// FirstSrcLag is how far behind the newest source packet the munger stops forwarding older ones.
+const FirstSrcLag = 1 << 13
 
 // Munger holds the state of one down track's numbering.
 type Munger struct {
@@ -90,13 +90,16 @@ func (m *Munger) Switch(seq uint16, ts uint32, tsStep uint32, vp8 VP8) {
 // Rewrite maps one source packet of the current layer. ok is false for a packet to drop: from
 // before the switch, a duplicate, or too old to tell.
 func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS uint32, outVP8 VP8, ok bool) {
-	if !m.started || int16(seq-m.firstSrc) < 0 {
+	if !m.started {
 		return 0, 0, vp8, false
 	}
 	outSeq = seq - m.off.Seq
+	d := int16(outSeq - m.highest)
+	if d <= 0 && int16(seq-m.firstSrc) < 0 {
+		return 0, 0, vp8, false // from before the switch (a newer packet is new, however far it jumps)
+	}
 	outTS = ts - m.off.TS
 	outVP8 = m.off.Apply(vp8)
-	d := int16(outSeq - m.highest)
 	switch {
 	case d > 0:
 		if d >= 64 {
@@ -111,8 +114,8 @@ func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS u
 		// sequence space behind after 32,768 packets, and every packet would then read as older
 		// than the switch (a track on one layer went silent after 3-11 minutes). Anything this
 		// far back is dropped as too old anyway.
-		if seq-m.firstSrc > firstSrcLag {
-			m.firstSrc = seq - firstSrcLag
+		if seq-m.firstSrc > FirstSrcLag {
+			m.firstSrc = seq - FirstSrcLag
 		}
 	case -d >= 64:
 		return 0, 0, vp8, false

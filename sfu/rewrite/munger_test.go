@@ -210,3 +210,23 @@ func TestLongRunOnOneLayer(t *testing.T) {
 		t.Fatal("a duplicate 10 behind was forwarded")
 	}
 }
+
+// TestForwardJumpIsNew: a source that jumps far ahead (a restarted encoder keeping its SSRC)
+// is followed at once, not taken for packets from before the switch until it wraps around.
+func TestForwardJumpIsNew(t *testing.T) {
+	m := New(1000, 0)
+	m.Switch(100, 0, 1, VP8{})
+	for i := range 10 {
+		if _, _, _, ok := m.Rewrite(uint16(100+i), 0, VP8{}); !ok {
+			t.Fatal("in-order packet dropped")
+		}
+	}
+	for _, seq := range []uint16{100 + 30000, 100 + 30001, 100 + 30002} {
+		if _, _, _, ok := m.Rewrite(seq, 0, VP8{}); !ok {
+			t.Fatalf("packet %d after a jump of 30,000 dropped", seq)
+		}
+	}
+	if _, _, _, ok := m.Rewrite(99, 0, VP8{}); ok {
+		t.Fatal("a packet from before the switch was forwarded")
+	}
+}
