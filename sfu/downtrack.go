@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -17,9 +16,6 @@ import (
 	"github.com/podium-sfu/podium/sfu/codec"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
-
-// ErrCodecNotNegotiated is returned by Bind when the subscriber did not accept the track's codec.
-var ErrCodecNotNegotiated = errors.New("sfu: subscriber did not negotiate the track's codec")
 
 // LayerNone is the layer of a paused down track.
 const LayerNone = -1
@@ -43,6 +39,7 @@ type DownTrack struct {
 
 	// set in Bind, read after bound is seen true
 	bound        atomic.Bool
+	unsupported  atomic.Bool // the subscriber did not accept the codec: nothing is sent
 	ssrc         uint32
 	payloadType  uint8
 	audioLevelID uint8
@@ -169,7 +166,12 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	if chosen == nil {
-		return webrtc.RTPCodecParameters{}, ErrCodecNotNegotiated
+		// The subscriber cannot decode this track (Firefox without H.264, say). An error here
+		// would fail its whole answer, and with it every other track and the data channels:
+		// the down track stays unbound and sends nothing instead.
+		d.logger.Warn("the subscriber did not accept the track's codec: it is not sent", "codec", d.codec.MimeType)
+		d.unsupported.Store(true)
+		return webrtc.RTPCodecParameters{}, nil
 	}
 	d.ssrc = uint32(ctx.SSRC())
 	d.payloadType = uint8(chosen.PayloadType)
@@ -191,6 +193,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.receiver.RequestKeyframe(int(d.target.Load()))
 	return *chosen, nil
 }
+
+// Unsupported reports whether the subscriber refused the track's codec, so nothing reaches it.
+func (d *DownTrack) Unsupported() bool { return d.unsupported.Load() }
 
 // Unbind stops writing.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {

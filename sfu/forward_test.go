@@ -255,3 +255,24 @@ func TestLateKeyframeStartCatchesUp(t *testing.T) {
 			got[0].Timestamp, got[4].Timestamp, got[3].Marker)
 	}
 }
+
+// TestCodecTheSubscriberRefusedIsNotSent: a subscriber that cannot decode a track's codec
+// (Firefox without H.264) answers without it. Bind must not fail: pion would fail the whole
+// answer, and the subscriber would get no track at all. The down track sends nothing instead.
+func TestCodecTheSubscriberRefusedIsNotSent(t *testing.T) {
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
+	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x"})
+	w := &captureWriter{}
+	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{opusCodec}, ssrc: 9, w: w}); err != nil {
+		t.Fatalf("Bind without the track's codec: %v (pion would refuse the whole answer)", err)
+	}
+	if !d.Unsupported() {
+		t.Fatal("the down track does not say its codec was refused")
+	}
+	r.AddDownTrack(d)
+	feed(r, marshal(10, 1000, false, vp8Key))
+	feed(r, marshal(11, 1000, true, vp8Cont))
+	if got := w.got(); len(got) != 0 {
+		t.Fatalf("%d packets written for a codec the subscriber refused", len(got))
+	}
+}
