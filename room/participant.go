@@ -56,6 +56,7 @@ type Participant struct {
 	needOffer     bool
 	remoteCands   map[string][]webrtc.ICECandidateInit
 	closing       bool
+	kindsOffered  map[webrtc.RTPCodecType]bool // kinds with an m-section offering every codec (see subscribe)
 
 	// Transceivers whose track has gone, on their way to reuse: sending nothing since the last
 	// offer (retired), offered inactive and waiting for the answer (retiredOffered), inactive on
@@ -118,6 +119,7 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
 		settings: map[string]protocol.TrackSettings{}, remoteCands: map[string][]webrtc.ICECandidateInit{},
 		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}), ideals: map[string]int{},
+		kindsOffered: map[webrtc.RTPCodecType]bool{},
 	}
 	lim := r.manager.cfg.Limits
 	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))

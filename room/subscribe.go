@@ -72,8 +72,12 @@ func (p *Participant) subscribe(t *PublishedTrack) error {
 		}
 	}
 	// Offer the track's codec only: the m-section of a VP8 track that also offers H.264 is a
-	// third longer, and a subscriber offer must fit one signalling frame.
-	if c, ok := sfu.CodecFor(t.receiver.Codec().MimeType); ok {
+	// third longer, and a subscriber offer must fit one signalling frame. Except on the
+	// connection's first m-section of each kind: pion may later offer only the codecs of the
+	// first answer that had that kind, so it must learn every codec the client takes there.
+	if !p.kindsOffered[dt.Kind()] {
+		p.kindsOffered[dt.Kind()] = true
+	} else if c, ok := sfu.CodecFor(t.receiver.Codec().MimeType); ok {
 		if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}); err != nil {
 			p.logger.Warn("codec preferences", "track", sid, "err", err)
 		}

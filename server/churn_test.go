@@ -367,15 +367,25 @@ func TestRapidRenegotiation(t *testing.T) {
 	if len(sending) != len(kept) || !sending[mic.Sid()] || !sending[final.Sid()] {
 		t.Errorf("bob's last subscriber offer sends %v, want %v", sending, kept)
 	}
-	// Each m-section, removed tracks' too, offers its track's codec only: a subscriber offer
-	// must fit one signalling frame.
+	// Each m-section, removed tracks' too, offers its track's codec only (but the first of each
+	// kind, which teaches pion every codec the client takes): a subscriber offer must fit one
+	// signalling frame.
 	var offered sdp.SessionDescription
 	if err := offered.UnmarshalString(lastOffer); err != nil {
 		t.Fatal(err)
 	}
+	firstOfKind := map[string]bool{}
 	for _, md := range offered.MediaDescriptions {
-		if md.MediaName.Media != "application" && len(md.MediaName.Formats) != 1 {
-			t.Errorf("bob's last offer has a %s m-section with codecs %v, want one", md.MediaName.Media, md.MediaName.Formats)
+		kind := md.MediaName.Media
+		if kind == "application" {
+			continue
+		}
+		if !firstOfKind[kind] {
+			firstOfKind[kind] = true
+			continue
+		}
+		if len(md.MediaName.Formats) != 1 {
+			t.Errorf("bob's last offer has a %s m-section with codecs %v, want one", kind, md.MediaName.Formats)
 		}
 	}
 	tracks := n.Rooms().Room("churn").Participant("ann").Info().Tracks

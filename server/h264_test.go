@@ -52,3 +52,39 @@ func TestH264Forwarding(t *testing.T) {
 		t.Errorf("bob's view of the track says codec %q, want %s", announced, webrtc.MimeTypeH264)
 	}
 }
+
+// TestMixedCodecsReachOneSubscriber: a subscriber whose first video is H.264 (a Safari
+// publisher) still receives a VP8 video that comes later (a Chromium one), and the other way
+// round. pion keeps the codecs of a connection's first answer with video as the ones it may
+// offer; when that answer had only the track's codec, every later track of the other codec
+// was offered without it and never arrived.
+func TestMixedCodecsReachOneSubscriber(t *testing.T) {
+	for _, firstH264 := range []bool{true, false} {
+		name := map[bool]string{true: "H264 first", false: "VP8 first"}[firstH264]
+		t.Run(name, func(t *testing.T) {
+			n := startNode(t)
+			sub := connect(t, n, "mixed", "sub")
+			col := collect(sub)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			publish := func(h264 bool, who string) *client.Client {
+				c := connect(t, n, "mixed", who)
+				var err error
+				if h264 {
+					_, err = c.PublishH264(ctx, testmedia.H264(), 30, client.Camera())
+				} else {
+					_, err = c.PublishIVF(ctx, testmedia.VP8(640), client.Camera())
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, 10*time.Second, who+"'s video at the subscriber", func() bool {
+					return col.byParticipant(c.Self().Sid)[protocol.KindVideo].keyframes > 0
+				})
+				return c
+			}
+			publish(firstH264, "first")
+			publish(!firstH264, "second")
+		})
+	}
+}

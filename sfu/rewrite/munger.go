@@ -117,7 +117,7 @@ func (m *Munger) Rewrite(seq uint16, ts uint32, vp8 VP8) (outSeq uint16, outTS u
 		if seq-m.firstSrc > FirstSrcLag {
 			m.firstSrc = seq - FirstSrcLag
 		}
-	case -d >= 64:
+	case d <= -64: // not -d >= 64: -(-32768) overflows
 		return 0, 0, vp8, false
 	default:
 		bit := uint64(1) << uint(-d)

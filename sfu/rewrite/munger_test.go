@@ -230,3 +230,18 @@ func TestForwardJumpIsNew(t *testing.T) {
 		t.Fatal("a packet from before the switch was forwarded")
 	}
 }
+
+// TestHalfTheSpaceBehindIsDropped: a packet exactly 32,768 behind the highest sent is too old.
+// (The window test negated an int16, and -(-32768) is -32768: it passed as new.)
+func TestHalfTheSpaceBehindIsDropped(t *testing.T) {
+	m := New(0, 0)
+	m.Switch(0, 0, 1, VP8{})
+	for seq := uint16(0); seq < 40000; seq++ {
+		if _, _, _, ok := m.Rewrite(seq, 0, VP8{}); !ok {
+			t.Fatalf("packet %d dropped", seq)
+		}
+	}
+	if _, _, _, ok := m.Rewrite(39999-32768, 0, VP8{}); ok {
+		t.Fatal("a packet 32,768 behind the highest was forwarded")
+	}
+}
