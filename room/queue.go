@@ -87,10 +87,3 @@ func (q *opQueue) run() {
 		<-q.wake
 	}
 }
-
-// len is the number of ops waiting.
-func (q *opQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.ops)
-}
