@@ -99,7 +99,6 @@ type seqMapEntry struct {
 	layer    int8
 	valid    bool
 	off      rewrite.Offsets
-	twcc     int32 // the transport-wide number it was sent with; -1: none
 }
 
 // DownTrackParams configure a down track.
@@ -275,8 +274,8 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if !ok {
 		return
 	}
-	twcc := d.remember(outSeq, p.Layer, p.Header.SequenceNumber, off)
-	if d.send(&d.scratch[p.Layer], p, outSeq, outTS, outVP8, off, twcc) {
+	d.remember(outSeq, p.Layer, p.Header.SequenceNumber, off)
+	if d.send(&d.scratch[p.Layer], p, outSeq, outTS, outVP8, off) {
 		d.packets.Add(1)
 		d.bytes.Add(uint64(len(p.Payload) + 12))
 	}
@@ -326,9 +325,9 @@ func (d *DownTrack) catchUp(first *Packet) {
 			}
 			d.mu.Unlock()
 			if ok {
-				twcc := d.remember(out, first.Layer, src, off)
+				d.remember(out, first.Layer, src, off)
 				p.Layer, p.batch = first.Layer, nil
-				if d.send(&d.rtx, p, out, ts, vp8, off, twcc) {
+				if d.send(&d.rtx, p, out, ts, vp8, off) {
 					d.packets.Add(1)
 					d.bytes.Add(uint64(len(p.Payload) + 12))
 				}
@@ -359,7 +358,7 @@ func vp8Fields(v *codec.VP8Descriptor) rewrite.VP8 {
 }
 
 // send builds the subscriber's header (its SSRC, payload type and extension ids) and writes.
-func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewrite.VP8, off rewrite.Offsets, twcc int32) bool {
+func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewrite.VP8, off rewrite.Offsets) bool {
 	h := &s.hdr
 	src := &p.Header
 	h.Version = 2
@@ -384,30 +383,27 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 		payload = s.buf[:n]
 		codec.RewriteVP8PictureID(payload, p.VP8, vp8.PictureID, vp8.TL0PICIDX, vp8.KEYIDX)
 	}
-	return d.write(s, p.batch, h, payload, twcc)
+	return d.write(s, p.batch, h, payload)
 }
 
 // write sends one packet on the connection's path (see Transport): Podium's own (queued on
 // batch when there is one) when the connection is Podium's, else pion's. An owned connection's
-// packet never goes through pion: without a route, it is dropped. twcc is the transport-wide
-// number to stamp, -1 for a new one (a media packet's was reserved by remember, so that its
-// retransmission carries the same one).
-func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte, twcc int32) bool {
+// packet never goes through pion: without a route, it is dropped.
+func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte) bool {
 	keys, r := d.transport.sendPath()
 	if keys != nil && r == nil {
 		d.transport.countHeld()
 		return false
 	}
+	var twcc uint16
 	if d.twccID != 0 {
 		// Numbered for the estimator: on pion's path its interceptor records the packet.
-		if twcc < 0 {
-			twcc = int32(uint16(d.transport.twccSeq.Add(1)))
-		}
+		twcc = uint16(d.transport.twccSeq.Add(1))
 		s.twcc[0], s.twcc[1] = byte(twcc>>8), byte(twcc)
 		_ = h.SetExtension(d.twccID, s.twcc[:])
 	}
 	if keys != nil {
-		return d.writeOwned(s, batch, keys, r, h, payload, uint16(twcc))
+		return d.writeOwned(s, batch, keys, r, h, payload, twcc)
 	}
 	_, err := d.writer.WriteRTP(h, payload)
 	return err == nil
@@ -460,19 +456,10 @@ func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, 
 // srtpTagMax is the most SRTP adds to a packet (the authentication tag).
 const srtpTagMax = 16
 
-// remember records what a subscriber's sequence number carries, for NACKs, and reserves its
-// transport-wide number (-1: none). A retransmission must be the same bytes under the same SRTP
-// index: with AES-GCM the header is authenticated data, and a new transport-wide number under
-// the same nonce would leak the authentication key.
-func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) int32 {
-	twcc := int32(-1)
-	if d.twccID != 0 {
-		twcc = int32(uint16(d.transport.twccSeq.Add(1)))
-	}
+func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) {
 	d.seqMapMu.Lock()
-	d.seqMap[out%seqMapSize] = seqMapEntry{out: out, src: src, layer: int8(layer), valid: true, off: off, twcc: twcc}
+	d.seqMap[out%seqMapSize] = seqMapEntry{out: out, src: src, layer: int8(layer), valid: true, off: off}
 	d.seqMapMu.Unlock()
-	return twcc
 }
 
 func (d *DownTrack) lookup(out uint16) (seqMapEntry, bool) {
@@ -638,7 +625,7 @@ func (d *DownTrack) retransmit(out uint16) {
 	}
 	p := &d.rtxPkt
 	vp8 := e.off.Apply(vp8Fields(&p.VP8))
-	if d.send(&d.rtx, p, out, p.Header.Timestamp-e.off.TS, vp8, e.off, e.twcc) {
+	if d.send(&d.rtx, p, out, p.Header.Timestamp-e.off.TS, vp8, e.off) {
 		d.retransmits.Add(1)
 	}
 }
@@ -672,7 +659,7 @@ func (d *DownTrack) SendPadding(n int) int {
 	for i := 0; i < n; i++ {
 		*h = rtp.Header{Version: 2, Padding: true, PaddingSize: 255, PayloadType: d.payloadType,
 			SequenceNumber: first + uint16(i), Timestamp: ts, SSRC: d.ssrc, Extensions: d.pad.exts[:0]}
-		if !d.write(&d.pad, nil, h, nil, -1) {
+		if !d.write(&d.pad, nil, h, nil) {
 			break
 		}
 		bits += (12 + 255) * 8
