@@ -62,9 +62,9 @@ type epoch struct {
 	src0U    int64 // unwrapped source number of the first packet
 	src0     uint16
 	out0     uint16
-	srcHighU int64 // unwrapped source number of the packet that last raised highest
+	srcHighU int64  // unwrapped source number of the packet that last raised highest
 	first    uint16 // source number before which the munger drops packets (it follows the newest)
-	pads     []pad // padding sent during the epoch
+	pads     []pad  // padding sent during the epoch
 	tsKnown  bool
 	offTS    uint32 // source - subscriber timestamp
 	vp8      vp8Offsets
