@@ -272,8 +272,8 @@ func scrapeMetrics(t *testing.T, n *Node) string {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics = %d (%v)", resp.StatusCode, err)
 	}
 	return string(b)
 }

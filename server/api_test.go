@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -216,19 +215,7 @@ func TestCORSPreflight(t *testing.T) {
 // `podium load` reads.
 func TestMetrics(t *testing.T) {
 	n := startNode(t)
-	scrape := func() string {
-		t.Helper()
-		resp, err := http.Get(n.HTTPURL() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /metrics = %d (%v)", resp.StatusCode, err)
-		}
-		return string(b)
-	}
+	scrape := func() string { return scrapeMetrics(t, n) }
 	gauge := func(body, name string) string {
 		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(body)
 		if m == nil {
