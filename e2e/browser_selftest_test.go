@@ -46,20 +46,7 @@ func TestBrowserHarness(t *testing.T) {
 	})
 
 	t.Run("fake camera", func(t *testing.T) {
-		type media struct {
-			Width, Height, AudioTracks int
-			Secure                     bool
-		}
-		got := MustEval[media](t, p, `(async () => {
-			const s = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720}, audio: true});
-			const v = s.getVideoTracks()[0].getSettings();
-			const audioTracks = s.getAudioTracks().length;
-			s.getTracks().forEach((t) => t.stop());
-			return {Width: v.width, Height: v.height, AudioTracks: audioTracks, Secure: window.isSecureContext};
-		})()`)
-		if got.Width != 1280 || got.Height != 720 || got.AudioTracks != 1 || !got.Secure {
-			t.Fatalf("getUserMedia gave %+v, want a 1280x720 video track and one audio track in a secure context", got)
-		}
+		checkFakeMedia(t, p)
 	})
 
 	t.Run("sdk imports", func(t *testing.T) {
@@ -142,4 +129,24 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// checkFakeMedia fails the test unless the page's fake devices give a 1280x720 camera and a
+// microphone in a secure context (either browser).
+func checkFakeMedia(t *testing.T, p Tab) {
+	t.Helper()
+	type media struct {
+		Width, Height, AudioTracks int
+		Secure                     bool
+	}
+	got := MustEval[media](t, p, `(async () => {
+		const s = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720}, audio: true});
+		const v = s.getVideoTracks()[0].getSettings();
+		const audioTracks = s.getAudioTracks().length;
+		s.getTracks().forEach((t) => t.stop());
+		return {Width: v.width, Height: v.height, AudioTracks: audioTracks, Secure: window.isSecureContext};
+	})()`)
+	if got.Width != 1280 || got.Height != 720 || got.AudioTracks != 1 || !got.Secure {
+		t.Fatalf("getUserMedia gave %+v, want a 1280x720 video track and one audio track in a secure context", got)
+	}
 }

@@ -29,20 +29,7 @@ func TestFirefoxHarness(t *testing.T) {
 
 	p.WaitFor(t, `document.readyState === 'complete' && window.podiumApp?.state.phase === 'lobby'`, 20*time.Second)
 
-	type media struct {
-		Width, Height, AudioTracks int
-		Secure                     bool
-	}
-	got := MustEval[media](t, p, `(async () => {
-		const s = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720}, audio: true});
-		const v = s.getVideoTracks()[0].getSettings();
-		const audioTracks = s.getAudioTracks().length;
-		s.getTracks().forEach((t) => t.stop());
-		return {Width: v.width, Height: v.height, AudioTracks: audioTracks, Secure: window.isSecureContext};
-	})()`)
-	if got.Width != 1280 || got.Height != 720 || got.AudioTracks != 1 || !got.Secure {
-		t.Errorf("getUserMedia gave %+v, want a 1280x720 video track and one audio track in a secure context", got)
-	}
+	checkFakeMedia(t, p)
 
 	exports := MustEval[[]string](t, p, `import('/podium.js').then((m) => Object.keys(m))`)
 	if !slices.Contains(exports, "Room") || !slices.Contains(exports, "collectStats") {
