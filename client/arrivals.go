@@ -17,8 +17,8 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/podium-sfu/podium/sfu/arrival"
-	"github.com/podium-sfu/podium/sfu/rtpext"
+	"github.com/podium-sfu/podium/internal/arrival"
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // feedbackInterval is how often the subscriber connection reports arrivals, as pion's

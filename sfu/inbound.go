@@ -13,7 +13,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
-	"github.com/podium-sfu/podium/sfu/rtpext"
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // Podium's own read path. Through pion, each packet that arrives crosses the UDP mux, the ICE

@@ -12,7 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
-	"github.com/podium-sfu/podium/sfu/rtpext"
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podium-sfu/podium/sfu/arrival"
+	"github.com/podium-sfu/podium/internal/arrival"
 )
 
 // Raw system calls on the media sockets. net.UDPConn tells the Go scheduler each time it enters

@@ -12,8 +12,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/internal/rtpext"
 	"github.com/podium-sfu/podium/sfu/rewrite"
-	"github.com/podium-sfu/podium/sfu/rtpext"
 )
 
 // A subscriber connection of a real engine and a real pion peer answering it: the forward path

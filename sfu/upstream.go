@@ -10,7 +10,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 
-	"github.com/podium-sfu/podium/sfu/rtpext"
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // upstream is what Podium tells a publisher about the media it receives: transport-wide

@@ -13,7 +13,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
-	"github.com/podium-sfu/podium/sfu/rtpext"
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // rtcpSink records what the upstream writes.
