@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
@@ -87,8 +88,8 @@ type scratch struct {
 	exts  [4]rtp.Extension // audio level, transport-wide sequence
 	level [1]byte
 	twcc  [2]byte
-	buf   [maxPacketSize]byte       // payload copy when VP8 picture ids are rewritten
-	wire  [maxPacketSize + 300]byte // the packet as sent: header, payload, padding, SRTP tag
+	buf   [packetcache.MaxPacketSize]byte       // payload copy when VP8 picture ids are rewritten
+	wire  [packetcache.MaxPacketSize + 300]byte // the packet as sent: header, payload, padding, SRTP tag
 }
 
 const seqMapSize = 1024
@@ -120,7 +121,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		id: p.TrackID, streamID: p.StreamID, receiver: r, codec: r.Codec().RTPCodecCapability,
 		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer, transport: p.Transport,
 		munger: rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
-		rtxIn:  make([]byte, maxPacketSize),
+		rtxIn:  make([]byte, packetcache.MaxPacketSize),
 	}
 	if d.clockRate == 0 {
 		d.clockRate = 90000

@@ -13,7 +13,9 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/packetcache"
 )
 
 // Podium's own read path. Through pion, each packet that arrives crosses the UDP mux, the ICE
@@ -168,7 +170,7 @@ type inbound struct {
 	mu        sync.Mutex
 	keys      *sessionKeys // the keys ctx was made with
 	ctx       *srtp.Context
-	buf       [maxPacketSize]byte // a decrypted RTCP packet
+	buf       [packetcache.MaxPacketSize]byte // a decrypted RTCP packet
 	header    rtcp.Header
 	rtpHeader rtp.Header
 	count     atomic.Uint64 // RTCP packets taken

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
@@ -249,7 +250,7 @@ func (h *receiveHarness) forward(layer int, b []byte) {
 	}
 	seq := h.pkt.Header.SequenceNumber
 	srcU := h.unwrap(layer, seq)
-	if len(b) <= maxPacketSize {
+	if len(b) <= packetcache.MaxPacketSize {
 		h.cache[layer][int(seq)%len(h.cache[layer])] = cacheCopy{seq: seq, b: b, valid: true}
 	}
 	if len(h.history) < maxRecords {

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
@@ -385,7 +386,7 @@ func (m *dtModel) nack(relative bool, b []byte) {
 			if !ok {
 				m.fatalf("resent %d (layer %d packet %d) that the cache no longer holds", seq, e.layer, e.src)
 			}
-			if _, desc := m.expect("a resend", seq, q, size, e.ep); desc != nil && size <= maxPacketSize {
+			if _, desc := m.expect("a resend", seq, q, size, e.ep); desc != nil && size <= packetcache.MaxPacketSize {
 				o := e.ep.vp8
 				m.checkVP8Offsets(&o, &q.VP8, desc)
 			}
@@ -529,7 +530,7 @@ func (m *dtModel) checkPayload(what string, got []byte, p *Packet) *codec.VP8Des
 	if err != nil || same(out, *in) != *in {
 		m.fatalf("%s (source %d): VP8 descriptor %+v (%v), want %+v but for the ids", what, p.Header.SequenceNumber, out, err, *in)
 	}
-	if len(got) > maxPacketSize {
+	if len(got) > packetcache.MaxPacketSize {
 		return nil // too big for the rewrite buffer: sent as it came
 	}
 	return &out

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/packetcache"
 )
 
 // MaxLayers is the number of simulcast layers a track can have (q, h, f).
@@ -85,7 +86,7 @@ type upLayer struct {
 	rid     string
 	track   *webrtc.TrackRemote // nil in tests
 	ssrc    uint32
-	cache   *PacketCache
+	cache   *packetcache.Cache
 	lastPLI atomic.Int64
 	rate    rateMeter
 	packets atomic.Uint64
@@ -158,7 +159,7 @@ func (r *Receiver) addLayer(idx int, rid string, ssrc uint32, track *webrtc.Trac
 	if idx < 0 || idx >= MaxLayers {
 		return nil, fmt.Errorf("sfu: layer %d out of range", idx)
 	}
-	l := &upLayer{index: idx, rid: rid, ssrc: ssrc, track: track, cache: NewPacketCache(r.p.CacheSize)}
+	l := &upLayer{index: idx, rid: rid, ssrc: ssrc, track: track, cache: packetcache.New(r.p.CacheSize)}
 	l.socketSeen.Store(-1)
 	if !r.layers[idx].CompareAndSwap(nil, l) {
 		return nil, ErrLayerExists
@@ -193,7 +194,7 @@ func (r *Receiver) Close() {
 
 func (r *Receiver) readLoop(l *upLayer) {
 	defer r.readers.Done()
-	buf := make([]byte, maxPacketSize+100)
+	buf := make([]byte, packetcache.MaxPacketSize+100)
 	for {
 		n, _, err := l.track.Read(buf)
 		if err != nil {
@@ -365,7 +366,7 @@ func (r *Receiver) RequestKeyframe(layer int) {
 }
 
 // cache returns the packet cache of a layer, or nil.
-func (r *Receiver) cache(layer int) *PacketCache {
+func (r *Receiver) cache(layer int) *packetcache.Cache {
 	if layer < 0 || layer >= MaxLayers {
 		return nil
 	}

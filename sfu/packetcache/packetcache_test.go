@@ -1,4 +1,4 @@
-package sfu
+package packetcache
 
 import (
 	"bytes"
@@ -6,11 +6,11 @@ import (
 )
 
 func TestPacketCache(t *testing.T) {
-	c := NewPacketCache(100) // rounds up to 128
+	c := New(100) // rounds up to 128
 	if c.Len() != 128 {
 		t.Fatalf("Len = %d, want 128", c.Len())
 	}
-	dst := make([]byte, maxPacketSize)
+	dst := make([]byte, MaxPacketSize)
 	for _, tc := range []struct {
 		name  string
 		store []uint16
@@ -39,7 +39,7 @@ func TestPacketCache(t *testing.T) {
 	if n := c.Get(10, make([]byte, 1)); n != 0 {
 		t.Fatalf("Get into a short buffer = %d, want 0", n)
 	}
-	c.Store(1, make([]byte, maxPacketSize+1))
+	c.Store(1, make([]byte, MaxPacketSize+1))
 	if n := c.Get(1, dst); n != 0 {
 		t.Fatalf("oversize packet was cached")
 	}
