@@ -5,6 +5,7 @@ package fifo
 
 import (
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -40,7 +41,8 @@ func New[T any](maxItems int) *Queue[T] {
 }
 
 // NewSized returns a queue that holds at most maxItems and at most maxSize in all, each item
-// counting size(item). An item larger than maxSize is never accepted.
+// counting size(item), which must not change while the item waits. An item larger than maxSize
+// is never accepted.
 func NewSized[T any](maxItems, maxSize int, size func(T) int) *Queue[T] {
 	q := New[T](maxItems)
 	q.maxSize, q.size = maxSize, size
@@ -160,7 +162,7 @@ func (q *Queue[T]) Take(dst []T) (batch []T, closed bool) {
 	defer q.mu.Unlock()
 	if q.n > 0 {
 		start := len(dst)
-		dst = append(dst, make([]T, q.n)...)[:start+q.n]
+		dst = slices.Grow(dst, q.n)[:start+q.n]
 		q.copyOut(dst[start:])
 		q.clearLocked()
 	}
