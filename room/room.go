@@ -8,6 +8,7 @@ import (
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
 // Room is a set of participants that see and hear each other.
@@ -29,8 +30,8 @@ type Room struct {
 	clock *sfu.Clock
 	ticks int // touched by the clock's goroutine only
 
-	detector        *sfu.SpeakerDetector // touched by the clock's goroutine only
-	speakers        speakers             // guarded by mu
+	detector        *speaker.Detector // touched by the clock's goroutine only
+	speakers        speakers          // guarded by mu
 	lastSpeakersKey string
 	lastSpeakersAt  time.Time
 	departed        []string // sids the detector must forget
@@ -52,7 +53,7 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 		participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
 	}
 	r.emptyTimer = time.AfterFunc(r.emptyTTL, r.closeIfEmpty)
-	r.detector = sfu.NewSpeakerDetector(sfu.SpeakerConfig{})
+	r.detector = speaker.NewDetector(speaker.Config{})
 	r.clock = sfu.NewClock(speakerInterval) // stopped and joined by Close
 	r.clock.Every(r.tick)
 	return r

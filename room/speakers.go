@@ -9,6 +9,7 @@ import (
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
 // maxRecentSpeakers is how many earlier dominant speakers keep a middle layer.
@@ -57,14 +58,14 @@ func (r *Room) detectSpeakers(now time.Time) (dominantChanged bool) {
 	for _, sid := range departed {
 		r.detector.Remove(sid)
 	}
-	var samples []sfu.LevelSample
+	var samples []speaker.LevelSample
 	for _, p := range r.others(nil) {
 		if p.perms.Hidden {
 			continue
 		}
 		if mic := p.microphone(); mic != nil {
 			loud, n := mic.TakeLevels()
-			samples = append(samples, sfu.LevelSample{ID: p.sid, Loudness: loud, Packets: n})
+			samples = append(samples, speaker.LevelSample{ID: p.sid, Loudness: loud, Packets: n})
 		}
 	}
 	changed := r.detector.Update(now, samples)

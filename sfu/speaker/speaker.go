@@ -1,4 +1,5 @@
-package sfu
+// Package speaker finds the dominant speaker from the audio levels publishers send (RFC 6464).
+package speaker
 
 import (
 	"math"
@@ -6,10 +7,10 @@ import (
 	"time"
 )
 
-// SpeakerConfig tunes dominant speaker detection. The defaults meet Podium's targets: a clear
+// Config tunes dominant speaker detection. The defaults meet Podium's targets: a clear
 // change of speaker shows within a second, a 200 ms burst never takes over, a constant background
 // level never becomes dominant, and turn taking gives one change per turn.
-type SpeakerConfig struct {
+type Config struct {
 	// ShortWindow and MediumWindow are the time constants of the two activity averages: the
 	// short one says "speaking now", the medium one "has been speaking".
 	ShortWindow, MediumWindow time.Duration
@@ -24,9 +25,9 @@ type SpeakerConfig struct {
 	SpeakingThreshold float64
 }
 
-// DefaultSpeakerConfig returns the tuned defaults.
-func DefaultSpeakerConfig() SpeakerConfig {
-	return SpeakerConfig{
+// DefaultConfig returns the tuned defaults.
+func DefaultConfig() Config {
+	return Config{
 		ShortWindow: 120 * time.Millisecond, MediumWindow: 400 * time.Millisecond, Hold: 400 * time.Millisecond,
 		Ratio: 1.3, Threshold: 72, SpeakingThreshold: 4,
 	}
@@ -40,8 +41,8 @@ type LevelSample struct {
 	Packets  int
 }
 
-// SpeakerLevel is an active speaker and its current activity (0..1).
-type SpeakerLevel struct {
+// Level is an active speaker and its current activity (0..1).
+type Level struct {
 	ID    string
 	Level float64
 }
@@ -53,18 +54,18 @@ type speakerState struct {
 	challengeSince time.Time
 }
 
-// SpeakerDetector finds the dominant speaker from periodic level samples. It is not safe for
+// Detector finds the dominant speaker from periodic level samples. It is not safe for
 // concurrent use: the room calls Update from one goroutine.
-type SpeakerDetector struct {
-	cfg      SpeakerConfig
+type Detector struct {
+	cfg      Config
 	speakers map[string]*speakerState
 	dominant string
 	last     time.Time
 }
 
-// NewSpeakerDetector makes a detector; zero fields of cfg take the defaults.
-func NewSpeakerDetector(cfg SpeakerConfig) *SpeakerDetector {
-	def := DefaultSpeakerConfig()
+// NewDetector makes a detector; zero fields of cfg take the defaults.
+func NewDetector(cfg Config) *Detector {
+	def := DefaultConfig()
 	if cfg.ShortWindow == 0 {
 		cfg.ShortWindow = def.ShortWindow
 	}
@@ -83,11 +84,11 @@ func NewSpeakerDetector(cfg SpeakerConfig) *SpeakerDetector {
 	if cfg.SpeakingThreshold == 0 {
 		cfg.SpeakingThreshold = def.SpeakingThreshold
 	}
-	return &SpeakerDetector{cfg: cfg, speakers: map[string]*speakerState{}}
+	return &Detector{cfg: cfg, speakers: map[string]*speakerState{}}
 }
 
 // Remove forgets a participant (it left or unpublished its microphone).
-func (d *SpeakerDetector) Remove(id string) {
+func (d *Detector) Remove(id string) {
 	delete(d.speakers, id)
 	if d.dominant == id {
 		d.dominant = ""
@@ -95,11 +96,11 @@ func (d *SpeakerDetector) Remove(id string) {
 }
 
 // Dominant is the current dominant speaker ("" before anyone spoke).
-func (d *SpeakerDetector) Dominant() string { return d.dominant }
+func (d *Detector) Dominant() string { return d.dominant }
 
 // Update folds in one interval of samples (participants without packets decay towards silence)
 // and reports whether the dominant speaker changed.
-func (d *SpeakerDetector) Update(now time.Time, samples []LevelSample) bool {
+func (d *Detector) Update(now time.Time, samples []LevelSample) bool {
 	dt := 100 * time.Millisecond
 	if !d.last.IsZero() {
 		dt = now.Sub(d.last)
@@ -131,7 +132,7 @@ func (d *SpeakerDetector) Update(now time.Time, samples []LevelSample) bool {
 // activity is how far above the speech threshold a participant is, in dB. A steady loud
 // background becomes the participant's noise floor (it follows quiet sound quickly and loud
 // sound slowly) and raises its threshold, so a fan or a TV does not speak.
-func (d *SpeakerDetector) activity(st *speakerState, loudness float64, dt time.Duration) float64 {
+func (d *Detector) activity(st *speakerState, loudness float64, dt time.Duration) float64 {
 	if loudness < st.floor {
 		st.floor += (loudness - st.floor) * alpha(dt, 300*time.Millisecond)
 	} else {
@@ -140,7 +141,7 @@ func (d *SpeakerDetector) activity(st *speakerState, loudness float64, dt time.D
 	return math.Max(0, loudness-math.Max(d.cfg.Threshold, st.floor+3))
 }
 
-func (d *SpeakerDetector) fold(st *speakerState, activity float64, dt time.Duration) {
+func (d *Detector) fold(st *speakerState, activity float64, dt time.Duration) {
 	st.short += (activity - st.short) * alpha(dt, d.cfg.ShortWindow)
 	st.medium += (activity - st.medium) * alpha(dt, d.cfg.MediumWindow)
 }
@@ -152,7 +153,7 @@ func alpha(dt, tau time.Duration) float64 {
 
 // elect applies the hysteresis: a challenger that is speaking now and clearly ahead of the
 // dominant speaker for Hold takes over.
-func (d *SpeakerDetector) elect(now time.Time) bool {
+func (d *Detector) elect(now time.Time) bool {
 	best, bestScore := "", 0.0
 	for id, st := range d.speakers {
 		if st.short >= d.cfg.SpeakingThreshold && st.medium > bestScore {
@@ -190,11 +191,11 @@ func (d *SpeakerDetector) elect(now time.Time) bool {
 }
 
 // Active lists who is speaking now, loudest first, with activity scaled to 0..1.
-func (d *SpeakerDetector) Active() []SpeakerLevel {
-	var out []SpeakerLevel
+func (d *Detector) Active() []Level {
+	var out []Level
 	for id, st := range d.speakers {
 		if st.short >= d.cfg.SpeakingThreshold {
-			out = append(out, SpeakerLevel{ID: id, Level: math.Min(1, st.short/40)})
+			out = append(out, Level{ID: id, Level: math.Min(1, st.short/40)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

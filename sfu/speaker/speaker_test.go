@@ -1,4 +1,4 @@
-package sfu
+package speaker
 
 import (
 	"math"
@@ -31,7 +31,7 @@ type change struct {
 // simulate feeds 20 ms packets, sampled every 100 ms, for the given duration and returns the
 // dominant speaker changes.
 func simulate(script map[string][]span, length time.Duration) []change {
-	d := NewSpeakerDetector(SpeakerConfig{})
+	d := NewDetector(Config{})
 	start := time.Unix(1000, 0)
 	var out []change
 	for tick := 100 * time.Millisecond; tick <= length; tick += 100 * time.Millisecond {
@@ -143,7 +143,7 @@ func TestSpeakerDetector(t *testing.T) {
 }
 
 func TestSpeakerActiveListAndRemove(t *testing.T) {
-	d := NewSpeakerDetector(SpeakerConfig{})
+	d := NewDetector(Config{})
 	now := time.Unix(0, 0)
 	for i := 0; i < 20; i++ {
 		now = now.Add(100 * time.Millisecond)
