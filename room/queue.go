@@ -1,8 +1,9 @@
 package room
 
 import (
-	"sync"
 	"sync/atomic"
+
+	"github.com/podium-sfu/podium/internal/fifo"
 )
 
 // queueCapacity bounds a participant's control queue. Client requests are held to
@@ -13,34 +14,18 @@ const queueCapacity = 4096
 // opQueue is a bounded FIFO of functions run by one goroutine: every change to a participant's
 // state happens there, in order, so negotiation never glares and callbacks never deadlock.
 type opQueue struct {
-	mu     sync.Mutex
-	ops    []func()
-	wake   chan struct{}
-	closed bool
-	done   chan struct{}
+	ops  *fifo.Queue[func()]
+	done chan struct{}
 }
 
 func newOpQueue() *opQueue {
-	q := &opQueue{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	q := &opQueue{ops: fifo.New[func()](queueCapacity), done: make(chan struct{})}
 	go q.run()
 	return q
 }
 
 // push appends op; it reports false when the queue is closed or full (op will not run).
-func (q *opQueue) push(op func()) bool {
-	q.mu.Lock()
-	if q.closed || len(q.ops) >= queueCapacity {
-		q.mu.Unlock()
-		return false
-	}
-	q.ops = append(q.ops, op)
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
+func (q *opQueue) push(op func()) bool { return q.ops.Push(op) == nil }
 
 // pushOnce queues op unless an op queued with the same flag has not started yet: work that
 // reads the current state when it runs (reconcile, allocate) needs to run once, not once per
@@ -57,33 +42,24 @@ func (q *opQueue) pushOnce(waiting *atomic.Bool, op func()) bool {
 }
 
 // close stops accepting ops; ops already queued still run. Safe to call from an op.
-func (q *opQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
+func (q *opQueue) close() { q.ops.Close() }
 
 func (q *opQueue) run() {
 	defer close(q.done)
+	var batch []func()
 	for {
-		q.mu.Lock()
-		ops := q.ops
-		q.ops = nil
-		closed := q.closed
-		q.mu.Unlock()
-		for _, op := range ops {
+		var closed bool
+		batch, closed = q.ops.Take(batch[:0])
+		for i, op := range batch {
+			batch[i] = nil // let the GC have what the op holds once it ran
 			op()
 		}
-		if len(ops) > 0 {
+		if len(batch) > 0 {
 			continue
 		}
 		if closed {
 			return
 		}
-		<-q.wake
+		<-q.ops.Wake()
 	}
 }
