@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/sfu/clock"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
@@ -27,7 +27,7 @@ type Room struct {
 	closed       bool
 
 	// clock ticks the room's periodic work (tick) and its publishers' feedback, on one timer.
-	clock *sfu.Clock
+	clock *clock.Clock
 	ticks int // touched by the clock's goroutine only
 
 	detector        *speaker.Detector // touched by the clock's goroutine only
@@ -54,7 +54,7 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 	}
 	r.emptyTimer = time.AfterFunc(r.emptyTTL, r.closeIfEmpty)
 	r.detector = speaker.NewDetector(speaker.Config{})
-	r.clock = sfu.NewClock(speakerInterval) // stopped and joined by Close
+	r.clock = clock.New(speakerInterval) // stopped and joined by Close
 	r.clock.Every(r.tick)
 	return r
 }

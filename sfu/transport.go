@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/clock"
 )
 
 // Transport is Podium's own path to one client connection, bypassing pion's for media. Towards
@@ -275,7 +277,7 @@ func (t *Transport) NewSender(pc *webrtc.PeerConnection, track webrtc.TrackLocal
 
 // UseClock makes the feedback to this connection's publisher tick on c (its room's clock)
 // instead of a ticker of its own. It must come before media flows.
-func (t *Transport) UseClock(c *Clock) {
+func (t *Transport) UseClock(c *clock.Clock) {
 	if t.up != nil {
 		t.up.useClock(c)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/clock"
 )
 
 // upstream is what Podium tells a publisher about the media it receives: transport-wide
@@ -34,11 +35,11 @@ type upstream struct {
 	ssrc    uint32         // Podium's SSRC in what it sends through pion
 	writer  interceptor.RTCPWriter
 	closed  bool
-	clock   *Clock   // the room's; nil until the feedback starts without one
-	ownsClk bool     // the clock is this connection's own: Close stops it
-	ticks   int      // feedback ticks so far
-	unclock func()   // removes tick from the clock; non-nil once the feedback runs
-	seqs    []uint16 // tick's scratch
+	clock   *clock.Clock // the room's; nil until the feedback starts without one
+	ownsClk bool         // the clock is this connection's own: Close stops it
+	ticks   int          // feedback ticks so far
+	unclock func()       // removes tick from the clock; non-nil once the feedback runs
+	seqs    []uint16     // tick's scratch
 
 	// Podium's own path to the publisher (Transport.writeRTCP; false: not ready), and the SSRC
 	// of what goes on it. SRTCP numbers a sender SSRC's packets in each context: pion's session
@@ -115,13 +116,13 @@ func (u *upstream) startLocked() {
 		return
 	}
 	if u.clock == nil {
-		u.clock, u.ownsClk = NewClock(upTick), true
+		u.clock, u.ownsClk = clock.New(upTick), true
 	}
 	u.unclock = u.clock.Every(u.tick)
 }
 
 // useClock makes the feedback tick on c; it must come before the first stream.
-func (u *upstream) useClock(c *Clock) {
+func (u *upstream) useClock(c *clock.Clock) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.unclock == nil {

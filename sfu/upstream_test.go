@@ -14,6 +14,7 @@ import (
 	"github.com/pion/srtp/v3"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/clock"
 )
 
 // rtcpSink records what the upstream writes.
@@ -333,5 +334,48 @@ func TestUpstreamFeedbackOnPodiumsPath(t *testing.T) {
 	}
 	if fb == nil || fb.BaseSequenceNumber != 106 || fb.SenderSSRC != u.ssrc {
 		t.Fatalf("through pion: %+v, want feedback for 106 from SSRC %d", fb, u.ssrc)
+	}
+}
+
+// TestUpstreamTicksOnTheClock: with a clock, a publisher connection's feedback is sent from the
+// clock's ticks (no clock of its own), and closing the connection takes it off the clock.
+func TestUpstreamTicksOnTheClock(t *testing.T) {
+	c := clock.New(20 * time.Millisecond)
+	defer c.Close()
+	u := newUpstream()
+	u.useClock(c)
+	sink := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	i.BindRTCPWriter(sink)
+	u.addStream(7, 90000, 3)
+	u.mu.Lock()
+	own := u.ownsClk
+	u.mu.Unlock()
+	if own {
+		t.Fatal("the feedback started a clock of its own")
+	}
+	u.onRTP(upPacket(t, 7, 100, 0, 1), time.Now().UnixNano())
+	u.onRTP(upPacket(t, 7, 103, 3000, 2), time.Now().UnixNano()) // 101 and 102 lost: asked at once, then each tick
+	var nacks, feedback int
+	deadline := time.Now().Add(5 * time.Second)
+	for nacks < 3 || feedback < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d NACKs and %d transport-wide feedback in 5 s: the clock does not drive the feedback", nacks, feedback)
+		}
+		time.Sleep(5 * time.Millisecond)
+		for _, p := range sink.take() {
+			switch p.(type) {
+			case *rtcp.TransportLayerNack:
+				nacks++
+			case *rtcp.TransportLayerCC:
+				feedback++
+			}
+		}
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left := c.Len(); left != 0 {
+		t.Errorf("%d callbacks left on the clock after Close", left)
 	}
 }

@@ -1,4 +1,5 @@
-package sfu
+// Package clock runs a group's periodic work on one timer and one goroutine.
+package clock
 
 import (
 	"sync"
@@ -27,8 +28,8 @@ type clockFn struct {
 	fn func(now time.Time)
 }
 
-// NewClock starts a clock that ticks every period.
-func NewClock(period time.Duration) *Clock {
+// New starts a clock that ticks every period.
+func New(period time.Duration) *Clock {
 	c := &Clock{period: period, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
@@ -88,4 +89,11 @@ func (c *Clock) Close() {
 	c.mu.Unlock()
 	close(c.stop)
 	<-c.done
+}
+
+// Len is how many callbacks are on the clock.
+func (c *Clock) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.fns)
 }

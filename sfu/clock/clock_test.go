@@ -1,11 +1,9 @@
-package sfu
+package clock
 
 import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // tickLog records the instants each callback was called with.
@@ -31,7 +29,7 @@ func (l *tickLog) ticks(name string) []time.Time {
 // TestClockTicksEveryCallbackAtOnce: the callbacks of one clock run at the same ticks (one timer
 // wakes them all), in the order they were added; a removed one stops; Close stops the rest.
 func TestClockTicksEveryCallbackAtOnce(t *testing.T) {
-	c := NewClock(10 * time.Millisecond)
+	c := New(10 * time.Millisecond)
 	defer c.Close()
 	log := &tickLog{got: map[string][]time.Time{}}
 	var order []string
@@ -82,50 +80,4 @@ func TestClockTicksEveryCallbackAtOnce(t *testing.T) {
 	}
 	c.Every(log.fn("late"))() // on a closed clock: never runs, removing is harmless
 	c.Close()                 // twice is fine
-}
-
-// TestUpstreamTicksOnTheClock: with a clock, a publisher connection's feedback is sent from the
-// clock's ticks (no clock of its own), and closing the connection takes it off the clock.
-func TestUpstreamTicksOnTheClock(t *testing.T) {
-	c := NewClock(20 * time.Millisecond)
-	defer c.Close()
-	u := newUpstream()
-	u.useClock(c)
-	sink := &rtcpSink{}
-	i := &upstreamInterceptor{u: u}
-	i.BindRTCPWriter(sink)
-	u.addStream(7, 90000, 3)
-	u.mu.Lock()
-	own := u.ownsClk
-	u.mu.Unlock()
-	if own {
-		t.Fatal("the feedback started a clock of its own")
-	}
-	u.onRTP(upPacket(t, 7, 100, 0, 1), time.Now().UnixNano())
-	u.onRTP(upPacket(t, 7, 103, 3000, 2), time.Now().UnixNano()) // 101 and 102 lost: asked at once, then each tick
-	var nacks, feedback int
-	deadline := time.Now().Add(5 * time.Second)
-	for nacks < 3 || feedback < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d NACKs and %d transport-wide feedback in 5 s: the clock does not drive the feedback", nacks, feedback)
-		}
-		time.Sleep(5 * time.Millisecond)
-		for _, p := range sink.take() {
-			switch p.(type) {
-			case *rtcp.TransportLayerNack:
-				nacks++
-			case *rtcp.TransportLayerCC:
-				feedback++
-			}
-		}
-	}
-	if err := u.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	left := len(c.fns)
-	c.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d callbacks left on the clock after Close", left)
-	}
 }
