@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // bweInterceptorFactory gives every peer connection a send-side estimator. Unlike pion's cc
@@ -44,8 +46,8 @@ func (i *bweInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RT
 
 // feedback finds transport-wide feedback in a compound RTCP packet and hands it on.
 func (i *bweInterceptor) feedback(b []byte) {
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
-		if isTWCC(part) {
+	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
+		if rtpext.IsTWCC(part) {
 			i.est.onReport(time.Now(), part)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // StartRTCP reads the subscriber's RTCP for this track (PLI, FIR, NACK, reports) until the sender
@@ -43,8 +45,8 @@ func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
 // times a second. A malformed part ends the parse; what came before it counts.
 func unmarshalRTCP(b []byte) []rtcp.Packet {
 	var out []rtcp.Packet
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
-		if isTWCC(part) {
+	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
+		if rtpext.IsTWCC(part) {
 			continue
 		}
 		p, err := rtcp.Unmarshal(part)

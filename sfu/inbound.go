@@ -341,8 +341,8 @@ func (t *Transport) handleRTCP(b []byte, now time.Time) {
 	if t.up != nil {
 		t.up.onRTCP(b, now.UnixNano())
 	}
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
-		if isTWCC(part) {
+	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
+		if rtpext.IsTWCC(part) {
 			if t.est != nil {
 				t.est.onReport(now, part)
 			}

@@ -74,30 +74,3 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		tr.handleRTCP(b, time.Now())
 	})
 }
-
-// TestSplitRTCP: a compound packet splits into its packets; a length beyond the end stops the
-// walk after what came before it.
-func TestSplitRTCP(t *testing.T) {
-	b, err := rtcp.Marshal([]rtcp.Packet{
-		&rtcp.ReceiverReport{SSRC: 1},
-		&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 2},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sizes []int
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
-		sizes = append(sizes, len(part))
-	}
-	if len(sizes) != 2 || sizes[0] != 8 || sizes[1] != 12 {
-		t.Errorf("parts of %v bytes, want 8 and 12", sizes)
-	}
-	b[8+3] = 200 // the PLI claims 804 bytes
-	sizes = nil
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
-		sizes = append(sizes, len(part))
-	}
-	if len(sizes) != 1 {
-		t.Errorf("parts of %v bytes after a bad length, want only the first", sizes)
-	}
-}

@@ -284,7 +284,7 @@ func (s *upStream) report(now int64) rtcp.ReceptionReport {
 // onRTCP takes the publisher's sender reports from a compound packet (for the reports' LSR and
 // DLSR) without parsing the rest.
 func (u *upstream) onRTCP(b []byte, now int64) {
-	for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
 		if part[1] == byte(rtcp.TypeSenderReport) && len(part) >= 28 {
 			ssrc, ntp := binary.BigEndian.Uint32(part[4:8]), binary.BigEndian.Uint64(part[8:16])
 			u.mu.Lock()
@@ -339,7 +339,7 @@ func (u *upstream) tick(now time.Time) {
 func (u *upstream) send(w interceptor.RTCPWriter, direct func([]byte) bool, pkts []rtcp.Packet) {
 	if direct != nil {
 		if b, err := rtcp.Marshal(pkts); err == nil {
-			for part, rest, ok := splitRTCP(b); ok; part, rest, ok = splitRTCP(rest) {
+			for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
 				if len(part) >= 8 {
 					binary.BigEndian.PutUint32(part[4:8], u.directSSRC) // each part's sender SSRC
 				}
@@ -425,3 +425,13 @@ func (i *upstreamInterceptor) BindRTCPReader(r interceptor.RTCPReader) intercept
 }
 
 func (i *upstreamInterceptor) Close() error { return i.u.Close() }
+
+// extensionID is the id a stream negotiated for a header extension, 0 when none.
+func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == uri {
+			return uint8(x.ID)
+		}
+	}
+	return 0
+}

@@ -1,5 +1,6 @@
 // Package rtpext reads what a socket reader needs of each datagram without parsing it whole:
-// whether it is RTP or RTCP (IsRTP, IsRTCP), and an RTP header extension's payload (Find).
+// whether it is RTP or RTCP (IsRTP, IsRTCP), an RTP header extension's payload (Find), the
+// packets of a compound RTCP packet (SplitRTCP) and which of them is transport-wide feedback (IsTWCC).
 package rtpext
 
 import "encoding/binary"
@@ -68,4 +69,24 @@ func IsRTCP(b []byte) bool {
 // IsRTP tells RTP from the rest of what shares a WebRTC socket (see IsRTCP).
 func IsRTP(b []byte) bool {
 	return len(b) >= 12 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223)
+}
+
+// SplitRTCP takes the first packet off a compound RTCP packet without parsing it. ok is false
+// when what is left is not a whole packet (a malformed length ends the walk; what came before
+// it counts).
+func SplitRTCP(b []byte) (part, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+	if size > len(b) {
+		return nil, nil, false
+	}
+	return b[:size], b[size:], true
+}
+
+// IsTWCC tells transport-wide congestion control feedback (RTPFB 205, FMT 15) by the header of
+// one packet SplitRTCP returned.
+func IsTWCC(part []byte) bool {
+	return len(part) >= 2 && part[1] == 205 && part[0]&0x1f == 15
 }
