@@ -21,6 +21,7 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -30,9 +31,15 @@ var (
 	ErrUnsupportedCodec = errors.New("client: unsupported codec")
 	ErrUnknownTrack     = errors.New("client: unknown track")
 	ErrUnexpected       = errors.New("client: unexpected message")
+	ErrBacklog          = errors.New("client: too many messages waiting to be sent")
 )
 
 const (
+	// maxUnsent and maxUnsentBytes bound the frames waiting for the writer: over a minute of
+	// what the server admits (50 a second by default), and above the server tests' floods
+	// (1,389 offers of 60 KiB). A caller this far ahead gets ErrBacklog.
+	maxUnsent         = 4096
+	maxUnsentBytes    = 128 << 20
 	writeTimeout      = 10 * time.Second
 	closeFlushTimeout = 2 * time.Second // how long Close waits to say goodbye to a dead server
 )
@@ -55,6 +62,8 @@ type Options struct {
 	DialTimeout time.Duration
 	// PingInterval is the keep-alive period; default 5 s (the server gives up after 30 s).
 	PingInterval time.Duration
+
+	maxUndelivered int // tests lower the bound of Events, Tracks and Data
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 5 * time.Second
+	}
+	if o.maxUndelivered <= 0 {
+		o.maxUndelivered = maxUndelivered
 	}
 	return o
 }
@@ -92,10 +104,8 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // reader, writer, the three queue pumps and the feedback
 
-	outMu      sync.Mutex
-	outbox     [][]byte
-	outWake    chan struct{}
-	closing    chan struct{} // closed by Close: the writer flushes, sends a close frame, stops
+	outbox     *fifo.Queue[[]byte] // encoded frames for the writer
+	closing    chan struct{}       // closed by Close: the writer flushes, sends a close frame, stops
 	writerDone chan struct{}
 
 	events *queue[protocol.Message]
@@ -254,8 +264,12 @@ func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, err
 func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {
 	c := &Client{
 		opts: o, ws: ws, clk: realClock{},
-		outWake: make(chan struct{}, 1), closing: make(chan struct{}), writerDone: make(chan struct{}),
-		events: newQueue[protocol.Message](), tracks: newQueue[*RemoteTrack](), data: newQueue[DataPacket](),
+		outbox:  fifo.NewSized(maxUnsent, maxUnsentBytes, func(b []byte) int { return len(b) }),
+		closing: make(chan struct{}), writerDone: make(chan struct{}),
+		events: newQueue(fifo.New[protocol.Message](o.maxUndelivered)),
+		tracks: newQueue(fifo.New[*RemoteTrack](o.maxUndelivered)),
+		data: newQueue(fifo.NewSized(o.maxUndelivered, maxUndeliveredBytes,
+			func(p DataPacket) int { return len(p.Data) })),
 		participants: map[string]protocol.ParticipantInfo{}, pending: map[string]chan protocol.Message{},
 		done: make(chan struct{}),
 	}
@@ -349,7 +363,20 @@ func (c *Client) shutdown() {
 // connection.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// LeaveReason is the reason of the server's `leave`, or "".
+// overrun ends a session whose caller stopped reading Events, Tracks or Data (what): it was
+// maxUndelivered behind. The server sees the connection end; LeaveReason is slow_consumer.
+func (c *Client) overrun(what string) {
+	c.mu.Lock()
+	if c.leaveReason == "" {
+		c.leaveReason = protocol.LeaveSlowConsumer
+	}
+	c.mu.Unlock()
+	c.log.Error("the caller does not read "+what+": ending the session", "limit", c.opts.maxUndelivered)
+	_ = c.ws.NetConn().Close() // ends the reader, which tears down
+}
+
+// LeaveReason is the reason of the server's `leave`, or "", or slow_consumer when the client
+// ended the session because the caller left too much unread on Events, Tracks or Data.
 func (c *Client) LeaveReason() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -358,7 +385,7 @@ func (c *Client) LeaveReason() string {
 
 // Events delivers every server message, `joined` first, after the client has handled it. It
 // never drops; it is closed when the session ends (after the backlog on a disconnect, at once
-// on Close).
+// on Close). Read it: a caller 65,536 messages behind ends the session (see LeaveReason).
 func (c *Client) Events() <-chan protocol.Message { return c.events.out }
 
 // Tracks delivers the tracks the server forwards to this client, as their media starts.

@@ -42,7 +42,8 @@ func newDataPacket(label string, msg webrtc.DataChannelMessage) DataPacket {
 	return p
 }
 
-// Data delivers what arrives on the server's data channels (unbounded, closed at the end).
+// Data delivers what arrives on the server's data channels; it is closed at the end. Read it: a
+// caller 65,536 packets or 64 MiB behind ends the session (see LeaveReason).
 func (c *Client) Data() <-chan DataPacket { return c.data.out }
 
 // SendData sends a JSON text message on the reliable or the lossy channel. The first send

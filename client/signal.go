@@ -74,7 +74,9 @@ func (c *Client) handle(m protocol.Message) bool {
 	default:
 		c.applyEvent(m)
 	}
-	c.events.push(m)
+	if !c.events.push(m) {
+		c.overrun("Events")
+	}
 	return more
 }
 
@@ -86,7 +88,7 @@ func (c *Client) writeLoop() {
 	defer ping.Stop()
 	for {
 		select {
-		case <-c.outWake:
+		case <-c.outbox.Wake():
 		case <-ping.C:
 			_ = c.send(&protocol.Ping{TS: time.Now().UnixMilli()})
 		case <-c.closing:
@@ -107,10 +109,7 @@ func (c *Client) writeLoop() {
 }
 
 func (c *Client) flush() error {
-	c.outMu.Lock()
-	frames := c.outbox
-	c.outbox = nil
-	c.outMu.Unlock()
+	frames, _ := c.outbox.Take(nil)
 	for _, f := range frames {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
@@ -120,19 +119,16 @@ func (c *Client) flush() error {
 	return nil
 }
 
-// enqueue hands a frame to the writer; it never blocks.
+// enqueue hands a frame to the writer; it never blocks. ErrBacklog: the writer is maxUnsent
+// behind (the connection is stuck, or the caller sends far faster than the server takes).
 func (c *Client) enqueue(frame []byte) error {
 	select {
 	case <-c.done:
 		return ErrClosed
 	default:
 	}
-	c.outMu.Lock()
-	c.outbox = append(c.outbox, frame)
-	c.outMu.Unlock()
-	select {
-	case c.outWake <- struct{}{}:
-	default:
+	if err := c.outbox.Push(frame); err != nil {
+		return ErrBacklog
 	}
 	return nil
 }

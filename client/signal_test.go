@@ -3,12 +3,14 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -188,16 +190,14 @@ func TestBadFramesAndRawSend(t *testing.T) {
 }
 
 func TestQueueDrainsThenCloses(t *testing.T) {
-	q := newQueue[int]()
+	q := newQueue(fifo.New[int](1000))
 	done := make(chan struct{})
 	go func() { q.run(); close(done) }()
 	for i := range 1000 {
 		q.push(i)
 	}
 	q.finish()
-	if q.push(-1) {
-		t.Error("push after finish accepted")
-	}
+	q.push(-1) // after finish: dropped
 	n := 0
 	for v := range q.out {
 		if v != n {
@@ -210,10 +210,49 @@ func TestQueueDrainsThenCloses(t *testing.T) {
 	}
 	<-done
 
-	q = newQueue[int]()
+	q = newQueue(fifo.New[int](1))
 	go q.run()
 	q.push(1)
 	q.stop() // nobody reads: the pump must still end
 	for range q.out {
 	}
+}
+
+// A caller that stops reading Events does not grow the client without end: at the bound the
+// session ends (slow_consumer), and what was queued before is still delivered, in order.
+func TestUnreadEventsEndTheSession(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	fs := newFakeServer(t, defaultJoined)
+	const bound = 8
+	c := connect(t, fs, "ok", Options{maxUndelivered: bound})
+	s := fs.session(t)
+	for i := range 3 * bound {
+		s.send(&protocol.ParticipantJoined{Participant: protocol.ParticipantInfo{Sid: fmt.Sprint("PA_x", i)}})
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session went on with its Events unread")
+	}
+	if r := c.LeaveReason(); r != protocol.LeaveSlowConsumer {
+		t.Errorf("leave reason %q, want %s", r, protocol.LeaveSlowConsumer)
+	}
+	// The pump may hold one message in hand, so up to bound+1 come out: joined, then the
+	// participants in order, then Events closes.
+	n := 0
+	for m := range c.Events() {
+		if n == 0 {
+			if _, ok := m.(*protocol.Joined); !ok {
+				t.Fatalf("first event %s", m.MessageType())
+			}
+		} else if pj, ok := m.(*protocol.ParticipantJoined); !ok || pj.Participant.Sid != fmt.Sprint("PA_x", n-1) {
+			t.Fatalf("event %d: %s", n, mustJSON(t, m))
+		}
+		n++
+	}
+	if n < bound || n > bound+1 {
+		t.Errorf("%d events delivered, want %d or %d", n, bound, bound+1)
+	}
+	_ = c.Close()
+	fs.close()
 }

@@ -53,7 +53,9 @@ func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived
 	p.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		label := dc.Label()
 		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-			c.data.push(newDataPacket(label, msg))
+			if !c.data.push(newDataPacket(label, msg)) {
+				c.overrun("Data")
+			}
 		})
 	})
 	return s, nil
@@ -114,10 +116,12 @@ func (s *subscriber) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	participant, info := s.c.lookupTrack(psid, tsid)
 	s.c.log.Debug("track arrived", "from", psid, "track", tsid, "codec", track.Codec().MimeType)
 	go drainRTCP(receiver) // ends when the receiver stops
-	s.c.tracks.push(&RemoteTrack{
+	if !s.c.tracks.push(&RemoteTrack{
 		ParticipantSid: psid, TrackSid: tsid, Participant: participant, Info: info,
 		Track: track, Receiver: receiver, pc: s.pc,
-	})
+	}) {
+		s.c.overrun("Tracks")
+	}
 }
 
 // drainRTCP reads the sender reports for one received track: pion's interceptors see RTCP only
