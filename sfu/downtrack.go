@@ -442,7 +442,7 @@ func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, 
 		return false
 	}
 	if d.twccID != 0 {
-		d.transport.est.onSent(twcc, len(out))
+		d.transport.est.OnSent(twcc, len(out))
 	}
 	if batch != nil {
 		batch.add(r.sock, out, r.addr)

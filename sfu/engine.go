@@ -20,6 +20,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/bwe"
 )
 
 // Payload types Podium offers; clients that want to match exactly use the same numbers.
@@ -120,7 +122,7 @@ type Engine struct {
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
-	estimators sync.Map   // peer connection id -> *sendSideEstimator
+	estimators sync.Map   // peer connection id -> *bwe.Estimator
 	upstreams  sync.Map   // peer connection id -> *upstream
 	routes     routeTable // subscribers' addresses -> their Transports, for the sockets' readers
 }
@@ -378,16 +380,16 @@ func (e *Engine) newInterceptors() (*interceptor.Registry, error) {
 }
 
 // addEstimator registers send-side bandwidth estimation from the subscribers' transport-wide
-// feedback (Podium's estimator, sfu/bwe_estimator.go; pion's gcc collapsed on a capped path).
+// feedback (Podium's estimator, sfu/bwe; pion's gcc collapsed on a capped path).
 // Down tracks number their packets and, on Podium's write path, record them in the estimator
 // themselves; on pion's path this interceptor records them (a ring, no allocation). Registered
 // only when the estimate is used.
 func (e *Engine) addEstimator(ir *interceptor.Registry) error {
-	ir.Add(&bweInterceptorFactory{
-		newEstimator: func() *sendSideEstimator {
-			return newSendSideEstimator(e.cfg.InitialBitrate, minEstimate, e.cfg.MaxBitrate)
+	ir.Add(&bwe.InterceptorFactory{
+		NewEstimator: func() *bwe.Estimator {
+			return bwe.New(e.cfg.InitialBitrate, bwe.MinEstimate, e.cfg.MaxBitrate)
 		},
-		onNew: func(id string, est *sendSideEstimator) { e.estimators.Store(id, est) },
+		OnNew: func(id string, est *bwe.Estimator) { e.estimators.Store(id, est) },
 	})
 	return nil
 }
@@ -464,7 +466,7 @@ func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.Medi
 		return nil, nil, err
 	}
 	if v, ok := e.estimators.Load(pc.ID()); ok {
-		t.est = v.(*sendSideEstimator)
+		t.est = v.(*bwe.Estimator)
 	}
 	t.api = api
 	t.watch(pc)
@@ -517,30 +519,6 @@ func interfaceIPs() ([]net.IP, error) {
 		return nil, errors.New("sfu: no IPv4 interface address to listen on")
 	}
 	return ips, nil
-}
-
-// Estimate is the current bandwidth estimate towards a peer connection (bits/s), or -1 when it
-// has none: the send-side estimate once transport-wide feedback arrived, else the subscriber's
-// last REMB (see HandleRTCP), else the estimator's initial bitrate.
-func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
-	bps, _ := e.MeasuredEstimate(pc)
-	return bps
-}
-
-// MeasuredEstimate is Estimate, and whether it comes from the subscriber's feedback
-// (transport-wide or REMB) rather than the initial guess.
-func (e *Engine) MeasuredEstimate(pc *webrtc.PeerConnection) (bps int, measured bool) {
-	v, ok := e.estimators.Load(pc.ID())
-	if ok && v.(*sendSideEstimator).HasFeedback() {
-		return v.(*sendSideEstimator).GetTargetBitrate(), true
-	}
-	if r := rembOf(pc); r >= 0 {
-		return r, true
-	}
-	if ok {
-		return v.(*sendSideEstimator).GetTargetBitrate(), false
-	}
-	return -1, false
 }
 
 // Forget drops the estimator of a closed peer connection.

@@ -5,19 +5,42 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-)
 
-// minEstimate is the lowest send-side estimate (bits/s): audio alone needs about this much.
-const minEstimate = 50_000
+	"github.com/podium-sfu/podium/sfu/bwe"
+)
 
 // rembMaxAge is how long a subscriber's REMB counts as its estimate.
 const rembMaxAge = 10 * time.Second
+
+// Estimate is the current bandwidth estimate towards a peer connection (bits/s), or -1 when it
+// has none: the send-side estimate once transport-wide feedback arrived, else the subscriber's
+// last REMB (see HandleRTCP), else the estimator's initial bitrate.
+func (e *Engine) Estimate(pc *webrtc.PeerConnection) int {
+	bps, _ := e.MeasuredEstimate(pc)
+	return bps
+}
+
+// MeasuredEstimate is Estimate, and whether it comes from the subscriber's feedback
+// (transport-wide or REMB) rather than the initial guess.
+func (e *Engine) MeasuredEstimate(pc *webrtc.PeerConnection) (bps int, measured bool) {
+	v, ok := e.estimators.Load(pc.ID())
+	if ok && v.(*bwe.Estimator).HasFeedback() {
+		return v.(*bwe.Estimator).GetTargetBitrate(), true
+	}
+	if r := rembOf(pc); r >= 0 {
+		return r, true
+	}
+	if ok {
+		return v.(*bwe.Estimator).GetTargetBitrate(), false
+	}
+	return -1, false
+}
 
 // EstimatorStats is the estimator's internal state towards a peer connection (for logs and
 // tests), nil when it has none.
 func (e *Engine) EstimatorStats(pc *webrtc.PeerConnection) map[string]any {
 	if v, ok := e.estimators.Load(pc.ID()); ok {
-		return v.(*sendSideEstimator).GetStats()
+		return v.(*bwe.Estimator).GetStats()
 	}
 	return nil
 }

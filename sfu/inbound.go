@@ -344,7 +344,7 @@ func (t *Transport) handleRTCP(b []byte, now time.Time) {
 	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
 		if rtpext.IsTWCC(part) {
 			if t.est != nil {
-				t.est.onReport(now, part)
+				t.est.OnReport(now, part)
 			}
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/bwe"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
@@ -47,7 +48,7 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 	f.in = newInboundConn(server, routes)
 	keys := testKeys()
 	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
-	f.tr = &Transport{routes: routes, est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
+	f.tr = &Transport{routes: routes, est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
 	f.tr.keys.Store(keys)
 	f.tr.connected.Store(true)
 	f.tr.setRoute(&route{sock: newSocket(server), addr: f.client.LocalAddr().(*net.UDPAddr).AddrPort()})
@@ -118,9 +119,8 @@ var stunBinding = []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7
 // Transport owns, packets that do not decrypt, and RTCP after the connection's route is gone.
 func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	f := newInboundFixture(t)
-	now := time.Now().UnixNano()
 	for seq := uint16(1); seq <= 2; seq++ {
-		f.tr.est.record(seq, 1200, now)
+		f.tr.est.OnSent(seq, 1200)
 	}
 	twcc := &rtcp.TransportLayerCC{Header: twccHeader(5), SenderSSRC: 1, MediaSSRC: 4242, BaseSequenceNumber: 1, PacketStatusCount: 2,
 		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 2}},

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
@@ -175,7 +176,7 @@ func (h *receiveHarness) bind(i int, first uint16, exts []webrtc.RTPHeaderExtens
 	m := &dtModel{h: h, i: i, rec: &recorder{}, owned: owned, firstTS: 0xfffff000 + uint32(i)}
 	var tr *Transport
 	if owned {
-		tr = &Transport{est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
+		tr = &Transport{est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
 		tr.keys.Store(testKeys())
 		tr.route.Store(&route{sock: &socket{w: m.rec}, addr: netip.MustParseAddrPort("127.0.0.1:9")})
 		tr.connected.Store(true)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/bwe"
 )
 
 // twccHeader is the header pion's TransportLayerCC leaves to its caller (length in words - 1).
@@ -61,12 +63,12 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		d := boundDownTrack(r, 7, &captureWriter{discard: true})
 		feed(r, marshal(1, 0, true, vp8Key))
 		d.HandleRTCP(unmarshalRTCP(b))
-		est := &bweInterceptor{est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
-		est.est.record(1, 1200, 1)
-		est.feedback(b)
+		est := bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)
+		est.OnSent(1, 1200)
+		est.OnRTCP(time.Now(), b) // what the interceptor does on pion's path
 		// Podium's read path, after decryption.
-		tr := &Transport{est: newSendSideEstimator(1_000_000, minEstimate, 10_000_000)}
-		tr.est.record(1, 1200, 1)
+		tr := &Transport{est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
+		tr.est.OnSent(1, 1200)
 		d2 := NewDownTrack(r, DownTrackParams{Transport: tr})
 		if _, err := d2.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: &captureWriter{discard: true}}); err != nil {
 			t.Fatal(err)

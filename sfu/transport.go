@@ -10,6 +10,7 @@ import (
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/clock"
 )
 
@@ -63,7 +64,7 @@ type Transport struct {
 
 	// With bandwidth estimation: the estimator of this connection, and the transport-wide
 	// sequence number of the last packet sent (shared by the connection's down tracks).
-	est     *sendSideEstimator
+	est     *bwe.Estimator
 	twccSeq atomic.Uint32
 
 	out rtcpOut

@@ -15,6 +15,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/bwe"
 )
 
 // TestKeyCaptureMatchesDTLSExporter: the SRTP keys Podium rebuilds from the key log and its
@@ -107,7 +109,7 @@ func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProt
 
 // directDownTrack is a down track whose Transport sends to a loopback socket with known keys
 // (and numbers packets for est, when there is one).
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sessionKeys, est *sendSideEstimator) *DownTrack {
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sessionKeys, est *bwe.Estimator) *DownTrack {
 	tr := &Transport{est: est}
 	tr.keys.Store(keys)
 	tr.route.Store(&route{sock: sock, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
@@ -204,7 +206,7 @@ func TestDirectForwardDoesNotAllocate(t *testing.T) {
 	defer sink.Close()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	sock := mediaSocket(t)
-	est := newSendSideEstimator(1_000_000, minEstimate, 10_000_000) // numbering and recording too
+	est := bwe.New(1_000_000, bwe.MinEstimate, 10_000_000) // numbering and recording too
 	for i := range 10 {
 		directDownTrack(t, r, webrtc.SSRC(i+1), sock, sink, testKeys(), est)
 	}
@@ -246,9 +248,9 @@ func benchmarkForwardDirect(b *testing.B, batched, estimator bool) {
 	if !batched {
 		sock.raw = nil
 	}
-	var est *sendSideEstimator
+	var est *bwe.Estimator
 	if estimator {
-		est = newSendSideEstimator(1_000_000, minEstimate, 10_000_000)
+		est = bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)
 	}
 	for i := range n {
 		d := directDownTrack(b, r, webrtc.SSRC(i+1), sock, sink, testKeys(), est)
@@ -292,7 +294,7 @@ func TestPaddingWaitsForTheFanOut(t *testing.T) {
 // already recorded it as sent.
 type recordCheck struct {
 	t        *testing.T
-	est      *sendSideEstimator
+	est      *bwe.Estimator
 	checked  int
 	unlisted int
 }
@@ -309,11 +311,8 @@ func (c *recordCheck) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error
 		return len(b), nil
 	}
 	seq := binary.BigEndian.Uint16(ext)
-	c.est.mu.Lock()
-	rec := c.est.sent[seq%sentRingSize]
-	c.est.mu.Unlock()
 	c.checked++
-	if !rec.valid || rec.seq != seq {
+	if !c.est.Recorded(seq) {
 		c.unlisted++
 	}
 	return len(b), nil
@@ -324,7 +323,7 @@ func (c *recordCheck) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error
 // gets it. Recorded after the send, a thread preempted as the send returned dated it late, and
 // the estimator's delay baseline with it (a phantom standing queue for up to 10 s).
 func TestSentIsRecordedBeforeItLeaves(t *testing.T) {
-	est := newSendSideEstimator(1_000_000, minEstimate, 10_000_000)
+	est := bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)
 	check := &recordCheck{t: t, est: est}
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

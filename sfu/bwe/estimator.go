@@ -1,4 +1,7 @@
-package sfu
+// Package bwe is Podium's send-side bandwidth estimation: an estimator per subscriber
+// connection, the transport-wide feedback it reads in place, and the interceptor that gives
+// every connection one.
+package bwe
 
 import (
 	"encoding/binary"
@@ -10,6 +13,9 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+
+	"github.com/podium-sfu/podium/internal/rtpext"
 )
 
 // Podium's send-side bandwidth estimator: one per subscriber connection, fed by the
@@ -78,8 +84,8 @@ type feedbackAgg struct {
 	lastSent          int64
 }
 
-// sendSideEstimator estimates the bandwidth towards one peer connection (see bweInterceptor).
-type sendSideEstimator struct {
+// Estimator estimates the bandwidth towards one peer connection (see InterceptorFactory).
+type Estimator struct {
 	epoch    time.Time
 	min, max int
 
@@ -109,8 +115,13 @@ type sendSideEstimator struct {
 	hasFeedback atomic.Bool
 }
 
-func newSendSideEstimator(initial, minRate, maxRate int) *sendSideEstimator {
-	e := &sendSideEstimator{epoch: time.Now(), min: minRate, max: maxRate, target: float64(initial)}
+// MinEstimate is the lowest estimate worth setting as a floor (bits/s): audio alone needs about
+// this much.
+const MinEstimate = 50_000
+
+// New makes an estimator that starts at initial and stays within [minRate, maxRate] (bits/s).
+func New(initial, minRate, maxRate int) *Estimator {
+	e := &Estimator{epoch: time.Now(), min: minRate, max: maxRate, target: float64(initial)}
 	e.base = [2]int64{math.MaxInt64, math.MaxInt64}
 	e.targetAtom.Store(int64(initial))
 	e.lastState = "start"
@@ -118,8 +129,8 @@ func newSendSideEstimator(initial, minRate, maxRate int) *sendSideEstimator {
 }
 
 // AddStream records every packet of the stream that carries a transport-wide sequence number.
-func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	id := extensionID(info, TWCCURI)
+func (e *Estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	id := extensionID(info, sdp.TransportCCURI)
 	if id == 0 {
 		return w
 	}
@@ -134,18 +145,20 @@ func (e *sendSideEstimator) AddStream(info *interceptor.StreamInfo, w intercepto
 			if h.Padding {
 				size += int(h.PaddingSize)
 			}
-			e.onSent(binary.BigEndian.Uint16(b), size)
+			e.OnSent(binary.BigEndian.Uint16(b), size)
 		}
 		return w.Write(h, payload, a)
 	})
 }
 
-func (e *sendSideEstimator) onSent(seq uint16, size int) {
+// OnSent records a packet with transport-wide sequence number seq and size bytes on the wire,
+// sent now. It does not allocate.
+func (e *Estimator) OnSent(seq uint16, size int) {
 	e.record(seq, size, int64(time.Since(e.epoch)))
 }
 
 // record remembers a packet sent at ns since the epoch.
-func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
+func (e *Estimator) record(seq uint16, size int, ns int64) {
 	e.mu.Lock()
 	if e.sent == nil {
 		e.sent = new([sentRingSize]sentPacket)
@@ -154,15 +167,26 @@ func (e *sendSideEstimator) record(seq uint16, size int, ns int64) {
 	e.mu.Unlock()
 }
 
+// Recorded tells whether the packet numbered seq is in the record of what was sent.
+func (e *Estimator) Recorded(seq uint16) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sent == nil {
+		return false
+	}
+	p := e.sent[seq%sentRingSize]
+	return p.valid && p.seq == seq
+}
+
 // GetTargetBitrate is the current estimate (bits/s).
-func (e *sendSideEstimator) GetTargetBitrate() int { return int(e.targetAtom.Load()) }
+func (e *Estimator) GetTargetBitrate() int { return int(e.targetAtom.Load()) }
 
 // HasFeedback tells whether any transport-wide feedback arrived (before it the estimate is only
 // the initial bitrate).
-func (e *sendSideEstimator) HasFeedback() bool { return e.hasFeedback.Load() }
+func (e *Estimator) HasFeedback() bool { return e.hasFeedback.Load() }
 
 // GetStats describes the estimator's last decision.
-func (e *sendSideEstimator) GetStats() map[string]any {
+func (e *Estimator) GetStats() map[string]any {
 	e.fbMu.Lock()
 	defer e.fbMu.Unlock()
 	return map[string]any{
@@ -173,7 +197,7 @@ func (e *sendSideEstimator) GetStats() map[string]any {
 }
 
 // Close releases nothing: the estimator holds no goroutine.
-func (e *sendSideEstimator) Close() error { return nil }
+func (e *Estimator) Close() error { return nil }
 
 // ackResult is one packet of a feedback report matched with its send record.
 type ackResult struct {
@@ -186,15 +210,24 @@ type ackResult struct {
 	wasLost bool
 }
 
-// onFeedback takes a parsed feedback packet (tests build them with pion's types).
-func (e *sendSideEstimator) onFeedback(now time.Time, fb *rtcp.TransportLayerCC) {
-	if b, err := fb.Marshal(); err == nil {
-		e.onReport(now, b)
+// OnRTCP finds transport-wide feedback in a compound RTCP packet and takes it (OnReport).
+func (e *Estimator) OnRTCP(now time.Time, b []byte) {
+	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
+		if rtpext.IsTWCC(part) {
+			e.OnReport(now, part)
+		}
 	}
 }
 
-// onReport takes one transport-wide feedback packet as it arrived.
-func (e *sendSideEstimator) onReport(now time.Time, b []byte) {
+// onFeedback takes a parsed feedback packet (tests build them with pion's types).
+func (e *Estimator) onFeedback(now time.Time, fb *rtcp.TransportLayerCC) {
+	if b, err := fb.Marshal(); err == nil {
+		e.OnReport(now, b)
+	}
+}
+
+// OnReport takes one transport-wide feedback packet as it arrived.
+func (e *Estimator) OnReport(now time.Time, b []byte) {
 	rep, ok := parseTWCC(b)
 	if !ok {
 		return
@@ -254,7 +287,7 @@ func (e *sendSideEstimator) onReport(now time.Time, b []byte) {
 }
 
 // unpack matches a feedback report with the send records, into e.results (reused).
-func (e *sendSideEstimator) unpack(rep *twccReport) []ackResult {
+func (e *Estimator) unpack(rep *twccReport) []ackResult {
 	ref := rep.refTime
 	if e.refInit { // the nearest epoch of the 24-bit reference time
 		ref = e.refTime + (ref-e.refTime+(1<<23))&0xffffff - (1 << 23)
@@ -293,7 +326,7 @@ func (e *sendSideEstimator) unpack(rep *twccReport) []ackResult {
 }
 
 // update runs the controller after a feedback report.
-func (e *sendSideEstimator) update(now time.Time) {
+func (e *Estimator) update(now time.Time) {
 	var bits, sentBits int64
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	firstSent, lastSent := int64(math.MaxInt64), int64(math.MinInt64)
@@ -373,4 +406,14 @@ func (e *sendSideEstimator) update(now time.Time) {
 	e.lastUpdate = now
 	e.target = min(max(e.target, float64(e.min)), float64(e.max))
 	e.targetAtom.Store(int64(e.target))
+}
+
+// extensionID is the id a stream negotiated for a header extension, 0 when none.
+func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == uri {
+			return uint8(x.ID)
+		}
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package sfu
+package bwe
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/sdp/v3"
 )
 
 // simLink is a drop-tail bottleneck: packets leave at rate bits/s through a queue of at most
@@ -64,7 +64,7 @@ func feedbackFor(pkts []simPacket) *rtcp.TransportLayerCC {
 // simulateLink runs a sender that sends what the estimate allows (as the allocator does, in steps
 // of whole layers: 150 kbps) through the link for d, with feedback every 100 ms. It returns
 // the estimate every 100 ms.
-func simulateLink(e *sendSideEstimator, l *simLink, from, d time.Duration, seq *uint16) []int {
+func simulateLink(e *Estimator, l *simLink, from, d time.Duration, seq *uint16) []int {
 	const size = 1000
 	var pending []simPacket
 	var ests []int
@@ -98,7 +98,7 @@ func simulateLink(e *sendSideEstimator, l *simLink, from, d time.Duration, seq *
 // link with a 150 ms queue settles near the cap (not above it, not far below), and follows the
 // cap when it is lifted to 2.5 Mbps and lowered again. The convergence times are logged.
 func TestEstimatorFindsTheCap(t *testing.T) {
-	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	e := New(3_000_000, MinEstimate, 20_000_000)
 	l := &simLink{rate: 800_000, maxDelay: 150 * time.Millisecond}
 	var seq uint16
 	ests := simulateLink(e, l, 0, 30*time.Second, &seq)
@@ -153,7 +153,7 @@ func TestEstimatorFindsTheCap(t *testing.T) {
 // is Podium's audio, not the path's capacity; the target must come down gently, not to 85 % of
 // the audio (which paused every video it was about to receive, for 10-20 s).
 func TestEstimatorSenderLimitedQueueDoesNotCollapse(t *testing.T) {
-	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	e := New(3_000_000, MinEstimate, 20_000_000)
 	var seq uint16
 	var pending []simPacket
 	for now := time.Duration(0); now < 2*time.Second; now += 20 * time.Millisecond {
@@ -184,7 +184,7 @@ func TestEstimatorSenderLimitedQueueDoesNotCollapse(t *testing.T) {
 // dropped nothing). Too brief a sending to say what the path carries: the target comes down by
 // decreaseFactor, not to 85 % of the few kilobits acknowledged.
 func TestEstimatorBriefBurstDoesNotCollapse(t *testing.T) {
-	e := newSendSideEstimator(3_000_000, minEstimate, 20_000_000)
+	e := New(3_000_000, MinEstimate, 20_000_000)
 	var pkts []simPacket
 	for i := range 100 {
 		at := time.Duration(i) * 400 * time.Microsecond
@@ -207,7 +207,7 @@ func TestEstimatorBriefBurstDoesNotCollapse(t *testing.T) {
 // crossed a report boundary) is not loss; a few percent of such reports do not hold the
 // estimate down.
 func TestEstimatorIgnoresReorderedReports(t *testing.T) {
-	e := newSendSideEstimator(300_000, minEstimate, 20_000_000)
+	e := New(300_000, MinEstimate, 20_000_000)
 	var seq uint16
 	at := time.Duration(0)
 	for round := 0; round < 50; round++ { // 5 s, 100 packets per 100 ms, no queue
@@ -234,9 +234,9 @@ func TestEstimatorIgnoresReorderedReports(t *testing.T) {
 
 // TestEstimatorRecordsWithoutAllocating: the estimator sits on every packet's send path.
 func TestEstimatorRecordsWithoutAllocating(t *testing.T) {
-	e := newSendSideEstimator(1_000_000, minEstimate, 20_000_000)
+	e := New(1_000_000, MinEstimate, 20_000_000)
 	next := interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
-	w := e.AddStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}}, next)
+	w := e.AddStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}}, next)
 	h := &rtp.Header{Version: 2, SSRC: 1}
 	seqBuf := make([]byte, 2) // the extension's payload: rewritten in place per packet
 	if err := h.SetExtension(3, seqBuf); err != nil {
@@ -257,69 +257,10 @@ func TestEstimatorRecordsWithoutAllocating(t *testing.T) {
 	}
 }
 
-// TestREMBIsTheFallbackEstimate: a subscriber without transport-wide feedback that sends REMB
-// gets its REMB as the estimate (and so as the allocator's budget); once transport-wide feedback
-// arrives the send-side estimate wins; an old REMB no longer counts.
-func TestREMBIsTheFallbackEstimate(t *testing.T) {
-	for _, bwe := range []bool{true, false} {
-		eng, err := NewEngine(Config{LoopbackOnly: true, TCPPort: -1, BandwidthEstimation: bwe, SocketBuffer: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pc, err := eng.NewPeerConnection()
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := NewDownTrack(testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0), DownTrackParams{TrackID: "TR_v", StreamID: "PA_p"})
-		if _, err := pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-		want := -1
-		if bwe {
-			want = eng.Config().InitialBitrate
-		}
-		if got := eng.Estimate(pc); got != want {
-			t.Errorf("bwe %v: estimate before any feedback %d, want %d", bwe, got, want)
-		}
-		d.HandleRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 640_000, SSRCs: []uint32{1}}})
-		if got := eng.Estimate(pc); got != 640_000 {
-			t.Errorf("bwe %v: estimate with a REMB of 640 kbps and no transport-wide feedback: %d", bwe, got)
-		}
-		d.recordREMB(500_000, time.Now().Add(-rembMaxAge-time.Second))
-		if got := eng.Estimate(pc); got != want {
-			t.Errorf("bwe %v: estimate with a stale REMB %d, want %d", bwe, got, want)
-		}
-		if bwe {
-			d.HandleRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 640_000, SSRCs: []uint32{1}}})
-			v, _ := eng.estimators.Load(pc.ID())
-			est := v.(*sendSideEstimator)
-			for i := uint16(0); i < 20; i++ {
-				est.onSent(i, 1000)
-			}
-			pkts := make([]simPacket, 20)
-			for i := range pkts {
-				pkts[i] = simPacket{seq: uint16(i), arrival: time.Duration(i) * time.Millisecond}
-			}
-			raw, err := feedbackFor(pkts).Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			// as the interceptor sees it: a compound packet with a receiver report first
-			rr, _ := (&rtcp.ReceiverReport{SSRC: 9}).Marshal()
-			(&bweInterceptor{est: est}).feedback(append(rr, raw...))
-			if got := eng.Estimate(pc); got != est.GetTargetBitrate() || got == 640_000 {
-				t.Errorf("estimate with transport-wide feedback %d, want the send-side %d", got, est.GetTargetBitrate())
-			}
-		}
-		_ = pc.Close()
-		_ = eng.Close()
-	}
-}
-
 // BenchmarkEstimatorSendPath: the cost the estimator adds to every packet sent, against pion's
 // gcc (what --bwe registered before) with its no-op pacer.
 func BenchmarkEstimatorSendPath(b *testing.B) {
-	info := &interceptor.StreamInfo{SSRC: 1, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}}
+	info := &interceptor.StreamInfo{SSRC: 1, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}}
 	next := interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil })
 	run := func(b *testing.B, w interceptor.RTPWriter) {
 		h := &rtp.Header{Version: 2, SSRC: 1}
@@ -335,7 +276,7 @@ func BenchmarkEstimatorSendPath(b *testing.B) {
 		}
 	}
 	b.Run("podium", func(b *testing.B) {
-		run(b, newSendSideEstimator(1_000_000, minEstimate, 20_000_000).AddStream(info, next))
+		run(b, New(1_000_000, MinEstimate, 20_000_000).AddStream(info, next))
 	})
 	b.Run("pion-gcc", func(b *testing.B) {
 		g, err := gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))

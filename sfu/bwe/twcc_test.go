@@ -1,4 +1,4 @@
-package sfu
+package bwe
 
 import (
 	"testing"
