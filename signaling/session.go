@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
 )
@@ -46,13 +46,9 @@ type Session struct {
 	limits room.Limits
 	now    func() time.Time
 
-	mu          sync.Mutex
-	queue       [][]byte // encoded frames
-	queuedBytes int
-	closing     bool // no more messages accepted; writer flushes and closes
-	wake        chan struct{}
-	done        chan struct{} // closed when the writer ended
-	readDone    chan struct{} // closed when the reader ended (or never ran)
+	out      *fifo.Queue[[]byte] // encoded frames for the writer; closed: it flushes and closes
+	done     chan struct{}       // closed when the writer ended
+	readDone chan struct{}       // closed when the reader ended (or never ran)
 
 	dropped      atomic.Uint64      // frames dropped by the rate limits
 	droppedTotal prometheus.Counter // the node's count of them; may be nil
@@ -67,7 +63,8 @@ type Session struct {
 func newSession(conn *websocket.Conn, logger *slog.Logger, limits room.Limits) *Session {
 	s := &Session{
 		conn: conn, logger: logger, limits: limits, now: time.Now,
-		wake: make(chan struct{}, 1), done: make(chan struct{}), readDone: make(chan struct{}),
+		out:  fifo.NewSized(limits.OutboundMessages, limits.OutboundBytes, func(b []byte) int { return len(b) }),
+		done: make(chan struct{}), readDone: make(chan struct{}),
 		frames: rate.NewLimiter(rate.Limit(limits.SignalRate), int(limits.SignalBurst)),
 		bytes:  rate.NewLimiter(rate.Limit(limits.SignalByteRate), int(limits.SignalByteBurst)),
 	}
@@ -87,54 +84,29 @@ func (s *Session) Send(m protocol.Message) {
 			return
 		}
 	}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return
-	}
-	if len(s.queue) >= s.limits.OutboundMessages || s.queuedBytes+len(b) > s.limits.OutboundBytes {
-		s.closing = true
-		s.queue, s.queuedBytes = nil, 0
-		s.mu.Unlock()
+	// Full: the client does not read. Of the senders refused at once, the one that discards
+	// the queue closes the session; after Close, messages are dropped.
+	if errors.Is(s.out.Push(b), fifo.ErrFull) && s.out.Discard() {
 		s.logger.Warn("client does not read its messages: closing the session", "reason", protocol.LeaveSlowConsumer)
 		_ = s.conn.Close()
-		s.signal()
-		return
 	}
-	s.queue = append(s.queue, b)
-	s.queuedBytes += len(b)
-	s.mu.Unlock()
-	s.signal()
 }
 
 // Done is closed when the session's writer has ended (after Close, or a write error).
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Close flushes what was queued, then closes the WebSocket. It does not wait.
-func (s *Session) Close() {
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *Session) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *Session) Close() { s.out.Close() }
 
 func (s *Session) writeLoop() {
 	defer close(s.done)
 	defer s.conn.Close()
+	var batch [][]byte
 	for {
-		s.mu.Lock()
-		batch := s.queue
-		s.queue, s.queuedBytes = nil, 0
-		closing := s.closing
-		s.mu.Unlock()
-		for _, b := range batch {
+		var closing bool
+		batch, closing = s.out.Take(batch[:0])
+		for i, b := range batch {
+			batch[i] = nil
 			_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if err := s.conn.WriteMessage(websocket.TextMessage, b); err != nil {
 				s.logger.Debug("write failed", "err", err)
@@ -143,6 +115,9 @@ func (s *Session) writeLoop() {
 			}
 		}
 		if len(batch) > 0 {
+			if cap(batch) > 64 {
+				batch = nil // a burst's batch is not kept for the session's life
+			}
 			continue
 		}
 		if closing {
@@ -157,7 +132,7 @@ func (s *Session) writeLoop() {
 			}
 			return
 		}
-		<-s.wake
+		<-s.out.Wake()
 	}
 }
 

@@ -229,9 +229,7 @@ func TestSessionClosesASlowConsumerByBytes(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the session kept queueing for a client that does not read")
 	}
-	s.mu.Lock()
-	queued := s.queuedBytes
-	s.mu.Unlock()
+	queued := s.out.Size()
 	if queued != 0 {
 		t.Fatalf("%d bytes still queued after the close", queued)
 	}

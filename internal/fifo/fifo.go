@@ -144,6 +144,13 @@ func (q *Queue[T]) Len() int {
 	return q.n
 }
 
+// Size is the sum of size(item) over the items waiting; 0 for a queue without a size bound.
+func (q *Queue[T]) Size() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.used
+}
+
 // Wake receives a value after items arrive or the queue closes. It is for the one consumer:
 // after taking everything (Take) it waits here; a wake may be stale, so it takes again.
 func (q *Queue[T]) Wake() <-chan struct{} { return q.wake }

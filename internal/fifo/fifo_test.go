@@ -44,11 +44,17 @@ func TestBoundBySize(t *testing.T) {
 	if err := q.Push(make([]byte, 4)); err != nil {
 		t.Fatalf("6+4 = 10 refused: %v", err)
 	}
+	if q.Size() != 10 {
+		t.Fatalf("size %d, want 10", q.Size())
+	}
 	q.Next() // the 6 leaves: its size is given back
 	if err := q.Push(make([]byte, 6)); err != nil {
 		t.Fatalf("4+6 after a pop refused: %v", err)
 	}
 	q.Take(nil) // everything leaves
+	if q.Size() != 0 {
+		t.Fatalf("size %d after take, want 0", q.Size())
+	}
 	if err := q.Push(make([]byte, 10)); err != nil {
 		t.Fatalf("10 into an emptied queue refused: %v", err)
 	}
