@@ -13,6 +13,8 @@ Usage:
   podium serve   [flags]   run a server (no config file needed; see podium serve -h)
   podium token   [flags]   print an access token (see podium token -h)
   podium load    [flags]   load-test a server, or one started in-process (see podium load -h)
+  podium config print [flags]
+                           print the effective serve config: flags > PODIUM_* > --config file > defaults
   podium version           print the version
 `
 
@@ -31,6 +33,8 @@ func main() {
 		err = load(os.Args[2:], os.Stdout)
 	case "load-sink": // the paced floor's receivers, started by `podium load` (not for users)
 		err = loadSink(os.Args[2:])
+	case "config":
+		err = config(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(versionString())
 	case "-h", "--help", "help":

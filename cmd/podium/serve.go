@@ -30,6 +30,7 @@ func envName(name string) string {
 
 // envDefault lets PODIUM_<NAME> set a flag's default.
 func envDefault(name, def string) string {
+	envFlags[name] = true
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		return v
 	}
@@ -109,23 +110,45 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 
 // parseServe reads and checks serve's flags; every error names the flag (or variable) at fault.
 func parseServe(args []string) (*serveOptions, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var env envInts
-	f := defineServeFlags(fs, &env)
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		// flag stops at the first non-flag: whatever follows it would be silently ignored.
-		return nil, fmt.Errorf("serve: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
-	}
-	if err := errors.Join(env...); err != nil {
+	_, f, src, err := loadServeFlags(args)
+	if err != nil {
 		return nil, err
 	}
 	if err := f.check(); err != nil {
-		return nil, err
+		return nil, src.locate(err)
 	}
-	return f.options()
+	o, err := f.options()
+	return o, src.locate(err)
+}
+
+// loadServeFlags reads serve's flags from the command line, the environment and the config
+// file, in that order of precedence, and says where each came from.
+func loadServeFlags(args []string) (*flag.FlagSet, *serveFlags, flagSource, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var env envInts
+	f := defineServeFlags(fs, &env)
+	configPath := fs.String("config", envDefault("config", ""), "a YAML file of flag values by flag name (http-port: 7880); the command line and PODIUM_* variables override it [PODIUM_CONFIG]")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		// flag stops at the first non-flag: whatever follows it would be silently ignored.
+		return nil, nil, nil, fmt.Errorf("serve: unexpected argument %q (quote values that contain spaces)", fs.Arg(0))
+	}
+	if err := errors.Join(env...); err != nil {
+		return nil, nil, nil, err
+	}
+	src := sourcesBefore(fs)
+	if *configPath != "" {
+		values, err := readConfig(*configPath)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := applyConfig(fs, *configPath, values, src); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return fs, f, src, nil
 }
 
 // check applies the rules of each numeric and address flag.
