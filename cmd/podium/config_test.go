@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,25 @@ func TestConfigPrintShowsSourcesAndMasksSecrets(t *testing.T) {
 	}
 	if strings.Contains(text, "\nconfig:") {
 		t.Fatalf("config print lists --config itself:\n%s", text)
+	}
+}
+
+func TestLogFormatJSON(t *testing.T) {
+	clearServeEnv(t)
+	o, err := parseServe([]string{"--log-format", "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	o.logger(&out).With("room", "standup").Info("joined", "participant", "ann")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &rec); err != nil {
+		t.Fatalf("not one JSON object: %q (%v)", out.String(), err)
+	}
+	if rec["msg"] != "joined" || rec["room"] != "standup" || rec["participant"] != "ann" {
+		t.Fatalf("record %v", rec)
+	}
+	if _, err := parseServe([]string{"--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "--log-format \"xml\": want text or json") {
+		t.Fatalf("a bad format: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"net"
@@ -73,12 +74,13 @@ func (e *envInts) getBool(name string, def bool) bool {
 type serveOptions struct {
 	cfg   server.Config // Logger is set by serve
 	level slog.Level
+	json  bool // log as JSON objects rather than text
 	pprof string
 }
 
 // serveFlags are the flags as given, before checking.
 type serveFlags struct {
-	bind, nodeIP, keys, logLevel, pprof, appURLs            string
+	bind, nodeIP, keys, logLevel, logFormat, pprof, appURLs string
 	httpPort, udpPort, tcpPort, maxParticipants, udpReaders int
 	udpBuffer, maxConns, maxConnsPerIP                      int
 	emptyTimeout                                            time.Duration
@@ -98,6 +100,7 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.BoolVar(&f.bwe, "bwe", envDefault("bwe", "1") != "0", "estimate each subscriber's downlink and budget its layers by it; --bwe=false (trusted LANs) saves a few percent of CPU [PODIUM_BWE=0 turns it off]")
 	fs.IntVar(&f.udpReaders, "udp-readers", env.get("udp-readers", 0), "sockets sharing the UDP port (SO_REUSEPORT, Linux), each forwarding what it receives on its own goroutine; 0: one per core, up to 8 [PODIUM_UDP_READERS]")
 	fs.StringVar(&f.logLevel, "log-level", envDefault("log-level", "info"), "debug, info, warn or error [PODIUM_LOG_LEVEL]")
+	fs.StringVar(&f.logFormat, "log-format", envDefault("log-format", "text"), "text (key=value lines) or json (one object a line, for log pipelines) [PODIUM_LOG_FORMAT]")
 	fs.IntVar(&f.udpBuffer, "udp-buffer", 4<<20, "kernel receive/send buffer of the media socket in bytes (capped by net.core.rmem_max); 0 keeps the system default")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this host:port, e.g. 127.0.0.1:6060 (off by default)")
 	fs.IntVar(&f.maxConns, "max-conns", env.get("max-conns", 4096), "open HTTP and WebSocket connections at most, lowered to 3/4 of ulimit -n; at the cap the longest-idle keep-alive is closed for a new one, else the new one is [PODIUM_MAX_CONNS]")
@@ -193,6 +196,13 @@ func (f *serveFlags) options() (*serveOptions, error) {
 	if err := o.level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
+	switch f.logFormat {
+	case "text":
+	case "json":
+		o.json = true
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", f.logFormat)
+	}
 	o.cfg = server.Config{
 		Bind: f.bind, HTTPPort: f.httpPort, UDPPort: f.udpPort, TCPPort: f.tcpPort,
 		Room:           room.Config{MaxParticipants: f.maxParticipants, EmptyTimeout: f.emptyTimeout, BandwidthEstimation: f.bwe},
@@ -247,6 +257,16 @@ func listItems(s string) iter.Seq[string] {
 	}
 }
 
+// logger is the server's logger: every record carries what it is about (room, participant,
+// track) as attributes, which the JSON format keeps as fields.
+func (o *serveOptions) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: o.level}
+	if o.json {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 func serve(args []string) error {
 	o, err := parseServe(args)
 	if err != nil {
@@ -255,7 +275,7 @@ func serve(args []string) error {
 		}
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.level}))
+	logger := o.logger(os.Stderr)
 	o.cfg.Logger = logger
 	node, err := server.Start(o.cfg)
 	if err != nil {
