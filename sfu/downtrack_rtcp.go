@@ -107,7 +107,7 @@ func (d *DownTrack) recordReport(r rtcp.ReceptionReport) {
 	d.fractionLost.Store(uint32(r.FractionLost))
 	d.jitter.Store(r.Jitter)
 	if r.LastSenderReport != 0 {
-		now := ntpCompact(time.Now())
+		now := rtpext.NTPCompact(time.Now())
 		if rtt := now - r.LastSenderReport - r.Delay; rtt < 1<<20 { // < 16 s: otherwise clock nonsense
 			d.rttMicros.Store(uint32(uint64(rtt) * 1_000_000 >> 16))
 		}
@@ -131,22 +131,11 @@ func (d *DownTrack) SenderReport(now time.Time) (sr rtcp.SenderReport, ok bool) 
 	// counted right now may be in packets and not yet in bytes.
 	packets, bytes := d.packets.Load(), d.bytes.Load()
 	return rtcp.SenderReport{
-		SSRC: d.ssrc, NTPTime: ntpTime(now),
+		SSRC: d.ssrc, NTPTime: rtpext.NTPTime(now),
 		RTPTime:     ts + uint32(uint64(elapsed)*uint64(d.clockRate)/uint64(time.Second)),
 		PacketCount: uint32(packets), OctetCount: uint32(max(int64(bytes)-12*int64(packets), 0)),
 	}, true
 }
-
-// ntpTime is t as a 64-bit NTP timestamp.
-func ntpTime(t time.Time) uint64 {
-	const ntpEpochOffset = 2208988800
-	secs := uint64(t.Unix()) + ntpEpochOffset
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return secs<<32 | frac
-}
-
-// ntpCompact is the middle 32 bits of the NTP time (RFC 3550 LSR units: 1/65536 s).
-func ntpCompact(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 
 // retransmit answers a NACK from the publisher's packet cache, rewritten to this subscriber with
 // the numbering in force when the packet was first sent.

@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/feedback"
 )
 
 // Payload types Podium offers; clients that want to match exactly use the same numbers.
@@ -123,7 +124,7 @@ type Engine struct {
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
 	estimators sync.Map   // peer connection id -> *bwe.Estimator
-	upstreams  sync.Map   // peer connection id -> *upstream
+	upstreams  sync.Map   // peer connection id -> *feedback.Upstream
 	routes     routeTable // subscribers' addresses -> their Transports, for the sockets' readers
 }
 
@@ -395,11 +396,11 @@ func (e *Engine) addEstimator(ir *interceptor.Registry) error {
 }
 
 // addReportsAndFeedback registers what publishers are told about what Podium receives:
-// transport-wide feedback, NACKs and receiver reports (upstream.go, instead of pion's three
+// transport-wide feedback, NACKs and receiver reports (sfu/feedback, instead of pion's three
 // interceptors). Sender reports to subscribers come from the down tracks
 // (DownTrack.SenderReport): pion's sender interceptor would not see packets Podium encrypts.
 func (e *Engine) addReportsAndFeedback(ir *interceptor.Registry) (*interceptor.Registry, error) {
-	ir.Add(upstreamFactory{onNew: func(id string, u *upstream) { e.upstreams.Store(id, u) }})
+	ir.Add(feedback.InterceptorFactory{OnNew: func(id string, u *feedback.Upstream) { e.upstreams.Store(id, u) }})
 	return ir, nil
 }
 
@@ -435,8 +436,8 @@ func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, e
 	pc, t, err := e.newOwnedConnection(pcConfig, e.media)
 	if err == nil {
 		if v, ok := e.upstreams.Load(pc.ID()); ok {
-			t.up = v.(*upstream)
-			t.up.writeDirect(t.writeRTCP)
+			t.up = v.(*feedback.Upstream)
+			t.up.WriteDirect(t.writeRTCP)
 		}
 	}
 	return pc, t, err

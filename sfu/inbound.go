@@ -23,7 +23,7 @@ import (
 // interceptor chain: four goroutine hand-offs per packet. The media socket's reader
 // (inboundConn) instead decrypts, from an address a Transport owns:
 //   - a publisher's RTP of a layer a Receiver reads, which it records for the feedback to the
-//     publisher (upstream.go) and forwards at once (Receiver.forward), and its sender reports;
+//     publisher (sfu/feedback) and forwards at once (Receiver.forward), and its sender reports;
 //   - a subscriber's RTCP (transport-wide feedback ten times a second, receiver reports, NACKs,
 //     PLIs), which it hands to the estimator and the down tracks.
 //
@@ -226,7 +226,7 @@ func (t *Transport) receiveRTP(pkt, plain []byte, at int64) bool {
 		if at == 0 {
 			at = time.Now().UnixNano()
 		}
-		t.up.onRTP(out, at)
+		t.up.OnRTP(out, at)
 	}
 	in.l.fwdMu.Lock()
 	in.l.direct.Add(1)
@@ -339,7 +339,7 @@ func (t *Transport) receiveRTCP(pkt []byte) bool {
 // counts.
 func (t *Transport) handleRTCP(b []byte, now time.Time) {
 	if t.up != nil {
-		t.up.onRTCP(b, now.UnixNano())
+		t.up.OnRTCP(b, now.UnixNano())
 	}
 	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
 		if rtpext.IsTWCC(part) {

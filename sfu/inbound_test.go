@@ -15,6 +15,7 @@ import (
 
 	"github.com/podium-sfu/podium/internal/rtpext"
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/feedback"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
@@ -69,8 +70,8 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 // the read path a VP8 Receiver whose layer 0 is ssrc, handed over (TestReadPathHandOver) as
 // AddLayer does with a pion track.
 func (f *inboundFixture) publisherLayer(ssrc uint32) *Receiver {
-	f.tr.up = newUpstream()
-	f.tr.up.addStream(ssrc, 90000, 0)
+	f.tr.up = feedback.New()
+	f.tr.up.AddStream(ssrc, 90000, 0)
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = f.tr
 	f.tr.addLayer(ssrc, r, r.layers[0].Load())
@@ -215,11 +216,8 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	if st := r.Stats().Layers[0]; st.Direct != 2 || st.Packets != 2 {
 		t.Errorf("layer stats %+v: want 2 packets, both direct", st)
 	}
-	f.tr.up.mu.Lock()
-	s := f.tr.up.streams[1000]
-	received, sr := s.received, s.lastSR
-	f.tr.up.mu.Unlock()
-	if received != 2 || sr != uint32((uint64(42)<<32)>>16) {
+	s, _ := f.tr.up.Stats(1000)
+	if received, sr := s.Received, s.LastSR; received != 2 || sr != uint32((uint64(42)<<32)>>16) {
 		t.Errorf("feedback state: %d received, LSR %#x; want 2 and the sender report's", received, sr)
 	}
 	// Taken back (the track closed): pion's again.
@@ -301,9 +299,8 @@ func TestPublisherFeedbackUsesTheKernelsArrival(t *testing.T) {
 	f.raw(t, f.stranger, stunBinding) // what the read returns, after taking the packet
 	time.Sleep(150 * time.Millisecond)
 	f.next(t)
-	f.tr.up.mu.Lock()
-	arrival, received := f.tr.up.streams[1000].lastArrival, f.tr.up.streams[1000].received
-	f.tr.up.mu.Unlock()
+	s, _ := f.tr.up.Stats(1000)
+	arrival, received := s.LastArrival, s.Received
 	if received != 1 {
 		t.Fatalf("%d packets recorded, want 1", received)
 	}
@@ -342,10 +339,10 @@ func readPathFixture(tb testing.TB, n int) (*Transport, *srtp.Context) {
 	tb.Helper()
 	keys := testKeys()
 	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
-	tr := &Transport{up: newUpstream()}
+	tr := &Transport{up: feedback.New()}
 	tr.keys.Store(keys)
 	tr.connected.Store(true)
-	tr.up.addStream(1000, 90000, 0)
+	tr.up.AddStream(1000, 90000, 0)
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = tr
 	l := r.layers[0].Load()

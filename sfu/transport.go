@@ -12,6 +12,7 @@ import (
 
 	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/clock"
+	"github.com/podium-sfu/podium/sfu/feedback"
 )
 
 // Transport is Podium's own path to one client connection, bypassing pion's for media. Towards
@@ -60,7 +61,7 @@ type Transport struct {
 	tracksMu sync.Mutex
 	tracks   atomic.Pointer[map[uint32]*DownTrack]
 	layers   atomic.Pointer[map[uint32]inLayer]
-	up       *upstream
+	up       *feedback.Upstream
 
 	// With bandwidth estimation: the estimator of this connection, and the transport-wide
 	// sequence number of the last packet sent (shared by the connection's down tracks).
@@ -76,7 +77,7 @@ type Transport struct {
 
 // rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
 // pion's session's: SRTCP numbers each sender SSRC's packets, and what goes through it carries
-// an SSRC that pion's session never sends with (upstream.directSSRC), so no index is used
+// an SSRC that pion's session never sends with (feedback.Upstream.SSRCs), so no index is used
 // twice under the connection's key.
 type rtcpOut struct {
 	mu   sync.Mutex
@@ -280,6 +281,6 @@ func (t *Transport) NewSender(pc *webrtc.PeerConnection, track webrtc.TrackLocal
 // instead of a ticker of its own. It must come before media flows.
 func (t *Transport) UseClock(c *clock.Clock) {
 	if t.up != nil {
-		t.up.useClock(c)
+		t.up.UseClock(c)
 	}
 }

@@ -1,9 +1,13 @@
 // Package rtpext reads what a socket reader needs of each datagram without parsing it whole:
 // whether it is RTP or RTCP (IsRTP, IsRTCP), an RTP header extension's payload (Find), the
-// packets of a compound RTCP packet (SplitRTCP) and which of them is transport-wide feedback (IsTWCC).
+// packets of a compound RTCP packet (SplitRTCP) and which of them is transport-wide feedback
+// (IsTWCC); and RTCP's NTP times.
 package rtpext
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"time"
+)
 
 // Find returns the payload of the header extension id (one- and two-byte forms, RFC 8285) of
 // the RTP packet b, a slice of b; nil when it is not there or b is malformed.
@@ -90,3 +94,14 @@ func SplitRTCP(b []byte) (part, rest []byte, ok bool) {
 func IsTWCC(part []byte) bool {
 	return len(part) >= 2 && part[1] == 205 && part[0]&0x1f == 15
 }
+
+// NTPTime is t as RTCP's 64-bit NTP timestamp.
+func NTPTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return secs<<32 | frac
+}
+
+// NTPCompact is the middle 32 bits of the NTP time (RFC 3550 LSR and DLSR units: 1/65536 s).
+func NTPCompact(t time.Time) uint32 { return uint32(NTPTime(t) >> 16) }

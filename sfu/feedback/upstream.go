@@ -1,4 +1,7 @@
-package sfu
+// Package feedback is what Podium tells each publisher about the media it receives:
+// transport-wide feedback, NACKs and receiver reports, recorded from pion's read path or
+// Podium's own and sent on either.
+package feedback
 
 import (
 	"encoding/binary"
@@ -14,19 +17,19 @@ import (
 	"github.com/podium-sfu/podium/sfu/clock"
 )
 
-// upstream is what Podium tells a publisher about the media it receives: transport-wide
+// Upstream is what Podium tells a publisher about the media it receives: transport-wide
 // feedback every 100 ms (without it Chromium never ramps up its top layer), NACKs for missing
 // packets (when a gap opens, then again every 100 ms) and receiver reports every second. It
 // replaces pion's three interceptors for these, which parse every packet into a freshly
 // allocated header and hand each one to another goroutine over an unbuffered channel; here a
 // packet costs a lock and a few stores, and it can be recorded from pion's read path (as an
-// interceptor) or Podium's own (inbound.go). What it sends goes out on Podium's own write path
-// when the connection has one (Transport.writeRTCP), else through pion.
+// interceptor) or Podium's own (OnRTP). What it sends goes out on Podium's own write path
+// when the connection has one (WriteDirect), else through pion.
 //
 // The feedback starts with the connection's first stream: most connections never receive one
 // (every subscriber connection, and the publisher connection of who only watches). It ticks on
-// the room's Clock (Transport.UseClock), else on a Clock of its own.
-type upstream struct {
+// the room's clock (UseClock), else on a clock of its own.
+type Upstream struct {
 	mu      sync.Mutex
 	streams map[uint32]*upStream
 	fb      *twcc.Recorder // pion's recorder: the feedback's format is subtle
@@ -41,7 +44,7 @@ type upstream struct {
 	unclock func()       // removes tick from the clock; non-nil once the feedback runs
 	seqs    []uint16     // tick's scratch
 
-	// Podium's own path to the publisher (Transport.writeRTCP; false: not ready), and the SSRC
+	// Podium's own path to the publisher (WriteDirect; false: not ready), and the SSRC
 	// of what goes on it. SRTCP numbers a sender SSRC's packets in each context: pion's session
 	// and Podium's keep their own counts, so each path has an SSRC of its own, or two packets
 	// could go out under one key with one index (with AES-GCM, one nonce).
@@ -81,24 +84,25 @@ type upStream struct {
 	nacked           [upLogSize]uint8
 }
 
-func newUpstream() *upstream {
+// New makes the feedback of one publisher connection; InterceptorFactory makes one for each.
+func New() *Upstream {
 	ssrc, direct := rand.Uint32(), rand.Uint32()
 	for direct == ssrc || direct == 0 {
 		direct = rand.Uint32()
 	}
-	return &upstream{streams: map[uint32]*upStream{}, fb: twcc.NewRecorder(ssrc), epoch: time.Now().UnixNano(),
+	return &Upstream{streams: map[uint32]*upStream{}, fb: twcc.NewRecorder(ssrc), epoch: time.Now().UnixNano(),
 		ssrc: ssrc, directSSRC: direct}
 }
 
-// writeDirect makes the feedback go out on Podium's own path whenever w says it can.
-func (u *upstream) writeDirect(w func(compound []byte) bool) {
+// WriteDirect makes the feedback go out on Podium's own path whenever w says it can.
+func (u *Upstream) WriteDirect(w func(compound []byte) bool) {
 	u.mu.Lock()
 	u.direct = w
 	u.mu.Unlock()
 }
 
-// addStream starts tracking a received stream (and the ticker, with the first one).
-func (u *upstream) addStream(ssrc, clockRate uint32, twccID uint8) {
+// AddStream starts tracking a received stream (pion's read path does it as the stream binds) (and the ticker, with the first one).
+func (u *Upstream) AddStream(ssrc, clockRate uint32, twccID uint8) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if clockRate == 0 {
@@ -111,7 +115,7 @@ func (u *upstream) addStream(ssrc, clockRate uint32, twccID uint8) {
 }
 
 // startLocked starts the feedback once there is a stream and somewhere to write.
-func (u *upstream) startLocked() {
+func (u *Upstream) startLocked() {
 	if u.closed || u.unclock != nil || u.writer == nil || len(u.streams) == 0 {
 		return
 	}
@@ -121,8 +125,8 @@ func (u *upstream) startLocked() {
 	u.unclock = u.clock.Every(u.tick)
 }
 
-// useClock makes the feedback tick on c; it must come before the first stream.
-func (u *upstream) useClock(c *clock.Clock) {
+// UseClock makes the feedback tick on c; it must come before the first stream.
+func (u *Upstream) UseClock(c *clock.Clock) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.unclock == nil {
@@ -130,15 +134,15 @@ func (u *upstream) useClock(c *clock.Clock) {
 	}
 }
 
-func (u *upstream) removeStream(ssrc uint32) {
+func (u *Upstream) removeStream(ssrc uint32) {
 	u.mu.Lock()
 	delete(u.streams, ssrc)
 	u.mu.Unlock()
 }
 
-// onRTP records one received packet (b is its plain RTP) at now (unix ns). It does not
+// OnRTP records one received packet (b is its plain RTP) at now (unix ns). It does not
 // allocate.
-func (u *upstream) onRTP(b []byte, now int64) {
+func (u *Upstream) OnRTP(b []byte, now int64) {
 	if len(b) < 12 {
 		return
 	}
@@ -276,20 +280,20 @@ func (s *upStream) report(now int64) rtcp.ReceptionReport {
 	}
 	if s.hasSR {
 		r.LastSenderReport = s.lastSR
-		r.Delay = ntpCompact(time.Unix(0, now)) - s.lastSRAt
+		r.Delay = rtpext.NTPCompact(time.Unix(0, now)) - s.lastSRAt
 	}
 	return r
 }
 
-// onRTCP takes the publisher's sender reports from a compound packet (for the reports' LSR and
+// OnRTCP takes the publisher's sender reports from a compound packet (for the reports' LSR and
 // DLSR) without parsing the rest.
-func (u *upstream) onRTCP(b []byte, now int64) {
+func (u *Upstream) OnRTCP(b []byte, now int64) {
 	for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
 		if part[1] == byte(rtcp.TypeSenderReport) && len(part) >= 28 {
 			ssrc, ntp := binary.BigEndian.Uint32(part[4:8]), binary.BigEndian.Uint64(part[8:16])
 			u.mu.Lock()
 			if s := u.streams[ssrc]; s != nil {
-				s.lastSR, s.lastSRAt, s.hasSR = uint32(ntp>>16), ntpCompact(time.Unix(0, now)), true
+				s.lastSR, s.lastSRAt, s.hasSR = uint32(ntp>>16), rtpext.NTPCompact(time.Unix(0, now)), true
 			}
 			u.mu.Unlock()
 		}
@@ -298,7 +302,7 @@ func (u *upstream) onRTCP(b []byte, now int64) {
 
 // tick sends what is due: NACKs asked again, the transport-wide feedback, and every second the
 // receiver reports.
-func (u *upstream) tick(now time.Time) {
+func (u *Upstream) tick(now time.Time) {
 	var pkts []rtcp.Packet
 	u.mu.Lock()
 	if u.closed {
@@ -336,7 +340,7 @@ func (u *upstream) tick(now time.Time) {
 
 // send writes a compound packet to the publisher on Podium's path when it is ready, else
 // through pion.
-func (u *upstream) send(w interceptor.RTCPWriter, direct func([]byte) bool, pkts []rtcp.Packet) {
+func (u *Upstream) send(w interceptor.RTCPWriter, direct func([]byte) bool, pkts []rtcp.Packet) {
 	if direct != nil {
 		if b, err := rtcp.Marshal(pkts); err == nil {
 			for part, rest, ok := rtpext.SplitRTCP(b); ok; part, rest, ok = rtpext.SplitRTCP(rest) {
@@ -352,8 +356,29 @@ func (u *upstream) send(w interceptor.RTCPWriter, direct func([]byte) bool, pkts
 	_, _ = w.Write(pkts, nil)
 }
 
+// StreamStats are what the feedback knows of one received stream.
+type StreamStats struct {
+	Received    int64  // packets
+	LastArrival int64  // unix ns, of the newest in order
+	LastSR      uint32 // middle 32 bits of the last sender report's NTP time
+}
+
+// Stats describes the stream ssrc; false when it is not tracked.
+func (u *Upstream) Stats(ssrc uint32) (StreamStats, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	s := u.streams[ssrc]
+	if s == nil {
+		return StreamStats{}, false
+	}
+	return StreamStats{Received: s.received, LastArrival: s.lastArrival, LastSR: s.lastSR}, true
+}
+
+// SSRCs are the sender SSRCs of what goes through pion and of what goes on Podium's path.
+func (u *Upstream) SSRCs() (pion, direct uint32) { return u.ssrc, u.directSSRC }
+
 // Close stops the feedback.
-func (u *upstream) Close() error {
+func (u *Upstream) Close() error {
 	u.mu.Lock()
 	if u.closed {
 		u.mu.Unlock()
@@ -369,69 +394,4 @@ func (u *upstream) Close() error {
 		u.clock.Close()
 	}
 	return nil
-}
-
-// upstreamFactory gives every peer connection an upstream, registered with the engine so that
-// Podium's own read path finds it.
-type upstreamFactory struct {
-	onNew func(id string, u *upstream)
-}
-
-func (f upstreamFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	u := newUpstream()
-	if f.onNew != nil {
-		f.onNew(id, u)
-	}
-	return &upstreamInterceptor{u: u}, nil
-}
-
-// upstreamInterceptor feeds an upstream from pion's read path.
-type upstreamInterceptor struct {
-	interceptor.NoOp
-	u *upstream
-}
-
-func (i *upstreamInterceptor) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	i.u.mu.Lock()
-	i.u.writer = w
-	i.u.startLocked()
-	i.u.mu.Unlock()
-	return w
-}
-
-func (i *upstreamInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	i.u.addStream(info.SSRC, info.ClockRate, extensionID(info, TWCCURI))
-	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := r.Read(b, a)
-		if err == nil {
-			i.u.onRTP(b[:n], time.Now().UnixNano())
-		}
-		return n, attr, err
-	})
-}
-
-func (i *upstreamInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) {
-	i.u.removeStream(info.SSRC)
-}
-
-func (i *upstreamInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := r.Read(b, a)
-		if err == nil {
-			i.u.onRTCP(b[:n], time.Now().UnixNano()) // reads headers; locks only for a sender report
-		}
-		return n, attr, err
-	})
-}
-
-func (i *upstreamInterceptor) Close() error { return i.u.Close() }
-
-// extensionID is the id a stream negotiated for a header extension, 0 when none.
-func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
-	for _, x := range info.RTPHeaderExtensions {
-		if x.URI == uri {
-			return uint8(x.ID)
-		}
-	}
-	return 0
 }

@@ -1,7 +1,6 @@
-package sfu
+package feedback
 
 import (
-	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -11,7 +10,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v3"
+	"github.com/pion/sdp/v3"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
 	"github.com/podium-sfu/podium/sfu/clock"
@@ -57,7 +56,7 @@ func upPacket(t testing.TB, ssrc uint32, seq uint16, ts uint32, twccSeq uint16) 
 // exactly those, sends transport-wide feedback for what arrived, and reports the loss, the
 // highest sequence number and the sender report's LSR; nothing runs before the first stream.
 func TestUpstreamFeedback(t *testing.T) {
-	u := newUpstream()
+	u := New()
 	sink := &rtcpSink{}
 	i := &upstreamInterceptor{u: u}
 	defer i.Close()
@@ -68,7 +67,7 @@ func TestUpstreamFeedback(t *testing.T) {
 	seqs := []uint16{65534, 65535, 0, 3, 4} // 1 and 2 are lost, across the wrap
 	next := 0
 	reader := i.BindRemoteStream(&interceptor.StreamInfo{SSRC: 7, ClockRate: 90000,
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: TWCCURI, ID: 3}}},
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}},
 		interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 			p := upPacket(t, 7, seqs[next], uint32(next)*3000, uint16(100+next))
 			next++
@@ -163,7 +162,7 @@ func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var us []*upstreamInterceptor
 	for range 50 {
-		i := &upstreamInterceptor{u: newUpstream()}
+		i := &upstreamInterceptor{u: New()}
 		i.BindRTCPWriter(&rtcpSink{})
 		us = append(us, i)
 	}
@@ -171,7 +170,7 @@ func TestUpstreamIdleHasNoGoroutine(t *testing.T) {
 		t.Errorf("%d goroutines for 50 idle connections", n-before)
 	}
 	for _, i := range us[:20] {
-		i.u.addStream(1, 90000, 0)
+		i.u.AddStream(1, 90000, 0)
 		if i.u.unclock == nil || !i.u.ownsClk {
 			t.Fatal("no clock of its own after the first stream")
 		}
@@ -198,17 +197,17 @@ func FuzzRTPExtension(f *testing.F) {
 		if len(got) > len(b) {
 			t.Fatal("extension longer than the packet")
 		}
-		u := newUpstream()
+		u := New()
 		u.streams[1] = &upStream{ssrc: 1, clockRate: 90000, twccID: id}
-		u.onRTP(b, time.Now().UnixNano())
-		u.onRTCP(b, time.Now().UnixNano())
+		u.OnRTP(b, time.Now().UnixNano())
+		u.OnRTCP(b, time.Now().UnixNano())
 	})
 }
 
 // TestUpstreamRecordDoesNotAllocate: recording a packet costs no allocation.
 func TestUpstreamRecordDoesNotAllocate(t *testing.T) {
-	u := newUpstream()
-	u.addStream(7, 90000, 3)
+	u := New()
+	u.AddStream(7, 90000, 3)
 	defer u.Close()
 	pkts := make([][]byte, 1100)
 	for i := range pkts {
@@ -216,7 +215,7 @@ func TestUpstreamRecordDoesNotAllocate(t *testing.T) {
 	}
 	n := 0
 	allocs := testing.AllocsPerRun(1000, func() {
-		u.onRTP(pkts[n], time.Now().UnixNano())
+		u.OnRTP(pkts[n], time.Now().UnixNano())
 		n++
 	})
 	if allocs > 0 {
@@ -227,15 +226,15 @@ func TestUpstreamRecordDoesNotAllocate(t *testing.T) {
 // TestUpstreamNACKsAGapAtOnce: a gap is asked for when it opens, not at the next tick: a loss
 // inside a keyframe burst would otherwise be resent when the burst has moved too far ahead.
 func TestUpstreamNACKsAGapAtOnce(t *testing.T) {
-	u := newUpstream()
+	u := New()
 	sink := &rtcpSink{}
 	i := &upstreamInterceptor{u: u}
 	defer i.Close()
 	i.BindRTCPWriter(sink)
-	u.addStream(7, 90000, 0)
+	u.AddStream(7, 90000, 0)
 	now := time.Now().UnixNano()
 	for _, seq := range []uint16{1, 2, 5} {
-		u.onRTP(upPacket(t, 7, seq, 0, seq), now)
+		u.OnRTP(upPacket(t, 7, seq, 0, seq), now)
 	}
 	var nacked []uint16
 	for _, p := range sink.take() {
@@ -250,112 +249,25 @@ func TestUpstreamNACKsAGapAtOnce(t *testing.T) {
 	}
 }
 
-// TestUpstreamFeedbackOnPodiumsPath: while the connection's Transport is ready, the feedback
-// and the NACK of a new gap are encrypted and sent on Podium's own path, with an SSRC pion's
-// session never uses (each SRTCP context numbers its SSRCs' packets on its own): the publisher
-// decrypts them with the connection's keys, and pion's writer gets nothing. When the Transport
-// is not ready, they go through pion, with the other SSRC.
-func TestUpstreamFeedbackOnPodiumsPath(t *testing.T) {
-	publisher, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer publisher.Close()
-	keys := testKeys()
-	tr := &Transport{}
-	tr.keys.Store(keys)
-	tr.connected.Store(true)
-	tr.setRoute(&route{sock: mediaSocket(t), addr: publisher.LocalAddr().(*net.UDPAddr).AddrPort()})
-
-	u := newUpstream()
-	if u.directSSRC == u.ssrc {
-		t.Fatal("one SSRC for both paths")
-	}
-	pion := &rtcpSink{}
-	i := &upstreamInterceptor{u: u}
-	defer i.Close()
-	i.BindRTCPWriter(pion)
-	u.writeDirect(tr.writeRTCP)
-	u.addStream(7, 90000, 3)
-	for _, seq := range []uint16{0, 1, 2, 5} { // 3 and 4 are lost: NACKed at once
-		u.onRTP(upPacket(t, 7, seq, uint32(seq)*3000, 100+seq), time.Now().UnixNano())
-	}
-
-	dec, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fb *rtcp.TransportLayerCC
-	var nack *rtcp.TransportLayerNack
-	buf := make([]byte, 1500)
-	for fb == nil || nack == nil {
-		_ = publisher.SetReadDeadline(time.Now().Add(3 * time.Second))
-		n, err := publisher.Read(buf)
-		if err != nil {
-			t.Fatalf("on Podium's path: feedback %v, NACK %v: %v", fb, nack, err)
-		}
-		plain, err := dec.DecryptRTCP(nil, buf[:n], nil)
-		if err != nil {
-			t.Fatalf("decrypt: %v", err)
-		}
-		pkts, err := rtcp.Unmarshal(plain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.TransportLayerCC:
-				fb = p
-			case *rtcp.TransportLayerNack:
-				nack = p
-			}
-		}
-	}
-	if fb.MediaSSRC != 7 || fb.SenderSSRC != u.directSSRC || fb.BaseSequenceNumber != 100 || fb.PacketStatusCount != 6 {
-		t.Errorf("feedback %+v: want from SSRC %d, for 100-105 of 7", fb, u.directSSRC)
-	}
-	if nack.MediaSSRC != 7 || nack.SenderSSRC != u.directSSRC || len(nack.Nacks) != 1 || !slices.Equal(nack.Nacks[0].PacketList(), []uint16{3, 4}) {
-		t.Errorf("NACK %+v: want 3 and 4 of 7 from SSRC %d", nack, u.directSSRC)
-	}
-	if got := pion.take(); len(got) != 0 {
-		t.Errorf("pion's writer got %d packets while Podium's path was ready", len(got))
-	}
-
-	tr.connected.Store(false) // DTLS closed: back to pion
-	u.onRTP(upPacket(t, 7, 6, 18000, 106), time.Now().UnixNano())
-	deadline := time.Now().Add(3 * time.Second)
-	for fb = nil; fb == nil && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-		for _, p := range pion.take() {
-			if p, ok := p.(*rtcp.TransportLayerCC); ok {
-				fb = p
-			}
-		}
-	}
-	if fb == nil || fb.BaseSequenceNumber != 106 || fb.SenderSSRC != u.ssrc {
-		t.Fatalf("through pion: %+v, want feedback for 106 from SSRC %d", fb, u.ssrc)
-	}
-}
-
 // TestUpstreamTicksOnTheClock: with a clock, a publisher connection's feedback is sent from the
 // clock's ticks (no clock of its own), and closing the connection takes it off the clock.
 func TestUpstreamTicksOnTheClock(t *testing.T) {
 	c := clock.New(20 * time.Millisecond)
 	defer c.Close()
-	u := newUpstream()
-	u.useClock(c)
+	u := New()
+	u.UseClock(c)
 	sink := &rtcpSink{}
 	i := &upstreamInterceptor{u: u}
 	i.BindRTCPWriter(sink)
-	u.addStream(7, 90000, 3)
+	u.AddStream(7, 90000, 3)
 	u.mu.Lock()
 	own := u.ownsClk
 	u.mu.Unlock()
 	if own {
 		t.Fatal("the feedback started a clock of its own")
 	}
-	u.onRTP(upPacket(t, 7, 100, 0, 1), time.Now().UnixNano())
-	u.onRTP(upPacket(t, 7, 103, 3000, 2), time.Now().UnixNano()) // 101 and 102 lost: asked at once, then each tick
+	u.OnRTP(upPacket(t, 7, 100, 0, 1), time.Now().UnixNano())
+	u.OnRTP(upPacket(t, 7, 103, 3000, 2), time.Now().UnixNano()) // 101 and 102 lost: asked at once, then each tick
 	var nacks, feedback int
 	deadline := time.Now().Add(5 * time.Second)
 	for nacks < 3 || feedback < 1 {
