@@ -273,4 +273,3 @@ func TestNewChecksItsConfig(t *testing.T) {
 	n.Notify(script()[0]) // no URLs: dropped quietly
 	n.Close(context.Background())
 }
-
