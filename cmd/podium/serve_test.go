@@ -22,6 +22,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/internal/testlock"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -34,7 +35,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testlock.Run(m) // it builds and runs servers: one heavy package at a time
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
