@@ -1,0 +1,219 @@
+// Package alloc decides what each subscriber receives of the videos it subscribes to: the
+// priority of each video, the layer each gets from the subscriber's bandwidth budget (with
+// hysteresis), why a video is paused, and when to probe for more bandwidth. It is pure: plain
+// inputs, plain decisions, time passed in; room gathers the inputs and applies the decisions.
+package alloc
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// Priority of a video for one subscriber; higher is served first.
+type Priority int
+
+// Priorities, lowest first.
+const (
+	PrioOther Priority = iota
+	PrioRecentSpeaker
+	PrioDominant
+	PrioPinned
+	PrioScreen
+)
+
+// Stream state reasons of a paused video.
+const (
+	ReasonBandwidth = "bandwidth"
+	ReasonHidden    = "hidden"
+)
+
+// Speakers is the room's view of who speaks.
+type Speakers struct {
+	Dominant string   // participant sid, "" before anyone spoke
+	Recent   []string // earlier dominant speakers, most recent first
+}
+
+// PriorityOf ranks a video for one subscriber: screen shares, then what it pinned, then the
+// dominant speaker, then recent speakers, then everyone else.
+func PriorityOf(info protocol.TrackInfo, settings *protocol.TrackSettings, owner string, sp Speakers) Priority {
+	switch {
+	case info.Source == protocol.SourceScreen:
+		return PrioScreen
+	case settings != nil && settings.Pinned:
+		return PrioPinned
+	case owner == sp.Dominant:
+		return PrioDominant
+	case slices.Contains(sp.Recent, owner):
+		return PrioRecentSpeaker
+	}
+	return PrioOther
+}
+
+// PolicyCap is the highest layer the speaker policy gives a video of this priority when the
+// subscriber said nothing about its size: the stage (screen share, pinned, dominant speaker)
+// gets the top layer, recent speakers the middle one, everyone else the lowest. Before anyone
+// has spoken everyone is on stage.
+func PolicyCap(p Priority, anyoneSpoke bool) int {
+	switch {
+	case !anyoneSpoke || p >= PrioDominant:
+		return MaxLayers - 1
+	case p == PrioRecentSpeaker:
+		return 1
+	}
+	return 0
+}
+
+// WantedLayer combines what the subscriber renders with the policy cap: never above what the
+// subscriber asked for, never above what the policy grants.
+func WantedLayer(s *protocol.TrackSettings, all []Layer, cap int) (int, string) {
+	if hidden(s) {
+		return LayerNone, ReasonHidden
+	}
+	want := cap
+	if s != nil && (s.Width > 0 || s.Height > 0) {
+		if l, _ := ChooseLayer(s, all); l >= 0 && l < want {
+			want = l
+		}
+	}
+	return want, ""
+}
+
+// Item is one video a subscriber receives, as the budget split sees it.
+type Item struct {
+	Key      string // track sid
+	Priority Priority
+	// Want is the highest layer worth sending: what the subscriber renders and what the policy
+	// grants this priority; LayerNone when the subscriber hides the video.
+	Want   int
+	Layers []Layer // layers to choose among, lowest first, with their bitrates
+	// Current is the layer the video is set to now (LayerNone: paused). Going above it needs
+	// upgradeMargin of headroom, so an estimate wobbling at a layer boundary does not flap.
+	Current int
+	// Flowing is since when the video has been on; zero: paused, or new. Among videos of one
+	// priority the longest on keeps its place: a newcomer that does not fit waits, rather than
+	// pausing one that flows and costing a keyframe for each when they swap back.
+	Flowing time.Time
+}
+
+// Allocation is the layer chosen for one video and, when paused, why.
+type Allocation struct {
+	Layer  int
+	Reason string
+}
+
+// upgradeMargin (percent of the layer's bitrate) is the headroom a step above a video's current
+// layer (resuming a paused one included) needs beyond its cost: keeping a layer needs its cost
+// only, so the budget must move by more than this before a layer goes up and down again. A step
+// that fits but for the margin keeps its cost reserved: what a higher priority is about to take
+// does not go to a lower one meanwhile.
+const upgradeMargin = 10
+
+// Allocate spends a subscriber's video budget (bits per second; negative means unlimited) in
+// priority order (within a priority, the longest flowing first): first the lowest layer for as
+// many videos as fit, the rest paused; then upgrades, in that order, up to each video's wanted
+// layer. A screen share starts from the layer it has rather than the lowest (text in a smaller
+// layer is unreadable): it keeps it ahead of the cameras, as long as the budget carries it.
+func Allocate(items []Item, budget int64) map[string]Allocation {
+	sorted := append([]Item(nil), items...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		if !a.Flowing.Equal(b.Flowing) {
+			return !a.Flowing.IsZero() && (b.Flowing.IsZero() || a.Flowing.Before(b.Flowing))
+		}
+		return a.Key < b.Key
+	})
+	out := make(map[string]Allocation, len(items))
+	chosen := make([]int, len(sorted)) // index into Layers, -1 paused
+	unlimited := budget < 0
+	// step takes cost from the budget if the move to layer to fits, margin included.
+	step := func(it Item, to Layer, cost int64) bool {
+		if unlimited {
+			return true
+		}
+		if cost > budget {
+			return false
+		}
+		budget -= cost
+		return to.Index <= it.Current || to.Bitrate*upgradeMargin/100 <= budget
+	}
+	// first is the layer a video starts from (index into Layers, -1: none fits).
+	first := func(it Item) int {
+		top := 0
+		if it.Priority == PrioScreen {
+			for top+1 < len(it.Layers) && it.Layers[top+1].Index <= min(it.Current, it.Want) {
+				top++
+			}
+		}
+		for j := top; j >= 0; j-- { // above 0, j is at most Current: no margin, nothing reserved
+			if step(it, it.Layers[j], it.Layers[j].Bitrate) {
+				return j
+			}
+		}
+		return -1
+	}
+	for i, it := range sorted {
+		chosen[i] = -1
+		switch {
+		case it.Want == LayerNone:
+			out[it.Key] = Allocation{Layer: LayerNone, Reason: ReasonHidden}
+		case len(it.Layers) == 0:
+			out[it.Key] = Allocation{Layer: NoOpinion}
+		default:
+			if chosen[i] = first(it); chosen[i] < 0 {
+				out[it.Key] = Allocation{Layer: LayerNone, Reason: ReasonBandwidth}
+			}
+		}
+	}
+	for i, it := range sorted {
+		for chosen[i] >= 0 && chosen[i]+1 < len(it.Layers) && it.Layers[chosen[i]+1].Index <= it.Want {
+			next, cur := it.Layers[chosen[i]+1], it.Layers[chosen[i]]
+			if !step(it, next, next.Bitrate-cur.Bitrate) {
+				break
+			}
+			chosen[i]++
+		}
+		if chosen[i] >= 0 {
+			out[it.Key] = Allocation{Layer: it.Layers[chosen[i]].Index}
+		}
+	}
+	return out
+}
+
+// DesiredRate is what the subscriber would receive if bandwidth were plentiful.
+func DesiredRate(ideal []Item) int64 {
+	var total int64
+	got := Allocate(ideal, -1)
+	for _, it := range ideal {
+		a := got[it.Key]
+		if a.Layer < 0 {
+			continue
+		}
+		for _, l := range it.Layers {
+			if l.Index == a.Layer {
+				total += l.Bitrate
+			}
+		}
+	}
+	return total
+}
+
+// NeededLayers is the set (bit i = layer i) of a track's layers its publisher should send, given
+// the highest layer any subscriber would take if all flowed (-1: none): every layer up to it, so
+// that a subscriber can fall back quickly when its bandwidth drops, and the lowest when nobody
+// watches, for a quick start.
+func NeededLayers(top int) uint8 {
+	if top < 0 {
+		return 1
+	}
+	var mask uint8
+	for i := 0; i <= top && i < MaxLayers; i++ {
+		mask |= 1 << i
+	}
+	return mask
+}

@@ -1,0 +1,56 @@
+package alloc
+
+import "time"
+
+// UpgradeHold is how long after the budget dropped a higher budget is not trusted: down
+// quickly, up only after the headroom has lasted.
+const UpgradeHold = 3 * time.Second
+
+// audioPacketOverhead is what an audio track costs on the path beyond its measured bitrate:
+// 50 packets a second of RTP header, extensions and SRTP tag (~40 bytes). Six microphones
+// carried 80 kbps more than their bitrates said, a tenth of an 800 kbps link.
+const audioPacketOverhead = 50 * 40 * 8
+
+// defaultAudioBitrate stands for an audio track whose bitrate is not measured yet.
+const defaultAudioBitrate = 40_000
+
+// VideoBudget is what a downlink with this estimate (bits/s, negative: none) can carry for video
+// once the subscriber's audio tracks (their measured bitrates, 0 when not measured yet) are
+// served: audio is never paused, it comes off the top. -1: nothing limits video.
+func VideoBudget(estimate int, audio []int64) int64 {
+	if estimate < 0 {
+		return -1
+	}
+	budget := int64(estimate) * 95 / 100 // a little headroom for RTCP, retransmissions and jitter
+	for _, a := range audio {
+		if a <= 0 {
+			a = defaultAudioBitrate
+		}
+		budget -= a + audioPacketOverhead
+	}
+	return max(budget, 0)
+}
+
+// Hold is the hysteresis on a subscriber's budget: a drop of more than 10% takes effect at
+// once and caps the budget for UpgradeHold; increases count only after that.
+type Hold struct {
+	prev     int64
+	cap      int64
+	capUntil time.Time
+}
+
+// Apply returns the budget to allocate from, given the raw budget b (negative: unlimited).
+func (h *Hold) Apply(b int64, now time.Time) int64 {
+	prev := h.prev
+	h.prev = b
+	if b < 0 {
+		return b
+	}
+	if prev > 0 && b < prev*9/10 {
+		h.cap, h.capUntil = b, now.Add(UpgradeHold)
+	}
+	if now.Before(h.capUntil) && b > h.cap {
+		return h.cap
+	}
+	return b
+}

@@ -1,0 +1,148 @@
+package alloc
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+func TestVideoBudget(t *testing.T) {
+	audio := int64(40_000 + audioPacketOverhead)
+	for _, tc := range []struct {
+		name  string
+		est   int
+		audio []int64
+		want  int64
+	}{
+		{"no estimate: unlimited", -1, []int64{30_000}, -1},
+		{"5% headroom", 1_000_000, nil, 950_000},
+		{"audio comes off the top, with its packets' overhead", 1_000_000, []int64{32_000, 0}, 950_000 - (32_000 + audioPacketOverhead) - audio},
+		{"never below zero", 100_000, []int64{0, 0, 0}, 0},
+	} {
+		if got := VideoBudget(tc.est, tc.audio); got != tc.want {
+			t.Errorf("%s: budget %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHold: down at once, up only after UpgradeHold has passed since the last drop of more
+// than 10%; small dips do not start a hold.
+func TestHold(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	var h Hold
+	for i, step := range []struct {
+		at   time.Time
+		raw  int64
+		want int64
+	}{
+		{ms(0), 2_000_000, 2_000_000},
+		{ms(200), 1_900_000, 1_900_000}, // 5% down: no hold
+		{ms(400), 2_100_000, 2_100_000},
+		{ms(600), 1_000_000, 1_000_000}, // halved: at once, and held
+		{ms(800), 2_000_000, 1_000_000},
+		{ms(3_400), 2_000_000, 1_000_000},
+		{ms(3_600), 2_000_000, 2_000_000}, // UpgradeHold after the drop
+		{ms(3_800), 1_500_000, 1_500_000}, // down again
+		{ms(4_000), 1_400_000, 1_400_000}, // under the cap: followed
+		{ms(4_200), 1_600_000, 1_500_000},
+		{ms(6_800), 1_600_000, 1_600_000},
+		{ms(7_000), -1, -1}, // estimation gone: unlimited
+	} {
+		if got := h.Apply(step.raw, step.at); got != step.want {
+			t.Fatalf("step %d (%v): budget %d from %d, want %d", i, step.at.Sub(t0), got, step.raw, step.want)
+		}
+	}
+}
+
+// TestNoFlappingAtALayerBoundary: an estimate that wobbles around what the dominant speaker's
+// top layer costs, tick after tick, moves its layer at most once; a wider wobble (a drop of more
+// than 10%) holds it down, and it steps up only UpgradeHold after the last drop.
+func TestNoFlappingAtALayerBoundary(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	video := Video{Key: "cam", Owner: "a", Current: 2, Stats: []LayerStats{
+		{Index: 0, Active: true, Bitrate: 150_000}, {Index: 1, Active: true, Bitrate: 500_000}, {Index: 2, Active: true, Bitrate: 1_500_000},
+	}}
+	for _, tc := range []struct {
+		name     string
+		wobble   int64 // ± around the boundary
+		maxMoves int
+	}{
+		{"±2%", 30_000, 1},
+		{"±5%", 75_000, 1},
+		{"±15%: held down", 225_000, 1},
+	} {
+		var s Subscriber
+		v, moves, lastDrop := video, 0, time.Time{}
+		for i := range 100 {
+			now := t0.Add(time.Duration(i) * 200 * time.Millisecond)
+			budget := int64(1_500_000) + tc.wobble
+			if i%2 == 1 {
+				budget, lastDrop = 1_500_000-tc.wobble, now
+			}
+			res := s.Decide(now, Input{Videos: []Video{v}, Speakers: Speakers{Dominant: "a"}, Budget: budget, Estimate: -1})
+			if l := res.Videos["cam"].Layer; l != v.Current {
+				moves++
+				v.Current = l
+			}
+		}
+		if moves > tc.maxMoves {
+			t.Errorf("%s: the layer moved %d times in 20 s", tc.name, moves)
+		}
+		// The wobble ends high: up again, but only once UpgradeHold has passed since the last drop.
+		for i := 1; i <= 20; i++ {
+			now := lastDrop.Add(time.Duration(i) * 200 * time.Millisecond)
+			res := s.Decide(now, Input{Videos: []Video{v}, Speakers: Speakers{Dominant: "a"}, Budget: 1_700_000, Estimate: -1})
+			l := res.Videos["cam"].Layer
+			if up := now.Sub(lastDrop) >= UpgradeHold || tc.wobble < 150_000; (l == 2) != up {
+				t.Errorf("%s: layer %d %v after the last drop", tc.name, l, now.Sub(lastDrop))
+			}
+			v.Current = l
+		}
+	}
+}
+
+// TestDecide: one allocation end to end: priorities from the speakers and the settings, the
+// ideal layers for dynacast, the flowing times, the paused flag and a probe towards what the
+// subscriber would take if every layer flowed.
+func TestDecide(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	stats := func(active ...bool) []LayerStats {
+		var out []LayerStats
+		for i, a := range active {
+			out = append(out, LayerStats{Index: i, Active: a, Bitrate: DefaultBitrate(i)})
+		}
+		return out
+	}
+	off := false
+	var s Subscriber
+	res := s.Decide(t0, Input{
+		Videos: []Video{
+			{Key: "speaker", Owner: "a", Stats: stats(true, true, false), Current: LayerNone},
+			{Key: "other", Owner: "b", Stats: stats(true, true, true), Current: LayerNone, Flowing: t0.Add(-time.Minute)},
+			{Key: "hidden", Owner: "c", Stats: stats(true), Settings: &protocol.TrackSettings{Enabled: &off}, Current: LayerNone},
+			{Key: "waiting", Owner: "d", Current: LayerNone},
+		},
+		Speakers: Speakers{Dominant: "a"},
+		Budget:   800_000, Estimate: 1_000_000, MaxRate: 20_000_000,
+	})
+	want := map[string]Decision{
+		// Its top layer is turned off at the publisher, and would not fit anyway: h.
+		"speaker": {Layer: 1, Ideal: 1, Flowing: t0},
+		"other":   {Layer: 0, Ideal: 0, Flowing: t0.Add(-time.Minute)},
+		"hidden":  {Layer: LayerNone, Reason: ReasonHidden, Ideal: LayerNone},
+		"waiting": {Layer: NoOpinion, Ideal: NoOpinion},
+	}
+	for k, w := range want {
+		if got := res.Videos[k]; got != w {
+			t.Errorf("%s: %+v, want %+v", k, got, w)
+		}
+	}
+	// Dynacast turned f off, but it could flow: the subscriber would take 1.65 Mbps, and the
+	// 800 kbps budget calls for a probe of a quarter of the estimate.
+	if res.Paused || !res.Probing || res.Desired != 1_650_000 || s.Prober.Rate() != 250_000 {
+		t.Errorf("paused %v, probing %v at %d, desired %d; want no pause, a 250 kbps probe, 1.65 Mbps desired",
+			res.Paused, res.Probing, s.Prober.Rate(), res.Desired)
+	}
+}

@@ -1,0 +1,86 @@
+package alloc
+
+import (
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// Video is one video a subscriber receives, as room sees it at an allocation.
+type Video struct {
+	Key      string                  // track sid
+	Owner    string                  // the publisher's sid, for the speaker priorities
+	Info     protocol.TrackInfo      // source and announced layers
+	Settings *protocol.TrackSettings // what the subscriber renders; nil: nothing said
+	Stats    []LayerStats            // what arrives of each layer
+	Current  int                     // the layer its down track is set to (LayerNone: paused)
+	Flowing  time.Time               // since when it has been on; zero: paused or new
+}
+
+// Input is everything one allocation of a subscriber depends on.
+type Input struct {
+	Videos   []Video
+	Speakers Speakers
+	Budget   int64 // what the downlink carries for video (VideoBudget); negative: unlimited
+	Estimate int   // the measured estimate (bits/s); negative: nothing measured yet
+	MaxRate  int   // the most the estimator will ever grant
+}
+
+// Decision is what one video gets.
+type Decision struct {
+	Layer   int    // LayerNone: paused; NoOpinion: leave the down track as it is
+	Reason  string // why paused
+	Ideal   int    // the layer it would get if every known layer flowed (what dynacast keeps on)
+	Flowing time.Time
+}
+
+// Result is one allocation of a subscriber.
+type Result struct {
+	Videos  map[string]Decision
+	Budget  int64 // the budget after hysteresis
+	Desired int64 // what it would receive with unlimited bandwidth
+	Paused  bool  // some video is paused for bandwidth
+	Probing bool  // a probe started with this allocation
+}
+
+// Subscriber is the allocator's memory of one subscriber: the budget's hysteresis and the
+// prober. Not safe for concurrent use; room calls it on the participant's control queue.
+type Subscriber struct {
+	Hold   Hold
+	Prober Prober
+}
+
+// Decide allocates the subscriber's videos at now and plans its probing.
+func (s *Subscriber) Decide(now time.Time, in Input) Result {
+	budget := s.Hold.Apply(in.Budget, now)
+	anyoneSpoke := in.Speakers.Dominant != ""
+	items := make([]Item, 0, len(in.Videos))
+	ideal := make([]Item, 0, len(in.Videos))
+	for _, v := range in.Videos {
+		prio := PriorityOf(v.Info, v.Settings, v.Owner, in.Speakers)
+		all := Known(v.Info, v.Stats)
+		want, _ := WantedLayer(v.Settings, all, PolicyCap(prio, anyoneSpoke))
+		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, v.Stats), Current: v.Current, Flowing: v.Flowing}
+		items = append(items, it)
+		it.Layers = all
+		ideal = append(ideal, it)
+	}
+	actual, wanted := Allocate(items, budget), Allocate(ideal, budget)
+	res := Result{Videos: make(map[string]Decision, len(in.Videos)), Budget: budget, Desired: DesiredRate(ideal)}
+	for _, v := range in.Videos {
+		a := actual[v.Key]
+		d := Decision{Layer: a.Layer, Reason: a.Reason, Ideal: wanted[v.Key].Layer, Flowing: v.Flowing}
+		switch {
+		case a.Layer == LayerNone:
+			d.Flowing = time.Time{}
+		case a.Layer >= 0 && d.Flowing.IsZero():
+			d.Flowing = now
+		}
+		res.Paused = res.Paused || a.Reason == ReasonBandwidth
+		res.Videos[v.Key] = d
+	}
+	wasProbing := s.Prober.Rate() > 0
+	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused)
+	res.Probing = !wasProbing && s.Prober.Rate() > 0
+	return res
+}
