@@ -21,6 +21,9 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/arrivals"
+	"github.com/podium-sfu/podium/client/media"
+	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 )
@@ -28,7 +31,7 @@ import (
 // Sentinel errors.
 var (
 	ErrClosed           = errors.New("client: closed")
-	ErrUnsupportedCodec = errors.New("client: unsupported codec")
+	ErrUnsupportedCodec = media.ErrUnsupportedCodec // the same error from every layer of the SDK
 	ErrUnknownTrack     = errors.New("client: unknown track")
 	ErrUnexpected       = errors.New("client: unexpected message")
 	ErrBacklog          = errors.New("client: too many messages waiting to be sent")
@@ -82,6 +85,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// LoopbackOnly restricts ICE to IPv4 UDP host candidates on 127.0.0.1, with mDNS off, as
+// Options.Loopback does: for a test's own pion peers on a machine with other interfaces.
+func LoopbackOnly(se *webrtc.SettingEngine) { pionapi.LoopbackOnly(se) }
+
 // ConnectError is the server's refusal of the WebSocket upgrade (401 bad token, 403 full room…).
 type ConnectError struct {
 	Status  int
@@ -98,7 +105,7 @@ type Client struct {
 	log  *slog.Logger
 	opts Options
 	ws   *websocket.Conn
-	clk  clock // paces media files; tests swap it
+	clk  media.Clock // paces media files; tests swap it
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
@@ -263,7 +270,7 @@ func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, err
 
 func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {
 	c := &Client{
-		opts: o, ws: ws, clk: realClock{},
+		opts: o, ws: ws, clk: media.RealClock{},
 		outbox:  fifo.NewSized(maxUnsent, maxUnsentBytes, func(b []byte) int { return len(b) }),
 		closing: make(chan struct{}), writerDone: make(chan struct{}),
 		events: newQueue(fifo.New[protocol.Message](o.maxUndelivered)),
@@ -276,13 +283,15 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
 	o.Logger = c.log
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	pubAPI, err := newAPI(o, nil)
+	api := pionapi.Config{Logger: o.Logger, Loopback: o.Loopback, Net: o.Net, SettingEngine: o.SettingEngine}
+	pubAPI, err := pionapi.New(api)
 	if err != nil {
 		c.cancel()
 		return nil, err
 	}
-	arrived := newArrivals()
-	subAPI, err := newAPI(o, arrived)
+	arrived := arrivals.New()
+	api.Arrivals = arrived
+	subAPI, err := pionapi.New(api)
 	if err != nil {
 		c.cancel()
 		return nil, err
@@ -305,7 +314,7 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	c.wg.Add(6)
 	go func() {
 		defer c.wg.Done()
-		arrived.run(c.ctx, c.sub.pc)
+		arrived.Run(c.ctx, c.sub.pc)
 	}()
 	go c.readLoop()
 	go c.writeLoop()

@@ -10,9 +10,17 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/podium-sfu/podium/client/media/mediatest"
+	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/testmedia"
 )
+
+// payloadType is the payload type the client registers for mime.
+func payloadType(mime string) webrtc.PayloadType {
+	c, _, _ := pionapi.Codec(mime)
+	return c.PayloadType
+}
 
 // readUntil reads a server-side track until want reports true, or fails after n packets.
 func readUntil(t *testing.T, tr *webrtc.TrackRemote, n int, want func(*rtp.Packet) bool) {
@@ -37,9 +45,9 @@ func TestPublishH264EndToEnd(t *testing.T) {
 	f := newFakeSFU(t, fs.session(t))
 
 	sps, pps := []byte{0x67, 0x42, 0xc0, 0x1f}, []byte{0x68, 0xce, 0x3c, 0x80}
-	stream := annexB(sps, pps, []byte{0x65, 0x88, 0x84, 0x00})
+	stream := mediatest.AnnexB(sps, pps, []byte{0x65, 0x88, 0x84, 0x00})
 	for i := range 30 {
-		stream = append(stream, annexB([]byte{0x41, 0x9a, byte(i)})...)
+		stream = append(stream, mediatest.AnnexB([]byte{0x41, 0x9a, byte(i)})...)
 	}
 	o := Camera()
 	o.Width, o.Height = 640, 360
@@ -50,7 +58,7 @@ func TestPublishH264EndToEnd(t *testing.T) {
 		t.Errorf("publish %+v", req)
 	}
 	tr := f.nextTrack(t)
-	if tr.Codec().MimeType != webrtc.MimeTypeH264 || tr.PayloadType() != ptH264 {
+	if tr.Codec().MimeType != webrtc.MimeTypeH264 || tr.PayloadType() != payloadType(webrtc.MimeTypeH264) {
 		t.Fatalf("codec %s pt %d", tr.Codec().MimeType, tr.PayloadType())
 	}
 	// The parameter sets go out as a STAP-A (type 24) in front of the IDR.
@@ -63,7 +71,7 @@ func TestPublishOggAudioLevelAndMute(t *testing.T) {
 	c := connect(t, fs, "ok", Options{})
 	f := newFakeSFU(t, fs.session(t))
 
-	lt, err := c.PublishOgg(testCtx(t), makeOgg(t, 50), Microphone())
+	lt, err := c.PublishOgg(testCtx(t), mediatest.Ogg(t, 50), Microphone())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +79,7 @@ func TestPublishOggAudioLevelAndMute(t *testing.T) {
 		t.Errorf("publish %+v", req)
 	}
 	tr := f.nextTrack(t)
-	if tr.PayloadType() != ptOpus {
+	if tr.PayloadType() != payloadType(webrtc.MimeTypeOpus) {
 		t.Errorf("pt %d", tr.PayloadType())
 	}
 	_, levelID := f.extID(t, tr, sdp.AudioLevelURI)
@@ -92,7 +100,7 @@ func TestPublishOggAudioLevelAndMute(t *testing.T) {
 	if m := <-f.others; m.(*protocol.Mute).TrackSid != lt.Sid() || !lt.Info().Muted {
 		t.Errorf("mute %+v, info %+v", m, lt.Info())
 	}
-	if !lt.layers[0].play.paused.Load() {
+	if !lt.layers[0].play.Paused() {
 		t.Error("muted track still plays")
 	}
 	_ = c.Mute(lt.Sid(), false)
@@ -147,11 +155,11 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	fs := newFakeServer(t, defaultJoined)
 	c := connect(t, fs, "ok", Options{PingInterval: 50 * time.Millisecond})
 	f := newFakeSFU(t, fs.session(t))
-	if _, err := c.PublishSimulcastIVF(testCtx(t), makeIVF(vp8Frames(30, 300), 1, 30, 1),
-		makeIVF(vp8Frames(30, 300), 1, 30, 1), makeIVF(vp8Frames(30, 300), 1, 30, 1), Camera()); err != nil {
+	if _, err := c.PublishSimulcastIVF(testCtx(t), mediatest.IVF(mediatest.VP8Frames(30, 300), 1, 30, 1),
+		mediatest.IVF(mediatest.VP8Frames(30, 300), 1, 30, 1), mediatest.IVF(mediatest.VP8Frames(30, 300), 1, 30, 1), Camera()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PublishOgg(testCtx(t), makeOgg(t, 10), Microphone()); err != nil {
+	if _, err := c.PublishOgg(testCtx(t), mediatest.Ogg(t, 10), Microphone()); err != nil {
 		t.Fatal(err)
 	}
 	f.nextTrack(t)

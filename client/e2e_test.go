@@ -13,6 +13,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/media/mediatest"
+	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -33,7 +35,7 @@ type fakeSFU struct {
 
 func newFakeSFU(t *testing.T, s *fakeSession) *fakeSFU {
 	t.Helper()
-	api, err := newAPI(Options{Loopback: true}.withDefaults(), nil)
+	api, err := pionapi.New(pionapi.Config{Logger: Options{}.withDefaults().Logger, Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +275,7 @@ func TestPublishVP8EndToEnd(t *testing.T) {
 	c := connect(t, fs, "ok", Options{})
 	f := newFakeSFU(t, fs.session(t))
 
-	lt, err := c.PublishIVF(testCtx(t), makeIVF(vp8Frames(300, 400), 1, 30, 1), Camera())
+	lt, err := c.PublishIVF(testCtx(t), mediatest.IVF(mediatest.VP8Frames(300, 400), 1, 30, 1), Camera())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +287,7 @@ func TestPublishVP8EndToEnd(t *testing.T) {
 		t.Errorf("track info %+v", lt.Info())
 	}
 	tr := f.nextTrack(t)
-	if tr.ID() != req.CID || tr.StreamID() != "PA_self" || tr.PayloadType() != ptVP8 {
+	if tr.ID() != req.CID || tr.StreamID() != "PA_self" || tr.PayloadType() != payloadType(webrtc.MimeTypeVP8) {
 		t.Errorf("track id %q stream %q pt %d; cid %q", tr.ID(), tr.StreamID(), tr.PayloadType(), req.CID)
 	}
 	mid, midID := f.extID(t, tr, sdp.SDESMidURI)
@@ -328,7 +330,7 @@ func TestPublishSimulcastEndToEnd(t *testing.T) {
 	c := connect(t, fs, "ok", Options{})
 	f := newFakeSFU(t, fs.session(t))
 
-	file := makeIVF(vp8Frames(300, 300), 1, 30, 1)
+	file := mediatest.IVF(mediatest.VP8Frames(300, 300), 1, 30, 1)
 	lt, err := c.PublishSimulcastIVF(testCtx(t), file, file, file, Camera())
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +360,7 @@ func TestPublishSimulcastEndToEnd(t *testing.T) {
 
 	// Dynacast: a layer nobody needs goes quiet.
 	c.pub.setLayers(&protocol.SubscribedLayers{TrackSid: lt.Sid(), Layers: []protocol.LayerState{{RID: "f", Active: false}}})
-	if !lt.layers[2].play.paused.Load() || lt.layers[1].play.paused.Load() {
+	if !lt.layers[2].play.Paused() || lt.layers[1].play.Paused() {
 		t.Error("layer f not paused alone")
 	}
 }

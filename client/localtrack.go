@@ -12,9 +12,11 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/media"
+	"github.com/podium-sfu/podium/client/outtrack"
+	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -62,9 +64,9 @@ type LocalTrack struct {
 // layer is one encoding: the whole track, or one simulcast layer.
 type layer struct {
 	rid    string
-	out    *outTrack
-	play   *player     // nil when the caller writes RTP
-	active atomic.Bool // someone needs this layer (dynacast)
+	out    *outtrack.Track
+	play   *media.Player // nil when the caller writes RTP
+	active atomic.Bool   // someone needs this layer (dynacast)
 }
 
 func (c *Client) newLocalTrack(mime string) *LocalTrack {
@@ -75,7 +77,7 @@ func (c *Client) newLocalTrack(mime string) *LocalTrack {
 }
 
 // addLayer adds an encoding; src nil means the caller writes RTP.
-func (lt *LocalTrack) addLayer(cid, rid string, src source, loop bool) error {
+func (lt *LocalTrack) addLayer(cid, rid string, src media.Source, loop bool) error {
 	codec, kind, err := codecParams(lt.mime)
 	if err != nil {
 		return err
@@ -86,28 +88,30 @@ func (lt *LocalTrack) addLayer(cid, rid string, src source, loop bool) error {
 	}
 	l := &layer{rid: rid}
 	l.active.Store(true)
-	l.out = &outTrack{id: cid, streamID: streamID, rid: rid, kind: kind, mime: codec.MimeType}
+	cfg := outtrack.Config{ID: cid, StreamID: streamID, RID: rid, Kind: kind, MIME: codec.MimeType, Packetize: src != nil}
 	if kind == webrtc.RTPCodecTypeAudio {
-		l.out.level = &lt.level
+		cfg.Level = &lt.level
 	}
 	if src != nil {
-		l.out.newPayloader = payloader(codec.MimeType)
-		l.play = &player{src: src, clk: lt.c.clk, rate: codec.ClockRate, loop: loop, write: l.out.writeFrame}
 		// Start at a keyframe whenever (re)negotiated: nothing before reached the server.
-		l.out.onBind = func() { l.play.requestRestart(true) }
+		cfg.OnBind = func() { l.play.RequestRestart(true) }
+	}
+	l.out = outtrack.New(cfg)
+	if src != nil {
+		write := func(f media.Frame, ts uint64) error { return l.out.WriteFrame(f.Data, ts) }
+		l.play = media.NewPlayer(src, lt.c.clk, codec.ClockRate, loop, write)
 	}
 	lt.layers = append(lt.layers, l)
 	return nil
 }
 
-func payloader(mime string) func() rtp.Payloader {
-	switch mime {
-	case webrtc.MimeTypeVP8:
-		return func() rtp.Payloader { return &codecs.VP8Payloader{EnablePictureID: true} }
-	case webrtc.MimeTypeH264:
-		return func() rtp.Payloader { return &codecs.H264Payloader{} }
+// codecParams is the codec of a MIME type the client sends.
+func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, error) {
+	codec, kind, ok := pionapi.Codec(mime)
+	if !ok {
+		return codec, kind, fmt.Errorf("%w: %q", ErrUnsupportedCodec, mime)
 	}
-	return func() rtp.Payloader { return &codecs.OpusPayloader{} }
+	return codec, kind, nil
 }
 
 // start runs the players (all layers share a start time) and one RTCP reader per layer, which
@@ -117,7 +121,7 @@ func (lt *LocalTrack) start() {
 	for _, l := range lt.layers {
 		if l.play != nil {
 			lt.wg.Go(func() {
-				if err := l.play.run(lt.ctx, start); err != nil {
+				if err := l.play.Run(lt.ctx, start); err != nil {
 					lt.c.log.Warn("media file stopped", "track", lt.Sid(), "rid", l.rid, "err", err)
 				}
 			})
@@ -155,7 +159,7 @@ func (lt *LocalTrack) readRTCP(l *layer) {
 // keyframeRequested restarts a file at its first frame (throttled), or tells the caller.
 func (lt *LocalTrack) keyframeRequested(l *layer) {
 	if l.play != nil {
-		if l.play.requestRestart(false) {
+		if l.play.RequestRestart(false) {
 			lt.c.log.Debug("keyframe requested: file restarted", "track", lt.Sid(), "rid", l.rid)
 		}
 		return
@@ -169,7 +173,7 @@ func (lt *LocalTrack) keyframeRequested(l *layer) {
 func (lt *LocalTrack) restartAll() {
 	for _, l := range lt.layers {
 		if l.play != nil {
-			l.play.requestRestart(true)
+			l.play.RequestRestart(true)
 		}
 	}
 }
@@ -178,7 +182,7 @@ func (lt *LocalTrack) restartAll() {
 func (lt *LocalTrack) applyPause() {
 	for _, l := range lt.layers {
 		if l.play != nil {
-			l.play.setPaused(lt.muted.Load() || !l.active.Load())
+			l.play.SetPaused(lt.muted.Load() || !l.active.Load())
 		}
 	}
 }
@@ -233,7 +237,7 @@ func (lt *LocalTrack) Restarts() int {
 	n := uint64(0)
 	for _, l := range lt.layers {
 		if l.play != nil {
-			n += l.play.restarts.Load()
+			n += l.play.Restarts()
 		}
 	}
 	return int(n)
@@ -253,7 +257,7 @@ func (t *RTPTrack) WriteRTP(p *rtp.Packet) error {
 	if t.ctx.Err() != nil {
 		return ErrClosed
 	}
-	return t.layers[0].out.writeRTP(p)
+	return t.layers[0].out.WriteRTP(p)
 }
 
 // KeyframeRequests signals the server's PLI/FIR for this track (coalesced, never blocks).
@@ -283,11 +287,12 @@ func (c *Client) publishLayers(ctx context.Context, lt *LocalTrack, req protocol
 // PublishIVF publishes VP8 from an IVF file, paced by the file's timebase. ctx bounds the
 // signalling; the media plays until Unpublish or Close.
 func (c *Client) PublishIVF(ctx context.Context, ivf []byte, o PublishOptions) (*LocalTrack, error) {
-	src, err := newIVFSource(ivf)
+	src, err := media.NewIVFSource(ivf)
 	if err != nil {
 		return nil, err
 	}
-	w, h := dims(o, src.width, src.height)
+	sw, sh := src.Size()
+	w, h := dims(o, sw, sh)
 	lt, cid := c.newLocalTrack(webrtc.MimeTypeVP8), newCID()
 	if err := lt.addLayer(cid, "", src, o.Loop); err != nil {
 		return nil, err
@@ -303,22 +308,23 @@ func (c *Client) PublishSimulcastIVF(ctx context.Context, q, h, f []byte, o Publ
 	req := protocol.Publish{CID: cid, Kind: protocol.KindVideo, Source: defaultSource(o, protocol.KindVideo)}
 	for i, file := range [][]byte{q, h, f} {
 		rid := []string{"q", "h", "f"}[i]
-		src, err := newIVFSource(file)
+		src, err := media.NewIVFSource(file)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", rid, err)
 		}
 		if err := lt.addLayer(cid, rid, src, o.Loop); err != nil {
 			return nil, err
 		}
-		req.Layers = append(req.Layers, protocol.Layer{RID: rid, Width: src.width, Height: src.height})
-		req.Width, req.Height = dims(o, src.width, src.height)
+		w, h := src.Size()
+		req.Layers = append(req.Layers, protocol.Layer{RID: rid, Width: w, Height: h})
+		req.Width, req.Height = dims(o, w, h)
 	}
 	return c.publishLayers(ctx, lt, req)
 }
 
 // PublishH264 publishes an Annex-B H.264 stream (constrained baseline) at fps frames a second.
 func (c *Client) PublishH264(ctx context.Context, annexB []byte, fps int, o PublishOptions) (*LocalTrack, error) {
-	src, err := newH264Source(annexB, fps)
+	src, err := media.NewH264Source(annexB, fps)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +339,7 @@ func (c *Client) PublishH264(ctx context.Context, annexB []byte, fps int, o Publ
 // PublishOgg publishes Opus from an Ogg file (one packet per page), with an audio level on
 // every packet (see SetAudioLevel).
 func (c *Client) PublishOgg(ctx context.Context, ogg []byte, o PublishOptions) (*LocalTrack, error) {
-	src, err := newOggSource(ogg)
+	src, err := media.NewOggSource(ogg)
 	if err != nil {
 		return nil, err
 	}

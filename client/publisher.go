@@ -226,7 +226,7 @@ func (p *publisher) addSender(lt *LocalTrack) error {
 		}
 	}
 	for _, l := range lt.layers {
-		l.out.transceiver.Store(tr)
+		l.out.SetTransceiver(tr)
 	}
 	lt.sender = tr.Sender()
 	return nil

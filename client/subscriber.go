@@ -6,6 +6,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/arrivals"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -33,13 +34,13 @@ func (rt *RemoteTrack) RequestKeyframe() error {
 type subscriber struct {
 	*peer
 
-	arrived *arrivals // the connection's congestion feedback
+	arrived *arrivals.Recorder // the connection's congestion feedback
 
 	mu       sync.Mutex
 	expected map[string]protocol.TrackSubscribed // by mid and by track sid, from trackSubscribed
 }
 
-func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals) (*subscriber, error) {
+func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals.Recorder) (*subscriber, error) {
 	// Header extensions in the clear (no RFC 9335 cryptex), so that the socket can read the
 	// transport-wide sequence numbers it stamps (see arrivals). Podium's own send path does
 	// not encrypt them either.
@@ -76,7 +77,7 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 func (s *subscriber) handleOffer(m *protocol.Offer) {
 	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
 	if err == nil {
-		s.arrived.negotiated(m.SDP)
+		s.arrived.Negotiated(m.SDP)
 	}
 	var answer webrtc.SessionDescription
 	if err == nil {

@@ -1,4 +1,7 @@
-package client
+// Package arrivals is the transport-wide congestion feedback of the Go SDK's subscriber
+// connection, stamped when each packet arrives at its socket rather than when the application
+// reads its track.
+package arrivals
 
 import (
 	"context"
@@ -30,7 +33,7 @@ const feedbackInterval = 100 * time.Millisecond
 // estimator would take for an outage.
 const readStampAfter = 500 * time.Millisecond
 
-// arrivals is the transport-wide congestion feedback of a subscriber connection, stamped when
+// Recorder is the transport-wide congestion feedback of a subscriber connection, stamped when
 // the packet arrives rather than when the application reads its track.
 //
 // pion's feedback interceptor stamps a packet as its track is read. A busy process reads its
@@ -42,7 +45,7 @@ const readStampAfter = 500 * time.Millisecond
 // socket's datagrams are not the packets themselves (a TURN relay wraps them), packets are
 // stamped as their tracks are read, as pion does: whenever no socket has stamped a packet for
 // readStampAfter, so that a path that moves to a relay mid-call keeps its feedback.
-type arrivals struct {
+type Recorder struct {
 	extID      atomic.Uint32 // the negotiated transport-wide sequence number extension; 0: none yet
 	lastSocket atomic.Int64  // unix ns when a socket last stamped a packet; 0: never
 	epoch      time.Time
@@ -52,12 +55,13 @@ type arrivals struct {
 	held int // packets recorded since the last report
 }
 
-func newArrivals() *arrivals {
-	return &arrivals{epoch: time.Now(), rec: twcc.NewRecorder(rand.Uint32())}
+// New returns a recorder; it records nothing until Negotiated finds the extension.
+func New() *Recorder {
+	return &Recorder{epoch: time.Now(), rec: twcc.NewRecorder(rand.Uint32())}
 }
 
-// negotiated takes the extension's id from a remote description.
-func (a *arrivals) negotiated(desc string) {
+// Negotiated takes the extension's id from a remote description.
+func (a *Recorder) Negotiated(desc string) {
 	var sd sdp.SessionDescription
 	if sd.UnmarshalString(desc) != nil {
 		return
@@ -81,7 +85,7 @@ func (a *arrivals) negotiated(desc string) {
 
 // arrived records a datagram a socket returned, which arrived at at, if it is RTP with a
 // transport-wide sequence number (its header is not encrypted).
-func (a *arrivals) arrived(b []byte, at time.Time) {
+func (a *Recorder) arrived(b []byte, at time.Time) {
 	if a.record(b, at) {
 		a.lastSocket.Store(time.Now().UnixNano())
 	}
@@ -89,14 +93,14 @@ func (a *arrivals) arrived(b []byte, at time.Time) {
 
 // read records a packet as its track reads it, unless the sockets stamp (a packet reaches its
 // socket before its track: the socket's stamp of it came first).
-func (a *arrivals) read(b []byte) {
+func (a *Recorder) read(b []byte) {
 	now := time.Now()
 	if now.UnixNano()-a.lastSocket.Load() > int64(readStampAfter) {
 		a.record(b, now)
 	}
 }
 
-func (a *arrivals) record(b []byte, at time.Time) bool {
+func (a *Recorder) record(b []byte, at time.Time) bool {
 	id := a.extID.Load()
 	if id == 0 || !rtpext.IsRTP(b) {
 		return false
@@ -114,7 +118,7 @@ func (a *arrivals) record(b []byte, at time.Time) bool {
 }
 
 // report builds the feedback for what arrived since the last one; nil when nothing did.
-func (a *arrivals) report() []rtcp.Packet {
+func (a *Recorder) report() []rtcp.Packet {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.held == 0 {
@@ -124,8 +128,8 @@ func (a *arrivals) report() []rtcp.Packet {
 	return a.rec.BuildFeedbackPacket()
 }
 
-// run sends the feedback on pc every feedbackInterval until ctx ends.
-func (a *arrivals) run(ctx context.Context, pc *webrtc.PeerConnection) {
+// Run sends the feedback on pc every feedbackInterval until ctx ends.
+func (a *Recorder) Run(ctx context.Context, pc *webrtc.PeerConnection) {
 	t := time.NewTicker(feedbackInterval)
 	defer t.Stop()
 	for {
@@ -141,13 +145,13 @@ func (a *arrivals) run(ctx context.Context, pc *webrtc.PeerConnection) {
 }
 
 // NewInterceptor gives pion a reader of remote streams that stamps packets at track reads.
-func (a *arrivals) NewInterceptor(string) (interceptor.Interceptor, error) {
+func (a *Recorder) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &readStamp{a: a}, nil
 }
 
 type readStamp struct {
 	interceptor.NoOp
-	a *arrivals
+	a *Recorder
 }
 
 func (r *readStamp) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader,
@@ -162,15 +166,19 @@ func (r *readStamp) BindRemoteStream(_ *interceptor.StreamInfo, reader intercept
 	})
 }
 
-// arrivalNet is the network of a subscriber connection: each UDP socket pion opens on it
+// Net is n for a subscriber connection: each UDP socket pion opens on it records arrivals as
+// it is read (see stampNet).
+func (a *Recorder) Net(n transport.Net) transport.Net { return stampNet{Net: n, a: a} }
+
+// stampNet is the network of a subscriber connection: each UDP socket pion opens on it
 // records arrivals as it is read. pion's ICE reads a socket with ReadFromAddrPort when the
 // socket has it, else with ReadFrom; those are the methods that stamp.
-type arrivalNet struct {
+type stampNet struct {
 	transport.Net
-	a *arrivals
+	a *Recorder
 }
 
-func (n arrivalNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+func (n stampNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
@@ -185,7 +193,7 @@ func (n arrivalNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDP
 	return stampedConn{UDPConn: c, a: n.a}, nil
 }
 
-func (n arrivalNet) ListenPacket(network, address string) (net.PacketConn, error) {
+func (n stampNet) ListenPacket(network, address string) (net.PacketConn, error) {
 	c, err := n.Net.ListenPacket(network, address)
 	if err != nil {
 		return nil, err
@@ -196,7 +204,7 @@ func (n arrivalNet) ListenPacket(network, address string) (net.PacketConn, error
 // stampedUDPConn is a host socket. It keeps pion's allocation-free AddrPort path.
 type stampedUDPConn struct {
 	*net.UDPConn
-	a   *arrivals
+	a   *Recorder
 	oob *[128]byte // for the kernel's time of arrival; nil: none. One reader: ICE's
 }
 
@@ -234,7 +242,7 @@ func (c stampedUDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // stampedConn is a UDP socket of another network (a virtual one in tests).
 type stampedConn struct {
 	transport.UDPConn
-	a *arrivals
+	a *Recorder
 }
 
 func (c stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -248,7 +256,7 @@ func (c stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // stampedPacketConn is a socket ICE opens for server-reflexive and relayed candidates.
 type stampedPacketConn struct {
 	net.PacketConn
-	a *arrivals
+	a *Recorder
 }
 
 func (c stampedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {

@@ -1,4 +1,4 @@
-package client
+package media
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 )
 
-// h264Source reads access units from an Annex-B H.264 stream held in memory, at a fixed rate.
-type h264Source struct {
+// H264Source reads access units from an Annex-B H.264 stream held in memory, at a fixed rate.
+type H264Source struct {
 	data []byte
 	fps  uint64
 
@@ -19,24 +19,26 @@ type h264Source struct {
 	index   uint64          // access units returned in this pass
 }
 
-func newH264Source(data []byte, fps int) (*h264Source, error) {
+// NewH264Source reads annexB at fps frames a second.
+func NewH264Source(data []byte, fps int) (*H264Source, error) {
 	if fps <= 0 || fps > 1000 {
-		return nil, fmt.Errorf("client: h264: bad frame rate %d", fps)
+		return nil, fmt.Errorf("media: h264: bad frame rate %d", fps)
 	}
-	s := &h264Source{data: data, fps: uint64(fps)}
-	return s, s.rewind()
+	s := &H264Source{data: data, fps: uint64(fps)}
+	return s, s.Rewind()
 }
 
-func (s *h264Source) rewind() error {
+// Rewind starts again at the first access unit.
+func (s *H264Source) Rewind() error {
 	r, err := h264reader.NewReader(bytes.NewReader(s.data))
 	if err != nil {
-		return fmt.Errorf("client: h264: %w", err)
+		return fmt.Errorf("media: h264: %w", err)
 	}
 	s.r, s.pending, s.index = r, nil, 0
 	return nil
 }
 
-func (s *h264Source) nextNAL() (*h264reader.NAL, error) {
+func (s *H264Source) nextNAL() (*h264reader.NAL, error) {
 	if n := s.pending; n != nil {
 		s.pending = nil
 		return n, nil
@@ -44,21 +46,21 @@ func (s *h264Source) nextNAL() (*h264reader.NAL, error) {
 	return s.r.NextNAL()
 }
 
-// next gathers NAL units up to the start of the next access unit: a non-VCL unit (SPS, PPS,
+// Next gathers NAL units up to the start of the next access unit: a non-VCL unit (SPS, PPS,
 // AUD…) after a slice, or a slice whose first_mb_in_slice is 0.
-func (s *h264Source) next() (frame, error) {
+func (s *H264Source) Next() (Frame, error) {
 	var au []byte
 	slice, key := false, false
 	for {
 		nal, err := s.nextNAL()
 		if errors.Is(err, io.EOF) {
 			if !slice {
-				return frame{}, io.EOF // trailing parameter sets without a picture
+				return Frame{}, io.EOF // trailing parameter sets without a picture
 			}
 			break
 		}
 		if err != nil {
-			return frame{}, fmt.Errorf("client: h264: %w", err)
+			return Frame{}, fmt.Errorf("media: h264: %w", err)
 		}
 		if len(nal.Data) == 0 {
 			continue
@@ -77,7 +79,7 @@ func (s *h264Source) next() (frame, error) {
 	}
 	ts := s.index * 90000 / s.fps // from the index, so rounding never accumulates
 	s.index++
-	return frame{data: au, ts: ts, dur: 90000 / s.fps, key: key}, nil
+	return Frame{Data: au, TS: ts, Dur: 90000 / s.fps, Key: key}, nil
 }
 
 // firstMBZero reports whether a slice starts a picture: first_mb_in_slice, the first ue(v) of

@@ -1,4 +1,4 @@
-package client
+package media
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 )
 
-// ivfSource reads VP8 frames from an IVF file held in memory, timed by the file's timebase.
-type ivfSource struct {
+// IVFSource reads VP8 frames from an IVF file held in memory, timed by the file's timebase.
+type IVFSource struct {
 	data          []byte
 	num, den      uint64 // timebase: a pts unit is num/den seconds
 	width, height int
@@ -20,38 +20,44 @@ type ivfSource struct {
 	step   uint64 // 90 kHz gap between the last two frames: the duration of the last one
 }
 
-func newIVFSource(data []byte) (*ivfSource, error) {
+// NewIVFSource reads an IVF file of VP8.
+func NewIVFSource(data []byte) (*IVFSource, error) {
 	_, hdr, err := ivfreader.NewWith(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("client: ivf: %w", err)
+		return nil, fmt.Errorf("media: ivf: %w", err)
 	}
 	if hdr.FourCC != "VP80" {
 		return nil, fmt.Errorf("%w: ivf carries %q, only VP8 is supported", ErrUnsupportedCodec, hdr.FourCC)
 	}
-	s := &ivfSource{
+	s := &IVFSource{
 		data: data, num: uint64(hdr.TimebaseNumerator), den: uint64(hdr.TimebaseDenominator),
 		width: int(hdr.Width), height: int(hdr.Height),
 	}
-	return s, s.rewind()
+	return s, s.Rewind()
 }
 
-func (s *ivfSource) rewind() error {
+// Size is the picture size the file header gives.
+func (s *IVFSource) Size() (width, height int) { return s.width, s.height }
+
+// Rewind starts again at the first frame.
+func (s *IVFSource) Rewind() error {
 	r, _, err := ivfreader.NewWith(bytes.NewReader(s.data))
 	if err != nil {
-		return fmt.Errorf("client: ivf: %w", err)
+		return fmt.Errorf("media: ivf: %w", err)
 	}
 	s.r, s.lastTS = r, 0
 	s.step = max(1, 90000*s.num/s.den) // one timebase tick until two frames give a real gap
 	return nil
 }
 
-func (s *ivfSource) next() (frame, error) {
+// Next returns the next frame, timed by the file's timebase.
+func (s *IVFSource) Next() (Frame, error) {
 	payload, hdr, err := s.r.ParseNextFrame()
 	if errors.Is(err, io.EOF) {
-		return frame{}, io.EOF
+		return Frame{}, io.EOF
 	}
 	if err != nil {
-		return frame{}, fmt.Errorf("client: ivf: %w", err)
+		return Frame{}, fmt.Errorf("media: ivf: %w", err)
 	}
 	// ivfreader reports pts*den/num; undo that (rounding) to get the pts back.
 	pts := (hdr.Timestamp*s.num + s.den/2) / s.den
@@ -60,7 +66,7 @@ func (s *ivfSource) next() (frame, error) {
 		s.step = ts - s.lastTS
 	}
 	s.lastTS = ts
-	return frame{data: payload, ts: ts, dur: s.step, key: vp8Keyframe(payload)}, nil
+	return Frame{Data: payload, TS: ts, Dur: s.step, Key: vp8Keyframe(payload)}, nil
 }
 
 // vp8Keyframe reports whether a VP8 frame is a keyframe: bit 0 of its first byte is 0.

@@ -1,4 +1,4 @@
-package client
+package media
 
 import (
 	"bytes"
@@ -9,37 +9,40 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
 
-// oggSource reads Opus packets from an Ogg file held in memory. It expects one packet per page
+// OggSource reads Opus packets from an Ogg file held in memory. It expects one packet per page
 // (ffmpeg's -page_duration 20000), and times each packet by the pages' granule positions.
-type oggSource struct {
+type OggSource struct {
 	data []byte
 
 	r    *oggreader.OggReader
 	prev uint64 // granule position of the previous page: where this packet starts
 }
 
-func newOggSource(data []byte) (*oggSource, error) {
-	s := &oggSource{data: data}
-	return s, s.rewind()
+// NewOggSource reads an Ogg file of Opus.
+func NewOggSource(data []byte) (*OggSource, error) {
+	s := &OggSource{data: data}
+	return s, s.Rewind()
 }
 
-func (s *oggSource) rewind() error {
+// Rewind starts again at the first packet.
+func (s *OggSource) Rewind() error {
 	r, _, err := oggreader.NewWith(bytes.NewReader(s.data))
 	if err != nil {
-		return fmt.Errorf("client: ogg: %w", err)
+		return fmt.Errorf("media: ogg: %w", err)
 	}
 	s.r, s.prev = r, 0
 	return nil
 }
 
-func (s *oggSource) next() (frame, error) {
+// Next returns the next Opus packet, timed by the granule positions.
+func (s *OggSource) Next() (Frame, error) {
 	for {
 		payload, hdr, err := s.r.ParseNextPage()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return frame{}, io.EOF
+			return Frame{}, io.EOF
 		}
 		if err != nil {
-			return frame{}, fmt.Errorf("client: ogg: %w", err)
+			return Frame{}, fmt.Errorf("media: ogg: %w", err)
 		}
 		if _, isHeader := hdr.HeaderType(payload); isHeader || len(payload) == 0 {
 			continue // OpusTags, or a page that only continues a header
@@ -50,6 +53,6 @@ func (s *oggSource) next() (frame, error) {
 		}
 		ts := s.prev
 		s.prev += dur
-		return frame{data: payload, ts: ts, dur: dur, key: true}, nil
+		return Frame{Data: payload, TS: ts, Dur: dur, Key: true}, nil
 	}
 }

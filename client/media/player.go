@@ -1,4 +1,4 @@
-package client
+package media
 
 import (
 	"context"
@@ -9,47 +9,6 @@ import (
 	"time"
 )
 
-// frame is one encoded frame (or Opus packet) read from a file.
-type frame struct {
-	data []byte
-	ts   uint64 // media time from the start of the current pass through the file, in clock units
-	dur  uint64 // its duration in clock units: where a following pass starts after a loop or restart
-	key  bool
-}
-
-// source yields the frames of one encoded file in order. It returns io.EOF at the end of the
-// file; rewind starts again at the first frame, which is a keyframe.
-type source interface {
-	next() (frame, error)
-	rewind() error
-}
-
-// clock is the player's time base, injected so that tests pace without sleeping.
-type clock interface {
-	Now() time.Time
-	// SleepUntil returns at t, or early with ctx's error.
-	SleepUntil(ctx context.Context, t time.Time) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) SleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t) // monotonic: t comes from time.Now().Add
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 const (
 	// restartInterval throttles keyframe-driven restarts: a burst of PLIs restarts once.
 	restartInterval = 500 * time.Millisecond
@@ -58,17 +17,14 @@ const (
 	maxLateness = time.Second
 )
 
-// errEmptySource stops a player whose file yields no frame at all, instead of spinning.
-var errEmptySource = errors.New("client: media file has no frames")
-
-// player paces one source in real time: frame n goes out at start + its media time, computed
+// Player paces one source in real time: frame n goes out at start + its media time, computed
 // from the file's timestamps, so per-write delays never accumulate into drift.
-type player struct {
-	src   source
-	clk   clock
+type Player struct {
+	src   Source
+	clk   Clock
 	rate  uint32 // clock rate of frame timestamps
 	loop  bool
-	write func(f frame, ts uint64) error // ts: media time since the player started
+	write func(f Frame, ts uint64) error // ts: media time since the player started
 
 	restart  atomic.Bool   // rewind before the next frame
 	paused   atomic.Bool   // keep time but write nothing (muted, or a layer nobody needs)
@@ -78,9 +34,15 @@ type player struct {
 	lastRestart time.Time
 }
 
-// requestRestart asks for the file to start again at its first frame. Unless forced, it is
+// NewPlayer plays src at rate (the clock rate of its timestamps), again and again if loop,
+// writing each frame with its media time since the start.
+func NewPlayer(src Source, clk Clock, rate uint32, loop bool, write func(f Frame, ts uint64) error) *Player {
+	return &Player{src: src, clk: clk, rate: rate, loop: loop, write: write}
+}
+
+// RequestRestart asks for the file to start again at its first frame. Unless forced, it is
 // throttled to one per restartInterval; it reports whether the request was taken.
-func (p *player) requestRestart(force bool) bool {
+func (p *Player) RequestRestart(force bool) bool {
 	if !force {
 		// Only requests count against the throttle: the keyframe of a forced restart (at
 		// connection) may be the one that was lost, and the request is how we learn it.
@@ -98,33 +60,33 @@ func (p *player) requestRestart(force bool) bool {
 	return true
 }
 
-// setPaused pauses or resumes writing; a resumed stream starts at a keyframe.
-func (p *player) setPaused(paused bool) {
+// SetPaused pauses or resumes writing; a resumed stream starts at a keyframe.
+func (p *Player) SetPaused(paused bool) {
 	if p.paused.Swap(paused) && !paused {
-		p.requestRestart(true)
+		p.RequestRestart(true)
 	}
 }
 
-// run plays until ctx ends, the write fails for good, or a non-looping file ends.
-func (p *player) run(ctx context.Context, start time.Time) error {
+// Run plays until ctx ends, the write fails for good, or a non-looping file ends.
+func (p *Player) Run(ctx context.Context, start time.Time) error {
 	var base, end uint64 // media time of this pass's start, and of the end of the last frame
 	frames := 0          // frames read in this pass
 	for {
 		if p.restart.Swap(false) {
-			if err := p.src.rewind(); err != nil {
+			if err := p.src.Rewind(); err != nil {
 				return err
 			}
 			base, frames = end, 0
 		}
-		f, err := p.src.next()
+		f, err := p.src.Next()
 		if errors.Is(err, io.EOF) {
 			if frames == 0 {
-				return errEmptySource
+				return ErrEmptySource
 			}
 			if !p.loop {
 				return nil
 			}
-			if err := p.src.rewind(); err != nil {
+			if err := p.src.Rewind(); err != nil {
 				return err
 			}
 			base, frames = end, 0
@@ -134,8 +96,8 @@ func (p *player) run(ctx context.Context, start time.Time) error {
 			return err
 		}
 		frames++
-		ts := base + f.ts
-		end = max(end, ts+f.dur)
+		ts := base + f.TS
+		end = max(end, ts+f.Dur)
 		due := start.Add(mediaDuration(ts, p.rate))
 		if err := p.clk.SleepUntil(ctx, due); err != nil {
 			return nil
@@ -155,6 +117,12 @@ func (p *player) run(ctx context.Context, start time.Time) error {
 		}
 	}
 }
+
+// Paused reports whether the player writes nothing (SetPaused).
+func (p *Player) Paused() bool { return p.paused.Load() }
+
+// Restarts counts the keyframe requests that restarted the file (forced restarts not counted).
+func (p *Player) Restarts() uint64 { return p.restarts.Load() }
 
 // mediaDuration converts clock units to a duration without overflowing for long runs.
 func mediaDuration(ts uint64, rate uint32) time.Duration {

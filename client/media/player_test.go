@@ -1,4 +1,4 @@
-package client
+package media
 
 import (
 	"context"
@@ -51,16 +51,16 @@ type listSource struct {
 	rewinds int
 }
 
-func (s *listSource) next() (frame, error) {
+func (s *listSource) Next() (Frame, error) {
 	if s.i >= s.n {
-		return frame{}, io.EOF
+		return Frame{}, io.EOF
 	}
-	f := frame{data: []byte{byte(s.i)}, ts: uint64(s.i) * s.dur, dur: s.dur, key: s.i == 0}
+	f := Frame{Data: []byte{byte(s.i)}, TS: uint64(s.i) * s.dur, Dur: s.dur, Key: s.i == 0}
 	s.i++
 	return f, nil
 }
 
-func (s *listSource) rewind() error { s.i = 0; s.rewinds++; return nil }
+func (s *listSource) Rewind() error { s.i = 0; s.rewinds++; return nil }
 
 type written struct {
 	index int
@@ -69,13 +69,13 @@ type written struct {
 }
 
 // runPlayer plays until stop returns true for what has been written.
-func runPlayer(t *testing.T, p *player, clk *fakeClock, stop func([]written) bool, onWrite func(int)) []written {
+func runPlayer(t *testing.T, p *Player, clk *fakeClock, stop func([]written) bool, onWrite func(int)) []written {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out []written
-	p.write = func(f frame, ts uint64) error {
-		out = append(out, written{index: int(f.data[0]), ts: ts, at: clk.Now()})
+	p.write = func(f Frame, ts uint64) error {
+		out = append(out, written{index: int(f.Data[0]), ts: ts, at: clk.Now()})
 		if onWrite != nil {
 			onWrite(len(out))
 		}
@@ -84,7 +84,7 @@ func runPlayer(t *testing.T, p *player, clk *fakeClock, stop func([]written) boo
 		}
 		return nil
 	}
-	if err := p.run(ctx, clk.Now()); err != nil {
+	if err := p.Run(ctx, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -97,7 +97,7 @@ func TestPlayerPacesWithoutDrift(t *testing.T) {
 	clk := newFakeClock()
 	start := clk.Now()
 	src := &listSource{n: 1000, dur: 3000} // 30 fps at 90 kHz
-	p := &player{src: src, clk: clk, rate: 90000}
+	p := &Player{src: src, clk: clk, rate: 90000}
 	out := runPlayer(t, p, clk, upTo(300), func(int) { clk.advance(25 * time.Millisecond) })
 	for i, w := range out {
 		want := start.Add(time.Duration(i) * time.Second / 30)
@@ -114,7 +114,7 @@ func TestPlayerPacesWithoutDrift(t *testing.T) {
 func TestPlayerRebasesAfterStall(t *testing.T) {
 	clk := newFakeClock()
 	start := clk.Now()
-	p := &player{src: &listSource{n: 100, dur: 3000}, clk: clk, rate: 90000}
+	p := &Player{src: &listSource{n: 100, dur: 3000}, clk: clk, rate: 90000}
 	out := runPlayer(t, p, clk, upTo(20), func(n int) {
 		if n == 10 {
 			clk.advance(5 * time.Second)
@@ -136,7 +136,7 @@ func TestPlayerRebasesAfterStall(t *testing.T) {
 func TestPlayerLoops(t *testing.T) {
 	clk := newFakeClock()
 	src := &listSource{n: 5, dur: 960}
-	p := &player{src: src, clk: clk, rate: 48000, loop: true}
+	p := &Player{src: src, clk: clk, rate: 48000, loop: true}
 	out := runPlayer(t, p, clk, upTo(12), nil)
 	for i, w := range out {
 		if w.index != i%5 || w.ts != uint64(i)*960 {
@@ -146,13 +146,13 @@ func TestPlayerLoops(t *testing.T) {
 
 	// Without Loop, the player stops at the end.
 	src = &listSource{n: 3, dur: 960}
-	p = &player{src: src, clk: clk, rate: 48000}
+	p = &Player{src: src, clk: clk, rate: 48000}
 	if out := runPlayer(t, p, clk, upTo(100), nil); len(out) != 3 {
 		t.Errorf("played %d frames once", len(out))
 	}
 	// An empty file is an error, not a spin.
-	p = &player{src: &listSource{}, clk: clk, rate: 48000, loop: true}
-	if err := p.run(context.Background(), clk.Now()); err != errEmptySource {
+	p = &Player{src: &listSource{}, clk: clk, rate: 48000, loop: true}
+	if err := p.Run(context.Background(), clk.Now()); err != ErrEmptySource {
 		t.Errorf("empty source: %v", err)
 	}
 }
@@ -162,14 +162,14 @@ func TestPlayerLoops(t *testing.T) {
 func TestPlayerRestartOnKeyframeRequest(t *testing.T) {
 	clk := newFakeClock()
 	src := &listSource{n: 100, dur: 3000}
-	p := &player{src: src, clk: clk, rate: 90000, loop: true}
+	p := &Player{src: src, clk: clk, rate: 90000, loop: true}
 	var accepted []bool
 	out := runPlayer(t, p, clk, upTo(40), func(n int) {
 		switch n {
 		case 10, 12: // 66 ms apart: the second is throttled
-			accepted = append(accepted, p.requestRestart(false))
+			accepted = append(accepted, p.RequestRestart(false))
 		case 30: // 600 ms after the first
-			accepted = append(accepted, p.requestRestart(false))
+			accepted = append(accepted, p.RequestRestart(false))
 		}
 	})
 	if len(accepted) != 3 || !accepted[0] || accepted[1] || !accepted[2] {
@@ -183,27 +183,27 @@ func TestPlayerRestartOnKeyframeRequest(t *testing.T) {
 			t.Fatalf("ts jumps at write %d: %d after %d", i, out[i].ts, out[i-1].ts)
 		}
 	}
-	if p.restarts.Load() != 2 {
-		t.Errorf("restarts %d", p.restarts.Load())
+	if p.Restarts() != 2 {
+		t.Errorf("restarts %d", p.Restarts())
 	}
 }
 
 // A paused player keeps time but writes nothing; resuming starts at a keyframe.
 func TestPlayerPauseResumesAtKeyframe(t *testing.T) {
 	clk := newFakeClock()
-	p := &player{src: &listSource{n: 100, dur: 3000}, clk: clk, rate: 90000, loop: true}
-	p.setPaused(false) // resuming what was not paused restarts nothing
+	p := &Player{src: &listSource{n: 100, dur: 3000}, clk: clk, rate: 90000, loop: true}
+	p.SetPaused(false) // resuming what was not paused restarts nothing
 	sleeps := 0
 	clk.onSleep = func() {
 		if p.paused.Load() {
 			if sleeps++; sleeps == 10 {
-				p.setPaused(false)
+				p.SetPaused(false)
 			}
 		}
 	}
 	out := runPlayer(t, p, clk, upTo(8), func(n int) {
 		if n == 5 {
-			p.setPaused(true)
+			p.SetPaused(true)
 		}
 	})
 	if out[5].index != 0 || out[6].index != 1 {
@@ -213,7 +213,7 @@ func TestPlayerPauseResumesAtKeyframe(t *testing.T) {
 	if gap := out[5].ts - out[4].ts; gap != 10*3000 {
 		t.Errorf("media time across the pause %d", gap)
 	}
-	if p.restarts.Load() != 0 {
+	if p.Restarts() != 0 {
 		t.Errorf("a resume counted as a keyframe restart")
 	}
 }

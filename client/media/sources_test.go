@@ -1,57 +1,15 @@
-package client
+package media
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"slices"
 	"testing"
 
-	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
-
+	"github.com/podium-sfu/podium/client/media/mediatest"
 	"github.com/podium-sfu/podium/testmedia"
 )
-
-// makeIVF builds an IVF file; frame i has pts i*ptsStep in a num/den timebase.
-func makeIVF(frames [][]byte, num, den uint32, ptsStep uint64) []byte {
-	var b bytes.Buffer
-	h := make([]byte, 32)
-	copy(h, "DKIF")
-	binary.LittleEndian.PutUint16(h[6:], 32)
-	copy(h[8:], "VP80")
-	binary.LittleEndian.PutUint16(h[12:], 320)
-	binary.LittleEndian.PutUint16(h[14:], 180)
-	binary.LittleEndian.PutUint32(h[16:], den)
-	binary.LittleEndian.PutUint32(h[20:], num)
-	binary.LittleEndian.PutUint32(h[24:], uint32(len(frames)))
-	b.Write(h)
-	for i, f := range frames {
-		fh := make([]byte, 12)
-		binary.LittleEndian.PutUint32(fh, uint32(len(f)))
-		binary.LittleEndian.PutUint64(fh[4:], uint64(i)*ptsStep)
-		b.Write(fh)
-		b.Write(f)
-	}
-	return b.Bytes()
-}
-
-// vp8Frames returns n fake VP8 frames: a keyframe (bit 0 clear) then inter frames, each
-// carrying its index in byte 1 and padded to size.
-func vp8Frames(n, size int) [][]byte {
-	out := make([][]byte, n)
-	for i := range out {
-		f := make([]byte, size)
-		f[0] = 0x11 // inter frame, show_frame
-		if i == 0 {
-			f[0] = 0x10
-		}
-		f[1] = byte(i)
-		out[i] = f
-	}
-	return out
-}
 
 func TestIVFSource(t *testing.T) {
 	for _, tc := range []struct {
@@ -64,28 +22,28 @@ func TestIVFSource(t *testing.T) {
 		{"1001/30000", 1001, 30000, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := newIVFSource(makeIVF(vp8Frames(5, 50), tc.num, tc.den, tc.step))
+			src, err := NewIVFSource(mediatest.IVF(mediatest.VP8Frames(5, 50), tc.num, tc.den, tc.step))
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := tc.step * 90000 * uint64(tc.num) / uint64(tc.den)
 			for pass := range 2 {
 				for i := range 5 {
-					f, err := src.next()
+					f, err := src.Next()
 					if err != nil {
 						t.Fatal(err)
 					}
-					if f.ts != uint64(i)*want || f.key != (i == 0) || f.data[1] != byte(i) {
-						t.Fatalf("pass %d frame %d: ts %d key %v", pass, i, f.ts, f.key)
+					if f.TS != uint64(i)*want || f.Key != (i == 0) || f.Data[1] != byte(i) {
+						t.Fatalf("pass %d frame %d: ts %d key %v", pass, i, f.TS, f.Key)
 					}
-					if i > 0 && f.dur != want {
-						t.Fatalf("frame %d dur %d, want %d", i, f.dur, want)
+					if i > 0 && f.Dur != want {
+						t.Fatalf("frame %d dur %d, want %d", i, f.Dur, want)
 					}
 				}
-				if _, err := src.next(); !errors.Is(err, io.EOF) {
+				if _, err := src.Next(); !errors.Is(err, io.EOF) {
 					t.Fatalf("end: %v", err)
 				}
-				if err := src.rewind(); err != nil {
+				if err := src.Rewind(); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -94,19 +52,9 @@ func TestIVFSource(t *testing.T) {
 			}
 		})
 	}
-	if _, err := newIVFSource([]byte("not an ivf file at all, really not")); err == nil {
+	if _, err := NewIVFSource([]byte("not an ivf file at all, really not")); err == nil {
 		t.Error("garbage accepted")
 	}
-}
-
-// annexB joins NAL units with 4-byte start codes.
-func annexB(nals ...[]byte) []byte {
-	var b []byte
-	for _, n := range nals {
-		b = append(b, 0, 0, 0, 1)
-		b = append(b, n...)
-	}
-	return b
 }
 
 func TestH264SourceGroupsAccessUnits(t *testing.T) {
@@ -117,7 +65,7 @@ func TestH264SourceGroupsAccessUnits(t *testing.T) {
 	p2a := []byte{0x41, 0x9a, 0x02}       // first slice of a picture
 	p2b := []byte{0x41, 0x20, 0x02, 0x03} // first_mb_in_slice != 0: same picture
 	p3 := []byte{0x41, 0x9a, 0x03}
-	src, err := newH264Source(annexB(sps, pps, idr, p1, p2a, p2b, sps, pps, idr, p3), 30)
+	src, err := NewH264Source(mediatest.AnnexB(sps, pps, idr, p1, p2a, p2b, sps, pps, idr, p3), 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,70 +73,53 @@ func TestH264SourceGroupsAccessUnits(t *testing.T) {
 		data []byte
 		key  bool
 	}{
-		{annexB(sps, pps, idr), true},
-		{annexB(p1), false},
-		{annexB(p2a, p2b), false},
-		{annexB(sps, pps, idr), true},
-		{annexB(p3), false},
+		{mediatest.AnnexB(sps, pps, idr), true},
+		{mediatest.AnnexB(p1), false},
+		{mediatest.AnnexB(p2a, p2b), false},
+		{mediatest.AnnexB(sps, pps, idr), true},
+		{mediatest.AnnexB(p3), false},
 	}
 	for pass := range 2 {
 		for i, w := range want {
-			f, err := src.next()
+			f, err := src.Next()
 			if err != nil {
 				t.Fatalf("pass %d frame %d: %v", pass, i, err)
 			}
-			if !bytes.Equal(f.data, w.data) || f.key != w.key || f.ts != uint64(i)*3000 || f.dur != 3000 {
-				t.Fatalf("pass %d frame %d: % x key %v ts %d", pass, i, f.data, f.key, f.ts)
+			if !bytes.Equal(f.Data, w.data) || f.Key != w.key || f.TS != uint64(i)*3000 || f.Dur != 3000 {
+				t.Fatalf("pass %d frame %d: % x key %v ts %d", pass, i, f.Data, f.Key, f.TS)
 			}
 		}
-		if _, err := src.next(); !errors.Is(err, io.EOF) {
+		if _, err := src.Next(); !errors.Is(err, io.EOF) {
 			t.Fatalf("end: %v", err)
 		}
-		if err := src.rewind(); err != nil {
+		if err := src.Rewind(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := newH264Source(nil, 0); err == nil {
+	if _, err := NewH264Source(nil, 0); err == nil {
 		t.Error("fps 0 accepted")
 	}
 }
 
-// makeOgg writes n 20 ms Opus packets (TOC config 1) carrying their index.
-func makeOgg(t *testing.T, n int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := oggwriter.NewWith(&b, 48000, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		p := &rtp.Packet{Header: rtp.Header{Timestamp: uint32(i * 960)}, Payload: []byte{0x08, byte(i), 0xff}}
-		if err := w.WriteRTP(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
-}
-
 func TestOggSource(t *testing.T) {
-	src, err := newOggSource(makeOgg(t, 4))
+	src, err := NewOggSource(mediatest.Ogg(t, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for pass := range 2 {
 		for i := range 4 {
-			f, err := src.next()
+			f, err := src.Next()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.ts != uint64(i)*960 || f.dur != 960 || f.data[1] != byte(i) {
-				t.Fatalf("pass %d packet %d: ts %d dur %d % x", pass, i, f.ts, f.dur, f.data)
+			if f.TS != uint64(i)*960 || f.Dur != 960 || f.Data[1] != byte(i) {
+				t.Fatalf("pass %d packet %d: ts %d dur %d % x", pass, i, f.TS, f.Dur, f.Data)
 			}
 		}
-		if _, err := src.next(); !errors.Is(err, io.EOF) {
+		if _, err := src.Next(); !errors.Is(err, io.EOF) {
 			t.Fatalf("end: %v", err)
 		}
-		if err := src.rewind(); err != nil {
+		if err := src.Rewind(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,32 +135,32 @@ func TestSourcesReadFixtures(t *testing.T) {
 		firstDur   uint64
 		largestGap uint64
 	}
-	read := func(src source) stats {
+	read := func(src Source) stats {
 		var st stats
 		var prev uint64
 		for {
-			f, err := src.next()
+			f, err := src.Next()
 			if errors.Is(err, io.EOF) {
 				return st
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.key {
+			if f.Key {
 				st.keys = append(st.keys, st.n)
 			}
 			if st.n == 0 {
-				st.firstDur = f.dur
+				st.firstDur = f.Dur
 			} else {
-				st.largestGap = max(st.largestGap, f.ts-prev)
+				st.largestGap = max(st.largestGap, f.TS-prev)
 			}
-			prev, st.lastTS = f.ts, f.ts
+			prev, st.lastTS = f.TS, f.TS
 			st.n++
 		}
 	}
 	q, h, f := testmedia.VP8Layers()
 	for _, file := range [][]byte{q, h, f} {
-		src, err := newIVFSource(file)
+		src, err := NewIVFSource(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,14 +169,14 @@ func TestSourcesReadFixtures(t *testing.T) {
 			t.Errorf("ivf %dx%d: %+v", src.width, src.height, st)
 		}
 	}
-	hs, err := newH264Source(testmedia.H264(), 30)
+	hs, err := NewH264Source(testmedia.H264(), 30)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st := read(hs); st.n != 180 || !slices.Equal(st.keys, []int{0, 90}) {
 		t.Errorf("h264: %+v", st)
 	}
-	as, err := newOggSource(testmedia.Opus())
+	as, err := NewOggSource(testmedia.Opus())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,32 @@
-package client
+// Package outtrack is the webrtc.TrackLocal behind everything the Go SDK sends: it packetizes
+// frames, or takes the caller's RTP packets, and writes the header extensions a pion receiver
+// needs to demultiplex simulcast.
+package outtrack
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
+// ErrNotNegotiated is a Bind whose negotiation did not include the track's codec.
+var ErrNotNegotiated = errors.New("client: codec not negotiated")
+
 // rtpMTU bounds the RTP packets the client sends, leaving room for SRTP and TURN overhead.
 const rtpMTU = 1200
 
-// outTrack is the webrtc.TrackLocal behind everything the client sends (one per simulcast
+// Track is the webrtc.TrackLocal behind everything the client sends (one per simulcast
 // layer). pion's static tracks write neither sdes:mid nor rtp-stream-id, without which a pion
 // receiver cannot demultiplex simulcast, so this one packetizes itself and writes both, plus
 // the RFC 6464 audio level on audio.
-type outTrack struct {
+type Track struct {
 	id, streamID, rid string
 	kind              webrtc.RTPCodecType
 	mime              string
@@ -41,15 +49,54 @@ type binding struct {
 	tsBase                       uint32         // random RTP timestamp offset
 }
 
-var _ webrtc.TrackLocal = (*outTrack)(nil)
+var _ webrtc.TrackLocal = (*Track)(nil)
 
-func (t *outTrack) ID() string                { return t.id }
-func (t *outTrack) StreamID() string          { return t.streamID }
-func (t *outTrack) RID() string               { return t.rid }
-func (t *outTrack) Kind() webrtc.RTPCodecType { return t.kind }
+// Config describes a Track.
+type Config struct {
+	ID, StreamID, RID string
+	Kind              webrtc.RTPCodecType
+	MIME              string
+	Packetize         bool           // WriteFrame; false: the caller writes whole packets (WriteRTP)
+	Level             *atomic.Uint32 // the RFC 6464 level to write on audio; shared by a track's layers
+	OnBind            func()         // called after each Bind; may be nil
+}
+
+// New returns a track; it writes nothing until pion binds it.
+func New(c Config) *Track {
+	t := &Track{id: c.ID, streamID: c.StreamID, rid: c.RID, kind: c.Kind, mime: c.MIME, level: c.Level, onBind: c.OnBind}
+	if c.Packetize {
+		t.newPayloader = payloader(c.MIME)
+	}
+	return t
+}
+
+func payloader(mime string) func() rtp.Payloader {
+	switch strings.ToLower(mime) {
+	case strings.ToLower(webrtc.MimeTypeVP8):
+		return func() rtp.Payloader { return &codecs.VP8Payloader{EnablePictureID: true} }
+	case strings.ToLower(webrtc.MimeTypeH264):
+		return func() rtp.Payloader { return &codecs.H264Payloader{} }
+	}
+	return func() rtp.Payloader { return &codecs.OpusPayloader{} }
+}
+
+// SetTransceiver gives the track its transceiver, before the offer: the mid it writes.
+func (t *Track) SetTransceiver(tr *webrtc.RTPTransceiver) { t.transceiver.Store(tr) }
+
+// ID is the track id (the publish request's cid).
+func (t *Track) ID() string { return t.id }
+
+// StreamID is the stream (the participant's sid).
+func (t *Track) StreamID() string { return t.streamID }
+
+// RID is the simulcast layer's rid, or "".
+func (t *Track) RID() string { return t.rid }
+
+// Kind is audio or video.
+func (t *Track) Kind() webrtc.RTPCodecType { return t.kind }
 
 // Bind picks the track's codec among the negotiated ones and the IDs of the extensions.
-func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	var codec webrtc.RTPCodecParameters
 	found := false
 	for _, c := range ctx.CodecParameters() {
@@ -59,7 +106,7 @@ func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 		}
 	}
 	if !found {
-		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s was not negotiated", ErrUnsupportedCodec, t.mime)
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrNotNegotiated, t.mime)
 	}
 	b := &binding{
 		w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType),
@@ -96,19 +143,19 @@ func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 }
 
 // Unbind stops writing: the sender was stopped or its track replaced.
-func (t *outTrack) Unbind(webrtc.TrackLocalContext) error {
+func (t *Track) Unbind(webrtc.TrackLocalContext) error {
 	t.bound.Store(nil)
 	return nil
 }
 
-// writeFrame packetizes one frame; ts is its media time in clock units. Only the player of this
+// WriteFrame packetizes one frame; ts is its media time in clock units. Only the player of this
 // layer calls it, so the packetizer needs no lock. Frames are dropped while unbound.
-func (t *outTrack) writeFrame(f frame, ts uint64) error {
+func (t *Track) WriteFrame(frame []byte, ts uint64) error {
 	b := t.bound.Load()
 	if b == nil || b.packetizer == nil {
 		return nil
 	}
-	for _, p := range b.packetizer.Packetize(f.data, 0) {
+	for _, p := range b.packetizer.Packetize(frame, 0) {
 		p.Timestamp = b.tsBase + uint32(ts)
 		if err := t.addExtensions(b, &p.Header); err != nil {
 			return err
@@ -120,9 +167,9 @@ func (t *outTrack) writeFrame(f frame, ts uint64) error {
 	return nil
 }
 
-// writeRTP sends a caller's packet with the negotiated SSRC and payload type; its header
+// WriteRTP sends a caller's packet with the negotiated SSRC and payload type; its header
 // extensions are replaced by the negotiated ones, since the caller cannot know their IDs.
-func (t *outTrack) writeRTP(p *rtp.Packet) error {
+func (t *Track) WriteRTP(p *rtp.Packet) error {
 	b := t.bound.Load()
 	if b == nil {
 		return nil
@@ -137,7 +184,7 @@ func (t *outTrack) writeRTP(p *rtp.Packet) error {
 	return err
 }
 
-func (t *outTrack) addExtensions(b *binding, h *rtp.Header) error {
+func (t *Track) addExtensions(b *binding, h *rtp.Header) error {
 	if b.midID != 0 && len(b.mid) > 0 {
 		if err := h.SetExtension(b.midID, b.mid); err != nil {
 			return err

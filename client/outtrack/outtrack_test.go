@@ -1,4 +1,4 @@
-package client
+package outtrack
 
 import (
 	"sync/atomic"
@@ -9,6 +9,9 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/client/media/mediatest"
+	"github.com/podium-sfu/podium/client/pionapi"
 )
 
 // fakeBindContext is what pion hands a TrackLocal at Bind, with extension IDs chosen to differ
@@ -50,19 +53,19 @@ func (w *captureWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 
 func (w *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
 
-func bindTrack(t *testing.T, mime, rid string, kind webrtc.RTPCodecType) (*outTrack, *captureWriter) {
+func bindTrack(t *testing.T, mime, rid string, kind webrtc.RTPCodecType) (*Track, *captureWriter) {
 	t.Helper()
-	codec, _, err := codecParams(mime)
-	if err != nil {
-		t.Fatal(err)
+	codec, _, ok := pionapi.Codec(mime)
+	if !ok {
+		t.Fatalf("no codec %s", mime)
 	}
 	codec.PayloadType = 120 // negotiated differently from the registration
-	other, _, _ := codecParams(webrtc.MimeTypeH264)
+	other, _, _ := pionapi.Codec(webrtc.MimeTypeH264)
 	w := &captureWriter{}
-	tr := &outTrack{id: "cid", streamID: "PA_self", rid: rid, kind: kind, mime: mime, newPayloader: payloader(mime)}
+	tr := &Track{id: "cid", streamID: "PA_self", rid: rid, kind: kind, mime: mime, newPayloader: payloader(mime)}
 	if kind == webrtc.RTPCodecTypeAudio {
 		tr.level = &atomic.Uint32{}
-		tr.level.Store(silence)
+		tr.level.Store(127)
 	}
 	bound := 0
 	tr.onBind = func() { bound++ }
@@ -81,11 +84,11 @@ func bindTrack(t *testing.T, mime, rid string, kind webrtc.RTPCodecType) (*outTr
 // (The mid comes from the transceiver, checked end to end in e2e_test.go.)
 func TestOutTrackPacketizesVP8WithExtensions(t *testing.T) {
 	tr, w := bindTrack(t, webrtc.MimeTypeVP8, "h", webrtc.RTPCodecTypeVideo)
-	key := vp8Frames(1, 3000)[0]
-	if err := tr.writeFrame(frame{data: key}, 0); err != nil {
+	key := mediatest.VP8Frames(1, 3000)[0]
+	if err := tr.WriteFrame(key, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.writeFrame(frame{data: vp8Frames(2, 100)[1]}, 3000); err != nil {
+	if err := tr.WriteFrame(mediatest.VP8Frames(2, 100)[1], 3000); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.pkts) < 4 {
@@ -120,16 +123,16 @@ func TestOutTrackPacketizesVP8WithExtensions(t *testing.T) {
 	// Unbound, frames are dropped quietly.
 	n := len(w.pkts)
 	_ = tr.Unbind(nil)
-	if err := tr.writeFrame(frame{data: key}, 6000); err != nil || len(w.pkts) != n {
+	if err := tr.WriteFrame(key, 6000); err != nil || len(w.pkts) != n {
 		t.Errorf("wrote while unbound: %v", err)
 	}
 }
 
 func TestOutTrackOpusAudioLevel(t *testing.T) {
 	tr, w := bindTrack(t, webrtc.MimeTypeOpus, "", webrtc.RTPCodecTypeAudio)
-	_ = tr.writeFrame(frame{data: []byte{0x08, 1}}, 0)
+	_ = tr.WriteFrame([]byte{0x08, 1}, 0)
 	tr.level.Store(12)
-	_ = tr.writeFrame(frame{data: []byte{0x08, 2}}, 960)
+	_ = tr.WriteFrame([]byte{0x08, 2}, 960)
 	if len(w.pkts) != 2 {
 		t.Fatalf("%d packets", len(w.pkts))
 	}
@@ -156,7 +159,7 @@ func TestOutTrackWriteRTP(t *testing.T) {
 	if err := in.SetExtension(5, []byte("junk")); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.writeRTP(in); err != nil {
+	if err := tr.WriteRTP(in); err != nil {
 		t.Fatal(err)
 	}
 	p := w.pkts[0]
@@ -172,8 +175,8 @@ func TestOutTrackWriteRTP(t *testing.T) {
 }
 
 func TestOutTrackRejectsUnnegotiatedCodec(t *testing.T) {
-	tr := &outTrack{mime: webrtc.MimeTypeH264, kind: webrtc.RTPCodecTypeVideo}
-	vp8, _, _ := codecParams(webrtc.MimeTypeVP8)
+	tr := &Track{mime: webrtc.MimeTypeH264, kind: webrtc.RTPCodecTypeVideo}
+	vp8, _, _ := pionapi.Codec(webrtc.MimeTypeVP8)
 	if _, err := tr.Bind(&fakeBindContext{codecs: []webrtc.RTPCodecParameters{vp8}, w: &captureWriter{}}); err == nil {
 		t.Error("bound H.264 to a VP8-only negotiation")
 	}

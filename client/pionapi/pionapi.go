@@ -1,4 +1,7 @@
-package client
+// Package pionapi builds the pion API of the Go SDK's peer connections: the server's codecs and
+// header extensions, pion's interceptors (or the socket-stamped congestion feedback of package
+// arrivals), the network and ICE settings, and pion's logs routed to slog.
+package pionapi
 
 import (
 	"context"
@@ -14,8 +17,11 @@ import (
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/client/arrivals"
 )
 
 // Payload types, the same as the server's, so that both peer connections carry predictable SDP.
@@ -35,8 +41,8 @@ func videoFeedback() []webrtc.RTCPFeedback {
 	}
 }
 
-// codecParams returns the codec registered for a MIME type (case-insensitive).
-func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, error) {
+// Codec returns the codec registered for a MIME type (case-insensitive); false: none is.
+func Codec(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, bool) {
 	switch strings.ToLower(mime) {
 	case strings.ToLower(webrtc.MimeTypeOpus):
 		return webrtc.RTPCodecParameters{
@@ -46,14 +52,14 @@ func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, e
 				RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
 			},
 			PayloadType: ptOpus,
-		}, webrtc.RTPCodecTypeAudio, nil
+		}, webrtc.RTPCodecTypeAudio, true
 	case strings.ToLower(webrtc.MimeTypeVP8):
 		return webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{
 				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback(),
 			},
 			PayloadType: ptVP8,
-		}, webrtc.RTPCodecTypeVideo, nil
+		}, webrtc.RTPCodecTypeVideo, true
 	case strings.ToLower(webrtc.MimeTypeH264):
 		return webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -61,20 +67,30 @@ func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, e
 				RTCPFeedback: videoFeedback(),
 			},
 			PayloadType: ptH264,
-		}, webrtc.RTPCodecTypeVideo, nil
+		}, webrtc.RTPCodecTypeVideo, true
 	}
-	return webrtc.RTPCodecParameters{}, 0, fmt.Errorf("%w: %q", ErrUnsupportedCodec, mime)
+	return webrtc.RTPCodecParameters{}, 0, false
 }
 
-// newAPI builds the pion API of one peer connection: the server's codecs and header
+// Config is what a client's options ask of its connections.
+type Config struct {
+	Logger        *slog.Logger
+	Loopback      bool          // ICE on 127.0.0.1 only (LoopbackOnly)
+	Net           transport.Net // nil: the host's
+	SettingEngine func(*webrtc.SettingEngine)
+	// Arrivals is the subscriber connection's congestion feedback, stamped at its sockets;
+	// nil (the publisher connection): pion's.
+	Arrivals *arrivals.Recorder
+}
+
+// New builds the pion API of one peer connection: the server's codecs and header
 // extensions, pion's NACK, report and stats interceptors, and TWCC sequence numbers on what the
 // client sends, so that the server's bandwidth estimation sees the client like a browser. The
-// transport-wide feedback on what it receives is a's when a is not nil (the subscriber
-// connection: stamped at the socket, see arrivals), else pion's.
-func newAPI(o Options, a *arrivals) (*webrtc.API, error) {
+// transport-wide feedback on what it receives is c.Arrivals' when set, else pion's.
+func New(c Config) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, mime := range []string{webrtc.MimeTypeOpus, webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {
-		p, kind, _ := codecParams(mime)
+		p, kind, _ := Codec(mime)
 		if err := m.RegisterCodec(p, kind); err != nil {
 			return nil, err
 		}
@@ -99,13 +115,13 @@ func newAPI(o Options, a *arrivals) (*webrtc.API, error) {
 		}
 	}
 	reg := &interceptor.Registry{}
-	if err := registerInterceptors(m, reg, pionLoggerFactory{o.Logger}, a); err != nil {
+	if err := registerInterceptors(m, reg, pionLoggerFactory{c.Logger}, c.Arrivals); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, err
 	}
-	se, err := newSettingEngine(o, a)
+	se, err := newSettingEngine(c)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +131,7 @@ func newAPI(o Options, a *arrivals) (*webrtc.API, error) {
 
 // registerInterceptors registers pion's default interceptors, with a instead of pion's
 // transport-wide feedback when a is not nil.
-func registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, lf logging.LoggerFactory, a *arrivals) error {
+func registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, lf logging.LoggerFactory, a *arrivals.Recorder) error {
 	if a == nil {
 		return webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(lf))
 	}
@@ -137,15 +153,15 @@ func registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, lf l
 	return nil
 }
 
-// newSettingEngine applies Loopback, the network (Options.Net, stamping arrivals when a is not
-// nil) and Options.SettingEngine, in that order.
-func newSettingEngine(o Options, a *arrivals) (webrtc.SettingEngine, error) {
-	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{o.Logger}}
-	if o.Loopback {
+// newSettingEngine applies Loopback, the network (Net, stamping arrivals when Arrivals is set)
+// and SettingEngine, in that order.
+func newSettingEngine(c Config) (webrtc.SettingEngine, error) {
+	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{c.Logger}}
+	if c.Loopback {
 		LoopbackOnly(&se)
 	}
-	n := o.Net
-	if a != nil {
+	n := c.Net
+	if c.Arrivals != nil {
 		if n == nil {
 			host, err := stdnet.NewNet()
 			if err != nil {
@@ -153,13 +169,13 @@ func newSettingEngine(o Options, a *arrivals) (webrtc.SettingEngine, error) {
 			}
 			n = host
 		}
-		n = arrivalNet{Net: n, a: a}
+		n = c.Arrivals.Net(n)
 	}
 	if n != nil {
 		se.SetNet(n)
 	}
-	if o.SettingEngine != nil {
-		o.SettingEngine(&se)
+	if c.SettingEngine != nil {
+		c.SettingEngine(&se)
 	}
 	return se, nil
 }
