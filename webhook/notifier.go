@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podium-sfu/podium/internal/fifo"
 )
 
 // Config says where events go and how hard to try.
@@ -81,8 +83,6 @@ type Notifier struct {
 	endpoints []*endpoint
 	results   *prometheus.CounterVec
 
-	mu     sync.RWMutex // closed, and the queues' closing, against Notify's sends
-	closed bool
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -90,7 +90,7 @@ type Notifier struct {
 
 type endpoint struct {
 	url   string
-	queue chan []byte // the encoded events waiting
+	queue *fifo.Queue[[]byte] // the encoded events waiting
 }
 
 // New checks the config and starts the delivery goroutines. Without URLs it returns a notifier
@@ -116,7 +116,7 @@ func New(cfg Config) (*Notifier, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("webhook URL %q: want http:// or https:// and a host", raw)
 		}
-		n.endpoints = append(n.endpoints, &endpoint{url: raw, queue: make(chan []byte, cfg.QueueSize)})
+		n.endpoints = append(n.endpoints, &endpoint{url: raw, queue: fifo.New[[]byte](cfg.QueueSize)})
 	}
 	for _, e := range n.endpoints {
 		n.wg.Add(1)
@@ -141,17 +141,10 @@ func (n *Notifier) Notify(ev Event) {
 		n.cfg.Logger.Error("webhook event not encodable", "event", ev.Event, "err", err)
 		return
 	}
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if n.closed {
-		return
-	}
 	for _, e := range n.endpoints {
-		select {
-		case e.queue <- body:
-		default:
+		if err := e.queue.Push(body); errors.Is(err, fifo.ErrFull) {
 			n.results.WithLabelValues("dropped").Inc()
-			n.cfg.Logger.Warn("webhook queue full: event dropped", "url", e.url, "event", ev.Event, "queued", cap(e.queue))
+			n.cfg.Logger.Warn("webhook queue full: event dropped", "url", e.url, "event", ev.Event, "queued", n.cfg.QueueSize)
 		}
 	}
 }
@@ -161,14 +154,9 @@ func (n *Notifier) Close(ctx context.Context) {
 	if n == nil {
 		return
 	}
-	n.mu.Lock()
-	if !n.closed {
-		n.closed = true
-		for _, e := range n.endpoints {
-			close(e.queue)
-		}
+	for _, e := range n.endpoints {
+		e.queue.Close()
 	}
-	n.mu.Unlock()
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {
@@ -182,7 +170,11 @@ func (n *Notifier) Close(ctx context.Context) {
 
 func (n *Notifier) run(e *endpoint) {
 	defer n.wg.Done()
-	for body := range e.queue {
+	for {
+		body, ok := e.queue.Next()
+		if !ok {
+			return
+		}
 		n.deliver(e, body)
 	}
 }
