@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/podium-sfu/podium/loadtest/probe"
 )
 
 // Views: what each subscriber renders, sent to the server as trackSettings.
@@ -62,7 +64,7 @@ type Config struct {
 	// Loopback keeps every ICE candidate on 127.0.0.1; default: when URL's host is loopback.
 	Loopback *bool
 	// Server measures the server process; nil: scrape URL's /metrics.
-	Server ServerProbe
+	Server probe.ServerProbe
 	// Embedded notes that the server runs in this process, so its CPU and memory include the
 	// load generator's.
 	Embedded bool
@@ -145,8 +147,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		switch p := c.Server.(type) {
 		case nil:
-			c.Server = MetricsProbe{URL: metricsURL(u)}
-		case ProcProbe:
+			c.Server = probe.MetricsProbe{URL: metricsURL(u)}
+		case probe.ProcProbe:
 			if p.MetricsURL == "" {
 				p.MetricsURL = metricsURL(u)
 				c.Server = p

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/loadtest/report"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/sfu"
@@ -106,7 +107,7 @@ func TestRunEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Report
+	var back report.Report
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatalf("JSON does not read back: %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/podium-sfu/podium/loadtest/report"
 )
 
 // progress prints one live status line, rewritten every second.
@@ -64,11 +66,11 @@ func (p *progress) print() {
 		phase = fmt.Sprintf("%s %.0f/%.0fs", phase, now.Sub(start).Seconds(), r.cfg.Duration.Seconds())
 	}
 	cpu := ""
-	if last, _, ok, _ := r.watch.state(); ok {
+	if last, _, ok, _ := r.watch.State(); ok {
 		cpu = fmt.Sprintf(" | server CPU %.1fs RSS %.0fMB", last.CPUSeconds, last.RSSBytes/(1<<20))
 	}
 	fmt.Fprintf(p.w, "\r\033[K%-18s joined %d/%d connected %d | out %.1f Mbps in %.1f Mbps | loss %.3f%% freezes %d%s",
-		phase, joined, len(r.all), connected, outMbps, inMbps, percent(lost, expect), freezes, cpu)
+		phase, joined, len(r.all), connected, outMbps, inMbps, report.Percent(lost, expect), freezes, cpu)
 	p.printed = true
 }
 

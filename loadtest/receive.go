@@ -8,12 +8,10 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/loadtest/report"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu/codec"
 )
-
-// FreezeThreshold is the longest gap between two complete video frames that is not a freeze.
-const FreezeThreshold = 500 * time.Millisecond
 
 // seqWindow is how far back (in packets) late and repeated packets are recognised.
 const seqWindow = 1024
@@ -192,7 +190,7 @@ func (t *trackRecv) onPacket(now time.Time, seq uint16, marker bool, size, keyWi
 // server did not say the video was paused.
 func (t *trackRecv) closeGapLocked(now time.Time) {
 	gap := now.Sub(t.lastDone)
-	if gap <= FreezeThreshold || t.paused || t.pausedAt.After(t.lastDone) {
+	if gap <= report.FreezeThreshold || t.paused || t.pausedAt.After(t.lastDone) {
 		return
 	}
 	t.c.Freezes++
@@ -306,7 +304,7 @@ func (t *trackRecv) snapshot(now time.Time, final bool) (trackCounters, time.Tim
 		c.PausedTime += now.Sub(t.pauseRun) // the pause so far
 	}
 	if final && t.kind == protocol.KindVideo && !t.lastDone.IsZero() && !t.paused &&
-		now.Sub(t.lastDone) > FreezeThreshold && !t.pausedAt.After(t.lastDone) {
+		now.Sub(t.lastDone) > report.FreezeThreshold && !t.pausedAt.After(t.lastDone) {
 		c.Freezes++
 		c.FreezeTime += now.Sub(t.lastDone)
 		if t.freezes != nil {

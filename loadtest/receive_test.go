@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/loadtest/report"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -186,7 +187,7 @@ func TestReportPausedShare(t *testing.T) {
 		}}
 	}
 	all := []*participant{{identity: "ann", c: &client.Client{}}, {identity: "bob", c: &client.Client{}}}
-	rep := &Report{}
+	rep := &reportBuilder{Report: &report.Report{}}
 	end := snap(at.Add(10*time.Second), 6*time.Second, 0, 10*time.Second)
 	end.estimates = map[string]int{"ann": 180_000}
 	rep.addWindow(all, snap(at, time.Second, 0, 0), end)
@@ -205,7 +206,11 @@ func TestReportPausedShare(t *testing.T) {
 	if got := rep.Subscribers[0].ServerEstimateKbps; got != 180 {
 		t.Errorf("ann: the server's estimate %.0f kbps, want 180", got)
 	}
-	if line := mostPaused(rep.Subscribers); !strings.Contains(line, "ann, 50.0% (the server's estimate towards it at the end: 180 kbps)") {
-		t.Errorf("paused line %q", line)
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if line := text.String(); !strings.Contains(line, "ann, 50.0% (the server's estimate towards it at the end: 180 kbps)") {
+		t.Errorf("paused line not in the text report:\n%s", line)
 	}
 }

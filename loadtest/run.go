@@ -7,8 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podium-sfu/podium/loadtest/floor"
+	"github.com/podium-sfu/podium/loadtest/probe"
+	"github.com/podium-sfu/podium/loadtest/report"
 	"github.com/podium-sfu/podium/testmedia"
 )
+
+// Report is what Run measured; package report defines it and writes it as JSON and text.
+type Report = report.Report
 
 // Run runs one scenario: everyone joins (at once, or cfg.JoinRate a second), media flows for
 // the warm-up, then the window of cfg.Duration is measured, everyone leaves, and the floor is
@@ -20,8 +26,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	q, h, f := testmedia.VP8Layers()
 	m := &media{q: q, h: h, f: f, opus: testmedia.Opus()}
-	r := &run{cfg: &cfg, watch: newServerWatch(cfg.Server)}
-	r.admin, _ = newAdminStats(&cfg) // only fails on a bad URL, which withDefaults refused
+	r := &run{cfg: &cfg, watch: probe.NewWatch(cfg.Server)}
+	r.admin, _ = probe.NewAdminStats(cfg.URL, cfg.APIKey, cfg.APISecret) // only fails on a bad URL, which withDefaults refused
 	for i := range cfg.Rooms {
 		rm := newRoom(&cfg, m, i)
 		r.rooms = append(r.rooms, rm)
@@ -35,8 +41,8 @@ type run struct {
 	cfg   *Config
 	rooms []*roomState
 	all   []*participant
-	watch *serverWatch
-	admin *adminStats // nil: the server's counters are not read
+	watch *probe.Watch
+	admin *probe.AdminStats // nil: the server's counters are not read
 
 	mu          sync.Mutex
 	phase       string
@@ -68,20 +74,20 @@ const (
 // windowSnap is everything counted at one edge of the measured window.
 type windowSnap struct {
 	at        time.Time
-	server    ProcessSample
+	server    probe.ProcessSample
 	serverOK  bool
 	tracks    []map[string]trackSnapshot // by participant, in r.all order
 	wireSent  uint64                     // bytes the load generator sent
 	wireRecv  uint64                     // bytes it received
-	udp       KernelUDP
+	udp       probe.KernelUDP
 	udpOK     bool
-	self      ProcessSample // this process: the load generator (and an embedded server)
+	self      probe.ProcessSample // this process: the load generator (and an embedded server)
 	selfOK    bool
-	cpu       cpuTimes // the whole machine
+	cpu       probe.CPUTimes // the whole machine
 	cpuOK     bool
 	loadAvg   float64
-	counters  ServerCounters // the server's own, when its admin stats answer
-	estimates map[string]int // the server's bandwidth estimate towards each participant (bits/s)
+	counters  probe.ServerCounters // the server's own, when its admin stats answer
+	estimates map[string]int       // the server's bandwidth estimate towards each participant (bits/s)
 	countErr  error
 }
 
@@ -94,18 +100,18 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 		s.wireRecv += recv
 	}
 	var err error
-	s.udp, err = readKernelUDP()
+	s.udp, err = probe.ReadKernelUDP()
 	s.udpOK = err == nil
-	s.self, err = ProcProbe{PID: os.Getpid()}.Sample(ctx)
+	s.self, err = probe.ProcProbe{PID: os.Getpid()}.Sample(ctx)
 	s.selfOK = err == nil
-	s.cpu, err = readCPUTimes()
+	s.cpu, err = probe.ReadCPUTimes()
 	s.cpuOK = err == nil
-	s.loadAvg = readLoadAvg()
+	s.loadAvg = probe.ReadLoadAvg()
 	s.countErr = errNoAdminStats
 	if r.admin != nil {
-		s.counters, s.estimates, s.countErr = r.admin.sample(ctx)
+		s.counters, s.estimates, s.countErr = r.admin.Sample(ctx)
 	}
-	s.server, err = r.watch.sample(ctx)
+	s.server, err = r.watch.Sample(ctx)
 	s.serverOK = err == nil
 	return s
 }
@@ -117,8 +123,8 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	defer func() { stopBG(); bgwg.Wait() }()
 
 	rep := newReport(cfg, len(r.all))
-	before, beforeErr := r.watch.sample(ctx)
-	bgwg.Go(func() { r.watch.run(bg) })
+	before, beforeErr := r.watch.Sample(ctx)
+	bgwg.Go(func() { r.watch.Run(bg) })
 	prog := &progress{r: r, w: cfg.Progress}
 	if prog.w != nil {
 		bgwg.Go(func() { prog.run(bg) })
@@ -137,13 +143,13 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	defer r.closeAll() // also on early returns; a second call does nothing
 	r.waitForMedia(joinCtx)
 	cancelJoin()
-	joined, joinedErr := r.watch.sample(ctx)
+	joined, joinedErr := r.watch.Sample(ctx)
 	rep.addJoin(r.all, time.Now())
 	if beforeErr == nil && joinedErr == nil {
 		rep.Server.JoinCPUSeconds = joined.CPUSeconds - before.CPUSeconds
 	}
 	if rep.Joined == 0 {
-		return rep, errors.New("loadtest: nobody joined: " + rep.firstError())
+		return rep.Report, errors.New("loadtest: nobody joined: " + rep.firstError())
 	}
 
 	r.setPhase(phaseWarmup)
@@ -153,7 +159,7 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	var profErr error
 	var profwg sync.WaitGroup
 	if cfg.ProfileURL != "" {
-		profwg.Go(func() { profErr = fetchProfile(ctx, cfg.ProfileURL, cfg.ProfileFile, cfg.Duration) })
+		profwg.Go(func() { profErr = probe.FetchProfile(ctx, cfg.ProfileURL, cfg.ProfileFile, cfg.Duration) })
 	}
 	start := r.snapshot(ctx, false)
 	spCtx, stopSpeakers := context.WithCancel(ctx)
@@ -186,25 +192,25 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	stopBG()
 	bgwg.Wait()
 	prog.finish()
-	_, peak, ok, err := r.watch.state()
+	_, peak, ok, err := r.watch.State()
 	rep.addServer(start, end, peak, ok, err)
 
 	if cfg.FloorDuration > 0 {
-		if fl, err := MeasureFloor(cfg.FloorDuration); err == nil {
+		if fl, err := floor.Measure(cfg.FloorDuration); err == nil {
 			rep.addFloor(fl)
 		} else {
 			rep.Notes = append(rep.Notes, "floor not measured: "+err.Error())
 		}
 		if len(cfg.SinkCommand) > 0 {
 			dests, fanOut, rate := rep.floorShape()
-			if pf, err := MeasurePacedFloor(cfg.SinkCommand, dests, fanOut, rate, max(cfg.FloorDuration, 2*time.Second)); err == nil {
+			if pf, err := floor.MeasurePaced(cfg.SinkCommand, dests, fanOut, rate, max(cfg.FloorDuration, 2*time.Second)); err == nil {
 				rep.addPacedFloor(pf)
 			} else {
 				rep.Notes = append(rep.Notes, "paced floor not measured: "+err.Error())
 			}
 		}
 	}
-	return rep, nil
+	return rep.Report, nil
 }
 
 // waitForMedia waits until every participant receives media on every track it expects, or ctx

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/podium-sfu/podium/loadtest/report"
 )
 
 // speakerStats collects the speaker-switch measurements of one room.
@@ -53,22 +55,8 @@ func (s *speakerStats) alreadyTop() {
 	s.mu.Unlock()
 }
 
-// SpeakerReport is what the speaking turns showed, over all rooms.
-type SpeakerReport struct {
-	Turns int `json:"turns"`
-	// TopLayer is the time from a scripted level change to the first top-layer keyframe (or
-	// streamState naming the top layer) of the new speaker's video at each subscriber that did
-	// not already receive it: the speaker-switch latency a viewer sees.
-	TopLayerMillis *Distribution `json:"topLayerMillis"`
-	// Dominant is the time until the server's activeSpeakers named the new speaker as dominant.
-	DominantMillis *Distribution `json:"dominantMillis"`
-	Missed         int           `json:"missed"`       // turns over before the top layer came
-	AlreadyTop     int           `json:"alreadyTop"`   // no switch needed: it was already the top layer
-	ServerSignal   bool          `json:"serverSignal"` // the server sent activeSpeakers
-}
-
-func speakerReport(rooms []*roomState) *SpeakerReport {
-	r := &SpeakerReport{}
+func speakerReport(rooms []*roomState) *report.SpeakerReport {
+	r := &report.SpeakerReport{}
 	var top, dom []time.Duration
 	for _, rm := range rooms {
 		s := &rm.speakers
@@ -82,11 +70,11 @@ func speakerReport(rooms []*roomState) *SpeakerReport {
 		s.mu.Unlock()
 	}
 	if len(top) > 0 {
-		d := distribution(millis(top))
+		d := report.NewDistribution(report.Millis(top))
 		r.TopLayerMillis = &d
 	}
 	if len(dom) > 0 {
-		d := distribution(millis(dom))
+		d := report.NewDistribution(report.Millis(dom))
 		r.DominantMillis = &d
 	}
 	return r

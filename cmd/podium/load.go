@@ -16,6 +16,8 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/loadtest"
+	"github.com/podium-sfu/podium/loadtest/floor"
+	"github.com/podium-sfu/podium/loadtest/probe"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/sfu"
@@ -87,7 +89,7 @@ func load(args []string, out io.Writer) error {
 		cfg.Progress = os.Stderr
 	}
 	if *serverPID != 0 {
-		cfg.Server = loadtest.ProcProbe{PID: *serverPID}
+		cfg.Server = probe.ProcProbe{PID: *serverPID}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -148,7 +150,7 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 	return node, nil
 }
 
-// loadSink runs the paced floor's receivers (loadtest.RunSink) until its input ends.
+// loadSink runs the paced floor's receivers (floor.RunSink) until its input ends.
 func loadSink(args []string) error {
 	if len(args) != 1 {
 		return errors.New("load-sink: one argument, the number of sockets")
@@ -157,5 +159,5 @@ func loadSink(args []string) error {
 	if err != nil {
 		return fmt.Errorf("load-sink: %w", err)
 	}
-	return loadtest.RunSink(n, os.Stdin, os.Stdout)
+	return floor.RunSink(n, os.Stdin, os.Stdout)
 }

@@ -1,4 +1,7 @@
-package loadtest
+// Package floor measures the bare cost no SFU can avoid per forwarded packet (one SRTP
+// encryption and one UDP send), in a tight loop and paced to sleeping receivers, so that
+// `podium load` can report the server's CPU per packet as a multiple of it.
+package floor
 
 import (
 	"crypto/rand"
@@ -13,8 +16,8 @@ import (
 	"github.com/pion/srtp/v3"
 )
 
-// FloorPayloadSize is the payload size of the floor's packets: a full video packet.
-const FloorPayloadSize = 1100
+// PayloadSize is the payload size of the floor's packets: a full video packet.
+const PayloadSize = 1100
 
 // Floor is the bare cost no SFU can avoid per forwarded packet: one SRTP encryption
 // (AEAD_AES_128_GCM, what browsers negotiate first) and one UDP send to a loopback socket that a
@@ -30,28 +33,28 @@ type Floor struct {
 	wg    sync.WaitGroup
 }
 
-// NewFloor opens the two loopback sockets and starts the drain.
-func NewFloor() (*Floor, error) {
+// New opens the two loopback sockets and starts the drain.
+func New() (*Floor, error) {
 	key, salt := make([]byte, 16), make([]byte, 12)
 	_, _ = rand.Read(key)
 	_, _ = rand.Read(salt)
 	ctx, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
 	if err != nil {
-		return nil, fmt.Errorf("loadtest: floor: %w", err)
+		return nil, fmt.Errorf("floor: %w", err)
 	}
 	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
 	sink, err := net.ListenUDP("udp4", lo)
 	if err != nil {
-		return nil, fmt.Errorf("loadtest: floor: %w", err)
+		return nil, fmt.Errorf("floor: %w", err)
 	}
 	conn, err := net.ListenUDP("udp4", lo)
 	if err != nil {
 		sink.Close()
-		return nil, fmt.Errorf("loadtest: floor: %w", err)
+		return nil, fmt.Errorf("floor: %w", err)
 	}
 	f := &Floor{ctx: ctx, conn: conn, sink: sink, dst: sink.LocalAddr().(*net.UDPAddr)}
 	f.hdr = rtp.Header{Version: 2, PayloadType: 96, SSRC: 0x1234abcd, Timestamp: 90000}
-	f.plain = make([]byte, f.hdr.MarshalSize()+FloorPayloadSize)
+	f.plain = make([]byte, f.hdr.MarshalSize()+PayloadSize)
 	f.out = make([]byte, 0, len(f.plain)+64)
 	f.wg.Add(1)
 	go f.drain() // ends when Close closes the sink
@@ -90,8 +93,8 @@ func (f *Floor) Close() error {
 	return err
 }
 
-// FloorResult is one measurement of the floor.
-type FloorResult struct {
+// Result is one measurement of the floor.
+type Result struct {
 	Packets     int     `json:"packets"`
 	CPUMicros   float64 `json:"cpuMicrosPerPacket"`  // CPU time of the sending thread per packet
 	WallMicros  float64 `json:"wallMicrosPerPacket"` // elapsed time per packet
@@ -99,17 +102,17 @@ type FloorResult struct {
 	Description string  `json:"description"`
 }
 
-// MeasureFloor sends packets for about d on one locked OS thread and measures that thread's CPU
+// Measure sends packets for about d on one locked OS thread and measures that thread's CPU
 // time, so that other goroutines of the process do not count.
-func MeasureFloor(d time.Duration) (FloorResult, error) {
-	f, err := NewFloor()
+func Measure(d time.Duration) (Result, error) {
+	f, err := New()
 	if err != nil {
-		return FloorResult{}, err
+		return Result{}, err
 	}
 	defer f.Close()
 	for range 1000 { // warm up: caches, the socket, the SRTP state
 		if err := f.Send(); err != nil {
-			return FloorResult{}, err
+			return Result{}, err
 		}
 	}
 	runtime.LockOSThread()
@@ -120,16 +123,16 @@ func MeasureFloor(d time.Duration) (FloorResult, error) {
 	for time.Since(start) < d {
 		for range 256 {
 			if err := f.Send(); err != nil {
-				return FloorResult{}, err
+				return Result{}, err
 			}
 		}
 		n += 256
 	}
 	wall := time.Since(start)
 	cpu1, _ := threadCPU()
-	r := FloorResult{
+	r := Result{
 		Packets: n, WallMicros: float64(wall.Microseconds()) / float64(n), ThreadCPU: ok,
-		Description: fmt.Sprintf("SRTP AEAD_AES_128_GCM encrypt + UDP sendto 127.0.0.1, %d-byte payload", FloorPayloadSize),
+		Description: fmt.Sprintf("SRTP AEAD_AES_128_GCM encrypt + UDP sendto 127.0.0.1, %d-byte payload", PayloadSize),
 	}
 	r.CPUMicros = r.WallMicros
 	if ok {

@@ -1,4 +1,4 @@
-package loadtest
+package floor
 
 import (
 	"os"
@@ -12,16 +12,16 @@ import (
 // encryption and one UDP send to loopback. Compare it with the server's CPU per forwarded
 // packet from `podium load` (which measures the same floor in its own run):
 //
-//	go test -run '^$' -bench Floor -benchmem ./loadtest
+//	go test -run '^$' -bench Floor -benchmem ./loadtest/floor
 func BenchmarkFloor(b *testing.B) {
-	f, err := NewFloor()
+	f, err := New()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	b.SetBytes(FloorPayloadSize)
+	b.SetBytes(PayloadSize)
 	b.ReportAllocs()
 	cpu0, ok := threadCPU()
 	for b.Loop() {
@@ -35,7 +35,7 @@ func BenchmarkFloor(b *testing.B) {
 }
 
 func TestFloorDoesNotAllocate(t *testing.T) {
-	f, err := NewFloor()
+	f, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 // TestPacedFloor: the paced floor sends at the asked rate in bursts to a sink process's
 // sockets and measures the sending thread's CPU per packet.
 func TestPacedFloor(t *testing.T) {
-	r, err := MeasurePacedFloor([]string{os.Args[0], "load-sink"}, 4, 3, 1500, 400*time.Millisecond)
+	r, err := MeasurePaced([]string{os.Args[0], "load-sink"}, 4, 3, 1500, 400*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestPacedFloor(t *testing.T) {
 	if r.Rate < 1000 || r.Rate > 2000 {
 		t.Errorf("sent %.0f packets/s, asked 1500", r.Rate)
 	}
-	if _, err := MeasurePacedFloor(nil, 4, 3, 1500, time.Millisecond); err == nil {
+	if _, err := MeasurePaced(nil, 4, 3, 1500, time.Millisecond); err == nil {
 		t.Error("no error without a sink command")
 	}
 }

@@ -1,4 +1,4 @@
-package loadtest
+package floor
 
 import (
 	"bufio"
@@ -23,8 +23,8 @@ import (
 // receivers as it has, each a socket of another process that sleeps until a packet comes. It
 // is reported next to the floor, not instead of it.
 
-// PacedFloorResult is one measurement of the paced floor.
-type PacedFloorResult struct {
+// PacedResult is one measurement of the paced floor.
+type PacedResult struct {
 	Packets      int     `json:"packets"`
 	CPUMicros    float64 `json:"cpuMicrosPerPacket"` // CPU time of the sending thread per packet
 	Rate         float64 `json:"packetsPerSecond"`
@@ -39,29 +39,29 @@ const (
 	maxPacedRate   = 200_000
 )
 
-// MeasurePacedFloor runs sinkCmd (which must call RunSink: `podium load-sink`) with the number
+// MeasurePaced runs sinkCmd (which must call RunSink: `podium load-sink`) with the number
 // of destinations, and sends to its sockets for about d at the given shape.
-func MeasurePacedFloor(sinkCmd []string, destinations, fanOut int, rate float64, d time.Duration) (PacedFloorResult, error) {
+func MeasurePaced(sinkCmd []string, destinations, fanOut int, rate float64, d time.Duration) (PacedResult, error) {
 	if len(sinkCmd) == 0 {
-		return PacedFloorResult{}, errors.New("loadtest: paced floor: no sink command")
+		return PacedResult{}, errors.New("paced floor: no sink command")
 	}
 	destinations = min(max(destinations, 1), maxSinkSockets)
 	fanOut = min(max(fanOut, 1), destinations)
 	if rate <= 0 || math.IsNaN(rate) {
-		return PacedFloorResult{}, errors.New("loadtest: paced floor: no packet rate")
+		return PacedResult{}, errors.New("paced floor: no packet rate")
 	}
 	rate = min(rate, maxPacedRate)
 	cmd := exec.Command(sinkCmd[0], append(sinkCmd[1:], strconv.Itoa(destinations))...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return PacedFloorResult{}, err
+		return PacedResult{}, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return PacedFloorResult{}, err
+		return PacedResult{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return PacedFloorResult{}, fmt.Errorf("loadtest: paced floor: %w", err)
+		return PacedResult{}, fmt.Errorf("paced floor: %w", err)
 	}
 	defer func() {
 		_ = stdin.Close() // the sink ends when its input does
@@ -69,19 +69,19 @@ func MeasurePacedFloor(sinkCmd []string, destinations, fanOut int, rate float64,
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return PacedFloorResult{}, fmt.Errorf("loadtest: paced floor: sink: %w", err)
+		return PacedResult{}, fmt.Errorf("paced floor: sink: %w", err)
 	}
 	var dsts []*net.UDPAddr
 	for _, p := range strings.Split(strings.TrimSpace(line), ",") {
 		port, err := strconv.Atoi(p)
 		if err != nil {
-			return PacedFloorResult{}, fmt.Errorf("loadtest: paced floor: sink said %q", line)
+			return PacedResult{}, fmt.Errorf("paced floor: sink said %q", line)
 		}
 		dsts = append(dsts, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	}
-	f, err := NewFloor()
+	f, err := New()
 	if err != nil {
-		return PacedFloorResult{}, err
+		return PacedResult{}, err
 	}
 	defer f.Close()
 	interval := time.Duration(float64(time.Second) * float64(fanOut) / rate)
@@ -101,19 +101,19 @@ func MeasurePacedFloor(sinkCmd []string, destinations, fanOut int, rate float64,
 	}
 	for range 20 { // warm up
 		if err := send(); err != nil {
-			return PacedFloorResult{}, err
+			return PacedResult{}, err
 		}
 	}
 	n = 0
 	cpu0, ok := threadCPU()
 	if !ok {
-		return PacedFloorResult{}, errors.New("loadtest: paced floor: no per-thread CPU time here")
+		return PacedResult{}, errors.New("paced floor: no per-thread CPU time here")
 	}
 	start := time.Now()
 	due := start
 	for time.Since(start) < d {
 		if err := send(); err != nil {
-			return PacedFloorResult{}, err
+			return PacedResult{}, err
 		}
 		due = due.Add(interval)
 		if wait := time.Until(due); wait > 0 {
@@ -121,7 +121,7 @@ func MeasurePacedFloor(sinkCmd []string, destinations, fanOut int, rate float64,
 		}
 	}
 	cpu1, _ := threadCPU()
-	return PacedFloorResult{
+	return PacedResult{
 		Packets: n, CPUMicros: float64((cpu1 - cpu0).Microseconds()) / float64(n),
 		Rate: float64(n) / time.Since(start).Seconds(), FanOut: fanOut, Destinations: len(dsts),
 		Description: fmt.Sprintf("the floor at %.0f packets/s in bursts of %d to %d sleeping receivers in another process",

@@ -1,4 +1,4 @@
-package loadtest
+package probe
 
 import (
 	"context"
@@ -22,21 +22,24 @@ type ServerCounters struct {
 	PLIs        uint64 `json:"plis"`        // keyframe requests from subscribers
 }
 
-func (c ServerCounters) minus(o ServerCounters) ServerCounters {
+// Minus is the counts since o.
+func (c ServerCounters) Minus(o ServerCounters) ServerCounters {
 	return ServerCounters{
 		PacketsIn: c.PacketsIn - o.PacketsIn, PacketsOut: c.PacketsOut - o.PacketsOut,
 		Retransmits: c.Retransmits - o.Retransmits, NACKs: c.NACKs - o.NACKs, PLIs: c.PLIs - o.PLIs,
 	}
 }
 
-// adminStats reads the server's counters with an admin token minted from the API key.
-type adminStats struct {
+// AdminStats reads the server's counters with an admin token minted from the API key.
+type AdminStats struct {
 	url, token string
 	hc         *http.Client
 }
 
-func newAdminStats(cfg *Config) (*adminStats, error) {
-	u, err := url.Parse(cfg.URL)
+// NewAdminStats reads the stats of the server at base (its ws or http URL) with a token that
+// apiKey and apiSecret mint.
+func NewAdminStats(base, apiKey, apiSecret string) (*AdminStats, error) {
+	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +51,13 @@ func newAdminStats(cfg *Config) (*adminStats, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/admin/stats"
 	u.RawQuery = ""
-	tok, err := auth.Mint(cfg.APIKey, cfg.APISecret, auth.MintOptions{
+	tok, err := auth.Mint(apiKey, apiSecret, auth.MintOptions{
 		Identity: "podium-load", TTL: 6 * time.Hour, Grant: auth.Grant{RoomList: true, RoomAdmin: true},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &adminStats{url: u.String(), token: tok, hc: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &AdminStats{url: u.String(), token: tok, hc: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
 // wire is the part of the admin stats body the load test reads.
@@ -76,9 +79,9 @@ type adminWire struct {
 	} `json:"rooms"`
 }
 
-// sample reads the counters, and the server's bandwidth estimate towards each participant
+// Sample reads the counters, and the server's bandwidth estimate towards each participant
 // (bits/s, by identity; absent without one).
-func (a *adminStats) sample(ctx context.Context) (ServerCounters, map[string]int, error) {
+func (a *AdminStats) Sample(ctx context.Context) (ServerCounters, map[string]int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url, nil)
 	if err != nil {
 		return ServerCounters{}, nil, err
@@ -86,18 +89,18 @@ func (a *adminStats) sample(ctx context.Context) (ServerCounters, map[string]int
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: %w", err)
+		return ServerCounters{}, nil, fmt.Errorf("probe: admin stats: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: HTTP %d", resp.StatusCode)
+		return ServerCounters{}, nil, fmt.Errorf("probe: admin stats: HTTP %d", resp.StatusCode)
 	}
 	var w adminWire
 	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
-		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: %w", err)
+		return ServerCounters{}, nil, fmt.Errorf("probe: admin stats: %w", err)
 	}
 	if w.Server == nil {
-		return ServerCounters{}, nil, fmt.Errorf("loadtest: admin stats: no server figures for this token")
+		return ServerCounters{}, nil, fmt.Errorf("probe: admin stats: no server figures for this token")
 	}
 	c := ServerCounters{PacketsIn: w.Server.PacketsIn, PacketsOut: w.Server.PacketsOut}
 	estimates := map[string]int{}

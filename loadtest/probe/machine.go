@@ -1,4 +1,4 @@
-package loadtest
+package probe
 
 import (
 	"bufio"
@@ -20,30 +20,31 @@ type Machine struct {
 	LoadAvgEnd   float64 `json:"loadAvgEnd"`
 }
 
-// cpuTimes are the machine's busy and total CPU time in clock ticks.
-type cpuTimes struct{ busy, total uint64 }
+// CPUTimes are the machine's busy and total CPU time in clock ticks.
+type CPUTimes struct{ busy, total uint64 }
 
-func readCPUTimes() (cpuTimes, error) {
+// ReadCPUTimes reads the machine's CPU times (/proc/stat).
+func ReadCPUTimes() (CPUTimes, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return cpuTimes{}, err
+		return CPUTimes{}, err
 	}
 	return parseCPUTimes(string(b))
 }
 
 // parseCPUTimes reads the aggregate "cpu" line: user nice system idle iowait irq softirq steal.
 // Idle and iowait are not busy; steal (time taken by the hypervisor) is.
-func parseCPUTimes(stat string) (cpuTimes, error) {
+func parseCPUTimes(stat string) (CPUTimes, error) {
 	for line := range strings.Lines(stat) {
 		f := strings.Fields(line)
 		if len(f) < 9 || f[0] != "cpu" {
 			continue
 		}
-		var t cpuTimes
+		var t CPUTimes
 		for i, v := range f[1:9] {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				return cpuTimes{}, err
+				return CPUTimes{}, err
 			}
 			t.total += n
 			if i != 3 && i != 4 {
@@ -52,10 +53,11 @@ func parseCPUTimes(stat string) (cpuTimes, error) {
 		}
 		return t, nil
 	}
-	return cpuTimes{}, errors.New("loadtest: no cpu line in /proc/stat")
+	return CPUTimes{}, errors.New("probe: no cpu line in /proc/stat")
 }
 
-func readLoadAvg() float64 {
+// ReadLoadAvg is the 1-minute load average; 0 where there is none.
+func ReadLoadAvg() float64 {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return 0
@@ -68,8 +70,8 @@ func readLoadAvg() float64 {
 	return v
 }
 
-// machineOver computes the machine's business between two samples taken secs apart.
-func machineOver(a, b cpuTimes, secs float64) (cpus int, busyCores float64) {
+// MachineOver computes the machine's business between two samples taken secs apart.
+func MachineOver(a, b CPUTimes, secs float64) (cpus int, busyCores float64) {
 	cpus = runtime.NumCPU()
 	if b.total <= a.total || secs <= 0 {
 		return cpus, 0
@@ -88,7 +90,8 @@ type KernelUDP struct {
 	SndbufErrors uint64 `json:"sndbufErrors"`
 }
 
-func readKernelUDP() (KernelUDP, error) {
+// ReadKernelUDP reads the kernel's UDP counters (/proc/net/snmp).
+func ReadKernelUDP() (KernelUDP, error) {
 	f, err := os.Open("/proc/net/snmp")
 	if err != nil {
 		return KernelUDP{}, err
@@ -132,10 +135,11 @@ func parseSNMP(r io.Reader) (KernelUDP, error) {
 	if err := sc.Err(); err != nil {
 		return KernelUDP{}, err
 	}
-	return KernelUDP{}, errors.New("loadtest: no Udp lines in /proc/net/snmp")
+	return KernelUDP{}, errors.New("probe: no Udp lines in /proc/net/snmp")
 }
 
-func (k KernelUDP) minus(o KernelUDP) KernelUDP {
+// Minus is the counts since o.
+func (k KernelUDP) Minus(o KernelUDP) KernelUDP {
 	return KernelUDP{
 		InDatagrams: k.InDatagrams - o.InDatagrams, OutDatagrams: k.OutDatagrams - o.OutDatagrams,
 		RcvbufErrors: k.RcvbufErrors - o.RcvbufErrors, SndbufErrors: k.SndbufErrors - o.SndbufErrors,

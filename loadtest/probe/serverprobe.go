@@ -1,4 +1,7 @@
-package loadtest
+// Package probe reads how the server and the machine fared during a load test: the server
+// process's CPU and memory (/proc or its /metrics), its own counters (the admin API), the
+// machine's CPU and kernel UDP counters, and a CPU profile of the server.
+package probe
 
 import (
 	"bufio"
@@ -51,16 +54,16 @@ func (p MetricsProbe) Sample(ctx context.Context) (ProcessSample, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return ProcessSample{}, fmt.Errorf("loadtest: scrape %s: %w", p.URL, err)
+		return ProcessSample{}, fmt.Errorf("probe: scrape %s: %w", p.URL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ProcessSample{}, fmt.Errorf("loadtest: scrape %s: HTTP %d", p.URL, resp.StatusCode)
+		return ProcessSample{}, fmt.Errorf("probe: scrape %s: HTTP %d", p.URL, resp.StatusCode)
 	}
 	return parseProcessMetrics(resp.Body)
 }
 
-var errNoProcessMetrics = errors.New("loadtest: no process_cpu_seconds_total / process_resident_memory_bytes in the metrics")
+var errNoProcessMetrics = errors.New("probe: no process_cpu_seconds_total / process_resident_memory_bytes in the metrics")
 
 // parseProcessMetrics reads the two unlabelled process gauges from Prometheus text format.
 func parseProcessMetrics(r io.Reader) (ProcessSample, error) {
@@ -88,7 +91,7 @@ func parseProcessMetrics(r io.Reader) (ProcessSample, error) {
 		value, _, _ = strings.Cut(strings.TrimSpace(value), " ") // drop an optional timestamp
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return s, fmt.Errorf("loadtest: metric %s: %w", name, err)
+			return s, fmt.Errorf("probe: metric %s: %w", name, err)
 		}
 		*dst = v
 		found++
@@ -120,7 +123,7 @@ const clockTicks = 100
 func (p ProcProbe) Sample(ctx context.Context) (ProcessSample, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
 	if err != nil {
-		return ProcessSample{}, fmt.Errorf("loadtest: server pid: %w", err)
+		return ProcessSample{}, fmt.Errorf("probe: server pid: %w", err)
 	}
 	cpu, err := parseProcStat(string(stat))
 	if err != nil {
@@ -128,7 +131,7 @@ func (p ProcProbe) Sample(ctx context.Context) (ProcessSample, error) {
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
 	if err != nil {
-		return ProcessSample{}, fmt.Errorf("loadtest: server pid: %w", err)
+		return ProcessSample{}, fmt.Errorf("probe: server pid: %w", err)
 	}
 	rss, err := parseProcStatusKB(string(status), "VmRSS:")
 	if err != nil {
@@ -148,17 +151,17 @@ func (p ProcProbe) Sample(ctx context.Context) (ProcessSample, error) {
 func parseProcStat(stat string) (float64, error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, errors.New("loadtest: malformed /proc/PID/stat")
+		return 0, errors.New("probe: malformed /proc/PID/stat")
 	}
 	f := strings.Fields(stat[i+1:])
 	// After the name: state(3) ppid(4) … utime(14) stime(15); f[0] is field 3.
 	if len(f) < 13 {
-		return 0, errors.New("loadtest: short /proc/PID/stat")
+		return 0, errors.New("probe: short /proc/PID/stat")
 	}
 	utime, err1 := strconv.ParseUint(f[11], 10, 64)
 	stime, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("loadtest: /proc/PID/stat: %w", err)
+		return 0, fmt.Errorf("probe: /proc/PID/stat: %w", err)
 	}
 	return float64(utime+stime) / clockTicks, nil
 }
@@ -174,5 +177,5 @@ func parseProcStatusKB(status, key string) (float64, error) {
 			return strconv.ParseFloat(f[0], 64)
 		}
 	}
-	return 0, fmt.Errorf("loadtest: no %s in /proc/PID/status", key)
+	return 0, fmt.Errorf("probe: no %s in /proc/PID/status", key)
 }

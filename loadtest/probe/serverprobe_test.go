@@ -1,4 +1,4 @@
-package loadtest
+package probe
 
 import (
 	"context"
@@ -80,7 +80,7 @@ func TestParseCPUTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// busy: user+nice+system+irq+softirq+steal = 100+5+50+3+2+10; total adds idle 800 and iowait 40.
-	if got != (cpuTimes{busy: 170, total: 1010}) {
+	if got != (CPUTimes{busy: 170, total: 1010}) {
 		t.Errorf("got %+v", got)
 	}
 }
@@ -98,9 +98,9 @@ func TestServerWatchScrapesMetricsAtTheEndsOnly(t *testing.T) {
 		fmt.Fprintf(w, "process_cpu_seconds_total 1\nprocess_resident_memory_bytes 1000\ngo_memstats_mallocs_total %d\n", 100*n)
 	}))
 	defer srv.Close()
-	w := newServerWatch(ProcProbe{PID: os.Getpid(), MetricsURL: srv.URL})
+	w := NewWatch(ProcProbe{PID: os.Getpid(), MetricsURL: srv.URL})
 	ctx := context.Background()
-	start, err := w.sample(ctx)
+	start, err := w.Sample(ctx)
 	if err != nil || !start.HasMallocs || start.Mallocs != 100 {
 		t.Fatalf("the window's start sample: %+v, %v", start, err)
 	}
@@ -110,11 +110,11 @@ func TestServerWatchScrapesMetricsAtTheEndsOnly(t *testing.T) {
 	if n := scrapes.Load(); n != 1 {
 		t.Fatalf("%d scrapes of /metrics after one full sample and five periodic ones, want 1", n)
 	}
-	last, peak, ok, err := w.state()
+	last, peak, ok, err := w.State()
 	if !ok || err != nil || !last.HasMallocs || last.Mallocs != 100 || last.RSSBytes <= 0 || peak < last.RSSBytes {
 		t.Fatalf("after the periodic samples: %+v, peak %v, %v, %v", last, peak, ok, err)
 	}
-	if end, err := w.sample(ctx); err != nil || end.Mallocs != 200 {
+	if end, err := w.Sample(ctx); err != nil || end.Mallocs != 200 {
 		t.Fatalf("the window's end sample: %+v, %v", end, err)
 	}
 }

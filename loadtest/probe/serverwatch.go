@@ -1,4 +1,4 @@
-package loadtest
+package probe
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// serverWatch samples the server process every second: the latest sample for the progress line
+// Watch samples the server process every second: the latest sample for the progress line
 // and the peak resident memory, which a start and an end sample would miss.
-type serverWatch struct {
+type Watch struct {
 	probe    ServerProbe // the window's start and end: everything the report needs
 	periodic ServerProbe // every second: only what the progress line and the peak need
 
@@ -19,13 +19,14 @@ type serverWatch struct {
 	ok      bool
 }
 
-// sample reads everything the report needs (the window's start and end).
-func (w *serverWatch) sample(ctx context.Context) (ProcessSample, error) {
+// Sample reads everything the report needs (the window's start and end).
+func (w *Watch) Sample(ctx context.Context) (ProcessSample, error) {
 	return w.take(ctx, w.probe, false)
 }
 
-func newServerWatch(probe ServerProbe) *serverWatch {
-	w := &serverWatch{probe: probe, periodic: probe}
+// NewWatch watches the server through probe.
+func NewWatch(probe ServerProbe) *Watch {
+	w := &Watch{probe: probe, periodic: probe}
 	if p, ok := probe.(ProcProbe); ok {
 		// /proc costs the server nothing; a /metrics scrape (for the allocation count, needed
 		// at the window's ends only) costs it a Prometheus gather and an HTTP request, which
@@ -35,8 +36,8 @@ func newServerWatch(probe ServerProbe) *serverWatch {
 	return w
 }
 
-// run samples until ctx ends.
-func (w *serverWatch) run(ctx context.Context) {
+// Run samples until ctx ends.
+func (w *Watch) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -51,9 +52,9 @@ func (w *serverWatch) run(ctx context.Context) {
 
 // tick is the periodic sample: it updates the latest figures and the peak, keeping the last
 // allocation count (which only the full sample reads).
-func (w *serverWatch) tick(ctx context.Context) { _, _ = w.take(ctx, w.periodic, true) }
+func (w *Watch) tick(ctx context.Context) { _, _ = w.take(ctx, w.periodic, true) }
 
-func (w *serverWatch) take(ctx context.Context, probe ServerProbe, keepMallocs bool) (ProcessSample, error) {
+func (w *Watch) take(ctx context.Context, probe ServerProbe, keepMallocs bool) (ProcessSample, error) {
 	s, err := probe.Sample(ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -69,7 +70,9 @@ func (w *serverWatch) take(ctx context.Context, probe ServerProbe, keepMallocs b
 	return s, nil
 }
 
-func (w *serverWatch) state() (last ProcessSample, peakRSS float64, ok bool, err error) {
+// State is the latest periodic sample, the peak resident memory, whether a sample succeeded
+// and the last error.
+func (w *Watch) State() (last ProcessSample, peakRSS float64, ok bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last, w.peakRSS, w.ok, w.err

@@ -1,12 +1,14 @@
-package loadtest
+// Package report is what one run of `podium load` measured, and how it is written: JSON for
+// tools, text for people.
+package report
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"time"
 
-	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/loadtest/floor"
+	"github.com/podium-sfu/podium/loadtest/probe"
 )
 
 // Report is everything one run measured. WriteJSON saves it; Text renders it for people.
@@ -44,17 +46,17 @@ type Report struct {
 
 	Loss Loss `json:"loss"`
 	// KernelUDP are the namespace's kernel UDP counters over the window (Linux), nil elsewhere.
-	KernelUDP *KernelUDP `json:"kernelUDP,omitempty"`
+	KernelUDP *probe.KernelUDP `json:"kernelUDP,omitempty"`
 	// ServerCounters are the server's own counts over the window (GET /api/admin/stats), nil
 	// when unavailable.
-	ServerCounters *ServerCounters `json:"serverCounters,omitempty"`
+	ServerCounters *probe.ServerCounters `json:"serverCounters,omitempty"`
 	// Machine is how busy the machine was (Linux), nil elsewhere.
-	Machine          *Machine `json:"machine,omitempty"`
-	NACKs            uint64   `json:"nacks"`            // NACK packets subscribers sent (whole run)
-	PLIs             uint64   `json:"plis"`             // PLI packets subscribers sent (whole run)
-	KeyframeRestarts int      `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
-	Freezes          uint64   `json:"freezes"`
-	FreezeSeconds    float64  `json:"freezeSeconds"`
+	Machine          *probe.Machine `json:"machine,omitempty"`
+	NACKs            uint64         `json:"nacks"`            // NACK packets subscribers sent (whole run)
+	PLIs             uint64         `json:"plis"`             // PLI packets subscribers sent (whole run)
+	KeyframeRestarts int            `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
+	Freezes          uint64         `json:"freezes"`
+	FreezeSeconds    float64        `json:"freezeSeconds"`
 	// VideoPausedPercent is the share of all cameras' time in the window during which the
 	// server said it forwarded nothing of them: videos the bandwidth could not carry.
 	VideoPausedPercent float64 `json:"videoPausedPercent"`
@@ -68,12 +70,9 @@ type Report struct {
 	Subscribers  []SubscriberReport `json:"subscribers"`
 	Speakers     *SpeakerReport     `json:"speakers,omitempty"`
 	Server       ServerReport       `json:"server"`
-	Floor        *FloorResult       `json:"floor,omitempty"`
-	PacedFloor   *PacedFloorResult  `json:"pacedFloor,omitempty"`
+	Floor        *floor.Result      `json:"floor,omitempty"`
+	PacedFloor   *floor.PacedResult `json:"pacedFloor,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
-
-	allMedia map[string]time.Duration // by identity: dial until media on every expected track
-	lastSid  map[string]string        // by identity: the track whose media came last
 }
 
 // Scenario echoes the configuration.
@@ -149,185 +148,27 @@ type ServerReport struct {
 	MallocsPerPacket *float64 `json:"mallocsPerForwardedPacket,omitempty"`
 }
 
-const maxErrors = 5
-
-func newReport(cfg *Config, n int) *Report {
-	return &Report{
-		Started: time.Now(), Participants: n,
-		Scenario: Scenario{
-			URL: cfg.URL, Embedded: cfg.Embedded, Rooms: cfg.Rooms, Publishers: cfg.Publishers,
-			AudioPublishers: cfg.AudioPublishers, Subscribers: cfg.Subscribers,
-			DurationSeconds: cfg.Duration.Seconds(), Simulcast: cfg.Simulcast,
-			SpeakerSeconds: cfg.SpeakerInterval.Seconds(), ScreenShare: cfg.ScreenShare, View: cfg.View,
-			JoinRate: cfg.JoinRate,
-		},
-		Server: ServerReport{Source: cfg.Server.Describe()},
-	}
+// SpeakerReport is what the speaking turns showed, over all rooms.
+type SpeakerReport struct {
+	Turns int `json:"turns"`
+	// TopLayer is the time from a scripted level change to the first top-layer keyframe (or
+	// streamState naming the top layer) of the new speaker's video at each subscriber that did
+	// not already receive it: the speaker-switch latency a viewer sees.
+	TopLayerMillis *Distribution `json:"topLayerMillis"`
+	// Dominant is the time until the server's activeSpeakers named the new speaker as dominant.
+	DominantMillis *Distribution `json:"dominantMillis"`
+	Missed         int           `json:"missed"`       // turns over before the top layer came
+	AlreadyTop     int           `json:"alreadyTop"`   // no switch needed: it was already the top layer
+	ServerSignal   bool          `json:"serverSignal"` // the server sent activeSpeakers
 }
 
-func (rep *Report) firstError() string {
-	if len(rep.Errors) == 0 {
-		return "no error recorded"
-	}
-	return rep.Errors[0]
-}
+// FreezeThreshold is the longest gap between two complete video frames that is not a freeze.
+const FreezeThreshold = 500 * time.Millisecond
 
-// addJoin records the join phase.
-func (rep *Report) addJoin(all []*participant, now time.Time) {
-	var join, first, allMedia, publish []time.Duration
-	var firstDial, lastDial time.Time
-	for _, p := range all {
-		if !p.joinStart.IsZero() {
-			if firstDial.IsZero() || p.joinStart.Before(firstDial) {
-				firstDial = p.joinStart
-			}
-			if p.joinStart.After(lastDial) {
-				lastDial = p.joinStart
-			}
-		}
-		if p.err != nil {
-			rep.Failed++
-			if len(rep.Errors) < maxErrors {
-				rep.Errors = append(rep.Errors, p.err.Error())
-			}
-		}
-		if p.c == nil {
-			continue
-		}
-		rep.Joined++
-		join = append(join, p.joinLatency)
-		if p.publishLatency > 0 {
-			publish = append(publish, p.publishLatency)
-		}
-		tracks := p.snapshot(now, false)
-		var earliest, latest time.Time
-		var lastSid string
-		for sid, t := range tracks {
-			if t.first.IsZero() {
-				continue
-			}
-			if earliest.IsZero() || t.first.Before(earliest) {
-				earliest = t.first
-			}
-			if t.first.After(latest) {
-				latest, lastSid = t.first, sid
-			}
-		}
-		if !earliest.IsZero() {
-			first = append(first, earliest.Sub(p.joinStart))
-		}
-		if mediaTracks(tracks) >= p.expectedTracks() {
-			if !latest.IsZero() {
-				allMedia = append(allMedia, latest.Sub(p.joinStart))
-				if rep.allMedia == nil {
-					rep.allMedia, rep.lastSid = map[string]time.Duration{}, map[string]string{}
-				}
-				rep.allMedia[p.identity], rep.lastSid[p.identity] = latest.Sub(p.joinStart), lastSid
-			}
-		} else {
-			rep.MissingMedia++
-		}
-	}
-	rep.JoinMillis = distribution(millis(join))
-	rep.FirstMediaMillis = distribution(millis(first))
-	rep.AllMediaMillis = distribution(millis(allMedia))
-	rep.PublishMillis = distribution(millis(publish))
-	rep.JoinSpreadSeconds = lastDial.Sub(firstDial).Seconds()
-}
-
-// addWindow computes what was received between two snapshots.
-func (rep *Report) addWindow(all []*participant, start, end windowSnap) {
-	secs := end.at.Sub(start.at).Seconds()
-	rep.WindowSeconds = secs
-	if secs <= 0 {
-		return
-	}
-	if start.udpOK && end.udpOK {
-		k := end.udp.minus(start.udp)
-		rep.KernelUDP = &k
-	}
-	if start.countErr == nil && end.countErr == nil {
-		c := end.counters.minus(start.counters)
-		rep.ServerCounters = &c
-	}
-	if start.selfOK && end.selfOK {
-		rep.LoadCPUCores = (end.self.CPUSeconds - start.self.CPUSeconds) / secs
-	}
-	rep.SentMbps = float64(end.wireSent-start.wireSent) * 8 / secs / 1e6
-	rep.ReceivedMbps = float64(end.wireRecv-start.wireRecv) * 8 / secs / 1e6
-	layerFrames := map[string]uint64{}
-	var camFrames uint64
-	var kbps []float64
-	var allCameras int
-	var allPaused time.Duration
-	for i, p := range all {
-		if p.c == nil {
-			continue
-		}
-		s := SubscriberReport{Identity: p.identity, Role: p.role, Layers: map[string]float64{},
-			AllMediaMillis: float64(rep.allMedia[p.identity].Microseconds()) / 1000, LastTrack: rep.lastSid[p.identity],
-			ServerEstimateKbps: float64(end.estimates[p.identity]) / 1000}
-		var bytes, lost, expect, frames uint64
-		var cameras int
-		var paused time.Duration
-		mine := map[string]uint64{}
-		for sid, e := range end.tracks[i] {
-			d := e.trackCounters.minus(start.tracks[i][sid].trackCounters)
-			rep.ForwardedPackets += d.Packets
-			bytes += d.Bytes
-			lost += d.lost()
-			expect += d.Expect
-			rep.Loss.Late += d.Late
-			s.Late += d.Late
-			rep.Loss.Duplicates += d.Duplicates
-			s.Freezes += d.Freezes
-			rep.FreezeSeconds += d.FreezeTime.Seconds()
-			if e.kind != protocol.KindVideo {
-				s.AudioTracks++
-				continue
-			}
-			s.VideoTracks++
-			if e.source == protocol.SourceScreen {
-				continue
-			}
-			cameras++
-			paused += d.PausedTime
-			for l, n := range d.FramesByLayer {
-				mine[l] += n
-				layerFrames[l] += n
-				frames += n
-				camFrames += n
-			}
-		}
-		rep.Loss.Lost += lost
-		rep.Loss.Expected += expect
-		rep.Freezes += s.Freezes
-		s.ReceivedKbps = float64(bytes) * 8 / secs / 1000
-		s.LossPercent = percent(lost, expect)
-		s.Layers = shares(mine, frames)
-		if cameras > 0 && secs > 0 {
-			s.VideoPausedPercent = 100 * paused.Seconds() / (float64(cameras) * secs)
-			allCameras += cameras
-			allPaused += paused
-		}
-		if s.VideoTracks+s.AudioTracks > 0 {
-			kbps = append(kbps, s.ReceivedKbps)
-		}
-		rep.Subscribers = append(rep.Subscribers, s)
-	}
-	rep.ForwardedPacketsPerSec = float64(rep.ForwardedPackets) / secs
-	rep.Loss.Percent = percent(rep.Loss.Lost, rep.Loss.Expected)
-	rep.ReceivedKbps = distribution(kbps)
-	rep.Layers = shares(layerFrames, camFrames)
-	if allCameras > 0 && secs > 0 {
-		rep.VideoPausedPercent = 100 * allPaused.Seconds() / (float64(allCameras) * secs)
-	}
-}
-
-// shares are each layer's part of total frames. Layers without frames in the window are left
+// Shares are each layer's part of total frames. Layers without frames in the window are left
 // out: 0 of 0 is NaN, which JSON cannot carry (a 200-subscriber run once failed to write its
 // report for it).
-func shares(counts map[string]uint64, total uint64) map[string]float64 {
+func Shares(counts map[string]uint64, total uint64) map[string]float64 {
 	out := map[string]float64{}
 	if total == 0 {
 		return out
@@ -340,97 +181,8 @@ func shares(counts map[string]uint64, total uint64) map[string]float64 {
 	return out
 }
 
-// addKeyframes counts the keyframe requests the publishers obeyed.
-func (rep *Report) addKeyframes(all []*participant) {
-	for _, p := range all {
-		if p.c != nil {
-			rep.KeyframeRestarts += p.keyframeRestarts()
-		}
-	}
-}
-
-func (rep *Report) addServer(start, end windowSnap, peakRSS float64, ok bool, err error) {
-	if rep.Scenario.Embedded {
-		rep.Server.Note = "embedded: the server shares this process with the load generator; CPU and memory are the whole process's"
-	}
-	if err != nil {
-		rep.Server.Error = err.Error()
-	}
-	rep.Server.PeakRSSBytes = peakRSS
-	if start.cpuOK && end.cpuOK {
-		m := &Machine{LoadAvgStart: start.loadAvg, LoadAvgEnd: end.loadAvg}
-		m.CPUs, m.BusyCores = machineOver(start.cpu, end.cpu, rep.WindowSeconds)
-		m.OtherCores = m.BusyCores - rep.LoadCPUCores
-		rep.Machine = m
-	}
-	if !ok || !start.serverOK || !end.serverOK {
-		return
-	}
-	rep.Server.CPUSeconds = end.server.CPUSeconds - start.server.CPUSeconds
-	if rep.WindowSeconds > 0 {
-		rep.Server.CPUCores = rep.Server.CPUSeconds / rep.WindowSeconds
-	}
-	if rep.Machine != nil && !rep.Scenario.Embedded {
-		rep.Machine.OtherCores -= rep.Server.CPUCores
-	}
-	forwarded, source := rep.ForwardedPackets, "received by subscribers"
-	if c := rep.ServerCounters; c != nil && c.PacketsOut > 0 {
-		forwarded, source = c.PacketsOut+c.Retransmits, "server's count"
-	}
-	if forwarded > 0 {
-		rep.Server.PacketSource = source
-		rep.Server.CPUMicrosPerPacket = rep.Server.CPUSeconds * 1e6 / float64(forwarded)
-		if start.server.HasMallocs && end.server.HasMallocs {
-			m := (end.server.Mallocs - start.server.Mallocs) / float64(forwarded)
-			rep.Server.MallocsPerPacket = &m
-		}
-	}
-}
-
-// floorShape is the paced floor's shape for this run: the receiving participants, the
-// server's packets out per packet in (else one burst to every receiver), and the forwarded
-// packet rate.
-func (rep *Report) floorShape() (destinations, fanOut int, rate float64) {
-	for _, s := range rep.Subscribers {
-		if s.VideoTracks+s.AudioTracks > 0 {
-			destinations++
-		}
-	}
-	fanOut = destinations
-	if c := rep.ServerCounters; c != nil && c.PacketsIn > 0 {
-		fanOut = int(math.Round(float64(c.PacketsOut) / float64(c.PacketsIn)))
-	}
-	return destinations, max(fanOut, 1), rep.ForwardedPacketsPerSec
-}
-
-func (rep *Report) addPacedFloor(f PacedFloorResult) {
-	rep.PacedFloor = &f
-	if f.CPUMicros > 0 && rep.Server.CPUMicrosPerPacket > 0 {
-		rep.Server.RatioToPacedFloor = rep.Server.CPUMicrosPerPacket / f.CPUMicros
-	}
-}
-
-func (rep *Report) addFloor(f FloorResult) {
-	rep.Floor = &f
-	if f.CPUMicros > 0 && rep.Server.CPUMicrosPerPacket > 0 {
-		rep.Server.RatioToFloor = rep.Server.CPUMicrosPerPacket / f.CPUMicros
-	}
-}
-
-func (c trackCounters) minus(o trackCounters) trackCounters {
-	d := trackCounters{
-		Packets: c.Packets - o.Packets, Bytes: c.Bytes - o.Bytes, Unique: c.Unique - o.Unique,
-		Expect: c.Expect - o.Expect, Duplicates: c.Duplicates - o.Duplicates, Late: c.Late - o.Late,
-		Frames: c.Frames - o.Frames, Keyframes: c.Keyframes - o.Keyframes, Freezes: c.Freezes - o.Freezes,
-		FreezeTime: c.FreezeTime - o.FreezeTime, PausedTime: c.PausedTime - o.PausedTime, FramesByLayer: map[string]uint64{},
-	}
-	for l, n := range c.FramesByLayer {
-		d.FramesByLayer[l] = n - o.FramesByLayer[l]
-	}
-	return d
-}
-
-func percent(part, whole uint64) float64 {
+// Percent is part of whole in percent; 0 of 0 is 0.
+func Percent(part, whole uint64) float64 {
 	if whole == 0 {
 		return 0
 	}

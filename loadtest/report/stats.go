@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import (
 	"math"
@@ -16,8 +16,8 @@ type Distribution struct {
 	Max float64 `json:"max"`
 }
 
-// distribution computes nearest-rank percentiles; an empty input gives the zero value.
-func distribution(samples []float64) Distribution {
+// NewDistribution computes nearest-rank percentiles; an empty input gives the zero value.
+func NewDistribution(samples []float64) Distribution {
 	if len(samples) == 0 {
 		return Distribution{}
 	}
@@ -36,8 +36,8 @@ func percentile(sorted []float64, p float64) float64 {
 	return sorted[max(0, min(len(sorted), rank)-1)]
 }
 
-// millis converts durations to milliseconds for a Distribution.
-func millis(ds []time.Duration) []float64 {
+// Millis converts durations to milliseconds for a Distribution.
+func Millis(ds []time.Duration) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
 		out[i] = float64(d.Microseconds()) / 1000

@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import "testing"
 
@@ -17,7 +17,7 @@ func TestDistribution(t *testing.T) {
 		{"two", []float64{9, 1}, Distribution{N: 2, Min: 1, P50: 1, P95: 9, P99: 9, Max: 9}},
 		{"hundred", hundred, Distribution{N: 100, Min: 1, P50: 50, P95: 95, P99: 99, Max: 100}},
 	} {
-		if got := distribution(tc.in); got != tc.want {
+		if got := NewDistribution(tc.in); got != tc.want {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
@@ -26,11 +26,11 @@ func TestDistribution(t *testing.T) {
 // TestShares: layer shares leave out layers without frames, and no frames at all is no share
 // (never NaN, which the JSON report cannot carry).
 func TestShares(t *testing.T) {
-	got := shares(map[string]uint64{"q": 0, "h": 1, "f": 3}, 4)
+	got := Shares(map[string]uint64{"q": 0, "h": 1, "f": 3}, 4)
 	if len(got) != 2 || got["h"] != 0.25 || got["f"] != 0.75 {
 		t.Errorf("shares %v", got)
 	}
-	if got := shares(map[string]uint64{"q": 0}, 0); len(got) != 0 {
+	if got := Shares(map[string]uint64{"q": 0}, 0); len(got) != 0 {
 		t.Errorf("shares of nothing %v", got)
 	}
 }
