@@ -8,11 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
@@ -26,9 +27,9 @@ const LayerNone = -1
 // numbers, timestamps and VP8 picture ids so the subscriber sees one continuous stream.
 //
 // WriteRTP is called by the reader goroutine of each layer of the receiver; they meet only in the
-// short critical section that decides and numbers a packet. NACKs and PLIs arrive on Podium's
-// read path (inbound.go) or, when the connection does not use it, the goroutine started with
-// StartRTCP.
+// short critical section that decides and numbers a packet. Every packet leaves through one
+// rtpOut. NACKs and PLIs arrive on Podium's read path (sfu/fastpath) or, when the connection
+// does not use it, the goroutine started with StartRTCP.
 type DownTrack struct {
 	id, streamID string
 	receiver     *Receiver
@@ -43,13 +44,9 @@ type DownTrack struct {
 	ssrc         uint32
 	payloadType  uint8
 	audioLevelID uint8
-	twccID       uint8 // transport-wide sequence extension, stamped when the connection estimates
-	writer       webrtc.TrackLocalWriter
-	transport    *Transport // Podium's own write path, nil: always pion's
-
-	srtpMu   sync.Mutex // guards the SRTP context: the layers, NACK and padding writers share it
-	srtpCtx  *srtp.Context
-	srtpKeys *sessionKeys // the keys srtpCtx was made with
+	out          rtpOut
+	stream       *fastpath.Stream    // out, when the connection has a Transport
+	transport    *fastpath.Transport // the subscriber connection's, nil: pion's path alone
 
 	current atomic.Int32 // layer forwarded now, LayerNone before the first keyframe or when paused
 	target  atomic.Int32 // layer wanted, LayerNone to pause
@@ -87,9 +84,31 @@ type scratch struct {
 	hdr   rtp.Header
 	exts  [4]rtp.Extension // audio level, transport-wide sequence
 	level [1]byte
-	twcc  [2]byte
-	buf   [packetcache.MaxPacketSize]byte       // payload copy when VP8 picture ids are rewritten
-	wire  [packetcache.MaxPacketSize + 300]byte // the packet as sent: header, payload, padding, SRTP tag
+	buf   [packetcache.MaxPacketSize]byte // payload copy when VP8 picture ids are rewritten
+	out   fastpath.Scratch                // the packet as Podium's path sends it
+}
+
+// rtpOut is how a down track's packets reach the subscriber: a fastpath.Stream when the
+// connection has a Transport (Podium's path or pion's, as decided for the connection), else
+// pion's writer alone (pionOut).
+type rtpOut interface {
+	// Holding reports whether the connection holds its media: it is Podium's and has no route.
+	Holding() bool
+	// CountHeld counts a packet held.
+	CountHeld()
+	// WriteRTP sends one packet (queued on batch, when there is one, on Podium's path); direct
+	// says it went on Podium's path.
+	WriteRTP(s *fastpath.Scratch, h *rtp.Header, payload []byte, batch *fastpath.Batch) (ok, direct bool)
+}
+
+// pionOut is pion's writer as an rtpOut.
+type pionOut struct{ w webrtc.TrackLocalWriter }
+
+func (pionOut) Holding() bool { return false }
+func (pionOut) CountHeld()    {}
+func (o pionOut) WriteRTP(_ *fastpath.Scratch, h *rtp.Header, payload []byte, _ *fastpath.Batch) (bool, bool) {
+	_, err := o.w.WriteRTP(h, payload)
+	return err == nil, false
 }
 
 const seqMapSize = 1024
@@ -108,7 +127,7 @@ type DownTrackParams struct {
 	OnLayer func(layer int)
 	Logger  *slog.Logger
 	// Transport is the subscriber connection's own write path (nil: pion's).
-	Transport *Transport
+	Transport *fastpath.Transport
 }
 
 // NewDownTrack makes the down track of receiver r for one subscriber, forwarding layer 0 until
@@ -174,20 +193,23 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.ssrc = uint32(ctx.SSRC())
 	d.payloadType = uint8(chosen.PayloadType)
-	d.writer = ctx.WriteStream()
-	d.audioLevelID, d.twccID = 0, 0
+	d.audioLevelID = 0
+	var twccID uint8
 	for _, x := range ctx.HeaderExtensions() {
 		switch x.URI {
 		case AudioLevelURI:
 			d.audioLevelID = uint8(x.ID)
 		case TWCCURI:
-			if d.transport != nil && d.transport.est != nil {
-				d.twccID = uint8(x.ID)
-			}
+			twccID = uint8(x.ID)
 		}
 	}
+	if d.transport != nil {
+		d.stream = d.transport.Bind(d.stream, d.ssrc, twccID, ctx.WriteStream(), (*trackPort)(d))
+		d.out = d.stream
+	} else {
+		d.out = pionOut{ctx.WriteStream()}
+	}
 	d.bound.Store(true)
-	d.transport.addTrack(d.ssrc, d)
 	// The subscriber can only start at a keyframe.
 	d.receiver.RequestKeyframe(int(d.target.Load()))
 	return *chosen, nil
@@ -199,7 +221,9 @@ func (d *DownTrack) Unsupported() bool { return d.unsupported.Load() }
 // Unbind stops writing.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.bound.Store(false)
-	d.transport.removeTrack(d.ssrc, d)
+	if d.stream != nil {
+		d.transport.Unbind(d.stream)
+	}
 	return nil
 }
 
@@ -238,7 +262,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if (layer != d.current.Load() && layer != d.target.Load()) || !d.bound.Load() {
 		return
 	}
-	if d.transport.holding() {
+	if d.out.Holding() {
 		d.hold()
 		return
 	}
@@ -289,7 +313,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 // rollover counter its SRTP context infers from it, goes on without a gap when the route comes
 // back, at the target layer's next keyframe (which it asks for then, as after a pause).
 func (d *DownTrack) hold() {
-	d.transport.countHeld()
+	d.out.CountHeld()
 	if d.current.Load() != LayerNone {
 		d.mu.Lock()
 		d.current.Store(LayerNone)
@@ -310,7 +334,7 @@ func (d *DownTrack) catchUp(first *Packet) {
 		return
 	}
 	if first.batch != nil {
-		first.batch.flush() // the keyframe's start goes first; the rest is sent one by one
+		first.batch.Flush() // the keyframe's start goes first; the rest is sent one by one
 	}
 	d.rtcpMu.Lock() // the resend scratch
 	defer d.rtcpMu.Unlock()
@@ -386,75 +410,14 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 	return d.write(s, p.batch, h, payload)
 }
 
-// write sends one packet on the connection's path (see Transport): Podium's own (queued on
-// batch when there is one) when the connection is Podium's, else pion's. An owned connection's
-// packet never goes through pion: without a route, it is dropped.
-func (d *DownTrack) write(s *scratch, batch *sendBatch, h *rtp.Header, payload []byte) bool {
-	keys, r := d.transport.sendPath()
-	if keys != nil && r == nil {
-		d.transport.countHeld()
-		return false
+// write sends one packet on the connection's path (rtpOut).
+func (d *DownTrack) write(s *scratch, batch *fastpath.Batch, h *rtp.Header, payload []byte) bool {
+	ok, direct := d.out.WriteRTP(&s.out, h, payload, batch)
+	if ok && direct {
+		d.direct.Add(1)
 	}
-	var twcc uint16
-	if d.twccID != 0 {
-		// Numbered for the estimator: on pion's path its interceptor records the packet.
-		twcc = uint16(d.transport.twccSeq.Add(1))
-		s.twcc[0], s.twcc[1] = byte(twcc>>8), byte(twcc)
-		_ = h.SetExtension(d.twccID, s.twcc[:])
-	}
-	if keys != nil {
-		return d.writeOwned(s, batch, keys, r, h, payload, twcc)
-	}
-	_, err := d.writer.WriteRTP(h, payload)
-	return err == nil
+	return ok
 }
-
-// writeOwned marshals, encrypts in place and sends the packet on the media socket, or queues it
-// on batch (the caller flushes). A packet numbered for the estimator (twcc) is recorded as sent
-// before it leaves: recorded after a send, a thread preempted as the send returns (on a busy
-// machine, by the very receiver the send woke) dates the packet milliseconds late, its one-way
-// delay reads that much short, and the estimator's baseline with it: every later packet then
-// looks queued, and the estimate holds for up to two baseline buckets (10 s).
-func (d *DownTrack) writeOwned(s *scratch, batch *sendBatch, keys *sessionKeys, r *route, h *rtp.Header, payload []byte, twcc uint16) bool {
-	n, err := h.MarshalTo(s.wire[:])
-	if err != nil || n+len(payload)+int(h.PaddingSize)+srtpTagMax > len(s.wire) {
-		return false
-	}
-	n += copy(s.wire[n:], payload)
-	if h.Padding && h.PaddingSize > 0 {
-		pad := int(h.PaddingSize)
-		clear(s.wire[n : n+pad-1])
-		s.wire[n+pad-1] = h.PaddingSize
-		n += pad
-	}
-	d.srtpMu.Lock()
-	if d.srtpKeys != keys {
-		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
-		if err != nil {
-			d.srtpMu.Unlock()
-			return false
-		}
-		d.srtpCtx, d.srtpKeys = ctx, keys
-	}
-	out, err := d.srtpCtx.EncryptRTP(s.wire[:n], s.wire[:n], h)
-	d.srtpMu.Unlock()
-	if err != nil {
-		return false
-	}
-	if d.twccID != 0 {
-		d.transport.est.OnSent(twcc, len(out))
-	}
-	if batch != nil {
-		batch.add(r.sock, out, r.addr)
-	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
-		return false // recorded: the estimator counts it lost, as the path would have
-	}
-	d.direct.Add(1)
-	return true
-}
-
-// srtpTagMax is the most SRTP adds to a packet (the authentication tag).
-const srtpTagMax = 16
 
 func (d *DownTrack) remember(out uint16, layer int, src uint16, off rewrite.Offsets) {
 	d.seqMapMu.Lock()
@@ -473,7 +436,7 @@ func (d *DownTrack) lookup(out uint16) (seqMapEntry, bool) {
 // subscriber's sequence: bandwidth probes that raise the sending rate without media. It returns
 // how many bits it sent.
 func (d *DownTrack) SendPadding(n int) int {
-	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo || d.transport.holding() {
+	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo || d.out.Holding() {
 		return 0
 	}
 	// Padding goes after the media numbered before it: with the forwarded layer's reader held,
@@ -510,7 +473,7 @@ func (d *DownTrack) SendPadding(n int) int {
 // DownTrackStats are counters of one down track.
 type DownTrackStats struct {
 	Packets, Bytes, NACKs, Retransmits, PLIs, Switches uint64
-	Direct                                             uint64 // packets sent by Podium's own write path (Transport)
+	Direct                                             uint64 // packets sent by Podium's own write path (fastpath)
 	DirectRTCP                                         uint64 // RTCP packets for this track taken by Podium's read path
 	CurrentLayer, TargetLayer                          int
 	FractionLost                                       float64 // from the last receiver report
@@ -528,4 +491,23 @@ func (d *DownTrack) Stats() DownTrackStats {
 		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
 		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,
 	}
+}
+
+// trackPort is a down track as Podium's read path and its keys' self-check reach it
+// (fastpath.Track): a conversion, without allocating.
+type trackPort DownTrack
+
+func (t *trackPort) HandleRTCP(p rtcp.Packet) {
+	d := (*DownTrack)(t)
+	d.directRTCP.Add(1)
+	d.handleRTCPPacket(p)
+}
+
+// ForgetSent drops the record of what was sent, which NACKs are answered from: the keys failed
+// their self-check, and no retransmission may repeat through pion an index Podium used.
+func (t *trackPort) ForgetSent() {
+	d := (*DownTrack)(t)
+	d.seqMapMu.Lock()
+	clear(d.seqMap[:])
+	d.seqMapMu.Unlock()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/feedback"
 )
 
@@ -75,9 +76,9 @@ type Config struct {
 	DisableFastPath bool
 	Logger          *slog.Logger
 
-	interfaces func() ([]net.IP, error)        // tests: the addresses an unspecified BindIP means
-	keyFilter  func(*sessionKeys) *sessionKeys // tests: what becomes of each connection's derived keys
-	vnet       transport.Net                   // tests: pion's virtual network instead of the host's (UDP only)
+	interfaces func() ([]net.IP, error)            // tests: the addresses an unspecified BindIP means
+	keyFilter  func(*fastpath.Keys) *fastpath.Keys // tests: what becomes of each connection's derived keys
+	vnet       transport.Net                       // tests: pion's virtual network instead of the host's (UDP only)
 }
 
 func (c *Config) defaults() {
@@ -94,7 +95,7 @@ func (c *Config) defaults() {
 		c.SocketBuffer = 4 << 20
 	}
 	if c.UDPReaders <= 0 {
-		c.UDPReaders = defaultUDPReaders(runtime.GOMAXPROCS(0))
+		c.UDPReaders = fastpath.DefaultUDPReaders(runtime.GOMAXPROCS(0))
 	}
 	if c.WrapPacketConn != nil {
 		c.UDPReaders = 1 // a test's wrapper stands for one socket
@@ -119,13 +120,13 @@ type Engine struct {
 	reg        *interceptor.Registry
 	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
-	sockets    map[netip.Addr]*socket // the sockets pion's ICE sends on (wrapped in tests), by address
+	sockets    map[netip.Addr]*fastpath.Socket // the sockets pion's ICE sends on (wrapped in tests), by address
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
-	estimators sync.Map   // peer connection id -> *bwe.Estimator
-	upstreams  sync.Map   // peer connection id -> *feedback.Upstream
-	routes     routeTable // subscribers' addresses -> their Transports, for the sockets' readers
+	estimators sync.Map        // peer connection id -> *bwe.Estimator
+	upstreams  sync.Map        // peer connection id -> *feedback.Upstream
+	routes     fastpath.Routes // clients' addresses -> their Transports, for the sockets' readers
 }
 
 // NewEngine opens the media sockets and prepares the WebRTC API.
@@ -179,7 +180,7 @@ func (e *Engine) listen() error {
 			return err
 		}
 	}
-	e.sockets = map[netip.Addr]*socket{}
+	e.sockets = map[netip.Addr]*fastpath.Socket{}
 	var muxes []ice.UDPMux
 	for _, ip := range ips {
 		udps, err := e.listenUDP(ip)
@@ -189,8 +190,8 @@ func (e *Engine) listen() error {
 			}
 			return fmt.Errorf("sfu: media UDP port on %s: %w", ip, err)
 		}
-		// pion reads the sockets through Podium's read path (inbound.go).
-		var ins []*inboundConn
+		// pion reads the sockets through Podium's read path (sfu/fastpath).
+		var ins []*fastpath.Conn
 		for i, udp := range udps {
 			conn := udp
 			if e.cfg.WrapPacketConn != nil {
@@ -201,13 +202,13 @@ func (e *Engine) listen() error {
 					e.udpConn = udp
 				}
 				addr, _ := netip.AddrFromSlice(ip.To4())
-				e.sockets[addr] = newSocket(conn) // Podium sends on the first: the port is the same
+				e.sockets[addr] = fastpath.NewSocket(conn) // Podium sends on the first: the port is the same
 			}
-			ins = append(ins, newInboundConn(conn, &e.routes))
+			ins = append(ins, fastpath.NewConn(conn, &e.routes))
 		}
 		var muxConn net.PacketConn = ins[0]
 		if len(ins) > 1 {
-			muxConn = newFanInConn(ins)
+			muxConn = fastpath.NewFanIn(ins)
 		}
 		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger.NewLogger("udpmux"), UDPConn: muxConn}))
 	}
@@ -236,7 +237,7 @@ func (e *Engine) listenUDP(ip net.IP) ([]net.PacketConn, error) {
 		}
 		return []net.PacketConn{c}, nil
 	}
-	udps, err := listenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
+	udps, err := fastpath.ListenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
 	if err != nil {
 		return nil, err
 	}
@@ -270,12 +271,12 @@ func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	// Firefox probes with old packets and retransmissions arrive late: a wide replay window.
 	se.SetSRTPReplayProtectionWindow(1024)
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
-	// Podium derives the SRTP keys it sends with (see Transport) when it is the DTLS server and
+	// Podium derives the SRTP keys it sends with (see fastpath.Transport) when it is the DTLS server and
 	// the suite is one it knows.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		return se, err
 	}
-	se.SetDTLSCipherSuites(dtlsSuiteIDs()...)
+	se.SetDTLSCipherSuites(fastpath.DTLSSuiteIDs()...)
 	bindIP := net.ParseIP(e.cfg.BindIP)
 	if e.cfg.LoopbackOnly || (bindIP != nil && bindIP.IsLoopback()) {
 		se.SetIncludeLoopbackCandidate(true)
@@ -426,57 +427,47 @@ var subscriberConfig = func() webrtc.Configuration {
 
 // NewSubscriberConnection creates a peer connection that sends media, with the Transport its
 // down tracks write through and its subscriber's RTCP is read by.
-func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *Transport, error) {
-	return e.newOwnedConnection(subscriberConfig, e.subMedia)
+func (e *Engine) NewSubscriberConnection() (*webrtc.PeerConnection, *fastpath.Transport, error) {
+	return e.newOwnedConnection(subscriberConfig, e.subMedia, false)
 }
 
 // NewPublisherConnection creates a peer connection that receives media, with the Transport its
 // Receivers' layers are read through (ReceiverParams.Transport).
-func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *Transport, error) {
-	pc, t, err := e.newOwnedConnection(pcConfig, e.media)
-	if err == nil {
-		if v, ok := e.upstreams.Load(pc.ID()); ok {
-			t.up = v.(*feedback.Upstream)
-			t.up.WriteDirect(t.writeRTCP)
-		}
-	}
-	return pc, t, err
+func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *fastpath.Transport, error) {
+	return e.newOwnedConnection(pcConfig, e.media, true)
 }
 
 // newOwnedConnection creates a peer connection whose SRTP keys Podium captures, so that its own
-// read and write paths (Transport) can use them.
-func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.MediaEngine) (*webrtc.PeerConnection, *Transport, error) {
+// read and write paths (fastpath.Transport) can use them; a publisher's feedback goes on them too.
+func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.MediaEngine, publisher bool) (*webrtc.PeerConnection, *fastpath.Transport, error) {
 	if e.api == nil {
 		return nil, nil, errors.New("sfu: engine closed")
 	}
-	t := &Transport{socket: e.socketFor, routes: &e.routes, fastPath: !e.cfg.DisableFastPath, log: e.cfg.Logger}
+	p := fastpath.Params{Socket: e.socketFor, Routes: &e.routes, KeyFilter: e.cfg.keyFilter, Logger: e.cfg.Logger}
 	se := e.settings
-	if t.fastPath {
-		capture := &keyCapture{onKeys: func(k *sessionKeys) {
-			if e.cfg.keyFilter != nil {
-				k = e.cfg.keyFilter(k)
-			}
-			t.captured.Store(k)
-		}}
-		se.SetDTLSKeyLogWriter(capture)
-		se.SetDTLSServerHelloMessageHook(capture.serverHello)
+	if !e.cfg.DisableFastPath {
+		p.Capture = &fastpath.KeyCapture{}
+		p.Capture.Capture(&se)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(cfg)
+	p.API = webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
+	pc, err := p.API.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	if v, ok := e.estimators.Load(pc.ID()); ok {
-		t.est = v.(*bwe.Estimator)
+		p.Estimator = v.(*bwe.Estimator)
 	}
-	t.api = api
-	t.watch(pc)
+	if v, ok := e.upstreams.Load(pc.ID()); ok && publisher {
+		p.Feedback = v.(*feedback.Upstream)
+	}
+	t := fastpath.New(p)
+	t.Watch(pc)
 	return pc, t, nil
 }
 
 // socketFor is the media socket a local candidate's address lives on. With one socket it is
 // that one whatever the candidate says (NodeIPs rewrite candidate addresses).
-func (e *Engine) socketFor(local netip.Addr) *socket {
+func (e *Engine) socketFor(local netip.Addr) *fastpath.Socket {
 	if len(e.sockets) == 1 {
 		for _, s := range e.sockets {
 			return s

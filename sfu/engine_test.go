@@ -11,10 +11,12 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // TestEnginePerInterfaceSockets: bound to 0.0.0.0, the engine listens once per interface
-// address, and Podium's write path sends from the socket of the candidate ICE selected.
+// address, and knows each socket by its address (for the write path to send from the socket of
+// the candidate ICE selected).
 func TestEnginePerInterfaceSockets(t *testing.T) {
 	e, err := NewEngine(Config{BindIP: "0.0.0.0", TCPPort: -1, LoopbackOnly: true,
 		interfaces: func() ([]net.IP, error) { return []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)}, nil }})
@@ -26,25 +28,7 @@ func TestEnginePerInterfaceSockets(t *testing.T) {
 	if len(e.sockets) != 2 || e.socketFor(one) == nil || e.socketFor(two) == nil || e.socketFor(one) == e.socketFor(two) {
 		t.Fatalf("sockets %v", e.sockets)
 	}
-	tr := &Transport{socket: e.socketFor}
-	pair := &webrtc.ICECandidatePair{
-		Local:  &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Typ: webrtc.ICECandidateTypeHost, Address: "127.0.0.2", Port: 5000},
-		Remote: &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Typ: webrtc.ICECandidateTypeHost, Address: "127.0.0.1", Port: 6000},
-	}
-	tr.selectPair(pair)
-	if r := tr.route.Load(); r == nil || r.sock != e.socketFor(two) || r.addr != netip.MustParseAddrPort("127.0.0.1:6000") {
-		t.Fatalf("route %+v", r)
-	}
-	pair.Local.Address = "10.9.9.9" // not one of ours: pion's path
-	tr.selectPair(pair)
-	if tr.route.Load() != nil {
-		t.Error("a route through a socket Podium does not have")
-	}
-	pair.Local.Address, pair.Local.Protocol = "127.0.0.1", webrtc.ICEProtocolTCP
-	tr.selectPair(pair)
-	if tr.route.Load() != nil {
-		t.Error("a UDP route for an ICE-TCP pair")
-	}
+	// Which socket a selected pair's route takes: fastpath's TestSelectPair.
 }
 
 // TestSubscriberOfferHasNoCryptex: the subscriber connection does not offer header-extension
@@ -57,7 +41,7 @@ func TestSubscriberOfferHasNoCryptex(t *testing.T) {
 	defer e.Close()
 	for _, c := range []struct {
 		name    string
-		open    func() (*webrtc.PeerConnection, *Transport, error)
+		open    func() (*webrtc.PeerConnection, *fastpath.Transport, error)
 		cryptex bool
 	}{{"subscriber", e.NewSubscriberConnection, false}, {"publisher", e.NewPublisherConnection, true}} {
 		pc, _, err := c.open()

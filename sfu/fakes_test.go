@@ -130,3 +130,11 @@ func marshal(seq uint16, ts uint32, marker bool, payload []byte, exts ...[2]byte
 	}
 	return b
 }
+
+// twccIDOf is the transport-wide sequence extension a down track's packets carry (0: none).
+func twccIDOf(d *DownTrack) uint8 {
+	if d.stream == nil {
+		return 0
+	}
+	return d.stream.TWCCID()
+}

@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -10,110 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/dtls/v3"
-	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
-
-// TestKeyCaptureMatchesDTLSExporter: the SRTP keys Podium rebuilds from the key log and its
-// ServerHello are the keys DTLS's own exporter gives the server, for every suite and profile.
-func TestKeyCaptureMatchesDTLSExporter(t *testing.T) {
-	profiles := []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80}
-	suites := []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}
-	for _, suite := range suites {
-		for _, profile := range profiles {
-			got, want := handshakeKeys(t, suite, profile)
-			if got == nil {
-				t.Fatalf("suite %v profile %v: no keys captured", suite, profile)
-			}
-			if got.profile != srtp.ProtectionProfile(profile) || !bytes.Equal(got.key, want.LocalMasterKey) ||
-				!bytes.Equal(got.salt, want.LocalMasterSalt) || !bytes.Equal(got.remoteKey, want.RemoteMasterKey) ||
-				!bytes.Equal(got.remoteSalt, want.RemoteMasterSalt) {
-				t.Errorf("suite %v profile %v: captured keys differ from the exporter's", suite, profile)
-			}
-		}
-	}
-}
-
-// handshakeKeys runs a DTLS handshake on loopback with Podium's capture on the server side and
-// returns what it captured and what the server's exporter says.
-func handshakeKeys(t *testing.T, suite dtls.CipherSuiteID, profile dtls.SRTPProtectionProfile) (*sessionKeys, srtp.SessionKeys) {
-	t.Helper()
-	cert, err := selfsign.GenerateSelfSigned()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	a, err := net.ListenUDP("udp4", lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := net.ListenUDP("udp4", lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	keys := make(chan *sessionKeys, 1)
-	capture := &keyCapture{onKeys: func(k *sessionKeys) { keys <- k }}
-	shared := []dtls.Option{dtls.WithCertificates(cert), dtls.WithInsecureSkipVerify(true),
-		dtls.WithCipherSuites(suite), dtls.WithSRTPProtectionProfiles(profile),
-		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
-	serverOpts := []dtls.ServerOption{dtls.WithKeyLogWriter(capture), dtls.WithServerHelloMessageHook(capture.serverHello),
-		dtls.WithClientAuth(dtls.RequireAnyClientCert)}
-	clientOpts := []dtls.ClientOption{}
-	for _, o := range shared {
-		serverOpts = append(serverOpts, o)
-		clientOpts = append(clientOpts, o)
-	}
-	server, err := dtls.ServerWithOptions(a, b.LocalAddr(), serverOpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	client, err := dtls.ClientWithOptions(b, a.LocalAddr(), clientOpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- client.HandshakeContext(ctx) }()
-	if err := server.HandshakeContext(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	state, ok := server.ConnectionState()
-	if !ok {
-		t.Fatal("no connection state")
-	}
-	want := srtp.Config{Profile: srtp.ProtectionProfile(profile)}
-	if err := want.ExtractSessionKeysFromDTLS(&state, false); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case k := <-keys:
-		return k, want.Keys
-	default:
-		return nil, want.Keys
-	}
-}
 
 // directDownTrack is a down track whose Transport sends to a loopback socket with known keys
 // (and numbers packets for est, when there is one).
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, sink *net.UDPConn, keys *sessionKeys, est *bwe.Estimator) *DownTrack {
-	tr := &Transport{est: est}
-	tr.keys.Store(keys)
-	tr.route.Store(&route{sock: sock, addr: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-	tr.connected.Store(true)
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *fastpath.Socket, sink *net.UDPConn, keys *fastpath.Keys, est *bwe.Estimator) *DownTrack {
+	tr := fastpath.New(fastpath.Params{Estimator: est})
+	tr.Own(keys, sock, sink.LocalAddr().(*net.UDPAddr).AddrPort())
 	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: tr})
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
 	codecs[1].PayloadType = 100
@@ -127,17 +35,17 @@ func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *socket, 
 }
 
 // mediaSocket is the server's side of a direct path test.
-func mediaSocket(t testing.TB) *socket {
+func mediaSocket(t testing.TB) *fastpath.Socket {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return newSocket(conn)
+	return fastpath.NewSocket(conn)
 }
 
-func testKeys() *sessionKeys {
-	return &sessionKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 12)}
+func testKeys() *fastpath.Keys {
+	return &fastpath.Keys{Profile: srtp.ProtectionProfileAeadAes128Gcm, Key: bytes.Repeat([]byte{7}, 16), Salt: bytes.Repeat([]byte{9}, 12)}
 }
 
 // TestDirectWriteIsDecryptable: what the direct path sends is SRTP a subscriber with the same
@@ -156,7 +64,7 @@ func TestDirectWriteIsDecryptable(t *testing.T) {
 	if d.SendPadding(1) == 0 {
 		t.Fatal("no padding sent")
 	}
-	dec, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+	dec, err := srtp.CreateContext(keys.Key, keys.Salt, keys.Profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +154,7 @@ func benchmarkForwardDirect(b *testing.B, batched, estimator bool) {
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	sock := mediaSocket(b)
 	if !batched {
-		sock.raw = nil
+		sock = sock.Unbatched()
 	}
 	var est *bwe.Estimator
 	if estimator {
@@ -254,7 +162,7 @@ func benchmarkForwardDirect(b *testing.B, batched, estimator bool) {
 	}
 	for i := range n {
 		d := directDownTrack(b, r, webrtc.SSRC(i+1), sock, sink, testKeys(), est)
-		if estimator && d.twccID == 0 {
+		if estimator && twccIDOf(d) == 0 {
 			b.Fatal("the down track does not number packets for the estimator")
 		}
 	}
@@ -331,7 +239,7 @@ func TestSentIsRecordedBeforeItLeaves(t *testing.T) {
 	}
 	defer sink.Close()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	d := directDownTrack(t, r, 4242, &socket{w: check}, sink, testKeys(), est)
+	d := directDownTrack(t, r, 4242, fastpath.WriterSocket(check), sink, testKeys(), est)
 	feed(r, marshal(10, 1000, false, vp8Key))
 	feed(r, marshal(11, 1000, true, vp8Cont))
 	if d.SendPadding(3) == 0 {

@@ -58,7 +58,7 @@ func TestICETCPClient(t *testing.T) {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s := newSubscriberSetup(t, Config{BindIP: "127.0.0.1", TCPPort: 0, LoopbackOnly: true}, se, nil, 65536-100)
-	waitUntil(t, 5*time.Second, "the path to be decided", s.tr.decided.Load)
+	waitUntil(t, 5*time.Second, "the path to be decided", s.tr.Decided)
 	if p := selectedProtocol(s.pc); p != webrtc.ICEProtocolTCP {
 		t.Fatalf("selected pair over %v, want TCP", p)
 	}
@@ -91,7 +91,7 @@ func TestUDPToICETCPAndBack(t *testing.T) {
 	log.blocked.Store(true)
 	renegotiate(t, s.pc, s.peer.pc, &webrtc.OfferOptions{ICERestart: true})
 	waitUntil(t, 20*time.Second, "ICE-TCP", func() bool { return selectedProtocol(s.pc) == webrtc.ICEProtocolTCP })
-	waitUntil(t, 5*time.Second, "the route to go", func() bool { return s.tr.route.Load() == nil })
+	waitUntil(t, 5*time.Second, "the route to go", func() bool { return !s.tr.Routed() })
 	s.frames(t, src, 100, true)
 
 	log.blocked.Store(false)
@@ -107,7 +107,7 @@ func TestUDPToICETCPAndBack(t *testing.T) {
 		}
 	}
 	waitUntil(t, 5*time.Second, "UDP and Podium's route again", func() bool {
-		return selectedProtocol(s.pc) == webrtc.ICEProtocolUDP && s.tr.route.Load() != nil
+		return selectedProtocol(s.pc) == webrtc.ICEProtocolUDP && s.tr.Routed()
 	})
 	s.frames(t, src, 100, true)
 
@@ -118,7 +118,7 @@ func TestUDPToICETCPAndBack(t *testing.T) {
 	if len(sent) != 400 {
 		t.Errorf("%d packets reached the client, want 400 (300 before ICE-TCP, 100 after)", len(sent))
 	}
-	reused, misplaced := indexAudit(s.tr.keys.Load(), sent)
+	reused, misplaced := indexAudit(s.tr.Keys(), sent)
 	reportSome(t, "at an index used before under the same key", reused)
 	reportSome(t, "at an index the client does not expect", misplaced)
 	checkMedia(t, s, 400, 2)

@@ -15,15 +15,18 @@ import (
 
 	"github.com/podium-sfu/podium/internal/rtpext"
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/feedback"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
 // the Transport (with an estimator) that connects them.
 type inboundFixture struct {
-	in       *inboundConn
+	in       *fastpath.Conn
 	client   *net.UDPConn
-	tr       *Transport
+	tr       *fastpath.Transport
+	est      *bwe.Estimator
+	up       *feedback.Upstream // the feedback, should the client publish
 	d        *DownTrack
 	encrypt  *srtp.Context // the subscriber's SRTCP context
 	stranger *net.UDPConn  // a socket no Transport owns
@@ -45,14 +48,13 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 		conn := *c
 		t.Cleanup(func() { conn.Close() })
 	}
-	routes := &routeTable{}
-	f.in = newInboundConn(server, routes)
+	routes := &fastpath.Routes{}
+	f.in = fastpath.NewConn(server, routes)
 	keys := testKeys()
-	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
-	f.tr = &Transport{routes: routes, est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
-	f.tr.keys.Store(keys)
-	f.tr.connected.Store(true)
-	f.tr.setRoute(&route{sock: newSocket(server), addr: f.client.LocalAddr().(*net.UDPAddr).AddrPort()})
+	keys.RemoteKey, keys.RemoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
+	f.est, f.up = bwe.New(1_000_000, bwe.MinEstimate, 10_000_000), feedback.New()
+	f.tr = fastpath.New(fastpath.Params{Routes: routes, Estimator: f.est, Feedback: f.up})
+	f.tr.Own(keys, fastpath.NewSocket(server), f.client.LocalAddr().(*net.UDPAddr).AddrPort())
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	f.d = NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: f.tr})
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
@@ -60,7 +62,7 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 		t.Fatal(err)
 	}
 	r.AddDownTrack(f.d)
-	if f.encrypt, err = srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile); err != nil {
+	if f.encrypt, err = srtp.CreateContext(keys.RemoteKey, keys.RemoteSalt, keys.Profile); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -70,11 +72,10 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 // the read path a VP8 Receiver whose layer 0 is ssrc, handed over (TestReadPathHandOver) as
 // AddLayer does with a pion track.
 func (f *inboundFixture) publisherLayer(ssrc uint32) *Receiver {
-	f.tr.up = feedback.New()
-	f.tr.up.AddStream(ssrc, 90000, 0)
+	f.up.AddStream(ssrc, 90000, 0)
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = f.tr
-	f.tr.addLayer(ssrc, r, r.layers[0].Load())
+	f.tr.AddLayer(ssrc, r.layers[0].Load())
 	r.layers[0].Load().ownPath.Store(true)
 	return r
 }
@@ -121,7 +122,7 @@ var stunBinding = []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7
 func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	f := newInboundFixture(t)
 	for seq := uint16(1); seq <= 2; seq++ {
-		f.tr.est.OnSent(seq, 1200)
+		f.est.OnSent(seq, 1200)
 	}
 	twcc := &rtcp.TransportLayerCC{Header: twccHeader(5), SenderSSRC: 1, MediaSSRC: 4242, BaseSequenceNumber: 1, PacketStatusCount: 2,
 		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 2}},
@@ -141,8 +142,8 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	if st.PLIs != 1 || st.FractionLost != 0.25 || st.Jitter != 90 || st.DirectRTCP != 2 {
 		t.Errorf("down track saw %+v: want 1 PLI, the report's loss 0.25 and jitter 90, 2 RTCP packets", st)
 	}
-	if !f.tr.est.HasFeedback() || f.tr.RTCPTaken() != 1 {
-		t.Errorf("estimator feedback %v, %d packets taken: want the feedback and 1", f.tr.est.HasFeedback(), f.tr.RTCPTaken())
+	if !f.est.HasFeedback() || f.tr.RTCPTaken() != 1 {
+		t.Errorf("estimator feedback %v, %d packets taken: want the feedback and 1", f.est.HasFeedback(), f.tr.RTCPTaken())
 	}
 
 	// From an address no Transport owns: pion's.
@@ -166,7 +167,7 @@ func TestInboundTakesSubscriberRTCP(t *testing.T) {
 	if got, _ := f.next(t); !bytes.Equal(got, stunBinding) {
 		t.Fatalf("pion got %x, want the STUN message after the unbound track's RTCP", got)
 	}
-	f.tr.setRoute(nil)
+	f.tr.Own(f.tr.Keys(), nil, netip.AddrPort{})
 	f.send(t, f.client, pli)
 	if got, _ := f.next(t); !rtpext.IsRTCP(got) {
 		t.Fatalf("pion got %x, want the RTCP sent after the route was removed", got)
@@ -206,7 +207,7 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	if got, _ := f.next(t); !bytes.Equal(got, unknown) {
 		t.Fatalf("pion got %x first, want the packet of a stream the read path does not have", got)
 	}
-	if n := f.tr.in.dropped.Load(); n != 1 {
+	if n := f.tr.Dropped(); n != 1 {
 		t.Errorf("%d packets dropped, want the one that does not decrypt", n)
 	}
 	got := w.got()
@@ -216,7 +217,7 @@ func TestInboundForwardsPublisherRTP(t *testing.T) {
 	if st := r.Stats().Layers[0]; st.Direct != 2 || st.Packets != 2 {
 		t.Errorf("layer stats %+v: want 2 packets, both direct", st)
 	}
-	s, _ := f.tr.up.Stats(1000)
+	s, _ := f.up.Stats(1000)
 	if received, sr := s.Received, s.LastSR; received != 2 || sr != uint32((uint64(42)<<32)>>16) {
 		t.Errorf("feedback state: %d received, LSR %#x; want 2 and the sender report's", received, sr)
 	}
@@ -271,7 +272,7 @@ func TestReadPathFollowsTheRolloverCounter(t *testing.T) {
 	if got := w.got(); len(got) != 8 || !bytes.Equal(got[0].Payload, vp8Key) {
 		t.Fatalf("forwarded %d packets, want 8, a keyframe first", len(got))
 	}
-	if n := f.tr.in.dropped.Load(); n != 0 {
+	if n := f.tr.Dropped(); n != 0 {
 		t.Errorf("%d packets dropped, want none", n)
 	}
 	if !f.tr.Owned() {
@@ -299,7 +300,7 @@ func TestPublisherFeedbackUsesTheKernelsArrival(t *testing.T) {
 	f.raw(t, f.stranger, stunBinding) // what the read returns, after taking the packet
 	time.Sleep(150 * time.Millisecond)
 	f.next(t)
-	s, _ := f.tr.up.Stats(1000)
+	s, _ := f.up.Stats(1000)
 	arrival, received := s.LastArrival, s.Received
 	if received != 1 {
 		t.Fatalf("%d packets recorded, want 1", received)
@@ -315,43 +316,43 @@ func TestPublisherFeedbackUsesTheKernelsArrival(t *testing.T) {
 func TestReadPathHandOver(t *testing.T) {
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	l := r.layers[0].Load()
-	if l.handedOver(10) || l.handedOver(11) {
+	if l.HandedOver(10) || l.HandedOver(11) {
 		t.Fatal("handed over before pion's reader forwarded anything")
 	}
 	l.pionForwarded(marshal(9, 0, false, vp8Cont))
 	l.pionForwarded(marshal(10, 0, false, vp8Cont))
-	if l.handedOver(12) {
+	if l.HandedOver(12) {
 		t.Fatal("handed over while pion still buffers 11 and 12")
 	}
 	l.pionForwarded(marshal(11, 0, false, vp8Cont))
-	if l.handedOver(13) {
+	if l.HandedOver(13) {
 		t.Fatal("handed over while pion still buffers 12 and 13")
 	}
 	l.pionForwarded(marshal(13, 0, false, vp8Cont))
-	if !l.handedOver(14) || !l.handedOver(15) {
+	if !l.HandedOver(14) || !l.HandedOver(15) {
 		t.Fatal("not handed over after pion's reader forwarded the newest packet the socket saw")
 	}
 }
 
 // readPathFixture is a publisher's layer handed over to Podium's read path, with n subscribers
 // on pion's write path (discarding), and the publisher's encryption.
-func readPathFixture(tb testing.TB, n int) (*Transport, *srtp.Context) {
+func readPathFixture(tb testing.TB, n int) (*fastpath.Transport, *srtp.Context) {
 	tb.Helper()
 	keys := testKeys()
-	keys.remoteKey, keys.remoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
-	tr := &Transport{up: feedback.New()}
-	tr.keys.Store(keys)
-	tr.connected.Store(true)
-	tr.up.AddStream(1000, 90000, 0)
+	keys.RemoteKey, keys.RemoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
+	up := feedback.New()
+	tr := fastpath.New(fastpath.Params{Feedback: up})
+	tr.Own(keys, nil, netip.AddrPort{})
+	up.AddStream(1000, 90000, 0)
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = tr
 	l := r.layers[0].Load()
-	tr.addLayer(1000, r, l)
+	tr.AddLayer(1000, l)
 	l.ownPath.Store(true)
 	for i := range n {
 		boundDownTrack(r, webrtc.SSRC(i+1), &captureWriter{discard: true})
 	}
-	enc, err := srtp.CreateContext(keys.remoteKey, keys.remoteSalt, keys.profile)
+	enc, err := srtp.CreateContext(keys.RemoteKey, keys.RemoteSalt, keys.Profile)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -378,7 +379,7 @@ func BenchmarkReadPath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if !tr.receiveRTP(pkt, out, 0) {
+		if !tr.ReceiveRTP(pkt, out, 0) {
 			b.Fatal("not taken")
 		}
 	}
@@ -398,7 +399,7 @@ func TestReadPathDoesNotAllocate(t *testing.T) {
 		seq++
 		binary.BigEndian.PutUint16(plain[2:4], seq)
 		pkt, err := enc.EncryptRTP(wire[:0], plain, &h)
-		if err != nil || !tr.receiveRTP(pkt, out, 0) {
+		if err != nil || !tr.ReceiveRTP(pkt, out, 0) {
 			t.Fatalf("packet %d not taken: %v", seq, err)
 		}
 	}

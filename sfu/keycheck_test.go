@@ -3,16 +3,14 @@ package sfu
 import (
 	"bytes"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v4"
 
-	"github.com/podium-sfu/podium/sfu/rewrite"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // logBuffer is a slog handler's output that tests read.
@@ -39,14 +37,14 @@ func warnLogger(b *logBuffer) *slog.Logger {
 
 // flipped is keys with every byte of both master keys changed: what a derivation gone wrong
 // would give.
-func flipped(k *sessionKeys) *sessionKeys {
+func flipped(k *fastpath.Keys) *fastpath.Keys {
 	c := *k
-	c.key, c.remoteKey = bytes.Clone(k.key), bytes.Clone(k.remoteKey)
-	for i := range c.key {
-		c.key[i] ^= 0xff
+	c.Key, c.RemoteKey = bytes.Clone(k.Key), bytes.Clone(k.RemoteKey)
+	for i := range c.Key {
+		c.Key[i] ^= 0xff
 	}
-	for i := range c.remoteKey {
-		c.remoteKey[i] ^= 0xff
+	for i := range c.RemoteKey {
+		c.RemoteKey[i] ^= 0xff
 	}
 	return &c
 }
@@ -71,13 +69,13 @@ func TestKeySelfCheck(t *testing.T) {
 			src := &source{seq: 1, ts: 90000}
 			s.frames(t, src, 10, true) // under the wrong keys, noise to the client
 			// The client's RTCP (the test peer has no interceptors to send any by itself).
-			for range keyCheckFailures {
+			for range fastpath.KeyCheckFailures {
 				if err := s.peer.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1}}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			waitUntil(t, 5*time.Second, "the client's RTCP to be read", func() bool {
-				return s.tr.check.passed.Load() || !s.tr.Owned()
+				return s.tr.KeysPassed() || !s.tr.Owned()
 			})
 			s.frames(t, src, 10, true)
 			waitUntil(t, 5*time.Second, "the client to read what reached it", func() bool {
@@ -99,56 +97,11 @@ func TestKeySelfCheck(t *testing.T) {
 				}
 				return
 			}
-			if !s.tr.Owned() || s.tr.RTCPTaken() != keyCheckFailures {
-				t.Fatalf("owned %v after %d RTCP packets: want Podium's path, having read %d", s.tr.Owned(), s.tr.RTCPTaken(), keyCheckFailures)
+			if !s.tr.Owned() || s.tr.RTCPTaken() != fastpath.KeyCheckFailures {
+				t.Fatalf("owned %v after %d RTCP packets: want Podium's path, having read %d", s.tr.Owned(), s.tr.RTCPTaken(), fastpath.KeyCheckFailures)
 			}
 			if len(got) != 20 || logs.String() != "" {
 				t.Errorf("the client decrypted %d packets, want 20; log %q", len(got), logs.String())
-			}
-		})
-	}
-}
-
-// TestKeySelfCheckKeepsWrappedStreams: keys that fail the self-check are kept when a stream
-// Podium encrypted has wrapped: pion's context, starting again at rollover counter 0, would
-// reuse its indexes, were the keys right after all.
-func TestKeySelfCheckKeepsWrappedStreams(t *testing.T) {
-	sock := mediaSocket(t)
-	var logs logBuffer
-	for _, c := range []struct {
-		name    string
-		first   uint16
-		abandon bool
-	}{{"not wrapped", 1000, true}, {"wrapped", 65530, false}} {
-		t.Run(c.name, func(t *testing.T) {
-			r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-			keys := testKeys()
-			sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sink.Close()
-			d := directDownTrack(t, r, 4242, sock, sink, keys, nil)
-			d.transport.log = warnLogger(&logs)
-			d.munger = rewrite.New(c.first, 0)
-			for i := range 10 {
-				payload := vp8Delta
-				if i == 0 {
-					payload = vp8Key
-				}
-				feed(r, marshal(uint16(100+i), uint32(i)*3000, true, payload))
-			}
-			if d.Stats().Direct != 10 {
-				t.Fatalf("%d packets on Podium's path, want 10", d.Stats().Direct)
-			}
-			for range keyCheckFailures {
-				d.transport.keysFailed(keys)
-			}
-			if abandoned := !d.transport.Owned(); abandoned != c.abandon {
-				t.Fatalf("abandoned %v, want %v", abandoned, c.abandon)
-			}
-			if _, remembered := d.lookup(c.first + 5); remembered == c.abandon {
-				t.Errorf("record of what was sent kept %v, want %v (no retransmission through pion)", remembered, !c.abandon)
 			}
 		})
 	}

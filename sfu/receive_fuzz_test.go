@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
@@ -57,7 +58,7 @@ var recNames = [recKinds]string{"a raw packet", "a built packet", "a grown packe
 
 const (
 	maxRecords = 256
-	maxGrow    = fanInMTU + 800 // past the largest datagram the media socket's reader passes on
+	maxGrow    = fastpath.MaxDatagram + 800 // past the largest datagram the media socket's reader passes on
 )
 
 type record struct {
@@ -174,12 +175,10 @@ func newReceiveHarness(t *testing.T, cfg [4]byte, strict bool) *receiveHarness {
 // bind makes down track i, numbering from first, on pion's path or on Podium's own.
 func (h *receiveHarness) bind(i int, first uint16, exts []webrtc.RTPHeaderExtensionParameter, owned bool) *dtModel {
 	m := &dtModel{h: h, i: i, rec: &recorder{}, owned: owned, firstTS: 0xfffff000 + uint32(i)}
-	var tr *Transport
+	var tr *fastpath.Transport
 	if owned {
-		tr = &Transport{est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
-		tr.keys.Store(testKeys())
-		tr.route.Store(&route{sock: &socket{w: m.rec}, addr: netip.MustParseAddrPort("127.0.0.1:9")})
-		tr.connected.Store(true)
+		tr = fastpath.New(fastpath.Params{Estimator: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)})
+		tr.Own(testKeys(), fastpath.WriterSocket(m.rec), netip.MustParseAddrPort("127.0.0.1:9"))
 		m.tr = tr
 	}
 	d := NewDownTrack(h.r, DownTrackParams{TrackID: "TR_fuzz", StreamID: "PA_fuzz", Transport: tr,
@@ -193,7 +192,7 @@ func (h *receiveHarness) bind(i int, first uint16, exts []webrtc.RTPHeaderExtens
 	}
 	h.r.AddDownTrack(d)
 	m.d, m.ssrc, m.pt = d, uint32(ssrc), d.payloadType
-	m.levelID, m.twccID = d.audioLevelID, d.twccID
+	m.levelID, m.twccID = d.audioLevelID, twccIDOf(d)
 	m.init(first)
 	return m
 }

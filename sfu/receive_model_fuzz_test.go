@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
@@ -34,7 +35,7 @@ type dtModel struct {
 	h               *receiveHarness
 	i               int
 	d               *DownTrack
-	tr              *Transport // Podium's path (owned), else nil
+	tr              *fastpath.Transport // Podium's path (owned), else nil
 	rec             *recorder
 	owned           bool
 	ssrc            uint32
@@ -147,7 +148,7 @@ func (m *dtModel) target(layer int) {
 func (m *dtModel) pli() {
 	if m.owned {
 		raw, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: m.ssrc}})
-		m.tr.handleRTCP(raw, time.Now())
+		m.tr.HandleRTCP(raw, time.Now())
 		return
 	}
 	m.d.HandleRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: m.ssrc}})
@@ -369,7 +370,7 @@ func (m *dtModel) nack(relative bool, b []byte) {
 		if err != nil {
 			return
 		}
-		m.tr.handleRTCP(raw, time.Now())
+		m.tr.HandleRTCP(raw, time.Now())
 	} else {
 		m.d.HandleRTCP([]rtcp.Packet{n})
 	}
@@ -444,7 +445,7 @@ func (m *dtModel) next(what string) *written {
 // could be rewritten (nil otherwise).
 func (m *dtModel) expect(what string, out uint16, p *Packet, inLen int, ep *epoch) (*written, *codec.VP8Descriptor) {
 	size := m.wireSize(p)
-	if m.owned && size > len(scratch{}.wire) {
+	if m.owned && size > fastpath.WireSize {
 		return nil, nil // Podium's path does not send what does not fit its buffer
 	}
 	w := m.next(what)
@@ -482,7 +483,7 @@ func (m *dtModel) wireSize(p *Packet) int {
 	if m.twccID != 0 {
 		_ = h.SetExtension(m.twccID, []byte{0, 0})
 	}
-	size := h.MarshalSize() + len(p.Payload) + srtpTagMax
+	size := h.MarshalSize() + len(p.Payload) + fastpath.SRTPTagMax
 	if p.Header.Padding {
 		size += int(p.Header.PaddingSize)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 )
 
@@ -40,7 +41,7 @@ type Packet struct {
 	// newest's sequence number.
 	Late   bool
 	Newest uint16
-	batch  *sendBatch // where down tracks queue what they send; nil: send at once
+	batch  *fastpath.Batch // where down tracks queue what they send; nil: send at once
 }
 
 // ReceiverParams are what a Receiver needs from its publisher connection.
@@ -56,14 +57,14 @@ type ReceiverParams struct {
 	PLIInterval time.Duration
 	Logger      *slog.Logger
 	// Transport is the publisher connection's own read path (nil: pion's only). Its layers'
-	// packets are decrypted and forwarded by the media socket's reader (inbound.go).
-	Transport *Transport
+	// packets are decrypted and forwarded by the media socket's reader (sfu/fastpath).
+	Transport *fastpath.Transport
 }
 
 // Receiver is one published track as it arrives, with up to three simulcast layers. A layer's
 // packet is parsed once, stored once in the layer's packet cache and fanned out to every down
 // track of a copy-on-write list; each down track keeps the packets of the layer it forwards. The
-// media socket's reader forwards (Podium's read path, inbound.go) once the layer is handed over;
+// media socket's reader forwards (Podium's read path, sfu/fastpath) once the layer is handed over;
 // until then the layer's reader goroutine does, reading from pion.
 type Receiver struct {
 	p      ReceiverParams
@@ -82,6 +83,7 @@ type Receiver struct {
 
 // upLayer is one simulcast layer (or the only stream) of a published track.
 type upLayer struct {
+	r       *Receiver
 	index   int
 	rid     string
 	track   *webrtc.TrackRemote // nil in tests
@@ -108,8 +110,8 @@ type upLayer struct {
 	fwdMu   sync.Mutex
 	newest  uint16 // the highest sequence number forwarded
 	started bool
-	pkt     Packet    // the parse of the packet being forwarded
-	batch   sendBatch // what the fan-out queues for sendmmsg
+	pkt     Packet         // the parse of the packet being forwarded
+	batch   fastpath.Batch // what the fan-out queues for sendmmsg
 }
 
 // NewReceiver makes the receiver of one published track; AddLayer attaches its streams.
@@ -151,7 +153,7 @@ func (r *Receiver) AddLayer(idx int, track *webrtc.TrackRemote) error {
 	}
 	r.readers.Add(1)
 	go r.readLoop(l)
-	r.p.Transport.addLayer(l.ssrc, r, l)
+	r.p.Transport.AddLayer(l.ssrc, l)
 	return nil
 }
 
@@ -159,7 +161,7 @@ func (r *Receiver) addLayer(idx int, rid string, ssrc uint32, track *webrtc.Trac
 	if idx < 0 || idx >= MaxLayers {
 		return nil, fmt.Errorf("sfu: layer %d out of range", idx)
 	}
-	l := &upLayer{index: idx, rid: rid, ssrc: ssrc, track: track, cache: packetcache.New(r.p.CacheSize)}
+	l := &upLayer{r: r, index: idx, rid: rid, ssrc: ssrc, track: track, cache: packetcache.New(r.p.CacheSize)}
 	l.socketSeen.Store(-1)
 	if !r.layers[idx].CompareAndSwap(nil, l) {
 		return nil, ErrLayerExists
@@ -184,7 +186,7 @@ func (r *Receiver) Close() {
 		if l == nil {
 			continue
 		}
-		r.p.Transport.removeLayer(l.ssrc, l)
+		r.p.Transport.RemoveLayer(l.ssrc, l)
 		if l.track != nil {
 			_ = l.track.SetReadDeadline(time.Now())
 		}
@@ -218,14 +220,22 @@ func (l *upLayer) pionForwarded(b []byte) {
 	}
 }
 
-// handedOver tells Podium's read path whether it forwards the layer's packet with sequence
-// number seq; until then it notes seq for pion's reader to catch up with.
-func (l *upLayer) handedOver(seq uint16) bool {
+// HandedOver tells Podium's read path whether it forwards the layer's packet with sequence
+// number seq (fastpath.Layer); until then it notes seq for pion's reader to catch up with.
+func (l *upLayer) HandedOver(seq uint16) bool {
 	if l.ownPath.Load() {
 		return true
 	}
 	l.socketSeen.Store(int32(seq))
 	return false
+}
+
+// Forward forwards a packet Podium's read path decrypted (fastpath.Layer).
+func (l *upLayer) Forward(plain []byte) {
+	l.fwdMu.Lock()
+	l.direct.Add(1)
+	l.r.forward(l, plain, &l.pkt)
+	l.fwdMu.Unlock()
 }
 
 // forward is the hot path for one packet: parse once, store once, fan out by reference. The
@@ -261,7 +271,7 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	for _, dt := range *r.downTracks.Load() {
 		dt.WriteRTP(pkt)
 	}
-	l.batch.flush()
+	l.batch.Flush()
 }
 
 // parse fills pkt from one marshalled packet without allocating (the header's slices are reused).

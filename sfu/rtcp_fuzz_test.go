@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // twccHeader is the header pion's TransportLayerCC leaves to its caller (length in words - 1).
@@ -67,12 +68,13 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		est.OnSent(1, 1200)
 		est.OnRTCP(time.Now(), b) // what the interceptor does on pion's path
 		// Podium's read path, after decryption.
-		tr := &Transport{est: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)}
-		tr.est.OnSent(1, 1200)
+		est2 := bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)
+		est2.OnSent(1, 1200)
+		tr := fastpath.New(fastpath.Params{Estimator: est2})
 		d2 := NewDownTrack(r, DownTrackParams{Transport: tr})
 		if _, err := d2.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: &captureWriter{discard: true}}); err != nil {
 			t.Fatal(err)
 		}
-		tr.handleRTCP(b, time.Now())
+		tr.HandleRTCP(b, time.Now())
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // srtpIndex is where a packet sits in its stream's SRTP numbering: with the key, the SSRC, the
@@ -29,7 +30,7 @@ func (x srtpIndex) String() string { return fmt.Sprintf("ssrc %d roc %d seq %d",
 // the order they arrived, numbered by extending their sequence numbers (as a receiver does, RFC
 // 3711 appendix A), must each sit at the index that numbering gives, and no index may come twice.
 // It returns the indexes used twice and the packets at another index than the receiver's.
-func indexAudit(keys *sessionKeys, pkts [][]byte) (reused, misplaced []string) {
+func indexAudit(keys *fastpath.Keys, pkts [][]byte) (reused, misplaced []string) {
 	seen := map[srtpIndex]int{}
 	ext := map[uint32]int64{} // per SSRC: the extended sequence number of the newest packet
 	for i, p := range pkts {
@@ -41,7 +42,7 @@ func indexAudit(keys *sessionKeys, pkts [][]byte) (reused, misplaced []string) {
 		ext[ssrc] = max(ext[ssrc], want)
 		roc := -1
 		for r := range 4 {
-			ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+			ctx, err := srtp.CreateContext(keys.Key, keys.Salt, keys.Profile)
 			if err != nil {
 				return []string{err.Error()}, nil
 			}
@@ -121,14 +122,14 @@ func TestOneSRTPContextPerStreamAcrossRouteChanges(t *testing.T) {
 			waitUntil(t, 5*time.Second, "Podium's path", s.tr.Owned)
 			src := &source{seq: 1000, ts: 90000}
 			s.frames(t, src, 300, true) // across the wrap, on Podium's path
-			s.tr.selectPair(c.away(*pair))
+			s.tr.SelectPair(c.away(*pair))
 			// Off Podium's sockets: media, then a whole cycle of padding (probes). Padding rather
 			// than media: rewrite.Munger drops a layer's packets from 32768 after a switch on.
 			s.frames(t, src, 300, false)
 			s.padding(t, 65536)
-			s.tr.selectPair(pair)
+			s.tr.SelectPair(pair)
 			s.frames(t, src, 100, true)
-			keys := s.tr.keys.Load()
+			keys := s.tr.Keys()
 			if keys == nil {
 				t.Fatal("the connection is no longer Podium's")
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/rewrite"
 )
 
@@ -183,7 +184,7 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 type subscriberSetup struct {
 	e    *Engine
 	pc   *webrtc.PeerConnection
-	tr   *Transport
+	tr   *fastpath.Transport
 	r    *Receiver
 	d    *DownTrack
 	peer *testPeer

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // Two-peer tests on pion's virtual network (issue 16): a subscriber connection whose selected
@@ -106,20 +107,19 @@ func TestPairSwitchMidCall(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			lan := newVNetLAN(t)
 			se := lan.peerSettings()
-			peerKeys := make(chan *sessionKeys, 1)
+			peerKeys := make(chan *fastpath.Keys, 1)
 			if c.podiumClient {
 				if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 					t.Fatal(err)
 				}
 				// The client is the DTLS server: its keys, captured as Podium captures its own,
 				// are what the audit decrypts with.
-				capture := &keyCapture{onKeys: func(k *sessionKeys) { peerKeys <- k }}
-				se.SetDTLSKeyLogWriter(capture)
-				se.SetDTLSServerHelloMessageHook(capture.serverHello)
+				capture := &fastpath.KeyCapture{OnKeys: func(k *fastpath.Keys) { peerKeys <- k }}
+				capture.Capture(&se)
 			}
 			cfg := Config{BindIP: vnetServerIP, TCPPort: -1, vnet: lan.server}
 			s := newSubscriberSetup(t, cfg, se, lan.log, 65536-100)
-			waitUntil(t, 5*time.Second, "the path to be decided", s.tr.decided.Load)
+			waitUntil(t, 5*time.Second, "the path to be decided", s.tr.Decided)
 			if s.tr.Owned() == c.podiumClient {
 				t.Fatalf("Podium's path: %v, want %v", s.tr.Owned(), !c.podiumClient)
 			}
@@ -135,16 +135,16 @@ func TestPairSwitchMidCall(t *testing.T) {
 			second := selectedRemote(s.pc)
 			if !c.podiumClient {
 				waitUntil(t, 5*time.Second, "Podium's route to follow the pair", func() bool {
-					r := s.tr.route.Load()
-					return r != nil && r.addr.Addr().String() == second
+					addr, ok := s.tr.RemoteAddr()
+					return ok && addr.Addr().String() == second
 				})
 			}
 			s.frames(t, src, 100, true)
 
-			keys := s.tr.keys.Load()
+			keys := s.tr.Keys()
 			if c.podiumClient {
 				k := <-peerKeys
-				keys = &sessionKeys{profile: k.profile, key: k.remoteKey, salt: k.remoteSalt}
+				keys = &fastpath.Keys{Profile: k.Profile, Key: k.RemoteKey, Salt: k.RemoteSalt}
 			}
 			sent := lan.log.packets()
 			if len(sent) != 400 {

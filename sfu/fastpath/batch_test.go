@@ -1,4 +1,4 @@
-package sfu
+package fastpath
 
 import (
 	"encoding/binary"
@@ -22,17 +22,17 @@ func TestSendBatch(t *testing.T) {
 		sinks = append(sinks, c)
 		addrs = append(addrs, c.LocalAddr().(*net.UDPAddr).AddrPort())
 	}
-	socks := []*socket{mediaSocket(t), mediaSocket(t)}
+	socks := []*Socket{mediaSocket(t), mediaSocket(t)}
 	const total = 3*batchSize + 7
 	bufs := make([][]byte, total)
-	var b sendBatch
+	var b Batch
 	for i := range total {
 		bufs[i] = make([]byte, 1000)
 		binary.BigEndian.PutUint32(bufs[i], uint32(i))
 		bufs[i][999] = byte(i)
-		b.add(socks[(i/50)%2], bufs[i], addrs[i%3])
+		b.Add(socks[(i/50)%2], bufs[i], addrs[i%3])
 	}
-	b.flush()
+	b.Flush()
 	if b.n != 0 {
 		t.Fatalf("%d datagrams left queued", b.n)
 	}

@@ -1,4 +1,4 @@
-package sfu
+package fastpath
 
 import (
 	"net"
@@ -7,22 +7,22 @@ import (
 	"time"
 )
 
-// fanInConn is several media sockets sharing one port (listenUDPGroup) as the one connection
+// FanIn is several media sockets sharing one port (ListenUDPGroup) as the one connection
 // pion's UDP mux reads. Each socket has its own reader goroutine running Podium's read path
-// (inboundConn), which forwards what it takes on that goroutine; what it leaves to pion (STUN,
+// (Conn), which forwards what it takes on that goroutine; what it leaves to pion (STUN,
 // DTLS, SCTP: little) is copied and queued for the mux. pion writes on the first socket: the
 // port is the same.
-type fanInConn struct {
-	*inboundConn // the first socket: writes, local address, deadlines
-	all          []*inboundConn
-	queue        chan datagram
-	closed       chan struct{}
-	closeOnce    sync.Once
-	wg           sync.WaitGroup
+type FanIn struct {
+	*Conn     // the first socket: writes, local address, deadlines
+	all       []*Conn
+	queue     chan datagram
+	closed    chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
-// fanInMTU is the largest datagram a reader passes on whole: pion's UDP mux reads 8 KiB.
-const fanInMTU = 8192
+// MaxDatagram is the largest datagram a reader passes on whole: pion's UDP mux reads 8 KiB.
+const MaxDatagram = 8192
 
 type datagram struct {
 	b    []byte
@@ -30,8 +30,8 @@ type datagram struct {
 	err  error
 }
 
-func newFanInConn(conns []*inboundConn) *fanInConn {
-	f := &fanInConn{inboundConn: conns[0], all: conns, queue: make(chan datagram, 256), closed: make(chan struct{})}
+func NewFanIn(conns []*Conn) *FanIn {
+	f := &FanIn{Conn: conns[0], all: conns, queue: make(chan datagram, 256), closed: make(chan struct{})}
 	for _, c := range conns {
 		f.wg.Add(1)
 		go f.read(c)
@@ -39,9 +39,9 @@ func newFanInConn(conns []*inboundConn) *fanInConn {
 	return f
 }
 
-func (f *fanInConn) read(c *inboundConn) {
+func (f *FanIn) read(c *Conn) {
 	defer f.wg.Done()
-	buf := make([]byte, fanInMTU)
+	buf := make([]byte, MaxDatagram)
 	for {
 		n, addr, err := c.ReadFromAddrPort(buf)
 		d := datagram{addr: addr, err: err}
@@ -60,7 +60,7 @@ func (f *fanInConn) read(c *inboundConn) {
 }
 
 // ReadFromAddrPort returns the next datagram no reader took.
-func (f *fanInConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+func (f *FanIn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	select {
 	case d := <-f.queue:
 		if d.err != nil {
@@ -72,7 +72,7 @@ func (f *fanInConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	}
 }
 
-func (f *fanInConn) ReadFrom(b []byte) (int, net.Addr, error) {
+func (f *FanIn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, addr, err := f.ReadFromAddrPort(b)
 	if err != nil {
 		return n, nil, err
@@ -81,12 +81,12 @@ func (f *fanInConn) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 // SetReadDeadline has nothing to cut short: Close ends the readers.
-func (f *fanInConn) SetReadDeadline(time.Time) error { return nil }
+func (f *FanIn) SetReadDeadline(time.Time) error { return nil }
 
-func (f *fanInConn) SetDeadline(t time.Time) error { return f.inboundConn.SetWriteDeadline(t) }
+func (f *FanIn) SetDeadline(t time.Time) error { return f.Conn.SetWriteDeadline(t) }
 
 // Close closes every socket and waits for the readers.
-func (f *fanInConn) Close() error {
+func (f *FanIn) Close() error {
 	var err error
 	f.closeOnce.Do(func() {
 		close(f.closed)

@@ -1,4 +1,4 @@
-package sfu
+package fastpath
 
 import (
 	"net"
@@ -11,7 +11,7 @@ import (
 // TestUDPGroupSpreadsClients: the sockets of a group share one port, and the kernel spreads
 // clients over them (Linux; elsewhere there is one socket).
 func TestUDPGroupSpreadsClients(t *testing.T) {
-	conns, err := listenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
+	conns, err := ListenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,16 +68,16 @@ func TestUDPGroupSpreadsClients(t *testing.T) {
 // it when it is a routed client's RTCP, and pion's reader gets everything else, from the right
 // address; Close ends the readers.
 func TestFanInConn(t *testing.T) {
-	conns, err := listenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
+	conns, err := ListenUDPGroup(net.IPv4(127, 0, 0, 1), 0, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := &routeTable{}
-	var ins []*inboundConn
+	routes := &Routes{}
+	var ins []*Conn
 	for _, c := range conns {
-		ins = append(ins, newInboundConn(c, routes))
+		ins = append(ins, NewConn(c, routes))
 	}
-	fan := newFanInConn(ins)
+	fan := NewFanIn(ins)
 	const clients = 16
 	var senders []*net.UDPConn
 	for range clients {
@@ -89,16 +89,14 @@ func TestFanInConn(t *testing.T) {
 		senders = append(senders, c)
 	}
 	// Every client is also a subscriber whose RTCP Podium takes.
-	fx := newInboundFixture(t) // for its keys and the subscriber's encryption context
+	keys, encrypt := clientKeys(t) // the subscriber's encryption context
 	var transports []*Transport
 	for _, c := range senders {
-		tr := &Transport{routes: routes}
-		tr.keys.Store(fx.tr.keys.Load())
-		tr.connected.Store(true)
-		tr.setRoute(&route{sock: newSocket(conns[0]), addr: c.LocalAddr().(*net.UDPAddr).AddrPort()})
+		tr := New(Params{Routes: routes})
+		tr.Own(keys, NewSocket(conns[0]), c.LocalAddr().(*net.UDPAddr).AddrPort())
 		transports = append(transports, tr)
 		b := []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-		enc, err := fx.encrypt.EncryptRTCP(nil, b, nil)
+		enc, err := encrypt.EncryptRTCP(nil, b, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,13 +157,13 @@ func TestUDPGroupRefusesATakenPort(t *testing.T) {
 	}
 	defer taken.Close()
 	port := taken.LocalAddr().(*net.UDPAddr).Port
-	if conns, err := listenUDPGroup(lo, port, 4); err == nil {
+	if conns, err := ListenUDPGroup(lo, port, 4); err == nil {
 		for _, c := range conns {
 			c.Close()
 		}
 		t.Fatal("a group bound a port another socket holds")
 	}
-	group, err := listenUDPGroup(lo, 0, 4)
+	group, err := ListenUDPGroup(lo, 0, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +172,7 @@ func TestUDPGroupRefusesATakenPort(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if second, err := listenUDPGroup(lo, group[0].LocalAddr().(*net.UDPAddr).Port, 4); err == nil {
+	if second, err := ListenUDPGroup(lo, group[0].LocalAddr().(*net.UDPAddr).Port, 4); err == nil {
 		for _, c := range second {
 			c.Close()
 		}

@@ -1,4 +1,4 @@
-package sfu
+package fastpath
 
 import (
 	"net"
@@ -86,7 +86,7 @@ func TestUpstreamFeedbackOnPodiumsPath(t *testing.T) {
 		u.OnRTP(upPacket(t, 7, seq, uint32(seq)*3000, 100+seq), time.Now().UnixNano())
 	}
 
-	dec, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
+	dec, err := srtp.CreateContext(keys.Key, keys.Salt, keys.Profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestUpstreamFeedbackOnPodiumsPath(t *testing.T) {
 		t.Errorf("pion's writer got %d packets while Podium's path was ready", len(got))
 	}
 
-	tr.connected.Store(false) // DTLS closed: back to pion
+	tr.Disconnect() // DTLS closed: back to pion
 	u.OnRTP(upPacket(t, 7, 6, 18000, 106), time.Now().UnixNano())
 	deadline := time.Now().Add(3 * time.Second)
 	for fb = nil; fb == nil && time.Now().Before(deadline); {

@@ -1,11 +1,11 @@
-package sfu
+package fastpath
 
 import "sync/atomic"
 
 // The self-check of the keys Podium derives (srtpkeys.go). They are tested against DTLS's own
 // exporter in CI (TestKeyCaptureMatchesDTLSExporter), but a connection's keys are checked at
 // run time as well: what the client sends must decrypt with them. When the first
-// keyCheckFailures of its packets on Podium's read path (RTCP, and a publisher's RTP once taken
+// KeyCheckFailures of its packets on Podium's read path (RTCP, and a publisher's RTP once taken
 // over) fail to authenticate and none has succeeded, the keys are taken for wrong and the
 // connection is handed to pion for the rest of its life (abandon): nothing decrypts on Podium's
 // read path any more, and its down tracks write through pion's context.
@@ -19,10 +19,10 @@ import "sync/atomic"
 // (else the connection stays Podium's, with an error logged), and the down tracks forget what
 // they sent, so that no retransmission repeats an index through pion.
 
-// keyCheckFailures is how many of the client's packets may fail to decrypt, none having
+// KeyCheckFailures is how many of the client's packets may fail to decrypt, none having
 // succeeded, before the keys are taken for wrong. They are authenticated: with the right keys,
 // the first of them decrypts.
-const keyCheckFailures = 5
+const KeyCheckFailures = 5
 
 // keyCheck is a connection's self-check state.
 type keyCheck struct {
@@ -38,25 +38,25 @@ func (t *Transport) keysPassed() {
 }
 
 // keysFailed records a packet that did not, and abandons the keys at the limit.
-func (t *Transport) keysFailed(keys *sessionKeys) {
-	if t.check.passed.Load() || t.check.failures.Add(1) != keyCheckFailures {
+func (t *Transport) keysFailed(keys *Keys) {
+	if t.check.passed.Load() || t.check.failures.Add(1) != KeyCheckFailures {
 		return
 	}
 	t.abandon(keys)
 }
 
 // abandon hands the connection to pion: its keys failed the self-check.
-func (t *Transport) abandon(keys *sessionKeys) {
+func (t *Transport) abandon(keys *Keys) {
 	t.tracksMu.Lock() // no down track binds meanwhile
-	var tracks []*DownTrack
+	var streams []*Stream
 	if m := t.tracks.Load(); m != nil {
-		for _, d := range *m {
-			tracks = append(tracks, d)
+		for _, s := range *m {
+			streams = append(streams, s)
 		}
 	}
 	wrapped := false
-	for _, d := range tracks {
-		wrapped = wrapped || d.ownedWrapped()
+	for _, s := range streams {
+		wrapped = wrapped || s.wrapped()
 	}
 	moved := false
 	if !wrapped && !t.check.passed.Load() {
@@ -64,36 +64,17 @@ func (t *Transport) abandon(keys *sessionKeys) {
 		// finds them gone and goes through pion.
 		moved = t.keys.CompareAndSwap(keys, nil)
 		if moved {
-			for _, d := range tracks {
-				d.forgetSent()
+			for _, s := range streams {
+				s.track.ForgetSent()
 			}
 		}
 	}
 	t.tracksMu.Unlock()
 	switch {
 	case moved:
-		t.logger().Warn("the SRTP keys Podium derived do not decrypt the client's first packets: media of this connection goes through pion from now on",
-			"failures", keyCheckFailures)
+		t.log.Warn("the SRTP keys Podium derived do not decrypt the client's first packets: media of this connection goes through pion from now on",
+			"failures", KeyCheckFailures)
 	case wrapped:
-		t.logger().Error("the SRTP keys Podium derived do not decrypt the client's first packets, but a stream has wrapped: the connection stays on Podium's path (pion's would reuse its indexes)")
+		t.log.Error("the SRTP keys Podium derived do not decrypt the client's first packets, but a stream has wrapped: the connection stays on Podium's path (pion's would reuse its indexes)")
 	}
-}
-
-// ownedWrapped reports whether Podium's context has encrypted this down track's stream past
-// its first rollover.
-func (d *DownTrack) ownedWrapped() bool {
-	d.srtpMu.Lock()
-	defer d.srtpMu.Unlock()
-	if d.srtpCtx == nil {
-		return false
-	}
-	roc, ok := d.srtpCtx.ROC(d.ssrc)
-	return ok && roc > 0
-}
-
-// forgetSent drops the record of what was sent, which NACKs are answered from.
-func (d *DownTrack) forgetSent() {
-	d.seqMapMu.Lock()
-	clear(d.seqMap[:])
-	d.seqMapMu.Unlock()
 }

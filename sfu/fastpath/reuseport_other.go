@@ -1,11 +1,11 @@
 //go:build !linux
 
-package sfu
+package fastpath
 
 import "net"
 
-// listenUDPGroup opens one UDP socket: without Linux's SO_REUSEPORT balancing, one reader.
-func listenUDPGroup(ip net.IP, port, _ int) ([]*net.UDPConn, error) {
+// ListenUDPGroup opens one UDP socket: without Linux's SO_REUSEPORT balancing, one reader.
+func ListenUDPGroup(ip net.IP, port, _ int) ([]*net.UDPConn, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
 	if err != nil {
 		return nil, err
@@ -13,4 +13,4 @@ func listenUDPGroup(ip net.IP, port, _ int) ([]*net.UDPConn, error) {
 	return []*net.UDPConn{c}, nil
 }
 
-func defaultUDPReaders(int) int { return 1 }
+func DefaultUDPReaders(int) int { return 1 }

@@ -1,4 +1,4 @@
-package sfu
+package fastpath
 
 import (
 	"bytes"
@@ -8,21 +8,23 @@ import (
 	"errors"
 	"hash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/prf"
 	"github.com/pion/dtls/v3/pkg/protocol/extension"
 	"github.com/pion/dtls/v3/pkg/protocol/handshake"
 	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
 )
 
 // Podium encrypts subscribers' media itself (see Transport), so it needs the SRTP master keys of
 // each subscriber connection. pion does not export them; it exports what derives them: the DTLS
 // master secret (its key log) and the server's hello (random, cipher suite, SRTP profile). When
-// Podium is the DTLS server, which it asks to be, keyCapture rebuilds RFC 5764's keying material
+// Podium is the DTLS server, which it asks to be, KeyCapture rebuilds RFC 5764's keying material
 // from those exactly as DTLS's exporter does. When anything is missing (Podium was the DTLS
 // client, an unknown suite), there are no keys and media takes pion's own path. The key log
-// never leaves the process: keyCapture keeps the secret only until the keys are derived.
+// never leaves the process: KeyCapture keeps the secret only until the keys are derived.
 
 // dtlsSuites are the cipher suites Podium lets DTLS negotiate (pion's defaults) with the hash of
 // each one's PRF: only these can be exported.
@@ -40,7 +42,7 @@ var dtlsSuites = []struct {
 	{dtls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, sha512.New384},
 }
 
-func dtlsSuiteIDs() []dtls.CipherSuiteID {
+func DTLSSuiteIDs() []dtls.CipherSuiteID {
 	ids := make([]dtls.CipherSuiteID, len(dtlsSuites))
 	for i, s := range dtlsSuites {
 		ids[i] = s.id
@@ -57,28 +59,38 @@ func suiteHash(id uint16) func() hash.Hash {
 	return nil
 }
 
-// sessionKeys are one connection's SRTP master keys and salts: Podium's, which it encrypts
-// with, and the remote's, which Podium decrypts the subscriber's RTCP with (inbound.go).
-type sessionKeys struct {
-	profile               srtp.ProtectionProfile
-	key, salt             []byte
-	remoteKey, remoteSalt []byte
+// Keys are one connection's SRTP master keys and salts: Podium's, which it encrypts
+// with, and the remote's, which Podium decrypts the subscriber's RTCP with (read.go).
+type Keys struct {
+	Profile               srtp.ProtectionProfile
+	Key, Salt             []byte
+	RemoteKey, RemoteSalt []byte
 }
 
-// keyCapture collects one connection's handshake facts; its Write is the DTLS key log.
-type keyCapture struct {
+// KeyCapture collects one connection's handshake facts; its Write is the DTLS key log.
+type KeyCapture struct {
 	mu           sync.Mutex
 	serverRandom []byte
 	hash         func() hash.Hash
 	profile      srtp.ProtectionProfile
 	clientRandom []byte
 	master       []byte
-	onKeys       func(*sessionKeys) // called once, when the keys are known
+	OnKeys       func(*Keys) // when set, called once, when the keys are known (tests)
 	done         bool
+	keys         atomic.Pointer[Keys]
 }
 
-// serverHello records what Podium's ServerHello carries; the message goes out unchanged.
-func (k *keyCapture) serverHello(m handshake.MessageServerHello) handshake.Message {
+// Keys are the keys derived, nil before the handshake completes or when they cannot be.
+func (k *KeyCapture) Keys() *Keys { return k.keys.Load() }
+
+// Capture makes se, a setting engine of one connection, hand k what derives the keys.
+func (k *KeyCapture) Capture(se *webrtc.SettingEngine) {
+	se.SetDTLSKeyLogWriter(k)
+	se.SetDTLSServerHelloMessageHook(k.ServerHello)
+}
+
+// ServerHello records what Podium's ServerHello carries; the message goes out unchanged.
+func (k *KeyCapture) ServerHello(m handshake.MessageServerHello) handshake.Message {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	r := m.Random.MarshalFixed()
@@ -97,7 +109,7 @@ func (k *keyCapture) serverHello(m handshake.MessageServerHello) handshake.Messa
 }
 
 // Write takes key log lines: "CLIENT_RANDOM <client random> <master secret>".
-func (k *keyCapture) Write(p []byte) (int, error) {
+func (k *KeyCapture) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(p, []byte("\n")) {
 		f := bytes.Fields(line)
 		if len(f) != 3 || string(f[0]) != "CLIENT_RANDOM" {
@@ -116,7 +128,7 @@ func (k *keyCapture) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (k *keyCapture) derive() {
+func (k *KeyCapture) derive() {
 	k.mu.Lock()
 	if k.done || k.serverRandom == nil || k.hash == nil || k.profile == 0 || k.master == nil {
 		k.mu.Unlock()
@@ -124,7 +136,7 @@ func (k *keyCapture) derive() {
 	}
 	k.done = true
 	x := exporter{master: k.master, clientRandom: k.clientRandom, serverRandom: k.serverRandom, hash: k.hash}
-	profile, onKeys := k.profile, k.onKeys
+	profile, onKeys := k.profile, k.OnKeys
 	k.master = nil // derived from here on: the secret is not kept
 	k.mu.Unlock()
 	defer clear(x.master)
@@ -132,9 +144,11 @@ func (k *keyCapture) derive() {
 	if err := cfg.ExtractSessionKeysFromDTLS(x, false); err != nil {
 		return
 	}
+	keys := &Keys{Profile: profile, Key: cfg.Keys.LocalMasterKey, Salt: cfg.Keys.LocalMasterSalt,
+		RemoteKey: cfg.Keys.RemoteMasterKey, RemoteSalt: cfg.Keys.RemoteMasterSalt}
+	k.keys.Store(keys)
 	if onKeys != nil {
-		onKeys(&sessionKeys{profile: profile, key: cfg.Keys.LocalMasterKey, salt: cfg.Keys.LocalMasterSalt,
-			remoteKey: cfg.Keys.RemoteMasterKey, remoteSalt: cfg.Keys.RemoteMasterSalt})
+		onKeys(keys)
 	}
 }
 

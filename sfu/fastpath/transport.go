@@ -1,4 +1,9 @@
-package sfu
+// Package fastpath is Podium's own media path, past pion's: the media sockets (SO_REUSEPORT,
+// raw recvmsg and sendmmsg), the route table their readers look clients up in, the SRTP keys
+// captured from DTLS with their self-check, and each connection's Transport, which decrypts
+// what a client sends and encrypts what Podium sends it. It knows pion, not Receivers or
+// DownTracks: those reach it through Layer, Track and Stream.
+package fastpath
 
 import (
 	"log/slog"
@@ -7,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/bwe"
@@ -16,12 +20,12 @@ import (
 )
 
 // Transport is Podium's own path to one client connection, bypassing pion's for media. Towards
-// a subscriber, down tracks encrypt RTP with the connection's SRTP keys (see keyCapture) and
+// a subscriber, down tracks encrypt RTP with the connection's SRTP keys (see KeyCapture) and
 // send it straight to the address ICE selected, on the media socket pion's ICE also uses. That
 // skips pion's interceptor chain, SRTP session, mux and ICE wrappers, which cost about as much
 // CPU per forwarded packet as the encryption and the send themselves (docs/benchmarks.md). From
 // a publisher, the media socket's reader decrypts and forwards RTP itself, and from either it
-// reads RTCP (inbound.go).
+// reads RTCP (read.go).
 //
 // Whose SRTP contexts carry a connection's media is decided once, when DTLS connects, and kept
 // for the connection's life (issue 16). An SRTP context counts each stream's rollover counter
@@ -34,33 +38,30 @@ import (
 // An owned connection's down tracks send through Podium's contexts only: while the selected
 // pair is on no socket of Podium's they hold their media, numbering nothing, and resume at a
 // keyframe when one is selected again. Its read path decrypts the client's RTCP, and a
-// publisher's RTP once pion has learnt each layer, from then on alone (inbound.go). Before DTLS
+// publisher's RTP once pion has learnt each layer, from then on alone (read.go). Before DTLS
 // connects nothing is decided and down tracks write through pion, which sends nothing before it
 // has keys either.
 //
 // A self-check guards the derived keys: when the first few RTCP packets of the client's do not
 // decrypt with them and none does, they are taken for wrong and the connection is handed to
-// pion (abandon). Podium's own RTCP to the client (sender reports, PLIs) goes through pion;
+// pion (abandon, keycheck.go). Podium's own RTCP to the client (sender reports, PLIs) goes through pion;
 // the feedback to a publisher has an SSRC of its own on each path (rtcpOut).
 type Transport struct {
-	keys      atomic.Pointer[sessionKeys] // set when the connection is Podium's (decide); nil: pion's
-	captured  atomic.Pointer[sessionKeys] // what keyCapture derived, until decide
+	p         Params
+	keys      atomic.Pointer[Keys] // set when the connection is Podium's (decide); nil: pion's
 	decided   atomic.Bool
-	fastPath  bool // the engine's Config.DisableFastPath is not set
 	log       *slog.Logger
 	check     keyCheck
 	route     atomic.Pointer[route]
 	routeMu   sync.Mutex // orders route changes with their entries in routes
 	connected atomic.Bool
-	socket    func(local netip.Addr) *socket // the media socket a local candidate lives on
-	routes    *routeTable                    // where the media sockets' readers find this connection
 
-	// The read path (inbound.go): decryption; a subscriber's bound down tracks and a
+	// The read path (read.go): decryption; a subscriber's bound down tracks' streams and a
 	// publisher's layers by SSRC; the feedback a publisher gets.
 	in       inbound
 	tracksMu sync.Mutex
-	tracks   atomic.Pointer[map[uint32]*DownTrack]
-	layers   atomic.Pointer[map[uint32]inLayer]
+	tracks   atomic.Pointer[map[uint32]*Stream]
+	layers   atomic.Pointer[map[uint32]Layer]
 	up       *feedback.Upstream
 
 	// With bandwidth estimation: the estimator of this connection, and the transport-wide
@@ -69,7 +70,6 @@ type Transport struct {
 	twccSeq atomic.Uint32
 
 	out rtcpOut
-	api *webrtc.API // the connection's, for NewSender
 
 	held       atomic.Uint64 // packets held or dropped: owned, and no route
 	heldWarned atomic.Bool   // the route's loss was logged
@@ -80,15 +80,46 @@ type Transport struct {
 // an SSRC that pion's session never sends with (feedback.Upstream.SSRCs), so no index is used
 // twice under the connection's key.
 type rtcpOut struct {
-	mu   sync.Mutex
-	keys *sessionKeys // the keys ctx was made with
-	ctx  *srtp.Context
-	buf  []byte
+	mu  sync.Mutex
+	ctx lazyContext
+	buf []byte
+}
+
+// Params are what a Transport needs from the engine and its peer connection.
+type Params struct {
+	// Capture derives the connection's SRTP keys from its DTLS handshake (nil: the fast path is
+	// off, and the connection is pion's).
+	Capture *KeyCapture
+	// KeyFilter, in tests, changes the derived keys before they are used.
+	KeyFilter func(*Keys) *Keys
+	// Socket is the media socket a local candidate's address lives on (nil: none).
+	Socket func(local netip.Addr) *Socket
+	// Routes is where the media sockets' readers find connections by their address.
+	Routes *Routes
+	// API made the peer connection (NewSender makes senders with it).
+	API *webrtc.API
+	// Estimator is the connection's bandwidth estimator (nil: it estimates nothing).
+	Estimator *bwe.Estimator
+	// Feedback is a publisher connection's feedback, which then goes on Podium's path too.
+	Feedback *feedback.Upstream
+	Logger   *slog.Logger
+}
+
+// New makes the Transport of a peer connection; Watch connects it to the connection's state.
+func New(p Params) *Transport {
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	t := &Transport{p: p, log: p.Logger, up: p.Feedback, est: p.Estimator}
+	if t.up != nil {
+		t.up.WriteDirect(t.writeRTCP)
+	}
+	return t
 }
 
 // route is where a subscriber's packets go: a socket and the remote address.
 type route struct {
-	sock *socket
+	sock *Socket
 	addr netip.AddrPort
 }
 
@@ -111,9 +142,9 @@ func asUDPWriter(pc net.PacketConn) udpWriter {
 	return packetConnWriter{pc}
 }
 
-// watch follows the connection's DTLS state and selected candidate pair. It takes the DTLS
+// Watch follows the connection's DTLS state and selected candidate pair. It takes the DTLS
 // transport's state handler and the ICE transport's pair handler, which pion leaves to users.
-func (t *Transport) watch(pc *webrtc.PeerConnection) {
+func (t *Transport) Watch(pc *webrtc.PeerConnection) {
 	dtlsT := pc.SCTP().Transport()
 	iceT := dtlsT.ICETransport()
 	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
@@ -122,7 +153,7 @@ func (t *Transport) watch(pc *webrtc.PeerConnection) {
 			// runs on a goroutine of its own and may not have run: ask ICE (not DTLS, whose lock
 			// pion holds here).
 			if p, err := iceT.GetSelectedCandidatePair(); err == nil && p != nil {
-				t.selectPair(p)
+				t.SelectPair(p)
 			}
 			t.decide()
 		}
@@ -131,7 +162,7 @@ func (t *Transport) watch(pc *webrtc.PeerConnection) {
 			t.setRoute(nil)
 		}
 	})
-	iceT.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.selectPair(p) })
+	iceT.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) { t.SelectPair(p) })
 }
 
 // decide makes the connection Podium's or pion's for its life (see Transport), once.
@@ -139,10 +170,16 @@ func (t *Transport) decide() {
 	if !t.decided.CompareAndSwap(false, true) {
 		return
 	}
-	keys := t.captured.Swap(nil)
+	var keys *Keys
+	if t.p.Capture != nil {
+		keys = t.p.Capture.Keys()
+		if keys != nil && t.p.KeyFilter != nil {
+			keys = t.p.KeyFilter(keys)
+		}
+	}
 	why := ""
 	switch {
-	case !t.fastPath:
+	case t.p.Capture == nil:
 		why = "the fast path is off"
 	case keys == nil:
 		why = "no keys (Podium was the DTLS client, or the suite is not one it can export)"
@@ -150,20 +187,15 @@ func (t *Transport) decide() {
 		why = "the selected pair is on no socket of Podium's"
 	default:
 		t.keys.Store(keys)
-		t.logger().Debug("media on Podium's path")
+		t.log.Debug("media on Podium's path")
 		return
 	}
-	t.logger().Debug("media on pion's path", "reason", why)
+	t.log.Debug("media on pion's path", "reason", why)
 }
 
-func (t *Transport) logger() *slog.Logger {
-	if t.log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return t.log
-}
-
-func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
+// SelectPair follows the pair ICE selected: the route is the pair's when its local candidate is
+// UDP on a socket of Podium's, else there is none. Watch has pion call it; tests move the pair.
+func (t *Transport) SelectPair(p *webrtc.ICECandidatePair) {
 	if p == nil || p.Local == nil || p.Remote == nil || p.Local.Protocol != webrtc.ICEProtocolUDP ||
 		p.Local.Typ == webrtc.ICECandidateTypeRelay {
 		t.setRoute(nil)
@@ -171,9 +203,9 @@ func (t *Transport) selectPair(p *webrtc.ICECandidatePair) {
 	}
 	local, err1 := netip.ParseAddr(p.Local.Address)
 	remote, err2 := netip.ParseAddr(p.Remote.Address)
-	var sock *socket
-	if err1 == nil && err2 == nil {
-		sock = t.socket(local.Unmap())
+	var sock *Socket
+	if err1 == nil && err2 == nil && t.p.Socket != nil {
+		sock = t.p.Socket(local.Unmap())
 	}
 	if sock == nil {
 		t.setRoute(nil)
@@ -194,12 +226,12 @@ func (t *Transport) setRoute(r *route) {
 		addr = r.addr
 		t.heldWarned.Store(false) // the next loss is logged again
 	}
-	t.routes.update(old, addr, t)
+	t.p.Routes.update(old, addr, t)
 }
 
 // sendPath is where a down track's packet goes: with keys nil, through pion; with keys and a
 // route, on Podium's path; with keys and no route, nowhere (see Transport).
-func (t *Transport) sendPath() (*sessionKeys, *route) {
+func (t *Transport) sendPath() (*Keys, *route) {
 	if t == nil {
 		return nil, nil
 	}
@@ -222,7 +254,7 @@ func (t *Transport) holding() bool {
 func (t *Transport) countHeld() {
 	t.held.Add(1)
 	if t.connected.Load() && !t.heldWarned.Load() && t.heldWarned.CompareAndSwap(false, true) {
-		t.logger().Warn("the selected candidate pair is on no socket of Podium's: media to this client is held until ICE selects one that is")
+		t.log.Warn("the selected candidate pair is on no socket of Podium's: media to this client is held until ICE selects one that is")
 	}
 }
 
@@ -253,14 +285,11 @@ func (t *Transport) writeRTCP(compound []byte) bool {
 	o := &t.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.keys != keys {
-		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile)
-		if err != nil {
-			return false
-		}
-		o.ctx, o.keys = ctx, keys
+	ctx := o.ctx.local(keys)
+	if ctx == nil {
+		return false
 	}
-	enc, err := o.ctx.EncryptRTCP(o.buf[:0], compound, nil)
+	enc, err := ctx.EncryptRTCP(o.buf[:0], compound, nil)
 	if err != nil {
 		return false
 	}
@@ -274,7 +303,7 @@ func (t *Transport) writeRTCP(compound []byte) bool {
 // m-section of a track that has gone instead of growing its offer by one (pion's AddTrack
 // reuses none whose remote side answered inactive, which is every one of them).
 func (t *Transport) NewSender(pc *webrtc.PeerConnection, track webrtc.TrackLocal) (*webrtc.RTPSender, error) {
-	return t.api.NewRTPSender(track, pc.SCTP().Transport())
+	return t.p.API.NewRTPSender(track, pc.SCTP().Transport())
 }
 
 // UseClock makes the feedback to this connection's publisher tick on c (its room's clock)
