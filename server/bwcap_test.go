@@ -46,13 +46,6 @@ func newThrottle(rate float64, maxDelay time.Duration) *throttleConn {
 	return &throttleConn{rate: rate, maxDelay: maxDelay, queue: make(chan queued, 4096), done: make(chan struct{})}
 }
 
-// setRate changes the link's rate (a cap change mid-call).
-func (c *throttleConn) setRate(bits float64) {
-	c.mu.Lock()
-	c.rate = bits
-	c.mu.Unlock()
-}
-
 func (c *throttleConn) wrap(pc net.PacketConn) net.PacketConn {
 	c.PacketConn = pc
 	c.wg.Add(1)
@@ -118,18 +111,19 @@ func (c *throttleConn) Close() error {
 }
 
 // TestBandwidthCapPausesLowestPriorities: one subscriber's downlink is capped at 800 kbps. The
-// estimator finds the cap; what the server sends the subscriber settles below the cap + 10%
-// (measured before the bottleneck, so sending more and losing it fails), the lowest priorities
-// are paused first (the dominant speaker stays), and every participant's audio keeps flowing.
-// Then the cap is lifted to 2.5 Mbps and lowered to 800 kbps again: the convergence times are
-// logged, and the second settling is checked like the first.
+// real estimator finds the real cap: once it has grown back from its first congestion, what the
+// server sends the subscriber settles below the cap + 10% (measured before the bottleneck, so
+// sending more and losing it fails) and not far below it, the lowest priorities are paused (the
+// dominant speaker stays), and every participant's audio keeps flowing. What the allocator does
+// when the cap is lifted and lowered again, and the order of the pauses, is
+// room/alloc.TestBandwidthCapSimulated, on simulated time.
 func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 	if raceEnabled {
 		// Seven participants and three layers each under the race detector starve two cores: the
 		// delays the estimator measures are then the machine's, not the link's.
 		t.Skip("timing test: runs without the race detector in .ci/run")
 	}
-	const capBits, liftedBits = 800_000, 2_500_000
+	const capBits = 800_000
 	link := newThrottle(capBits, 150*time.Millisecond)
 	media := sfuLoopback()
 	media.WrapPacketConn = link.wrap
@@ -295,31 +289,22 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 		}
 	}
 
-	// Let the estimator find the cap, then measure.
-	time.Sleep(12 * time.Second)
-	settled("capped", 4*time.Second)
-	if t.Failed() {
-		return
-	}
-
-	// Lift the cap: how long until the server sends clearly more than the old cap (1.5 s of
-	// offered rate above 1.2 Mbps)?
-	lifted := time.Now()
-	link.setRate(liftedBits)
-	recovered := converge(t, since, lifted, 20*time.Second, func(s rateSample) bool { return s.offered > 1_200_000 })
-	t.Logf("cap lifted to 2.5 Mbps: above 1.2 Mbps after %v", recovered.Round(100*time.Millisecond))
-	time.Sleep(3 * time.Second)
-
-	// Lower it again: how long until the offered rate stays below the cap + 10%?
-	lowered := time.Now()
-	link.setRate(capBits)
-	down := converge(t, since, lowered, 12*time.Second, func(s rateSample) bool { return s.offered <= capBits*11/10 })
-	t.Logf("cap lowered to 800 kbps: below 880 kbps after %v", down.Round(100*time.Millisecond))
-	// The drop into the full queue is a congestion episode: the estimate undershoots, then
-	// grows back slowly near the cap (as after the start). Measure the state it settles in, as
-	// for the first cap, not that transient.
-	time.Sleep(6 * time.Second)
-	settled("capped again", 4*time.Second)
+	// Let the estimator find the cap: its first estimate (3 Mbps) overloads the link, it falls
+	// below the cap, often undershoots, and grows back; measure once it has stayed near the cap
+	// for 1.5 s (three samples) after the fall.
+	eventually(t, 20*time.Second, "the estimate to settle near the cap", func() bool {
+		near := 0
+		for _, s := range since(time.Time{}) {
+			switch {
+			case s.est >= 0 && s.est < capBits*7/10: // -1: no estimator yet
+				near = 0
+			case near > 0 || (s.est >= 0 && s.est < capBits):
+				near++
+			}
+		}
+		return near >= 3
+	})
+	settled("capped", 3*time.Second)
 	_ = bytesIn.Load()
 }
 
@@ -327,27 +312,4 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 type rateSample struct {
 	at           time.Time
 	offered, est int64 // bits/s offered to the link over the half second; the estimate
-}
-
-// converge waits up to limit for a run of three half-second samples after from that all pass
-// ok, and returns the time from `from` to the start of that run (limit when none came).
-func converge(t *testing.T, since func(time.Time) []rateSample, from time.Time, limit time.Duration, ok func(rateSample) bool) time.Duration {
-	t.Helper()
-	deadline := from.Add(limit)
-	for time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
-		run := 0
-		ss := since(from)
-		for i, s := range ss {
-			if !ok(s) {
-				run = 0
-				continue
-			}
-			if run++; run == 3 {
-				return ss[i-2].at.Sub(from) - 500*time.Millisecond
-			}
-		}
-	}
-	t.Logf("no convergence within %v", limit)
-	return limit
 }
