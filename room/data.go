@@ -9,30 +9,11 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/peer"
 )
 
-// Data channel labels, the same on both connections.
-const (
-	DataReliable = "reliable"
-	DataLossy    = "lossy"
-	// MaxDataMessage is the largest data message relayed.
-	MaxDataMessage = 64 << 10
-)
-
-func (p *Participant) openDataChannels() error {
-	ordered, unordered, zero := true, false, uint16(0)
-	for label, init := range map[string]*webrtc.DataChannelInit{
-		DataReliable: {Ordered: &ordered},
-		DataLossy:    {Ordered: &unordered, MaxRetransmits: &zero},
-	} {
-		dc, err := p.sub.CreateDataChannel(label, init)
-		if err != nil {
-			return fmt.Errorf("data channel %s: %w", label, err)
-		}
-		p.subDC[label] = dc
-	}
-	return nil
-}
+// MaxDataMessage is the largest data message relayed.
+const MaxDataMessage = 64 << 10
 
 type dataMessage struct {
 	Topic   string          `json:"topic,omitempty"`
@@ -44,7 +25,7 @@ type dataMessage struct {
 // relayData forwards a data message from this participant's publisher connection to the room.
 // Text messages are JSON: "from" is set by the server and "to" limits the recipients.
 func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
-	if label != DataReliable && label != DataLossy {
+	if label != peer.Reliable && label != peer.Lossy {
 		return
 	}
 	if !p.perms.CanPublishData || len(m.Data) > MaxDataMessage {
@@ -80,55 +61,17 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 // a receiver over its reliable budget for SlowConsumerAfter, or at the ceiling, is closed
 // (leave slow_consumer) rather than silently missing a message it was promised.
 func (p *Participant) sendData(label string, b []byte, text bool) {
-	dc := p.subDC[label]
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return
-	}
-	lim := &p.room.manager.cfg.Limits
-	queued := int(dc.BufferedAmount()) + len(b)
-	if label == DataLossy {
-		if queued > lim.LossyBuffered {
-			p.room.manager.drops.dataLossy.Add(1)
-			return
-		}
-	} else if p.overReliableBudget(queued, lim) {
+	switch p.peer.SendData(label, b, text) {
+	case peer.DataDropped:
+		p.room.manager.drops.dataLossy.Add(1)
+	case peer.DataSlow:
 		if !p.slowConsumer.CompareAndSwap(false, true) {
 			return // already on its way out
 		}
 		p.room.manager.drops.slowConsumers.Add(1)
-		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer,
-			"buffered", queued-len(b))
+		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer)
 		p.requestClose(protocol.LeaveSlowConsumer)
-		return
 	}
-	var err error
-	if text {
-		err = dc.SendText(string(b))
-	} else {
-		err = dc.Send(b)
-	}
-	if err != nil {
-		p.logger.Debug("data send failed", "err", err)
-	}
-}
-
-// overReliableBudget tracks how long the reliable channel has held more than its budget and
-// reports whether the receiver must go.
-func (p *Participant) overReliableBudget(queued int, lim *Limits) bool {
-	if queued <= lim.ReliableBuffered {
-		p.reliableOverSince.Store(0)
-		return false
-	}
-	if queued > lim.ReliableCeiling {
-		return true
-	}
-	now := time.Now().UnixNano()
-	since := p.reliableOverSince.Load()
-	if since == 0 {
-		p.reliableOverSince.CompareAndSwap(0, now)
-		return false
-	}
-	return time.Duration(now-since) > lim.SlowConsumerAfter
 }
 
 // stampText turns a client's text data message into the one relayed: "from" set to the

@@ -23,6 +23,8 @@ type Manager struct {
 	cfg    Config
 	engine *sfu.Engine
 	drops  dropCounters
+	// newPeer makes a participant's connections (on engine; tests make fakes).
+	newPeer func(*Participant) (Peer, error)
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -32,7 +34,7 @@ type Manager struct {
 // NewManager makes an empty directory that creates peer connections with engine.
 func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 	cfg.defaults()
-	return &Manager{cfg: cfg, engine: engine, rooms: map[string]*Room{}}
+	return &Manager{cfg: cfg, engine: engine, newPeer: newPeer, rooms: map[string]*Room{}}
 }
 
 // CreateRoom creates a room, or returns the existing one with that name.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/alloc"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -23,8 +24,9 @@ type JoinParams struct {
 	Sink                     Sink
 }
 
-// Participant is one session in a room: a publisher and a subscriber peer connection and the
-// tracks flowing through them. Every change of its state runs on its control queue.
+// Participant is one session in a room: who it is, what it may do, the tracks it publishes and
+// those it receives; its Peer holds the connections they flow through. Every change of its state
+// runs on its control queue.
 type Participant struct {
 	room     *Room
 	sid      string
@@ -35,10 +37,7 @@ type Participant struct {
 	logger   *slog.Logger
 	q        *opQueue
 
-	pub, sub     *webrtc.PeerConnection
-	subTransport *sfu.Transport                 // Podium's own write path to the subscriber connection
-	pubTransport *sfu.Transport                 // Podium's own read path from the publisher connection
-	subDC        map[string]*webrtc.DataChannel // data channels the server opened towards the client
+	peer Peer
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
 	name     string
@@ -52,23 +51,12 @@ type Participant struct {
 	explicit      map[string]bool            // track sid -> explicit subscribe choice
 	settings      map[string]protocol.TrackSettings
 	autoSubscribe bool
-	offerInFlight bool
-	needOffer     bool
-	remoteCands   map[string][]webrtc.ICECandidateInit
+	offerInFlight bool // a subscriber offer waits for its answer
+	needOffer     bool // and another must follow it
 	closing       bool
-	kindsOffered  map[webrtc.RTPCodecType]bool // kinds with an m-section offering every codec (see subscribe)
 
-	// Transceivers whose track has gone, on their way to reuse: sending nothing since the last
-	// offer (retired), offered inactive and waiting for the answer (retiredOffered), inactive on
-	// both sides (idle: the next subscription of their kind takes one).
-	retired, retiredOffered, idle []*webrtc.RTPTransceiver
-
-	// bandwidth hysteresis (see holdBudget)
-	prevBudget     int64
-	budgetCap      int64
-	budgetCapUntil time.Time
-	prober         prober
-	quality        string // last connection quality announced
+	alloc   alloc.Subscriber // the allocator's memory: budget hysteresis, probing
+	quality string           // last connection quality announced
 
 	// what one client may ask of the server (see Limits)
 	requests                       atomic.Int32 // client requests waiting on the control queue
@@ -80,7 +68,6 @@ type Participant struct {
 	tickNow                        atomic.Int64  // the latest tick's time (UnixNano)
 	updates                        updateCoalescer
 	dataFrames, dataBytes          *rate.Limiter // what this participant may send as data
-	reliableOverSince              atomic.Int64  // when its reliable channel went over budget (UnixNano); 0: under
 	slowConsumer                   atomic.Bool   // closed for not reading its data
 
 	closeOnce sync.Once
@@ -102,8 +89,6 @@ type PublishedTrack struct {
 type subscription struct {
 	track       *PublishedTrack
 	dt          *sfu.DownTrack
-	sender      *webrtc.RTPSender
-	transceiver *webrtc.RTPTransceiver
 	announced   bool
 	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
 	lastState   string                  // last streamState sent, to send changes only
@@ -117,63 +102,20 @@ func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 		room: r, sid: newSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
 		sink: jp.Sink, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
 		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
-		settings: map[string]protocol.TrackSettings{}, remoteCands: map[string][]webrtc.ICECandidateInit{},
-		subDC: map[string]*webrtc.DataChannel{}, done: make(chan struct{}), ideals: map[string]int{},
-		kindsOffered: map[webrtc.RTPCodecType]bool{},
+		settings: map[string]protocol.TrackSettings{}, done: make(chan struct{}), ideals: map[string]int{},
 	}
 	lim := r.manager.cfg.Limits
 	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))
 	p.dataBytes = rate.NewLimiter(rate.Limit(lim.DataByteRate), int(lim.DataByteBurst))
 	p.updates.interval = lim.MetadataInterval
 	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
+	p.q = newOpQueue()
 	var err error
-	if p.pub, p.pubTransport, err = r.manager.engine.NewPublisherConnection(); err != nil {
-		return nil, fmt.Errorf("publisher connection: %w", err)
-	}
-	p.pubTransport.UseClock(r.clock) // the feedback to this publisher ticks with the room
-	if p.sub, p.subTransport, err = r.manager.engine.NewSubscriberConnection(); err != nil {
-		_ = p.pub.Close()
-		return nil, fmt.Errorf("subscriber connection: %w", err)
-	}
-	if err := p.openDataChannels(); err != nil {
-		_ = p.pub.Close()
-		_ = p.sub.Close()
+	if p.peer, err = r.manager.newPeer(p); err != nil {
+		p.q.close()
 		return nil, err
 	}
-	p.q = newOpQueue()
-	p.wire()
 	return p, nil
-}
-
-// wire installs the pion callbacks; each hops onto the control queue.
-func (p *Participant) wire() {
-	for target, pc := range map[string]*webrtc.PeerConnection{protocol.TargetPublisher: p.pub, protocol.TargetSubscriber: p.sub} {
-		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-			msg := &protocol.Candidate{Target: target}
-			if c != nil {
-				init := c.ToJSON()
-				msg.Candidate = &protocol.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
-					SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
-			}
-			// Through the control queue: gathering starts inside SetLocalDescription, on pion's
-			// goroutine, and a candidate sent from there could overtake the answer or offer
-			// that the queue's current job is about to send.
-			p.q.push(func() { p.send(msg) })
-		})
-		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-			p.logger.Debug("connection state", "target", target, "state", s.String())
-			if s == webrtc.PeerConnectionStateFailed {
-				p.requestClose("")
-			}
-		})
-	}
-	p.pub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		p.q.push(func() { p.onTrack(t, r) })
-	})
-	p.pub.OnDataChannel(func(dc *webrtc.DataChannel) {
-		label := dc.Label()
-		dc.OnMessage(func(m webrtc.DataChannelMessage) { p.relayData(label, m) })
-	})
 }
 
 // Sid is the participant's session id.
@@ -297,12 +239,7 @@ func (p *Participant) shutdown(reason string) {
 
 // teardown closes both peer connections (which ends every reader of this participant).
 func (p *Participant) teardown() {
-	err := errors.Join(p.pub.Close(), p.sub.Close())
-	p.room.manager.engine.Forget(p.pub)
-	p.room.manager.engine.Forget(p.sub)
-	if err != nil {
-		p.logger.Debug("closing peer connections", "err", err)
-	}
+	p.peer.Close()
 	if p.q != nil && !p.closing {
 		p.q.close()
 	}

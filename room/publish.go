@@ -10,7 +10,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/sfu"
 )
 
 // handlePublish reserves a track sid for a track the next publisher offer will carry.
@@ -78,18 +77,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 		return
 	}
 	delete(p.pending, t.cid)
-	var levelID uint8
-	for _, x := range rr.GetParameters().HeaderExtensions {
-		if x.URI == sfu.AudioLevelURI {
-			levelID = uint8(x.ID)
-		}
-	}
-	cfg := p.room.manager.engine.Config()
-	r := sfu.NewReceiver(sfu.ReceiverParams{
-		Codec: remote.Codec(), Kind: remote.Kind(), AudioLevelID: levelID,
-		WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
-		Logger: p.logger.With("track", t.sid), Transport: p.pubTransport,
-	})
+	r := p.peer.NewReceiver(remote, rr, p.logger.With("track", t.sid))
 	p.mu.Lock()
 	t.receiver, t.rtpReceiver = r, rr
 	t.info.MimeType = remote.Codec().MimeType

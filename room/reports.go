@@ -27,7 +27,7 @@ func (p *Participant) sendReports(now time.Time) {
 	const perPacket = 40
 	for len(pkts) > 0 {
 		n := min(len(pkts), perPacket)
-		if err := p.sub.WriteRTCP(pkts[:n]); err != nil {
+		if err := p.peer.WriteRTCP(pkts[:n]); err != nil {
 			p.logger.Debug("sender reports", "err", err)
 			return
 		}

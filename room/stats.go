@@ -82,10 +82,11 @@ func (r *Room) ParticipantStats(timeout time.Duration) []ParticipantStats {
 
 // Stats snapshots the participant; see Room.ParticipantStats.
 func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
+	pubState, subState := p.peer.States()
 	ps := ParticipantStats{
 		Info: p.Info(), Hidden: p.perms.Hidden,
-		PublisherState: p.pub.ConnectionState().String(), SubscriberState: p.sub.ConnectionState().String(),
-		DownlinkEstimate: p.room.manager.engine.Estimate(p.sub),
+		PublisherState: pubState.String(), SubscriberState: subState.String(),
+		DownlinkEstimate: p.peer.Estimate(),
 	}
 	for _, t := range p.publishedTracks() {
 		p.mu.Lock()

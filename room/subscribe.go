@@ -3,8 +3,6 @@ package room
 import (
 	"fmt"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu"
 )
@@ -59,71 +57,28 @@ func (p *Participant) wantedTracks() map[string]*PublishedTrack {
 
 func (p *Participant) subscribe(t *PublishedTrack) error {
 	sid := t.sid
-	dt := sfu.NewDownTrack(t.receiver, sfu.DownTrackParams{
-		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid), Transport: p.subTransport,
+	dt := p.peer.NewDownTrack(t.receiver, sfu.DownTrackParams{
+		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid),
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
 	})
-	tr := p.reuse(dt)
-	if tr == nil {
-		var err error
-		if tr, err = p.sub.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			return err
-		}
+	if err := p.peer.AddTrack(dt); err != nil {
+		return err
 	}
-	// Offer the track's codec only: the m-section of a VP8 track that also offers H.264 is a
-	// third longer, and a subscriber offer must fit one signalling frame. Except on the
-	// connection's first m-section of each kind: pion may later offer only the codecs of the
-	// first answer that had that kind, so it must learn every codec the client takes there.
-	if !p.kindsOffered[dt.Kind()] {
-		p.kindsOffered[dt.Kind()] = true
-	} else if c, ok := sfu.CodecFor(t.receiver.Codec().MimeType); ok {
-		if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}); err != nil {
-			p.logger.Warn("codec preferences", "track", sid, "err", err)
-		}
-	}
-	s := &subscription{track: t, dt: dt, sender: tr.Sender(), transceiver: tr}
+	s := &subscription{track: t, dt: dt}
 	if st, ok := p.settings[t.sid]; ok {
 		s.settings = &st
 	}
 	p.subs[t.sid] = s
 	p.allocateAll()
-	dt.StartRTCP(s.sender)
 	t.receiver.AddDownTrack(dt)
-	return nil
-}
-
-// reuse puts dt on an idle transceiver of its kind (its m-section inactive on both sides since a
-// track went) and returns it; nil when there is none. A subscriber offer keeps an m-section for
-// every transceiver it ever had, and it must fit one signalling frame: without reuse, each
-// track that left a long meeting made every other participant's offer longer for good.
-func (p *Participant) reuse(dt *sfu.DownTrack) *webrtc.RTPTransceiver {
-	for i, tr := range p.idle {
-		if tr.Kind() != dt.Kind() {
-			continue
-		}
-		p.idle = append(p.idle[:i:i], p.idle[i+1:]...)
-		sender, err := p.subTransport.NewSender(p.sub, dt)
-		if err == nil {
-			if err = tr.SetSender(sender, dt); err != nil {
-				_ = sender.Stop()
-			}
-		}
-		if err != nil {
-			p.logger.Debug("transceiver not reused", "mid", tr.Mid(), "err", err)
-			return nil
-		}
-		return tr
-	}
 	return nil
 }
 
 func (p *Participant) unsubscribe(s *subscription) {
 	s.track.receiver.RemoveDownTrack(s.dt)
-	if err := p.sub.RemoveTrack(s.sender); err != nil {
+	if err := p.peer.RemoveTrack(s.dt); err != nil {
 		p.logger.Debug("remove track", "err", err)
-	} else {
-		p.retired = append(p.retired, s.transceiver)
 	}
 	s.dt.WaitRTCP()
 	delete(p.subs, s.track.sid)

@@ -1,0 +1,274 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/peer"
+	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/sfu/clock"
+)
+
+// fakePeer stands for a participant's connections and records what the participant asked of
+// them. The control queue writes its fields: read them after flush.
+type fakePeer struct {
+	offers      []string                  // subscriber offers made
+	answers     []string                  // client answers applied
+	pubAnswered []string                  // publisher offers answered
+	tracks      map[*sfu.DownTrack]string // tracks sent, with their mids ("" until offered)
+	candidates  []peer.Side
+	nextMid     int
+	data        peer.DataResult // what SendData returns
+	closed      bool
+}
+
+var errFakeSDP = errors.New("unparsable SDP")
+
+func (f *fakePeer) AnswerPublisher(sdp string) (string, error) {
+	if sdp == "bad" {
+		return "", errFakeSDP
+	}
+	f.pubAnswered = append(f.pubAnswered, sdp)
+	return "answer to " + sdp, nil
+}
+
+func (f *fakePeer) OfferSubscriber() (string, error) {
+	if f.closed {
+		return "", peer.ErrClosed
+	}
+	for dt, mid := range f.tracks {
+		if mid == "" {
+			f.tracks[dt] = fmt.Sprint(f.nextMid)
+			f.nextMid++
+		}
+	}
+	sdp := fmt.Sprintf("offer %d", len(f.offers)+1)
+	f.offers = append(f.offers, sdp)
+	return sdp, nil
+}
+
+func (f *fakePeer) ApplyAnswer(sdp string) error {
+	if sdp == "bad" {
+		return errFakeSDP
+	}
+	f.answers = append(f.answers, sdp)
+	return nil
+}
+
+// AddCandidate takes two candidates, then says there are too many.
+func (f *fakePeer) AddCandidate(side peer.Side, _ webrtc.ICECandidateInit) error {
+	if len(f.candidates) == 2 {
+		return peer.ErrTooManyCandidates
+	}
+	f.candidates = append(f.candidates, side)
+	return nil
+}
+
+func (f *fakePeer) Close() { f.closed = true }
+
+func (f *fakePeer) NewReceiver(*webrtc.TrackRemote, *webrtc.RTPReceiver, *slog.Logger) *sfu.Receiver {
+	panic("no media arrives on a fake peer")
+}
+
+func (f *fakePeer) NewDownTrack(r *sfu.Receiver, params sfu.DownTrackParams) *sfu.DownTrack {
+	return sfu.NewDownTrack(r, params)
+}
+
+func (f *fakePeer) AddTrack(dt *sfu.DownTrack) error {
+	f.tracks[dt] = ""
+	return nil
+}
+
+func (f *fakePeer) RemoveTrack(dt *sfu.DownTrack) error {
+	delete(f.tracks, dt)
+	return nil
+}
+
+func (f *fakePeer) Mid(dt *sfu.DownTrack) string                  { return f.tracks[dt] }
+func (f *fakePeer) WriteRTCP([]rtcp.Packet) error                 { return nil }
+func (f *fakePeer) SendData(string, []byte, bool) peer.DataResult { return f.data }
+func (f *fakePeer) Estimate() int                                 { return -1 }
+func (f *fakePeer) MeasuredEstimate() (int, bool)                 { return -1, false }
+func (f *fakePeer) EstimatorStats() map[string]any                { return nil }
+func (f *fakePeer) States() (_, _ webrtc.PeerConnectionState)     { return 0, 0 }
+
+// sentTracks are the sids of the tracks sent, sorted.
+func (f *fakePeer) sentTracks() []string {
+	var out []string
+	for dt := range f.tracks {
+		out = append(out, dt.ID())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fakeSink records what a participant sends its client.
+type fakeSink struct {
+	mu     sync.Mutex
+	msgs   []protocol.Message
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (s *fakeSink) Send(m protocol.Message) {
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+}
+
+func (s *fakeSink) Close()                { s.once.Do(func() { close(s.closed) }) }
+func (s *fakeSink) Done() <-chan struct{} { return s.closed }
+
+// take returns the messages sent since the last take.
+func (s *fakeSink) take() []protocol.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.msgs
+	s.msgs = nil
+	return out
+}
+
+// member is a participant of a test room with its fakes.
+type member struct {
+	*Participant
+	peer *fakePeer
+	sink *fakeSink
+}
+
+// testRoom is a room whose participants have fake peers; nothing ticks its clock.
+type testRoom struct {
+	*Room
+	peers map[*Participant]*fakePeer
+}
+
+func newTestRoom(t *testing.T) *testRoom {
+	cfg := Config{}
+	cfg.defaults()
+	tr := &testRoom{peers: map[*Participant]*fakePeer{}}
+	m := &Manager{cfg: cfg, engine: &sfu.Engine{}, rooms: map[string]*Room{}}
+	m.newPeer = func(p *Participant) (Peer, error) {
+		f := &fakePeer{tracks: map[*sfu.DownTrack]string{}}
+		tr.peers[p] = f // join runs on the test's goroutine
+		return f, nil
+	}
+	r := &Room{manager: m, name: "test", sid: newSid("RM_"), createdAt: time.Now(), maxParts: 10,
+		emptyTTL: time.Hour, participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
+		clock: clock.New(time.Hour)}
+	r.emptyTimer = time.AfterFunc(time.Hour, func() {})
+	m.rooms[r.name] = r
+	tr.Room = r
+	t.Cleanup(func() {
+		for _, p := range r.others(nil) {
+			p.Close("")
+		}
+		r.clock.Close()
+		r.emptyTimer.Stop()
+	})
+	return tr
+}
+
+// join brings a participant in and answers its first subscriber offer (the data channels).
+func (tr *testRoom) join(t *testing.T, identity string, perms protocol.Permissions) member {
+	t.Helper()
+	sink := &fakeSink{closed: make(chan struct{})}
+	p, err := tr.Room.join(JoinParams{Identity: identity, Permissions: perms, AutoSubscribe: true, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := member{Participant: p, peer: tr.peers[p], sink: sink}
+	m.answer(t)
+	sink.take()
+	return m
+}
+
+var (
+	publisher  = protocol.Permissions{CanPublish: true, CanSubscribe: true, CanPublishData: true}
+	subscriber = protocol.Permissions{CanSubscribe: true}
+)
+
+// flush waits until everything queued on m's control queue before it has run.
+func (m member) flush(t *testing.T) {
+	t.Helper()
+	ran := make(chan struct{})
+	if !m.q.push(func() { close(ran) }) {
+		t.Fatal("the control queue is closed")
+	}
+	<-ran
+}
+
+// hold stops m's control queue until the returned function is called: what is queued meanwhile
+// runs together, as it would behind a busy queue.
+func (m member) hold(t *testing.T) (release func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	if !m.q.push(func() { <-gate }) {
+		t.Fatal("the control queue is closed")
+	}
+	return func() { close(gate); m.flush(t) }
+}
+
+// answer answers the subscriber offer in flight and waits until it is applied.
+func (m member) answer(t *testing.T) {
+	t.Helper()
+	m.flush(t)
+	if !m.offerInFlightNow(t) {
+		t.Fatal("no subscriber offer to answer")
+	}
+	m.Handle(&protocol.Answer{ID: "a", Target: protocol.TargetSubscriber, SDP: "answer"})
+	m.flush(t)
+}
+
+func (m member) offerInFlightNow(t *testing.T) bool {
+	t.Helper()
+	res := make(chan bool, 1)
+	m.q.push(func() { res <- m.offerInFlight })
+	return <-res
+}
+
+// publish makes a track of kind that carries media (its receiver is made, as onTrack does when
+// media arrives) and tells the room.
+func (m member) publish(t *testing.T, cid, kind string) *PublishedTrack {
+	t.Helper()
+	codec, k := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000}}, webrtc.RTPCodecTypeAudio
+	if kind == protocol.KindVideo {
+		codec, k = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}}, webrtc.RTPCodecTypeVideo
+	}
+	tr := &PublishedTrack{sid: newSid("TR_"), cid: cid, owner: m.Participant,
+		info:     protocol.TrackInfo{Kind: kind, Source: protocol.SourceMicrophone},
+		receiver: sfu.NewReceiver(sfu.ReceiverParams{Codec: codec, Kind: k})}
+	tr.info.Sid = tr.sid
+	m.mu.Lock()
+	m.tracks = append(m.tracks, tr)
+	m.mu.Unlock()
+	m.room.trackChanged(m.Participant, &protocol.TrackPublished{ParticipantSid: m.sid, Track: tr.info})
+	return tr
+}
+
+// messagesOf returns the messages of type T among msgs.
+func messagesOf[T protocol.Message](msgs []protocol.Message) []T {
+	var out []T
+	for _, m := range msgs {
+		if x, ok := m.(T); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func sids(tracks ...*PublishedTrack) []string {
+	out := make([]string, 0, len(tracks))
+	for _, t := range tracks {
+		out = append(out, t.sid)
+	}
+	slices.Sort(out)
+	return out
+}

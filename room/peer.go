@@ -1,0 +1,97 @@
+package room
+
+import (
+	"log/slog"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/peer"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// Peer is what a participant asks of its two peer connections: package peer over pion, a fake
+// in the tests. Every method runs on the participant's control queue, but SendData (any
+// goroutine).
+type Peer interface {
+	negotiator
+	trackSender
+	link
+}
+
+// negotiator applies the client's offers, answers and candidates and makes the server's offers.
+type negotiator interface {
+	AnswerPublisher(sdp string) (answer string, err error)
+	OfferSubscriber() (sdp string, err error)
+	ApplyAnswer(sdp string) error
+	AddCandidate(side peer.Side, c webrtc.ICECandidateInit) error
+	Close()
+}
+
+// trackSender carries media: what arrives from the client, what goes to it.
+type trackSender interface {
+	NewReceiver(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver, logger *slog.Logger) *sfu.Receiver
+	NewDownTrack(r *sfu.Receiver, params sfu.DownTrackParams) *sfu.DownTrack
+	AddTrack(dt *sfu.DownTrack) error
+	RemoveTrack(dt *sfu.DownTrack) error
+	Mid(dt *sfu.DownTrack) string
+	WriteRTCP(pkts []rtcp.Packet) error
+}
+
+// link is the rest: data towards the client and the state of its connections.
+type link interface {
+	SendData(label string, b []byte, text bool) peer.DataResult
+	Estimate() int
+	MeasuredEstimate() (bps int, measured bool)
+	EstimatorStats() map[string]any
+	States() (publisher, subscriber webrtc.PeerConnectionState)
+}
+
+// newPeer makes the participant's connections on the manager's engine; its callbacks hop onto
+// the participant's control queue.
+func newPeer(p *Participant) (Peer, error) {
+	m := p.room.manager
+	lim := m.cfg.Limits
+	pr, err := peer.New(m.engine, peer.Config{
+		MaxOfferSDP: protocol.MaxSDPLen, Clock: p.room.clock, Logger: p.logger,
+		Data: peer.DataBudgets{LossyBuffered: lim.LossyBuffered, ReliableBuffered: lim.ReliableBuffered,
+			SlowConsumerAfter: lim.SlowConsumerAfter, ReliableCeiling: lim.ReliableCeiling},
+	}, peer.Callbacks{
+		Candidate: p.onCandidate,
+		Failed:    func() { p.requestClose("") },
+		Track: func(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
+			p.q.push(func() { p.onTrack(remote, rr) })
+		},
+		Data: p.relayData,
+	})
+	if err != nil {
+		return nil, err // not a nil *peer.Peer in a non-nil Peer
+	}
+	return pr, nil
+}
+
+// onCandidate trickles a local candidate to the client. Through the control queue: gathering
+// starts inside SetLocalDescription, on pion's goroutine, and a candidate sent from there could
+// overtake the answer or offer that the queue's current job is about to send.
+func (p *Participant) onCandidate(side peer.Side, c *webrtc.ICECandidateInit) {
+	msg := &protocol.Candidate{Target: target(side)}
+	if c != nil {
+		msg.Candidate = &protocol.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid,
+			SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	}
+	p.q.push(func() { p.send(msg) })
+}
+
+func target(s peer.Side) string {
+	if s == peer.Subscriber {
+		return protocol.TargetSubscriber
+	}
+	return protocol.TargetPublisher
+}
+
+// subscriberState is the state of the connection the participant receives on.
+func (p *Participant) subscriberState() webrtc.PeerConnectionState {
+	_, s := p.peer.States()
+	return s
+}

@@ -1,0 +1,96 @@
+package room
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// TestReconcileBatchesChanges: whatever changes while a subscriber's control queue is busy (two
+// publishers' new tracks, a third participant's arrival with one) ends in exactly the tracks it
+// should receive and one subscriber offer, which names each new track's mid.
+func TestReconcileBatchesChanges(t *testing.T) {
+	r := newTestRoom(t)
+	ann := r.join(t, "ann", publisher)
+	bob := r.join(t, "bob", subscriber)
+	offers := len(bob.peer.offers)
+
+	release := bob.hold(t)
+	mic, cam := ann.publish(t, "mic", protocol.KindAudio), ann.publish(t, "cam", protocol.KindVideo)
+	cat := r.join(t, "cat", publisher)
+	catMic := cat.publish(t, "mic", protocol.KindAudio)
+	release()
+
+	if got, want := bob.peer.sentTracks(), sids(mic, cam, catMic); !slices.Equal(got, want) {
+		t.Fatalf("bob receives %v, want %v", got, want)
+	}
+	if got := len(bob.peer.offers) - offers; got != 1 {
+		t.Fatalf("%d subscriber offers for one batch of changes, want 1", got)
+	}
+	msgs := bob.sink.take()
+	subscribed := messagesOf[*protocol.TrackSubscribed](msgs)
+	if len(subscribed) != 3 {
+		t.Fatalf("%d trackSubscribed, want 3", len(subscribed))
+	}
+	for _, s := range subscribed {
+		if s.Mid == "" {
+			t.Errorf("trackSubscribed for %s without a mid", s.TrackSid)
+		}
+	}
+	if o := messagesOf[*protocol.Offer](msgs); len(o) != 1 || o[0].Target != protocol.TargetSubscriber {
+		t.Fatalf("offers sent: %+v", o)
+	}
+}
+
+// TestReconcileFollowsUnpublishAndChoices: an unpublished track and one the subscriber turned
+// down are both removed, and only what remains is received; a track turned down stays down when
+// its publisher adds another.
+func TestReconcileFollowsUnpublishAndChoices(t *testing.T) {
+	r := newTestRoom(t)
+	ann := r.join(t, "ann", publisher)
+	bob := r.join(t, "bob", subscriber)
+	mic, cam, screen := ann.publish(t, "mic", protocol.KindAudio), ann.publish(t, "cam", protocol.KindVideo),
+		ann.publish(t, "screen", protocol.KindVideo)
+	bob.answer(t)
+
+	ann.Handle(&protocol.Unpublish{ID: "u", TrackSid: cam.sid})
+	ann.flush(t)
+	bob.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{screen.sid}, Subscribe: false})
+	bob.flush(t)
+	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
+		t.Fatalf("bob receives %v, want %v", got, want)
+	}
+	bob.answer(t)
+	ann.publish(t, "mic2", protocol.KindAudio)
+	bob.flush(t)
+	if got := bob.peer.sentTracks(); len(got) != 2 || slices.Contains(got, screen.sid) {
+		t.Fatalf("bob receives %v: the screen he turned down came back, or the new track did not", got)
+	}
+}
+
+// TestReconcileRespectsPermissions: a participant that may not subscribe receives nothing and
+// is refused when it asks; nobody receives a hidden participant's tracks.
+func TestReconcileRespectsPermissions(t *testing.T) {
+	r := newTestRoom(t)
+	ann := r.join(t, "ann", publisher)
+	deaf := r.join(t, "deaf", protocol.Permissions{CanPublish: true})
+	hidden := r.join(t, "rec", protocol.Permissions{CanPublish: true, CanSubscribe: true, Hidden: true})
+	bob := r.join(t, "bob", subscriber)
+	mic := ann.publish(t, "mic", protocol.KindAudio)
+	hidden.publish(t, "mic", protocol.KindAudio)
+	deaf.flush(t)
+	bob.flush(t)
+	if got := deaf.peer.sentTracks(); len(got) != 0 {
+		t.Fatalf("a participant without CanSubscribe receives %v", got)
+	}
+	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
+		t.Fatalf("bob receives %v, want %v (not the hidden participant's)", got, want)
+	}
+	deaf.sink.take()
+	deaf.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{mic.sid}, Subscribe: true})
+	deaf.flush(t)
+	if e := messagesOf[*protocol.Error](deaf.sink.take()); len(e) != 1 || e[0].Code != protocol.CodeForbidden {
+		t.Fatalf("subscribe without permission answered %+v", e)
+	}
+}
