@@ -24,6 +24,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/feedback"
+	"github.com/podium-sfu/podium/sfu/pionlog"
 )
 
 // Payload types Podium offers; clients that want to match exactly use the same numbers.
@@ -162,7 +163,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 }
 
 func (e *Engine) listen() error {
-	logger := newPionLoggerFactory(e.cfg.Logger)
+	logger := pionlog.NewFactory(e.cfg.Logger)
 	bind := net.ParseIP(e.cfg.BindIP)
 	if bind == nil {
 		return fmt.Errorf("sfu: bind address %q is not an IP address", e.cfg.BindIP)
@@ -256,7 +257,7 @@ func (e *Engine) listenUDP(ip net.IP) ([]net.PacketConn, error) {
 
 func (e *Engine) settingEngine() (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
-	se.LoggerFactory = newPionLoggerFactory(e.cfg.Logger)
+	se.LoggerFactory = pionlog.NewFactory(e.cfg.Logger)
 	if e.cfg.vnet != nil {
 		se.SetNet(e.cfg.vnet)
 	}

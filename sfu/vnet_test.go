@@ -14,6 +14,7 @@ import (
 
 	"github.com/podium-sfu/podium/sfu/codec"
 	"github.com/podium-sfu/podium/sfu/fastpath"
+	"github.com/podium-sfu/podium/sfu/pionlog"
 )
 
 // Two-peer tests on pion's virtual network (issue 16): a subscriber connection whose selected
@@ -34,7 +35,7 @@ type vnetLAN struct {
 
 func newVNetLAN(t *testing.T) *vnetLAN {
 	t.Helper()
-	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: newPionLoggerFactory(slog.New(slog.DiscardHandler))})
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: pionlog.NewFactory(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func (l *vnetLAN) peerSettings() webrtc.SettingEngine {
 	se.SetNet(l.client)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.LoggerFactory = newPionLoggerFactory(slog.New(slog.DiscardHandler))
+	se.LoggerFactory = pionlog.NewFactory(slog.New(slog.DiscardHandler))
 	return se
 }
 

@@ -1,4 +1,5 @@
-package sfu
+// Package pionlog sends pion's logs to log/slog.
+package pionlog
 
 import (
 	"context"
@@ -10,17 +11,18 @@ import (
 	"github.com/pion/logging"
 )
 
-// pionLoggerFactory sends pion's logs to slog. pion is chatty: its Info becomes Debug and its
+// factory sends pion's logs to slog. pion is chatty: its Info becomes Debug and its
 // Debug becomes Trace. Its warnings and errors are warnings (an SRTP session or ICE in trouble is what an
 // operator wants to see, and Podium's own path leaves pion what does not decrypt), but each of
 // its loggers says at most one a second: some come per packet (a stray sender, say).
-type pionLoggerFactory struct{ base *slog.Logger }
+type factory struct{ base *slog.Logger }
 
-func newPionLoggerFactory(l *slog.Logger) logging.LoggerFactory {
-	return pionLoggerFactory{base: l.With("component", "pion")}
+// NewFactory makes pion's loggers write to l (see factory).
+func NewFactory(l *slog.Logger) logging.LoggerFactory {
+	return factory{base: l.With("component", "pion")}
 }
 
-func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+func (f factory) NewLogger(scope string) logging.LeveledLogger {
 	return pionLogger{l: f.base.With("scope", scope), gate: &logGate{}}
 }
 

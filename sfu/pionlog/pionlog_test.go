@@ -1,6 +1,8 @@
-package sfu
+package pionlog
 
 import (
+	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,8 @@ import (
 // TestPionWarningsAreWarnings: pion's warnings reach the log as warnings, at most one a second
 // from each of its loggers, with a count of those left out.
 func TestPionWarningsAreWarnings(t *testing.T) {
-	var logs logBuffer
-	l := newPionLoggerFactory(warnLogger(&logs)).NewLogger("srtp")
+	var logs bytes.Buffer
+	l := NewFactory(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))).NewLogger("srtp")
 	l.Infof("noise %d", 1)
 	l.Warnf("trouble %d", 1)
 	l.Warn("trouble 2")
