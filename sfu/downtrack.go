@@ -308,7 +308,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	}
 }
 
-// hold drops a packet while the connection is Podium's and has no route (see Transport) as if
+// hold drops a packet while the connection is Podium's and has no route (see fastpath.Transport) as if
 // the down track were paused: nothing is numbered, so that the subscriber's sequence, and the
 // rollover counter its SRTP context infers from it, goes on without a gap when the route comes
 // back, at the target layer's next keyframe (which it asks for then, as after a pause).

@@ -66,7 +66,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 }
 
 // handleRTCPPacket acts on one RTCP packet. pion's reader goroutine and Podium's read path
-// (inbound.go) both call it, for a moment both at once when a connection starts.
+// (sfu/fastpath) both call it, for a moment both at once when a connection starts.
 func (d *DownTrack) handleRTCPPacket(p rtcp.Packet) {
 	d.rtcpMu.Lock()
 	defer d.rtcpMu.Unlock()

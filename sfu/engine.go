@@ -1,6 +1,9 @@
 // Package sfu is Podium's media plane: the WebRTC API (codecs, header extensions, interceptors and
-// one UDP port), up tracks (Receiver), per-subscriber down tracks (DownTrack) and the packet cache.
-// It knows pion; it does not know rooms, JSON or HTTP.
+// the media sockets), up tracks (Receiver) and per-subscriber down tracks (DownTrack). Its leaves
+// do one job each: the fast path past pion (fastpath), bandwidth estimation (bwe), the feedback
+// to publishers (feedback), the packet cache, speaker detection, the clock, the munger
+// (rewrite), codec parsers (codec) and pion's logs (pionlog). It knows pion; it does not know
+// rooms, JSON or HTTP.
 package sfu
 
 import (
@@ -72,7 +75,7 @@ type Config struct {
 	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
 	InitialBitrate, MaxBitrate int
 	// DisableFastPath leaves all media to pion: Podium derives no SRTP keys and neither encrypts
-	// nor decrypts itself (Transport). Slower; for comparison, and a way out should Podium's
+	// nor decrypts itself (fastpath.Transport). Slower; for comparison, and a way out should Podium's
 	// path misbehave.
 	DisableFastPath bool
 	Logger          *slog.Logger

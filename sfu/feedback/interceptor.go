@@ -7,7 +7,7 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// InterceptorFactory gives every peer connection an upstream, registered with the engine so that
+// InterceptorFactory gives every peer connection an Upstream, registered with the engine so that
 // Podium's own read path finds it.
 type InterceptorFactory struct {
 	// OnNew is told each connection's Upstream (by the interceptor id pion gives it, the peer
@@ -23,7 +23,7 @@ func (f InterceptorFactory) NewInterceptor(id string) (interceptor.Interceptor, 
 	return &upstreamInterceptor{u: u}, nil
 }
 
-// upstreamInterceptor feeds an upstream from pion's read path.
+// upstreamInterceptor feeds an Upstream from pion's read path.
 type upstreamInterceptor struct {
 	interceptor.NoOp
 	u *Upstream
