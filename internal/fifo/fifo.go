@@ -22,15 +22,14 @@ const shrinkOver = 64
 // Queue is a bounded FIFO. The zero value is not usable; use New or NewSized.
 type Queue[T any] struct {
 	maxItems int
-	maxSize  int         // 0: no bound by size
+	maxSize  int         // bound on the sum of size(item), with size
 	size     func(T) int // nil: no bound by size
 
-	mu        sync.Mutex
-	buf       []T // ring: items are buf[head], buf[head+1 mod len], … n of them
-	head, n   int
-	used      int // sum of size over the waiting items
-	closed    bool
-	discarded bool
+	mu      sync.Mutex
+	buf     []T // ring: items are buf[head], buf[head+1 mod len], … n of them
+	head, n int
+	used    int // sum of size over the waiting items
+	closed  bool
 
 	wake chan struct{} // capacity 1: "items or closed changed"
 }
@@ -123,18 +122,11 @@ func (q *Queue[T]) Close() bool {
 func (q *Queue[T]) Discard() bool {
 	q.mu.Lock()
 	was := q.closed
-	q.closed, q.discarded = true, true
+	q.closed = true
 	q.clearLocked()
 	q.mu.Unlock()
 	q.notify()
 	return !was
-}
-
-// Discarded reports whether Discard was called.
-func (q *Queue[T]) Discarded() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.discarded
 }
 
 // Len is the number of items waiting.
