@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
@@ -94,7 +93,7 @@ func (f *fakePeer) RemoveTrack(dt *sfu.DownTrack) error {
 }
 
 func (f *fakePeer) Mid(dt *sfu.DownTrack) string                  { return f.tracks[dt] }
-func (f *fakePeer) WriteRTCP([]rtcp.Packet) error                 { return nil }
+func (f *fakePeer) SendReports(time.Time)                         {}
 func (f *fakePeer) SendData(string, []byte, bool) peer.DataResult { return f.data }
 func (f *fakePeer) Estimate() int                                 { return -1 }
 func (f *fakePeer) MeasuredEstimate() (int, bool)                 { return -1, false }

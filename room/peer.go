@@ -2,8 +2,8 @@ package room
 
 import (
 	"log/slog"
+	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
@@ -36,7 +36,7 @@ type trackSender interface {
 	AddTrack(dt *sfu.DownTrack) error
 	RemoveTrack(dt *sfu.DownTrack) error
 	Mid(dt *sfu.DownTrack) string
-	WriteRTCP(pkts []rtcp.Packet) error
+	SendReports(now time.Time)
 }
 
 // link is the rest: data towards the client and the state of its connections.

@@ -40,10 +40,12 @@ type Room struct {
 // speakerInterval is how often microphones are sampled for speaker detection and publishers
 // hear which layers are needed (sent on change only); every allocateEvery-th sample, every
 // subscriber's layers are chosen again (layers start and stop at the publishers, bandwidth
-// estimates move). A speaker change reallocates at once.
+// estimates move). A speaker change reallocates at once. Every reportEvery-th, subscribers get
+// sender reports: once a second, like browsers send them.
 const (
 	speakerInterval = 100 * time.Millisecond
 	allocateEvery   = 2
+	reportEvery     = 10
 )
 
 func newRoom(m *Manager, o RoomOptions) *Room {
@@ -102,7 +104,7 @@ func (p *Participant) queueTick(now time.Time, work uint32) {
 			p.updateQuality()
 		}
 		if work&tickReports != 0 {
-			p.sendReports(now)
+			p.peer.SendReports(now)
 		}
 	})
 }

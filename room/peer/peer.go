@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu"
@@ -164,9 +163,6 @@ func (p *Peer) NewDownTrack(r *sfu.Receiver, params sfu.DownTrackParams) *sfu.Do
 	params.Transport = p.subTransport
 	return sfu.NewDownTrack(r, params)
 }
-
-// WriteRTCP sends RTCP to the client on the subscriber connection (sender reports).
-func (p *Peer) WriteRTCP(pkts []rtcp.Packet) error { return p.sub.WriteRTCP(pkts) }
 
 // Estimate is the bandwidth estimate towards the client (bits/s), -1 without one.
 func (p *Peer) Estimate() int { return p.engine.Estimate(p.sub) }
