@@ -226,6 +226,14 @@ func (m member) answer(t *testing.T) {
 	m.flush(t)
 }
 
+// settle answers subscriber offers until none is in flight.
+func (m member) settle(t *testing.T) {
+	t.Helper()
+	for m.offerInFlightNow(t) {
+		m.answer(t)
+	}
+}
+
 func (m member) offerInFlightNow(t *testing.T) bool {
 	t.Helper()
 	res := make(chan bool, 1)

@@ -43,24 +43,30 @@ func TestReconcileBatchesChanges(t *testing.T) {
 	}
 }
 
-// TestReconcileFollowsUnpublishAndChoices: an unpublished track and one the subscriber turned
-// down are both removed, and only what remains is received; a track turned down stays down when
-// its publisher adds another.
+// TestReconcileFollowsUnpublishAndChoices: a track unpublished and one the subscriber turned
+// down, together, are removed with one subscriber offer, and only what remains is received; a
+// track turned down stays down when its publisher adds another.
 func TestReconcileFollowsUnpublishAndChoices(t *testing.T) {
 	r := newTestRoom(t)
 	ann := r.join(t, "ann", publisher)
 	bob := r.join(t, "bob", subscriber)
 	mic, cam, screen := ann.publish(t, "mic", protocol.KindAudio), ann.publish(t, "cam", protocol.KindVideo),
 		ann.publish(t, "screen", protocol.KindVideo)
-	bob.answer(t)
+	bob.settle(t)
+	offers := len(bob.peer.offers)
 
+	release := bob.hold(t)
+	bob.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{screen.sid}, Subscribe: false})
 	ann.Handle(&protocol.Unpublish{ID: "u", TrackSid: cam.sid})
 	ann.flush(t)
-	bob.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{screen.sid}, Subscribe: false})
-	bob.flush(t)
+	release()
 	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
 		t.Fatalf("bob receives %v, want %v", got, want)
 	}
+	if got := len(bob.peer.offers) - offers; got != 1 {
+		t.Fatalf("%d subscriber offers for two removals, want 1", got)
+	}
+
 	bob.answer(t)
 	ann.publish(t, "mic2", protocol.KindAudio)
 	bob.flush(t)
