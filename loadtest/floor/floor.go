@@ -14,6 +14,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/podium-sfu/podium/sfu/fastpath"
 )
 
 // PayloadSize is the payload size of the floor's packets: a full video packet.
@@ -38,7 +40,9 @@ func New() (*Floor, error) {
 	key, salt := make([]byte, 16), make([]byte, 12)
 	_, _ = rand.Read(key)
 	_, _ = rand.Read(salt)
-	ctx, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	// The context Podium's own path encrypts with, so that the floor costs what Podium's does.
+	keys := &fastpath.Keys{Profile: srtp.ProtectionProfileAeadAes128Gcm, Key: key, Salt: salt}
+	ctx, err := keys.LocalContext()
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
