@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -48,7 +49,7 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 		}
 	}
 	for _, o := range p.room.others(p) {
-		if len(to) > 0 && !contains(to, o.identity) {
+		if len(to) > 0 && !slices.Contains(to, o.identity) {
 			continue
 		}
 		o.sendData(label, out, m.IsString)
@@ -99,12 +100,3 @@ func stampText(data []byte, from string) ([]byte, []string, error) {
 
 // relayOverhead is what the relay may add to a text message: "from" and its identity.
 const relayOverhead = 16 + 6*protocol.MaxIDLen
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
