@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/podium-sfu/podium/internal/testlock"
 )
 
 // BenchmarkFloor is the bare cost of forwarding one packet that no SFU can avoid: one SRTP
@@ -58,7 +60,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testlock.Main(m) // it measures CPU per packet: not beside another heavy package
 }
 
 // TestPacedFloor: the paced floor sends at the asked rate in bursts to a sink process's
