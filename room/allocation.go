@@ -3,51 +3,35 @@ package room
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/alloc"
 	"github.com/podium-sfu/podium/sfu"
 )
 
-// Allocation per participant: the budget from the subscriber's estimate (with hysteresis), the
-// items the pure allocator (allocator.go) chooses among, and applying its choice to the down
-// tracks. Runs on the participant's control queue.
+// Allocation per participant, the glue around the pure allocator (room/alloc): gather what it
+// decides from (the subscriber's videos, their layers, the speakers, the estimate), and apply
+// what it decided to the down tracks. Runs on the participant's control queue.
 
-// bwUpgradeHold is how long after the budget dropped a higher budget is not trusted: down
-// quickly, up only after the headroom has lasted.
-const bwUpgradeHold = 3 * time.Second
-
-// holdBudget applies the hysteresis to the bandwidth budget: a drop of more than 10% takes
-// effect at once and caps the budget for bwUpgradeHold; increases count only after that.
-func (p *Participant) holdBudget(b int64, now time.Time) int64 {
-	prev := p.prevBudget
-	p.prevBudget = b
-	if b < 0 {
-		return b
-	}
-	if prev > 0 && b < prev*9/10 {
-		p.budgetCap, p.budgetCapUntil = b, now.Add(bwUpgradeHold)
-	}
-	if now.Before(p.budgetCapUntil) && b > p.budgetCap {
-		return p.budgetCap
-	}
-	return b
-}
-
-// allocateAll chooses the layer of every video this participant receives: priorities from the
-// speaker policy, sizes from trackSettings, and the subscriber's bandwidth estimate.
+// allocateAll chooses the layer of every video this participant receives and plans its probing.
 func (p *Participant) allocateAll() {
 	if p.closing {
 		return
 	}
-	sp := p.room.speakerState()
 	now := time.Now()
-	raw := p.videoBudget()
-	budget := p.holdBudget(raw, now)
-	var items, ideal []allocItem
+	sp := p.room.speakerState()
+	eng := p.room.manager.engine
+	in := alloc.Input{
+		Speakers: alloc.Speakers{Dominant: sp.dominant, Recent: sp.recent},
+		Budget:   p.videoBudget(),
+		Estimate: -1, // nothing measured yet: a probe would have nothing to lift
+		MaxRate:  eng.Config().MaxBitrate,
+	}
+	if est, measured := p.peer.MeasuredEstimate(); measured {
+		in.Estimate = est
+	}
 	for sid, s := range p.subs {
 		if s.track.receiver.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
@@ -55,83 +39,45 @@ func (p *Participant) allocateAll() {
 		s.track.owner.mu.Lock()
 		info := s.track.info
 		s.track.owner.mu.Unlock()
-		stats := s.track.receiver.Stats().Layers
-		prio := priorityOf(info, s.settings, s.track.owner.sid, sp)
-		all := knownLayers(info, stats, true)
-		want, _ := wantedLayer(s.settings, all, policyCap(prio, sp.dominant != ""))
-		items = append(items, allocItem{key: sid, priority: prio, want: want, layers: availableLayers(info, stats), flowing: s.flowing})
-		ideal = append(ideal, allocItem{key: sid, priority: prio, want: want, layers: all, flowing: s.flowing})
+		in.Videos = append(in.Videos, alloc.Video{
+			Key: sid, Owner: s.track.owner.sid, Info: info, Settings: s.settings,
+			Stats: layerStats(s.track.receiver.Stats().Layers), Current: s.dt.TargetLayer(), Flowing: s.flowing,
+		})
 	}
-	actual, wanted := allocate(items, budget), allocate(ideal, budget)
-	paused := false
-	for _, a := range actual {
-		paused = paused || a.reason == ReasonBandwidth
-	}
-	eng := p.room.manager.engine
-	est, measured := eng.MeasuredEstimate(p.sub)
-	if !measured {
-		est = -1 // nothing measured yet: a probe would have nothing to lift
-	}
-	wasProbing := p.prober.rate > 0
-	p.prober.planProbe(now, desiredRate(ideal), raw, est, eng.Config().MaxBitrate, paused)
-	if !wasProbing && p.prober.rate > 0 {
-		p.logger.Debug("probing", "padding", p.prober.rate, "estimate", p.prober.startEst, "paused", paused)
+	res := p.alloc.Decide(now, in)
+	if res.Probing {
+		p.logger.Debug("probing", "padding", p.alloc.Prober.Rate(), "estimate", p.alloc.Prober.StartEstimate(), "paused", res.Paused)
 	}
 	p.mu.Lock()
 	clear(p.ideals)
-	for sid, a := range wanted {
-		p.ideals[sid] = a.layer
+	for sid, d := range res.Videos {
+		p.ideals[sid] = d.Ideal
 	}
 	p.mu.Unlock()
-	for sid, a := range actual {
+	for sid, d := range res.Videos {
 		s := p.subs[sid]
-		s.ideal = wanted[sid].layer
-		p.apply(s, a)
-		switch {
-		case a.layer == sfu.LayerNone:
-			s.flowing = time.Time{}
-		case a.layer >= 0 && s.flowing.IsZero():
-			s.flowing = now
-		}
+		s.ideal, s.flowing = d.Ideal, d.Flowing
+		p.apply(s, d)
 	}
 }
 
-func priorityOf(info protocol.TrackInfo, settings *protocol.TrackSettings, owner string, sp speakers) int {
-	switch {
-	case info.Source == protocol.SourceScreen:
-		return prioScreen
-	case settings != nil && settings.Pinned:
-		return prioPinned
-	case owner == sp.dominant:
-		return prioDominant
-	case slices.Contains(sp.recent, owner):
-		return prioRecentSpeaker
-	}
-	return prioOther
-}
-
-// apply sets one video's layer.
-func (p *Participant) apply(s *subscription, a allocation) {
+// apply sets one video's layer and, when it pauses, tells the subscriber why.
+func (p *Participant) apply(s *subscription, d alloc.Decision) {
 	cur := s.dt.TargetLayer()
-	if a.layer == -2 || (a.layer == cur && (a.layer != sfu.LayerNone || a.reason == s.pauseReason)) {
+	if d.Layer == alloc.NoOpinion || (d.Layer == cur && (d.Layer != sfu.LayerNone || d.Reason == s.pauseReason)) {
 		return
 	}
-	s.dt.SetTargetLayer(a.layer)
-	if a.layer == sfu.LayerNone {
+	s.dt.SetTargetLayer(d.Layer)
+	if d.Layer == sfu.LayerNone {
 		if p.logger.Enabled(context.Background(), slog.LevelDebug) { // the estimator's state is a map
 			est, stats := p.BandwidthEstimate()
-			p.logger.Debug("video paused", "track", s.track.sid, "reason", a.reason, "estimate", est, "estimator", stats)
+			p.logger.Debug("video paused", "track", s.track.sid, "reason", d.Reason, "estimate", est, "estimator", stats)
 		}
-		p.sendStreamState(s, sfu.LayerNone, a.reason)
+		p.sendStreamState(s, sfu.LayerNone, d.Reason)
 	} else if cur == sfu.LayerNone {
-		p.logger.Debug("video resumed", "track", s.track.sid, "layer", a.layer, "estimate", p.room.manager.engine.Estimate(p.sub))
+		p.logger.Debug("video resumed", "track", s.track.sid, "layer", d.Layer, "estimate", p.peer.Estimate())
 	}
 }
-
-// audioPacketOverhead is what an audio track costs on the path beyond its measured bitrate:
-// 50 packets a second of RTP header, extensions and SRTP tag (~40 bytes). Six microphones
-// carried 80 kbps more than their bitrates said, a tenth of an 800 kbps link.
-const audioPacketOverhead = 50 * 40 * 8
 
 // videoBudget is what the subscriber's downlink can carry for video (bits per second), or -1
 // when nothing limits it yet.
@@ -139,20 +85,31 @@ func (p *Participant) videoBudget() int64 {
 	if !p.room.manager.cfg.BandwidthEstimation {
 		return -1
 	}
-	est := p.room.manager.engine.Estimate(p.sub)
-	if est < 0 {
-		return -1
-	}
-	budget := int64(est) * 95 / 100 // a little headroom for RTCP, retransmissions and jitter
+	var audio []int64
 	for _, s := range p.subs {
 		if s.track.receiver.Kind() == webrtc.RTPCodecTypeAudio {
-			audio := int64(40_000) // audio is never paused: it comes off the top
-			if ls := s.track.receiver.Stats().Layers; len(ls) > 0 && ls[0].Bitrate > 0 {
-				audio = int64(ls[0].Bitrate)
+			rate := int64(0) // not measured yet
+			if ls := s.track.receiver.Stats().Layers; len(ls) > 0 {
+				rate = int64(ls[0].Bitrate)
 			}
-			audio += audioPacketOverhead
-			budget -= audio
+			audio = append(audio, rate)
 		}
 	}
-	return max(budget, 0)
+	return alloc.VideoBudget(p.peer.Estimate(), audio)
+}
+
+// probe sends this tick's share of padding on one of the subscriber's video down tracks.
+func (p *Participant) probe(now time.Time) {
+	if p.closing {
+		return
+	}
+	packets := p.alloc.Prober.Padding(now, speakerInterval)
+	if packets <= 0 {
+		return
+	}
+	for _, s := range p.subs {
+		if s.track.receiver.Kind() == webrtc.RTPCodecTypeVideo && s.dt.SendPadding(packets) > 0 {
+			return
+		}
+	}
 }

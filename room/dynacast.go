@@ -4,7 +4,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/room/alloc"
 )
 
 // dynacast tells a publisher which layers of each of its simulcast videos anyone needs, so that
@@ -37,9 +37,8 @@ func (p *Participant) dynacast() {
 	}
 }
 
-// neededLayers is the set (bit i = layer i) of layers of t that some subscriber wants: every
-// layer up to the highest any subscriber would take if all flowed (lower ones stay on, so a
-// subscriber can fall back quickly when its bandwidth drops).
+// neededLayers is the set (bit i = layer i) of layers of t that its publisher should send (see
+// alloc.NeededLayers), from the highest any subscriber would take if all flowed.
 func (r *Room) neededLayers(t *PublishedTrack) uint8 {
 	top := -1
 	for _, o := range r.others(t.owner) {
@@ -47,14 +46,7 @@ func (r *Room) neededLayers(t *PublishedTrack) uint8 {
 			top = l
 		}
 	}
-	var mask uint8
-	for i := 0; i <= top && i < sfu.MaxLayers; i++ {
-		mask |= 1 << i
-	}
-	if top < 0 {
-		mask = 1 // nobody watches: keep the lowest layer warm for a quick start
-	}
-	return mask
+	return alloc.NeededLayers(top)
 }
 
 // idealLayer reads (under the subscriber's lock) what it would receive of a track.

@@ -70,8 +70,8 @@ func (p *Participant) updateQuality() {
 	if p.closing {
 		return
 	}
-	connected := p.sub.ConnectionState() != webrtc.PeerConnectionStateFailed &&
-		p.sub.ConnectionState() != webrtc.PeerConnectionStateDisconnected
+	connected := p.subscriberState() != webrtc.PeerConnectionStateFailed &&
+		p.subscriberState() != webrtc.PeerConnectionStateDisconnected
 	q := rateQuality(p.linkStats(), connected)
 	if q == p.quality {
 		return
