@@ -16,6 +16,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // LayerNone is the layer of a paused down track.
@@ -98,7 +99,7 @@ type rtpOut interface {
 	CountHeld()
 	// WriteRTP sends one packet (queued on batch, when there is one, on Podium's path); direct
 	// says it went on Podium's path.
-	WriteRTP(s *fastpath.Scratch, h *rtp.Header, payload []byte, batch *fastpath.Batch) (ok, direct bool)
+	WriteRTP(s *fastpath.Scratch, h *rtp.Header, payload []byte, batch *udpsock.Batch) (ok, direct bool)
 }
 
 // pionOut is pion's writer as an rtpOut.
@@ -106,7 +107,7 @@ type pionOut struct{ w webrtc.TrackLocalWriter }
 
 func (pionOut) Holding() bool { return false }
 func (pionOut) CountHeld()    {}
-func (o pionOut) WriteRTP(_ *fastpath.Scratch, h *rtp.Header, payload []byte, _ *fastpath.Batch) (bool, bool) {
+func (o pionOut) WriteRTP(_ *fastpath.Scratch, h *rtp.Header, payload []byte, _ *udpsock.Batch) (bool, bool) {
 	_, err := o.w.WriteRTP(h, payload)
 	return err == nil, false
 }
@@ -411,7 +412,7 @@ func (d *DownTrack) send(s *scratch, p *Packet, seq uint16, ts uint32, vp8 rewri
 }
 
 // write sends one packet on the connection's path (rtpOut).
-func (d *DownTrack) write(s *scratch, batch *fastpath.Batch, h *rtp.Header, payload []byte) bool {
+func (d *DownTrack) write(s *scratch, batch *udpsock.Batch, h *rtp.Header, payload []byte) bool {
 	ok, direct := d.out.WriteRTP(&s.out, h, payload, batch)
 	if ok && direct {
 		d.direct.Add(1)

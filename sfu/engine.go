@@ -28,6 +28,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/feedback"
 	"github.com/podium-sfu/podium/sfu/pionlog"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // Payload types Podium offers; clients that want to match exactly use the same numbers.
@@ -99,7 +100,7 @@ func (c *Config) defaults() {
 		c.SocketBuffer = 4 << 20
 	}
 	if c.UDPReaders <= 0 {
-		c.UDPReaders = fastpath.DefaultUDPReaders(runtime.GOMAXPROCS(0))
+		c.UDPReaders = udpsock.DefaultReaders(runtime.GOMAXPROCS(0))
 	}
 	if c.WrapPacketConn != nil {
 		c.UDPReaders = 1 // a test's wrapper stands for one socket
@@ -124,7 +125,7 @@ type Engine struct {
 	reg        *interceptor.Registry
 	settings   webrtc.SettingEngine
 	udpConn    net.PacketConn
-	sockets    map[netip.Addr]*fastpath.Socket // the sockets pion's ICE sends on (wrapped in tests), by address
+	sockets    map[netip.Addr]*udpsock.Socket // the sockets pion's ICE sends on (wrapped in tests), by address
 	udpMux     ice.UDPMux
 	tcpLn      net.Listener
 	tcpMux     ice.TCPMux
@@ -184,7 +185,7 @@ func (e *Engine) listen() error {
 			return err
 		}
 	}
-	e.sockets = map[netip.Addr]*fastpath.Socket{}
+	e.sockets = map[netip.Addr]*udpsock.Socket{}
 	var muxes []ice.UDPMux
 	for _, ip := range ips {
 		udps, err := e.listenUDP(ip)
@@ -206,7 +207,7 @@ func (e *Engine) listen() error {
 					e.udpConn = udp
 				}
 				addr, _ := netip.AddrFromSlice(ip.To4())
-				e.sockets[addr] = fastpath.NewSocket(conn) // Podium sends on the first: the port is the same
+				e.sockets[addr] = udpsock.New(conn) // Podium sends on the first: the port is the same
 			}
 			ins = append(ins, fastpath.NewConn(conn, &e.routes))
 		}
@@ -241,7 +242,7 @@ func (e *Engine) listenUDP(ip net.IP) ([]net.PacketConn, error) {
 		}
 		return []net.PacketConn{c}, nil
 	}
-	udps, err := fastpath.ListenUDPGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
+	udps, err := udpsock.ListenGroup(ip, e.cfg.UDPPort, e.cfg.UDPReaders)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +472,7 @@ func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.Medi
 
 // socketFor is the media socket a local candidate's address lives on. With one socket it is
 // that one whatever the candidate says (NodeIPs rewrite candidate addresses).
-func (e *Engine) socketFor(local netip.Addr) *fastpath.Socket {
+func (e *Engine) socketFor(local netip.Addr) *udpsock.Socket {
 	if len(e.sockets) == 1 {
 		for _, s := range e.sockets {
 			return s

@@ -15,11 +15,12 @@ import (
 
 	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/fastpath"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // directDownTrack is a down track whose Transport sends to a loopback socket with known keys
 // (and numbers packets for est, when there is one).
-func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *fastpath.Socket, sink *net.UDPConn, keys *fastpath.Keys, est *bwe.Estimator) *DownTrack {
+func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *udpsock.Socket, sink *net.UDPConn, keys *fastpath.Keys, est *bwe.Estimator) *DownTrack {
 	tr := fastpath.New(fastpath.Params{Estimator: est})
 	tr.Own(keys, sock, sink.LocalAddr().(*net.UDPAddr).AddrPort())
 	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: tr})
@@ -35,13 +36,13 @@ func directDownTrack(t testing.TB, r *Receiver, ssrc webrtc.SSRC, sock *fastpath
 }
 
 // mediaSocket is the server's side of a direct path test.
-func mediaSocket(t testing.TB) *fastpath.Socket {
+func mediaSocket(t testing.TB) *udpsock.Socket {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return fastpath.NewSocket(conn)
+	return udpsock.New(conn)
 }
 
 func testKeys() *fastpath.Keys {
@@ -239,7 +240,7 @@ func TestSentIsRecordedBeforeItLeaves(t *testing.T) {
 	}
 	defer sink.Close()
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
-	d := directDownTrack(t, r, 4242, fastpath.WriterSocket(check), sink, testKeys(), est)
+	d := directDownTrack(t, r, 4242, udpsock.FromWriter(check), sink, testKeys(), est)
 	feed(r, marshal(10, 1000, false, vp8Key))
 	feed(r, marshal(11, 1000, true, vp8Cont))
 	if d.SendPadding(3) == 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/feedback"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // inboundFixture is a media socket read through Podium's read path, a subscriber socket, and
@@ -54,7 +55,7 @@ func newInboundFixture(t *testing.T) *inboundFixture {
 	keys.RemoteKey, keys.RemoteSalt = bytes.Repeat([]byte{3}, 16), bytes.Repeat([]byte{5}, 12)
 	f.est, f.up = bwe.New(1_000_000, bwe.MinEstimate, 10_000_000), feedback.New()
 	f.tr = fastpath.New(fastpath.Params{Routes: routes, Estimator: f.est, Feedback: f.up})
-	f.tr.Own(keys, fastpath.NewSocket(server), f.client.LocalAddr().(*net.UDPAddr).AddrPort())
+	f.tr.Own(keys, udpsock.New(server), f.client.LocalAddr().(*net.UDPAddr).AddrPort())
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	f.d = NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x", Transport: f.tr})
 	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}

@@ -14,6 +14,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // FuzzReceivePath drives a publisher's track through the receive path as the media socket's
@@ -178,7 +179,7 @@ func (h *receiveHarness) bind(i int, first uint16, exts []webrtc.RTPHeaderExtens
 	var tr *fastpath.Transport
 	if owned {
 		tr = fastpath.New(fastpath.Params{Estimator: bwe.New(1_000_000, bwe.MinEstimate, 10_000_000)})
-		tr.Own(testKeys(), fastpath.WriterSocket(m.rec), netip.MustParseAddrPort("127.0.0.1:9"))
+		tr.Own(testKeys(), udpsock.FromWriter(m.rec), netip.MustParseAddrPort("127.0.0.1:9"))
 		m.tr = tr
 	}
 	d := NewDownTrack(h.r, DownTrackParams{TrackID: "TR_fuzz", StreamID: "PA_fuzz", Transport: tr,

@@ -18,6 +18,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/codec"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // MaxLayers is the number of simulcast layers a track can have (q, h, f).
@@ -41,7 +42,7 @@ type Packet struct {
 	// newest's sequence number.
 	Late   bool
 	Newest uint16
-	batch  *fastpath.Batch // where down tracks queue what they send; nil: send at once
+	batch  *udpsock.Batch // where down tracks queue what they send; nil: send at once
 }
 
 // ReceiverParams are what a Receiver needs from its publisher connection.
@@ -110,8 +111,8 @@ type upLayer struct {
 	fwdMu   sync.Mutex
 	newest  uint16 // the highest sequence number forwarded
 	started bool
-	pkt     Packet         // the parse of the packet being forwarded
-	batch   fastpath.Batch // what the fan-out queues for sendmmsg
+	pkt     Packet        // the parse of the packet being forwarded
+	batch   udpsock.Batch // what the fan-out queues for sendmmsg
 }
 
 // NewReceiver makes the receiver of one published track; AddLayer attaches its streams.

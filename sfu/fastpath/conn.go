@@ -8,15 +8,16 @@ import (
 	"sync/atomic"
 
 	"github.com/podium-sfu/podium/internal/rtpext"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // Conn is the media socket as pion's UDP mux reads it.
 type Conn struct {
 	net.PacketConn
 	// When the socket is a plain UDP socket: reads without allocating or waking the runtime's
-	// monitor thread (rawsock_linux.go), and writes so for pion (STUN, DTLS, SCTP, its RTCP).
-	raw    *rawReader
-	rawW   udpWriter
+	// monitor thread (sfu/udpsock), and writes so for pion (STUN, DTLS, SCTP, its RTCP).
+	raw    *udpsock.Reader
+	rawW   udpsock.Writer
 	routes *Routes
 	plain  [MaxDatagram]byte // a decrypted RTP packet, while it is forwarded
 }
@@ -24,7 +25,7 @@ type Conn struct {
 func NewConn(pc net.PacketConn, routes *Routes) *Conn {
 	c := &Conn{PacketConn: pc, routes: routes}
 	if udp, ok := pc.(*net.UDPConn); ok {
-		c.raw, c.rawW = newRawReader(udp), newRawWriter(udp)
+		c.raw, c.rawW = udpsock.NewReader(udp), udpsock.NewWriter(udp)
 	}
 	return c
 }
@@ -65,7 +66,7 @@ func (c *Conn) take(b []byte, addr netip.AddrPort, at int64) bool {
 
 func (c *Conn) read(b []byte) (int, netip.AddrPort, int64, error) {
 	if c.raw != nil {
-		return c.raw.read(b)
+		return c.raw.Read(b)
 	}
 	n, a, err := c.PacketConn.ReadFrom(b)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// FanIn is several media sockets sharing one port (ListenUDPGroup) as the one connection
+// FanIn is several media sockets sharing one port (udpsock.ListenGroup) as the one connection
 // pion's UDP mux reads. Each socket has its own reader goroutine running Podium's read path
 // (Conn), which forwards what it takes on that goroutine; what it leaves to pion (STUN,
 // DTLS, SCTP: little) is copied and queued for the mux. pion writes on the first socket: the

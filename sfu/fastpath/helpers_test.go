@@ -6,16 +6,18 @@ import (
 	"testing"
 
 	"github.com/pion/srtp/v3"
+
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // mediaSocket is the server's side of a direct path test.
-func mediaSocket(t testing.TB) *Socket {
+func mediaSocket(t testing.TB) *udpsock.Socket {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return NewSocket(conn)
+	return udpsock.New(conn)
 }
 
 func testKeys() *Keys {

@@ -1,13 +1,17 @@
 package fastpath
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/podium-sfu/podium/sfu/udpsock"
+)
 
 // What tests elsewhere (sfu's, of Receivers and DownTracks on this path) need to see and set of
 // a Transport without a DTLS handshake.
 
 // Own makes the connection Podium's at once, as if DTLS had connected with keys while ICE had
 // selected a pair from sock to addr (nil sock: a pair on no socket of Podium's).
-func (t *Transport) Own(keys *Keys, sock *Socket, addr netip.AddrPort) {
+func (t *Transport) Own(keys *Keys, sock *udpsock.Socket, addr netip.AddrPort) {
 	t.keys.Store(keys)
 	t.decided.Store(true)
 	t.connected.Store(true)
@@ -35,18 +39,6 @@ func (t *Transport) KeysPassed() bool { return t.check.passed.Load() }
 
 // Dropped is how many packets of layers Podium's read path has did not decrypt.
 func (t *Transport) Dropped() uint64 { return t.in.dropped.Load() }
-
-// WriterSocket is a media socket that sends through w one datagram at a time: tests see what
-// leaves.
-func WriterSocket(w interface {
-	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
-}) *Socket {
-	return &Socket{w: w}
-}
-
-// Unbatched is the same socket without sendmmsg: one system call per datagram (benchmarks
-// compare the two).
-func (s *Socket) Unbatched() *Socket { return &Socket{w: s.w} }
 
 // TWCCID is the transport-wide sequence extension the stream stamps (0: none).
 func (s *Stream) TWCCID() uint8 { return s.twccID }

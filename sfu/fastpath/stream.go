@@ -5,6 +5,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // Stream is one down track's way to its subscriber: on Podium's path with an SRTP context of
@@ -86,7 +88,7 @@ func (s *Stream) CountHeld() { s.t.countHeld() }
 // encrypts it and queues it on batch (the caller flushes) or, without one, sends it at once;
 // direct says so. An owned connection's packet never goes through pion: without a route, it
 // is dropped (and counted as held).
-func (s *Stream) WriteRTP(sc *Scratch, h *rtp.Header, payload []byte, batch *Batch) (ok, direct bool) {
+func (s *Stream) WriteRTP(sc *Scratch, h *rtp.Header, payload []byte, batch *udpsock.Batch) (ok, direct bool) {
 	keys, r := s.t.sendPath()
 	if keys != nil && r == nil {
 		s.t.countHeld()
@@ -112,7 +114,7 @@ func (s *Stream) WriteRTP(sc *Scratch, h *rtp.Header, payload []byte, batch *Bat
 // receiver the send woke) dates the packet milliseconds late, its one-way delay reads that much
 // short, and the estimator's baseline with it: every later packet then looks queued, and the
 // estimate holds for up to two baseline buckets (10 s).
-func (s *Stream) writeOwned(sc *Scratch, batch *Batch, keys *Keys, r *route, h *rtp.Header, payload []byte, twcc uint16) bool {
+func (s *Stream) writeOwned(sc *Scratch, batch *udpsock.Batch, keys *Keys, r *route, h *rtp.Header, payload []byte, twcc uint16) bool {
 	n, err := h.MarshalTo(sc.wire[:])
 	if err != nil || n+len(payload)+int(h.PaddingSize)+SRTPTagMax > len(sc.wire) {
 		return false
@@ -140,7 +142,7 @@ func (s *Stream) writeOwned(sc *Scratch, batch *Batch, keys *Keys, r *route, h *
 	}
 	if batch != nil {
 		batch.Add(r.sock, out, r.addr)
-	} else if _, err := r.sock.w.WriteToUDPAddrPort(out, r.addr); err != nil {
+	} else if _, err := r.sock.WriteToUDPAddrPort(out, r.addr); err != nil {
 		return false // recorded: the estimator counts it lost, as the path would have
 	}
 	return true

@@ -1,13 +1,12 @@
-// Package fastpath is Podium's own media path, past pion's: the media sockets (SO_REUSEPORT,
-// raw recvmsg and sendmmsg), the route table their readers look clients up in, the SRTP keys
-// captured from DTLS with their self-check, and each connection's Transport, which decrypts
-// what a client sends and encrypts what Podium sends it. It knows pion, not Receivers or
-// DownTracks: those reach it through Layer, Track and Stream.
+// Package fastpath is Podium's own media path, past pion's: the media sockets' readers (Conn,
+// FanIn) and the route table they look clients up in, the SRTP keys captured from DTLS with
+// their self-check, and each connection's Transport, which decrypts what a client sends and
+// encrypts what Podium sends it. The sockets themselves are sfu/udpsock's. It knows pion, not
+// Receivers or DownTracks: those reach it through Layer, Track and Stream.
 package fastpath
 
 import (
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/podium-sfu/podium/sfu/bwe"
 	"github.com/podium-sfu/podium/sfu/clock"
 	"github.com/podium-sfu/podium/sfu/feedback"
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // Transport is Podium's own path to one client connection, bypassing pion's for media. Towards
@@ -93,7 +93,7 @@ type Params struct {
 	// KeyFilter, in tests, changes the derived keys before they are used.
 	KeyFilter func(*Keys) *Keys
 	// Socket is the media socket a local candidate's address lives on (nil: none).
-	Socket func(local netip.Addr) *Socket
+	Socket func(local netip.Addr) *udpsock.Socket
 	// Routes is where the media sockets' readers find connections by their address.
 	Routes *Routes
 	// API made the peer connection (NewSender makes senders with it).
@@ -119,27 +119,8 @@ func New(p Params) *Transport {
 
 // route is where a subscriber's packets go: a socket and the remote address.
 type route struct {
-	sock *Socket
+	sock *udpsock.Socket
 	addr netip.AddrPort
-}
-
-// udpWriter sends one datagram without allocating (net.UDPConn does).
-type udpWriter interface {
-	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
-}
-
-// packetConnWriter adapts a wrapped socket (tests inject loss and delay) that only has WriteTo.
-type packetConnWriter struct{ net.PacketConn }
-
-func (w packetConnWriter) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	return w.WriteTo(b, net.UDPAddrFromAddrPort(addr))
-}
-
-func asUDPWriter(pc net.PacketConn) udpWriter {
-	if w, ok := pc.(udpWriter); ok {
-		return w
-	}
-	return packetConnWriter{pc}
 }
 
 // Watch follows the connection's DTLS state and selected candidate pair. It takes the DTLS
@@ -203,7 +184,7 @@ func (t *Transport) SelectPair(p *webrtc.ICECandidatePair) {
 	}
 	local, err1 := netip.ParseAddr(p.Local.Address)
 	remote, err2 := netip.ParseAddr(p.Remote.Address)
-	var sock *Socket
+	var sock *udpsock.Socket
 	if err1 == nil && err2 == nil && t.p.Socket != nil {
 		sock = t.p.Socket(local.Unmap())
 	}
@@ -294,7 +275,7 @@ func (t *Transport) writeRTCP(compound []byte) bool {
 		return false
 	}
 	o.buf = enc[:0]
-	_, err = r.sock.w.WriteToUDPAddrPort(enc, r.addr)
+	_, err = r.sock.WriteToUDPAddrPort(enc, r.addr)
 	return err == nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/sfu/udpsock"
 )
 
 // TestSelectPair: Podium's write path sends from the socket of the local candidate ICE
@@ -12,8 +14,8 @@ import (
 // route.
 func TestSelectPair(t *testing.T) {
 	one, two := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
-	sockets := map[netip.Addr]*Socket{one: {}, two: {}}
-	tr := New(Params{Socket: func(a netip.Addr) *Socket { return sockets[a] }})
+	sockets := map[netip.Addr]*udpsock.Socket{one: {}, two: {}}
+	tr := New(Params{Socket: func(a netip.Addr) *udpsock.Socket { return sockets[a] }})
 	pair := &webrtc.ICECandidatePair{
 		Local:  &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Typ: webrtc.ICECandidateTypeHost, Address: "127.0.0.2", Port: 5000},
 		Remote: &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Typ: webrtc.ICECandidateTypeHost, Address: "127.0.0.1", Port: 6000},

@@ -1,4 +1,4 @@
-package fastpath
+package udpsock
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func addrPort(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAdd
 // it) and a closed socket ends the reader.
 func TestRawSocketRoundTrip(t *testing.T) {
 	a, b := loopbackUDP(t), loopbackUDP(t)
-	w, r := newRawWriter(a), newRawReader(b)
+	w, r := NewWriter(a), NewReader(b)
 	buf := make([]byte, 2048)
 
 	for i := range 20 {
@@ -37,7 +37,7 @@ func TestRawSocketRoundTrip(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		n, from, _, err := r.read(buf)
+		n, from, _, err := r.Read(buf)
 		if err != nil {
 			t.Fatalf("read %d: %v", i, err)
 		}
@@ -53,14 +53,14 @@ func TestRawSocketRoundTrip(t *testing.T) {
 	if _, err := w.WriteToUDPAddrPort(make([]byte, 1500), addrPort(b)); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _, err := r.read(buf[:1000]); err != nil || n != 1000 {
+	if n, _, _, err := r.Read(buf[:1000]); err != nil || n != 1000 {
 		t.Fatalf("long datagram: %d, %v", n, err)
 	}
 
 	// Nothing queued: the reader waits, and the deadline ends the wait.
 	_ = b.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	start := time.Now()
-	if _, _, _, err := r.read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if _, _, _, err := r.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read with nothing queued: %v", err)
 	}
 	if waited := time.Since(start); waited < 40*time.Millisecond {
@@ -73,14 +73,14 @@ func TestRawSocketRoundTrip(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		_, _ = w.WriteToUDPAddrPort([]byte("late"), addrPort(b))
 	}()
-	if n, _, _, err := r.read(buf); err != nil || string(buf[:n]) != "late" {
+	if n, _, _, err := r.Read(buf); err != nil || string(buf[:n]) != "late" {
 		t.Fatalf("waiting read: %q, %v", buf[:n], err)
 	}
 
 	// Closing the socket ends a waiting reader.
 	done := make(chan error, 1)
 	go func() {
-		_, _, _, err := r.read(buf)
+		_, _, _, err := r.Read(buf)
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -98,14 +98,14 @@ func TestRawSocketRoundTrip(t *testing.T) {
 // TestRawSocketDoesNotAllocate: the media sockets' reads and writes are on the hot path.
 func TestRawSocketDoesNotAllocate(t *testing.T) {
 	a, b := loopbackUDP(t), loopbackUDP(t)
-	w, r := newRawWriter(a), newRawReader(b)
+	w, r := NewWriter(a), NewReader(b)
 	msg, buf := make([]byte, 1100), make([]byte, 2048)
 	dst := addrPort(b)
 	allocs := testing.AllocsPerRun(200, func() {
 		if _, err := w.WriteToUDPAddrPort(msg, dst); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := r.read(buf); err != nil {
+		if _, _, _, err := r.Read(buf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -118,7 +118,7 @@ func TestRawSocketDoesNotAllocate(t *testing.T) {
 func TestRawWriterSendsConcurrently(t *testing.T) {
 	a, b := loopbackUDP(t), loopbackUDP(t)
 	_ = b.SetReadBuffer(1 << 20)
-	w := newRawWriter(a)
+	w := NewWriter(a)
 	const writers, each = 8, 50
 	errs := make(chan error, writers)
 	for i := range writers {
@@ -158,14 +158,14 @@ func TestRawWriterSendsConcurrently(t *testing.T) {
 // came (the kernel's), not the time of the read.
 func TestRawSocketStampsArrival(t *testing.T) {
 	a, b := loopbackUDP(t), loopbackUDP(t)
-	w, r := newRawWriter(a), newRawReader(b)
+	w, r := NewWriter(a), NewReader(b)
 	buf := make([]byte, 64)
 	// The kernel turns stamping on in deferred work: what comes first may be stamped at the read.
 	if _, err := w.WriteToUDPAddrPort([]byte("warm-up"), addrPort(b)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(30 * time.Millisecond)
-	if _, _, _, err := r.read(buf); err != nil {
+	if _, _, _, err := r.Read(buf); err != nil {
 		t.Fatal(err)
 	}
 	sent := time.Now()
@@ -173,7 +173,7 @@ func TestRawSocketStampsArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond)
-	_, _, at, err := r.read(buf)
+	_, _, at, err := r.Read(buf)
 	if err != nil {
 		t.Fatal(err)
 	}

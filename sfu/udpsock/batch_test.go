@@ -1,4 +1,4 @@
-package fastpath
+package udpsock
 
 import (
 	"encoding/binary"
@@ -22,7 +22,7 @@ func TestSendBatch(t *testing.T) {
 		sinks = append(sinks, c)
 		addrs = append(addrs, c.LocalAddr().(*net.UDPAddr).AddrPort())
 	}
-	socks := []*Socket{mediaSocket(t), mediaSocket(t)}
+	socks := []*Socket{New(loopbackUDP(t)), New(loopbackUDP(t))}
 	const total = 3*batchSize + 7
 	bufs := make([][]byte, total)
 	var b Batch

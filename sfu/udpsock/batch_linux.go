@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64 || s390x || mips64 || mips64le || ppc64)
 
-package fastpath
+package udpsock
 
 import (
 	"net/netip"

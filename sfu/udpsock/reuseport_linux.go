@@ -1,6 +1,6 @@
 //go:build linux
 
-package fastpath
+package udpsock
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ListenUDPGroup opens n UDP sockets on one address and port with SO_REUSEPORT: the kernel
+// ListenGroup opens n UDP sockets on one address and port with SO_REUSEPORT: the kernel
 // gives each client address (by its 4-tuple) to one of them, so n readers forward in parallel
 // and each client's packets stay in order. Port 0 picks a free port for all of them.
-func ListenUDPGroup(ip net.IP, port, n int) ([]*net.UDPConn, error) {
+func ListenGroup(ip net.IP, port, n int) ([]*net.UDPConn, error) {
 	if n <= 1 {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
 		if err != nil {
@@ -57,5 +57,5 @@ func ListenUDPGroup(ip net.IP, port, n int) ([]*net.UDPConn, error) {
 	return conns, nil
 }
 
-// DefaultUDPReaders: one socket per core, up to 8.
-func DefaultUDPReaders(procs int) int { return min(max(procs, 1), 8) }
+// DefaultReaders: one socket per core, up to 8.
+func DefaultReaders(procs int) int { return min(max(procs, 1), 8) }

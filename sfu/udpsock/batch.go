@@ -1,4 +1,7 @@
-package fastpath
+// Package udpsock is the media sockets as Podium's path uses them: several sockets sharing a
+// port (SO_REUSEPORT), raw recvmsg with the kernel's arrival times, sendto, and sendmmsg batches,
+// none of them allocating or waking the runtime's monitor thread per packet.
+package udpsock
 
 import (
 	"net"
@@ -49,17 +52,51 @@ func (b *Batch) Flush() {
 // socket is a media socket Podium writes to: one datagram at a time through w, or in batches
 // through raw when the platform has sendmmsg and the socket is a plain UDP socket.
 type Socket struct {
-	w   udpWriter
+	w   Writer
 	raw syscall.RawConn
 }
 
-func NewSocket(pc net.PacketConn) *Socket {
-	s := &Socket{w: asUDPWriter(pc)}
+// New is pc as a media socket.
+func New(pc net.PacketConn) *Socket {
+	s := &Socket{w: AsWriter(pc)}
 	if uc, ok := pc.(*net.UDPConn); ok {
-		s.w = newRawWriter(uc)
+		s.w = NewWriter(uc)
 		if raw, err := uc.SyscallConn(); err == nil && batchSupported {
 			s.raw = raw
 		}
 	}
 	return s
+}
+
+// WriteToUDPAddrPort sends one datagram at once.
+func (s *Socket) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return s.w.WriteToUDPAddrPort(b, addr)
+}
+
+// FromWriter is a media socket that sends through w one datagram at a time (tests see what
+// leaves).
+func FromWriter(w Writer) *Socket { return &Socket{w: w} }
+
+// Unbatched is the same socket without sendmmsg: one system call per datagram (benchmarks
+// compare the two).
+func (s *Socket) Unbatched() *Socket { return &Socket{w: s.w} }
+
+// Writer sends one datagram without allocating (net.UDPConn does).
+type Writer interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
+// packetConnWriter adapts a wrapped socket (tests inject loss and delay) that only has WriteTo.
+type packetConnWriter struct{ net.PacketConn }
+
+func (w packetConnWriter) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return w.WriteTo(b, net.UDPAddrFromAddrPort(addr))
+}
+
+// AsWriter is pc as a Writer.
+func AsWriter(pc net.PacketConn) Writer {
+	if w, ok := pc.(Writer); ok {
+		return w
+	}
+	return packetConnWriter{pc}
 }

@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64 || s390x || mips64 || mips64le || ppc64)
 
-package fastpath
+package udpsock
 
 import (
 	"net"
@@ -26,12 +26,12 @@ import (
 // when the socket is not ready, RawConn parks the goroutine on the netpoller exactly as
 // net.UDPConn does.
 
-// rawReader reads one socket; only one goroutine reads it. Each datagram comes with the
+// Reader reads one socket; only one goroutine reads it. Each datagram comes with the
 // kernel's time of its arrival (SO_TIMESTAMPNS): the feedback to publishers reports when their
 // packets arrived, not when a reader busy with a fan-out got to them (in a 25-person meeting
 // 1-2 ms later for one packet in seven, and up to 20 ms and more while people join), which a
 // publisher's delay-based estimator would read as a queue on its path.
-type rawReader struct {
+type Reader struct {
 	raw    syscall.RawConn
 	msg    unix.Msghdr
 	iov    unix.Iovec
@@ -43,13 +43,13 @@ type rawReader struct {
 	readFn func(fd uintptr) bool // r.recv, bound once
 }
 
-func newRawReader(uc *net.UDPConn) *rawReader {
+func NewReader(uc *net.UDPConn) *Reader {
 	raw, err := uc.SyscallConn()
 	if err != nil {
 		return nil
 	}
 	arrival.Stamp(raw) // without stamps, packets are stamped as they are read
-	r := &rawReader{raw: raw}
+	r := &Reader{raw: raw}
 	r.readFn = r.recv
 	r.msg.Name = (*byte)(unsafe.Pointer(&r.from))
 	r.msg.Iov = &r.iov
@@ -58,9 +58,9 @@ func newRawReader(uc *net.UDPConn) *rawReader {
 	return r
 }
 
-// read is ReadFromUDPAddrPort with the sender's address unmapped, and the datagram's time of
+// Read is ReadFromUDPAddrPort with the sender's address unmapped, and the datagram's time of
 // arrival (unix ns; 0 when the kernel did not stamp it).
-func (r *rawReader) read(b []byte) (int, netip.AddrPort, int64, error) {
+func (r *Reader) Read(b []byte) (int, netip.AddrPort, int64, error) {
 	if len(b) == 0 {
 		return 0, netip.AddrPort{}, 0, nil
 	}
@@ -78,7 +78,7 @@ func (r *rawReader) read(b []byte) (int, netip.AddrPort, int64, error) {
 }
 
 // recv is one recvmsg; false asks the runtime to wait until the socket is readable.
-func (r *rawReader) recv(fd uintptr) bool {
+func (r *Reader) recv(fd uintptr) bool {
 	for {
 		r.msg.Namelen = unix.SizeofSockaddrAny
 		r.msg.SetControllen(len(r.oob))
@@ -129,7 +129,7 @@ type rawSend struct {
 	sendFn func(fd uintptr) bool // s.send, bound once
 }
 
-func newRawWriter(uc *net.UDPConn) udpWriter {
+func NewWriter(uc *net.UDPConn) Writer {
 	raw, err := uc.SyscallConn()
 	if err != nil {
 		return uc
