@@ -40,3 +40,25 @@ func TestSelectPair(t *testing.T) {
 		t.Error("a route for a relayed pair")
 	}
 }
+
+// TestBindAgainKeepsTheStream: a down track bound again under its SSRC keeps its stream, and
+// with it its SRTP context (a new one would count the rollover counter from 0 again); under
+// another SSRC it gets a new one. Bound, it is found by its SSRC for RTCP; unbound, not.
+func TestBindAgainKeepsTheStream(t *testing.T) {
+	tr := New(Params{})
+	track := &fakeTrack{}
+	s := tr.Bind(nil, 7, 0, nil, track)
+	if (*tr.tracks.Load())[7] != s {
+		t.Fatal("a bound stream is not found by its SSRC")
+	}
+	tr.Unbind(s)
+	if (*tr.tracks.Load())[7] != nil {
+		t.Fatal("an unbound stream is still found by its SSRC")
+	}
+	if again := tr.Bind(s, 7, 0, nil, track); again != s {
+		t.Error("bound again under its SSRC, the track got a new stream")
+	}
+	if other := tr.Bind(s, 8, 0, nil, track); other == s {
+		t.Error("bound under another SSRC, the track kept its stream")
+	}
+}
