@@ -44,8 +44,8 @@ import (
 //
 // A self-check guards the derived keys: when the first few RTCP packets of the client's do not
 // decrypt with them and none does, they are taken for wrong and the connection is handed to
-// pion (abandon, keycheck.go). Podium's own RTCP to the client (sender reports, PLIs) goes through pion;
-// the feedback to a publisher has an SSRC of its own on each path (rtcpOut).
+// pion (abandon, keycheck.go). Podium's own RTCP to the client (sender reports, PLIs) goes
+// through pion; the feedback to a publisher has an SSRC of its own on each path (rtcpOut).
 type Transport struct {
 	p         Params
 	keys      atomic.Pointer[Keys] // set when the connection is Podium's (decide); nil: pion's
