@@ -12,8 +12,9 @@ import (
 )
 
 // Peer is what a participant asks of its two peer connections: package peer over pion, a fake
-// in the tests. Every method runs on the participant's control queue, but SendData (any
-// goroutine).
+// in the tests. The negotiator's and trackSender's methods run on the participant's control
+// queue; link's are safe from any goroutine (data is relayed from the sender's, stats are read
+// from the admin API's).
 type Peer interface {
 	negotiator
 	trackSender

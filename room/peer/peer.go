@@ -2,8 +2,9 @@
 // client sends on and the subscriber connection the server sends on. It does what touches them:
 // offers and answers, ICE candidates, the subscriber's m-sections and their reuse, the data
 // channels and their buffered budgets, RTCP and the bandwidth estimate. It knows nothing of
-// rooms, permissions or the wire protocol; its caller (package room) serialises the calls on the
-// participant's control queue, except SendData (safe from any goroutine).
+// rooms, permissions or the wire protocol. Its caller (package room) serialises the calls that
+// negotiate and add or remove tracks on the participant's control queue; SendData, the estimates
+// and States are safe from any goroutine.
 package peer
 
 import (
