@@ -121,7 +121,7 @@ func startServeNode(t *testing.T) *server.Node {
 		}
 		return pc
 	}
-	n, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2,
+	n, err := server.Start(server.Config{TCPPort: -1,
 		Media: sfu.Config{LoopbackOnly: true, WrapPacketConn: grow}})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 func TestAppConnectsOnlyWhereAllowed(t *testing.T) {
 	RequireBrowser(t)
 	const secret = "e2e-secret-that-is-long-enough-0123456789"
-	other, err := server.Start(server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2,
+	other, err := server.Start(server.Config{TCPPort: -1,
 		Keys: auth.KeyProvider{"other": secret}, Media: sfu.Config{LoopbackOnly: true}})
 	if err != nil {
 		t.Fatal(err)

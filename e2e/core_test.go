@@ -31,7 +31,7 @@ func startDevNode(t *testing.T) *server.Node {
 // startDevNodeWith is startDevNode with changes to the config (edit may be nil).
 func startDevNodeWith(t *testing.T, edit func(*server.Config)) *server.Node {
 	t.Helper()
-	cfg := server.Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Media: sfu.Config{LoopbackOnly: true},
+	cfg := server.Config{TCPPort: -1, Media: sfu.Config{LoopbackOnly: true},
 		Room: room.Config{BandwidthEstimation: true}}
 	if edit != nil {
 		edit(&cfg)

@@ -36,7 +36,7 @@ duration=${DURATION:-20s}
 run() {
 	local name=$1
 	shift
-	"$bin" serve --keys "bench:$secret" --http-port 7990 --udp-port 7992 --tcp-port 0 \
+	"$bin" serve --keys "bench:$secret" --http-port 7990 --udp-port 7992 --tcp-port -1 \
 		--max-participants 1000 --max-conns-per-ip 0 --pprof 127.0.0.1:7996 --log-level warn ${SERVE_FLAGS:-} 2>"$out/$name.serve.log" &
 	local pid=$!
 	for _ in $(seq 50); do

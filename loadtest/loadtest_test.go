@@ -26,8 +26,8 @@ func TestRunEmbedded(t *testing.T) {
 	}
 	key, secret := "loadkey", "load-secret-that-is-long-enough-0123456789"
 	node, err := server.Start(server.Config{
-		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
-		Keys: auth.KeyProvider{key: secret}, Media: sfu.Config{LoopbackOnly: true},
+		TCPPort: -1,
+		Keys:    auth.KeyProvider{key: secret}, Media: sfu.Config{LoopbackOnly: true},
 		Room: room.Config{BandwidthEstimation: true}, // as podium load --embedded runs it
 	})
 	if err != nil {

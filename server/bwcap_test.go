@@ -127,7 +127,7 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 	link := newThrottle(capBits, 150*time.Millisecond)
 	media := sfuLoopback()
 	media.WrapPacketConn = link.wrap
-	n, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: media,
+	n, err := Start(Config{TCPPort: -1, Keys: auth.KeyProvider{testKey: testSecret}, Media: media,
 		Room: room.Config{BandwidthEstimation: true}})
 	if err != nil {
 		t.Fatal(err)

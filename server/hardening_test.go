@@ -18,7 +18,7 @@ import (
 // finding 7): a secret under auth.MinSecretLen bytes can be found offline from one token.
 func TestStartRefusesShortSecret(t *testing.T) {
 	short := strings.Repeat("x", auth.MinSecretLen-1)
-	_, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{"k1": short}, Media: sfuLoopback()})
+	_, err := Start(Config{TCPPort: -1, Keys: auth.KeyProvider{"k1": short}, Media: sfuLoopback()})
 	if !errors.Is(err, auth.ErrInvalidKeys) || !strings.Contains(err.Error(), "k1") {
 		t.Fatalf("Start with a %d-byte secret: %v, want ErrInvalidKeys naming the key", len(short), err)
 	}
@@ -90,7 +90,7 @@ func TestStartRefusesDevModeOnPublicBind(t *testing.T) {
 		{"keys on all addresses", func(c *Config) { c.Bind = "0.0.0.0" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret}, Media: sfuLoopback()}
+			cfg := Config{TCPPort: -1, Keys: auth.KeyProvider{testKey: testSecret}, Media: sfuLoopback()}
 			tc.edit(&cfg)
 			n, err := Start(cfg)
 			if err == nil {
@@ -158,7 +158,7 @@ func TestAppConfig(t *testing.T) {
 	if got, want := get(n), []string{"wss://media.example.com", "ws://10.0.0.5:7880"}; !slices.Equal(got, want) {
 		t.Errorf("allowed URLs %q, want %q", got, want)
 	}
-	_, err := Start(Config{HTTPPort: -1, UDPPort: -1, TCPPort: -2, Keys: auth.KeyProvider{testKey: testSecret},
+	_, err := Start(Config{TCPPort: -1, Keys: auth.KeyProvider{testKey: testSecret},
 		Media: sfuLoopback(), AllowedAppURLs: []string{"https://media.example.com"}})
 	if err == nil || !strings.Contains(err.Error(), "https://media.example.com") {
 		t.Fatalf("Start with an https URL allowed: %v, want an error naming it", err)

@@ -35,9 +35,9 @@ func startNode(t testing.TB) *Node {
 func startNodeWith(t testing.TB, edit func(*Config)) *Node {
 	t.Helper()
 	cfg := Config{
-		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
-		Keys:  auth.KeyProvider{testKey: testSecret},
-		Media: sfuLoopback(),
+		TCPPort: -1,
+		Keys:    auth.KeyProvider{testKey: testSecret},
+		Media:   sfuLoopback(),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -28,13 +28,16 @@ import (
 // Version is the server version reported in `joined`; set at build time with -ldflags -X.
 var Version = "0.1.0-dev"
 
-// Config is everything a node needs. The zero value (plus Keys or DevMode) is a working node on
-// 127.0.0.1 with the default ports.
+// Config is everything a node needs. The zero value is a working node in dev mode on 127.0.0.1,
+// on free ports (Node tells which).
 type Config struct {
-	Bind     string // address of HTTP and media sockets, default 127.0.0.1
-	HTTPPort int    // default 7880; -1 picks a free port (tests)
-	UDPPort  int    // default 7882; -1 picks a free port
-	TCPPort  int    // default 7881; -1 picks a free port; -2 disables ICE-TCP
+	Bind string // address of HTTP and media sockets, default 127.0.0.1
+	// Ports follow one rule across Podium (sfu.Config, these, `podium serve`'s flags): a port
+	// number, 0 for a free port the system picks, -1 for off (ICE-TCP only: HTTP and UDP
+	// cannot be off). `podium serve` defaults to DefaultHTTPPort and its neighbours.
+	HTTPPort int
+	UDPPort  int
+	TCPPort  int
 	NodeIPs  []string
 	Keys     auth.KeyProvider // empty: dev mode with generated keys
 	// DevAllowRemote lets dev mode run on a non-loopback Bind and serve dev tokens to other
@@ -107,14 +110,24 @@ type Node struct {
 	DevKey, DevSecret string
 }
 
-func port(p, def int) int {
-	switch {
-	case p == 0:
-		return def
-	case p == -1:
-		return 0
+// The ports `podium serve` uses unless told otherwise.
+const (
+	DefaultHTTPPort = 7880
+	DefaultTCPPort  = 7881
+	DefaultUDPPort  = 7882
+)
+
+// checkPorts applies the one port rule: a port, 0 (any free port) or, for ICE-TCP, -1 (off).
+func checkPorts(cfg Config) error {
+	for _, p := range []struct {
+		name   string
+		v, min int
+	}{{"HTTPPort", cfg.HTTPPort, 0}, {"UDPPort", cfg.UDPPort, 0}, {"TCPPort", cfg.TCPPort, -1}} {
+		if p.v < p.min || p.v > 65535 {
+			return fmt.Errorf("server: %s %d: want 1-65535, 0 for a free port%s", p.name, p.v, map[bool]string{true: ", -1 for off"}[p.min < 0])
+		}
 	}
-	return p
+	return nil
 }
 
 // check refuses what would be unsafe to serve, before any socket opens, and returns the app's
@@ -123,6 +136,9 @@ func (cfg Config) check() ([]string, error) {
 	// Keys given in code skip --keys's parsing: a short secret makes tokens forgeable offline.
 	if err := cfg.Keys.Validate(); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if err := checkPorts(cfg); err != nil {
+		return nil, err
 	}
 	dev := len(cfg.Keys) == 0
 	if dev && !loopbackBind(cfg.Bind) && !cfg.DevAllowRemote {
@@ -176,11 +192,7 @@ func Start(cfg Config) (*Node, error) {
 	media := cfg.Media
 	media.BindIP, media.NodeIPs, media.Logger = cfg.Bind, cfg.NodeIPs, cfg.Logger.With("component", "sfu")
 	media.BandwidthEstimation = media.BandwidthEstimation || cfg.Room.BandwidthEstimation
-	media.UDPPort = port(cfg.UDPPort, 7882)
-	media.TCPPort = port(cfg.TCPPort, 7881)
-	if cfg.TCPPort == -2 {
-		media.TCPPort = -1
-	}
+	media.UDPPort, media.TCPPort = cfg.UDPPort, cfg.TCPPort
 	if n.engine, err = sfu.NewEngine(media); err != nil {
 		return nil, err
 	}
@@ -202,7 +214,7 @@ func Start(cfg Config) (*Node, error) {
 // listen opens the HTTP listener within the connection caps and builds the HTTP server.
 func (n *Node) listen(reg *prometheus.Registry) error {
 	cfg, lim := n.cfg, n.cfg.HTTP.withDefaults()
-	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(port(cfg.HTTPPort, 7880)))
+	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.HTTPPort))
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)

@@ -106,7 +106,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"unknown key", "http-port: 9001\ncolour: blue\n", "podium.yaml:2: colour: unknown key"},
 		{"the config key itself", "config: other.yaml\n", "podium.yaml:1: config: unknown key"},
 		{"not a number", "max-participants: many\n", "podium.yaml:1: max-participants: parse error"},
-		{"out of range", "http-port: 70000\n", "--http-port 70000: want a port, 1-65535 (set in "},
+		{"out of range", "http-port: 70000\n", "--http-port 70000: want a port, 1-65535, 0 for a free one (set in "},
 		{"bad duration", "empty-timeout: soon\n", "podium.yaml:1: empty-timeout:"},
 		{"bad list item", "node-ip: [192.0.2.1, nope]\n", "--node-ip \"nope\": not an IP address (set in "},
 		{"short secret", "keys: {app: short}\n", "--keys: "},

@@ -134,9 +134,9 @@ func startEmbedded(cfg *loadtest.Config, logger *slog.Logger) (*server.Node, err
 	key, secret := auth.GenerateDevKeys()
 	perRoom := cfg.Publishers + cfg.AudioPublishers + cfg.Subscribers
 	node, err := server.Start(server.Config{
-		HTTPPort: -1, UDPPort: -1, TCPPort: -2,
-		Keys:  auth.KeyProvider{key: secret},
-		Media: sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
+		TCPPort: -1,
+		Keys:    auth.KeyProvider{key: secret},
+		Media:   sfu.Config{LoopbackOnly: true}, // 4 MiB socket buffers by default
 		// Every simulated participant connects from this one address.
 		HTTP: server.HTTPLimits{MaxConnsPerIP: -1},
 		// As `podium serve` by default: bandwidth estimation on.

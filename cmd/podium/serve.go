@@ -31,7 +31,6 @@ func envName(name string) string {
 
 // envDefault lets PODIUM_<NAME> set a flag's default.
 func envDefault(name, def string) string {
-	envFlags[name] = true
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		return v
 	}
@@ -90,9 +89,9 @@ type serveFlags struct {
 func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	f := &serveFlags{}
 	fs.StringVar(&f.bind, "bind", envDefault("bind", "127.0.0.1"), "IP address to listen on (HTTP, WebSocket and media) [PODIUM_BIND]")
-	fs.IntVar(&f.httpPort, "http-port", env.get("http-port", 7880), "HTTP and WebSocket port, 1-65535 [PODIUM_HTTP_PORT]")
-	fs.IntVar(&f.udpPort, "udp-port", env.get("udp-port", 7882), "the one UDP port for all media (ICE UDP mux), 1-65535 [PODIUM_UDP_PORT]")
-	fs.IntVar(&f.tcpPort, "tcp-port", env.get("tcp-port", 7881), "ICE over TCP port, 1-65535; 0 disables [PODIUM_TCP_PORT]")
+	fs.IntVar(&f.httpPort, "http-port", env.get("http-port", server.DefaultHTTPPort), "HTTP and WebSocket port; 0: a free one [PODIUM_HTTP_PORT]")
+	fs.IntVar(&f.udpPort, "udp-port", env.get("udp-port", server.DefaultUDPPort), "the one UDP port for all media (ICE UDP mux); 0: a free one [PODIUM_UDP_PORT]")
+	fs.IntVar(&f.tcpPort, "tcp-port", env.get("tcp-port", server.DefaultTCPPort), "ICE over TCP port; 0: a free one; -1 turns ICE-TCP off [PODIUM_TCP_PORT]")
 	fs.StringVar(&f.nodeIP, "node-ip", envDefault("node-ip", ""), "IP addresses put in ICE candidates (comma-separated), e.g. the public IP [PODIUM_NODE_IP]")
 	fs.StringVar(&f.keys, "keys", envDefault("keys", ""), "API keys as key:secret[,key:secret], secrets of 32 bytes or more; none = dev mode [PODIUM_KEYS]")
 	fs.IntVar(&f.maxParticipants, "max-participants", env.get("max-participants", 100), "participants per room, at least 1 [PODIUM_MAX_PARTICIPANTS]")
@@ -159,11 +158,15 @@ func (f *serveFlags) check() error {
 	ports := []struct {
 		name string
 		v    int
-		min  int // 0 where 0 means disabled
-	}{{"http-port", f.httpPort, 1}, {"udp-port", f.udpPort, 1}, {"tcp-port", f.tcpPort, 0}}
+		min  int // -1 where the port can be off
+	}{{"http-port", f.httpPort, 0}, {"udp-port", f.udpPort, 0}, {"tcp-port", f.tcpPort, -1}}
 	for _, p := range ports {
 		if p.v < p.min || p.v > 65535 {
-			return fmt.Errorf("--%s %d: want a port, %d-65535", p.name, p.v, p.min)
+			off := ""
+			if p.min < 0 {
+				off = ", -1 for off"
+			}
+			return fmt.Errorf("--%s %d: want a port, 1-65535, 0 for a free one%s", p.name, p.v, off)
 		}
 	}
 	atLeast := []struct {
@@ -208,9 +211,6 @@ func (f *serveFlags) options() (*serveOptions, error) {
 		Room:           room.Config{MaxParticipants: f.maxParticipants, EmptyTimeout: f.emptyTimeout, BandwidthEstimation: f.bwe},
 		HTTP:           server.HTTPLimits{MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP},
 		DevAllowRemote: f.devAllowRemote,
-	}
-	if f.tcpPort == 0 {
-		o.cfg.TCPPort = -2
 	}
 	if f.maxConnsPerIP == 0 {
 		o.cfg.HTTP.MaxConnsPerIP = -1

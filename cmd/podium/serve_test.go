@@ -316,9 +316,10 @@ func TestServeFlagsChecked(t *testing.T) {
 			"--udp-buffer", "0", "--log-level", "debug", "--pprof", "127.0.0.1:6060", "--max-conns", "1", "--max-conns-per-ip", "0",
 			"--allowed-app-urls", "wss://media.example.com,ws://10.0.0.5:7880", "--dev-allow-remote", "--bwe=false", "--fast-path=false"}, nil, ""},
 		{"http port negative", []string{"--http-port", "-1"}, nil, "--http-port"},
-		{"http port zero", []string{"--http-port", "0"}, nil, "--http-port"},
+		{"http port zero: a free one", []string{"--http-port", "0"}, nil, ""},
 		{"http port too big", []string{"--http-port", "65536"}, nil, "--http-port"},
-		{"udp port zero", []string{"--udp-port", "0"}, nil, "--udp-port"},
+		{"udp port off", []string{"--udp-port", "-1"}, nil, "--udp-port"},
+		{"tcp port off", []string{"--tcp-port", "-1"}, nil, ""},
 		{"tcp port negative", []string{"--tcp-port", "-2"}, nil, "--tcp-port"},
 		{"tcp port too big", []string{"--tcp-port", "70000"}, nil, "--tcp-port"},
 		{"max participants zero", []string{"--max-participants", "0"}, nil, "--max-participants"},
@@ -339,7 +340,7 @@ func TestServeFlagsChecked(t *testing.T) {
 		{"app url http", []string{"--allowed-app-urls", "http://media.example.com"}, nil, "--allowed-app-urls"},
 		{"app url with a path", []string{"--allowed-app-urls", "ws://media.example.com/rtc"}, nil, "--allowed-app-urls"},
 		{"env port not a number", nil, map[string]string{"PODIUM_HTTP_PORT": "80a"}, "PODIUM_HTTP_PORT"},
-		{"env port out of range", nil, map[string]string{"PODIUM_UDP_PORT": "0"}, "--udp-port"},
+		{"env port out of range", nil, map[string]string{"PODIUM_UDP_PORT": "65536"}, "--udp-port"},
 		{"env cap not a number", nil, map[string]string{"PODIUM_MAX_CONNS_PER_IP": "many"}, "PODIUM_MAX_CONNS_PER_IP"},
 		{"fast path not a bool", []string{"--fast-path=sometimes"}, nil, "fast-path"},
 		{"env fast path off", nil, map[string]string{"PODIUM_FAST_PATH": "0"}, ""},
@@ -361,13 +362,13 @@ func TestServeFlagsChecked(t *testing.T) {
 // TestServeFlagsMeaning: the flags whose 0 means something reach the node's config as that.
 func TestServeFlagsMeaning(t *testing.T) {
 	serveEnv(t, nil)
-	o, err := parseServe([]string{"--tcp-port", "0", "--udp-buffer", "0", "--max-conns-per-ip", "0",
+	o, err := parseServe([]string{"--tcp-port", "-1", "--udp-buffer", "0", "--max-conns-per-ip", "0",
 		"--node-ip", " 203.0.113.7 ,2001:db8::7", "--allowed-app-urls", "wss://media.example.com", "--dev-allow-remote"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.cfg
-	if c.TCPPort != -2 || c.Media.SocketBuffer != -1 || c.HTTP.MaxConnsPerIP != -1 || !c.DevAllowRemote ||
+	if c.TCPPort != -1 || c.Media.SocketBuffer != -1 || c.HTTP.MaxConnsPerIP != -1 || !c.DevAllowRemote ||
 		!slices.Equal(c.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) || !slices.Equal(c.AllowedAppURLs, []string{"wss://media.example.com"}) {
 		t.Fatalf("config %+v", c)
 	}
