@@ -167,17 +167,14 @@ func (src flagSource) locate(err error) error {
 func sourcesBefore(fs *flag.FlagSet) flagSource {
 	src := flagSource{}
 	fs.VisitAll(func(fl *flag.Flag) {
-		if v := os.Getenv(envName(fl.Name)); v != "" && envFlags[fl.Name] {
+		// A flag read from the environment says so in its usage ("[PODIUM_HTTP_PORT]").
+		if v := os.Getenv(envName(fl.Name)); v != "" && strings.Contains(fl.Usage, "["+envName(fl.Name)) {
 			src[fl.Name] = "env " + envName(fl.Name)
 		}
 	})
 	fs.Visit(func(fl *flag.Flag) { src[fl.Name] = "flag" })
 	return src
 }
-
-// envFlags are the flags an environment variable sets (PODIUM_<NAME>); the others are set by the
-// command line or the file only.
-var envFlags = map[string]bool{}
 
 // configPrint writes the effective config, in the file's format, with where each value came
 // from and secrets masked.
