@@ -10,12 +10,17 @@ import (
 const usage = `podium — a selective forwarding unit for WebRTC conferences
 
 Usage:
-  podium serve   [flags]   run a server (no config file needed; see podium serve -h)
-  podium token   [flags]   print an access token (see podium token -h)
-  podium load    [flags]   load-test a server, or one started in-process (see podium load -h)
-  podium config print [flags]
-                           print the effective serve config: flags > PODIUM_* > --config file > defaults
-  podium version           print the version
+  podium serve [flags]           run a server (no config file needed; see podium serve -h)
+  podium token [flags]           print an access token (see podium token -h)
+  podium load [flags]            load-test a server, or one started in-process
+  podium room list|create|delete                  manage rooms through the server API
+  podium participant list|remove|mute|update      manage a room's participants
+  podium send-data [flags] ROOM JSON              send a data message to a room
+  podium config print [flags]    the effective serve config and where each value came from
+  podium version                 print the version
+
+The API verbs take --url, --key and --secret (or PODIUM_URL, PODIUM_API_KEY, PODIUM_API_SECRET)
+and --json; add -h to any of them for its flags.
 `
 
 func main() {
@@ -33,6 +38,12 @@ func main() {
 		err = load(os.Args[2:], os.Stdout)
 	case "load-sink": // the paced floor's receivers, started by `podium load` (not for users)
 		err = loadSink(os.Args[2:])
+	case "room":
+		err = verb("room", roomVerbs(), os.Args[2:], os.Stdout)
+	case "participant":
+		err = verb("participant", participantVerbs(), os.Args[2:], os.Stdout)
+	case "send-data":
+		err = runAdmin("send-data", sendDataCommand(), os.Args[2:], os.Stdout)
 	case "config":
 		err = config(os.Args[2:], os.Stdout)
 	case "version":

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+)
+
+// ListRooms returns every room of the server.
+func (c *Client) ListRooms(ctx context.Context) ([]protocol.RoomInfo, error) {
+	var out struct {
+		Rooms []protocol.RoomInfo `json:"rooms"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/rooms", roomList(), nil, &out)
+	return out.Rooms, err
+}
+
+// RoomOptions are a new room's settings; zero values take the server's defaults.
+type RoomOptions struct {
+	Name            string
+	MaxParticipants int
+	EmptyTimeout    time.Duration // whole seconds
+	Metadata        string
+}
+
+// CreateRoom creates a room, or returns the existing one of that name.
+func (c *Client) CreateRoom(ctx context.Context, o RoomOptions) (protocol.RoomInfo, error) {
+	in := map[string]any{"name": o.Name, "maxParticipants": o.MaxParticipants,
+		"emptyTimeout": int(o.EmptyTimeout / time.Second), "metadata": o.Metadata}
+	var out protocol.RoomInfo
+	err := c.call(ctx, http.MethodPost, "/api/rooms", roomCreate(), in, &out)
+	return out, err
+}
+
+// GetRoom returns one room.
+func (c *Client) GetRoom(ctx context.Context, room string) (protocol.RoomInfo, error) {
+	var out protocol.RoomInfo
+	err := c.call(ctx, http.MethodGet, "/api/rooms/"+esc(room), roomAdmin(room), nil, &out)
+	return out, err
+}
+
+// UpdateRoomMetadata replaces a room's metadata; its participants are told.
+func (c *Client) UpdateRoomMetadata(ctx context.Context, room, metadata string) (protocol.RoomInfo, error) {
+	var out protocol.RoomInfo
+	err := c.call(ctx, http.MethodPatch, "/api/rooms/"+esc(room), roomAdmin(room), map[string]any{"metadata": metadata}, &out)
+	return out, err
+}
+
+// DeleteRoom closes a room: every participant gets leave (room_closed).
+func (c *Client) DeleteRoom(ctx context.Context, room string) error {
+	return c.call(ctx, http.MethodDelete, "/api/rooms/"+esc(room), roomAdmin(room), nil, nil)
+}
+
+// ListParticipants returns a room's participants, hidden ones included.
+func (c *Client) ListParticipants(ctx context.Context, room string) ([]protocol.ParticipantInfo, error) {
+	var out struct {
+		Participants []protocol.ParticipantInfo `json:"participants"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/rooms/"+esc(room)+"/participants", roomAdmin(room), nil, &out)
+	return out.Participants, err
+}
+
+func participantPath(room, identity string) string {
+	return "/api/rooms/" + esc(room) + "/participants/" + esc(identity)
+}
+
+// GetParticipant returns one participant, with its permissions.
+func (c *Client) GetParticipant(ctx context.Context, room, identity string) (protocol.ParticipantInfo, error) {
+	var out protocol.ParticipantInfo
+	err := c.call(ctx, http.MethodGet, participantPath(room, identity), roomAdmin(room), nil, &out)
+	return out, err
+}
+
+// RemoveParticipant disconnects a participant (leave: kicked).
+func (c *Client) RemoveParticipant(ctx context.Context, room, identity string) error {
+	return c.call(ctx, http.MethodDelete, participantPath(room, identity), roomAdmin(room), nil, nil)
+}
+
+// ParticipantUpdate changes what is set: nil fields stay as they are.
+type ParticipantUpdate struct {
+	Name     *string `json:"name,omitempty"`
+	Metadata *string `json:"metadata,omitempty"`
+	// Permissions replace the participant's own, live: revoking canPublish unpublishes its
+	// tracks, revoking canSubscribe ends its subscriptions.
+	Permissions *protocol.Permissions `json:"permissions,omitempty"`
+}
+
+// UpdateParticipant changes a participant's name, metadata or permissions.
+func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u ParticipantUpdate) (protocol.ParticipantInfo, error) {
+	var out protocol.ParticipantInfo
+	err := c.call(ctx, http.MethodPatch, participantPath(room, identity), roomAdmin(room), u, &out)
+	return out, err
+}
+
+// MuteTrack mutes a participant's track, or unmutes it where the server allows remote unmute.
+func (c *Client) MuteTrack(ctx context.Context, room, identity, trackSid string, muted bool) error {
+	in := map[string]any{"trackSid": trackSid, "muted": muted}
+	return c.call(ctx, http.MethodPost, participantPath(room, identity)+"/mute", roomAdmin(room), in, nil)
+}
+
+// UpdateSubscriptions subscribes a participant to tracks, or unsubscribes it.
+func (c *Client) UpdateSubscriptions(ctx context.Context, room, identity string, trackSids []string, subscribe bool) error {
+	in := map[string]any{"trackSids": trackSids, "subscribe": subscribe}
+	return c.call(ctx, http.MethodPost, participantPath(room, identity)+"/subscriptions", roomAdmin(room), in, nil)
+}
+
+// Data is a message from the server to a room's participants, relayed as a participant's text
+// data message is, with "from" empty.
+type Data struct {
+	Topic   string          `json:"topic,omitempty"`
+	Payload json.RawMessage `json:"payload"`      // any JSON value
+	To      []string        `json:"to,omitempty"` // identities; empty: everyone
+	Lossy   bool            `json:"lossy,omitempty"`
+}
+
+// SendData sends a data message to a room.
+func (c *Client) SendData(ctx context.Context, room string, d Data) error {
+	return c.call(ctx, http.MethodPost, "/api/rooms/"+esc(room)+"/data", roomAdmin(room), d, nil)
+}
