@@ -35,6 +35,8 @@ func (c *Client) applyEvent(m protocol.Message) {
 			return
 		}
 		c.upsertLocked(m.Participant)
+	case *protocol.RoomUpdated:
+		c.room = m.Room
 	case *protocol.ParticipantLeft:
 		if _, ok := c.participants[m.Sid]; ok {
 			delete(c.participants, m.Sid)

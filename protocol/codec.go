@@ -38,6 +38,7 @@ var factories = map[string]func() Message{
 	"joinedParticipants": func() Message { return new(JoinedParticipants) },
 	"participantJoined":  func() Message { return new(ParticipantJoined) },
 	"participantUpdated": func() Message { return new(ParticipantUpdated) },
+	"roomUpdated":        func() Message { return new(RoomUpdated) },
 	"participantLeft":    func() Message { return new(ParticipantLeft) },
 	"trackPublished":     func() Message { return new(TrackPublished) },
 	"trackUnpublished":   func() Message { return new(TrackUnpublished) },

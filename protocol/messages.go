@@ -23,6 +23,11 @@ const (
 	SourceScreenAudio = "screen_audio"
 )
 
+// ValidSource reports whether s is one of the track sources.
+func ValidSource(s string) bool {
+	return s == SourceCamera || s == SourceMicrophone || s == SourceScreen || s == SourceScreenAudio
+}
+
 // Leave reasons.
 const (
 	LeaveClient            = "client"
@@ -233,6 +238,11 @@ type ParticipantJoined struct {
 	Participant ParticipantInfo `json:"participant"`
 }
 
+// RoomUpdated announces a change of the room's metadata (by the server API).
+type RoomUpdated struct {
+	Room RoomInfo `json:"room"`
+}
+
 // ParticipantUpdated announces a change of name, metadata or track state.
 type ParticipantUpdated struct {
 	Participant ParticipantInfo `json:"participant"`
@@ -340,6 +350,7 @@ func (*Joined) MessageType() string             { return "joined" }
 func (*JoinedParticipants) MessageType() string { return "joinedParticipants" }
 func (*ParticipantJoined) MessageType() string  { return "participantJoined" }
 func (*ParticipantUpdated) MessageType() string { return "participantUpdated" }
+func (*RoomUpdated) MessageType() string        { return "roomUpdated" }
 func (*ParticipantLeft) MessageType() string    { return "participantLeft" }
 func (*TrackPublished) MessageType() string     { return "trackPublished" }
 func (*TrackUnpublished) MessageType() string   { return "trackUnpublished" }

@@ -29,6 +29,11 @@ type Config struct {
 	ServerVersion string
 	ICEServers    []protocol.ICEServer
 	Logger        *slog.Logger
+	// OnEvent hears what happens in rooms (webhooks); it must return at once (see Event).
+	OnEvent func(Event)
+	// AllowRemoteUnmute lets the server API unmute a participant's track; without it an admin
+	// may only mute (people decide when they are heard).
+	AllowRemoteUnmute bool
 }
 
 func (c *Config) defaults() {

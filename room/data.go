@@ -29,8 +29,11 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	if label != peer.Reliable && label != peer.Lossy {
 		return
 	}
-	if !p.perms.CanPublishData || len(m.Data) > MaxDataMessage {
-		p.logger.Debug("dropping data message", "size", len(m.Data), "allowed", p.perms.CanPublishData)
+	p.mu.Lock() // on a data channel's goroutine: the server API may change the permissions
+	allowed := p.perms.CanPublishData
+	p.mu.Unlock()
+	if !allowed || len(m.Data) > MaxDataMessage {
+		p.logger.Debug("dropping data message", "size", len(m.Data), "allowed", allowed)
 		return
 	}
 	if now := time.Now(); !p.dataFrames.AllowN(now, 1) || !p.dataBytes.AllowN(now, len(m.Data)) {

@@ -39,22 +39,30 @@ func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 
 // CreateRoom creates a room, or returns the existing one with that name.
 func (m *Manager) CreateRoom(o RoomOptions) (*Room, error) {
+	r, created, err := m.createRoom(o)
+	if created {
+		m.emit(Event{Kind: EventRoomStarted, Room: r.Info()})
+	}
+	return r, err
+}
+
+func (m *Manager) createRoom(o RoomOptions) (r *Room, created bool, err error) {
 	if o.Name == "" || len(o.Name) > 128 {
-		return nil, fmt.Errorf("%w: room name must be 1 to 128 bytes", ErrBadRequest)
+		return nil, false, fmt.Errorf("%w: room name must be 1 to 128 bytes", ErrBadRequest)
 	}
 	if protocol.EncodedLen(o.Metadata) > protocol.MaxMetadataLen {
-		return nil, fmt.Errorf("%w: room metadata longer than %d bytes as JSON", ErrBadRequest, protocol.MaxMetadataLen)
+		return nil, false, fmt.Errorf("%w: room metadata longer than %d bytes as JSON", ErrBadRequest, protocol.MaxMetadataLen)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrShuttingDown
+		return nil, false, ErrShuttingDown
 	}
 	if r, ok := m.rooms[o.Name]; ok {
-		return r, nil
+		return r, false, nil
 	}
 	if len(m.rooms) >= m.cfg.MaxRooms {
-		return nil, fmt.Errorf("%w: at most %d rooms", ErrLimit, m.cfg.MaxRooms)
+		return nil, false, fmt.Errorf("%w: at most %d rooms", ErrLimit, m.cfg.MaxRooms)
 	}
 	if o.MaxParticipants <= 0 {
 		o.MaxParticipants = m.cfg.MaxParticipants
@@ -62,10 +70,10 @@ func (m *Manager) CreateRoom(o RoomOptions) (*Room, error) {
 	if o.EmptyTimeout <= 0 {
 		o.EmptyTimeout = m.cfg.EmptyTimeout
 	}
-	r := newRoom(m, o)
+	r = newRoom(m, o)
 	m.rooms[o.Name] = r
 	m.cfg.Logger.Info("room created", "room", o.Name, "sid", r.sid)
-	return r, nil
+	return r, true, nil
 }
 
 // Limits are the per-participant limits in force (signalling enforces its own part of them).

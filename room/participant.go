@@ -144,9 +144,7 @@ func (p *Participant) Info() protocol.ParticipantInfo {
 func (p *Participant) send(m protocol.Message) { p.sink.Send(m) }
 
 func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) {
-	self := p.Info()
-	perms := p.perms
-	self.Permissions = &perms
+	self := p.InfoWithPermissions()
 	list := make([]protocol.ParticipantInfo, 0, len(others))
 	for _, o := range others {
 		if !o.perms.Hidden {
@@ -230,6 +228,15 @@ func (p *Participant) shutdown(reason string) {
 	p.mu.Unlock()
 	for _, t := range tracks {
 		t.receiver.Close()
+	}
+	if p.room.manager.cfg.OnEvent != nil {
+		for _, t := range tracks {
+			p.mu.Lock()
+			info := t.info
+			p.mu.Unlock()
+			p.emit(EventTrackUnpublished, &info, reason)
+		}
+		p.emit(leaveEvent(reason), nil, reason)
 	}
 	p.updates.stop()
 	p.q.close()

@@ -87,6 +87,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	p.addLayer(t, remote)
 	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType, "rid", remote.RID())
 	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
+	p.emit(EventTrackPublished, &info, "")
 }
 
 // trackOfReceiver finds the published track whose media arrives on rr.
@@ -150,6 +151,10 @@ func (p *Participant) handleUnpublish(m *protocol.Unpublish) error {
 	t.receiver.Close()
 	p.logger.Info("track unpublished", "track", t.sid)
 	p.room.trackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
+	p.mu.Lock()
+	info := t.info
+	p.mu.Unlock()
+	p.emit(EventTrackUnpublished, &info, "")
 	return nil
 }
 
@@ -173,8 +178,12 @@ func (p *Participant) setMuted(t *PublishedTrack, muted bool) {
 	}
 }
 
-// MuteTrack mutes a track on behalf of an admin (the HTTP API).
+// MuteTrack mutes a track on behalf of an admin (the HTTP API); unmuting needs
+// Config.AllowRemoteUnmute.
 func (p *Participant) MuteTrack(trackSid string, muted bool) error {
+	if !muted && !p.room.manager.cfg.AllowRemoteUnmute {
+		return fmt.Errorf("%w: remote unmute is off (podium serve --allow-remote-unmute)", ErrForbidden)
+	}
 	errc := make(chan error, 1)
 	if !p.q.push(func() {
 		t := p.ownTrack(trackSid)
@@ -269,11 +278,12 @@ func (c *updateCoalescer) stop() {
 }
 
 func (p *Participant) sendUpdate() {
-	msg := &protocol.ParticipantUpdated{Participant: p.Info()}
-	p.send(msg)
+	// The participant itself also learns its permissions, which the server API may change.
+	p.send(&protocol.ParticipantUpdated{Participant: p.InfoWithPermissions()})
 	if p.perms.Hidden {
 		return
 	}
+	msg := &protocol.ParticipantUpdated{Participant: p.Info()}
 	for _, o := range p.room.others(p) {
 		o.send(msg)
 	}

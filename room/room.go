@@ -227,6 +227,7 @@ func (r *Room) join(jp JoinParams) (*Participant, error) {
 	}
 	p.start()
 	r.manager.cfg.Logger.Info("participant joined", "room", r.name, "participant", p.identity, "sid", p.sid)
+	p.emit(EventParticipantJoined, nil, "")
 	return p, nil
 }
 
@@ -360,6 +361,7 @@ func (r *Room) Close(reason string) {
 	r.closed = true
 	r.emptyTimer.Stop()
 	list := r.sortedLocked()
+	info := r.infoLocked()
 	r.mu.Unlock()
 	r.clock.Close()
 	var wg sync.WaitGroup
@@ -372,4 +374,6 @@ func (r *Room) Close(reason string) {
 	}
 	wg.Wait()
 	r.manager.removeRoom(r)
+	info.NumParticipants = 0
+	r.manager.emit(Event{Kind: EventRoomFinished, Room: info, Reason: reason})
 }

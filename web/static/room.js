@@ -49,7 +49,7 @@ export async function connect(url, token, opts = {}) {
 }
 
 /**
- * Events (each listener gets one object): participantJoined, participantUpdated, participantLeft
+ * Events (each listener gets one object): roomUpdated {room}; participantJoined, participantUpdated, participantLeft
  * {participant}; trackPublished, trackUnpublished {participant, trackInfo}; trackMuted
  * {participant, trackInfo, muted}; trackSubscribed, trackUnsubscribed: a Subscription {participant,
  * trackInfo, track, stream, receiver, mid}; streamState {trackSid, state, layer, reason,
@@ -296,6 +296,7 @@ export class Room extends LocalMedia {
       case 'participantJoined': return this.#onParticipant(m.participant, 'participantJoined');
       case 'participantUpdated': return this.#onParticipant(m.participant, 'participantUpdated');
       case 'participantLeft': return this.#onParticipantLeft(m);
+      case 'roomUpdated': this.info = m.room; return void this.emit('roomUpdated', { room: m.room });
       case 'trackPublished': return this.#onTrackPublished(m);
       case 'trackUnpublished': return this.#onTrackUnpublished(m);
       case 'trackSubscribed': return this.#subscriber?.noteSubscribed(/** @type {any} */ (m));
