@@ -164,11 +164,9 @@ func TestCredentialsExpireOnTheServerClock(t *testing.T) {
 	}
 }
 
-// TestRelaysToPeersOnly: a permission for an address that is not the SFU's is refused, and a
-// packet to another port of the SFU's address goes nowhere, while the SFU's port gets its own.
-func TestRelaysToPeersOnly(t *testing.T) {
+// TestPermissionsForPeersOnly: a client may relay to the SFU's address and to no other.
+func TestPermissionsForPeersOnly(t *testing.T) {
 	sfu := listenUDP(t)
-	other := listenUDP(t) // same address, another port
 	clk := &clock{t: time.Now()}
 	s := startServer(t, clk, sfu.LocalAddr().(*net.UDPAddr).AddrPort())
 	cl := dial(t, s, "udp", NewCredentials(secret, "dave", clk.now().Add(time.Hour)))
@@ -180,20 +178,47 @@ func TestRelaysToPeersOnly(t *testing.T) {
 	if err := cl.CreatePermission(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 9}); err == nil {
 		t.Error("permission granted for an address that is not a peer")
 	}
-	if _, err := relay.WriteTo([]byte("to other"), other.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := relay.WriteTo([]byte("to sfu"), sfu.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 64)
 	_ = sfu.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _, err := sfu.ReadFrom(buf)
-	if err != nil || string(buf[:n]) != "to sfu" {
+	if n, _, err := sfu.ReadFrom(buf); err != nil || string(buf[:n]) != "to sfu" {
 		t.Fatalf("peer got %q, %v", buf[:n], err)
 	}
-	// The relay sends in order on loopback, where delivery is immediate: had the first packet
-	// gone out, it would be waiting now.
+}
+
+// TestRelaySocketsSendToPeersOnly: permissions go by IP, so the relay sockets themselves keep
+// packets from other ports of the SFU's address.
+func TestRelaySocketsSendToPeersOnly(t *testing.T) {
+	sfu, other := listenUDP(t), listenUDP(t) // one address, two ports
+	cfg := Config{Secret: secret, UDPPort: 0, TCPPort: -1, TLSPort: -1, Peers: []netip.AddrPort{sfu.LocalAddr().(*net.UDPAddr).AddrPort()}}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	gen := relayGenerator(cfg)
+	if err := gen.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	relay, _, err := gen.AllocatePacketConn(turn.AllocateListenerConfig{Network: "udp4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	if _, _, err := gen.AllocateListener(turn.AllocateListenerConfig{Network: "tcp4"}); !errors.Is(err, ErrTCPRelay) {
+		t.Errorf("TCP relay: %v, want ErrTCPRelay", err)
+	}
+	for _, to := range []net.Addr{other.LocalAddr(), sfu.LocalAddr()} {
+		if _, err := relay.WriteTo([]byte("hello"), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 64)
+	_ = sfu.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := sfu.ReadFrom(buf); err != nil {
+		t.Fatalf("the peer got nothing: %v", err)
+	}
+	// Loopback delivers at send time, and the other port's packet was sent first.
 	_ = other.SetReadDeadline(time.Now())
 	if n, _, err := other.ReadFrom(buf); err == nil {
 		t.Fatalf("a port that is not a peer got %q", buf[:n])
