@@ -51,7 +51,7 @@ func (p *Participant) handleAnswer(m *protocol.Answer) error {
 // negotiate sends a subscriber offer now, or after the answer to the one in flight: one offer
 // at a time, and the server never offers while the client's answer may cross it (no glare).
 func (p *Participant) negotiate() {
-	if p.closing {
+	if p.closing || p.httpSession() != nil { // over HTTP: the one exchange is the client's offer
 		return
 	}
 	if p.offerInFlight {

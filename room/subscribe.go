@@ -37,6 +37,9 @@ func (p *Participant) reconcile() {
 }
 
 func (p *Participant) wantedTracks() map[string]*PublishedTrack {
+	if hs := p.httpSession(); hs != nil {
+		return hs.wanted(p) // bound to its client's m-sections once and for all
+	}
 	want := map[string]*PublishedTrack{}
 	if !p.perms.CanSubscribe {
 		return want
@@ -55,14 +58,17 @@ func (p *Participant) wantedTracks() map[string]*PublishedTrack {
 	return want
 }
 
-func (p *Participant) subscribe(t *PublishedTrack) error {
+func (p *Participant) subscribe(t *PublishedTrack) error { return p.subscribeOn(t, p.peer.AddTrack) }
+
+// subscribeOn is subscribe with the down track put on the connection by add.
+func (p *Participant) subscribeOn(t *PublishedTrack, add func(*sfu.DownTrack) error) error {
 	sid := t.sid
 	dt := p.peer.NewDownTrack(t.receiver, sfu.DownTrackParams{
 		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid),
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
 	})
-	if err := p.peer.AddTrack(dt); err != nil {
+	if err := add(dt); err != nil {
 		return err
 	}
 	s := &subscription{track: t, dt: dt}
