@@ -28,12 +28,23 @@ type Config struct {
 	Limits        Limits
 	ServerVersion string
 	ICEServers    []protocol.ICEServer
+	// ICEServersFor, when set, gives each participant ICE servers of its own besides
+	// ICEServers: TURN credentials derived from its identity.
+	ICEServersFor func(identity string) []protocol.ICEServer
 	Logger        *slog.Logger
 	// OnEvent hears what happens in rooms (webhooks); it must return at once (see Event).
 	OnEvent func(Event)
 	// AllowRemoteUnmute lets the server API unmute a participant's track; without it an admin
 	// may only mute (people decide when they are heard).
 	AllowRemoteUnmute bool
+}
+
+// iceServers are the ICE servers one participant is told of in `joined`.
+func (c *Config) iceServers(identity string) []protocol.ICEServer {
+	if c.ICEServersFor == nil {
+		return c.ICEServers
+	}
+	return append(c.ICEServersFor(identity), c.ICEServers...)
 }
 
 func (c *Config) defaults() {

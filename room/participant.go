@@ -152,7 +152,7 @@ func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) 
 		}
 	}
 	for _, m := range joinedFrames(&protocol.Joined{Room: room, Participant: self,
-		ICEServers: p.room.manager.cfg.ICEServers, ServerVersion: p.room.manager.cfg.ServerVersion}, list) {
+		ICEServers: p.room.manager.cfg.iceServers(p.identity), ServerVersion: p.room.manager.cfg.ServerVersion}, list) {
 		p.send(m)
 	}
 }
