@@ -23,6 +23,7 @@ import (
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/signaling"
 	"github.com/podium-sfu/podium/web"
+	"github.com/podium-sfu/podium/webhook"
 )
 
 // Version is the server version reported in `joined`; set at build time with -ldflags -X.
@@ -50,6 +51,7 @@ type Config struct {
 	Room           room.Config
 	Media          sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
 	HTTP           HTTPLimits
+	Webhooks       Webhooks
 	Logger         *slog.Logger
 }
 
@@ -103,6 +105,7 @@ type Node struct {
 	http     *http.Server
 	listener net.Listener
 	conns    *connlimit.Listener
+	hooks    *webhook.Notifier
 	served   chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -196,10 +199,15 @@ func Start(cfg Config) (*Node, error) {
 	if n.engine, err = sfu.NewEngine(media); err != nil {
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	if n.hooks, err = startWebhooks(cfg, keys, reg); err != nil {
+		n.engine.Close()
+		return nil, err
+	}
 	rc := cfg.Room
 	rc.ServerVersion, rc.Logger = Version, cfg.Logger.With("component", "room")
+	rc.OnEvent = func(e room.Event) { n.hooks.Notify(webhookEvent(e)) }
 	n.rooms = room.NewManager(rc, n.engine)
-	reg := prometheus.NewRegistry()
 	n.signal = signaling.NewServer(signaling.Config{
 		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
 	}, n.rooms)
@@ -293,6 +301,11 @@ func (n *Node) Engine() *sfu.Engine { return n.engine }
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		errs := []error{n.signal.Shutdown(ctx), n.http.Shutdown(ctx)}
+		// After the rooms, so that their last events go out too; a receiver that is down gets
+		// a short grace, not the whole shutdown.
+		hctx, cancel := context.WithTimeout(ctx, webhookGrace)
+		n.hooks.Close(hctx)
+		cancel()
 		if err := <-n.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}

@@ -132,12 +132,16 @@ type AdminSubscription struct {
 	Settings      *protocol.TrackSettings `json:"settings"`
 }
 
-func (s *Server) adminRoutes() {
+// adminStatsRoute is GET /api/admin/stats, with the rate book its rates are computed from.
+func (s *Server) adminStatsRoute() func(http.ResponseWriter, *http.Request, *auth.Claims) {
 	rates := newRateBook()
 	started := time.Now()
-	s.mux.HandleFunc("GET /api/admin/stats", s.api(func(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	return func(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
 		s.adminStats(w, c, rates, started)
-	}))
+	}
+}
+
+func (s *Server) adminRoutes() {
 	if s.cfg.Web != nil {
 		s.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 			http.ServeFileFS(w, r, s.cfg.Web, "admin.html")

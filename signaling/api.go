@@ -25,12 +25,9 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "rooms": len(s.rooms.Rooms())})
 	})
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
-	m.HandleFunc("GET /api/rooms", s.api(s.listRooms))
-	m.HandleFunc("POST /api/rooms", s.api(s.createRoom))
-	m.HandleFunc("DELETE /api/rooms/{room}", s.api(s.deleteRoom))
-	m.HandleFunc("GET /api/rooms/{room}/participants", s.api(s.listParticipants))
-	m.HandleFunc("DELETE /api/rooms/{room}/participants/{identity}", s.api(s.kick))
-	m.HandleFunc("POST /api/rooms/{room}/participants/{identity}/mute", s.api(s.mute))
+	for _, r := range s.apiRoutes() {
+		m.HandleFunc(r.pattern, s.api(r.handle))
+	}
 	m.HandleFunc("OPTIONS /", s.preflight)
 	s.adminRoutes()
 	if s.cfg.DevMode {
@@ -107,6 +104,31 @@ func adminOf(c *auth.Claims, name string) bool {
 
 func forbidden(w http.ResponseWriter, need string) {
 	writeError(w, http.StatusForbidden, protocol.CodeForbidden, "the token lacks the "+need+" grant")
+}
+
+// apiRoute is one call of the server API; docs/openapi.yaml describes every one
+// (TestOpenAPIMatchesRoutes).
+type apiRoute struct {
+	pattern string // method and path, as http.ServeMux takes them
+	handle  func(http.ResponseWriter, *http.Request, *auth.Claims)
+}
+
+func (s *Server) apiRoutes() []apiRoute {
+	return []apiRoute{
+		{"GET /api/rooms", s.listRooms},
+		{"POST /api/rooms", s.createRoom},
+		{"GET /api/rooms/{room}", s.getRoom},
+		{"PATCH /api/rooms/{room}", s.updateRoom},
+		{"DELETE /api/rooms/{room}", s.deleteRoom},
+		{"GET /api/rooms/{room}/participants", s.listParticipants},
+		{"GET /api/rooms/{room}/participants/{identity}", s.getParticipant},
+		{"PATCH /api/rooms/{room}/participants/{identity}", s.updateParticipant},
+		{"DELETE /api/rooms/{room}/participants/{identity}", s.kick},
+		{"POST /api/rooms/{room}/participants/{identity}/mute", s.mute},
+		{"POST /api/rooms/{room}/participants/{identity}/subscriptions", s.subscriptions},
+		{"POST /api/rooms/{room}/data", s.sendData},
+		{"GET /api/admin/stats", s.adminStatsRoute()},
+	}
 }
 
 func (s *Server) listRooms(w http.ResponseWriter, _ *http.Request, c *auth.Claims) {
@@ -236,6 +258,10 @@ func (s *Server) roomError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, protocol.CodeNotFound, err.Error())
 	case errors.Is(err, room.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+	case errors.Is(err, room.ErrForbidden):
+		writeError(w, http.StatusForbidden, protocol.CodeForbidden, err.Error())
+	case errors.Is(err, room.ErrConflict):
+		writeError(w, http.StatusConflict, protocol.CodeConflict, err.Error())
 	case errors.Is(err, room.ErrLimit), errors.Is(err, room.ErrRoomFull):
 		writeError(w, http.StatusForbidden, protocol.CodeLimit, err.Error())
 	case errors.Is(err, room.ErrShuttingDown):
