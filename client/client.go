@@ -5,6 +5,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,11 @@ type Options struct {
 	DialTimeout time.Duration
 	// PingInterval is the keep-alive period; default 5 s (the server gives up after 30 s).
 	PingInterval time.Duration
+	// TLS configures the wss:// handshake (a private CA's pool, say); nil: the system's roots.
+	TLS *tls.Config
+	// RelayOnly gathers relay candidates alone, through the TURN servers `joined` names, as a
+	// client behind a firewall that lets only TURN out must (RTCIceTransportPolicy "relay").
+	RelayOnly bool
 
 	maxUndelivered int // tests lower the bound of Events, Tracks and Data
 }
@@ -151,7 +157,7 @@ func Connect(ctx context.Context, url, token string, o Options) (*Client, error)
 	}
 	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout}
+	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout, TLSClientConfig: o.TLS}
 	ws, resp, err := dialer.DialContext(dctx, u, nil)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -297,6 +303,9 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 		return nil, err
 	}
 	cfg := webrtc.Configuration{}
+	if o.RelayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
 	for _, s := range j.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
