@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/testmedia"
+)
+
+// whepPage is a plain WHEP player and WHIP publisher: an offer POSTed with fetch, the answer
+// set, DELETE on the Location at the end. Nothing of Podium's SDK or protocol. It is served
+// from another origin than the node, as a player embedded in some site would be.
+const whepPage = `<!doctype html>
+<meta charset="utf-8">
+<title>WHEP player</title>
+<video id="v" autoplay muted playsinline></video>
+<script>
+async function exchange(pc, url, token) {
+	await pc.setLocalDescription(await pc.createOffer());
+	await new Promise((done) => {
+		if (pc.iceGatheringState === 'complete') return done();
+		pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && done());
+	});
+	const res = await fetch(url, {method: 'POST', body: pc.localDescription.sdp,
+		headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}});
+	const body = await res.text();
+	if (res.status !== 201) throw new Error('POST ' + url + ': ' + res.status + ' ' + body);
+	await pc.setRemoteDescription({type: 'answer', sdp: body});
+	return new URL(res.headers.get('Location'), url).href;
+}
+window.play = async (url, token) => {
+	const pc = new RTCPeerConnection();
+	pc.addTransceiver('video', {direction: 'recvonly'});
+	pc.addTransceiver('audio', {direction: 'recvonly'});
+	const video = document.getElementById('v');
+	pc.ontrack = (e) => { if (e.track.kind === 'video') video.srcObject = new MediaStream([e.track]); };
+	window.player = {pc, session: await exchange(pc, url, token)};
+	return window.player.session;
+};
+window.publish = async (url, token) => {
+	const stream = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720}, audio: true});
+	const pc = new RTCPeerConnection();
+	pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendonly', streams: [stream], sendEncodings: [
+		{rid: 'q', scaleResolutionDownBy: 4}, {rid: 'h', scaleResolutionDownBy: 2}, {rid: 'f'}]});
+	pc.addTransceiver(stream.getAudioTracks()[0], {direction: 'sendonly', streams: [stream]});
+	window.publisher = {pc, session: await exchange(pc, url, token)};
+	return window.publisher.session;
+};
+window.end = async (session) => (await fetch(session, {method: 'DELETE'})).status;
+window.frames = () => { const v = document.getElementById('v');
+	return {width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames, time: v.currentTime}; };
+</script>`
+
+// serveWHEPPage serves whepPage on 127.0.0.1 (a secure context: getUserMedia works there).
+func serveWHEPPage(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(whepPage))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// frames is what the page's video element shows.
+type frames struct {
+	Width  int     `json:"width"`
+	Frames int     `json:"frames"`
+	Time   float64 `json:"time"`
+}
+
+// waitPlaying waits until the page's video element has a picture and its frames advance.
+func waitPlaying(t *testing.T, page *Page, wantWidth int) {
+	t.Helper()
+	page.WaitFor(t, `frames().width > 0 && frames().frames > 5`, 30*time.Second)
+	first := MustEval[frames](t, page, `frames()`)
+	page.WaitFor(t, fmt.Sprintf(`frames().frames > %d && frames().time > %g`, first.Frames+10, first.Time), 10*time.Second)
+	if w := MustEval[frames](t, page, `frames()`).Width; wantWidth > 0 && w != wantWidth {
+		t.Fatalf("the video plays at width %d, want %d", w, wantWidth)
+	}
+}
+
+// TestWHEPPlayerInChromium: a page that knows only the WHEP exchange plays the camera a Go SDK
+// participant publishes (the video element has a picture and its frames advance), and DELETE
+// on the session's URL takes the player out of the room.
+func TestWHEPPlayerInChromium(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNode(t)
+	gopher := connectGopher(t, n, "whep")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := gopher.PublishIVF(ctx, testmedia.VP8(640), client.Camera()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gopher.PublishOgg(ctx, testmedia.Opus(), client.Microphone()); err != nil {
+		t.Fatal(err)
+	}
+	if !pollGo(20*time.Second, func() bool { return len(n.Rooms().Room("whep").Participant("gopher").Info().Tracks) == 2 }) {
+		t.Fatal("the Go participant's tracks were not published")
+	}
+	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "player",
+		Grant: auth.Grant{Room: "whep", RoomJoin: true, CanSubscribe: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := NewBrowser(t).NewPage(t, serveWHEPPage(t))
+	session := MustEval[string](t, page, `play(`+jsString(n.HTTPURL()+"/whep/gopher")+`, `+jsString(tok)+`)`)
+	waitPlaying(t, page, 640)
+	if n.Rooms().Room("whep").Participant("player") == nil {
+		t.Fatal("the player is not a participant of the room")
+	}
+	if status := MustEval[int](t, page, `end(`+jsString(session)+`)`); status != http.StatusOK {
+		t.Fatalf("DELETE from the page: %d", status)
+	}
+	if n.Rooms().Room("whep").Participant("player") != nil {
+		t.Fatal("the player is still in the room after DELETE")
+	}
+}
+
+// TestWHIPPublisherInChromium: a page publishes Chromium's fake camera (simulcast q/h/f) and
+// microphone over WHIP, and another page plays them over WHEP.
+func TestWHIPPublisherInChromium(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNode(t)
+	mint := func(identity string, g auth.Grant) string {
+		g.Room, g.RoomJoin = "whip", true
+		tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: identity, Grant: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	b := NewBrowser(t)
+	url := serveWHEPPage(t)
+	publisher := b.NewPage(t, url)
+	MustEval[string](t, publisher, `publish(`+jsString(n.HTTPURL()+"/whip")+`, `+jsString(mint("studio", auth.Grant{CanPublish: true}))+`)`)
+	if !pollGo(30*time.Second, func() bool {
+		p := n.Rooms().Room("whip").Participant("studio")
+		return p != nil && len(p.Info().Tracks) == 2
+	}) {
+		t.Fatal("the page's camera and microphone were not published")
+	}
+	player := b.NewPage(t, url)
+	MustEval[string](t, player, `play(`+jsString(n.HTTPURL()+"/whep")+`, `+jsString(mint("player", auth.Grant{CanSubscribe: true}))+`)`)
+	waitPlaying(t, player, 0)
+	if layers := cameraLayers(n, "whip", "studio"); len(layers) != 3 {
+		t.Fatalf("the camera has %d layers, want 3 (%+v)", len(layers), layers)
+	}
+}
