@@ -83,10 +83,22 @@ func (c *Client) RemoveParticipant(ctx context.Context, room, identity string) e
 type ParticipantUpdate struct {
 	Name     *string `json:"name,omitempty"`
 	Metadata *string `json:"metadata,omitempty"`
-	// Permissions replace the participant's own, live: revoking canPublish unpublishes its
-	// tracks, revoking canSubscribe ends its subscriptions.
-	Permissions *protocol.Permissions `json:"permissions,omitempty"`
+	// Permissions change the participant's own, live, field by field: revoking canPublish
+	// unpublishes its tracks, revoking canSubscribe ends its subscriptions.
+	Permissions *PermissionsUpdate `json:"permissions,omitempty"`
 }
+
+// PermissionsUpdate changes the permissions that are set; nil fields stay as they are.
+type PermissionsUpdate struct {
+	CanPublish        *bool     `json:"canPublish,omitempty"`
+	CanSubscribe      *bool     `json:"canSubscribe,omitempty"`
+	CanPublishData    *bool     `json:"canPublishData,omitempty"`
+	CanPublishSources *[]string `json:"canPublishSources,omitempty"` // empty list: every source
+	Hidden            *bool     `json:"hidden,omitempty"`            // refused: it comes from the token
+}
+
+// Bool is a pointer to b, for the optional fields of updates.
+func Bool(b bool) *bool { return &b }
 
 // UpdateParticipant changes a participant's name, metadata or permissions.
 func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u ParticipantUpdate) (protocol.ParticipantInfo, error) {

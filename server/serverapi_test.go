@@ -182,13 +182,13 @@ func TestServerAPIDrivesALiveRoom(t *testing.T) {
 	}
 
 	// Bad permission changes are refused with a clear error.
-	hidden := &protocol.Permissions{CanPublish: true, CanSubscribe: true, CanPublishData: true, Hidden: true}
+	hidden := &api.PermissionsUpdate{Hidden: api.Bool(true)}
 	if _, err := c.UpdateParticipant(ctx, "r1", "alice", api.ParticipantUpdate{Permissions: hidden}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 		t.Fatalf("making alice hidden: %v, want 400", err)
 	}
 
 	// Revoking canPublish takes alice's camera away from bob; alice learns her permissions.
-	noPublish := &protocol.Permissions{CanPublish: false, CanSubscribe: true, CanPublishData: true}
+	noPublish := &api.PermissionsUpdate{CanPublish: api.Bool(false)}
 	if p, err := c.UpdateParticipant(ctx, "r1", "alice", api.ParticipantUpdate{Permissions: noPublish}); err != nil || p.Permissions.CanPublish || len(p.Tracks) != 0 {
 		t.Fatalf("revoking publish: %+v %v", p, err)
 	}

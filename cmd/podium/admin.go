@@ -204,7 +204,7 @@ func participantVerbs() map[string]adminCommand {
 				u.Metadata, set["metadata"] = &meta, true
 			}
 			if perms != "" {
-				u.Permissions = &protocol.Permissions{}
+				u.Permissions = &api.PermissionsUpdate{}
 				if err := json.Unmarshal([]byte(perms), u.Permissions); err != nil {
 					return fmt.Errorf("--permissions: %w", err)
 				}
