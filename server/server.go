@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/podium-sfu/podium/server/connlimit"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/turnserver"
 	"github.com/podium-sfu/podium/web"
 	"github.com/podium-sfu/podium/webhook"
 )
@@ -52,7 +54,13 @@ type Config struct {
 	Media          sfu.Config // BindIP/ports/NodeIPs are filled from the fields above
 	HTTP           HTTPLimits
 	Webhooks       Webhooks
-	Logger         *slog.Logger
+	// NodeIPAuto adds the address STUN servers (STUNServers, default publicip.DefaultServers)
+	// see this node at to NodeIPs, at Start: the public address behind a 1:1 NAT.
+	NodeIPAuto  bool
+	STUNServers []string
+	TLS         TLS  // HTTPS and wss on the HTTP port (tls.go)
+	TURN        TURN // TURN servers for clients, embedded or external (turn.go)
+	Logger      *slog.Logger
 }
 
 // HTTPLimits bound what clients can hold of the HTTP listener (docs/security.md). Zero
@@ -106,6 +114,8 @@ type Node struct {
 	listener net.Listener
 	conns    *connlimit.Listener
 	hooks    *webhook.Notifier
+	tls      *nodeTLS           // nil: plain HTTP
+	turn     *turnserver.Server // nil: no embedded TURN
 	served   chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -151,6 +161,9 @@ func (cfg Config) check() ([]string, error) {
 		cfg.Logger.Warn("DEV MODE OPEN TO THE NETWORK: anyone who can reach this server can mint any token, admin included",
 			"bind", cfg.Bind)
 	}
+	if err := errors.Join(cfg.TLS.check(), cfg.TURN.check()); err != nil {
+		return nil, err
+	}
 	return appOrigins(cfg.AllowedAppURLs)
 }
 
@@ -185,7 +198,15 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.NodeIPs, err = discoverNodeIP(cfg); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, served: make(chan error, 1)}
+	if cfg.TLS.on() {
+		if n.tls, err = cfg.TLS.tlsConfig(devNames(cfg.Bind, cfg.NodeIPs)); err != nil {
+			return nil, err
+		}
+	}
 	keys := cfg.Keys
 	dev := len(keys) == 0
 	if dev {
@@ -199,6 +220,11 @@ func Start(cfg Config) (*Node, error) {
 	if n.engine, err = sfu.NewEngine(media); err != nil {
 		return nil, err
 	}
+	iceServersFor, err := n.startTURN()
+	if err != nil {
+		n.engine.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	if n.hooks, err = startWebhooks(cfg, keys, reg); err != nil {
 		n.engine.Close()
@@ -207,11 +233,13 @@ func Start(cfg Config) (*Node, error) {
 	rc := cfg.Room
 	rc.ServerVersion, rc.Logger = Version, cfg.Logger.With("component", "room")
 	rc.OnEvent = func(e room.Event) { n.hooks.Notify(webhookEvent(e)) }
+	rc.ICEServersFor = iceServersFor
 	n.rooms = room.NewManager(rc, n.engine)
 	n.signal = signaling.NewServer(signaling.Config{
 		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
 	}, n.rooms)
 	if err := n.listen(reg); err != nil {
+		n.closeTURN()
 		n.engine.Close()
 		return nil, err
 	}
@@ -235,6 +263,9 @@ func (n *Node) listen(reg *prometheus.Registry) error {
 	n.conns = connlimit.New(raw, connlimit.Config{Max: maxConns, MaxPerKey: max(lim.MaxConnsPerIP, 0),
 		Rejected: rejectLogger(cfg.Logger)})
 	n.listener = n.conns
+	if n.tls != nil {
+		n.listener = tls.NewListener(n.conns, n.tls.config)
+	}
 	n.http = &http.Server{
 		Handler:           n.signal.Handler(),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
@@ -243,7 +274,12 @@ func (n *Node) listen(reg *prometheus.Registry) error {
 		IdleTimeout:       lim.IdleTimeout,
 		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		// Idle keep-alives are what the listener may close to admit a new client at its cap.
-		ConnState: func(c net.Conn, s http.ConnState) { n.conns.SetIdle(c, s == http.StateIdle) },
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if tc, ok := c.(*tls.Conn); ok {
+				c = tc.NetConn() // the listener knows its own connection
+			}
+			n.conns.SetIdle(c, s == http.StateIdle)
+		},
 	}
 	registerConnMetrics(reg, n.conns)
 	return nil
@@ -285,10 +321,25 @@ func registerConnMetrics(reg *prometheus.Registry, l *connlimit.Listener) {
 }
 
 // URL is the WebSocket base URL clients connect to, e.g. ws://127.0.0.1:7880.
-func (n *Node) URL() string { return "ws://" + n.listener.Addr().String() }
+func (n *Node) URL() string { return n.scheme("ws") + "://" + n.listener.Addr().String() }
 
 // HTTPURL is the HTTP base URL, e.g. http://127.0.0.1:7880.
-func (n *Node) HTTPURL() string { return "http://" + n.listener.Addr().String() }
+func (n *Node) HTTPURL() string { return n.scheme("http") + "://" + n.listener.Addr().String() }
+
+// scheme is plain, or plain+"s" with TLS.
+func (n *Node) scheme(plain string) string {
+	if n.tls != nil {
+		return plain + "s"
+	}
+	return plain
+}
+
+func (n *Node) closeTURN() error {
+	if n.turn == nil {
+		return nil
+	}
+	return n.turn.Close()
+}
 
 // Rooms is the node's room directory.
 func (n *Node) Rooms() *room.Manager { return n.rooms }
@@ -309,7 +360,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if err := <-n.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
-		errs = append(errs, n.engine.Close())
+		errs = append(errs, n.closeTURN(), n.engine.Close())
 		n.stopErr = errors.Join(errs...)
 	})
 	return n.stopErr
