@@ -253,9 +253,41 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 		return got.keyframes > 0 && got.audioPacks > 50
 	})
 	got.mu.Lock()
-	defer got.mu.Unlock()
 	t.Logf("player: %d video packets, %d keyframes (%dx%d), %d audio packets", got.videoPackets, got.keyframes, got.width, got.height, got.audioPacks)
 	if err != nil || got.width != 640 || got.height != 360 {
+		got.mu.Unlock()
 		t.Fatalf("the WHEP player did not decode the camera: %v", err)
+	}
+	got.mu.Unlock()
+
+	// The room changes (another camera): the player keeps what its m-sections carry, and only that.
+	other := connectSDK(t, n, "show", "other")
+	if _, err := other.PublishIVF(ctx, testmedia.VP8(320), client.Camera()); err != nil {
+		t.Fatal(err)
+	}
+	watcher := n.Rooms().Room("show").Participant("watcher")
+	if err := waitFor(mediaBound, func() bool { return len(n.Rooms().Room("show").Participant("other").Info().Tracks) == 1 }); err != nil {
+		t.Fatal("the other camera was not published")
+	}
+	got.mu.Lock()
+	before := got.videoPackets
+	got.mu.Unlock()
+	if err := waitFor(mediaBound, func() bool {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		return got.videoPackets > before+50
+	}); err != nil {
+		t.Fatal("the player stopped receiving when the room changed")
+	}
+	if subs := watcher.Stats(time.Second).Subscriptions; len(subs) != 2 {
+		t.Fatalf("the player receives %d tracks, want its 2", len(subs))
+	}
+
+	// Its tracks gone, the session ends: a player sees the connection close and may start again.
+	_ = gopher.Close()
+	select {
+	case <-watcher.Done():
+	case <-time.After(mediaBound):
+		t.Fatal("the WHEP session outlived the tracks it played")
 	}
 }
