@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fanout"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/rewrite"
@@ -58,6 +59,9 @@ type DownTrack struct {
 	lastTS      uint32 // timestamp of the last packet sent, for sender reports
 
 	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine
+	// The receiver's writer that sends to this down track, when writers do (sfu/fanout): it
+	// uses the scratch of every layer, one packet at a time.
+	writer atomic.Pointer[fanout.Writer[*DownTrack]]
 
 	// NACK support: out seq → (layer, src seq, offsets) for the recent past
 	seqMapMu sync.Mutex
@@ -448,6 +452,10 @@ func (d *DownTrack) SendPadding(n int) int {
 			l.fwdMu.Lock()
 			defer l.fwdMu.Unlock()
 		}
+	}
+	if w := d.writer.Load(); w != nil { // nor while its writer has a batch in hand
+		w.Lock()
+		defer w.Unlock()
 	}
 	d.mu.Lock()
 	first, ts, ok := d.munger.ReservePadding(n)

@@ -251,4 +251,4 @@ func BenchmarkHeadOfLine(b *testing.B) {
 }
 
 // waitFanOut returns once r's fan-out of what its layers' readers forwarded has been sent.
-func waitFanOut(*Receiver) {}
+func waitFanOut(r *Receiver) { r.pool.Drain() }

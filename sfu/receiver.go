@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/sfu/fanout"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 	"github.com/podium-sfu/podium/sfu/packetcache"
 	"github.com/podium-sfu/podium/sfu/udpsock"
@@ -60,7 +61,16 @@ type ReceiverParams struct {
 	// Transport is the publisher connection's own read path (nil: pion's only). Its layers'
 	// packets are decrypted and forwarded by the media socket's reader (sfu/fastpath).
 	Transport *fastpath.Transport
+	// InlineFanOut is the most down tracks a layer's reader sends each packet to itself; once
+	// the track has more, writer goroutines do (sfu/fanout), for the rest of its life. 0:
+	// DefaultInlineFanOut; negative: the reader always does.
+	InlineFanOut int
 }
+
+// DefaultInlineFanOut is where handing the fan-out to writers starts to pay: below it, the
+// hand-off costs more CPU than the head-of-line delay it saves is worth (docs/benchmarks.md,
+// "Head-of-line").
+const DefaultInlineFanOut = 16
 
 // Receiver is one published track as it arrives, with up to three simulcast layers. A layer's
 // packet is parsed once, stored once in the layer's packet cache and fanned out to every down
@@ -74,9 +84,12 @@ type Receiver struct {
 	layers [MaxLayers]atomic.Pointer[upLayer]
 
 	downTracks atomic.Pointer[[]*DownTrack]
-	mu         sync.Mutex // serialises changes to downTracks and layers
-	readers    sync.WaitGroup
-	closed     bool
+	// With more down tracks than InlineFanOut, writers send what the layers' readers forward.
+	pool    *fanout.Pool[*DownTrack]
+	pooled  atomic.Bool
+	mu      sync.Mutex // serialises changes to downTracks and layers
+	readers sync.WaitGroup
+	closed  bool
 
 	lastLevel atomic.Uint32 // last audio level seen, 127 when silent or none
 	levels    atomic.Uint64 // loudness sum << 20 | packet count, since the last TakeLevels
@@ -129,11 +142,15 @@ func NewReceiver(p ReceiverParams) *Receiver {
 	if p.Kind == webrtc.RTPCodecTypeAudio {
 		p.CacheSize = 128 // ~2.5 s of 20 ms packets: audio NACKs are rare
 	}
+	if p.InlineFanOut == 0 {
+		p.InlineFanOut = DefaultInlineFanOut
+	}
 	r := &Receiver{
 		p:      p,
 		isVP8:  strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeVP8),
 		isH264: strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeH264),
 	}
+	r.pool = fanout.New(func() fanout.Handler[*DownTrack] { return &writer{r: r} })
 	r.lastLevel.Store(127)
 	empty := []*DownTrack{}
 	r.downTracks.Store(&empty)
@@ -193,6 +210,7 @@ func (r *Receiver) Close() {
 		}
 	}
 	r.readers.Wait()
+	r.pool.Close()
 }
 
 func (r *Receiver) readLoop(l *upLayer) {
@@ -268,6 +286,11 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 		r.lastLevel.Store(uint32(pkt.AudioLevel))
 		r.levels.Add(uint64(127-pkt.AudioLevel)<<20 | 1)
 	}
+	if r.pooled.Load() {
+		r.pool.Send(fanout.Item{Arrival: pkt.Arrival, Seq: pkt.Header.SequenceNumber, Newest: l.newest,
+			Layer: int8(l.index), Late: pkt.Late})
+		return
+	}
 	pkt.batch = &l.batch
 	for _, dt := range *r.downTracks.Load() {
 		dt.WriteRTP(pkt)
@@ -338,6 +361,17 @@ func (r *Receiver) AddDownTrack(d *DownTrack) {
 	next = append(next, old...)
 	next = append(next, d)
 	r.downTracks.Store(&next)
+	switch {
+	case r.pooled.Load():
+		d.writer.Store(r.pool.Add(d))
+	case r.p.InlineFanOut >= 0 && len(next) > r.p.InlineFanOut:
+		// Each reader's packet in hand goes out inline; its next goes to the writers. Never
+		// back: a down track's packets would then be sent by two goroutines at once.
+		for _, dt := range next {
+			dt.writer.Store(r.pool.Add(dt))
+		}
+		r.pooled.Store(true)
+	}
 	r.mu.Unlock()
 }
 
@@ -352,6 +386,7 @@ func (r *Receiver) RemoveDownTrack(d *DownTrack) {
 		}
 	}
 	r.downTracks.Store(&next)
+	r.pool.Remove(d, d.writer.Swap(nil))
 	r.mu.Unlock()
 }
 
@@ -405,12 +440,15 @@ type ReceiverStats struct {
 	Layers     []LayerStats
 	DownTracks int
 	AudioLevel uint8
+	Writers    int    // fan-out writer goroutines (0: the readers send)
+	Missed     uint64 // packets a writer missed: its queue was full, or the cache had lost them
 }
 
 // Stats returns the receiver's counters.
 func (r *Receiver) Stats() ReceiverStats {
 	now := time.Now().UnixNano()
-	s := ReceiverStats{DownTracks: r.DownTrackCount(), AudioLevel: uint8(r.lastLevel.Load())}
+	s := ReceiverStats{DownTracks: r.DownTrackCount(), AudioLevel: uint8(r.lastLevel.Load()),
+		Writers: r.pool.Writers(), Missed: r.pool.Missed()}
 	for i := range r.layers {
 		l := r.layers[i].Load()
 		if l == nil {
