@@ -16,6 +16,7 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/whip"
 )
 
 func (s *Server) routes() {
@@ -29,6 +30,7 @@ func (s *Server) routes() {
 		m.HandleFunc(r.pattern, s.api(r.handle))
 	}
 	m.HandleFunc("OPTIONS /", s.preflight)
+	whip.New(whip.Config{Rooms: s.rooms, Verifier: s.verifier, Logger: s.cfg.Logger}).Register(m)
 	s.adminRoutes()
 	if s.cfg.DevMode {
 		// No CORS: a page of another origin must not read a token, an admin one least of all.

@@ -190,7 +190,7 @@ func addSender(t *testing.T, pc *webrtc.PeerConnection, kind webrtc.RTPCodecType
 // received counts what one remote track delivers.
 type received struct {
 	mu                       sync.Mutex
-	packets, keyframes       int
+	keyframes                int
 	width, height            int
 	videoPackets, audioPacks int
 }
