@@ -109,6 +109,7 @@ type Server struct {
 	quota         quota
 	log           *slog.Logger
 	refusedCount  atomic.Int64
+	relayed       atomic.Uint64
 }
 
 // Start opens the listeners and serves until Close.
@@ -117,7 +118,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{log: cfg.Logger, quota: quota{max: cfg.MaxAllocations, open: map[string]int{}}}
-	gen := relayGenerator(cfg)
+	gen := relayGenerator(cfg, &s.relayed)
 	allowed := map[netip.Addr]bool{}
 	for _, p := range cfg.Peers {
 		allowed[p.Addr().Unmap()] = true
@@ -193,6 +194,9 @@ func (s *Server) Refused() int64 { return s.refusedCount.Load() }
 func (s *Server) UDPAddr() net.Addr { return s.udp }
 func (s *Server) TCPAddr() net.Addr { return s.tcp }
 func (s *Server) TLSAddr() net.Addr { return s.tls }
+
+// Relayed is how many packets clients have relayed to the peers.
+func (s *Server) Relayed() uint64 { return s.relayed.Load() }
 
 // Allocations is how many allocations are open.
 func (s *Server) Allocations() int { return s.turn.AllocationCount() }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,7 +198,8 @@ func TestRelaySocketsSendToPeersOnly(t *testing.T) {
 	if err := cfg.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	gen := relayGenerator(cfg)
+	var relayed atomic.Uint64
+	gen := relayGenerator(cfg, &relayed)
 	if err := gen.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +224,9 @@ func TestRelaySocketsSendToPeersOnly(t *testing.T) {
 	// Loopback delivers at send time, and the other port's packet was sent first.
 	if n := pending(t, other, buf); n >= 0 {
 		t.Fatalf("a port that is not a peer got %q", buf[:n])
+	}
+	if relayed.Load() != 1 {
+		t.Errorf("%d packets counted as relayed, want 1", relayed.Load())
 	}
 }
 
