@@ -87,7 +87,7 @@ func (t TLS) tlsConfig(names []string) (*nodeTLS, error) {
 		cfg.MinVersion = tls.VersionTLS12
 		return &nodeTLS{config: cfg, acme: m}, nil
 	case t.Dev:
-		cert, err := devCertificate(names, time.Now())
+		cert, err := devCertificate(names, time.Now(), 30*24*time.Hour)
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +97,8 @@ func (t TLS) tlsConfig(names []string) (*nodeTLS, error) {
 }
 
 // devCertificate makes a self-signed certificate for names (host names or IP addresses),
-// valid for 30 days from now.
-func devCertificate(names []string, now time.Time) (tls.Certificate, error) {
+// valid for the given time from now.
+func devCertificate(names []string, now time.Time, valid time.Duration) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -110,7 +110,7 @@ func devCertificate(names []string, now time.Time) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{Organization: []string{"Podium dev"}, CommonName: "podium dev certificate"},
-		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
+		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(valid),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		// Its own CA, so that a test (or a browser told to) can trust it as a root.
