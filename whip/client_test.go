@@ -195,9 +195,10 @@ type received struct {
 	videoPackets, audioPacks int
 }
 
-// read counts tr's packets and decodes its VP8 keyframe headers until tr ends.
+// read counts tr's packets and finds its keyframes (VP8: with their size) until tr ends.
 func (r *received) read(tr *webrtc.TrackRemote) {
 	video := tr.Kind() == webrtc.RTPCodecTypeVideo
+	h264 := strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeH264)
 	buf := make([]byte, 1600)
 	var pkt rtp.Packet
 	for {
@@ -214,9 +215,11 @@ func (r *received) read(tr *webrtc.TrackRemote) {
 		r.mu.Lock()
 		if video {
 			r.videoPackets++
-			if w, h, ok := codec.VP8KeyframeSize(pkt.Payload); ok {
+			if w, h, ok := codec.VP8KeyframeSize(pkt.Payload); ok && !h264 {
 				r.keyframes++
 				r.width, r.height = w, h
+			} else if h264 && codec.IsH264Keyframe(pkt.Payload) {
+				r.keyframes++
 			}
 		} else {
 			r.audioPacks++

@@ -291,3 +291,43 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 		t.Fatal("the WHEP session outlived the tracks it played")
 	}
 }
+
+// TestWHIPH264: what OBS sends, H.264 and Opus without simulcast, reaches a Go SDK subscriber
+// with its keyframes.
+func TestWHIPH264(t *testing.T) {
+	n := startNode(t)
+	viewer := connectSDK(t, n, "obs", "viewer")
+	got := &received{}
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		for rt := range viewer.Tracks() {
+			readers.Go(func() { got.read(rt.Track) })
+		}
+	})
+	t.Cleanup(func() { viewer.Close(); readers.Wait() })
+
+	pc := newPC(t)
+	h264, err := media.NewH264Source(testmedia.H264(), testmedia.FPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addSender(t, pc, webrtc.RTPCodecTypeVideo, webrtc.MimeTypeH264, 90000, nil, h264)
+	opus, err := media.NewOggSource(testmedia.Opus())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addSender(t, pc, webrtc.RTPCodecTypeAudio, webrtc.MimeTypeOpus, 48000, nil, opus)
+	if resp, body := post(t, pc, n.HTTPURL()+"/whip", token(t, n, "obs", "obs", auth.Grant{CanPublish: true})); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /whip: %d %s", resp.StatusCode, body)
+	}
+	err = waitFor(mediaBound, func() bool {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		return got.keyframes > 0 && got.videoPackets > 50 && got.audioPacks > 50
+	})
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if err != nil {
+		t.Fatalf("viewer: %d video packets, %d keyframes, %d audio packets", got.videoPackets, got.keyframes, got.audioPacks)
+	}
+}
