@@ -195,6 +195,9 @@ func configPrint(args []string, w io.Writer) error {
 		if fl.Name == "keys" {
 			v = maskSecrets(v)
 		}
+		if fl.Name == "turn-secret" && v != "" {
+			v = "****"
+		}
 		from := src[fl.Name]
 		if from == "" {
 			from = "default"

@@ -84,6 +84,7 @@ type serveFlags struct {
 	udpBuffer, maxConns, maxConnsPerIP                      int
 	emptyTimeout                                            time.Duration
 	bwe, devAllowRemote, fastPath                           bool
+	netFlags                                                // serve_net.go
 }
 
 func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
@@ -92,7 +93,7 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.IntVar(&f.httpPort, "http-port", env.get("http-port", server.DefaultHTTPPort), "HTTP and WebSocket port; 0: a free one [PODIUM_HTTP_PORT]")
 	fs.IntVar(&f.udpPort, "udp-port", env.get("udp-port", server.DefaultUDPPort), "the one UDP port for all media (ICE UDP mux); 0: a free one [PODIUM_UDP_PORT]")
 	fs.IntVar(&f.tcpPort, "tcp-port", env.get("tcp-port", server.DefaultTCPPort), "ICE over TCP port; 0: a free one; -1 turns ICE-TCP off [PODIUM_TCP_PORT]")
-	fs.StringVar(&f.nodeIP, "node-ip", envDefault("node-ip", ""), "IP addresses put in ICE candidates (comma-separated), e.g. the public IP [PODIUM_NODE_IP]")
+	fs.StringVar(&f.nodeIP, "node-ip", envDefault("node-ip", ""), "IP addresses put in ICE candidates (comma-separated), e.g. the public IP; auto asks --stun-servers for it [PODIUM_NODE_IP]")
 	fs.StringVar(&f.keys, "keys", envDefault("keys", ""), "API keys as key:secret[,key:secret], secrets of 32 bytes or more; none = dev mode [PODIUM_KEYS]")
 	fs.IntVar(&f.maxParticipants, "max-participants", env.get("max-participants", 100), "participants per room, at least 1 [PODIUM_MAX_PARTICIPANTS]")
 	fs.DurationVar(&f.emptyTimeout, "empty-timeout", 5*time.Minute, "close a room this long after its last participant left (more than 0)")
@@ -107,6 +108,7 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.StringVar(&f.appURLs, "allowed-app-urls", envDefault("allowed-app-urls", ""), "signalling servers (ws:// or wss:// origins, comma-separated) the web app may join with ?url= besides this one [PODIUM_ALLOWED_APP_URLS]")
 	fs.BoolVar(&f.fastPath, "fast-path", env.getBool("fast-path", true), "encrypt, send and receive media on Podium's own path instead of pion's (much less CPU per packet); --fast-path=false leaves it all to pion [PODIUM_FAST_PATH]")
 	fs.BoolVar(&f.devAllowRemote, "dev-allow-remote", false, "in dev mode (no --keys), allow a non-loopback --bind and serve dev tokens to other machines: anyone who reaches the server can mint any token")
+	defineNetFlags(fs, env, &f.netFlags)
 	return f
 }
 
@@ -190,7 +192,7 @@ func (f *serveFlags) check() error {
 			return fmt.Errorf("--pprof %q: want host:port (%v)", f.pprof, err)
 		}
 	}
-	return nil
+	return f.netFlags.check()
 }
 
 // options turns checked flags into a node's config, parsing the lists and the log level.
@@ -220,7 +222,12 @@ func (f *serveFlags) options() (*serveOptions, error) {
 	if f.udpBuffer == 0 {
 		o.cfg.Media.SocketBuffer = -1 // the system default
 	}
+	f.netFlags.apply(&o.cfg)
 	for ip := range listItems(f.nodeIP) {
+		if ip == "auto" {
+			o.cfg.NodeIPAuto = true
+			continue
+		}
 		if net.ParseIP(ip) == nil {
 			return nil, fmt.Errorf("--node-ip %q: not an IP address", ip)
 		}
@@ -291,6 +298,7 @@ func serve(args []string) error {
 	}
 	logger.Info("podium serving", "version", server.Version, "http", node.HTTPURL(),
 		"udp", node.Engine().UDPAddr(), "tcp", node.Engine().TCPAddr())
+	logNetwork(logger, node)
 	if node.DevKey != "" {
 		logger.Warn("no --keys given: DEV MODE — any page of this server can get any token from /api/dev/token; do not expose it")
 		fmt.Fprintf(os.Stderr, "\n  dev API key:    %s\n  dev API secret: %s\n  open %s/ in a browser\n\n", node.DevKey, node.DevSecret, node.HTTPURL())
