@@ -104,8 +104,11 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, base string,
 		return
 	}
 	offer, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxSDPLen))
-	if err != nil {
+	if tooLong := (*http.MaxBytesError)(nil); errors.As(err, &tooLong) {
 		fail(w, http.StatusRequestEntityTooLarge, "the offer is longer than the limit")
+		return
+	} else if err != nil {
+		fail(w, http.StatusBadRequest, "reading the offer: "+err.Error())
 		return
 	}
 	id := rand.Text() // 128 bits: the session's URL is its capability

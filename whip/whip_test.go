@@ -170,8 +170,9 @@ func activeLayers(n *server.Node, roomName, identity string) int {
 	return active
 }
 
-// TestWHIPRefuses: a bad token is 401, a token without canPublish 403, malformed SDP 400, a
-// wrong content type 415, PATCH 405; none of them leaves a participant or a session behind.
+// TestWHIPRefuses: a bad token is 401, a token without canPublish 403, malformed SDP 400, an
+// offer over the limit 413, a wrong content type 415, PATCH 405; none of them leaves a
+// participant behind.
 func TestWHIPRefuses(t *testing.T) {
 	n := startNode(t)
 	pub := token(t, n, "refuse", "obs", auth.Grant{CanPublish: true})
@@ -189,10 +190,17 @@ func TestWHIPRefuses(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("token without canPublish: %d, want 403", resp.StatusCode)
 	}
-	for _, bad := range []string{"hello", "v=0\r\nm=video", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"} {
+	// The last one parses but pion refuses it (no ICE credentials, no fingerprint): the
+	// participant has joined by then and must leave again.
+	noICE := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
+		"c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n"
+	for _, bad := range []string{"hello", "v=0\r\nm=video", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", noICE} {
 		if resp, body := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", bad); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("SDP %q: %d %s, want 400", bad, resp.StatusCode, body)
 		}
+	}
+	if resp, _ := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", strings.Repeat("a", protocol.MaxSDPLen+1)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("an offer over the limit: %d, want 413", resp.StatusCode)
 	}
 	if resp, _ := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/json", "{}"); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("JSON body: %d, want 415", resp.StatusCode)
