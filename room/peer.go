@@ -61,6 +61,7 @@ func newPeer(p *Participant) (Peer, error) {
 	}, peer.Callbacks{
 		Candidate: p.onCandidate,
 		Failed:    func() { p.requestClose("") },
+		Closed:    p.onClosed,
 		Track: func(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 			p.q.push(func() { p.onTrack(remote, rr) })
 		},

@@ -64,6 +64,14 @@ func (p *Participant) httpSession() *httpSession {
 	return s
 }
 
+// onClosed ends a session over HTTP whose client closed its connection (DTLS close_notify): it
+// has no other channel to say that it went. A WebSocket client says so on its socket.
+func (p *Participant) onClosed() {
+	if p.httpSession() != nil {
+		p.requestClose("")
+	}
+}
+
 // httpPeer is what a session over HTTP asks of its connections besides Peer (package peer's).
 type httpPeer interface {
 	AddTrackAt(dt *sfu.DownTrack, mid string) error

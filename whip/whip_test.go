@@ -339,3 +339,26 @@ func TestWHIPH264(t *testing.T) {
 		t.Fatalf("viewer: %d video packets, %d keyframes, %d audio packets", got.videoPackets, got.keyframes, got.audioPacks)
 	}
 }
+
+// TestVanishedClientLeaves: a client that closes its connection without DELETE (a closed tab,
+// a stopped OBS: both send DTLS close_notify) leaves the room. Bound: the close arrives at once;
+// were it lost, the engine's ICE timeouts (5 s disconnected, 10 s more to failed) would end the
+// session, with a margin for a loaded machine.
+func TestVanishedClientLeaves(t *testing.T) {
+	n := startNode(t)
+	tok := token(t, n, "gone", "obs", auth.Grant{CanPublish: true})
+	resp, body, pc := publishWHIP(t, n, tok)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /whip: %d %s", resp.StatusCode, body)
+	}
+	obs := n.Rooms().Room("gone").Participant("obs")
+	if err := waitFor(mediaBound, func() bool { return len(obs.Info().Tracks) == 2 }); err != nil {
+		t.Fatal("the tracks were not published")
+	}
+	_ = pc.Close()
+	select {
+	case <-obs.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the participant of a vanished WHIP client is still there")
+	}
+}

@@ -54,6 +54,8 @@ type Callbacks struct {
 	Candidate func(side Side, c *webrtc.ICECandidateInit)
 	// Failed is called when either connection fails for good.
 	Failed func()
+	// Closed is called when either connection closes: Close, or the client's DTLS close_notify.
+	Closed func()
 	// Track is one stream arriving on the publisher connection (a simulcast layer or a track).
 	Track func(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver)
 	// Data is a message on one of the client's data channels.
@@ -122,8 +124,13 @@ func (p *Peer) wire(cb Callbacks) {
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.logger.Debug("connection state", "target", side.String(), "state", s.String())
-			if s == webrtc.PeerConnectionStateFailed {
+			switch s {
+			case webrtc.PeerConnectionStateFailed:
 				cb.Failed()
+			case webrtc.PeerConnectionStateClosed:
+				if cb.Closed != nil {
+					cb.Closed()
+				}
 			}
 		})
 	}
