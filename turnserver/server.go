@@ -198,6 +198,13 @@ func (s *Server) TLSAddr() net.Addr { return s.tls }
 // Relayed is how many packets clients have relayed to the peers.
 func (s *Server) Relayed() uint64 { return s.relayed.Load() }
 
+// AllocationsOf is how many allocations one identity holds.
+func (s *Server) AllocationsOf(identity string) int {
+	s.quota.mu.Lock()
+	defer s.quota.mu.Unlock()
+	return s.quota.open[identity]
+}
+
 // Allocations is how many allocations are open.
 func (s *Server) Allocations() int { return s.turn.AllocationCount() }
 

@@ -263,6 +263,9 @@ func TestQuotaPerIdentity(t *testing.T) {
 	if _, err := dial(t, s, "udp", c).Allocate(); err == nil {
 		t.Fatal("a third allocation passed a quota of two")
 	}
+	if got := s.AllocationsOf("erin"); got != 2 {
+		t.Errorf("AllocationsOf(erin) = %d, want 2", got)
+	}
 	if _, err := dial(t, s, "udp", NewCredentials(secret, "frank", clk.now().Add(time.Hour))).Allocate(); err != nil {
 		t.Fatalf("another identity refused: %v", err)
 	}

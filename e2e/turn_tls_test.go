@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/server"
+	"github.com/podium-sfu/podium/sfu/codec"
+	"github.com/podium-sfu/podium/testmedia"
+)
+
+// TestBrowserOverDevTLSAndTURN: Chromium trusts the node's self-signed --dev-tls certificate by
+// its key alone, loads the app over https (a secure context: the camera works) and joins over wss;
+// it allocates on the embedded TURN server with credentials of its own identity; and a Go
+// participant that may use relay candidates alone exchanges video with it through that server.
+func TestBrowserOverDevTLSAndTURN(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNodeWith(t, func(c *server.Config) {
+		c.TLS.Dev = true
+		c.TURN = server.TURN{Embedded: true, UDPPort: 0, TCPPort: -1, TLSPort: -1}
+	})
+	cert := n.TLSCertificate()
+	pin := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	b := NewBrowser(t, FakeCamera(t, 120), chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(pin[:])))
+
+	gopher := connectRelayedGopher(t, n, cert, "turn")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := gopher.PublishIVF(ctx, testmedia.VP8(640), client.Camera()); err != nil {
+		t.Fatal(err)
+	}
+	keyframes := make(chan string, 1)
+	go func() { // ends when the client closes its Tracks channel
+		for rt := range gopher.Tracks() {
+			if rt.Info.Kind == "video" {
+				go func() { // ends when the track ends
+					if keyframeFrom(rt.Track) {
+						select {
+						case keyframes <- rt.ParticipantSid:
+						default:
+						}
+					}
+				}()
+			}
+		}
+	}()
+
+	if !strings.HasPrefix(n.HTTPURL(), "https://") {
+		t.Fatalf("node URL %s", n.HTTPURL())
+	}
+	page := b.NewPage(t, n.HTTPURL()+"/examples/quickstart.html?room=turn&identity=web")
+	// Chromium allocates with its credentials once it has joined, and releases what ICE did not
+	// select a few seconds later (3.5 s here): look while it holds them.
+	turn := n.TURNServer()
+	deadline := time.Now().Add(30 * time.Second)
+	for turn.AllocationsOf("web") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser allocated nothing on the TURN server (credentials refused %d times)", turn.Refused())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !MustEval[bool](t, page, `window.isSecureContext && location.protocol === 'https:'`) {
+		t.Fatal("the page is not a secure https context")
+	}
+	page.WaitFor(t, `document.getElementById('log').textContent.includes('publishing camera and microphone')`, 30*time.Second)
+	decoding := `(async () => {
+		const frames = async () => (await room.getStats()).inboundVideo.find((v) => v.participantSid === ` + jsString(gopher.Self().Sid) + `)?.framesDecoded ?? 0;
+		const a = await frames();
+		await new Promise((r) => setTimeout(r, 500));
+		return a > 5 && (await frames()) > a;
+	})()`
+	page.WaitFor(t, decoding, 30*time.Second)
+	select {
+	case <-keyframes:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the relay-only gopher got no keyframe from the browser")
+	}
+	if turn.AllocationsOf("gopher") == 0 || turn.Relayed() < 100 {
+		t.Fatalf("TURN allocations of the gopher %d; %d packets relayed", turn.AllocationsOf("gopher"), turn.Relayed())
+	}
+}
+
+// connectRelayedGopher joins over wss, trusting cert, with relay candidates alone.
+func connectRelayedGopher(t *testing.T, n *server.Node, cert *x509.Certificate, room string) *client.Client {
+	t.Helper()
+	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "gopher", Name: "Gopher",
+		Grant: auth.Grant{Room: room, RoomJoin: true, CanPublish: true, CanSubscribe: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true, RelayOnly: true, TLS: &tls.Config{RootCAs: roots}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// keyframeFrom reads a VP8 track until a keyframe with a picture size arrives.
+func keyframeFrom(tr *webrtc.TrackRemote) bool {
+	buf := make([]byte, 1600)
+	var pkt rtp.Packet
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return false
+		}
+		if pkt.Unmarshal(buf[:n]) == nil && codec.IsVP8Keyframe(pkt.Payload) {
+			if w, _, ok := codec.VP8KeyframeSize(pkt.Payload); ok && w > 0 {
+				return true
+			}
+		}
+	}
+}
