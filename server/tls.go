@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/acme/autocert"
@@ -139,7 +140,10 @@ func devCertificate(names []string, now time.Time, valid time.Duration) (tls.Cer
 func devNames(bind string, nodeIPs []string) []string {
 	names := append([]string{"localhost", "127.0.0.1", "::1"}, nodeIPs...)
 	if ip := net.ParseIP(bind); ip != nil && !ip.IsUnspecified() {
-		return append(names, bind)
+		if !slices.Contains(names, bind) {
+			names = append(names, bind)
+		}
+		return names
 	}
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {

@@ -135,7 +135,7 @@ func logNetwork(logger *slog.Logger, node *server.Node) {
 	}
 	if c := node.TLSCertificate(); c != nil {
 		logger.Warn("serving a self-signed dev certificate: browsers warn before they trust it",
-			"sha256", fmt.Sprintf("%X", sha256.Sum256(c.Raw)), "names", append(c.DNSNames, ipStrings(c.IPAddresses)...))
+			"sha256", strings.ReplaceAll(fmt.Sprintf("% X", sha256.Sum256(c.Raw)), " ", ":"), "names", append(c.DNSNames, ipStrings(c.IPAddresses)...))
 	}
 }
 
