@@ -188,3 +188,17 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Fatalf("a bad format: %v", err)
 	}
 }
+
+func TestWebhookAndUnmuteFlags(t *testing.T) {
+	clearServeEnv(t)
+	o, err := parseServe([]string{"--webhook-urls", "https://app.example.com/hooks, http://10.0.0.2:8080/h", "--allow-remote-unmute"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.cfg.Webhooks.URLs, " ") != "https://app.example.com/hooks http://10.0.0.2:8080/h" || !o.cfg.Room.AllowRemoteUnmute {
+		t.Fatalf("webhooks %v, remote unmute %v", o.cfg.Webhooks.URLs, o.cfg.Room.AllowRemoteUnmute)
+	}
+	if _, err := parseServe([]string{"--webhook-urls", "ftp://app.example.com"}); err == nil || !strings.Contains(err.Error(), "--webhook-urls") {
+		t.Fatalf("a bad webhook URL: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -83,7 +84,8 @@ type serveFlags struct {
 	httpPort, udpPort, tcpPort, maxParticipants, udpReaders int
 	udpBuffer, maxConns, maxConnsPerIP                      int
 	emptyTimeout                                            time.Duration
-	bwe, devAllowRemote, fastPath                           bool
+	bwe, devAllowRemote, fastPath, remoteUnmute             bool
+	webhookURLs, webhookKey                                 string
 	netFlags                                                // serve_net.go
 }
 
@@ -107,6 +109,9 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", env.get("max-conns-per-ip", 64), "open connections per client IP (IPv6: per /64); 0: no per-IP cap, e.g. behind a reverse proxy on this host [PODIUM_MAX_CONNS_PER_IP]")
 	fs.StringVar(&f.appURLs, "allowed-app-urls", envDefault("allowed-app-urls", ""), "signalling servers (ws:// or wss:// origins, comma-separated) the web app may join with ?url= besides this one [PODIUM_ALLOWED_APP_URLS]")
 	fs.BoolVar(&f.fastPath, "fast-path", env.getBool("fast-path", true), "encrypt, send and receive media on Podium's own path instead of pion's (much less CPU per packet); --fast-path=false leaves it all to pion [PODIUM_FAST_PATH]")
+	fs.StringVar(&f.webhookURLs, "webhook-urls", envDefault("webhook-urls", ""), "post room and participant events to these URLs (comma-separated, http:// or https://), signed with an API key's secret (docs/backend.md) [PODIUM_WEBHOOK_URLS]")
+	fs.StringVar(&f.webhookKey, "webhook-key", envDefault("webhook-key", ""), "the API key whose secret signs the webhooks; default the first key in order [PODIUM_WEBHOOK_KEY]")
+	fs.BoolVar(&f.remoteUnmute, "allow-remote-unmute", env.getBool("allow-remote-unmute", false), "let the server API unmute a participant's track (it may always mute) [PODIUM_ALLOW_REMOTE_UNMUTE]")
 	fs.BoolVar(&f.devAllowRemote, "dev-allow-remote", false, "in dev mode (no --keys), allow a non-loopback --bind and serve dev tokens to other machines: anyone who reaches the server can mint any token")
 	defineNetFlags(fs, env, &f.netFlags)
 	return f
@@ -210,9 +215,17 @@ func (f *serveFlags) options() (*serveOptions, error) {
 	}
 	o.cfg = server.Config{
 		Bind: f.bind, HTTPPort: f.httpPort, UDPPort: f.udpPort, TCPPort: f.tcpPort,
-		Room:           room.Config{MaxParticipants: f.maxParticipants, EmptyTimeout: f.emptyTimeout, BandwidthEstimation: f.bwe},
+		Room: room.Config{MaxParticipants: f.maxParticipants, EmptyTimeout: f.emptyTimeout, BandwidthEstimation: f.bwe,
+			AllowRemoteUnmute: f.remoteUnmute},
+		Webhooks:       server.Webhooks{Key: f.webhookKey},
 		HTTP:           server.HTTPLimits{MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP},
 		DevAllowRemote: f.devAllowRemote,
+	}
+	for u := range listItems(f.webhookURLs) {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			return nil, fmt.Errorf("--webhook-urls %q: want http:// or https:// and a host", u)
+		}
+		o.cfg.Webhooks.URLs = append(o.cfg.Webhooks.URLs, u)
 	}
 	if f.maxConnsPerIP == 0 {
 		o.cfg.HTTP.MaxConnsPerIP = -1
