@@ -152,4 +152,15 @@ func TestWHIPPublisherInChromium(t *testing.T) {
 	if layers := cameraLayers(n, "whip", "studio"); len(layers) != 3 {
 		t.Fatalf("the camera has %d layers, want 3 (%+v)", len(layers), layers)
 	}
+	// The allocator chose the player's layer, as for any subscriber.
+	layer := ""
+	for _, s := range n.Rooms().Room("whip").Participant("player").Stats(time.Second).Subscriptions {
+		if s.Kind == "video" {
+			layer = s.Layer
+		}
+	}
+	if layer == "" {
+		t.Fatal("the player's video has no layer forwarded")
+	}
+	t.Logf("the player receives layer %s", layer)
 }

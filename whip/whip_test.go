@@ -122,6 +122,11 @@ func TestWHIPPublishesIntoTheRoom(t *testing.T) {
 	if camera.Source != protocol.SourceCamera || mic.Source != protocol.SourceMicrophone || len(camera.Layers) != 3 {
 		t.Fatalf("tracks %+v", info.Tracks)
 	}
+	for _, tr := range obs.Stats(time.Second).Tracks {
+		if tr.DirectPackets == 0 {
+			t.Errorf("%s arrived on pion's path only", tr.Info.Kind)
+		}
+	}
 	// All three layers arrive: the allocator can switch between them.
 	if err := waitFor(mediaBound, func() bool { return activeLayers(n, "live", "obs") == 3 }); err != nil {
 		t.Fatalf("%d simulcast layers arriving, want 3", activeLayers(n, "live", "obs"))
@@ -287,8 +292,15 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 	}); err != nil {
 		t.Fatal("the player stopped receiving when the room changed")
 	}
-	if subs := watcher.Stats(time.Second).Subscriptions; len(subs) != 2 {
+	subs := watcher.Stats(time.Second).Subscriptions
+	if len(subs) != 2 {
 		t.Fatalf("the player receives %d tracks, want its 2", len(subs))
+	}
+	// The server answered as the DTLS server, as it does publishers: its own write path sends.
+	for _, s := range subs {
+		if s.DirectPackets == 0 {
+			t.Errorf("%s went out on pion's path only: %+v", s.Kind, s)
+		}
 	}
 
 	// Its tracks gone, the session ends: a player sees the connection close and may start again.
