@@ -263,9 +263,6 @@ func (n *Node) listen(reg *prometheus.Registry) error {
 	n.conns = connlimit.New(raw, connlimit.Config{Max: maxConns, MaxPerKey: max(lim.MaxConnsPerIP, 0),
 		Rejected: rejectLogger(cfg.Logger)})
 	n.listener = n.conns
-	if n.tls != nil {
-		n.listener = tls.NewListener(n.conns, n.tls.config)
-	}
 	n.http = &http.Server{
 		Handler:           n.signal.Handler(),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
@@ -280,6 +277,11 @@ func (n *Node) listen(reg *prometheus.Registry) error {
 			}
 			n.conns.SetIdle(c, s == http.StateIdle)
 		},
+	}
+	if n.tls != nil {
+		n.listener = tls.NewListener(n.conns, n.tls.config)
+		// Scanners' failed handshakes would fill the log at net/http's level.
+		n.http.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
 	}
 	registerConnMetrics(reg, n.conns)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,6 +57,7 @@ func TestDevTLSServesHTTPSAndWSS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body) // read to the end, so that the connection is kept
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
 		t.Fatalf("GET / over https: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
