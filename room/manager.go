@@ -23,6 +23,8 @@ type Manager struct {
 	cfg    Config
 	engine *sfu.Engine
 	drops  dropCounters
+	// retired keeps the counts of ended tracks and subscriptions (Totals)
+	retired retiredCounters
 	// newPeer makes a participant's connections (on engine; tests make fakes).
 	newPeer func(*Participant) (Peer, error)
 

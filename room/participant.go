@@ -222,11 +222,13 @@ func (p *Participant) shutdown(reason string) {
 	p.teardown()
 	for _, s := range p.subs {
 		s.dt.WaitRTCP()
+		p.room.manager.retireDownTrack(s.dt)
 	}
 	p.mu.Lock()
 	tracks := p.tracks
 	p.mu.Unlock()
 	for _, t := range tracks {
+		p.room.manager.retireReceiver(t.receiver)
 		t.receiver.Close()
 	}
 	if p.room.manager.cfg.OnEvent != nil {

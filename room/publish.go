@@ -148,6 +148,7 @@ func (p *Participant) handleUnpublish(m *protocol.Unpublish) error {
 	p.mu.Lock()
 	p.tracks = slices.DeleteFunc(p.tracks, func(x *PublishedTrack) bool { return x == t })
 	p.mu.Unlock()
+	p.room.manager.retireReceiver(t.receiver)
 	t.receiver.Close()
 	p.logger.Info("track unpublished", "track", t.sid)
 	p.room.trackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})

@@ -87,6 +87,7 @@ func (p *Participant) unsubscribe(s *subscription) {
 		p.logger.Debug("remove track", "err", err)
 	}
 	s.dt.WaitRTCP()
+	p.room.manager.retireDownTrack(s.dt)
 	delete(p.subs, s.track.sid)
 }
 
@@ -142,6 +143,9 @@ func (p *Participant) layerForwarded(trackSid string, layer int) {
 		reason := ""
 		if layer == sfu.LayerNone {
 			reason = s.pauseReason
+		}
+		if layer != sfu.LayerNone {
+			p.room.manager.retired.layerSwitches.Add(1)
 		}
 		p.sendStreamState(s, layer, reason)
 	}

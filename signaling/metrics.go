@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	sessions      prometheus.Gauge
 	framesDropped prometheus.Counter
+	joinSeconds   prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry, rooms *room.Manager) *metrics {
@@ -17,11 +18,14 @@ func newMetrics(reg *prometheus.Registry, rooms *room.Manager) *metrics {
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "podium_signaling_sessions", Help: "Open WebSocket sessions."}),
 		framesDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "podium_signaling_frames_dropped_total",
 			Help: "Client frames dropped by the per-session rate limits."}),
+		joinSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "podium_join_seconds",
+			Help:    "From a client's WebSocket request to its joined message: token check, upgrade, admission.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
 	drops := func(get func(room.Drops) uint64) func() float64 {
 		return func() float64 { return float64(get(rooms.Drops())) }
 	}
-	reg.MustRegister(m.sessions, m.framesDropped,
+	reg.MustRegister(m.sessions, m.framesDropped, m.joinSeconds, newMediaCollector(rooms),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_requests_dropped_total",
 			Help: "Client requests refused because too many waited on a participant's control queue."},
 			drops(func(d room.Drops) uint64 { return d.Requests })),

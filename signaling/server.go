@@ -99,6 +99,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	claims, err := s.verifier.Verify(bearerToken(r))
 	if err != nil {
 		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
@@ -157,6 +158,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		sess.Close()
 		return
 	}
+	s.metrics.joinSeconds.Observe(time.Since(start).Seconds()) // joined is queued by now
 	s.metrics.sessions.Inc()
 	defer s.metrics.sessions.Dec()
 	sess.readLoop(p)

@@ -106,6 +106,9 @@ func New(cfg Config) (*Notifier, error) {
 		Name: "podium_webhook_events_total",
 		Help: "Webhook events by outcome per URL: delivered, failed (given up after retries or refused), dropped (queue full).",
 	}, []string{"result"})
+	for _, r := range []string{"delivered", "failed", "dropped"} {
+		n.results.WithLabelValues(r) // exported at 0 from the start, so dashboards find them
+	}
 	if cfg.Registry != nil {
 		if err := cfg.Registry.Register(n.results); err != nil {
 			return nil, fmt.Errorf("webhook metrics: %w", err)
