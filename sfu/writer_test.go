@@ -237,3 +237,19 @@ func TestWritersDoNotAllocate(t *testing.T) {
 		t.Fatalf("one packet through the writers allocates %.1f times", allocs)
 	}
 }
+
+// TestWritersCatchUpALateKeyframeStart: TestLateKeyframeStartCatchesUp with writers sending: a
+// keyframe's first packet resent late is followed by the rest of the keyframe from the cache
+// (the writer learns from the reader that the packet was late, and the newest since).
+func TestWritersCatchUpALateKeyframeStart(t *testing.T) {
+	r := pooledReceiver(1)
+	defer r.Close()
+	w := &captureWriter{}
+	boundDownTrack(r, 77, w)
+	boundDownTrack(r, 78, &captureWriter{discard: true})
+	feed(r, marshal(101, 9000, false, vp8Cont), marshal(102, 9000, false, vp8Cont), marshal(103, 9000, true, vp8Cont))
+	feed(r, marshal(100, 9000, false, vp8Key)) // the keyframe's start, resent
+	feed(r, marshal(104, 12000, true, vp8Delta))
+	r.pool.Drain()
+	checkContiguous(t, "the subscriber", w.got(), [][]byte{vp8Key, vp8Cont, vp8Cont, vp8Cont, vp8Delta})
+}
