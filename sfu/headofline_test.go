@@ -63,7 +63,9 @@ func listenLoopback(tb testing.TB) *net.UDPConn {
 	return c
 }
 
-func newHOLFixture(tb testing.TB, subsA, subsB int) *holFixture {
+// newHOLFixture sets up the sockets and subscribers; inline is the publishers' Receivers'
+// InlineFanOut.
+func newHOLFixture(tb testing.TB, subsA, subsB, inline int) *holFixture {
 	tb.Helper()
 	server := listenLoopback(tb)
 	_ = server.SetReadBuffer(4 << 20) // as the engine sets it
@@ -81,6 +83,9 @@ func newHOLFixture(tb testing.TB, subsA, subsB int) *holFixture {
 	sock := udpsock.New(server)
 	f.rA, f.encA = holPublisher(tb, routes, sock, f.pubA, vp8Codec, webrtc.RTPCodecTypeVideo, holSSRCA)
 	f.rB, f.encB = holPublisher(tb, routes, sock, f.pubB, opusCodec, webrtc.RTPCodecTypeAudio, holSSRCB)
+	f.rA.p.InlineFanOut, f.rB.p.InlineFanOut = inline, inline
+	tb.Cleanup(f.rA.Close)
+	tb.Cleanup(f.rB.Close)
 	for i := range subsA {
 		directDownTrack(tb, f.rA, webrtc.SSRC(10_000+i), sock, sinkA, testKeys(), bwe.New(3_000_000, bwe.MinEstimate, 20_000_000))
 	}
@@ -222,32 +227,43 @@ func (f *holFixture) lastAtSinkB(tb testing.TB) int64 {
 // same socket right after the keyframe's first packet (after=1: the keyframe is paced) or after
 // its last (after=31: it came as one burst); p50/p99 of the time from B's arrival until its
 // own fan-out (to 10 subscribers: a small meeting on the same port, or to 400: a second
-// speaker in the same room) has been sent, over b.N keyframes.
+// speaker in the same room) has been sent, over b.N keyframes. writers=false is the fan-out
+// on the reader (InlineFanOut -1), writers=true the default: writers above 32 down tracks.
 func BenchmarkHeadOfLine(b *testing.B) {
 	for _, c := range []struct{ subsA, subsB, after int }{{400, 10, 1}, {400, 10, 31}, {400, 400, 1}} {
-		b.Run(fmt.Sprintf("A=%d/B=%d/after=%d", c.subsA, c.subsB, c.after), func(b *testing.B) {
-			f := newHOLFixture(b, c.subsA, c.subsB)
-			if c.after > len(f.keyframe) {
-				b.Fatalf("the keyframe has %d packets", len(f.keyframe))
-			}
-			f.keyframeRound(b, c.after) // SRTP contexts, estimators' first growth
-			delays := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				delays = append(delays, f.keyframeRound(b, c.after))
-			}
-			b.StopTimer()
-			slices.Sort(delays)
-			ms := func(q float64) float64 {
-				return float64(delays[min(int(q*float64(len(delays))), len(delays)-1)]) / 1e6
-			}
-			b.ReportMetric(ms(0.5), "p50-ms")
-			b.ReportMetric(ms(0.99), "p99-ms")
-			b.ReportMetric(float64(delays[len(delays)-1])/1e6, "max-ms")
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*(c.subsA*len(f.keyframe)+c.subsB)), "us/sent")
-		})
+		for _, writers := range []bool{false, true} {
+			b.Run(fmt.Sprintf("A=%d/B=%d/after=%d/writers=%v", c.subsA, c.subsB, c.after, writers), func(b *testing.B) {
+				inline := -1
+				if writers {
+					inline = DefaultInlineFanOut
+				}
+				benchmarkHeadOfLine(b, c.subsA, c.subsB, c.after, inline)
+			})
+		}
 	}
+}
+
+func benchmarkHeadOfLine(b *testing.B, subsA, subsB, after, inline int) {
+	f := newHOLFixture(b, subsA, subsB, inline)
+	if after > len(f.keyframe) {
+		b.Fatalf("the keyframe has %d packets", len(f.keyframe))
+	}
+	f.keyframeRound(b, after) // SRTP contexts, estimators' first growth
+	delays := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		delays = append(delays, f.keyframeRound(b, after))
+	}
+	b.StopTimer()
+	slices.Sort(delays)
+	ms := func(q float64) float64 {
+		return float64(delays[min(int(q*float64(len(delays))), len(delays)-1)]) / 1e6
+	}
+	b.ReportMetric(ms(0.5), "p50-ms")
+	b.ReportMetric(ms(0.99), "p99-ms")
+	b.ReportMetric(float64(delays[len(delays)-1])/1e6, "max-ms")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*(subsA*len(f.keyframe)+subsB)), "us/sent")
 }
 
 // waitFanOut returns once r's fan-out of what its layers' readers forwarded has been sent.
