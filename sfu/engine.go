@@ -75,6 +75,10 @@ type Config struct {
 	BandwidthEstimation bool
 	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bits/s).
 	InitialBitrate, MaxBitrate int
+	// InlineFanOut is the most subscribers a published track's packets are sent to by the media
+	// socket's reader itself; above it, writer goroutines send them (ReceiverParams). 0:
+	// DefaultInlineFanOut; negative: the reader always does.
+	InlineFanOut int
 	// DisableFastPath leaves all media to pion: Podium derives no SRTP keys and neither encrypts
 	// nor decrypts itself (fastpath.Transport). Slower; for comparison, and a way out should Podium's
 	// path misbehave.

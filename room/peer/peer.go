@@ -161,7 +161,7 @@ func (p *Peer) NewReceiver(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver, l
 	return sfu.NewReceiver(sfu.ReceiverParams{
 		Codec: remote.Codec(), Kind: remote.Kind(), AudioLevelID: levelID,
 		WriteRTCP: p.pub.WriteRTCP, CacheSize: cfg.PacketCacheSize, PLIInterval: cfg.PLIInterval,
-		Logger: logger, Transport: p.pubTransport,
+		Logger: logger, Transport: p.pubTransport, InlineFanOut: cfg.InlineFanOut,
 	})
 }
 
