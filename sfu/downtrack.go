@@ -28,8 +28,9 @@ const LayerNone = -1
 // layer at a time, switches layers only at a keyframe of the new one, and rewrites sequence
 // numbers, timestamps and VP8 picture ids so the subscriber sees one continuous stream.
 //
-// WriteRTP is called by the reader goroutine of each layer of the receiver; they meet only in the
-// short critical section that decides and numbers a packet. Every packet leaves through one
+// WriteRTP is called by the reader goroutine of each layer of the receiver, or by the one writer
+// that sends to this down track when the receiver has writers (sfu/fanout); they meet only in
+// the short critical section that decides and numbers a packet. Every packet leaves through one
 // rtpOut. NACKs and PLIs arrive on Podium's read path (sfu/fastpath) or, when the connection
 // does not use it, the goroutine started with StartRTCP.
 type DownTrack struct {
@@ -58,7 +59,7 @@ type DownTrack struct {
 	lastArrival int64
 	lastTS      uint32 // timestamp of the last packet sent, for sender reports
 
-	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine
+	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine (or the one writer)
 	// The receiver's writer that sends to this down track, when writers do (sfu/fanout): it
 	// uses the scratch of every layer, one packet at a time.
 	writer atomic.Pointer[fanout.Writer[*DownTrack]]

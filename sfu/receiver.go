@@ -29,7 +29,8 @@ const MaxLayers = 3
 var ErrLayerExists = errors.New("sfu: layer already received")
 
 // Packet is one upstream packet, parsed once by the Receiver and handed by reference to every
-// down track. It points into the layer's read buffer: valid only during the WriteRTP call.
+// down track. It points into the layer's read buffer, or a writer's copy from the cache: valid
+// only during the WriteRTP call.
 type Packet struct {
 	Header        rtp.Header
 	Payload       []byte              // without padding
@@ -76,7 +77,10 @@ const DefaultInlineFanOut = 32
 // packet is parsed once, stored once in the layer's packet cache and fanned out to every down
 // track of a copy-on-write list; each down track keeps the packets of the layer it forwards. The
 // media socket's reader forwards (Podium's read path, sfu/fastpath) once the layer is handed over;
-// until then the layer's reader goroutine does, reading from pion.
+// until then the layer's reader goroutine does, reading from pion. With more than InlineFanOut
+// down tracks, the reader hands each packet (a reference into the cache) to about √N writer
+// goroutines that send it (sfu/fanout, writer.go): a keyframe's fan-out to hundreds then no
+// longer holds up the other packets on the reader's socket (issue 16).
 type Receiver struct {
 	p      ReceiverParams
 	isVP8  bool
@@ -441,7 +445,7 @@ type ReceiverStats struct {
 	DownTracks int
 	AudioLevel uint8
 	Writers    int    // fan-out writer goroutines (0: the readers send)
-	Missed     uint64 // packets a writer missed: its queue was full, or the cache had lost them
+	Missed     uint64 // packets a writer missed (for all its down tracks): its queue was full, or the cache had lost them
 }
 
 // Stats returns the receiver's counters.
