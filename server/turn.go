@@ -13,6 +13,7 @@ import (
 	"github.com/pion/stun/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/server/connlimit"
 	"github.com/podium-sfu/podium/turnserver"
 )
 
@@ -138,7 +139,7 @@ func (n *Node) embeddedTURN(t TURN) (*turnserver.Server, error) {
 	tc := turnserver.Config{
 		BindIP: cfg.Bind, RelayIP: relayIP, UDPPort: t.UDPPort, TCPPort: t.TCPPort, TLSPort: t.TLSPort,
 		Secret: t.Secret, RelayPortMin: t.RelayPortMin, RelayPortMax: t.RelayPortMax, Peers: peers,
-		Logger: cfg.Logger.With("component", "turn"),
+		Logger: cfg.Logger.With("component", "turn"), WrapListener: turnConnCaps(cfg),
 	}
 	if t.TLSPort >= 0 {
 		if n.tls == nil {
@@ -152,6 +153,17 @@ func (n *Node) embeddedTURN(t TURN) (*turnserver.Server, error) {
 		return nil, fmt.Errorf("turn: %w", err)
 	}
 	return s, nil
+}
+
+// turnConnCaps caps TURN's TCP and TLS connections as the HTTP listener's are: in all, and per
+// client address four times the HTTP cap (a participant's two connections may each reach TURN
+// over TCP and TLS, besides its one WebSocket).
+func turnConnCaps(cfg Config) func(net.Listener) net.Listener {
+	lim := cfg.HTTP.withDefaults()
+	return func(l net.Listener) net.Listener {
+		return connlimit.New(l, connlimit.Config{Max: connlimit.Fit(lim.MaxConns, connlimit.NoFile()),
+			MaxPerKey: 4 * max(lim.MaxConnsPerIP, 0), Rejected: rejectLogger(cfg.Logger.With("component", "turn"))})
+	}
 }
 
 // mediaPeers are the addresses the embedded TURN server may relay to: the media port on the

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,3 +174,26 @@ func parseUnix(t *testing.T, s string) time.Time {
 }
 
 func portString(a net.Addr) string { return strconv.Itoa(portOf(a)) }
+
+// TestTURNConnectionsCapped: TURN's TCP port admits four connections per client address for each
+// one the HTTP port does, and closes the next at once.
+func TestTURNConnectionsCapped(t *testing.T) {
+	n := startNodeWith(t, func(c *Config) {
+		c.HTTP.MaxConnsPerIP = 1
+		c.TURN = TURN{Embedded: true, UDPPort: -1, TCPPort: 0, TLSPort: -1, Secret: turnSecret}
+	})
+	addr := n.TURNServer().TCPAddr().String()
+	for i := range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond)) // a real-time wait: closed at accept, or held
+		_, err = c.Read(make([]byte, 1))
+		held := errors.Is(err, os.ErrDeadlineExceeded)
+		if held != (i < 4) {
+			t.Fatalf("connection %d: read %v; want the first four held and the fifth closed", i+1, err)
+		}
+	}
+}

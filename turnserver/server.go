@@ -48,8 +48,14 @@ type Config struct {
 	// MaxAllocations caps one identity's open allocations (default 16: a browser makes one per
 	// server URL and peer connection, two connections).
 	MaxAllocations int
-	Logger         *slog.Logger
-	Now            func() time.Time // default time.Now; tests move it
+	// HandshakeTimeout closes a TCP or TLS connection that sends nothing this long after it
+	// opens (default 10 s); IdleTimeout one silent this long later (default 10 min, an
+	// allocation's lifetime, which a client refreshes before it ends).
+	HandshakeTimeout, IdleTimeout time.Duration
+	// WrapListener, when set, wraps the TCP listeners before TLS (the node's connection caps).
+	WrapListener func(net.Listener) net.Listener
+	Logger       *slog.Logger
+	Now          func() time.Time // default time.Now; tests move it
 }
 
 func (c *Config) defaults() error {
@@ -92,6 +98,12 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxAllocations == 0 {
 		c.MaxAllocations = 16
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -156,6 +168,10 @@ func Start(cfg Config) (*Server, error) {
 			return fail(fmt.Errorf("turn tcp: %w", err))
 		}
 		closers, *l.addr = append(closers, ln.Close), ln.Addr()
+		if cfg.WrapListener != nil {
+			ln = cfg.WrapListener(ln)
+		}
+		ln = idleListener{Listener: ln, first: cfg.HandshakeTimeout, idle: cfg.IdleTimeout}
 		if l.tls != nil {
 			ln = tls.NewListener(ln, l.tls)
 		}

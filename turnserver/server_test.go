@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,4 +297,28 @@ func listenUDP(t *testing.T) net.PacketConn {
 	}
 	t.Cleanup(func() { _ = pc.Close() })
 	return pc
+}
+
+// TestSilentConnectionsClosed: a TCP connection that says nothing is closed after the handshake
+// timeout (here 50 ms of real time; the wait below allows 10 s), so that it holds no descriptor.
+func TestSilentConnectionsClosed(t *testing.T) {
+	wrapped := 0
+	s, err := Start(Config{UDPPort: -1, TCPPort: 0, TLSPort: -1, Secret: secret, HandshakeTimeout: 50 * time.Millisecond,
+		WrapListener: func(l net.Listener) net.Listener { wrapped++; return l }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if wrapped != 1 {
+		t.Errorf("WrapListener called %d times, want 1", wrapped)
+	}
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %v, want the server to close the connection", err)
+	}
 }
