@@ -109,6 +109,9 @@ func (c *Config) defaults() {
 	if c.WrapPacketConn != nil {
 		c.UDPReaders = 1 // a test's wrapper stands for one socket
 	}
+	if c.InlineFanOut == 0 {
+		c.InlineFanOut = DefaultInlineFanOut
+	}
 	if c.InitialBitrate == 0 {
 		c.InitialBitrate = 3_000_000
 	}

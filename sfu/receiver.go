@@ -63,8 +63,8 @@ type ReceiverParams struct {
 	// packets are decrypted and forwarded by the media socket's reader (sfu/fastpath).
 	Transport *fastpath.Transport
 	// InlineFanOut is the most down tracks a layer's reader sends each packet to itself; once
-	// the track has more, writer goroutines do (sfu/fanout), for the rest of its life. 0:
-	// DefaultInlineFanOut; negative: the reader always does.
+	// the track has more, writer goroutines do (sfu/fanout), for the rest of its life. 0 or
+	// negative: the reader always does. The engine's default is DefaultInlineFanOut.
 	InlineFanOut int
 }
 
@@ -145,9 +145,6 @@ func NewReceiver(p ReceiverParams) *Receiver {
 	}
 	if p.Kind == webrtc.RTPCodecTypeAudio {
 		p.CacheSize = 128 // ~2.5 s of 20 ms packets: audio NACKs are rare
-	}
-	if p.InlineFanOut == 0 {
-		p.InlineFanOut = DefaultInlineFanOut
 	}
 	r := &Receiver{
 		p:      p,
@@ -368,7 +365,7 @@ func (r *Receiver) AddDownTrack(d *DownTrack) {
 	switch {
 	case r.pooled.Load():
 		d.writer.Store(r.pool.Add(d))
-	case r.p.InlineFanOut >= 0 && len(next) > r.p.InlineFanOut:
+	case r.p.InlineFanOut > 0 && len(next) > r.p.InlineFanOut:
 		// Each reader's packet in hand goes out inline; its next goes to the writers. Never
 		// back: a down track's packets would then be sent by two goroutines at once.
 		for _, dt := range next {

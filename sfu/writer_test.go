@@ -253,3 +253,25 @@ func TestWritersCatchUpALateKeyframeStart(t *testing.T) {
 	r.pool.Drain()
 	checkContiguous(t, "the subscriber", w.got(), [][]byte{vp8Key, vp8Cont, vp8Cont, vp8Cont, vp8Delta})
 }
+
+// TestEngineHandsLargeFanOutsToWriters: the engine's default is DefaultInlineFanOut, which the
+// publisher's Peer passes to each Receiver; a negative setting keeps every fan-out inline.
+func TestEngineHandsLargeFanOutsToWriters(t *testing.T) {
+	for _, c := range []struct{ set, want int }{{0, DefaultInlineFanOut}, {-1, -1}, {8, 8}} {
+		e, err := NewEngine(Config{BindIP: "127.0.0.1", TCPPort: -1, InlineFanOut: c.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Config().InlineFanOut; got != c.want {
+			t.Errorf("InlineFanOut %d became %d, want %d", c.set, got, c.want)
+		}
+		_ = e.Close()
+	}
+	r := pooledReceiver(-1)
+	for i := range 40 {
+		boundDownTrack(r, webrtc.SSRC(i+1), &captureWriter{discard: true})
+	}
+	if n := r.Stats().Writers; n != 0 {
+		t.Errorf("%d writers with InlineFanOut -1, want none", n)
+	}
+}
