@@ -182,7 +182,10 @@ func Start(cfg Config) (*Server, error) {
 	sc.AuthHandler = authHandler(cfg.Secret, cfg.Now, s.refused)
 	sc.QuotaHandler = s.quota.admit
 	sc.EventHandler = turn.EventHandler{
-		OnAllocationCreated: func(_, _ net.Addr, _, userID, _ string, _ net.Addr, _ int) { s.quota.add(userID, 1) },
+		OnAllocationCreated: func(src, _ net.Addr, proto, userID, _ string, relay net.Addr, _ int) {
+			s.quota.add(userID, 1)
+			s.log.Debug("TURN allocation", "identity", userID, "client", src.String(), "transport", proto, "relay", relay.String())
+		},
 		OnAllocationDeleted: func(_, _ net.Addr, _, userID, _ string) { s.quota.add(userID, -1) },
 	}
 	t, err := turn.NewServer(sc)
