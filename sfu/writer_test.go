@@ -62,12 +62,12 @@ func TestWritersTakeOverTheFanOut(t *testing.T) {
 		t.Fatalf("%d writers for 8 down tracks, want 2 (4 each)", st.Writers)
 	}
 	feed(r, marshal(12, 4000, true, vp8Delta), marshal(13, 7000, false, vp8Key), marshal(14, 7000, true, vp8Cont))
-	for seq := uint16(15); seq < 15+QueueSafe; seq++ {
+	for seq := uint16(15); seq < 15+queueSafe; seq++ {
 		feed(r, marshal(seq, 3000*uint32(seq), true, vp8Delta))
 	}
 	r.pool.Drain()
 	all := [][]byte{vp8Key, vp8Cont, vp8Delta, vp8Key, vp8Cont}
-	for range QueueSafe {
+	for range queueSafe {
 		all = append(all, vp8Delta)
 	}
 	for i, w := range ws {
@@ -92,9 +92,9 @@ func TestWritersTakeOverTheFanOut(t *testing.T) {
 	}
 }
 
-// QueueSafe is how many packets TestWritersTakeOverTheFanOut sends at once: fewer than a
+// queueSafe is how many packets TestWritersTakeOverTheFanOut sends at once: fewer than a
 // writer's queue holds.
-const QueueSafe = 50
+const queueSafe = 50
 
 // blockingWriter is a subscriber whose writes wait until release is closed (a stuck send).
 type blockingWriter struct {
@@ -119,25 +119,21 @@ func (w *blockingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func TestAStuckSubscriberDoesNotHoldTheReader(t *testing.T) {
 	r := pooledReceiver(1)
 	defer r.Close()
-	stuck := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	boundDownTrack(r, 1, &stuck.captureWriter) // bound to capture; its writes go through stuck below
-	r.RemoveDownTrack((*r.downTracks.Load())[0])
-	d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x"})
-	codecs := []webrtc.RTPCodecParameters{opusCodec, vp8Codec}
-	if _, err := d.Bind(fakeContext{codecs: codecs, ssrc: 1, w: stuck}); err != nil {
-		t.Fatal(err)
+	bind := func(ssrc webrtc.SSRC, w webrtc.TrackLocalWriter) {
+		d := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x"})
+		if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{opusCodec, vp8Codec}, ssrc: ssrc, w: w}); err != nil {
+			t.Fatal(err)
+		}
+		r.AddDownTrack(d)
 	}
-	r.AddDownTrack(d)
+	stuck := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	bind(1, stuck)
 	for range 3 {
-		boundDownTrack(r, 2, &captureWriter{discard: true}) // the stuck one's writer-mates
+		bind(2, &captureWriter{discard: true}) // the stuck one's writer-mates
 	}
 	other := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	close(other.release)
-	od := NewDownTrack(r, DownTrackParams{TrackID: "TR_x", StreamID: "PA_x"})
-	if _, err := od.Bind(fakeContext{codecs: codecs, ssrc: 3, w: other}); err != nil {
-		t.Fatal(err)
-	}
-	r.AddDownTrack(od) // on a second writer
+	close(other.release) // never waits: it only says it was written to
+	bind(3, other)       // on a second writer
 	if r.Stats().Writers != 2 {
 		t.Fatalf("%d writers, want 2", r.Stats().Writers)
 	}
