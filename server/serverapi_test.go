@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/podium-sfu/podium/api"
 	"github.com/podium-sfu/podium/auth"
@@ -206,6 +209,17 @@ func TestServerAPIDrivesALiveRoom(t *testing.T) {
 		t.Fatal("alice was disconnected by a permission change")
 	}
 
+	// A connection that drops without a leave: the backend hears it was lost.
+	carol, _, err := websocket.DefaultDialer.Dial(n.URL()+"/rtc?access_token="+url.QueryEscape(token(t, "r1", "carol", nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := carol.ReadMessage(); err != nil { // joined
+		t.Fatal(err)
+	}
+	carol.UnderlyingConn().Close()
+	eventually(t, 10*time.Second, "carol's loss noticed", func() bool { return n.Rooms().Room("r1").Participant("carol") == nil })
+
 	if err := c.RemoveParticipant(ctx, "r1", "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +235,8 @@ func TestServerAPIDrivesALiveRoom(t *testing.T) {
 		"track_published alice camera",
 		"participant_joined bob",
 		"track_unpublished alice camera",
+		"participant_joined carol",
+		"participant_connection_lost carol",
 		"participant_left alice (kicked)",
 		"participant_left bob (room_closed)",
 		"room_finished (room_closed)",
