@@ -3,23 +3,16 @@ package whip_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
-	"github.com/podium-sfu/podium/client/media"
-	"github.com/podium-sfu/podium/client/outtrack"
-	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/sfu"
@@ -65,126 +58,6 @@ func connectSDK(t *testing.T, n *server.Node, roomName, identity string) *client
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// newPC is a pion peer connection with the Go SDK's codecs and interceptors, on loopback.
-func newPC(t *testing.T) *webrtc.PeerConnection {
-	t.Helper()
-	api, err := pionapi.New(pionapi.Config{Loopback: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc
-}
-
-// post sends the offer of pc, with every candidate, as a WHIP or WHEP client does; it returns
-// the response and its body. A 201's answer is applied to pc.
-func post(t *testing.T, pc *webrtc.PeerConnection, url, tok string) (*http.Response, string) {
-	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	resp, body := request(t, http.MethodPost, url, tok, "application/sdp", pc.LocalDescription().SDP)
-	if resp.StatusCode == http.StatusCreated {
-		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
-			t.Fatalf("answer: %v\n%s", err, body)
-		}
-	}
-	return resp, body
-}
-
-// request makes one HTTP request and reads its body.
-func request(t *testing.T, method, url, tok, contentType, body string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-// sender plays fixture files on one transceiver: one layer, or a simulcast track's layers.
-type sender struct {
-	layers  []*outtrack.Track
-	players []*media.Player
-}
-
-// addSender adds a sendonly transceiver playing srcs (in a loop), one per rid when rids are set.
-func addSender(t *testing.T, pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, mime string, clockRate uint32,
-	rids []string, srcs ...media.Source) *sender {
-	t.Helper()
-	s := &sender{}
-	for i, src := range srcs {
-		rid := ""
-		if rids != nil {
-			rid = rids[i]
-		}
-		out := outtrack.New(outtrack.Config{ID: kind.String(), StreamID: "whip", RID: rid, Kind: kind, MIME: mime, Packetize: true})
-		s.layers = append(s.layers, out)
-		s.players = append(s.players, media.NewPlayer(src, media.RealClock{}, clockRate, true,
-			func(f media.Frame, ts uint64) error { return out.WriteFrame(f.Data, ts) }))
-	}
-	tr, err := pc.AddTransceiverFromTrack(s.layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range s.layers[1:] {
-		if err := tr.Sender().AddEncoding(l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range s.layers {
-		l.SetTransceiver(tr)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, p := range s.players {
-		wg.Go(func() { _ = p.Run(ctx, start) })
-	}
-	wg.Go(func() { // a keyframe request starts the files again (each starts with one)
-		for {
-			pkts, _, err := tr.Sender().ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
-					for _, pl := range s.players {
-						pl.RequestRestart(false)
-					}
-				}
-			}
-		}
-	})
-	t.Cleanup(func() { cancel(); _ = pc.Close(); wg.Wait() })
-	return s
 }
 
 // received counts what one remote track delivers.

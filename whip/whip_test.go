@@ -16,6 +16,7 @@ import (
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/server"
 	"github.com/podium-sfu/podium/testmedia"
+	"github.com/podium-sfu/podium/whip/whiptest"
 )
 
 // The package's tests run real media: one heavy package at a time.
@@ -25,28 +26,10 @@ func TestMain(m *testing.M) { testlock.Main(m) }
 // every 3 s (the fixtures' interval) and at once on a PLI. 20 s leaves room on a loaded machine.
 const mediaBound = 20 * time.Second
 
-// publishWHIP publishes the VP8 fixtures as three simulcast layers and the Opus fixture from a
-// pion WHIP client; it returns the response, its body and the peer connection.
+// publishWHIP publishes the fixtures (VP8 simulcast and Opus) from a pion WHIP client.
 func publishWHIP(t *testing.T, n *server.Node, tok string) (*http.Response, string, *webrtc.PeerConnection) {
 	t.Helper()
-	pc := newPC(t)
-	q, h, f := testmedia.VP8Layers()
-	var srcs []media.Source
-	for _, b := range [][]byte{q, h, f} {
-		s, err := media.NewIVFSource(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs = append(srcs, s)
-	}
-	addSender(t, pc, webrtc.RTPCodecTypeVideo, webrtc.MimeTypeVP8, 90000, []string{"q", "h", "f"}, srcs...)
-	opus, err := media.NewOggSource(testmedia.Opus())
-	if err != nil {
-		t.Fatal(err)
-	}
-	addSender(t, pc, webrtc.RTPCodecTypeAudio, webrtc.MimeTypeOpus, 48000, nil, opus)
-	resp, body := post(t, pc, n.HTTPURL()+"/whip", tok)
-	return resp, body, pc
+	return whiptest.PublishFixtures(t, n.HTTPURL()+"/whip", tok)
 }
 
 // TestWHIPPublishesIntoTheRoom: a WHIP client's simulcast VP8 and Opus become a participant's
@@ -132,7 +115,7 @@ func TestWHIPPublishesIntoTheRoom(t *testing.T) {
 		t.Fatalf("%d simulcast layers arriving, want 3", activeLayers(n, "live", "obs"))
 	}
 
-	del, _ := request(t, http.MethodDelete, n.HTTPURL()+loc, "", "", "")
+	del, _ := whiptest.Request(t, http.MethodDelete, n.HTTPURL()+loc, "", "", "")
 	if del.StatusCode != http.StatusOK {
 		t.Fatalf("DELETE: %d", del.StatusCode)
 	}
@@ -146,7 +129,7 @@ func TestWHIPPublishesIntoTheRoom(t *testing.T) {
 	if p := n.Rooms().Room("live").Participant("obs"); p != nil {
 		t.Fatal("obs is still in the room after DELETE")
 	}
-	if again, _ := request(t, http.MethodDelete, n.HTTPURL()+loc, "", "", ""); again.StatusCode != http.StatusNotFound {
+	if again, _ := whiptest.Request(t, http.MethodDelete, n.HTTPURL()+loc, "", "", ""); again.StatusCode != http.StatusNotFound {
 		t.Fatalf("a second DELETE: %d, want 404", again.StatusCode)
 	}
 }
@@ -200,17 +183,17 @@ func TestWHIPRefuses(t *testing.T) {
 	noICE := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
 		"c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n"
 	for _, bad := range []string{"hello", "v=0\r\nm=video", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", noICE} {
-		if resp, body := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", bad); resp.StatusCode != http.StatusBadRequest {
+		if resp, body := whiptest.Request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", bad); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("SDP %q: %d %s, want 400", bad, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", strings.Repeat("a", protocol.MaxSDPLen+1)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+	if resp, _ := whiptest.Request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/sdp", strings.Repeat("a", protocol.MaxSDPLen+1)); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("an offer over the limit: %d, want 413", resp.StatusCode)
 	}
-	if resp, _ := request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/json", "{}"); resp.StatusCode != http.StatusUnsupportedMediaType {
+	if resp, _ := whiptest.Request(t, http.MethodPost, n.HTTPURL()+"/whip", pub, "application/json", "{}"); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("JSON body: %d, want 415", resp.StatusCode)
 	}
-	if resp, _ := request(t, http.MethodPatch, n.HTTPURL()+"/whip/sessions/x", pub, "application/trickle-ice-sdpfrag", "a=end-of-candidates"); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp, _ := whiptest.Request(t, http.MethodPatch, n.HTTPURL()+"/whip/sessions/x", pub, "application/trickle-ice-sdpfrag", "a=end-of-candidates"); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("PATCH: %d, want 405", resp.StatusCode)
 	}
 	if r := n.Rooms().Room("refuse"); r != nil && len(r.Participants(true)) > 0 {
@@ -236,7 +219,7 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 	}
 
 	player := func(tok, path string) (*http.Response, string, *received) {
-		pc := newPC(t)
+		pc := whiptest.NewPC(t)
 		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 			if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 				t.Fatal(err)
@@ -246,7 +229,7 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 		var readers sync.WaitGroup
 		pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { readers.Go(func() { got.read(tr) }) })
 		t.Cleanup(func() { _ = pc.Close(); readers.Wait() })
-		resp, body := post(t, pc, n.HTTPURL()+path, tok)
+		resp, body := whiptest.Post(t, pc, n.HTTPURL()+path, tok)
 		return resp, body, got
 	}
 	if resp, _, _ := player(token(t, n, "show", "nosub", auth.Grant{CanPublish: true}), "/whep/gopher"); resp.StatusCode != http.StatusForbidden {
@@ -326,18 +309,18 @@ func TestWHIPH264(t *testing.T) {
 	})
 	t.Cleanup(func() { viewer.Close(); readers.Wait() })
 
-	pc := newPC(t)
+	pc := whiptest.NewPC(t)
 	h264, err := media.NewH264Source(testmedia.H264(), testmedia.FPS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addSender(t, pc, webrtc.RTPCodecTypeVideo, webrtc.MimeTypeH264, 90000, nil, h264)
+	whiptest.AddSender(t, pc, webrtc.RTPCodecTypeVideo, webrtc.MimeTypeH264, 90000, nil, h264)
 	opus, err := media.NewOggSource(testmedia.Opus())
 	if err != nil {
 		t.Fatal(err)
 	}
-	addSender(t, pc, webrtc.RTPCodecTypeAudio, webrtc.MimeTypeOpus, 48000, nil, opus)
-	if resp, body := post(t, pc, n.HTTPURL()+"/whip", token(t, n, "obs", "obs", auth.Grant{CanPublish: true})); resp.StatusCode != http.StatusCreated {
+	whiptest.AddSender(t, pc, webrtc.RTPCodecTypeAudio, webrtc.MimeTypeOpus, 48000, nil, opus)
+	if resp, body := whiptest.Post(t, pc, n.HTTPURL()+"/whip", token(t, n, "obs", "obs", auth.Grant{CanPublish: true})); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /whip: %d %s", resp.StatusCode, body)
 	}
 	err = waitFor(mediaBound, func() bool {
