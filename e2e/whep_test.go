@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/testmedia"
+	"github.com/podium-sfu/podium/whip/whiptest"
 )
 
 // whepPage is a plain WHEP player and WHIP publisher: an offer POSTed with fetch, the answer
@@ -163,4 +165,46 @@ func TestWHIPPublisherInChromium(t *testing.T) {
 		t.Fatal("the player's video has no layer forwarded")
 	}
 	t.Logf("the player receives layer %s", layer)
+}
+
+// TestPionWHIPToChromiumParticipant: a pion WHIP client publishes the VP8 fixtures as three
+// simulcast layers and Opus; a Chromium participant of the conference app decodes the video
+// (frames rising, at a size of one of the layers) and receives the audio.
+func TestPionWHIPToChromiumParticipant(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNode(t)
+	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "obs",
+		Grant: auth.Grant{Room: "whip", RoomJoin: true, CanPublish: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body, _ := whiptest.PublishFixtures(t, n.HTTPURL()+"/whip", tok); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("WHIP POST: %d %s", resp.StatusCode, body)
+	}
+	if !pollGo(20*time.Second, func() bool {
+		p := n.Rooms().Room("whip").Participant("obs")
+		return p != nil && len(p.Info().Tracks) == 2
+	}) {
+		t.Fatal("the WHIP client's camera and microphone were not published")
+	}
+	sid := n.Rooms().Room("whip").Participant("obs").Sid()
+	page := joinConference(t, NewBrowser(t), n, url.Values{"room": {"whip"}, "name": {"Viewer"}, "video": {"0"}, "audio": {"0"}})
+	stat := func(kind, field string) string {
+		return `(async () => { const s = await window.podiumStats();
+			const v = s.` + kind + `.find(v => v.participantSid === '` + sid + `');
+			return v ? v.` + field + ` : 0; })()`
+	}
+	if err := page.Poll(`(async () => (await `+stat("inboundVideo", "framesDecoded")+`) > 20)()`, 30*time.Second); err != nil {
+		t.Fatalf("the page decoding the WHIP client's video: %v", err)
+	}
+	if w := MustEval[float64](t, page, stat("inboundVideo", "frameWidth")); w != 320 && w != 640 && w != 1280 {
+		t.Fatalf("the page decodes the WHIP video at width %v, not one of the layers' 320, 640, 1280", w)
+	}
+	first := MustEval[float64](t, page, stat("inboundVideo", "framesDecoded"))
+	if err := page.Poll(fmt.Sprintf(`(async () => (await %s) > %v)()`, stat("inboundVideo", "framesDecoded"), first+10), 10*time.Second); err != nil {
+		t.Fatalf("framesDecoded stopped at %v: %v", first, err)
+	}
+	if err := page.Poll(`(async () => (await `+stat("inboundAudio", "packetsReceived")+`) > 25)()`, 10*time.Second); err != nil {
+		t.Fatalf("the page receiving the WHIP client's audio: %v", err)
+	}
 }
