@@ -29,8 +29,8 @@ func NewWatch(probe ServerProbe) *Watch {
 	w := &Watch{probe: probe, periodic: probe}
 	if p, ok := probe.(ProcProbe); ok {
 		// /proc costs the server nothing; a /metrics scrape (for the allocation count, needed
-		// at the window's ends only) costs it a Prometheus gather and an HTTP request, which
-		// every second was about 2 ms of CPU a second: 7 % of a 4-person meeting's.
+		// at the window's ends only) costs it a Prometheus gather and an HTTP request, a
+		// visible share of a small meeting's CPU if done every second (docs/benchmarks.md).
 		w.periodic = ProcProbe{PID: p.PID}
 	}
 	return w

@@ -17,20 +17,19 @@ import (
 
 // Raw system calls on the media sockets. net.UDPConn tells the Go scheduler each time it enters
 // a system call, and the first to do so after the process was idle wakes the runtime's monitor
-// thread (sysmon), which then polls every 20 µs until the process is idle again. In a small
-// meeting every packet finds the process idle: those wake-ups were a quarter of the server's
-// CPU (docs/benchmarks.md). The sockets are non-blocking, so recvmsg, sendto and sendmmsg
-// never wait: a raw call holds its P only while the kernel works (a full sendmmsg batch of 64
-// datagrams on loopback: under 260 µs, which BenchmarkForwardDirect measures for 64
-// subscribers with the encryption; the longest the scheduler or a GC pause waits for it);
-// when the socket is not ready, RawConn parks the goroutine on the netpoller exactly as
-// net.UDPConn does.
+// thread (sysmon), which then polls until the process is idle again. In a small meeting every
+// packet finds the process idle, and those wake-ups were a large share of the server's CPU
+// (measured in docs/benchmarks.md). The sockets are non-blocking, so recvmsg, sendto and
+// sendmmsg never wait: a raw call holds its P only while the kernel works (a full sendmmsg
+// batch; BenchmarkForwardDirect measures it), the longest the scheduler or a GC pause waits
+// for it; when the socket is not ready, RawConn parks the goroutine on the netpoller exactly
+// as net.UDPConn does.
 
 // Reader reads one socket; only one goroutine reads it. Each datagram comes with the
 // kernel's time of its arrival (SO_TIMESTAMPNS): the feedback to publishers reports when their
-// packets arrived, not when a reader busy with a fan-out got to them (in a 25-person meeting
-// 1-2 ms later for one packet in seven, and up to 20 ms and more while people join), which a
-// publisher's delay-based estimator would read as a queue on its path.
+// packets arrived, not when a reader busy with a fan-out got to them (milliseconds later, in a
+// 25-person meeting: docs/benchmarks.md), which a publisher's delay-based estimator would read
+// as a queue on its path.
 type Reader struct {
 	raw    syscall.RawConn
 	msg    unix.Msghdr
