@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -25,8 +26,9 @@ import (
 
 // TestBrowserOverDevTLSAndTURN: Chromium trusts the node's self-signed --dev-tls certificate by
 // its key alone, loads the app over https (a secure context: the camera works) and joins over wss;
-// it allocates on the embedded TURN server with credentials of its own identity; and a Go
-// participant that may use relay candidates alone exchanges video with it through that server.
+// then it and a Go participant, both limited to relay candidates as behind a firewall that passes
+// TURN alone, exchange video through the embedded TURN server, each with credentials of its own
+// identity.
 func TestBrowserOverDevTLSAndTURN(t *testing.T) {
 	RequireBrowser(t)
 	allocs := &allocationLog{by: map[string]int{}}
@@ -64,12 +66,25 @@ func TestBrowserOverDevTLSAndTURN(t *testing.T) {
 	if !strings.HasPrefix(n.HTTPURL(), "https://") {
 		t.Fatalf("node URL %s", n.HTTPURL())
 	}
-	page := b.NewPage(t, n.HTTPURL()+"/examples/quickstart.html?room=turn&identity=web")
+	// The page may use relay candidates alone, as behind a firewall that passes TURN only.
+	page := b.NewPage(t, "about:blank")
+	if _, err := chromedp.Call(page.Context(), cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: relayOnlyScript}); err != nil {
+		t.Fatal(err)
+	}
+	nav, cancelNav := context.WithTimeout(page.Context(), 30*time.Second)
+	defer cancelNav()
+	if err := chromedp.Do(nav, chromedp.Navigate(n.HTTPURL()+"/examples/quickstart.html?room=turn&identity=web")); err != nil {
+		t.Fatal(err)
+	}
 
 	if !MustEval[bool](t, page, `window.isSecureContext && location.protocol === 'https:'`) {
 		t.Fatal("the page is not a secure https context")
 	}
 	page.WaitFor(t, `document.getElementById('log').textContent.includes('publishing camera and microphone')`, 30*time.Second)
+	if !MustEval[bool](t, page, `room.publisherPC.getConfiguration().iceTransportPolicy === 'relay' &&
+		room.publisherPC.getConfiguration().iceServers[0].username.endsWith(':web')`) {
+		t.Fatal("the page's connections are not relay-only with the TURN credentials of its identity")
+	}
 	decoding := `(async () => {
 		const frames = async () => (await room.getStats()).inboundVideo.find((v) => v.participantSid === ` + jsString(gopher.Self().Sid) + `)?.framesDecoded ?? 0;
 		const a = await frames();
@@ -91,6 +106,13 @@ func TestBrowserOverDevTLSAndTURN(t *testing.T) {
 		t.Fatalf("TURN allocations of the gopher %d; %d packets relayed", turn.AllocationsOf("gopher"), turn.Relayed())
 	}
 }
+
+// relayOnlyScript makes every RTCPeerConnection of the page gather relay candidates alone.
+const relayOnlyScript = `{
+	const Native = window.RTCPeerConnection;
+	window.RTCPeerConnection = function (config) { return new Native({ ...config, iceTransportPolicy: 'relay' }); };
+	window.RTCPeerConnection.prototype = Native.prototype;
+}`
 
 // connectRelayedGopher joins over wss, trusting cert, with relay candidates alone.
 func connectRelayedGopher(t *testing.T, n *server.Node, cert *x509.Certificate, room string) *client.Client {
