@@ -84,6 +84,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	p.tracks = append(p.tracks, t)
 	info := t.info
 	p.mu.Unlock()
+	r.SetMuted(info.Muted) // muted before its media came
 	p.addLayer(t, remote)
 	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType, "rid", remote.RID())
 	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
@@ -173,7 +174,11 @@ func (p *Participant) setMuted(t *PublishedTrack, muted bool) {
 	p.mu.Lock()
 	changed := t.info.Muted != muted
 	t.info.Muted = muted
+	receiver := t.receiver
 	p.mu.Unlock()
+	if receiver != nil {
+		receiver.SetMuted(muted)
+	}
 	if changed {
 		p.announceUpdate()
 	}

@@ -175,9 +175,16 @@ func TestServerAPIDrivesALiveRoom(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "bob subscribed again", func() bool { return subscribedTo(n, "r1", "bob", cam.Sid()) })
 
-	// Mute yes; unmute only where the server allows it.
+	// Mute yes, and nothing of the track reaches bob any more; unmute only where the server
+	// allows it.
 	if err := c.MuteTrack(ctx, "r1", "alice", cam.Sid(), true); err != nil {
 		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // what was already on its way arrives
+	before, _ := bobTracks.track(cam.Sid())
+	time.Sleep(time.Second) // the camera sends tens of packets a second: a second shows any
+	if after, _ := bobTracks.track(cam.Sid()); after.packets != before.packets {
+		t.Fatalf("bob received %d packets of alice's muted camera", after.packets-before.packets)
 	}
 	var apiErr *api.Error
 	if err := c.MuteTrack(ctx, "r1", "alice", cam.Sid(), false); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {

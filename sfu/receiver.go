@@ -91,6 +91,7 @@ type Receiver struct {
 	// With more down tracks than InlineFanOut, writers send what the layers' readers forward.
 	pool    *fanout.Pool[*DownTrack]
 	pooled  atomic.Bool
+	muted   atomic.Bool // an admin muted the track: nothing is forwarded, no level counts
 	mu      sync.Mutex // serialises changes to downTracks and layers
 	readers sync.WaitGroup
 	closed  bool
@@ -283,6 +284,9 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 			}
 		}
 	}
+	if r.muted.Load() {
+		return // cached and counted as received, but no one hears or sees it
+	}
 	if pkt.HasAudioLevel {
 		r.lastLevel.Store(uint32(pkt.AudioLevel))
 		r.levels.Add(uint64(127-pkt.AudioLevel)<<20 | 1)
@@ -393,6 +397,16 @@ func (r *Receiver) RemoveDownTrack(d *DownTrack) {
 
 // DownTrackCount is the number of subscribers currently fed.
 func (r *Receiver) DownTrackCount() int { return len(*r.downTracks.Load()) }
+
+// SetMuted stops or resumes forwarding the track (a mute by the server, which a client cannot
+// undo by sending anyway). A video resumes at a keyframe, asked of every layer.
+func (r *Receiver) SetMuted(muted bool) {
+	if r.muted.Swap(muted) && !muted {
+		for i := range MaxLayers {
+			r.RequestKeyframe(i)
+		}
+	}
+}
 
 // RequestKeyframe sends a PLI for one layer unless one went out within the PLI interval. Safe to
 // call per packet: the throttle is one atomic load.
