@@ -197,6 +197,16 @@ func TestServerAPIDrivesALiveRoom(t *testing.T) {
 		t.Fatalf("making alice hidden: %v, want 400", err)
 	}
 
+	// Revoking canSubscribe ends bob's subscriptions; giving it back brings them back.
+	if _, err := c.UpdateParticipant(ctx, "r1", "bob", api.ParticipantUpdate{Permissions: &api.PermissionsUpdate{CanSubscribe: api.Bool(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "bob's subscription ended", func() bool { return !subscribedTo(n, "r1", "bob", cam.Sid()) })
+	if _, err := c.UpdateParticipant(ctx, "r1", "bob", api.ParticipantUpdate{Permissions: &api.PermissionsUpdate{CanSubscribe: api.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "bob subscribed once more", func() bool { return subscribedTo(n, "r1", "bob", cam.Sid()) })
+
 	// Revoking canPublish takes alice's camera away from bob; alice learns her permissions.
 	noPublish := &api.PermissionsUpdate{CanPublish: api.Bool(false)}
 	if p, err := c.UpdateParticipant(ctx, "r1", "alice", api.ParticipantUpdate{Permissions: noPublish}); err != nil || p.Permissions.CanPublish || len(p.Tracks) != 0 {

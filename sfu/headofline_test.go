@@ -228,7 +228,7 @@ func (f *holFixture) lastAtSinkB(tb testing.TB) int64 {
 // its last (after=31: it came as one burst); p50/p99 of the time from B's arrival until its
 // own fan-out (to 10 subscribers: a small meeting on the same port, or to 400: a second
 // speaker in the same room) has been sent, over b.N keyframes. writers=false is the fan-out
-// on the reader (InlineFanOut -1), writers=true the default: writers above 32 down tracks.
+// on the reader (InlineFanOut -1), writers=true the default: writers above DefaultInlineFanOut down tracks.
 func BenchmarkHeadOfLine(b *testing.B) {
 	for _, c := range []struct{ subsA, subsB, after int }{{400, 10, 1}, {400, 10, 31}, {400, 400, 1}} {
 		for _, writers := range []bool{false, true} {

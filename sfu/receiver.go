@@ -70,8 +70,8 @@ type ReceiverParams struct {
 
 // DefaultInlineFanOut is where handing the fan-out to writers starts to pay: below it, the
 // hand-off costs more CPU than the head-of-line delay it saves is worth (docs/benchmarks.md,
-// "Head-of-line").
-const DefaultInlineFanOut = 32
+// "Head-of-line", and the A/B runs of podium load there).
+const DefaultInlineFanOut = 64
 
 // Receiver is one published track as it arrives, with up to three simulcast layers. A layer's
 // packet is parsed once, stored once in the layer's packet cache and fanned out to every down
