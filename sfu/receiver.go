@@ -92,7 +92,7 @@ type Receiver struct {
 	pool    *fanout.Pool[*DownTrack]
 	pooled  atomic.Bool
 	muted   atomic.Bool // an admin muted the track: nothing is forwarded, no level counts
-	mu      sync.Mutex // serialises changes to downTracks and layers
+	mu      sync.Mutex  // serialises changes to downTracks and layers
 	readers sync.WaitGroup
 	closed  bool
 
