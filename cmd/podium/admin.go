@@ -67,7 +67,7 @@ func runAdmin(name string, cmd adminCommand, args []string, w io.Writer) error {
 		fmt.Fprintf(fs.Output(), "usage: podium %s %s\n", name, cmd.usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := api.New(*url, *key, *secret)

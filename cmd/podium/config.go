@@ -181,9 +181,6 @@ func sourcesBefore(fs *flag.FlagSet) flagSource {
 func configPrint(args []string, w io.Writer) error {
 	fs, _, src, err := loadServeFlags(args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	var b strings.Builder

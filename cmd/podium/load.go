@@ -51,10 +51,7 @@ func load(args []string, out io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with --embedded: server and load generator)")
 	quiet := fs.Bool("quiet", false, "no live progress line")
 	logLevel := fs.String("log-level", "off", "log level of the simulated clients and the embedded server: off, debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

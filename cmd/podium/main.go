@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -53,6 +55,9 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "podium: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flags were printed, as asked
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "podium:", err)

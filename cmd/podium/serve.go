@@ -137,7 +137,7 @@ func loadServeFlags(args []string) (*flag.FlagSet, *serveFlags, flagSource, erro
 	var env envInts
 	f := defineServeFlags(fs, &env)
 	configPath := fs.String("config", envDefault("config", ""), "a YAML file of flag values by flag name (http-port: 7880); the command line and PODIUM_* variables override it [PODIUM_CONFIG]")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, nil, nil, err
 	}
 	if fs.NArg() > 0 {
@@ -290,16 +290,13 @@ func (o *serveOptions) logger(w io.Writer) *slog.Logger {
 func serve(args []string) error {
 	o, err := parseServe(args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	logger := o.logger(os.Stderr)
 	o.cfg.Logger = logger
 	node, err := server.Start(o.cfg)
 	if err != nil {
-		return err
+		return o.portInUse(err)
 	}
 	if o.pprof != "" {
 		stopPprof, err := startPprof(o.pprof, logger)

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
@@ -12,8 +14,10 @@ import (
 
 func token(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	key := fs.String("key", envDefault("api-key", ""), "API key (the token's issuer) [PODIUM_API_KEY]")
-	secret := fs.String("secret", envDefault("api-secret", ""), "API secret [PODIUM_API_SECRET]")
+	defKey, defSecret := keysDefault()
+	key := fs.String("key", defKey, "API key (the token's issuer) [PODIUM_API_KEY, else the first of PODIUM_KEYS]")
+	secret := fs.String("secret", defSecret, "API secret [PODIUM_API_SECRET, else the first of PODIUM_KEYS]")
+	joinURL := fs.String("url", envDefault("url", "http://127.0.0.1:7880"), "the server's address, for the join link printed on standard error [PODIUM_URL]")
 	roomName := fs.String("room", "", "room the token may join")
 	identity := fs.String("identity", "", "participant identity (unique in the room)")
 	name := fs.String("name", "", "display name")
@@ -24,7 +28,7 @@ func token(args []string, out io.Writer) error {
 	noData := fs.Bool("no-data", false, "may not send data messages")
 	hidden := fs.Bool("hidden", false, "not announced to others (recorders, monitors)")
 	admin := fs.Bool("admin", false, "room admin, may list, create and close rooms")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -47,6 +51,26 @@ func token(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(out, tok)
-	return err
+	if _, err := fmt.Fprintln(out, tok); err != nil {
+		return err
+	}
+	if *roomName != "" { // for people; standard output stays the token alone, for scripts
+		fmt.Fprintf(os.Stderr, "join link: %s/?token=%s\n", strings.TrimSuffix(*joinURL, "/"), tok)
+	}
+	return nil
+}
+
+// keysDefault is the key and secret `token` signs with unless told: PODIUM_API_KEY and
+// PODIUM_API_SECRET, else the first pair of PODIUM_KEYS, so that one exported PODIUM_KEYS
+// serves both `podium serve` and `podium token`.
+func keysDefault() (key, secret string) {
+	key, secret = envDefault("api-key", ""), envDefault("api-secret", "")
+	if key != "" || secret != "" {
+		return key, secret
+	}
+	for pair := range listItems(os.Getenv("PODIUM_KEYS")) {
+		key, secret, _ = strings.Cut(pair, ":")
+		return key, secret
+	}
+	return "", ""
 }

@@ -18,6 +18,27 @@ func clearTokenEnv(t *testing.T) {
 	t.Helper()
 	t.Setenv("PODIUM_API_KEY", "")
 	t.Setenv("PODIUM_API_SECRET", "")
+	t.Setenv("PODIUM_KEYS", "")
+}
+
+// TestTokenReadsPodiumKeys: one exported PODIUM_KEYS serves `serve` and `token` alike; the
+// API-key variables win when set.
+func TestTokenReadsPodiumKeys(t *testing.T) {
+	clearTokenEnv(t)
+	t.Setenv("PODIUM_KEYS", "first:"+testSecret+",second:"+strings.Repeat("z", 40))
+	var out strings.Builder
+	if err := token([]string{"--room", "r", "--identity", "ann"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	v := auth.Verifier{Keys: auth.KeyProvider{"first": testSecret}}
+	if _, err := v.Verify(strings.TrimSpace(out.String())); err != nil {
+		t.Fatalf("the token is not signed with PODIUM_KEYS's first pair: %v", err)
+	}
+	t.Setenv("PODIUM_API_KEY", testKey)
+	t.Setenv("PODIUM_API_SECRET", testSecret)
+	if k, _ := keysDefault(); k != testKey {
+		t.Fatalf("PODIUM_API_KEY did not win: %q", k)
+	}
 }
 
 // mint runs `podium token args...` and verifies what it prints with the test key.
