@@ -19,5 +19,7 @@ COPY --from=build /out/podium /podium
 USER nonroot:nonroot
 # 7880 HTTP/WebSocket, 7881 ICE over TCP, 7882 ICE over UDP.
 EXPOSE 7880/tcp 7881/tcp 7882/udp
+# The image has no shell or curl: the binary asks its own server (GET /healthz).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s CMD ["/podium", "health"]
 ENTRYPOINT ["/podium"]
 CMD ["serve", "--bind", "0.0.0.0"]

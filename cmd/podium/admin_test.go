@@ -155,3 +155,14 @@ func TestAdminVerbsNeedKeys(t *testing.T) {
 		t.Fatalf("an unknown verb: %v", err)
 	}
 }
+
+func TestHealth(t *testing.T) {
+	n := adminServer(t)
+	var out strings.Builder
+	if err := health([]string{"--url", n.HTTPURL()}, &out); err != nil || !strings.Contains(out.String(), `"status":"ok"`) {
+		t.Fatalf("health of a serving node: %v %q", err, out.String())
+	}
+	if err := health([]string{"--url", "http://127.0.0.1:9", "--timeout", "2s"}, &out); err == nil {
+		t.Fatal("health of nothing succeeded")
+	}
+}

@@ -19,6 +19,7 @@ Usage:
   podium participant list|remove|mute|update      manage a room's participants
   podium send-data [flags] ROOM JSON              send a data message to a room
   podium config print [flags]    the effective serve config and where each value came from
+  podium health [--url URL]      ask the server on this machine whether it serves (exit 0: yes)
   podium version                 print the version
 
 The API verbs take --url, --key and --secret (or PODIUM_URL, PODIUM_API_KEY, PODIUM_API_SECRET)
@@ -46,6 +47,8 @@ func main() {
 		err = verb("participant", participantVerbs(), os.Args[2:], os.Stdout)
 	case "send-data":
 		err = runAdmin("send-data", sendDataCommand(), os.Args[2:], os.Stdout)
+	case "health":
+		err = health(os.Args[2:], os.Stdout)
 	case "config":
 		err = config(os.Args[2:], os.Stdout)
 	case "version":
