@@ -47,6 +47,9 @@ type Config struct {
 	// machines: anyone who reaches the server can then mint any token. Start refuses dev mode
 	// on such a Bind without it.
 	DevAllowRemote bool
+	// DevKeyFile keeps dev mode's key pair across restarts, so the pages open on a restarted
+	// server keep working; empty: a new pair each start.
+	DevKeyFile string
 	// AllowedAppURLs are the signalling servers (ws:// or wss:// origins) the embedded browser
 	// app may connect to with ?url=, besides its own origin.
 	AllowedAppURLs []string
@@ -210,7 +213,9 @@ func Start(cfg Config) (*Node, error) {
 	keys := cfg.Keys
 	dev := len(keys) == 0
 	if dev {
-		n.DevKey, n.DevSecret = auth.GenerateDevKeys()
+		if n.DevKey, n.DevSecret, err = devKeys(cfg.DevKeyFile); err != nil {
+			return nil, err
+		}
 		keys = auth.KeyProvider{n.DevKey: n.DevSecret}
 	}
 	media := cfg.Media

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -220,6 +221,12 @@ func (f *serveFlags) options() (*serveOptions, error) {
 		Webhooks:       server.Webhooks{Key: f.webhookKey},
 		HTTP:           server.HTTPLimits{MaxConns: f.maxConns, MaxConnsPerIP: f.maxConnsPerIP},
 		DevAllowRemote: f.devAllowRemote,
+	}
+	if f.keys == "" {
+		// Dev mode keeps its keys across restarts, so that open pages and their tokens go on.
+		if dir, err := os.UserCacheDir(); err == nil {
+			o.cfg.DevKeyFile = filepath.Join(dir, "podium", "dev-key")
+		}
 	}
 	for u := range listItems(f.webhookURLs) {
 		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
