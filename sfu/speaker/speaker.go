@@ -7,16 +7,20 @@ import (
 	"time"
 )
 
-// Config tunes dominant speaker detection. The defaults meet Podium's targets: a clear
-// change of speaker shows within a second, a 200 ms burst never takes over, a constant background
-// level never becomes dominant, and turn taking gives one change per turn.
+// Config tunes dominant speaker detection. It works on three time scales, after Volfin and
+// Cohen's immediate, medium and long windows: a challenger must have been speaking without a
+// break for Onset (immediate: longer than a cough, shorter than a sentence's first words); while
+// the dominant speaker is still speaking, it must also have spoken clearly more over the long
+// window (cross-talk and interjections do not flip the stage); and the medium window says who has
+// been speaking when several qualify.
 type Config struct {
-	// ShortWindow and MediumWindow are the time constants of the two activity averages: the
-	// short one says "speaking now", the medium one "has been speaking".
-	ShortWindow, MediumWindow time.Duration
-	// Hold is how long a challenger must be speaking and ahead before it becomes dominant.
-	Hold time.Duration
-	// Ratio is how far ahead (medium activity) a challenger must be.
+	// ShortWindow, MediumWindow and LongWindow are the time constants of the activity averages:
+	// "speaking now", "has been speaking" and "has been speaking for a while".
+	ShortWindow, MediumWindow, LongWindow time.Duration
+	// Onset is how long a challenger must have been speaking, without a break, to take over.
+	Onset time.Duration
+	// Ratio is how far ahead on the long window a challenger must be while the dominant speaker
+	// still speaks.
 	Ratio float64
 	// Threshold is the loudness (127 - RFC 6464 level) at which sound starts to count as speech;
 	// a participant's own noise floor raises it when its background is loud and steady.
@@ -28,8 +32,8 @@ type Config struct {
 // DefaultConfig returns the tuned defaults.
 func DefaultConfig() Config {
 	return Config{
-		ShortWindow: 120 * time.Millisecond, MediumWindow: 400 * time.Millisecond, Hold: 400 * time.Millisecond,
-		Ratio: 1.3, Threshold: 72, SpeakingThreshold: 4,
+		ShortWindow: 120 * time.Millisecond, MediumWindow: 400 * time.Millisecond, LongWindow: 2 * time.Second,
+		Onset: 300 * time.Millisecond, Ratio: 1.3, Threshold: 72, SpeakingThreshold: 4,
 	}
 }
 
@@ -47,11 +51,25 @@ type Level struct {
 	Level float64
 }
 
+// maxRun bounds the samples kept of one unbroken stretch of sound: enough to cover any Onset.
+const maxRun = 32
+
+// runSample is one interval of an unbroken stretch of sound: its loudness above the noise floor
+// and its length.
+type runSample struct {
+	above float64
+	dt    time.Duration
+}
+
 type speakerState struct {
-	floor          float64 // adaptive noise floor (loudness)
-	short, medium  float64 // activity averages, in dB above the floor
-	lastSample     time.Time
-	challengeSince time.Time
+	floor               float64 // adaptive noise floor (loudness)
+	short, medium, long float64 // activity averages, in dB above the threshold
+	lastSample          time.Time
+	// run is the current unbroken stretch of sound above the threshold, led by the interval
+	// before it when that held some sound (the stretch may have started inside it).
+	run []runSample
+	// before is the last interval that was not part of a stretch.
+	before runSample
 }
 
 // Detector finds the dominant speaker from periodic level samples. It is not safe for
@@ -72,8 +90,11 @@ func NewDetector(cfg Config) *Detector {
 	if cfg.MediumWindow == 0 {
 		cfg.MediumWindow = def.MediumWindow
 	}
-	if cfg.Hold == 0 {
-		cfg.Hold = def.Hold
+	if cfg.LongWindow == 0 {
+		cfg.LongWindow = def.LongWindow
+	}
+	if cfg.Onset == 0 {
+		cfg.Onset = def.Onset
 	}
 	if cfg.Ratio == 0 {
 		cfg.Ratio = def.Ratio
@@ -113,37 +134,61 @@ func (d *Detector) Update(now time.Time, samples []LevelSample) bool {
 			st = &speakerState{}
 			d.speakers[s.ID] = st
 		}
-		activity := 0.0
 		if s.Packets > 0 {
 			got[s.ID] = true
 			st.lastSample = now
-			activity = d.activity(st, s.Loudness, dt)
+			activity, carries := d.activity(st, s.Loudness, dt)
+			d.fold(st, activity, math.Max(0, s.Loudness-st.floor), carries, dt)
+		} else {
+			d.fold(st, 0, 0, false, dt)
 		}
-		d.fold(st, activity, dt)
 	}
 	for id, st := range d.speakers {
 		if !got[id] {
-			d.fold(st, 0, dt) // no packets: DTX silence or gone
+			d.fold(st, 0, 0, false, dt) // no packets: DTX silence or gone
 		}
 	}
-	return d.elect(now)
+	return d.elect()
 }
 
-// activity is how far above the speech threshold a participant is, in dB. A steady loud
-// background becomes the participant's noise floor (it follows quiet sound quickly and loud
-// sound slowly) and raises its threshold, so a fan or a TV does not speak.
-func (d *Detector) activity(st *speakerState, loudness float64, dt time.Duration) float64 {
+// activity is how far above the speech threshold a participant is, in dB, and whether the
+// interval may carry on a stretch of speech that has started (a soft syllable dips below the
+// threshold, by at most dip). A steady loud background becomes the participant's noise floor
+// (it follows quiet sound quickly and loud sound slowly) and raises its threshold, so a fan or a
+// TV does not speak.
+func (d *Detector) activity(st *speakerState, loudness float64, dt time.Duration) (float64, bool) {
 	if loudness < st.floor {
 		st.floor += (loudness - st.floor) * alpha(dt, 300*time.Millisecond)
 	} else {
 		st.floor += (loudness - st.floor) * alpha(dt, 15*time.Second)
 	}
-	return math.Max(0, loudness-math.Max(d.cfg.Threshold, st.floor+3))
+	threshold := math.Max(d.cfg.Threshold, st.floor+3)
+	return math.Max(0, loudness-threshold), loudness >= threshold-dip
 }
 
-func (d *Detector) fold(st *speakerState, activity float64, dt time.Duration) {
+// dip is how far below the threshold a soft interval may be and still carry on a stretch of
+// speech: speech is never silent between syllables, a laugh and a cough's tail are.
+const dip = 10
+
+// fold adds one interval to the averages and to the current stretch of sound; above is the
+// interval's loudness over the noise floor. A stretch starts above the threshold and carries on
+// through soft intervals.
+func (d *Detector) fold(st *speakerState, activity, above float64, carries bool, dt time.Duration) {
 	st.short += (activity - st.short) * alpha(dt, d.cfg.ShortWindow)
 	st.medium += (activity - st.medium) * alpha(dt, d.cfg.MediumWindow)
+	st.long += (activity - st.long) * alpha(dt, d.cfg.LongWindow)
+	if activity <= 0 && (len(st.run) == 0 || !carries) {
+		st.run = st.run[:0]
+		st.before = runSample{above, dt}
+		return
+	}
+	if len(st.run) == 0 && st.before.above > 0 {
+		st.run = append(st.run, st.before)
+	}
+	if len(st.run) == maxRun {
+		st.run = append(st.run[:0], st.run[1:]...)
+	}
+	st.run = append(st.run, runSample{above, dt})
 }
 
 // alpha is the weight of a new sample in an exponential average with time constant tau.
@@ -151,41 +196,49 @@ func alpha(dt, tau time.Duration) float64 {
 	return 1 - math.Exp(-float64(dt)/float64(tau))
 }
 
-// elect applies the hysteresis: a challenger that is speaking now and clearly ahead of the
-// dominant speaker for Hold takes over.
-func (d *Detector) elect(now time.Time) bool {
+// speaking is how long the current stretch of sound has lasted. The room samples the level
+// every 100 ms, as a mean over the interval, so a stretch's first and last intervals are
+// usually partly silent: each counts for its loudness against the stretch's loudest (allowing
+// for the dips between syllables), which tells a 250 ms cough from 300 ms of speech even when
+// both touch three intervals. The intervals between are sound from end to end.
+func speaking(run []runSample) time.Duration {
+	peak := 0.0
+	for _, r := range run {
+		peak = math.Max(peak, r.above)
+	}
+	full := 0.8 * peak
+	var total time.Duration
+	for i, r := range run {
+		part := 1.0
+		if i == 0 || i == len(run)-1 {
+			part = math.Min(1, r.above/full)
+		}
+		total += time.Duration(part * float64(r.dt))
+	}
+	return total
+}
+
+// elect applies the three windows: among the participants that have spoken for Onset without
+// a break, the one most active over the medium window challenges; it takes over at once when
+// the dominant speaker has stopped, and only when clearly ahead over the long window when the
+// dominant speaker still speaks.
+func (d *Detector) elect() bool {
 	best, bestScore := "", 0.0
 	for id, st := range d.speakers {
-		if st.short >= d.cfg.SpeakingThreshold && st.medium > bestScore {
+		if id == d.dominant || len(st.run) == 0 || speaking(st.run) < d.cfg.Onset {
+			continue
+		}
+		if st.medium > bestScore || (st.medium == bestScore && id < best) {
 			best, bestScore = id, st.medium
 		}
 	}
-	var domScore float64
-	if dom := d.speakers[d.dominant]; dom != nil {
-		domScore = dom.medium
-	}
-	for id, st := range d.speakers {
-		if id != best || id == d.dominant {
-			st.challengeSince = time.Time{}
-		}
-	}
-	if best == "" || best == d.dominant || bestScore <= domScore*d.cfg.Ratio {
-		if ch := d.speakers[best]; ch != nil {
-			ch.challengeSince = time.Time{}
-		}
+	if best == "" {
 		return false
 	}
-	ch := d.speakers[best]
-	if ch.challengeSince.IsZero() {
-		ch.challengeSince = now
-	}
-	if d.dominant != "" && now.Sub(ch.challengeSince) < d.cfg.Hold {
+	if dom := d.speakers[d.dominant]; dom != nil && dom.short >= d.cfg.SpeakingThreshold &&
+		d.speakers[best].long <= dom.long*d.cfg.Ratio {
 		return false
 	}
-	if d.dominant == "" && now.Sub(ch.challengeSince) < d.cfg.Hold/2 {
-		return false
-	}
-	ch.challengeSince = time.Time{}
 	d.dominant = best
 	return true
 }
