@@ -28,9 +28,10 @@ import { SpeakerDetector, roomLevelSources } from './speakers.js';
  *   (default true)
  * @property {boolean} [speakerDetection] detect speakers from audio levels in the browser until
  *   the server sends activeSpeakers (default true)
- * @property {boolean} [reconnect] rejoin when the connection is lost (default true)
+ * @property {boolean} [reconnect] rejoin when the connection is lost or the server restarts
+ *   (default true)
  * @property {number[]} [reconnectDelays] ms to wait before each attempt (default 0.3, 1, 2, 4,
- *   8 s: about 15 s in all)
+ *   8 s: about 15 s in all; after a server restart's leave, about a minute in all)
  */
 
 /**
@@ -167,7 +168,9 @@ export class Room extends LocalMedia {
     const old = [...(this.localParticipant?.publications.values() ?? [])];
     for (const sid of [...this.subscriptions.keys()]) this.#unsubscribe(sid);
     this.#closePeers();
-    const delays = this.opts.reconnectDelays ?? [300, 1000, 2000, 4000, 8000];
+    // A restart takes seconds, not the half-minute of a network outage's backoff.
+    const delays = this.opts.reconnectDelays ??
+      (reason === 'server_shutdown' ? [1000, 1000, 2000, 2000, 3000, 5000, 5000, 10000, 10000, 15000] : [300, 1000, 2000, 4000, 8000]);
     let joined = false;
     for (let i = 0; i < delays.length && !joined; i++) {
       this.emit('reconnecting', { reason, attempt: i + 1 });
@@ -305,7 +308,10 @@ export class Room extends LocalMedia {
       case 'connectionQuality': return this.#onConnectionQuality(m);
       case 'subscribedLayers': return this.onSubscribedLayers(m);
       // A slow consumer was dropped for not reading in time: it may come straight back.
-      case 'leave': return m.reason === 'slow_consumer' ? this.#connectionLost('slow_consumer') : this.#teardown(m.reason || 'unknown');
+      // A slow consumer may rejoin at once, and a server restarting is back in a moment: both
+      // rejoin by themselves (with the same token) rather than leave the user in a lobby.
+      case 'leave': return m.reason === 'slow_consumer' || m.reason === 'server_shutdown'
+        ? this.#connectionLost(m.reason) : this.#teardown(m.reason || 'unknown');
       case 'error': return this.#onError(m);
       case 'pong':
       case 'published':
