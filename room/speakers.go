@@ -3,6 +3,7 @@ package room
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -68,6 +69,12 @@ func (r *Room) detectSpeakers(now time.Time) (dominantChanged bool) {
 			samples = append(samples, speaker.LevelSample{ID: p.sid, Loudness: loud, Packets: n})
 		}
 	}
+	return r.updateSpeakers(now, samples)
+}
+
+// updateSpeakers runs the detector on one interval's samples, announces the speakers and, when
+// the dominant speaker changed, moves the stage at once (see stageChanged).
+func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dominantChanged bool) {
 	changed := r.detector.Update(now, samples)
 	active := r.detector.Active()
 	dom := r.detector.Dominant()
@@ -105,7 +112,58 @@ func (r *Room) detectSpeakers(now time.Time) (dominantChanged bool) {
 			p.send(msg)
 		}
 	}
+	if changed && dom != "" {
+		r.stageChanged(dom)
+	}
 	return changed
+}
+
+// stageChanged gets the new dominant speaker's top layer to the subscribers as soon as it can:
+// a keyframe is asked of every top layer it sends now (not when the first subscriber's
+// allocation switches to it), every participant's allocation is queued now, and once the last
+// of them has run, every publisher's dynacast, so that a top layer nobody took until now
+// resumes at once instead of at the next tick (a dynacast racing the allocations would still
+// see the old choices).
+func (r *Room) stageChanged(dom string) {
+	parts := r.others(nil)
+	for _, p := range parts {
+		if p.sid == dom {
+			p.requestTopKeyframes()
+		}
+	}
+	left := new(atomic.Int32)
+	left.Store(int32(len(parts)))
+	done := func() {
+		if left.Add(-1) == 0 {
+			for _, p := range parts {
+				p.q.push(p.dynacast)
+			}
+		}
+	}
+	for _, p := range parts {
+		if !p.q.push(func() { p.allocateAll(); done() }) {
+			done() // closed: it will not allocate again
+		}
+	}
+}
+
+// requestTopKeyframes asks for a keyframe of the highest layer arriving of each of p's videos:
+// the layer the subscribers give the dominant speaker.
+func (p *Participant) requestTopKeyframes() {
+	for _, t := range p.publishedTracks() {
+		if t.receiver.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		top := -1
+		for _, l := range t.receiver.Stats().Layers {
+			if l.Active && l.Index > top {
+				top = l.Index
+			}
+		}
+		if top >= 0 {
+			t.receiver.RequestKeyframe(top)
+		}
+	}
 }
 
 // forgetSpeaker drops a participant that left from the speaker view.

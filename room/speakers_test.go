@@ -1,0 +1,107 @@
+package room
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu/speaker"
+)
+
+// activeLayers is what the last SubscribedLayers for a track said ("" when none came), as the
+// rids that are on, e.g. "q" or "qhf".
+func activeLayers(msgs []protocol.Message, trackSid string) string {
+	last, seen := "", false
+	for _, m := range messagesOf[*protocol.SubscribedLayers](msgs) {
+		if m.TrackSid != trackSid {
+			continue
+		}
+		last, seen = "", true
+		for _, l := range m.Layers {
+			if l.Active {
+				last += l.RID
+			}
+		}
+	}
+	if !seen {
+		return ""
+	}
+	return last
+}
+
+// TestSpeakerChangeMovesTheStageAtOnce: the room's clock never ticks here, so whatever the
+// subscribers and publishers do after a speaker change comes from the decision itself. On
+// the very interval the detector makes the new speaker dominant, every subscriber allocates
+// again, and after that the new speaker is told to send its top layer, which it had paused
+// while it was one of the others.
+func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
+	tr := newTestRoom(t)
+	tr.detector = speaker.NewDetector(speaker.Config{}) // the test room has none: it never ticks
+	a := tr.join(t, "a", publisher)
+	b := tr.join(t, "b", publisher)
+	s := tr.join(t, "s", subscriber)
+	simulcast := []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}}
+	var videos []*PublishedTrack
+	for _, m := range []member{a, b} {
+		v := m.publish(t, "cam", protocol.KindVideo)
+		m.mu.Lock()
+		v.info.Layers = simulcast
+		m.mu.Unlock()
+		videos = append(videos, v)
+	}
+	all := []member{a, b, s}
+	settle := func() {
+		for range 2 { // the last allocation queues the dynacasts: a second round runs them
+			for _, m := range all {
+				m.settle(t)
+				m.flush(t)
+			}
+		}
+	}
+	settle()
+	for _, m := range all {
+		m.sink.take()
+	}
+
+	now := time.Unix(1000, 0)
+	// speak feeds 100 ms intervals in which who talks and the other is silent, until the
+	// detector makes who dominant, and returns how long that took.
+	speak := func(who, other member) time.Duration {
+		t.Helper()
+		for i := 1; i <= 10; i++ {
+			now = now.Add(speakerInterval)
+			changed := tr.updateSpeakers(now, []speaker.LevelSample{
+				{ID: who.sid, Loudness: 95, Packets: 5}, {ID: other.sid, Loudness: 0, Packets: 5},
+			})
+			if changed {
+				return time.Duration(i) * speakerInterval
+			}
+			settle()
+			msgs := who.sink.take()
+			if got := activeLayers(msgs, videos[0].sid) + activeLayers(msgs, videos[1].sid); got != "" {
+				t.Fatalf("%s heard %q before it was dominant", who.Identity(), got)
+			}
+		}
+		t.Fatalf("%s never became dominant", who.Identity())
+		return 0
+	}
+
+	lag := speak(b, a)
+	settle()
+	if got := activeLayers(a.sink.take(), videos[0].sid); got != "q" {
+		t.Fatalf("with b on stage, a was told to send %q, want its lowest layer alone", got)
+	}
+	b.sink.take()
+
+	lag = speak(a, b)
+	settle()
+	if got := activeLayers(a.sink.take(), videos[0].sid); got != "qhf" {
+		t.Fatalf("on the decision for a, a was told to send %q, want all its layers", got)
+	}
+	if got := activeLayers(b.sink.take(), videos[1].sid); got != "qh" {
+		t.Fatalf("on the decision for a, b (now a recent speaker) was told to send %q, want its two lower layers", got)
+	}
+	if lag > 400*time.Millisecond {
+		t.Errorf("a became dominant %v after it started, want within 400ms", lag)
+	}
+}
