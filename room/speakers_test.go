@@ -86,14 +86,16 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 		return 0
 	}
 
-	lag := speak(b, a)
+	if lag := speak(b, a); lag > 400*time.Millisecond {
+		t.Errorf("b became dominant %v after it started, want within 400ms", lag)
+	}
 	settle()
 	if got := activeLayers(a.sink.take(), videos[0].sid); got != "q" {
 		t.Fatalf("with b on stage, a was told to send %q, want its lowest layer alone", got)
 	}
 	b.sink.take()
 
-	lag = speak(a, b)
+	lag := speak(a, b)
 	settle()
 	if got := activeLayers(a.sink.take(), videos[0].sid); got != "qhf" {
 		t.Fatalf("on the decision for a, a was told to send %q, want all its layers", got)

@@ -205,13 +205,13 @@ func TestSpeakerConversation(t *testing.T) {
 	falseSwitches := 0
 	for _, ph := range phases {
 		got := run(script, 30*s, ph)
-		ids := make([]string, 0, len(got))
+		next := 0 // changes that are not the next real turn are false switches
 		for _, c := range got {
-			ids = append(ids, c.id)
-		}
-		extra := len(got) - len(want)
-		if extra > 0 {
-			falseSwitches += extra
+			if next < len(want) && c.id == want[next].id && c.at >= want[next].at {
+				next++
+			} else {
+				falseSwitches++
+			}
 		}
 		if len(got) != len(want) {
 			t.Errorf("phase %v: dominant changes %v, want one per turn %v", ph, got, want)
@@ -224,6 +224,9 @@ func TestSpeakerConversation(t *testing.T) {
 			}
 			lags = append(lags, lag)
 		}
+	}
+	if falseSwitches != 0 {
+		t.Errorf("%d false switches over %d runs, want 0", falseSwitches, len(phases))
 	}
 	slices.Sort(lags)
 	if len(lags) > 0 {
