@@ -38,13 +38,17 @@ func (p *Participant) dynacast() {
 }
 
 // neededLayers is the set (bit i = layer i) of layers of t that its publisher should send (see
-// alloc.NeededLayers), from the highest any subscriber would take if all flowed.
+// alloc.NeededLayers), from the highest any subscriber would take if all flowed, or all of them
+// when someone watches and its owner is a likely next speaker (see warmChallengers).
 func (r *Room) neededLayers(t *PublishedTrack) uint8 {
 	top := -1
 	for _, o := range r.others(t.owner) {
 		if l, ok := o.idealLayer(t.sid); ok && l > top {
 			top = l
 		}
+	}
+	if top >= 0 && r.warmTop(t.owner.sid) {
+		top = alloc.MaxLayers - 1
 	}
 	return alloc.NeededLayers(top)
 }

@@ -16,10 +16,22 @@ import (
 // maxRecentSpeakers is how many earlier dominant speakers keep a middle layer.
 const maxRecentSpeakers = 3
 
+// Pre-warming: a participant who speaks now but is not (yet) dominant keeps its publisher
+// sending its top layer (dynacast) for warmHold after it last spoke, so that when it takes the
+// stage the subscribers need only a keyframe of a layer already flowing, not a layer the
+// publisher must first start again. At most maxWarm at once: the uplink of each costs the top
+// layer's rate while warm.
+const (
+	maxWarm  = 2
+	warmHold = 2 * time.Second
+)
+
 // speakers is the room's view of who speaks, read by every participant's allocator.
 type speakers struct {
 	dominant string   // participant sid, "" before anyone spoke
 	recent   []string // earlier dominant speakers, most recent first
+	// warm holds the likely next speakers (see maxWarm) and until when their top layer stays on.
+	warm map[string]time.Time
 }
 
 // speakerState returns a copy of the room's speaker view.
@@ -95,6 +107,7 @@ func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dom
 		}
 		r.speakers.dominant = dom
 	}
+	r.warmChallengers(now, active, dom)
 	send := key != r.lastSpeakersKey && (changed || now.Sub(r.lastSpeakersAt) >= 250*time.Millisecond)
 	if send {
 		r.lastSpeakersKey, r.lastSpeakersAt = key, now
@@ -116,6 +129,40 @@ func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dom
 		r.stageChanged(dom)
 	}
 	return changed
+}
+
+// warmChallengers keeps the top layer of those speaking now, other than the dominant speaker,
+// warm for warmHold, the most recently heard maxWarm of them. Called under r.mu.
+func (r *Room) warmChallengers(now time.Time, active []speaker.Level, dom string) {
+	if r.speakers.warm == nil {
+		r.speakers.warm = map[string]time.Time{}
+	}
+	warm := r.speakers.warm
+	for _, a := range active {
+		warm[a.ID] = now.Add(warmHold)
+	}
+	for id, until := range warm {
+		if id == dom || !now.Before(until) {
+			delete(warm, id)
+		}
+	}
+	for len(warm) > maxWarm { // the one heard longest ago cools first
+		oldest := ""
+		for id, until := range warm {
+			if oldest == "" || until.Before(warm[oldest]) || (until.Equal(warm[oldest]) && id > oldest) {
+				oldest = id
+			}
+		}
+		delete(warm, oldest)
+	}
+}
+
+// warmTop reports whether a participant's top layer is kept warm.
+func (r *Room) warmTop(sid string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.speakers.warm[sid]
+	return ok
 }
 
 // stageChanged gets the new dominant speaker's top layer to the subscribers as soon as it can:
@@ -173,6 +220,7 @@ func (r *Room) forgetSpeaker(sid string) {
 	if r.speakers.dominant == sid {
 		r.speakers.dominant = ""
 	}
+	delete(r.speakers.warm, sid)
 	r.departed = append(r.departed, sid) // the detector is the ticker's: it forgets on its next run
 	r.mu.Unlock()
 }

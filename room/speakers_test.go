@@ -107,3 +107,86 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 		t.Errorf("a became dominant %v after it started, want within 400ms", lag)
 	}
 }
+
+// TestLikelyNextSpeakerKeepsItsTopLayerWarm: someone who starts to speak while another holds
+// the stage has its publisher send its top layer from the first interval it is heard, before
+// the detector decides (so the decision finds the layer flowing), and for warmHold after it
+// falls silent, then no longer. Dynacast runs here as each tick would run it.
+func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
+	tr := newTestRoom(t)
+	tr.detector = speaker.NewDetector(speaker.Config{})
+	a := tr.join(t, "a", publisher)
+	b := tr.join(t, "b", publisher)
+	s := tr.join(t, "s", subscriber)
+	cam := b.publish(t, "cam", protocol.KindVideo)
+	b.mu.Lock()
+	cam.info.Layers = []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}}
+	b.mu.Unlock()
+	all := []member{a, b, s}
+	now := time.Unix(1000, 0)
+	// interval feeds one 100 ms interval and runs what a tick would, and returns the layers b
+	// was last told to send ("" when nothing new).
+	interval := func(aLoud, bLoud float64) (string, bool) {
+		t.Helper()
+		now = now.Add(speakerInterval)
+		changed := tr.updateSpeakers(now, []speaker.LevelSample{
+			{ID: a.sid, Loudness: aLoud, Packets: 5}, {ID: b.sid, Loudness: bLoud, Packets: 5},
+		})
+		for range 2 {
+			for _, m := range all {
+				m.settle(t)
+				m.flush(t)
+			}
+		}
+		b.q.push(b.dynacast)
+		b.flush(t)
+		return activeLayers(b.sink.take(), cam.sid), changed
+	}
+	for i := 0; tr.detector.Dominant() != a.sid; i++ {
+		if i == 10 {
+			t.Fatal("a never became dominant")
+		}
+		interval(95, 0)
+	}
+	for range 5 {
+		interval(95, 0)
+	}
+	if tr.warmTop(b.sid) {
+		t.Fatal("b is warm without having spoken")
+	}
+	got, changed := interval(95, 95) // b cuts in: heard at once, not dominant
+	if changed || got != "qhf" {
+		t.Fatalf("b's first interval of speech: dominant changed %v, b told to send %q, want all its layers", changed, got)
+	}
+	cooled := time.Duration(0)
+	for elapsed := speakerInterval; elapsed <= warmHold+time.Second; elapsed += speakerInterval {
+		if got, _ := interval(95, 0); got != "" {
+			if got != "q" {
+				t.Fatalf("after b fell silent it was told to send %q, want its lowest layer", got)
+			}
+			cooled = elapsed
+			break
+		}
+	}
+	if cooled < warmHold || cooled > warmHold+3*speakerInterval {
+		t.Fatalf("b's top layer cooled %v after it fell silent, want about %v", cooled, warmHold)
+	}
+}
+
+// TestWarmKeepsTheMostRecentChallengers: of those heard while another holds the stage, only the
+// maxWarm heard last stay warm, never the dominant speaker.
+func TestWarmKeepsTheMostRecentChallengers(t *testing.T) {
+	r := &Room{}
+	now := time.Unix(1000, 0)
+	for _, id := range []string{"c1", "c2", "c3"} {
+		now = now.Add(speakerInterval)
+		r.warmChallengers(now, []speaker.Level{{ID: "dom"}, {ID: id}}, "dom")
+	}
+	if r.warmTop("dom") || r.warmTop("c1") || !r.warmTop("c2") || !r.warmTop("c3") {
+		t.Fatalf("warm %v, want c2 and c3", r.speakers.warm)
+	}
+	r.warmChallengers(now.Add(warmHold), nil, "dom")
+	if len(r.speakers.warm) != 0 {
+		t.Fatalf("warm %v after %v of silence, want none", r.speakers.warm, warmHold)
+	}
+}
