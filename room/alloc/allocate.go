@@ -106,7 +106,8 @@ type Allocation struct {
 
 // upgradeMargin (percent of the layer's bitrate) is the headroom a step above a video's current
 // layer (resuming a paused one included) needs beyond its cost: keeping a layer needs its cost
-// only, so the budget must move by more than this before a layer goes up and down again. A step
+// only, so the budget must move by more than this before a layer goes up and down again (a
+// step that what flows now already pays for is a reshuffle, not a move: it needs none). A step
 // that fits but for the margin keeps its cost reserved: what a higher priority is about to take
 // does not go to a lower one meanwhile.
 const upgradeMargin = 10
@@ -131,6 +132,10 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 	out := make(map[string]Allocation, len(items))
 	chosen := make([]int, len(sorted)) // index into Layers, -1 paused
 	unlimited := budget < 0
+	// Spending no more in all than what flows now needs no margin either: when the stage moves,
+	// the new speaker's upgrade takes what the old speaker's top layer frees (headroom for one
+	// upgrade), rather than waiting for the budget to grow by the margin.
+	flowing, spent := flowingRate(items), int64(0)
 	// step takes cost from the budget if the move to layer to fits, margin included.
 	step := func(it Item, to Layer, cost int64) bool {
 		if unlimited {
@@ -140,7 +145,8 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 			return false
 		}
 		budget -= cost
-		return to.Index <= it.Current || to.Bitrate*upgradeMargin/100 <= budget
+		spent += cost
+		return to.Index <= it.Current || spent <= flowing || to.Bitrate*upgradeMargin/100 <= budget
 	}
 	// first is the layer a video starts from (index into Layers, -1: none fits).
 	first := func(it Item) int {
@@ -183,6 +189,19 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		}
 	}
 	return out
+}
+
+// flowingRate is what the videos' current layers cost together.
+func flowingRate(items []Item) int64 {
+	var total int64
+	for _, it := range items {
+		for _, l := range it.Layers {
+			if l.Index == it.Current {
+				total += l.Bitrate
+			}
+		}
+	}
+	return total
 }
 
 // DesiredRate is what the subscriber would receive if bandwidth were plentiful.

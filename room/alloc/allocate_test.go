@@ -149,8 +149,21 @@ func TestUpgradeMargin(t *testing.T) {
 		{"resuming needs 165k", []Item{at("a", PrioDominant, LayerNone)}, 160_000, map[string]int{"a": LayerNone}},
 		{"flowing keeps q at 150k", []Item{at("a", PrioDominant, 0)}, 150_000, map[string]int{"a": 0}},
 		{"the reserved resume is not given to a lower priority", []Item{
-			at("speaker", PrioDominant, LayerNone), at("other", PrioOther, 0),
+			at("speaker", PrioDominant, LayerNone), at("other", PrioOther, LayerNone),
 		}, 160_000, map[string]int{"speaker": LayerNone, "other": LayerNone}},
+		{"a resume that what flows pays for needs no margin", []Item{
+			at("speaker", PrioDominant, LayerNone), at("other", PrioOther, 0),
+		}, 160_000, map[string]int{"speaker": 0, "other": LayerNone}},
+		// The stage moves under a budget that carried the old speaker's top layer exactly: the
+		// new speaker's upgrade takes what the old one frees, at once.
+		{"the stage moves: the new speaker gets the top layer the old one had", []Item{
+			{Key: "new", Priority: PrioDominant, Want: 2, Layers: l, Current: 0},
+			{Key: "old", Priority: PrioRecentSpeaker, Want: 1, Layers: l, Current: 2},
+		}, 1_650_000, map[string]int{"new": 2, "old": 0}},
+		{"spending more than flows still needs the margin", []Item{
+			{Key: "new", Priority: PrioDominant, Want: 2, Layers: l, Current: 0},
+			{Key: "old", Priority: PrioRecentSpeaker, Want: 1, Layers: l, Current: 1},
+		}, 1_650_000, map[string]int{"new": 1, "old": 0}},
 	} {
 		got := Allocate(tc.items, tc.budget)
 		for k, w := range tc.want {
