@@ -417,7 +417,9 @@ function refreshMeta() {
   const room = app.room;
   const n = room ? [...room.participants.values()].filter((p) => !p.permissions?.hidden).length + 1 : 0;
   $('room-meta').textContent = room && state.phase === 'connected' ? `${n} ${n === 1 ? 'person' : 'people'}` : '';
-  $('invite').hidden = !room || n > 1;
+  // A link with the room's name admits no one where joining takes a token: each person needs
+  // their own link from the app that minted this one.
+  $('invite').hidden = !room || n > 1 || params.has('token');
 }
 
 /** @param {string} reason */

@@ -184,7 +184,7 @@ export class Tile {
   setName(name) {
     this.name = name;
     this.nameEl.textContent = name;
-    this.avatar.textContent = initials(name.replace(/\s*\((you|screen)\)$/, ''));
+    this.avatar.textContent = initials(name);
     this.avatar.style.setProperty('--hue', String(hue(name)));
   }
 
@@ -318,11 +318,12 @@ export class Tile {
 }
 
 /**
- * @param {string} name
- * @returns {string} up to two initials
+ * @param {string} name a tile's label: "Ann B (you)", "Linus Torvalds is presenting"
+ * @returns {string} up to two initials of the person's name
  */
 export function initials(name) {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const person = name.replace(/\s*\((you|screen)\)$/, '').replace(/\s+is presenting$/, '');
+  const parts = person.trim().split(/\s+/).filter(Boolean);
   const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
   return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
 }
