@@ -40,3 +40,18 @@ func TestTileInitialsAndInvite(t *testing.T) {
 		t.Error("joined with a token: the invite button offers a room link that admits no one")
 	}
 }
+
+// TestKeysModeLobbyAsksForALink: where joining takes a token, the lobby says to use one's link
+// instead of a room and name form that cannot work; in dev mode the form is there.
+func TestKeysModeLobbyAsksForALink(t *testing.T) {
+	RequireBrowser(t)
+	b := NewBrowser(t)
+	keyed := startDevNodeWith(t, func(c *server.Config) { c.Keys = auth.KeyProvider{"app": strings.Repeat("k", 40)} })
+	page := b.NewPage(t, keyed.HTTPURL()+"/")
+	page.WaitFor(t, `!document.getElementById('invitation-only').hidden && document.getElementById('join-form').hidden`, 10*time.Second)
+	dev := b.NewPage(t, startDevNode(t).HTTPURL()+"/")
+	dev.WaitFor(t, `document.getElementById('lobby').dataset.mode === 'form'`, 10*time.Second)
+	if MustEval[bool](t, dev, `document.getElementById('join-form').hidden || !document.getElementById('invitation-only').hidden`) {
+		t.Fatal("dev mode lost its join form")
+	}
+}

@@ -45,7 +45,8 @@ func (s *Server) routes() {
 // appConfig tells the browser app where it may connect: its own origin, and these. A link
 // with ?url= must not make a page of this server send camera and microphone elsewhere.
 func (s *Server) appConfig(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"allowedUrls": append([]string{}, s.cfg.AppURLs...)})
+	// devMode tells the lobby whether a room and a name are enough to join (else a link is).
+	writeJSON(w, http.StatusOK, map[string]any{"allowedUrls": append([]string{}, s.cfg.AppURLs...), "devMode": s.cfg.DevMode})
 }
 
 // AppOrigin checks an origin the app may be allowed to connect to and returns it as the app

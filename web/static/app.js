@@ -632,7 +632,19 @@ function start() {
     joinByName(/** @type {string} */ (params.get('room')), name, params.get('identity') || makeIdentity(name));
   } else {
     (f.room.value ? f.name : f.room).focus();
+    invitationOnly();
   }
+}
+
+/** Where joining takes a token, the lobby says so instead of offering a form that cannot work. */
+async function invitationOnly() {
+  const res = await fetch('/api/app-config').catch(() => null);
+  const config = res?.ok ? await res.json().catch(() => null) : null;
+  if (config?.devMode === false) {
+    form.hidden = true;
+    $('invitation-only').hidden = false;
+  }
+  $('lobby').dataset.mode = config?.devMode === false ? 'invitation' : 'form'; // settled
 }
 
 start();
