@@ -54,6 +54,7 @@ type participant struct {
 	dominant     string // the dominant speaker the server last named
 	domPending   string // a turn's speaker, awaited in activeSpeakers
 	domPendingAt time.Time
+	turnSpeaker  string          // who the script has speaking now ("" before the first turn)
 	sent         map[string]size // trackSettings last sent, by track sid
 }
 
@@ -219,6 +220,9 @@ func (p *participant) onEvent(m protocol.Message) bool {
 		p.mu.Lock()
 		changed := p.dominant != *m.Dominant
 		p.dominant = *m.Dominant
+		if changed && p.turnSpeaker != "" && *m.Dominant != p.turnSpeaker {
+			p.room.speakers.falseSwitch() // the stage went to someone the script has silent
+		}
 		if p.domPending != "" && p.domPending == *m.Dominant {
 			p.room.speakers.dominantAfter(now.Sub(p.domPendingAt))
 			p.domPending = ""
@@ -270,6 +274,7 @@ func (p *participant) speakingTurn(speaker string, at time.Time) {
 			cams = append(cams, t)
 		}
 	}
+	p.turnSpeaker = speaker
 	if p.dominant != speaker {
 		p.domPending, p.domPendingAt = speaker, at
 	} else {

@@ -214,3 +214,20 @@ func TestReportPausedShare(t *testing.T) {
 		t.Errorf("paused line not in the text report:\n%s", line)
 	}
 }
+
+// TestFalseSpeakerSwitches: a dominant-speaker change to someone the script has silent is a
+// false switch; a change to the turn's speaker, or anything before the first turn, is not.
+func TestFalseSpeakerSwitches(t *testing.T) {
+	rm := &roomState{}
+	p := &participant{room: rm, cfg: &Config{}, tracks: map[string]*trackRecv{}}
+	dominant := func(sid string) { p.onEvent(&protocol.ActiveSpeakers{Dominant: &sid}) }
+	dominant("PA_a") // before any turn
+	p.speakingTurn("PA_b", time.Unix(10, 0))
+	dominant("PA_b") // the turn's speaker: right
+	dominant("PA_c") // someone silent: false
+	dominant("PA_c") // no change: not counted again
+	dominant("PA_b")
+	if rep := speakerReport([]*roomState{rm}); rep.FalseSwitches != 1 || rep.DominantMillis == nil || rep.DominantMillis.N != 1 {
+		t.Fatalf("false switches %d, dominant samples %+v; want 1 and one sample", rep.FalseSwitches, rep.DominantMillis)
+	}
+}

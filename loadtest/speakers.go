@@ -16,6 +16,7 @@ type speakerStats struct {
 	dominant  []time.Duration // scripted turn → activeSpeakers naming the speaker at a subscriber
 	missed    int             // turns that ended before a subscriber received the top layer
 	already   int             // turns whose speaker a subscriber already received at the top layer
+	falses    int             // dominant-speaker changes a subscriber saw to someone not speaking
 	signalled bool            // any activeSpeakers arrived
 }
 
@@ -34,6 +35,12 @@ func (s *speakerStats) topLayerAfter(d time.Duration) {
 func (s *speakerStats) dominantAfter(d time.Duration) {
 	s.mu.Lock()
 	s.dominant = append(s.dominant, d)
+	s.mu.Unlock()
+}
+
+func (s *speakerStats) falseSwitch() {
+	s.mu.Lock()
+	s.falses++
 	s.mu.Unlock()
 }
 
@@ -64,6 +71,7 @@ func speakerReport(rooms []*roomState) *report.SpeakerReport {
 		r.Turns += s.turns
 		r.Missed += s.missed
 		r.AlreadyTop += s.already
+		r.FalseSwitches += s.falses
 		r.ServerSignal = r.ServerSignal || s.signalled
 		top = append(top, s.top...)
 		dom = append(dom, s.dominant...)

@@ -157,9 +157,12 @@ type SpeakerReport struct {
 	TopLayerMillis *Distribution `json:"topLayerMillis"`
 	// Dominant is the time until the server's activeSpeakers named the new speaker as dominant.
 	DominantMillis *Distribution `json:"dominantMillis"`
-	Missed         int           `json:"missed"`       // turns over before the top layer came
-	AlreadyTop     int           `json:"alreadyTop"`   // no switch needed: it was already the top layer
-	ServerSignal   bool          `json:"serverSignal"` // the server sent activeSpeakers
+	Missed         int           `json:"missed"`     // turns over before the top layer came
+	AlreadyTop     int           `json:"alreadyTop"` // no switch needed: it was already the top layer
+	// FalseSwitches counts, over subscribers, activeSpeakers naming as dominant someone the
+	// script had silent at the time (detector flapping on cross-talk or bursts).
+	FalseSwitches int  `json:"falseSwitches"`
+	ServerSignal  bool `json:"serverSignal"` // the server sent activeSpeakers
 }
 
 // FreezeThreshold is the longest gap between two complete video frames that is not a freeze.

@@ -51,8 +51,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "paused        %.1f%% of the cameras' time the server forwarded nothing of them (too little bandwidth)%s\n",
 		rep.VideoPausedPercent, mostPaused(rep.Subscribers))
 	if s := rep.Speakers; s != nil {
-		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s\n",
-			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false))
+		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s; %d false switches seen\n",
+			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false), s.FalseSwitches)
 	}
 	rep.writeServer(&b)
 	if m := rep.Machine; m != nil {
