@@ -220,8 +220,10 @@ func (p *participant) onEvent(m protocol.Message) bool {
 		p.mu.Lock()
 		changed := p.dominant != *m.Dominant
 		p.dominant = *m.Dominant
-		if changed && p.turnSpeaker != "" && *m.Dominant != p.turnSpeaker {
-			p.room.speakers.falseSwitch() // the stage went to someone the script has silent
+		// The stage went to someone the script has silent. The speaker's own view is not
+		// told of its turn (speakingTurn goes to the others), so it does not judge itself.
+		if changed && p.turnSpeaker != "" && *m.Dominant != p.turnSpeaker && *m.Dominant != p.sid {
+			p.room.speakers.falseSwitch()
 		}
 		if p.domPending != "" && p.domPending == *m.Dominant {
 			p.room.speakers.dominantAfter(now.Sub(p.domPendingAt))

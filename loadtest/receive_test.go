@@ -219,7 +219,7 @@ func TestReportPausedShare(t *testing.T) {
 // false switch; a change to the turn's speaker, or anything before the first turn, is not.
 func TestFalseSpeakerSwitches(t *testing.T) {
 	rm := &roomState{}
-	p := &participant{room: rm, cfg: &Config{}, tracks: map[string]*trackRecv{}}
+	p := &participant{room: rm, cfg: &Config{}, sid: "PA_me", tracks: map[string]*trackRecv{}}
 	dominant := func(sid string) { p.onEvent(&protocol.ActiveSpeakers{Dominant: &sid}) }
 	dominant("PA_a") // before any turn
 	p.speakingTurn("PA_b", time.Unix(10, 0))
@@ -227,6 +227,7 @@ func TestFalseSpeakerSwitches(t *testing.T) {
 	dominant("PA_c") // someone silent: false
 	dominant("PA_c") // no change: not counted again
 	dominant("PA_b")
+	dominant("PA_me") // this participant itself, whose own turn it is not told of: not judged
 	if rep := speakerReport([]*roomState{rm}); rep.FalseSwitches != 1 || rep.DominantMillis == nil || rep.DominantMillis.N != 1 {
 		t.Fatalf("false switches %d, dominant samples %+v; want 1 and one sample", rep.FalseSwitches, rep.DominantMillis)
 	}
