@@ -2,6 +2,7 @@
 package speaker
 
 import (
+	"cmp"
 	"math"
 	"sort"
 	"time"
@@ -84,27 +85,13 @@ type Detector struct {
 // NewDetector makes a detector; zero fields of cfg take the defaults.
 func NewDetector(cfg Config) *Detector {
 	def := DefaultConfig()
-	if cfg.ShortWindow == 0 {
-		cfg.ShortWindow = def.ShortWindow
-	}
-	if cfg.MediumWindow == 0 {
-		cfg.MediumWindow = def.MediumWindow
-	}
-	if cfg.LongWindow == 0 {
-		cfg.LongWindow = def.LongWindow
-	}
-	if cfg.Onset == 0 {
-		cfg.Onset = def.Onset
-	}
-	if cfg.Ratio == 0 {
-		cfg.Ratio = def.Ratio
-	}
-	if cfg.Threshold == 0 {
-		cfg.Threshold = def.Threshold
-	}
-	if cfg.SpeakingThreshold == 0 {
-		cfg.SpeakingThreshold = def.SpeakingThreshold
-	}
+	cfg.ShortWindow = cmp.Or(cfg.ShortWindow, def.ShortWindow)
+	cfg.MediumWindow = cmp.Or(cfg.MediumWindow, def.MediumWindow)
+	cfg.LongWindow = cmp.Or(cfg.LongWindow, def.LongWindow)
+	cfg.Onset = cmp.Or(cfg.Onset, def.Onset)
+	cfg.Ratio = cmp.Or(cfg.Ratio, def.Ratio)
+	cfg.Threshold = cmp.Or(cfg.Threshold, def.Threshold)
+	cfg.SpeakingThreshold = cmp.Or(cfg.SpeakingThreshold, def.SpeakingThreshold)
 	return &Detector{cfg: cfg, speakers: map[string]*speakerState{}}
 }
 
