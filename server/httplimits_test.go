@@ -91,15 +91,16 @@ func TestConnCapEvictsIdleKeepAlive(t *testing.T) {
 	const maxConns = 4
 	n := startNodeWith(t, func(c *Config) { c.HTTP.MaxConns, c.HTTP.MaxConnsPerIP = maxConns, -1 })
 	var idle []*keepAlive
-	for range maxConns {
+	for i := range maxConns {
 		k := dialFrom(t, n, "127.0.0.1")
 		if code, err := k.get("/healthz"); code != http.StatusOK {
 			t.Fatalf("GET /healthz = %d (%v)", code, err)
 		}
 		idle = append(idle, k)
+		// http.Server reports a connection idle just after writing its response, on the
+		// connection's goroutine: wait for each, so that idle[0] is the longest idle.
+		eventually(t, 5*time.Second, "the connection idle", func() bool { return n.conns.Stats().Idle == i+1 })
 	}
-	// http.Server reports a connection idle just after writing its response.
-	eventually(t, 5*time.Second, "every connection idle", func() bool { return n.conns.Stats().Idle == maxConns })
 	if code, err := dialFrom(t, n, "127.0.0.1").get("/healthz"); code != http.StatusOK {
 		t.Fatalf("GET /healthz at the cap = %d (%v)", code, err)
 	}
