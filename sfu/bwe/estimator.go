@@ -37,9 +37,16 @@ import (
 //     and the queue or loss is not its rate's doing (a CPU busy with a burst of joins makes
 //     both): the target then drops to decreaseFactor × itself. Dropping to what a newcomer's
 //     audio had carried paused every video it was about to receive.
+//   - In start-up (until the first decrease), delay alone counts only when the queue has stood
+//     for startupQueueHold and grown meanwhile: a CPU busy with a burst of joins delays packets
+//     in stalls that come and go, and reading them as congestion paused thumbnails for seconds.
+//   - Near the rate of the last congestion the decrease is to nearDecrease × acknowledged, and
+//     growth creeps (creepGrowth) from just below that rate to just above it: on a capped link
+//     the estimate stays within about ±10 % of the cap instead of swinging by 15 %.
 //   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly (8%/s)
 //     within 30% of the rate where congestion was last seen, faster (30%/s) elsewhere, and never
 //     beyond 1.5 × the acknowledged rate (the allocator and the prober raise what is sent).
+//   - A probe cluster (probe.go) that came through faster than the target raises it at once.
 //
 // The send path only records (sequence, time, size) in a ring under a short lock: no allocation.
 const (
@@ -61,6 +68,17 @@ const (
 	farGrowth      = 1.30                   // per second, elsewhere
 	baseBucket     = 5 * time.Second        // the delay baseline is the minimum over 1-2 buckets
 	aggRingSize    = 64                     // per-feedback aggregates kept (>6 s at 10 per second)
+	// Start-up: until the first real congestion, delay alone counts only when the queue has
+	// stood this long and grown by overuseDelay meanwhile. A CPU busy with a burst of joins
+	// delays packets in stalls that come and go; a path that is really full keeps queueing more.
+	startupQueueHold = time.Second
+	// Near the rate of the last congestion (within nearBand of it), a decrease is gentler and
+	// growth stops creeping at creepFrom of it: the steady state on a capped link.
+	nearBand     = 0.2
+	nearDecrease = 0.9
+	creepFrom    = 0.97
+	creepGrowth  = 1.04 // per second, from creepFrom to creepTo × the last congestion
+	creepTo      = 1.1
 )
 
 type sentPacket struct {
@@ -70,6 +88,7 @@ type sentPacket struct {
 	valid bool
 	lost  bool // reported lost once (a later report may still say received)
 	acked bool
+	probe uint8 // the probe cluster it was sent in, 0: none
 }
 
 // feedbackAgg summarises one feedback report.
@@ -89,8 +108,9 @@ type Estimator struct {
 	epoch    time.Time
 	min, max int
 
-	mu   sync.Mutex                // the send path and the lookups of the feedback path
-	sent *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
+	mu     sync.Mutex                // the send path and the lookups of the feedback path
+	sent   *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
+	probes probes                    // the probe clusters sent and what their feedback said
 
 	fbMu        sync.Mutex  // the rest: feedback runs on the subscriber's RTCP readers
 	results     []ackResult // scratch of unpack
@@ -109,8 +129,12 @@ type Estimator struct {
 	lastSent    float64 // bits/s Podium sent, over the packets of the last rate window
 	lastLoss    float64
 	lastQueue   time.Duration
+	lastProbe   float64 // what the last probe cluster that raised the target measured
 	lastState   string
 	feedbacks   int
+	startup     bool      // no congestion found yet
+	queueSince  time.Time // start-up: when the standing queue began (zero: none standing)
+	queueFrom   int64     // start-up: the queue then (µs)
 	targetAtom  atomic.Int64
 	hasFeedback atomic.Bool
 }
@@ -125,6 +149,7 @@ func New(initial, minRate, maxRate int) *Estimator {
 	e.base = [2]int64{math.MaxInt64, math.MaxInt64}
 	e.targetAtom.Store(int64(initial))
 	e.lastState = "start"
+	e.startup = true
 	return e
 }
 
@@ -163,7 +188,10 @@ func (e *Estimator) record(seq uint16, size int, ns int64) {
 	if e.sent == nil {
 		e.sent = new([sentRingSize]sentPacket)
 	}
-	e.sent[seq%sentRingSize] = sentPacket{at: ns, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true}
+	e.sent[seq%sentRingSize] = sentPacket{at: ns, size: uint16(min(size, math.MaxUint16)), seq: seq, valid: true, probe: e.probes.cur}
+	if e.probes.cur != 0 {
+		e.probes.c[e.probes.cur%probeClusters].sent++
+	}
 	e.mu.Unlock()
 }
 
@@ -192,7 +220,7 @@ func (e *Estimator) GetStats() map[string]any {
 	return map[string]any{
 		"target": int(e.target), "acked": int(e.lastAcked), "loss": math.Round(e.lastLoss*1000) / 1000,
 		"queue": e.lastQueue.Round(time.Millisecond).String(), "state": e.lastState, "feedbacks": e.feedbacks,
-		"sent": int(e.lastSent),
+		"sent": int(e.lastSent), "probe": int(e.lastProbe),
 	}
 }
 
@@ -234,11 +262,19 @@ func (e *Estimator) OnReport(now time.Time, b []byte) {
 	}
 	e.fbMu.Lock()
 	defer e.fbMu.Unlock()
-	results := e.unpack(&rep)
+	results, probed := e.unpack(&rep)
 	if len(results) == 0 {
 		return
 	}
 	e.feedbacks++
+	if probed > e.target { // a probe cluster came through faster than the estimate
+		if e.congested > 0 && probed > 1.3*e.congested {
+			e.congested = 0
+		}
+		e.target = min(probed, float64(e.max))
+		e.targetAtom.Store(int64(e.target))
+		e.lastProbe = probed
+	}
 	// The baseline one-way delay: the minimum over the last one to two buckets.
 	if e.baseStart.IsZero() || now.Sub(e.baseStart) > baseBucket {
 		e.base[0], e.base[1], e.baseStart = e.base[1], math.MaxInt64, now
@@ -286,8 +322,9 @@ func (e *Estimator) OnReport(now time.Time, b []byte) {
 	e.update(now)
 }
 
-// unpack matches a feedback report with the send records, into e.results (reused).
-func (e *Estimator) unpack(rep *twccReport) []ackResult {
+// unpack matches a feedback report with the send records, into e.results (reused), and
+// returns the rate the probe clusters it completed measured (0: none).
+func (e *Estimator) unpack(rep *twccReport) ([]ackResult, float64) {
 	ref := rep.refTime
 	if e.refInit { // the nearest epoch of the 24-bit reference time
 		ref = e.refTime + (ref-e.refTime+(1<<23))&0xffffff - (1 << 23)
@@ -298,7 +335,7 @@ func (e *Estimator) unpack(rep *twccReport) []ackResult {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.sent == nil {
-		return nil
+		return nil, 0
 	}
 	rep.each(func(seq, sym uint16, delta int64) {
 		r := ackResult{}
@@ -312,6 +349,9 @@ func (e *Estimator) unpack(rep *twccReport) []ackResult {
 		s := &e.sent[seq%sentRingSize]
 		if s.valid && s.seq == seq && !s.acked {
 			r.sentNs, r.size = s.at, int(s.size)
+			if s.probe != 0 {
+				e.probes.count(s.probe, &r, !s.lost)
+			}
 			if r.recv {
 				r.wasLost, s.acked = s.lost, true
 				out = append(out, r)
@@ -322,7 +362,7 @@ func (e *Estimator) unpack(rep *twccReport) []ackResult {
 		}
 	})
 	e.results = out
-	return out
+	return out, e.probes.finish()
 }
 
 // update runs the controller after a feedback report.
@@ -356,10 +396,10 @@ func (e *Estimator) update(now time.Time) {
 	acked := float64(bits) / (float64(last-first) / 1e6)
 	// Sent far below the target, or too briefly to tell (a burst that arrived spread out: the
 	// receiver, not the path, was slow).
-	senderLimited := true
+	senderLimited, brief := true, true
 	if span := lastSent - firstSent; span >= int64(minSpan) {
 		e.lastSent = float64(sentBits) / (float64(span) / 1e9)
-		senderLimited = e.lastSent < appLimited*e.target
+		senderLimited, brief = e.lastSent < appLimited*e.target, false
 	}
 	if e.congested > 0 && acked > 1.3*e.congested {
 		e.congested = 0 // the path carries more than where it was congested: that is history
@@ -375,23 +415,42 @@ func (e *Estimator) update(now time.Time) {
 	}
 	standing := queue >= 0 && time.Duration(queue)*time.Microsecond > overuseDelay
 	clear := queue < 0 || time.Duration(queue)*time.Microsecond < lowDelay
+	sustained := e.startup && standing && loss <= lossDecrease && e.sustained(now, queue)
+	tolerated := e.startup && standing && loss <= lossDecrease && !sustained
+	if sustained && brief { // a second of arrivals slower than the sending: the path's rate
+		senderLimited = false
+	}
+	if !standing {
+		e.queueSince = time.Time{}
+	}
+	near := e.congested > 0 && math.Abs(acked-e.congested) <= nearBand*e.congested
 	switch {
+	case tolerated:
+		e.lastState = "tolerate"
 	case loss > lossDecrease || standing:
 		e.lastState = "congested"
 		if now.Sub(e.lastDecr) >= decreaseHold {
-			if senderLimited { // the acknowledged rate is Podium's, not the path's: no limit found
+			switch {
+			case senderLimited: // the acknowledged rate is Podium's, not the path's: no limit found
 				e.target = decreaseFactor * e.target
-			} else {
+			case near: // the cap found before: the queue it left drains at 10 %
+				e.target = min(e.target, nearDecrease*acked)
+				e.congested = acked
+			default:
 				e.target = min(e.target, decreaseFactor*acked)
 				e.congested = acked
 			}
 			e.lastDecr, e.decrAtNs = now, int64(now.Sub(e.epoch))
 			e.lastState = "decrease"
+			e.startup = false
 		}
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
 		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()
 		growth := farGrowth
-		if e.target > 0.7*e.congested && e.target < 1.3*e.congested {
+		switch {
+		case e.target >= creepFrom*e.congested && e.target < creepTo*e.congested:
+			growth = creepGrowth // at the cap found before: creep, do not overrun it
+		case e.target > 0.7*e.congested && e.target < 1.3*e.congested:
 			growth = nearGrowth
 		}
 		grown := e.target * math.Pow(growth, dt)
@@ -408,6 +467,16 @@ func (e *Estimator) update(now time.Time) {
 	e.targetAtom.Store(int64(e.target))
 }
 
+// sustained tells, in start-up, whether a standing queue of queue µs has stood for
+// startupQueueHold and grown by overuseDelay meanwhile.
+func (e *Estimator) sustained(now time.Time, queue int64) bool {
+	if e.queueSince.IsZero() {
+		e.queueSince, e.queueFrom = now, queue
+		return false
+	}
+	return now.Sub(e.queueSince) >= startupQueueHold && queue-e.queueFrom >= int64(overuseDelay/time.Microsecond)
+}
+
 // extensionID is the id a stream negotiated for a header extension, 0 when none.
 func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
 	for _, x := range info.RTPHeaderExtensions {
@@ -416,4 +485,10 @@ func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
 		}
 	}
 	return 0
+}
+
+// SentAt records a packet sent at at: simulations drive the estimator on a clock of their own
+// (sfu/bwe/bwetest).
+func (e *Estimator) SentAt(seq uint16, size int, at time.Time) {
+	e.record(seq, size, int64(at.Sub(e.epoch)))
 }

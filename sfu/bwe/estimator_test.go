@@ -111,8 +111,10 @@ func TestEstimatorFindsTheCap(t *testing.T) {
 	}
 	lo, hi, avg := settle(ests[len(ests)-100:]) // the last 10 s
 	t.Logf("800 kbps cap from a 3 Mbps start: estimate %d..%d kbps, %d on average over the last 10 s", lo/1000, hi/1000, avg/1000)
-	if avg > 800_000 || avg < 560_000 || hi > 1_000_000 {
-		t.Errorf("estimate %d..%d (average %d) kbps, want near and below the 800 kbps cap", lo/1000, hi/1000, avg/1000)
+	// The sender sends whole layers: 750 kbps for any estimate from 750 to 900, so nothing
+	// holds an estimate a few percent above the cap down (what is offered is the server test's).
+	if avg > 840_000 || avg < 560_000 || hi > 1_000_000 {
+		t.Errorf("estimate %d..%d (average %d) kbps, want near the 800 kbps cap", lo/1000, hi/1000, avg/1000)
 	}
 	firstBelow := func(ests []int, ok func(int) bool) time.Duration {
 		for i, v := range ests {
@@ -142,7 +144,7 @@ func TestEstimatorFindsTheCap(t *testing.T) {
 	downTime := firstBelow(down, func(v int) bool { return v <= 880_000 })
 	_, _, after := settle(down[len(down)-100:])
 	t.Logf("cap lowered to 800 kbps: estimate below 880 kbps after %v, %d kbps on average over the last 10 s", downTime, after/1000)
-	if downTime < 0 || downTime > 2*time.Second || after > 800_000 {
+	if downTime < 0 || downTime > 2*time.Second || after > 840_000 {
 		t.Errorf("estimate after lowering the cap: below 880 kbps after %v, average %d kbps", downTime, after/1000)
 	}
 }
@@ -150,8 +152,9 @@ func TestEstimatorFindsTheCap(t *testing.T) {
 // TestEstimatorSenderLimitedQueueDoesNotCollapse: a newcomer's videos have not started, so
 // Podium sends it audio only (80 kbps) under a 3 Mbps target, when its packets start arriving
 // later and later (a CPU busy with a burst of joins): a standing queue. The acknowledged rate
-// is Podium's audio, not the path's capacity; the target must come down gently, not to 85 % of
-// the audio (which paused every video it was about to receive, for 10-20 s).
+// is Podium's audio, not the path's capacity; the target must not come down to 85 % of the
+// audio (which paused every video it was about to receive, for 10-20 s). In start-up a queue
+// that stands but does not grow is tolerated: the target stays.
 func TestEstimatorSenderLimitedQueueDoesNotCollapse(t *testing.T) {
 	e := New(3_000_000, MinEstimate, 20_000_000)
 	var seq uint16
@@ -171,7 +174,7 @@ func TestEstimatorSenderLimitedQueueDoesNotCollapse(t *testing.T) {
 	}
 	st := e.GetStats()
 	t.Logf("after 1.5 s of a standing queue: %v", st)
-	if st["state"] != "decrease" && st["state"] != "congested" && st["state"] != "hold" {
+	if st["state"] != "tolerate" && st["state"] != "decrease" && st["state"] != "congested" && st["state"] != "hold" {
 		t.Fatalf("the standing queue went unnoticed: %v", st)
 	}
 	if got := e.GetTargetBitrate(); got < 1_000_000 {
