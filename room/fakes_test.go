@@ -110,12 +110,34 @@ func (f *fakePeer) sentTracks() []string {
 	return out
 }
 
-// fakeSink records what a participant sends its client.
+// fakeSink records what a participant sends its client, and the requests refused.
 type fakeSink struct {
-	mu     sync.Mutex
-	msgs   []protocol.Message
-	once   sync.Once
-	closed chan struct{}
+	mu       sync.Mutex
+	msgs     []protocol.Message
+	refusals []refusal
+	once     sync.Once
+	closed   chan struct{}
+}
+
+// refusal is a refused request: its id and the error.
+type refusal struct {
+	id  string
+	err error
+}
+
+func (s *fakeSink) refuse(id string, err error) {
+	s.mu.Lock()
+	s.refusals = append(s.refusals, refusal{id, err})
+	s.mu.Unlock()
+}
+
+// takeRefusals returns the requests refused since the last call.
+func (s *fakeSink) takeRefusals() []refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.refusals
+	s.refusals = nil
+	return out
 }
 
 func (s *fakeSink) Send(m protocol.Message) {
@@ -222,8 +244,18 @@ func (m member) answer(t *testing.T) {
 	if !m.offerInFlightNow(t) {
 		t.Fatal("no subscriber offer to answer")
 	}
-	m.Handle(&protocol.Answer{ID: "a", Target: protocol.TargetSubscriber, SDP: "answer"})
+	m.do("a", func(c Control) error {
+		return c.Answer(&protocol.Answer{ID: "a", Target: protocol.TargetSubscriber, SDP: "answer"})
+	})
 	m.flush(t)
+}
+
+// do submits a client request as signalling does; a refusal is recorded by the sink.
+func (m member) do(id string, run func(Control) error) { m.submit(id, false, run) }
+
+// submit is do, for a publisher offer when publisherOffer.
+func (m member) submit(id string, publisherOffer bool, run func(Control) error) {
+	m.Submit(Request{Run: run, PublisherOffer: publisherOffer, Failed: func(err error) { m.sink.refuse(id, err) }})
 }
 
 // settle answers subscriber offers until none is in flight.

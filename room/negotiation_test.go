@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -49,16 +50,20 @@ func TestPublisherOfferSuperseded(t *testing.T) {
 	r := newTestRoom(t)
 	ann := r.join(t, "ann", publisher)
 	release := ann.hold(t)
-	ann.Handle(&protocol.Offer{ID: "o1", Target: protocol.TargetPublisher, SDP: "first"})
-	ann.Handle(&protocol.Offer{ID: "o2", Target: protocol.TargetPublisher, SDP: "second"})
+	offer := func(id, sdp string) {
+		ann.submit(id, true, func(c Control) error {
+			return c.Offer(&protocol.Offer{ID: id, Target: protocol.TargetPublisher, SDP: sdp})
+		})
+	}
+	offer("o1", "first")
+	offer("o2", "second")
 	release()
 	if !slices.Equal(ann.peer.pubAnswered, []string{"second"}) {
 		t.Fatalf("publisher offers applied: %v, want only the newest", ann.peer.pubAnswered)
 	}
 	msgs := ann.sink.take()
-	errs := messagesOf[*protocol.Error](msgs)
-	if len(errs) != 1 || errs[0].ID != "o1" || errs[0].Code != protocol.CodeSuperseded {
-		t.Fatalf("errors %+v, want o1 superseded", errs)
+	if errs := ann.sink.takeRefusals(); len(errs) != 1 || errs[0].id != "o1" || !errors.Is(errs[0].err, ErrSuperseded) {
+		t.Fatalf("refused %+v, want o1 superseded", errs)
 	}
 	answers := messagesOf[*protocol.Answer](msgs)
 	if len(answers) != 1 || answers[0].ID != "o2" || answers[0].Target != protocol.TargetPublisher {
@@ -71,10 +76,12 @@ func TestPublisherOfferSuperseded(t *testing.T) {
 func TestNegotiationRefusals(t *testing.T) {
 	r := newTestRoom(t)
 	ann := r.join(t, "ann", publisher)
-	ann.Handle(&protocol.Answer{ID: "0", Target: protocol.TargetSubscriber, SDP: "answer"})
+	ann.do("0", func(c Control) error {
+		return c.Answer(&protocol.Answer{ID: "0", Target: protocol.TargetSubscriber, SDP: "answer"})
+	})
 	ann.flush(t)
-	if e := messagesOf[*protocol.Error](ann.sink.take()); len(e) != 1 || e[0].Code != protocol.CodeBadRequest {
-		t.Fatalf("an answer with no offer waiting: errors %+v, want bad_request", e)
+	if e := ann.sink.takeRefusals(); len(e) != 1 || !badRequest(e[0].err) {
+		t.Fatalf("an answer with no offer waiting: refused %+v, want a bad request", e)
 	}
 	bob := r.join(t, "bob", subscriber)
 	ann.publish(t, "mic", protocol.KindAudio)
@@ -82,18 +89,26 @@ func TestNegotiationRefusals(t *testing.T) {
 	answers := len(bob.peer.answers)
 	for _, c := range []struct {
 		name string
-		m    protocol.Message
+		run  func(Control) error
 	}{
-		{"answer for the publisher", &protocol.Answer{ID: "1", Target: protocol.TargetPublisher, SDP: "answer"}},
-		{"offer for the subscriber", &protocol.Offer{ID: "2", Target: protocol.TargetSubscriber, SDP: "offer"}},
-		{"unparsable publisher offer", &protocol.Offer{ID: "3", Target: protocol.TargetPublisher, SDP: "bad"}},
-		{"unparsable answer", &protocol.Answer{ID: "4", Target: protocol.TargetSubscriber, SDP: "bad"}},
+		{"answer for the publisher", func(c Control) error {
+			return c.Answer(&protocol.Answer{ID: "1", Target: protocol.TargetPublisher, SDP: "answer"})
+		}},
+		{"offer for the subscriber", func(c Control) error {
+			return c.Offer(&protocol.Offer{ID: "2", Target: protocol.TargetSubscriber, SDP: "offer"})
+		}},
+		{"unparsable publisher offer", func(c Control) error {
+			return c.Offer(&protocol.Offer{ID: "3", Target: protocol.TargetPublisher, SDP: "bad"})
+		}},
+		{"unparsable answer", func(c Control) error {
+			return c.Answer(&protocol.Answer{ID: "4", Target: protocol.TargetSubscriber, SDP: "bad"})
+		}},
 	} {
-		bob.Handle(c.m)
+		bob.do(c.name, c.run)
 		bob.flush(t)
-		errs := messagesOf[*protocol.Error](bob.sink.take())
-		if len(errs) != 1 || errs[0].ID != protocol.RequestID(c.m) || errs[0].Code != protocol.CodeBadRequest {
-			t.Errorf("%s: errors %+v, want one bad_request", c.name, errs)
+		errs := bob.sink.takeRefusals()
+		if len(errs) != 1 || errs[0].id != c.name || !badRequest(errs[0].err) {
+			t.Errorf("%s: refused %+v, want one bad request", c.name, errs)
 		}
 	}
 	if len(bob.peer.answers) != answers || len(bob.peer.pubAnswered) != 0 {
@@ -112,16 +127,19 @@ func TestCandidates(t *testing.T) {
 	r := newTestRoom(t)
 	ann := r.join(t, "ann", publisher)
 	cand := &protocol.ICECandidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}
-	ann.Handle(&protocol.Candidate{Target: protocol.TargetSubscriber, Candidate: cand})
-	ann.Handle(&protocol.Candidate{Target: protocol.TargetPublisher, Candidate: nil}) // end of candidates
-	ann.Handle(&protocol.Candidate{Target: protocol.TargetPublisher, Candidate: cand})
-	ann.Handle(&protocol.Candidate{Target: protocol.TargetPublisher, Candidate: cand})
+	candidate := func(target string, cand *protocol.ICECandidate) {
+		ann.do("", func(c Control) error { return c.Candidate(&protocol.Candidate{Target: target, Candidate: cand}) })
+	}
+	candidate(protocol.TargetSubscriber, cand)
+	candidate(protocol.TargetPublisher, nil) // end of candidates
+	candidate(protocol.TargetPublisher, cand)
+	candidate(protocol.TargetPublisher, cand)
 	ann.flush(t)
 	if !slices.Equal(ann.peer.candidates, []peer.Side{peer.Subscriber, peer.Publisher}) {
 		t.Fatalf("candidates went to %v", ann.peer.candidates)
 	}
-	if e := messagesOf[*protocol.Error](ann.sink.take()); len(e) != 1 || e[0].Code != protocol.CodeLimit {
-		t.Fatalf("errors %+v, want one limit", e)
+	if e := ann.sink.takeRefusals(); len(e) != 1 || !errors.Is(e[0].err, ErrLimit) {
+		t.Fatalf("refused %+v, want one over the limit", e)
 	}
 }
 
@@ -145,4 +163,9 @@ func TestSlowConsumerClosedOnce(t *testing.T) {
 	if len(leaves) != 1 || leaves[0].Reason != protocol.LeaveSlowConsumer {
 		t.Fatalf("leave %+v, want slow_consumer", leaves)
 	}
+}
+
+// badRequest: what signalling answers with bad_request.
+func badRequest(err error) bool {
+	return errors.Is(err, ErrBadRequest) || errors.Is(err, ErrWrongState)
 }

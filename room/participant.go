@@ -1,8 +1,6 @@
 package room
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -61,7 +59,7 @@ type Participant struct {
 	// what one client may ask of the server (see Limits)
 	requests                       atomic.Int32 // client requests waiting on the control queue
 	offerMu                        sync.Mutex
-	newestOffer                    *protocol.Offer // the publisher offer that will run; older ones are superseded
+	newestOffer                    *Request // the publisher offer that will run; older ones are superseded
 	reconcileWaiting, allocWaiting atomic.Bool
 	tickWaiting                    atomic.Bool
 	tickWork                       atomic.Uint32 // tickAllocate|tickQuality|tickReports, merged while waiting
@@ -151,10 +149,9 @@ func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) 
 			list = append(list, o.Info())
 		}
 	}
-	for _, m := range joinedFrames(&protocol.Joined{Room: room, Participant: self,
-		ICEServers: p.room.manager.cfg.iceServers(p.identity), ServerVersion: p.room.manager.cfg.ServerVersion}, list) {
-		p.send(m)
-	}
+	// One message with everyone: the session splits it into frames of the protocol's size.
+	p.send(&protocol.Joined{Room: room, Participant: self, Participants: list,
+		ICEServers: p.room.manager.cfg.iceServers(p.identity), ServerVersion: p.room.manager.cfg.ServerVersion})
 }
 
 // start sends the first subscriber offer: it carries the data channels and existing tracks.
@@ -252,108 +249,4 @@ func (p *Participant) teardown() {
 	if p.q != nil && !p.closing {
 		p.q.close()
 	}
-}
-
-// Handle processes one message from the client, in order, on the control queue. At most
-// Limits.PendingRequests wait there; past that a request is refused (rate_limited). A publisher
-// offer supersedes any older one still waiting: only the newest is applied.
-func (p *Participant) Handle(m protocol.Message) {
-	if int(p.requests.Add(1)) > p.room.manager.cfg.Limits.PendingRequests {
-		p.requests.Add(-1)
-		p.room.manager.drops.requests.Add(1)
-		p.send(&protocol.Error{ID: protocol.RequestID(m), Code: protocol.CodeRateLimited,
-			Message: "too many requests waiting: this one was dropped"})
-		return
-	}
-	if o, ok := m.(*protocol.Offer); ok && o.Target == protocol.TargetPublisher {
-		p.supersedeOffer(o)
-	}
-	if !p.q.push(func() {
-		p.requests.Add(-1)
-		if p.closing || !p.isNewestOffer(m) {
-			return
-		}
-		if err := p.dispatch(m); err != nil {
-			p.send(errorReply(protocol.RequestID(m), err))
-		}
-	}) {
-		p.requests.Add(-1)
-	}
-}
-
-// supersedeOffer makes o the offer to apply; the one it replaces, still waiting, is answered
-// with an error (superseded) and skipped when its turn comes.
-func (p *Participant) supersedeOffer(o *protocol.Offer) {
-	p.offerMu.Lock()
-	old := p.newestOffer
-	p.newestOffer = o
-	p.offerMu.Unlock()
-	if old != nil {
-		p.send(&protocol.Error{ID: old.ID, Code: protocol.CodeSuperseded,
-			Message: "a newer publisher offer replaced this one before it was applied"})
-	}
-}
-
-// isNewestOffer reports whether m may run: anything but a publisher offer, or the newest one
-// (which is then no longer waiting).
-func (p *Participant) isNewestOffer(m protocol.Message) bool {
-	o, ok := m.(*protocol.Offer)
-	if !ok || o.Target != protocol.TargetPublisher {
-		return true
-	}
-	p.offerMu.Lock()
-	defer p.offerMu.Unlock()
-	if p.newestOffer != o {
-		return false
-	}
-	p.newestOffer = nil
-	return true
-}
-
-func (p *Participant) dispatch(m protocol.Message) error {
-	switch m := m.(type) {
-	case *protocol.Offer:
-		return p.handleOffer(m)
-	case *protocol.Answer:
-		return p.handleAnswer(m)
-	case *protocol.Candidate:
-		return p.handleCandidate(m)
-	case *protocol.Publish:
-		return p.handlePublish(m)
-	case *protocol.Unpublish:
-		return p.handleUnpublish(m)
-	case *protocol.Mute:
-		return p.handleMute(m)
-	case *protocol.Subscribe:
-		return p.handleSubscribe(m)
-	case *protocol.TrackSettings:
-		return p.handleTrackSettings(m)
-	case *protocol.UpdateMetadata:
-		return p.handleUpdateMetadata(m)
-	case *protocol.Leave:
-		p.requestClose(protocol.LeaveClient)
-		return nil
-	case *protocol.Ping:
-		p.send(&protocol.Pong{ID: m.ID, TS: m.TS})
-		return nil
-	}
-	return fmt.Errorf("%w: %q is not a client message", ErrBadRequest, m.MessageType())
-}
-
-// errorReply maps a room error to the protocol's error message.
-func errorReply(id string, err error) *protocol.Error {
-	code := protocol.CodeInternal
-	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, ErrWrongState):
-		code = protocol.CodeBadRequest
-	case errors.Is(err, ErrForbidden):
-		code = protocol.CodeForbidden
-	case errors.Is(err, ErrNotFound):
-		code = protocol.CodeNotFound
-	case errors.Is(err, ErrLimit), errors.Is(err, ErrRoomFull):
-		code = protocol.CodeLimit
-	case errors.Is(err, ErrConflict):
-		code = protocol.CodeConflict
-	}
-	return &protocol.Error{ID: id, Code: code, Message: err.Error()}
 }

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -56,8 +57,10 @@ func TestReconcileFollowsUnpublishAndChoices(t *testing.T) {
 	offers := len(bob.peer.offers)
 
 	release := bob.hold(t)
-	bob.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{screen.sid}, Subscribe: false})
-	ann.Handle(&protocol.Unpublish{ID: "u", TrackSid: cam.sid})
+	bob.do("s", func(c Control) error {
+		return c.Subscribe(&protocol.Subscribe{ID: "s", TrackSids: []string{screen.sid}, Subscribe: false})
+	})
+	ann.do("u", func(c Control) error { return c.Unpublish(&protocol.Unpublish{ID: "u", TrackSid: cam.sid}) })
 	ann.flush(t)
 	release()
 	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
@@ -94,9 +97,11 @@ func TestReconcileRespectsPermissions(t *testing.T) {
 		t.Fatalf("bob receives %v, want %v (not the hidden participant's)", got, want)
 	}
 	deaf.sink.take()
-	deaf.Handle(&protocol.Subscribe{ID: "s", TrackSids: []string{mic.sid}, Subscribe: true})
+	deaf.do("s", func(c Control) error {
+		return c.Subscribe(&protocol.Subscribe{ID: "s", TrackSids: []string{mic.sid}, Subscribe: true})
+	})
 	deaf.flush(t)
-	if e := messagesOf[*protocol.Error](deaf.sink.take()); len(e) != 1 || e[0].Code != protocol.CodeForbidden {
+	if e := deaf.sink.takeRefusals(); len(e) != 1 || !errors.Is(e[0].err, ErrForbidden) {
 		t.Fatalf("subscribe without permission answered %+v", e)
 	}
 }

@@ -161,7 +161,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	s.metrics.joinSeconds.Observe(time.Since(start).Seconds()) // joined is queued by now
 	s.metrics.sessions.Inc()
 	defer s.metrics.sessions.Dec()
-	sess.readLoop(p)
+	sess.readLoop(dispatcher{p: p, out: sess})
 	// The client went away (or left): release its connections; a no-op when it already left.
 	p.Close("")
 	sess.Close()

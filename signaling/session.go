@@ -32,7 +32,7 @@ const (
 	drainFor = 2 * time.Second
 )
 
-// Handler receives the decoded messages of a session (implemented by room.Participant).
+// Handler receives the decoded messages of a session: its dispatcher (or a test's fake).
 type Handler interface {
 	Handle(protocol.Message)
 }
@@ -74,7 +74,20 @@ func newSession(conn *websocket.Conn, logger *slog.Logger, limits room.Limits) *
 
 // Send queues a message; it never blocks. Messages after Close are dropped. A message over the
 // frame limit is never dropped silently: the client gets an `error` (internal) in its place.
+// joined goes as as many frames as its participants need (joinedFrames).
 func (s *Session) Send(m protocol.Message) {
+	if j, ok := m.(*protocol.Joined); ok {
+		first := *j
+		first.Participants = nil
+		for _, f := range joinedFrames(&first, j.Participants) {
+			s.send(f)
+		}
+		return
+	}
+	s.send(m)
+}
+
+func (s *Session) send(m protocol.Message) {
 	b, err := protocol.Encode(m)
 	if err != nil {
 		s.logger.Error("message not sent", "type", m.MessageType(), "err", err)

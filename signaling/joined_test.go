@@ -1,4 +1,4 @@
-package room
+package signaling
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 )
 
 // maximalInfo is a participant at every limit: the longest identity and name, metadata that
@@ -17,7 +18,7 @@ func maximalInfo(i int) protocol.ParticipantInfo {
 		Name:     strings.Repeat("<", protocol.MaxNameLen), // six bytes each as JSON
 		Metadata: strings.Repeat("m", protocol.MaxMetadataLen),
 	}
-	for k := range DefaultLimits.MaxOfferSections / 4 {
+	for k := range room.DefaultLimits.MaxOfferSections / 4 {
 		info.Tracks = append(info.Tracks, protocol.TrackInfo{Sid: fmt.Sprintf("TR_%020d", k), Kind: "video",
 			Source: "camera", Width: 1280, Height: 720, MimeType: "video/VP8", Layers: []protocol.Layer{
 				{RID: "q", Width: 320, Height: 180, MaxBitrate: 150_000},
@@ -86,5 +87,40 @@ func TestJoinedFitsOneFrameWhenItCan(t *testing.T) {
 	}
 	if frames := joinedFrames(&protocol.Joined{}, nil); len(frames) != 1 {
 		t.Fatalf("an empty room took %d frames", len(frames))
+	}
+}
+
+// TestSessionSplitsJoined: the room hands the session one joined with everyone; the client
+// reads it as joined and joinedParticipants frames, each under the frame limit, with everyone.
+func TestSessionSplitsJoined(t *testing.T) {
+	c, s, _ := sessionPair(t, withDefaults(room.Limits{}), nil)
+	list := make([]protocol.ParticipantInfo, 0, 20)
+	for i := range 20 {
+		list = append(list, maximalInfo(i+1))
+	}
+	s.Send(&protocol.Joined{Participant: maximalInfo(0), Participants: list})
+	var got []string
+	frames := readUntil(t, c, func(m protocol.Message) bool {
+		switch m := m.(type) {
+		case *protocol.Joined:
+			for _, p := range m.Participants {
+				got = append(got, p.Sid)
+			}
+			return !m.More
+		case *protocol.JoinedParticipants:
+			for _, p := range m.Participants {
+				got = append(got, p.Sid)
+			}
+			return !m.More
+		}
+		return false
+	})
+	if len(frames) < 2 || len(got) != len(list) {
+		t.Fatalf("%d frames with %d participants, want several frames with %d", len(frames), len(got), len(list))
+	}
+	for i, p := range list {
+		if got[i] != p.Sid {
+			t.Fatalf("participant %d is %s, want %s", i, got[i], p.Sid)
+		}
 	}
 }

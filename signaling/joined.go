@@ -1,4 +1,4 @@
-package room
+package signaling
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package room
+package signaling
 
 import (
 	"bytes"
@@ -14,18 +14,19 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/sfu"
 )
 
 // FuzzParticipantDispatch feeds a participant what a client's signalling session would hand
 // it: each input is a script of JSON frames, one a line, decoded by protocol.Decode and given
-// to Participant.Handle (offers with the second input as their SDP, answers, candidates,
+// to the session's dispatcher, which submits it to a real participant of a real room (offers with the second input as their SDP, answers, candidates,
 // publish, unpublish, mute, subscribe, trackSettings, updateMetadata, anything). It checks that
 // nothing panics, that the participant answers a ping afterwards (unless the script made it
 // leave), that no request fails with an internal error, that it closes, and that a second
 // participant in the same room is unaffected (it answers its ping and was neither told to
-// leave nor sent an error). Only the package's exported API is used: Manager.Join,
-// Participant.Handle and Close, and a Sink.
+// leave nor sent an error). Of package room only the exported API is used: Manager.Join,
+// Participant.Submit (through the dispatcher) and Close, and a Sink.
 //
 // Script lines may use placeholders: "@sdp" (the SDP input, as a JSON string), "@track" (the
 // sid of the participant's last published track), "@other" (a track of the second
@@ -57,7 +58,7 @@ func FuzzParticipantDispatch(f *testing.F) {
 			if _, ok := m.(*protocol.Leave); ok {
 				left = true
 			}
-			a.Handle(m)
+			dispatcher{p: a, out: sink}.Handle(m)
 		}
 		// A connection whose ICE fails closes its participant, legitimately: not before the
 		// engine's ICE timeouts (5 s disconnected, 10 s failed), far longer than an iteration.
@@ -120,8 +121,8 @@ var dispatchSeeds = []string{
 // dispatchEnv is one engine, manager and room per fuzzing process (an engine is expensive),
 // with the second participant, which stays for the whole run.
 type dispatchEnv struct {
-	mgr      *Manager
-	observer *Participant
+	mgr      *room.Manager
+	observer *room.Participant
 	obsSink  *fuzzSink
 	obsTrack string
 	joins    atomic.Int64
@@ -141,14 +142,14 @@ func dispatchEnvironment(t *testing.T) *dispatchEnv {
 			e.err = err
 			return
 		}
-		e.mgr = NewManager(Config{}, engine)
+		e.mgr = room.NewManager(room.Config{}, engine)
 		e.obsSink = newFuzzSink()
-		if e.observer, err = e.mgr.Join("fuzz", JoinParams{Identity: "observer", Name: "Observer", AutoSubscribe: true,
+		if e.observer, err = e.mgr.Join("fuzz", room.JoinParams{Identity: "observer", Name: "Observer", AutoSubscribe: true,
 			Permissions: protocol.Permissions{CanPublish: true, CanSubscribe: true, CanPublishData: true}, Sink: e.obsSink}); err != nil {
 			e.err = err
 			return
 		}
-		e.observer.Handle(&protocol.Publish{ID: "obs", CID: "obs-cam", Kind: protocol.KindVideo, Source: protocol.SourceCamera})
+		dispatcher{p: e.observer, out: e.obsSink}.Handle(&protocol.Publish{ID: "obs", CID: "obs-cam", Kind: protocol.KindVideo, Source: protocol.SourceCamera})
 		if !ping(t, e.observer, e.obsSink, 20*time.Second) {
 			e.err = fmt.Errorf("the observer did not answer")
 			return
@@ -161,9 +162,9 @@ func dispatchEnvironment(t *testing.T) *dispatchEnv {
 	return &dispatchE
 }
 
-func (e *dispatchEnv) join(t *testing.T) (*Participant, *fuzzSink) {
+func (e *dispatchEnv) join(t *testing.T) (*room.Participant, *fuzzSink) {
 	sink := newFuzzSink()
-	p, err := e.mgr.Join("fuzz", JoinParams{Identity: fmt.Sprintf("fuzz-%d", e.joins.Add(1)), Name: "Fuzz",
+	p, err := e.mgr.Join("fuzz", room.JoinParams{Identity: fmt.Sprintf("fuzz-%d", e.joins.Add(1)), Name: "Fuzz",
 		AutoSubscribe: true, Sink: sink,
 		Permissions: protocol.Permissions{CanPublish: true, CanSubscribe: true, CanPublishData: true}})
 	if err != nil {
@@ -202,11 +203,11 @@ func (e *dispatchEnv) expand(t *testing.T, sink *fuzzSink, line []byte, sdpIn st
 }
 
 // ping sends a ping and waits for its pong; false if the participant has closed its session.
-func ping(t *testing.T, p *Participant, s *fuzzSink, timeout time.Duration) bool {
+func ping(t *testing.T, p *room.Participant, s *fuzzSink, timeout time.Duration) bool {
 	t.Helper()
 	id := fmt.Sprintf("ping-%d", s.pings.Add(1))
 	got := s.await(id)
-	p.Handle(&protocol.Ping{ID: id, TS: 1})
+	dispatcher{p: p, out: s}.Handle(&protocol.Ping{ID: id, TS: 1})
 	select {
 	case <-got:
 		return true
