@@ -14,16 +14,28 @@ import (
 
 // HTTPJoin is a participant negotiated over HTTP, in one exchange: WHIP ingest (RFC 9725), whose
 // offer publishes, or WHEP egress, whose offer receives. It has no signalling channel: what the
-// room would tell it is dropped, and it is never offered anything again.
+// room would tell it is dropped, and it is never offered anything again. Reading the offer is
+// the caller's (package whip): it says what the offer publishes or where it receives.
 type HTTPJoin struct {
 	Room  string
 	Join  JoinParams // its Sink is the session's own
 	Offer string
+	// Publishes: what a WHIP offer publishes, one per m-section it sends on.
+	Publishes []*protocol.Publish
+	// Receiving: the m-sections a WHEP offer receives on.
+	Receiving []Receiving
 	// From names the participant whose tracks a WHEP session plays; "": the room's.
 	From string
 	// Gone is called once the participant has left, whatever the reason (DELETE, a failed
 	// connection, a kick, a newer session of its identity, shutdown). It must not block.
 	Gone func()
+}
+
+// Receiving is an m-section of a WHEP offer that receives: its mid, its kind (protocol.KindAudio
+// or KindVideo) and the codecs it takes ("video/VP8").
+type Receiving struct {
+	Mid, Kind string
+	MimeTypes []string
 }
 
 // httpSession is the Sink of a participant negotiated over HTTP, and what such a participant
@@ -79,30 +91,11 @@ type httpPeer interface {
 	GatheredAnswer(ctx context.Context, side peer.Side) (string, error)
 }
 
-// Ingest joins a WHIP publisher: each m-section its offer sends on is published as the WebSocket
-// protocol's publish would (a camera or a microphone, its simulcast rids as layers), and the
-// answer, with every candidate, is returned. ErrBadRequest: the offer is malformed or sends
-// nothing; ErrForbidden: the token may not publish (or not that source).
+// Ingest joins a WHIP publisher: each of j.Publishes is published as the WebSocket protocol's
+// publish would be, and the answer, with every candidate, is returned. ErrBadRequest: the offer
+// is malformed or publishes nothing; ErrForbidden: the token may not publish (or not that source).
 func (m *Manager) Ingest(ctx context.Context, j HTTPJoin) (*Participant, string, error) {
-	sections, err := parseOffer(j.Offer, m.cfg.Limits.MaxOfferSections)
-	if err != nil {
-		return nil, "", err
-	}
-	var publishes []*protocol.Publish
-	for _, s := range sections {
-		if !s.sends() {
-			continue
-		}
-		pub := &protocol.Publish{CID: s.trackID, Kind: s.kind, Source: protocol.SourceCamera, Layers: s.layers}
-		if pub.CID == "" {
-			pub.CID = "mid-" + s.mid
-		}
-		if s.kind == protocol.KindAudio {
-			pub.Source = protocol.SourceMicrophone
-		}
-		publishes = append(publishes, pub)
-	}
-	if len(publishes) == 0 {
+	if len(j.Publishes) == 0 {
 		return nil, "", fmt.Errorf("%w: the offer sends no audio or video", ErrBadRequest)
 	}
 	jp := j.Join
@@ -112,7 +105,7 @@ func (m *Manager) Ingest(ctx context.Context, j HTTPJoin) (*Participant, string,
 	jp.Permissions.CanSubscribe, jp.AutoSubscribe = false, false
 	jp.Sink = newHTTPSession(j.Gone, "")
 	return m.joinOverHTTP(ctx, j.Room, jp, peer.Publisher, func(p *Participant) (string, error) {
-		for _, pub := range publishes {
+		for _, pub := range j.Publishes {
 			if err := p.handlePublish(pub); err != nil {
 				return "", err
 			}
@@ -125,14 +118,10 @@ func (m *Manager) Ingest(ctx context.Context, j HTTPJoin) (*Participant, string,
 	})
 }
 
-// Egress joins a WHEP viewer: each m-section its offer receives on carries one of the room's
-// tracks (From's only, when set) of its kind and codec, cameras and microphones first; the
-// allocator chooses the video layers as for any subscriber. ErrNotFound: nothing to play.
+// Egress joins a WHEP viewer: each of j.Receiving carries one of the room's tracks (From's
+// only, when set) of its kind and codec, cameras and microphones first; the allocator chooses
+// the video layers as for any subscriber. ErrNotFound: nothing to play.
 func (m *Manager) Egress(ctx context.Context, j HTTPJoin) (*Participant, string, error) {
-	sections, err := parseOffer(j.Offer, m.cfg.Limits.MaxOfferSections)
-	if err != nil {
-		return nil, "", err
-	}
 	jp := j.Join
 	if !jp.Permissions.CanSubscribe {
 		return nil, "", fmt.Errorf("%w: this token may not subscribe", ErrForbidden)
@@ -147,17 +136,14 @@ func (m *Manager) Egress(ctx context.Context, j HTTPJoin) (*Participant, string,
 		}
 		hs.bound = map[string]*PublishedTrack{}
 		candidates := p.playable(hs.from)
-		for _, s := range sections {
-			if !s.receives() {
-				continue
-			}
+		for _, s := range j.Receiving {
 			i := slices.IndexFunc(candidates, func(t *PublishedTrack) bool { return t.fits(s) })
 			if i < 0 {
 				continue
 			}
 			t := candidates[i]
 			candidates = slices.Delete(candidates, i, i+1)
-			at := func(dt *sfu.DownTrack) error { return hp.AddTrackAt(dt, s.mid) }
+			at := func(dt *sfu.DownTrack) error { return hp.AddTrackAt(dt, s.Mid) }
 			if err := p.subscribeOn(t, at); err != nil {
 				return "", err
 			}
@@ -238,10 +224,10 @@ func sourceRank(t *PublishedTrack) int {
 }
 
 // fits reports whether t can go on the offered m-section: its kind, a codec the client offers.
-func (t *PublishedTrack) fits(s offeredSection) bool {
+func (t *PublishedTrack) fits(s Receiving) bool {
 	t.owner.mu.Lock()
 	defer t.owner.mu.Unlock()
-	return t.info.Kind == s.kind && slices.ContainsFunc(s.mimeTypes, func(m string) bool {
+	return t.info.Kind == s.Kind && slices.ContainsFunc(s.MimeTypes, func(m string) bool {
 		return strings.EqualFold(m, t.info.MimeType)
 	})
 }

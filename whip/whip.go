@@ -75,13 +75,24 @@ func (h *Handler) Sessions() int {
 
 func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 	h.start(w, r, IngestPath, func(ctx context.Context, j room.HTTPJoin) (*room.Participant, string, error) {
+		sections, err := parseOffer(j.Offer, h.cfg.Rooms.Limits().MaxOfferSections)
+		if err != nil {
+			return nil, "", err
+		}
+		if j.Publishes, err = publishes(sections); err != nil {
+			return nil, "", err
+		}
 		return h.cfg.Rooms.Ingest(ctx, j)
 	})
 }
 
 func (h *Handler) egress(w http.ResponseWriter, r *http.Request) {
 	h.start(w, r, EgressPath, func(ctx context.Context, j room.HTTPJoin) (*room.Participant, string, error) {
-		j.From = r.PathValue("identity")
+		sections, err := parseOffer(j.Offer, h.cfg.Rooms.Limits().MaxOfferSections)
+		if err != nil {
+			return nil, "", err
+		}
+		j.Receiving, j.From = receivers(sections), r.PathValue("identity")
 		return h.cfg.Rooms.Egress(ctx, j)
 	})
 }

@@ -1,4 +1,4 @@
-package room
+package whip
 
 import (
 	"cmp"
@@ -10,10 +10,11 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 )
 
-// offeredSection is one audio or video m-section of a client's offer, as a session negotiated
-// over HTTP needs it: WHIP publishes each one, WHEP binds a track to each.
+// offeredSection is one audio or video m-section of a client's offer: WHIP publishes each one
+// it sends on, WHEP has a track bound to each one it receives on.
 type offeredSection struct {
 	mid       string
 	kind      string   // protocol.KindAudio or KindVideo
@@ -29,15 +30,49 @@ func (s offeredSection) receives() bool {
 	return s.direction == "sendrecv" || s.direction == "recvonly"
 }
 
+// publishes is what a WHIP offer publishes, as the WebSocket protocol's publish would say it:
+// a camera or a microphone for each m-section it sends on, its simulcast rids as layers.
+func publishes(sections []offeredSection) ([]*protocol.Publish, error) {
+	var out []*protocol.Publish
+	for _, s := range sections {
+		if !s.sends() {
+			continue
+		}
+		pub := &protocol.Publish{CID: s.trackID, Kind: s.kind, Source: protocol.SourceCamera, Layers: s.layers}
+		if pub.CID == "" {
+			pub.CID = "mid-" + s.mid
+		}
+		if s.kind == protocol.KindAudio {
+			pub.Source = protocol.SourceMicrophone
+		}
+		out = append(out, pub)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: the offer sends no audio or video", room.ErrBadRequest)
+	}
+	return out, nil
+}
+
+// receivers are the m-sections a WHEP offer receives on, for room to bind tracks to.
+func receivers(sections []offeredSection) []room.Receiving {
+	var out []room.Receiving
+	for _, s := range sections {
+		if s.receives() {
+			out = append(out, room.Receiving{Mid: s.mid, Kind: s.kind, MimeTypes: s.mimeTypes})
+		}
+	}
+	return out
+}
+
 // parseOffer reads the audio and video m-sections of an offer; other m-sections (data) are
 // skipped. maxSections bounds the m-sections before anything is kept of them.
 func parseOffer(offer string, maxSections int) ([]offeredSection, error) {
 	if n := strings.Count(offer, "\nm="); n > maxSections {
-		return nil, fmt.Errorf("%w: the offer has %d m-sections, at most %d", ErrLimit, n, maxSections)
+		return nil, fmt.Errorf("%w: the offer has %d m-sections, at most %d", room.ErrLimit, n, maxSections)
 	}
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(offer); err != nil {
-		return nil, fmt.Errorf("%w: malformed SDP: %v", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: malformed SDP: %v", room.ErrBadRequest, err)
 	}
 	var out []offeredSection
 	for _, m := range d.MediaDescriptions {
@@ -77,7 +112,7 @@ func parseOffer(offer string, maxSections int) ([]offeredSection, error) {
 			}
 		}
 		if s.mid == "" {
-			return nil, fmt.Errorf("%w: an m-section has no mid", ErrBadRequest)
+			return nil, fmt.Errorf("%w: an m-section has no mid", room.ErrBadRequest)
 		}
 		if kind == protocol.KindVideo && len(rids) > 1 {
 			s.layers = orderLayers(rids, order)
@@ -85,7 +120,7 @@ func parseOffer(offer string, maxSections int) ([]offeredSection, error) {
 		out = append(out, s)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: the offer has no audio or video", ErrBadRequest)
+		return nil, fmt.Errorf("%w: the offer has no audio or video", room.ErrBadRequest)
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package room
+package whip
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 )
 
 // offerSDP joins an SDP's session part and m-sections (lines without \r\n).
@@ -86,11 +87,11 @@ func TestParseOfferRefuses(t *testing.T) {
 		name, offer string
 		want        error
 	}{
-		{"not SDP", "hello", ErrBadRequest},
-		{"no media", offerSDP(), ErrBadRequest},
-		{"data only", offerSDP([]string{"m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=mid:0"}), ErrBadRequest},
-		{"no mid", offerSDP(video()), ErrBadRequest},
-		{"too many m-sections", offerSDP(video("a=mid:0"), video("a=mid:1"), video("a=mid:2")), ErrLimit},
+		{"not SDP", "hello", room.ErrBadRequest},
+		{"no media", offerSDP(), room.ErrBadRequest},
+		{"data only", offerSDP([]string{"m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=mid:0"}), room.ErrBadRequest},
+		{"no mid", offerSDP(video()), room.ErrBadRequest},
+		{"too many m-sections", offerSDP(video("a=mid:0"), video("a=mid:1"), video("a=mid:2")), room.ErrLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := parseOffer(tc.offer, 2); !errors.Is(err, tc.want) {
