@@ -439,8 +439,8 @@ func (d *DownTrack) lookup(out uint16) (seqMapEntry, bool) {
 }
 
 // SendPadding sends up to n padding-only packets (255 bytes of padding each) in this
-// subscriber's sequence: bandwidth probes that raise the sending rate without media. It returns
-// how many bits it sent.
+// subscriber's sequence, at once: a bandwidth probe, one probe cluster for the connection's
+// estimator (bwe.Estimator.BeginProbe). It returns how many bits it sent.
 func (d *DownTrack) SendPadding(n int) int {
 	if n <= 0 || !d.bound.Load() || d.receiver.p.Kind != webrtc.RTPCodecTypeVideo || d.out.Holding() {
 		return 0
@@ -466,6 +466,12 @@ func (d *DownTrack) SendPadding(n int) int {
 	}
 	d.padMu.Lock()
 	defer d.padMu.Unlock()
+	if d.transport != nil {
+		if est := d.transport.Estimator(); est != nil {
+			est.BeginProbe()
+			defer est.EndProbe()
+		}
+	}
 	h := &d.pad.hdr
 	bits := 0
 	for i := 0; i < n; i++ {

@@ -140,9 +140,9 @@ func TestDecide(t *testing.T) {
 		}
 	}
 	// Dynacast turned f off, but it could flow: the subscriber would take 1.65 Mbps, and the
-	// 800 kbps budget calls for a probe of a quarter of the estimate.
-	if res.Paused || !res.Probing || res.Desired != 1_650_000 || s.Prober.Rate() != 250_000 {
-		t.Errorf("paused %v, probing %v at %d, desired %d; want no pause, a 250 kbps probe, 1.65 Mbps desired",
+	// 800 kbps budget calls for a probe cluster at twice the estimate.
+	if res.Paused || !res.Probing || res.Desired != 1_650_000 || s.Prober.Rate() != 2_000_000 {
+		t.Errorf("paused %v, probing %v at %d, desired %d; want no pause, a cluster at 2 Mbps, 1.65 Mbps desired",
 			res.Paused, res.Probing, s.Prober.Rate(), res.Desired)
 	}
 }

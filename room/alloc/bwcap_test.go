@@ -28,11 +28,15 @@ const (
 // capLink is a capped downlink seen through a send-side estimator, reduced to the two rules the
 // allocator meets: when more is sent than the link carries, the estimate falls to 85% of what
 // gets through; otherwise it grows by 8% a second, but only up to 1.5× what is acknowledged
-// (+50 kbps), so that it learns a higher rate only from what is sent.
+// (+50 kbps), so that it learns a higher rate only from what is sent or from a probe cluster.
 type capLink struct {
 	cap float64 // bits/s
 	est float64
 }
+
+// probe is a probe cluster: the estimator reads the link's rate from its spread, up to three
+// times the estimate (sfu/bwe's probeMaxGain).
+func (l *capLink) probe() { l.est = max(l.est, min(l.cap, 3*l.est)) }
 
 func (l *capLink) step(offered float64, dt time.Duration) {
 	if offered > l.cap {
@@ -95,8 +99,10 @@ func (s *capSim) run(d time.Duration) {
 		if s.ticks%allocateEvery == 0 {
 			s.allocate()
 		}
-		padding := float64(s.sub.Prober.Padding(s.now, simTick)*PaddingBits) / simTick.Seconds()
-		offered := padding
+		if s.sub.Prober.Padding(s.now, simTick) > 0 {
+			s.link.probe()
+		}
+		offered := 0.0
 		for _, a := range simAudio {
 			offered += float64(a + audioPacketOverhead)
 		}

@@ -4,43 +4,49 @@ import "time"
 
 // Bandwidth probing. The send-side estimator only learns what the path carries from what is
 // sent (it stays below 1.5x the acknowledged rate), so when the allocator wants more than the
-// estimate, padding raises the rate for a short while; if the estimate follows, probing goes
-// on, otherwise it backs off (the path is really capped and probes would only hurt it).
+// estimate, the prober sends a probe cluster: a burst of padding sent at once, about
+// ProbeCluster's worth at twice the estimate. The bottleneck spreads it out at its own rate,
+// and the estimator (sfu/bwe) reads that rate from the feedback within a report or two, as
+// libwebrtc's probes do. A burst costs little, so unlike the second of padding it replaces,
+// it can be repeated: at once after one that raised the estimate, and after a pause that
+// grows up to ProbeMaxBackoff (ProbePausedBackoff while a video is paused for bandwidth) after
+// one that did not.
 const (
-	ProbeDuration   = time.Second
-	ProbeMinBackoff = 2 * time.Second
-	ProbeMaxBackoff = 30 * time.Second
-	PaddingBits     = (12 + 255) * 8 // one padding-only packet
-	probeGain       = 110            // percent: the estimate a successful probe reaches
-	// ProbeMinRate is the least padding a probe sends. The estimator grows to at most 1.5× what
-	// the subscriber acknowledges (+50 kbps), so a subscriber whose videos are all paused (it
-	// acknowledges its audio only) needs padding of about this much to reach an estimate that
-	// fits a 150 kbps lowest layer; a quarter of its low estimate never would.
-	ProbeMinRate = 100_000
-	// ProbeQuiet: no probe this long after the estimate fell. The estimator found the path's
-	// limit then; padding on top of media at that limit only overloads it (the estimator grows
-	// towards the limit again by itself).
-	ProbeQuiet = 10 * time.Second
-	// ProbePausedQuiet replaces ProbeQuiet while a video is paused for bandwidth: its viewer
-	// sees nothing of it, and what flows is mostly audio, so padding costs little. An estimate
+	ProbeCluster    = 15 * time.Millisecond  // of padding at twice the estimate, sent at once
+	ProbeClusterMin = 6                      // packets at least: a spread to measure
+	probeFactor     = 2                      // a cluster's rate, × the estimate
+	probeWait       = 600 * time.Millisecond // for the estimate to follow a cluster
+	ProbeMinBackoff = time.Second
+	// ProbeMaxBackoff: a narrowed link is probed every 8 s at most; a burst there costs about
+	// 0.4 % of it.
+	ProbeMaxBackoff = 8 * time.Second
+	// ProbePausedBackoff replaces ProbeMaxBackoff while a video is paused for bandwidth: its
+	// viewer sees nothing of it, so a lifted cap must be found within a second or two.
+	ProbePausedBackoff = time.Second
+	PaddingBits        = (12 + 255) * 8 // one padding-only packet
+	probeGain          = 110            // percent: the estimate a successful probe reaches
+	// ProbeQuiet: no probe this long after the estimate fell. The estimator is finding the
+	// path's limit then; a burst on a queue that is still full tells nothing new.
+	ProbeQuiet = 2 * time.Second
+	// ProbePausedQuiet replaces ProbeQuiet while a video is paused for bandwidth. An estimate
 	// that fell in a burst of joins otherwise left some newcomers without video for 12-14 s
 	// (podium load, 20 rooms of 4 joining at once).
-	ProbePausedQuiet = ProbeMinBackoff
+	ProbePausedQuiet = time.Second
 )
 
-// Prober plans the padding of one subscriber.
+// Prober plans the probe clusters of one subscriber.
 type Prober struct {
-	until    time.Time // probing while now < until
-	rate     int64     // extra bits per second while probing
-	next     time.Time // earliest start of the next probe
+	until    time.Time // a cluster is out, waiting for the estimate to follow, while now < until
+	rate     int64     // bits/s of the cluster out
+	packets  int       // of the cluster still to send (at the next tick)
+	ended    time.Time // when the last probe ended
 	backoff  time.Duration
 	startEst int
 	lastEst  int       // the estimate at the last allocation
 	lastDrop time.Time // when the estimate last fell: the path was full then
-	carry    int64     // padding bits due but not sent (less than a packet), for the next tick
 }
 
-// Rate is the padding planned (bits/s), 0 when not probing.
+// Rate is the rate of the cluster out (bits/s), 0 when not probing.
 func (pr *Prober) Rate() int64 { return pr.rate }
 
 // StartEstimate is the estimate the current probe started from.
@@ -49,11 +55,10 @@ func (pr *Prober) StartEstimate() int { return pr.startEst }
 // Plan decides, after an allocation, whether to probe: desired is what the subscriber would
 // receive with unlimited bandwidth, budget its video budget, est the measured estimate (bits/s;
 // negative: nothing measured yet, so a probe would have nothing to lift). A probe that raised
-// the estimate by probeGain is followed by another; one that did not, or during which the
-// estimate fell (the padding congested the path), ends and the next waits longer. Padding is a
-// quarter of the estimate (at least ProbeMinRate, at most the deficit), and there is none for
-// ProbeQuiet after the estimate fell (ProbePausedQuiet while a video is paused for bandwidth):
-// near a real cap, probes are what overload it.
+// the estimate by probeGain is followed by another at once; one that did not, or after which
+// the estimate fell (the burst overflowed the path), ends and the next waits longer. There is
+// none for ProbeQuiet after the estimate fell (ProbePausedQuiet while a video is paused for
+// bandwidth).
 func (pr *Prober) Plan(now time.Time, desired, budget int64, est, maxRate int, paused bool) {
 	if est < 0 || budget < 0 { // no estimate, or estimation off
 		return
@@ -62,37 +67,38 @@ func (pr *Prober) Plan(now time.Time, desired, budget int64, est, maxRate int, p
 		pr.lastDrop = now
 	}
 	pr.lastEst = est
-	probing := !pr.until.IsZero()
-	if fell := est < pr.startEst*95/100; probing && (!now.Before(pr.until) || fell) { // did it help?
-		if !fell && est >= pr.startEst*probeGain/100 {
+	if !pr.until.IsZero() { // did it help?
+		gained, fell := est >= pr.startEst*probeGain/100, est < pr.startEst*95/100
+		switch {
+		case gained:
 			pr.backoff = 0
-		} else if pr.backoff = max(ProbeMinBackoff, pr.backoff*2); pr.backoff > ProbeMaxBackoff {
-			pr.backoff = ProbeMaxBackoff
+		case fell || !now.Before(pr.until):
+			pr.backoff = min(max(ProbeMinBackoff, pr.backoff*2), ProbeMaxBackoff)
+		default:
+			return // its feedback is not in yet
 		}
-		pr.next, pr.until, pr.rate, pr.carry = now.Add(pr.backoff), time.Time{}, 0, 0
+		pr.until, pr.rate, pr.packets, pr.ended = time.Time{}, 0, 0, now
 	}
-	deficit := desired - budget
-	quietFor := ProbeQuiet
+	quietFor, backoff := ProbeQuiet, pr.backoff
 	if paused {
-		quietFor = ProbePausedQuiet
+		quietFor, backoff = ProbePausedQuiet, min(backoff, ProbePausedBackoff)
 	}
 	quiet := !pr.lastDrop.IsZero() && now.Sub(pr.lastDrop) < quietFor
-	if deficit <= 0 || est >= maxRate || now.Before(pr.next) || !pr.until.IsZero() || quiet {
+	if desired-budget <= 0 || est >= maxRate || now.Before(pr.ended.Add(backoff)) || quiet {
 		return
 	}
-	pr.rate = min(deficit, max(int64(est)/4, ProbeMinRate))
-	pr.until, pr.startEst, pr.carry = now.Add(ProbeDuration), est, 0
+	pr.rate = min(probeFactor*int64(est), int64(maxRate))
+	pr.packets = max(int(pr.rate*int64(ProbeCluster)/int64(time.Second)/PaddingBits), ProbeClusterMin)
+	pr.until, pr.startEst = now.Add(probeWait), est
 }
 
-// Padding is how many padding packets a tick of length tick sends at now. What a tick owes is
-// rarely a whole number of packets: the rest carries over, so that a rate under one packet per
-// tick is still sent, and every rate at the rate planned.
+// Padding is how many padding packets to send at now, at once: the cluster planned, at the
+// first tick after it (tick is the room's, unused).
 func (pr *Prober) Padding(now time.Time, tick time.Duration) int {
-	if pr.rate <= 0 || !now.Before(pr.until) {
+	if pr.packets <= 0 || !now.Before(pr.until) {
 		return 0
 	}
-	due := pr.rate*int64(tick)/int64(time.Second) + pr.carry
-	packets := int(due / PaddingBits)
-	pr.carry = due - int64(packets)*PaddingBits
-	return packets
+	n := pr.packets
+	pr.packets = 0
+	return n
 }

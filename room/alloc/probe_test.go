@@ -7,7 +7,7 @@ import (
 
 const tick = 100 * time.Millisecond
 
-// TestProbePlan: one plan from a fresh prober: when it probes, and at what rate.
+// TestProbePlan: one plan from a fresh prober: when it probes, and how big a cluster.
 func TestProbePlan(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	for _, tc := range []struct {
@@ -15,94 +15,73 @@ func TestProbePlan(t *testing.T) {
 		desired, budget int64
 		est, maxRate    int
 		wantRate        int64
+		wantPackets     int
 	}{
-		{"a quarter of the estimate", 2_000_000, 500_000, 800_000, 20_000_000, 200_000},
-		{"at most the deficit", 600_000, 500_000, 800_000, 20_000_000, 100_000},
-		{"at least ProbeMinRate", 2_000_000, 0, 60_000, 20_000_000, ProbeMinRate},
-		{"nothing missing: none", 400_000, 500_000, 800_000, 20_000_000, 0},
-		{"nothing measured yet: none", 2_000_000, 500_000, -1, 20_000_000, 0},
-		{"estimation off: none", 2_000_000, -1, 800_000, 20_000_000, 0},
-		{"at the estimator's ceiling: none", 30_000_000, 19_000_000, 20_000_000, 20_000_000, 0},
+		{"twice the estimate for 15 ms", 2_000_000, 500_000, 800_000, 20_000_000, 1_600_000, 11},
+		{"at least ProbeClusterMin packets", 2_000_000, 0, 60_000, 20_000_000, 120_000, ProbeClusterMin},
+		{"at most the estimator's ceiling", 30_000_000, 14_000_000, 15_000_000, 20_000_000, 20_000_000, 140},
+		{"nothing missing: none", 400_000, 500_000, 800_000, 20_000_000, 0, 0},
+		{"nothing measured yet: none", 2_000_000, 500_000, -1, 20_000_000, 0, 0},
+		{"estimation off: none", 2_000_000, -1, 800_000, 20_000_000, 0, 0},
+		{"at the estimator's ceiling: none", 30_000_000, 19_000_000, 20_000_000, 20_000_000, 0, 0},
 	} {
 		var pr Prober
 		pr.Plan(t0, tc.desired, tc.budget, tc.est, tc.maxRate, false)
 		if pr.Rate() != tc.wantRate {
-			t.Errorf("%s: probe of %d bits/s, want %d", tc.name, pr.Rate(), tc.wantRate)
+			t.Errorf("%s: probe at %d bits/s, want %d", tc.name, pr.Rate(), tc.wantRate)
 		}
-		if tc.wantRate > 0 && (pr.Padding(t0.Add(ProbeDuration), tick) != 0 || pr.Padding(t0, tick) == 0 && tc.wantRate >= 10*PaddingBits) {
-			t.Errorf("%s: padding does not last exactly ProbeDuration", tc.name)
+		if n := pr.Padding(t0.Add(tick), tick); n != tc.wantPackets {
+			t.Errorf("%s: a cluster of %d packets, want %d", tc.name, n, tc.wantPackets)
+		}
+		if n := pr.Padding(t0.Add(2*tick), tick); n != 0 {
+			t.Errorf("%s: %d more packets at the next tick: a cluster is sent once, at once", tc.name, n)
 		}
 	}
 }
 
-// TestProbeBacksOffNearACap: a probe after which the estimate did not grow by probeGain, or
-// during which it fell, is followed by longer and longer pauses; a probe that helped is followed
-// by another at once.
-func TestProbeBacksOffNearACap(t *testing.T) {
+// TestProbeBacksOff: a probe after which the estimate did not grow by probeGain, or after
+// which it fell, is followed by longer and longer pauses, up to ProbeMaxBackoff (never the
+// 30 s of the second-long probes before); while a video is paused for bandwidth, at most
+// ProbePausedBackoff. A probe that helped is followed by another at once.
+func TestProbeBacksOff(t *testing.T) {
+	for _, paused := range []bool{false, true} {
+		var pr Prober
+		now := time.Unix(1000, 0)
+		var gaps []time.Duration
+		last := now
+		for len(gaps) < 6 {
+			pr.Plan(now, 2_000_000, 500_000, 800_000, 20_000_000, paused)
+			if pr.Padding(now, tick) > 0 {
+				gaps = append(gaps, now.Sub(last))
+				last = now
+			}
+			now = now.Add(200 * time.Millisecond) // an allocation every two ticks; the estimate stays
+		}
+		t.Logf("paused %v: probes after %v", paused, gaps)
+		want := []time.Duration{0, 1600 * time.Millisecond, 2600 * time.Millisecond, 4600 * time.Millisecond, 8600 * time.Millisecond, 8600 * time.Millisecond}
+		if paused {
+			want = []time.Duration{0, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond}
+		}
+		for i := range want {
+			if gaps[i] != want[i] {
+				t.Errorf("paused %v: probes after %v, want %v", paused, gaps, want)
+				break
+			}
+		}
+	}
+	// A probe that raised the estimate by 20 % is followed by another at once.
 	var pr Prober
 	t0 := time.Unix(1000, 0)
 	pr.Plan(t0, 2_000_000, 500_000, 800_000, 20_000_000, false)
-	if pr.Rate() != 200_000 || !pr.until.Equal(t0.Add(ProbeDuration)) {
-		t.Fatalf("probe of %d bits/s until %v, want a quarter of the 800 kbps estimate for %v", pr.Rate(), pr.until, ProbeDuration)
-	}
-	// The estimate fell during the probe: it ends at once, and no probe for ProbeQuiet.
-	pr.Plan(t0.Add(200*time.Millisecond), 2_000_000, 400_000, 700_000, 20_000_000, false)
-	if pr.Rate() != 0 || pr.backoff != ProbeMinBackoff {
-		t.Fatalf("after the estimate fell: rate %d, backoff %v", pr.Rate(), pr.backoff)
-	}
-	pr.Plan(t0.Add(ProbeQuiet), 2_000_000, 400_000, 700_000, 20_000_000, false)
-	if pr.Rate() != 0 {
-		t.Fatalf("probe of %d bits/s within %v of the estimate falling", pr.Rate(), ProbeQuiet)
-	}
-	// The next probe raises the estimate by 5% only: the pause doubles.
-	at := t0.Add(ProbeQuiet + 200*time.Millisecond + time.Millisecond)
-	pr.Plan(at, 2_000_000, 400_000, 700_000, 20_000_000, false)
-	pr.Plan(at.Add(ProbeDuration), 2_000_000, 400_000, 735_000, 20_000_000, false)
-	if pr.backoff != 2*ProbeMinBackoff {
-		t.Fatalf("backoff %v after a probe that gained 5%%, want %v", pr.backoff, 2*ProbeMinBackoff)
-	}
-	// A probe that raises it by 20% is followed by another at once.
-	at = pr.next
-	pr.Plan(at, 2_000_000, 400_000, 735_000, 20_000_000, false)
-	pr.Plan(at.Add(ProbeDuration), 2_000_000, 500_000, 900_000, 20_000_000, false)
-	if pr.backoff != 0 || pr.Rate() == 0 {
-		t.Fatalf("after a successful probe: backoff %v, rate %d; want another probe at once", pr.backoff, pr.Rate())
-	}
-	// Failures double the pause up to ProbeMaxBackoff.
-	for range 10 {
-		at = pr.next.Add(ProbeQuiet)
-		pr.Plan(at, 2_000_000, 500_000, 900_000, 20_000_000, false)
-		pr.Plan(at.Add(ProbeDuration), 2_000_000, 500_000, 900_000, 20_000_000, false)
-	}
-	if pr.backoff != ProbeMaxBackoff {
-		t.Fatalf("backoff %v after ten failed probes, want %v", pr.backoff, ProbeMaxBackoff)
-	}
-}
-
-// TestPaddingKeepsItsRate: what a tick owes is rarely a whole number of packets; the rest
-// carries over, so that a probe sends at its rate, even one under a packet per tick (a subscriber
-// whose videos are all paused needs just a little more than its audio to reach a lowest layer).
-func TestPaddingKeepsItsRate(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	for _, rate := range []int64{30_000, ProbeMinRate, 250_000} {
-		var pr Prober
-		pr.Plan(t0, rate, 0, 1_000_000, 20_000_000, true) // the deficit sets the rate
-		if pr.Rate() != rate {
-			t.Fatalf("probe of %d bits/s, want %d", pr.Rate(), rate)
-		}
-		sent := 0
-		for i := range int(ProbeDuration / tick) {
-			sent += pr.Padding(t0.Add(time.Duration(i)*tick), tick)
-		}
-		want := int(rate / PaddingBits)
-		if sent < want-1 || sent > want+1 {
-			t.Errorf("%d bits/s: %d padding packets in a probe, want %d", rate, sent, want)
-		}
+	pr.Padding(t0, tick)
+	pr.Plan(t0.Add(200*time.Millisecond), 2_000_000, 700_000, 960_000, 20_000_000, false)
+	if pr.backoff != 0 || pr.Rate() != 2*960_000 || pr.Padding(t0.Add(300*time.Millisecond), tick) == 0 {
+		t.Errorf("after a probe that helped: backoff %v, rate %d; want another at once", pr.backoff, pr.Rate())
 	}
 }
 
 // TestPausedVideoIsProbedSoonAfterADrop: after the estimate fell, a subscriber with every video
-// flowing waits ProbeQuiet before padding; one with a video paused for bandwidth (it sees
+// flowing waits ProbeQuiet before probing; one with a video paused for bandwidth (it sees
 // nothing of it) waits ProbePausedQuiet only.
 func TestPausedVideoIsProbedSoonAfterADrop(t *testing.T) {
 	t0 := time.Unix(1000, 0)

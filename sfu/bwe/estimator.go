@@ -79,6 +79,8 @@ const (
 	creepFrom    = 0.97
 	creepGrowth  = 1.04 // per second, from creepFrom to creepTo × the last congestion
 	creepTo      = 1.1
+	// appLimitedNear: sent under this share of the target, at or above the cap: no growth.
+	appLimitedNear = 0.9
 )
 
 type sentPacket struct {
@@ -444,6 +446,11 @@ func (e *Estimator) update(now time.Time) {
 			e.lastState = "decrease"
 			e.startup = false
 		}
+	case e.congested > 0 && e.target >= e.congested && e.lastSent < appLimitedNear*e.target:
+		// At or above the cap found before while sending less than the target: growing would
+		// only claim what nothing tests (and the allocator would fill it and overrun the cap).
+		// A probe cluster finds a lifted cap.
+		e.lastState = "hold"
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
 		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()
 		growth := farGrowth

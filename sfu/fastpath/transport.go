@@ -75,6 +75,9 @@ type Transport struct {
 	heldWarned atomic.Bool   // the route's loss was logged
 }
 
+// Estimator is the connection's bandwidth estimator, nil when it estimates nothing.
+func (t *Transport) Estimator() *bwe.Estimator { return t.est }
+
 // rtcpOut is the SRTCP context of what Podium writes to the client itself. It is its own, not
 // pion's session's: SRTCP numbers each sender SSRC's packets, and what goes through it carries
 // an SSRC that pion's session never sends with (feedback.Upstream.SSRCs), so no index is used
