@@ -34,7 +34,7 @@ func TestTileInitialsAndInvite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withToken := b.NewPage(t, keyed.HTTPURL()+"/?"+url.Values{"token": {tok}, "video": {"0"}, "audio": {"0"}}.Encode())
+	withToken := b.NewPage(t, keyed.HTTPURL()+"/?"+url.Values{"token": {tok}, "video": {"0"}, "audio": {"0"}, "autojoin": {"1"}}.Encode())
 	withToken.WaitFor(t, `window.podiumApp?.state.phase === 'connected'`, 30*time.Second)
 	if !MustEval[bool](t, withToken, `document.getElementById('invite').hidden`) {
 		t.Error("joined with a token: the invite button offers a room link that admits no one")

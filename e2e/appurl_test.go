@@ -33,7 +33,7 @@ func TestAppConnectsOnlyWhereAllowed(t *testing.T) {
 	}
 	b := NewBrowser(t)
 	open := func(server string) *Page {
-		q := url.Values{"token": {tok}, "url": {server}, "video": {"0"}, "audio": {"0"}}
+		q := url.Values{"token": {tok}, "url": {server}, "video": {"0"}, "audio": {"0"}, "autojoin": {"1"}}
 		return b.NewPage(t, n.HTTPURL()+"/?"+q.Encode())
 	}
 

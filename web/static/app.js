@@ -1,16 +1,25 @@
-// The conference app: a lobby, then a stage (the dominant speaker or a screen share) with a
-// filmstrip, chat, device selection and call controls. URL parameters:
-//   ?token=JWT[&url=ws://host:port]          join with this token, no lobby (another server's url
-//                                            only if this one allows it: --allowed-app-urls)
+// The conference app: a pre-join screen (camera preview, devices, join muted), then a stage (the
+// speaker or a screen share) with a filmstrip or a grid, chat, the participant list, raised hands
+// and reactions, device selection and call controls; a "you left" screen to rejoin. URL parameters:
+//   ?token=JWT[&url=ws://host:port]          join with this token from the pre-join screen (another
+//                                            server's url only if this one allows it:
+//                                            --allowed-app-urls); with autojoin=1 at once
 //   ?room=R&name=N[&identity=I]&autojoin=1   get a dev token and join at once
 //   simulcast=0   publish the camera as one layer      video=0 / audio=0   do not publish it
 //   adaptive=0    do not tell the server the size each video is shown at
 // Tests read window.podiumApp {room, state, view} and await window.podiumStats().
 
-import { Room, collectStats, listDevices } from './podium.js';
+import { Room, collectStats } from './podium.js';
 import { View } from './ui.js';
 import { Chat, CHAT_TOPIC } from './chat.js';
 import { Quality } from './quality.js';
+import { PreJoin } from './prejoin.js';
+import { Outage, OUTAGE_TEXT } from './outage.js';
+import { Meeting, reactionPicker, renderPeople, shortcuts } from './meeting.js';
+import { friendly, showMessage } from './errors.js';
+import { DevicePanel } from './devices.js';
+import { Tiles, layerName, tileKey } from './tiles.js';
+import { checkServerURL, defaultURL, devToken, makeIdentity, publishMedia } from './joining.js';
 
 /** @typedef {import('./room.js').Room} RoomT */
 /** @typedef {import('./participant.js').Participant} Participant */
@@ -37,13 +46,30 @@ const state = {
   publishError: null,
   /** Why the last session ended ("client", "kicked", "connection_lost", ...). @type {string | null} */
   leaveReason: null,
-  /** The audio output chosen in the device panel. */
-  sinkId: '',
+  /** How the last join was made, for "Rejoin". @type {{url: string, token: string} | {roomName: string, name: string, identity: string} | null} */
+  lastJoin: null,
+  /** What the connection lacks now: '' (nothing), offline, signal or media. */
+  outage: '',
 };
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const form = /** @type {HTMLFormElement} */ ($('join-form'));
-const view = new View($('stage'), $('filmstrip'), { onPin: (tile) => togglePin(tile.key) });
+const view = new View({ stage: $('stage'), filmstrip: $('filmstrip'), grid: $('grid') }, { onPin: (tile) => tiles.togglePin(tile.key) });
+/** Display names by identity, kept after people leave (for the chat). @type {Map<string, string>} */
+const names = new Map();
+const prejoin = new PreJoin($, { video: flag('video'), audio: flag('audio') });
+const meeting = new Meeting({
+  send: (topic, payload, to) => app.room ? app.room.sendData(payload, { topic, reliable: true, ...(to ? { to } : {}) }) : Promise.reject(new Error('not connected')),
+  onHand: (identity, raised) => {
+    const t = tiles.of(identity, state.identity);
+    t?.setHand(raised);
+    if (identity === state.identity) $('btn-hand').setAttribute('aria-pressed', String(raised));
+    else if (raised) toast(`${names.get(identity) ?? identity} raised a hand`);
+    refreshPeople();
+  },
+  onReaction: (identity, emoji) => tiles.of(identity, state.identity)?.react(emoji, identity),
+});
+const outage = new Outage((cause) => showOutage(cause));
 const chat = new Chat($('chat'), /** @type {HTMLOListElement} */ ($('chat-log')), /** @type {HTMLFormElement} */ ($('chat-form')), {
   send: sendChat,
   onState: (open, unread) => {
@@ -54,18 +80,20 @@ const chat = new Chat($('chat'), /** @type {HTMLOListElement} */ ($('chat-log'))
   },
 });
 const quality = new Quality();
-/** Display names by identity, kept after people leave (for the chat). @type {Map<string, string>} */
-const names = new Map();
+const devicePanel = new DevicePanel($, () => app.room, (text) => toast(text));
+const tiles = new Tiles({
+  view, names, hands: meeting.hands, room: () => app.room, applySink: (a) => devicePanel.applySink(a), toast: (t) => toast(t),
+  onLocal: () => updateControls(), onPeople: () => refreshPeople(),
+});
 
-/** @type {{room: RoomT | null, state: typeof state, view: View, chat: Chat}} */
-const app = { room: null, state, view, chat };
+/** @type {{room: RoomT | null, state: typeof state, view: View, chat: Chat, prejoin: PreJoin, meeting: Meeting}} */
+const app = { room: null, state, view, chat, prejoin, meeting };
 const w = /** @type {any} */ (window);
 w.podiumApp = app;
 w.podiumStats = async () =>
   app.room ? collectStats(app.room) : { inboundVideo: [], inboundAudio: [], outbound: [], connectionState: { publisher: 'new', subscriber: 'new' }, transport: { subscriberBitrate: 0, publisherBitrate: 0, rtt: 0 } };
 
-/** @type {ReturnType<typeof setInterval> | undefined} */
-let statsTimer;
+let statsTimer = /** @type {ReturnType<typeof setInterval> | undefined} */ (undefined);
 
 // ---- status, views, errors
 
@@ -75,17 +103,28 @@ function setStatus(text, kind = 'idle') {
   $('status').dataset.state = kind;
 }
 
-/** @param {'lobby'|'conference'} name */
+/** @param {'lobby'|'conference'|'left'} name */
 function show(name) {
   $('lobby').hidden = name !== 'lobby';
   $('conference').hidden = name !== 'conference';
+  $('left').hidden = name !== 'left';
   document.body.dataset.view = name;
+  if (name === 'lobby' && !$('join-form').hidden) prejoin.start();
+  else prejoin.stop();
 }
 
-/** @param {string} msg */
-function showLobbyError(msg) {
-  $('lobby-error').textContent = msg;
-  $('lobby-error').hidden = !msg;
+/**
+ * Shows an outage at once: status, banner, frozen tiles, speaking rings off, quality "lost".
+ * @param {import('./outage.js').Cause} cause
+ */
+function showOutage(cause) {
+  state.outage = cause;
+  view.setOutage(!!cause);
+  document.body.dataset.outage = String(!!cause);
+  $('outage').hidden = !cause;
+  $('outage-why').textContent = OUTAGE_TEXT[cause];
+  if (cause) setStatus('Reconnecting…', 'outage');
+  else if (app.room?.state === 'connected') setStatus('Connected', 'connected');
 }
 
 /** @param {string} text */
@@ -98,59 +137,7 @@ function toast(text) {
   setTimeout(() => el.remove(), 3800);
 }
 
-/** @param {unknown} err */
-function errText(err) {
-  return err instanceof Error ? err.message : String(err);
-}
-
 // ---- joining
-
-/** A stable identity for a display name: a slug plus a random suffix, unique in the room. */
-function makeIdentity(/** @type {string} */ name) {
-  const slug = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 24) || 'guest';
-  return `${slug}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-function defaultURL() {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
-}
-
-/**
- * Refuses a server other than the page's own unless the page's server allows it
- * (--allowed-app-urls): a link with ?url= must not send the camera and microphone elsewhere.
- * @param {string} url
- */
-async function checkServerURL(url) {
-  let u;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`"${url}" is not a server address`);
-  }
-  const origin = `${u.protocol}//${u.host}`;
-  if (origin === defaultURL()) return;
-  const res = await fetch('/api/app-config').catch(() => null);
-  const config = res?.ok ? await res.json().catch(() => null) : null;
-  if (!Array.isArray(config?.allowedUrls) || !config.allowedUrls.includes(origin)) {
-    throw new Error(`this app connects only to its own server, not to ${origin}`);
-  }
-}
-
-/**
- * Asks the server for a development token (dev mode only).
- * @param {string} roomName
- * @param {string} identity
- * @param {string} name
- * @returns {Promise<{token: string, url: string}>}
- */
-async function devToken(roomName, identity, name) {
-  const res = await fetch(`/api/dev/token?${new URLSearchParams({ room: roomName, identity, name })}`);
-  if (res.status === 404) throw new Error('this server needs an invitation link: ask the organiser for one');
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(body?.message || `the server refused a token (HTTP ${res.status})`);
-  if (!body?.token) throw new Error('the server sent no token');
-  return { token: body.token, url: body.url || defaultURL() };
-}
 
 /**
  * @param {string} roomName
@@ -166,14 +153,16 @@ async function joinByName(roomName, name, identity) {
     fail(err);
     return;
   }
-  await join(creds.url, creds.token);
+  await join(creds.url, creds.token, { roomName, name, identity });
 }
 
 /**
  * @param {string} url
  * @param {string} token
+ * @param {NonNullable<typeof state.lastJoin>} [how] what "Rejoin" does again
  */
-async function join(url, token) {
+async function join(url, token, how = { url, token }) {
+  state.lastJoin = how;
   Object.assign(state, { phase: 'joining', error: null, leaveReason: null, ready: false, published: { camera: null, microphone: null, screen: null } });
   setStatus('Connecting…', 'connecting');
   try {
@@ -185,6 +174,8 @@ async function join(url, token) {
   const room = new Room({ adaptiveStream: state.adaptive });
   app.room = room;
   wire(room);
+  const pre = { micMuted: prejoin.micMuted, camOff: prejoin.camOff, devices: prejoin.devices };
+  prejoin.stop();
   try {
     await room.connect(url, token);
   } catch (err) {
@@ -198,65 +189,42 @@ async function join(url, token) {
   state.identity = me.identity;
   state.name = me.displayName;
   names.set(me.identity, me.displayName);
+  meeting.reset(me.identity);
+  outage.watch(room);
   $('room-title').textContent = room.name;
   document.title = `${room.name} · Podium`;
   setStatus('Connected', 'connected');
   chat.clear();
   show('conference');
   view.tile('local', { name: `${me.displayName} (you)`, local: true, participantSid: me.sid, identity: me.identity });
-  for (const p of room.participants.values()) addParticipant(p);
-  for (const sub of room.subscriptions.values()) addTrack(sub);
+  for (const p of room.participants.values()) tiles.addParticipant(p);
+  for (const sub of room.subscriptions.values()) tiles.addTrack(sub);
   refreshMeta();
   clearInterval(statsTimer);
   statsTimer = setInterval(() => updateStats(room), 1000);
   $('btn-screen').hidden = !navigator.mediaDevices?.getDisplayMedia;
-  await publishLocal(room);
-}
-
-/**
- * Publishes the camera and the microphone, together (their negotiations share one offer).
- * @param {RoomT} room
- */
-async function publishLocal(room) {
-  const [cam, mic] = await Promise.allSettled([
-    flag('video') ? room.publishCamera({ simulcast: state.simulcast }) : null,
-    flag('audio') ? room.publishMicrophone() : null,
-  ]);
-  const errors = [];
-  if (cam.status === 'rejected') errors.push(`camera: ${errText(cam.reason)}`);
-  else if (cam.value) state.published.camera = cam.value.sid;
-  if (mic.status === 'rejected') errors.push(`microphone: ${errText(mic.reason)}`);
-  else if (mic.value) state.published.microphone = mic.value.sid;
-  state.publishError = errors.length ? errors.join('; ') : null;
-  if (errors.length) {
+  refreshPeople();
+  const r = await publishMedia(room, { ...pre, simulcast: state.simulcast, video: flag('video'), audio: flag('audio') });
+  state.published.camera = r.camera?.sid ?? null;
+  state.published.microphone = r.microphone?.sid ?? null;
+  state.publishError = r.errors.length ? r.errors.join('; ') : null;
+  if (r.errors.length) {
     console.warn('podium app: could not publish', state.publishError);
-    toast(`Could not start ${errors.map((e) => e.split(':')[0]).join(' and ')}`);
+    toast(`Could not start ${r.errors.map((e) => e.split(':')[0]).join(' and ')}`);
   }
-  showLocalVideo();
+  tiles.showLocalVideo();
   updateControls();
   state.ready = true;
 }
 
-function showLocalVideo() {
-  const pub = app.room?.publicationBySource('camera');
-  const t = view.tiles.get('local');
-  if (!t) return;
-  if (!pub) {
-    t.clearVideo();
-    return;
-  }
-  t.clearVideo();
-  t.setVideo(pub.sid, (v) => {
-    v.srcObject = new MediaStream([pub.track]);
-  });
-}
 
 /** @param {unknown} err */
 function fail(err) {
   state.phase = 'error';
-  state.error = errText(err);
+  state.error = err instanceof Error ? err.message : String(err);
   setStatus('Not connected', 'error');
-  showLobbyError(`Could not join: ${state.error}`);
+  const f = friendly(err);
+  showMessage($('lobby-error'), f.text, f.detail);
   show('lobby');
   console.error('podium app:', err);
 }
@@ -266,28 +234,32 @@ function fail(err) {
 /** @param {RoomT} room */
 function wire(room) {
   room.on('participantJoined', ({ participant }) => {
-    addParticipant(participant);
+    tiles.addParticipant(participant);
+    refreshMeta();
+    meeting.joined(participant.identity);
     if (!participant.permissions?.hidden) {
       toast(`${participant.displayName} joined`);
       chat.system(`${participant.displayName} joined`);
     }
   });
-  room.on('participantUpdated', ({ participant }) => refreshParticipant(participant));
+  room.on('participantUpdated', ({ participant }) => tiles.refreshParticipant(participant));
   room.on('participantLeft', ({ participant }) => {
     for (const key of [...view.tiles.keys()]) if (key === participant.sid || key === `${participant.sid}:screen`) view.remove(key);
     quality.forget(participant.sid);
+    meeting.left(participant.identity);
+    refreshPeople();
     toast(`${participant.displayName} left`);
     chat.system(`${participant.displayName} left`);
     refreshMeta();
   });
-  room.on('trackSubscribed', (sub) => addTrack(sub));
-  room.on('trackUnsubscribed', (sub) => removeTrack(sub));
-  room.on('trackMuted', ({ participant }) => refreshParticipant(participant));
+  room.on('trackSubscribed', (sub) => tiles.addTrack(sub));
+  room.on('trackUnsubscribed', (sub) => tiles.removeTrack(sub));
+  room.on('trackMuted', ({ participant }) => tiles.refreshParticipant(participant));
   room.on('streamState', ({ trackSid, state: s, layer }) => {
     const sub = room.subscriptions.get(trackSid);
     const t = sub && view.tiles.get(tileKey(sub));
     t?.setPaused(s === 'paused');
-    if (t && layer) t.setLayer({ layer, height: Number(t.el.dataset.height) || 0 });
+    if (t && layer && sub) t.setLayer({ layer: layerName(sub, layer), height: Number(t.el.dataset.height) || 0 });
   });
   room.on('activeSpeakers', ({ speakers, dominantSid }) => {
     view.setSpeakers(new Set(speakers.map((/** @type {{sid: string}} */ s) => s.sid)), dominantSid, room.localParticipant?.sid);
@@ -303,8 +275,12 @@ function wire(room) {
     if (typeof payload !== 'string') return;
     chat.add({ from: from ?? '', name: participant?.displayName ?? names.get(from) ?? from ?? 'Someone', text: payload });
   });
+  room.on('data', ({ topic, payload, from }) => meeting.receive(topic, payload, from));
   room.on('localTrackPublished', (pub) => {
-    if (pub.source === 'screen') showLocalScreen(pub);
+    if (pub.source === 'screen') {
+      state.published.screen = pub.sid;
+      tiles.showLocalScreen(pub);
+    }
     updateControls();
   });
   room.on('localTrackUnpublished', (pub) => {
@@ -314,9 +290,14 @@ function wire(room) {
     }
     updateControls();
   });
-  room.on('localTrackMuted', () => updateControls());
-  room.on('localTrackChanged', (pub) => pub.source === 'camera' && showLocalVideo());
-  room.on('reconnecting', ({ attempt }) => setStatus(attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Reconnecting…', 'connecting'));
+  room.on('localTrackMuted', () => {
+    updateControls();
+    refreshPeople();
+  });
+  room.on('localTrackChanged', (pub) => pub.source === 'camera' && tiles.showLocalVideo());
+  room.on('reconnecting', ({ attempt }) => {
+    if (attempt > 1) $('outage-why').textContent = `The connection to the server is lost. Attempt ${attempt}…`;
+  });
   room.on('reconnected', () => {
     const lp = room.localParticipant;
     const local = view.tiles.get('local');
@@ -327,90 +308,23 @@ function wire(room) {
     state.published.camera = room.publicationBySource('camera')?.sid ?? null;
     state.published.microphone = room.publicationBySource('microphone')?.sid ?? null;
     state.published.screen = room.publicationBySource('screen')?.sid ?? null;
-    showLocalVideo();
+    tiles.showLocalVideo();
     updateControls();
-    setStatus('Connected', 'connected');
+    meeting.reset(lp?.identity ?? state.identity);
+    view.tiles.get('local')?.setHand(false);
+    $('btn-hand').setAttribute('aria-pressed', 'false');
+    outage.check();
+    if (!state.outage) setStatus('Connected', 'connected');
     toast('Reconnected');
   });
   room.on('disconnected', ({ reason }) => onDisconnected(reason));
 }
 
-/** @param {Subscription} sub */
-function tileKey(sub) {
-  return sub.trackInfo.source === 'screen' || sub.trackInfo.source === 'screen_audio' ? `${sub.participant.sid}:screen` : sub.participant.sid;
-}
-
-/** @param {Participant} p */
-function addParticipant(p) {
-  if (p.permissions?.hidden) return;
-  names.set(p.identity, p.displayName);
-  view.tile(p.sid, { name: p.displayName, participantSid: p.sid, identity: p.identity });
-  refreshParticipant(p);
-  refreshMeta();
-}
-
-/** @param {Participant} p */
-function refreshParticipant(p) {
-  names.set(p.identity, p.displayName);
-  if (p.isLocal) return updateControls();
-  const t = view.tiles.get(p.sid);
-  if (!t) return;
-  t.setName(p.displayName);
-  const mic = p.trackBySource('microphone');
-  const cam = p.trackBySource('camera');
-  t.setMicMuted(!mic || mic.muted);
-  t.setVideoMuted(!cam || cam.muted);
-  const screen = view.tiles.get(`${p.sid}:screen`);
-  screen?.setName(`${p.displayName} is presenting`);
-}
-
-/** @param {Subscription} sub */
-function addTrack(sub) {
-  const room = /** @type {RoomT} */ (app.room);
-  const p = sub.participant;
-  const screen = sub.trackInfo.source === 'screen' || sub.trackInfo.source === 'screen_audio';
-  const key = tileKey(sub);
-  const isNew = !view.tiles.has(key);
-  const t = view.tile(key, { name: screen ? `${p.displayName} is presenting` : p.displayName, participantSid: p.sid, identity: p.identity, screen });
-  const sid = sub.trackInfo.sid;
-  if (sub.track.kind === 'video') t.setVideo(sid, (v) => room.attach(sid, v));
-  else t.addAudio(sid, (a) => {
-    room.attach(sid, a);
-    if (state.sinkId) /** @type {any} */ (a).setSinkId?.(state.sinkId).catch(() => {});
-  });
-  if (screen && isNew && sub.track.kind === 'video') toast(`${p.displayName} is presenting`);
-  refreshParticipant(p);
-}
-
-/** @param {Subscription} sub */
-function removeTrack(sub) {
-  const room = app.room;
-  const key = tileKey(sub);
-  const t = view.tiles.get(key);
-  if (!t) return;
-  t.clearVideo(sub.trackInfo.sid, (v) => room?.detach(sub.trackInfo.sid, v));
-  t.removeAudio(sub.trackInfo.sid);
-  if (t.screen && !t.video && t.audios.size === 0) view.remove(key);
-}
-
-/** @param {import('./participant.js').LocalTrackPublication} pub */
-function showLocalScreen(pub) {
-  state.published.screen = pub.sid;
-  const t = view.tile('local:screen', { name: 'Your screen', local: true, screen: true, participantSid: app.room?.localParticipant?.sid });
-  t.setVideo(pub.sid, (v) => {
-    v.srcObject = new MediaStream([pub.track]);
-  });
-}
-
-/** @param {string} key */
-function togglePin(key) {
-  const room = app.room;
-  const next = view.pinnedKey === key ? null : key;
-  view.pin(next);
-  if (!room) return;
-  for (const [sid, sub] of room.subscriptions) {
-    if (sub.trackInfo.kind === 'video') room.setPinned(sid, tileKey(sub) === next).catch(() => {});
-  }
+/** The participant list, and its count on the button. */
+function refreshPeople() {
+  const people = tiles.people(state.identity, state.name);
+  renderPeople($('people-list'), people, meeting.hands);
+  $('people-count').textContent = String(people.length || '');
 }
 
 function refreshMeta() {
@@ -428,9 +342,12 @@ function onDisconnected(reason) {
   state.leaveReason = reason;
   state.phase = reason === 'client' ? 'left' : 'error';
   if (reason !== 'client') state.error = `disconnected: ${reason}`;
+  outage.watch(null);
   view.clear();
+  openPanel(null);
   $('stage').replaceChildren();
   $('filmstrip').replaceChildren();
+  const roomName = state.roomName;
   $('room-title').textContent = '';
   $('room-meta').textContent = '';
   document.title = 'Podium';
@@ -442,8 +359,31 @@ function onDisconnected(reason) {
     server_shutdown: 'The server is restarting. Try again in a moment.',
   };
   setStatus(reason === 'client' ? 'Left' : 'Disconnected', reason === 'client' ? 'idle' : 'error');
-  showLobbyError(/** @type {Record<string, string>} */ (why)[reason] ?? `You were disconnected (${reason.replace(/_/g, ' ')}).`);
+  if (reason === 'client' || reason === 'connection_lost') {
+    // One click takes them back in: the same link, name and room.
+    $('left').dataset.reason = reason;
+    /** @type {HTMLElement} */ ($('left').querySelector('h2')).textContent = reason === 'client' ? 'You left the meeting' : 'The connection was lost';
+    $('left-room').textContent = roomName ? `Room ${roomName}` : '';
+    show('left');
+    $('btn-rejoin').focus();
+    return;
+  }
+  showMessage($('lobby-error'), /** @type {Record<string, string>} */ (why)[reason] ?? 'You were disconnected.', (/** @type {Record<string, string>} */ (why))[reason] ? '' : `leave reason: ${reason}`);
   show('lobby');
+}
+
+/** Joins again the way the last join was made (from the "you left" screen). */
+async function rejoin() {
+  const how = state.lastJoin;
+  if (!how) return show('lobby');
+  const b = /** @type {HTMLButtonElement} */ ($('btn-rejoin'));
+  b.disabled = true;
+  try {
+    if ('roomName' in how) await joinByName(how.roomName, how.name, how.identity);
+    else await join(how.url, how.token, how);
+  } finally {
+    b.disabled = false;
+  }
 }
 
 // ---- stats: received layer and connection quality
@@ -457,7 +397,7 @@ async function updateStats(room) {
     const sub = v.trackSid ? room.subscriptions.get(v.trackSid) : undefined;
     const t = sub && view.tiles.get(tileKey(sub));
     if (!t || !sub) continue;
-    t.setLayer({ layer: sub.streamState?.layer ?? null, height: v.frameHeight, paused: sub.streamState?.state === 'paused' });
+    t.setLayer({ layer: layerName(sub, sub.streamState?.layer), height: v.frameHeight, paused: sub.streamState?.state === 'paused' });
   }
   for (const [sid, q] of quality.update(room, stats)) {
     view.tiles.get(sid === room.localParticipant?.sid ? 'local' : sid)?.setQuality(q);
@@ -495,7 +435,7 @@ async function toggleScreen() {
       await room.publishScreen();
     }
   } catch (err) {
-    if (/** @type {any} */ (err)?.name !== 'NotAllowedError') toast(`Screen sharing failed: ${errText(err)}`);
+    if (/** @type {any} */ (err)?.name !== 'NotAllowedError') toast(`Screen sharing failed: ${friendly(err).text}`);
   }
   updateControls();
 }
@@ -538,58 +478,50 @@ async function sendChat(text) {
   chat.add({ from: state.identity, name: state.name, text, self: true });
 }
 
-/** @param {'chat'|'settings'|null} name */
+/** @param {'chat'|'settings'|'people'|null} name */
 function openPanel(name) {
   if (name !== 'chat' && chat.open) chat.setOpen(false);
   $('settings').hidden = name !== 'settings';
   $('btn-settings').setAttribute('aria-pressed', String(name === 'settings'));
   if (name === 'chat' && !chat.open) chat.setOpen(true);
-  if (name === 'settings') fillDevices();
+  if (name === 'settings') devicePanel.fill();
+  $('people').hidden = name !== 'people';
+  $('btn-people').setAttribute('aria-pressed', String(name === 'people'));
+  if (name === 'people') refreshPeople();
   document.body.dataset.panel = name ?? '';
 }
-
-async function fillDevices() {
-  const room = app.room;
-  const devices = await listDevices().catch(() => null);
-  if (!devices) return;
-  /**
-   * @param {string} id
-   * @param {MediaDeviceInfo[]} list
-   * @param {string | undefined} current
-   */
-  const fill = (id, list, current) => {
-    const sel = /** @type {HTMLSelectElement} */ ($(id));
-    sel.replaceChildren(...list.map((d, i) => new Option(d.label || `Device ${i + 1}`, d.deviceId, false, d.deviceId === current)));
-    sel.disabled = list.length === 0;
-  };
-  const camId = room?.publicationBySource('camera')?.track.getSettings().deviceId;
-  const micId = room?.publicationBySource('microphone')?.track.getSettings().deviceId;
-  fill('select-camera', devices.cameras, camId);
-  fill('select-microphone', devices.microphones, micId);
-  fill('select-speaker', devices.speakers, state.sinkId);
-  $('speaker-field').hidden = devices.speakers.length === 0 || !('setSinkId' in HTMLMediaElement.prototype);
-}
-
-for (const [id, source] of /** @type {const} */ ([['select-camera', 'camera'], ['select-microphone', 'microphone']])) {
-  $(id).addEventListener('change', async (ev) => {
-    const deviceId = /** @type {HTMLSelectElement} */ (ev.target).value;
-    try {
-      await app.room?.switchDevice(source, deviceId);
-    } catch (err) {
-      toast(`Could not switch ${source}: ${errText(err)}`);
-    }
-  });
-}
-$('select-speaker').addEventListener('change', (ev) => {
-  state.sinkId = /** @type {HTMLSelectElement} */ (ev.target).value;
-  for (const a of document.querySelectorAll('audio')) /** @type {any} */ (a).setSinkId?.(state.sinkId).catch(() => {});
-});
 
 $('btn-mic').addEventListener('click', () => toggleMute('microphone'));
 $('btn-cam').addEventListener('click', () => toggleMute('camera'));
 $('btn-screen').addEventListener('click', () => toggleScreen());
 $('btn-chat').addEventListener('click', () => openPanel(chat.open ? null : 'chat'));
 $('btn-settings').addEventListener('click', () => openPanel($('settings').hidden ? 'settings' : null));
+$('btn-people').addEventListener('click', () => openPanel($('people').hidden ? 'people' : null));
+$('btn-hand').addEventListener('click', () => toggleHand());
+$('btn-layout').addEventListener('click', () => toggleLayout());
+$('btn-rejoin').addEventListener('click', () => rejoin());
+reactionPicker($('reactions'), $('btn-react'), (emoji) => meeting.react(emoji).catch((err) => toast(`Not sent: ${friendly(err).text}`)));
+
+function toggleHand() {
+  meeting.setHand(!meeting.raised).catch((err) => toast(`Not sent: ${friendly(err).text}`));
+}
+
+function toggleLayout() {
+  const grid = view.mode !== 'grid';
+  view.setMode(grid ? 'grid' : 'speaker');
+  const b = $('btn-layout');
+  b.setAttribute('aria-pressed', String(grid));
+  b.title = grid ? 'Speaker view (G)' : 'Grid view (G)';
+  /** @type {HTMLElement} */ (b.querySelector('.label')).textContent = grid ? 'Speaker' : 'Grid';
+}
+
+shortcuts(() => state.phase === 'connected', {
+  m: () => toggleMute('microphone'),
+  v: () => toggleMute('camera'),
+  h: () => toggleHand(),
+  g: () => toggleLayout(),
+  Escape: () => openPanel(null),
+});
 for (const b of document.querySelectorAll('[data-close]')) b.addEventListener('click', () => openPanel(null));
 $('btn-leave').addEventListener('click', () => app.room?.leave());
 $('btn-invite').addEventListener('click', async () => {
@@ -604,11 +536,17 @@ $('btn-invite').addEventListener('click', async () => {
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  const token = params.get('token');
+  if (token) {
+    showMessage($('lobby-error'), '');
+    join(params.get('url') || defaultURL(), token);
+    return;
+  }
   const data = new FormData(form);
   const roomName = String(data.get('room') ?? '').trim();
   const name = String(data.get('name') ?? '').trim();
   if (!roomName || !name) return;
-  showLobbyError('');
+  showMessage($('lobby-error'), '');
   const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
   button.disabled = true;
   try {
@@ -623,10 +561,19 @@ function start() {
   f.room.value = params.get('room') ?? '';
   f.name.value = params.get('name') ?? localStorage.getItem('podium.name') ?? '';
   f.name.addEventListener('change', () => localStorage.setItem('podium.name', f.name.value.trim()));
-  show('lobby');
   const token = params.get('token');
   if (token) {
+    // An invitation link: the pre-join screen, where the link says who and where.
+    form.dataset.mode = 'token';
+    $('join-title').textContent = 'Ready to join?';
+    for (const el of form.querySelectorAll('.join-field')) /** @type {HTMLElement} */ (el).hidden = true;
+    for (const el of form.querySelectorAll('.join-field input')) /** @type {HTMLInputElement} */ (el).required = false;
+  }
+  if (!(flag('autojoin', false) && (token || (params.get('room') && params.get('name'))))) show('lobby');
+  if (token && flag('autojoin', false)) {
     join(params.get('url') || defaultURL(), token);
+  } else if (token) {
+    /** @type {HTMLElement} */ (form.querySelector('button[type=submit]')).focus();
   } else if (flag('autojoin', false) && params.get('room') && params.get('name')) {
     const name = /** @type {string} */ (params.get('name'));
     joinByName(/** @type {string} */ (params.get('room')), name, params.get('identity') || makeIdentity(name));
@@ -642,6 +589,7 @@ async function invitationOnly() {
   const config = res?.ok ? await res.json().catch(() => null) : null;
   if (config?.devMode === false) {
     form.hidden = true;
+    prejoin.stop();
     $('invitation-only').hidden = false;
   }
   $('lobby').dataset.mode = config?.devMode === false ? 'invitation' : 'form'; // settled

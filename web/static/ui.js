@@ -1,6 +1,6 @@
 // The conference view: one tile per participant (and one per screen share) with its video, its
-// audio, a name plate and indicators, laid out as a large stage and a filmstrip. Knows nothing
-// about the protocol: app.js tells it what to show.
+// audio, a name plate and indicators, laid out as a large stage and a filmstrip (speaker view) or
+// as equal tiles (grid view). Knows nothing about the protocol: app.js tells it what to show.
 
 /**
  * @typedef {object} TileOptions
@@ -14,7 +14,11 @@
 /**
  * @typedef {object} ViewHooks
  * @property {(tile: Tile) => void} [onPin] a tile was clicked to be pinned or unpinned
+ * @property {() => void} [onLayout] the tiles moved (the stage changed, the view mode changed)
  */
+
+/** Remote speakers remembered for the stage, most recent first. */
+const RECENT_SPEAKERS = 8;
 
 export class View {
   /** @type {Map<string, Tile>} */
@@ -25,16 +29,25 @@ export class View {
   pinnedKey = null;
   /** The last remote participant sid that held the floor. @type {string | null} */
   dominantSid = null;
+  /** Remote participant sids that held the floor, most recent first. @type {string[]} */
+  recent = [];
+  /** Participant sids speaking now. @type {Set<string>} */
+  speaking = new Set();
+  /** @type {'speaker'|'grid'} */
+  mode = 'speaker';
+  /** The connection is down: tiles are frozen and show no speaking or quality. */
+  outage = false;
 
   /**
-   * @param {HTMLElement} stage
-   * @param {HTMLElement} filmstrip
+   * @param {{stage: HTMLElement, filmstrip: HTMLElement, grid: HTMLElement}} els
    * @param {ViewHooks} [hooks]
    */
-  constructor(stage, filmstrip, hooks = {}) {
+  constructor({ stage, filmstrip, grid }, hooks = {}) {
     this.stage = stage;
     this.filmstrip = filmstrip;
+    this.grid = grid;
     this.hooks = hooks;
+    new ResizeObserver(() => this.mode === 'grid' && this.#gridColumns()).observe(grid);
   }
 
   /**
@@ -57,18 +70,41 @@ export class View {
   remove(key) {
     const t = this.tiles.get(key);
     if (!t) return;
+    this.tiles.delete(key); // first: destroying does no layout of a tile that is gone
     t.destroy();
-    this.tiles.delete(key);
     if (this.pinnedKey === key) this.pinnedKey = null;
     this.layout();
   }
 
   clear() {
-    for (const t of this.tiles.values()) t.destroy();
+    const all = [...this.tiles.values()];
     this.tiles.clear();
+    for (const t of all) t.destroy();
     this.pinnedKey = null;
     this.dominantSid = null;
+    this.recent = [];
+    this.speaking = new Set();
     this.stageKey = null;
+    this.outage = false;
+    this.grid.replaceChildren();
+  }
+
+  /** @param {'speaker'|'grid'} mode */
+  setMode(mode) {
+    this.mode = mode;
+    this.layout();
+  }
+
+  /**
+   * The connection is down (or back): remote tiles freeze and grey, speaking rings go off and
+   * quality bars show "lost" until it is back.
+   * @param {boolean} on
+   */
+  setOutage(on) {
+    if (this.outage === on) return;
+    this.outage = on;
+    for (const t of this.tiles.values()) t.setOutage(on);
+    this.#showSpeakers();
   }
 
   /** @param {string | null} key */
@@ -86,43 +122,82 @@ export class View {
    * @param {string | undefined} localSid
    */
   setSpeakers(speaking, dominant, localSid) {
-    for (const t of this.tiles.values()) {
-      const sid = t.participantSid;
-      t.setSpeaking(!t.screen && !!sid && speaking.has(sid), !t.screen && !!sid && sid === dominant);
+    this.speaking = speaking;
+    this.#dominant = dominant;
+    if (dominant && dominant !== localSid && this.tiles.has(dominant)) {
+      this.dominantSid = dominant;
+      this.recent = [dominant, ...this.recent.filter((s) => s !== dominant)].slice(0, RECENT_SPEAKERS);
     }
-    if (dominant && dominant !== localSid && this.tiles.has(dominant)) this.dominantSid = dominant;
+    this.#showSpeakers();
     this.layout();
   }
 
-  /** Picks the stage tile and orders the filmstrip. */
+  /** @type {string | null} */
+  #dominant = null;
+
+  #showSpeakers() {
+    for (const t of this.tiles.values()) {
+      const sid = t.participantSid;
+      const on = !this.outage && !t.screen && !!sid;
+      t.setSpeaking(on && this.speaking.has(/** @type {string} */ (sid)), on && sid === this.#dominant);
+    }
+  }
+
+  /**
+   * The person for the stage: the last speaker while their camera is on (or while they speak
+   * with the camera off), else the latest speaker with video, else anyone with video. A muted
+   * speaker with the camera off does not keep the stage from people who can be seen.
+   * @param {Tile[]} people remote camera tiles
+   * @returns {Tile | undefined}
+   */
+  #stagePerson(people) {
+    const last = this.dominantSid ? this.tiles.get(this.dominantSid) : undefined;
+    if (last && (last.videoOn() || (!last.micMuted && this.speaking.has(last.key)))) return last;
+    for (const sid of this.recent) {
+      const t = this.tiles.get(sid);
+      if (t?.videoOn()) return t;
+    }
+    return people.find((t) => t.videoOn()) ?? last ?? people[0];
+  }
+
+  /** Picks the stage tile and orders the filmstrip, or lays every tile out in the grid. */
   layout() {
     const tiles = [...this.tiles.values()];
     const remote = tiles.filter((t) => !t.local);
     const screens = remote.filter((t) => t.screen);
     const people = remote.filter((t) => !t.screen);
+    const order = [...screens, ...tiles.filter((t) => t.local && t.screen), ...people, ...tiles.filter((t) => t.local && !t.screen)];
+    document.body.dataset.layout = this.mode;
+    if (this.mode === 'grid') {
+      this.#place(this.grid, order);
+      this.stage.replaceChildren();
+      this.filmstrip.replaceChildren();
+      this.filmstrip.hidden = true;
+      this.stageKey = null;
+      this.#gridColumns();
+      for (const t of tiles) {
+        t.el.classList.remove('on-stage');
+        t.resume();
+      }
+      this.hooks.onLayout?.();
+      return;
+    }
+    this.grid.replaceChildren();
     const pick =
       (this.pinnedKey && this.tiles.get(this.pinnedKey)) ||
       screens[screens.length - 1] ||
-      (this.dominantSid && this.tiles.get(this.dominantSid)) ||
-      people[0] ||
+      this.#stagePerson(people) ||
       this.tiles.get('local:screen') ||
       this.tiles.get('local') ||
       null;
     this.stageKey = pick?.key ?? null;
-    const strip = [
-      ...tiles.filter((t) => t.screen && t !== pick),
-      ...people.filter((t) => t !== pick),
-      ...tiles.filter((t) => t.local && !t.screen && t !== pick),
-    ];
+    const strip = order.filter((t) => t !== pick);
     if (pick && pick.el.parentElement !== this.stage) {
       this.stage.replaceChildren(pick.el);
     } else if (!pick) {
       this.stage.replaceChildren();
     }
-    strip.forEach((t, i) => {
-      if (this.filmstrip.children[i] !== t.el) this.filmstrip.insertBefore(t.el, this.filmstrip.children[i] ?? null);
-    });
-    while (this.filmstrip.children.length > strip.length) this.filmstrip.lastElementChild?.remove();
+    this.#place(this.filmstrip, strip);
     for (const t of tiles) {
       t.el.classList.toggle('on-stage', t === pick);
       t.resume();
@@ -130,6 +205,38 @@ export class View {
     this.stage.dataset.alone = String(remote.length === 0);
     this.filmstrip.dataset.count = String(strip.length);
     this.filmstrip.hidden = strip.length === 0;
+    this.hooks.onLayout?.();
+  }
+
+  /**
+   * Makes a container hold exactly these tiles in this order, moving as few as possible (a moved
+   * video may pause).
+   * @param {HTMLElement} box
+   * @param {Tile[]} list
+   */
+  #place(box, list) {
+    list.forEach((t, i) => {
+      if (box.children[i] !== t.el) box.insertBefore(t.el, box.children[i] ?? null);
+    });
+    while (box.children.length > list.length) box.lastElementChild?.remove();
+  }
+
+  /** The grid's column count that shows its 16:9 tiles largest in the space it has. */
+  #gridColumns() {
+    const n = this.grid.children.length;
+    const { width, height } = this.grid.getBoundingClientRect();
+    let best = 1;
+    let bestArea = 0;
+    for (let cols = 1; cols <= Math.max(1, n); cols++) {
+      const rows = Math.ceil(n / cols);
+      const w = Math.min(width / cols, ((height / rows) * 16) / 9);
+      if (w * w > bestArea + 1) {
+        bestArea = w * w;
+        best = cols;
+      }
+    }
+    this.grid.style.setProperty('--cols', String(best));
+    this.grid.dataset.count = String(n);
   }
 }
 
@@ -140,6 +247,10 @@ export class Tile {
   videoSid = null;
   /** @type {Map<string, HTMLAudioElement>} */
   audios = new Map();
+  micMuted = false;
+  videoOff = false;
+  /** The quality last reported, shown again after an outage. */
+  quality = 'unknown';
 
   /**
    * @param {View} view
@@ -163,6 +274,7 @@ export class Tile {
     el.innerHTML = `
       <div class="avatar" aria-hidden="true"></div>
       <div class="badges">
+        <span class="hand" title="Hand raised" hidden>✋</span>
         <span class="badge layer" hidden></span>
         <span class="quality" data-quality="unknown" title="Connection quality"><i></i><i></i><i></i></span>
       </div>
@@ -175,6 +287,7 @@ export class Tile {
     this.micEl = /** @type {HTMLElement} */ (el.querySelector('.mic'));
     this.layerEl = /** @type {HTMLElement} */ (el.querySelector('.layer'));
     this.qualityEl = /** @type {HTMLElement} */ (el.querySelector('.quality'));
+    this.handEl = /** @type {HTMLElement} */ (el.querySelector('.hand'));
     if (this.screen) this.qualityEl.hidden = true;
     this.setName(opts.name);
     el.addEventListener('click', () => view.hooks.onPin?.(this));
@@ -207,6 +320,12 @@ export class Tile {
     this.el.classList.add('has-video');
     attach(v);
     v.play().catch(() => {});
+    this.view.layout();
+  }
+
+  /** True when the tile shows a video that is on. */
+  videoOn() {
+    return !!this.video && !this.videoOff;
   }
 
   /**
@@ -222,6 +341,7 @@ export class Tile {
     this.videoSid = null;
     this.el.classList.remove('has-video');
     this.setLayer(null);
+    if (this.view.tiles.get(this.key) === this) this.view.layout();
   }
 
   /**
@@ -257,11 +377,46 @@ export class Tile {
   setMicMuted(muted) {
     this.el.classList.toggle('mic-muted', muted);
     this.micEl.title = muted ? 'Microphone muted' : 'Microphone on';
+    if (this.micMuted === muted) return;
+    this.micMuted = muted;
+    this.view.layout();
   }
 
-  /** @param {boolean} videoOff */
+  /** @param {boolean} videoOff the camera is off: no video, so no resolution badge either */
   setVideoMuted(videoOff) {
     this.el.classList.toggle('video-off', videoOff);
+    if (this.videoOff === videoOff) return;
+    this.videoOff = videoOff;
+    if (videoOff) this.setLayer(null);
+    this.view.layout();
+  }
+
+  /** @param {boolean} raised */
+  setHand(raised) {
+    this.handEl.hidden = !raised;
+    this.el.classList.toggle('hand-raised', raised);
+  }
+
+  /**
+   * Floats an emoji over the tile for a few seconds.
+   * @param {string} emoji
+   * @param {string} from who sent it
+   */
+  react(emoji, from) {
+    const r = document.createElement('span');
+    r.className = 'reaction';
+    r.textContent = emoji;
+    r.dataset.emoji = emoji;
+    r.dataset.from = from;
+    r.style.setProperty('--x', `${20 + Math.random() * 60}%`);
+    this.el.append(r);
+    setTimeout(() => r.remove(), 4000);
+  }
+
+  /** @param {boolean} on the connection is down */
+  setOutage(on) {
+    this.el.classList.toggle('frozen', on && !this.local);
+    this.#showQuality();
   }
 
   /**
@@ -275,9 +430,15 @@ export class Tile {
 
   /** @param {string} quality excellent, good, poor, lost or unknown */
   setQuality(quality) {
-    this.el.dataset.quality = quality;
-    this.qualityEl.dataset.quality = quality;
-    this.qualityEl.title = `Connection: ${quality}`;
+    this.quality = quality;
+    this.#showQuality();
+  }
+
+  #showQuality() {
+    const q = this.view.outage ? 'lost' : this.quality;
+    this.el.dataset.quality = q;
+    this.qualityEl.dataset.quality = q;
+    this.qualityEl.title = `Connection: ${q}`;
   }
 
   /**
@@ -287,7 +448,7 @@ export class Tile {
    */
   setLayer(l) {
     const layerName = { q: 'Low', h: 'Medium', f: 'High' };
-    if (!l || (!l.height && !l.layer && !l.paused)) {
+    if (!l || (!l.height && !l.layer && !l.paused) || (this.videoOff && !this.screen)) {
       this.layerEl.hidden = true;
       delete this.el.dataset.layer;
       return;
