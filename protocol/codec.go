@@ -34,6 +34,7 @@ var factories = map[string]func() Message{
 	"trackSettings":      func() Message { return new(TrackSettings) },
 	"updateMetadata":     func() Message { return new(UpdateMetadata) },
 	"ping":               func() Message { return new(Ping) },
+	"iceRestart":         func() Message { return new(ICERestart) },
 	"joined":             func() Message { return new(Joined) },
 	"joinedParticipants": func() Message { return new(JoinedParticipants) },
 	"participantJoined":  func() Message { return new(ParticipantJoined) },
@@ -56,7 +57,7 @@ var factories = map[string]func() Message{
 var ClientTypes = map[string]bool{
 	"offer": true, "answer": true, "candidate": true, "leave": true, "publish": true,
 	"unpublish": true, "mute": true, "subscribe": true, "trackSettings": true,
-	"updateMetadata": true, "ping": true,
+	"updateMetadata": true, "ping": true, "iceRestart": true,
 }
 
 type envelope struct {
@@ -147,6 +148,8 @@ func RequestID(m Message) string {
 	case *UpdateMetadata:
 		return m.ID
 	case *Ping:
+		return m.ID
+	case *ICERestart:
 		return m.ID
 	}
 	return ""

@@ -213,6 +213,14 @@ type Ping struct {
 	TS int64  `json:"ts"`
 }
 
+// ICERestart asks the server for a subscriber offer that restarts ICE (new credentials, new
+// candidates): the client's network changed or its subscriber connection went disconnected or
+// failed. It goes through the server's one-offer-in-flight queue like any subscriber offer. The
+// publisher connection the client restarts itself, with an ICE-restart offer.
+type ICERestart struct {
+	ID string `json:"id,omitempty"`
+}
+
 // ---- server → client ----
 
 // Joined is the first message of every session. When the room's participants do not fit one
@@ -346,6 +354,7 @@ func (*Subscribe) MessageType() string          { return "subscribe" }
 func (*TrackSettings) MessageType() string      { return "trackSettings" }
 func (*UpdateMetadata) MessageType() string     { return "updateMetadata" }
 func (*Ping) MessageType() string               { return "ping" }
+func (*ICERestart) MessageType() string         { return "iceRestart" }
 func (*Joined) MessageType() string             { return "joined" }
 func (*JoinedParticipants) MessageType() string { return "joinedParticipants" }
 func (*ParticipantJoined) MessageType() string  { return "participantJoined" }

@@ -57,6 +57,8 @@ func (d dispatcher) run(c room.Control, m protocol.Message) error {
 	case *protocol.Leave:
 		c.Leave()
 		return nil
+	case *protocol.ICERestart:
+		return c.RestartICE()
 	case *protocol.Ping:
 		// On the queue: its pong confirms every earlier request was handled.
 		d.out.Send(&protocol.Pong{ID: m.ID, TS: m.TS})

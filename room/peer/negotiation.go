@@ -37,10 +37,20 @@ func (p *Peer) AnswerPublisher(sdp string) (string, error) {
 	return answer.SDP, nil
 }
 
+// RestartICE makes the next subscriber offer (OfferSubscriber) restart ICE: new credentials and
+// candidates, so that the client's new network address can pair. The publisher connection
+// restarts when the client offers so. DTLS and SRTP carry on over the new pair: the route of a
+// connection Podium owns follows the selected pair (fastpath.Transport.SelectPair).
+func (p *Peer) RestartICE() { p.restartICE = true }
+
 // OfferSubscriber makes the next subscriber offer and sets it. The mids of the tracks it adds
 // exist once it returns (Mid). It fails with ErrOfferTooLarge (nothing set) and ErrClosed.
 func (p *Peer) OfferSubscriber() (string, error) {
-	offer, err := p.sub.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.restartICE {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := p.sub.CreateOffer(opts)
 	if err == nil && len(offer.SDP) > p.cfg.MaxOfferSDP {
 		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrOfferTooLarge, len(offer.SDP), p.cfg.MaxOfferSDP)
 	}
@@ -50,6 +60,7 @@ func (p *Peer) OfferSubscriber() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	p.restartICE = false
 	p.offered()
 	return offer.SDP, nil
 }

@@ -74,6 +74,7 @@ type Peer struct {
 
 	// owned by the caller's goroutine
 	remoteCands [2][]webrtc.ICECandidateInit // arrived before their connection's remote description
+	restartICE  bool                         // the next subscriber offer restarts ICE
 	tracks      map[*sfu.DownTrack]*sentTrack
 	mSections
 
