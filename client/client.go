@@ -71,6 +71,9 @@ type Options struct {
 	// RelayOnly gathers relay candidates alone, through the TURN servers `joined` names, as a
 	// client behind a firewall that lets only TURN out must (RTCIceTransportPolicy "relay").
 	RelayOnly bool
+	// ICERestartRetry is how long an ICE restart may take before the next begins, while a
+	// connection has lost its path; default 2 s.
+	ICERestartRetry time.Duration
 
 	maxUndelivered int // tests lower the bound of Events, Tracks and Data
 }
@@ -81,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
+	}
+	if o.ICERestartRetry <= 0 {
+		o.ICERestartRetry = 2 * time.Second
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 5 * time.Second
@@ -115,7 +121,7 @@ type Client struct {
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // reader, writer, the three queue pumps and the feedback
+	wg     sync.WaitGroup // reader, writer, the three queue pumps, the feedback and restartLoop
 
 	outbox     *fifo.Queue[[]byte] // encoded frames for the writer
 	closing    chan struct{}       // closed by Close: the writer flushes, sends a close frame, stops
@@ -129,6 +135,9 @@ type Client struct {
 	sub *subscriber
 
 	nextID atomic.Uint64
+
+	restartKick chan struct{} // wakes restartLoop (see iceStateChanged)
+	iceRestarts atomic.Int64
 
 	mu           sync.Mutex
 	self         protocol.ParticipantInfo
@@ -284,7 +293,7 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 		data: newQueue(fifo.NewSized(o.maxUndelivered, maxUndeliveredBytes,
 			func(p DataPacket) int { return len(p.Data) })),
 		participants: map[string]protocol.ParticipantInfo{}, pending: map[string]chan protocol.Message{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), restartKick: make(chan struct{}, 1),
 	}
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
 	o.Logger = c.log
@@ -320,7 +329,8 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	}
 	c.applyJoined(j)
 	c.events.push(j)
-	c.wg.Add(6)
+	c.wg.Add(7)
+	go c.restartLoop()
 	go func() {
 		defer c.wg.Done()
 		arrived.Run(c.ctx, c.sub.pc)

@@ -35,6 +35,7 @@ func newPeer(c *Client, api *webrtc.API, cfg webrtc.Configuration, target string
 		if s == webrtc.PeerConnectionStateConnected && onConnected != nil {
 			onConnected()
 		}
+		c.iceStateChanged(s)
 	})
 	return p, nil
 }
@@ -74,6 +75,19 @@ func (p *peer) sendDescription(m protocol.Message) error {
 		_ = p.c.send(&protocol.Candidate{Target: p.target, Candidate: cand})
 	}
 	return nil
+}
+
+// restarting holds the candidates of an ICE restart in both directions until its offer and
+// answer have gone: the local ones until the description is sent (the server would add them to
+// the ICE session being replaced), and, when remote is set, the server's until its answer is
+// applied.
+func (p *peer) restarting(remote bool) {
+	p.mu.Lock()
+	p.localSent = false
+	if remote {
+		p.remoteSet = false
+	}
+	p.mu.Unlock()
 }
 
 // addRemoteCandidate applies a trickled candidate, or keeps it until the remote description.

@@ -57,9 +57,15 @@ func (p *publisher) lock(ctx context.Context) error {
 
 func (p *publisher) unlock() { <-p.sem }
 
-// negotiateLocked runs one offer/answer exchange; the caller holds sem.
-func (p *publisher) negotiateLocked(ctx context.Context) error {
-	offer, err := p.pc.CreateOffer(nil)
+// negotiateLocked runs one offer/answer exchange, restarting ICE when restart is set; the caller
+// holds sem.
+func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
+	var opts *webrtc.OfferOptions
+	if restart {
+		p.restarting(true)
+		opts = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err != nil {
 		return fmt.Errorf("client: publisher offer: %w", err)
 	}
@@ -130,7 +136,7 @@ func (p *publisher) openChannel(ctx context.Context, reliable bool) (*dataChanne
 	}
 	var err error
 	if !p.negotiated {
-		err = p.negotiateLocked(ctx)
+		err = p.negotiateLocked(ctx, false)
 	}
 	p.unlock()
 	if err != nil {
@@ -172,7 +178,7 @@ func (p *publisher) publish(ctx context.Context, req protocol.Publish, lt *Local
 		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
 	}
-	if err := p.negotiateLocked(ctx); err != nil {
+	if err := p.negotiateLocked(ctx, false); err != nil {
 		_ = p.pc.RemoveTrack(lt.sender)
 		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
@@ -247,7 +253,7 @@ func (p *publisher) unpublish(ctx context.Context, lt *LocalTrack) error {
 	if err != nil {
 		return fmt.Errorf("client: unpublish: %w", err)
 	}
-	return p.negotiateLocked(ctx)
+	return p.negotiateLocked(ctx, false)
 }
 
 func (p *publisher) track(sid string) *LocalTrack {

@@ -75,6 +75,7 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 // handleOffer answers a subscriber offer. It runs on the reader, so offers are applied in order
 // and the answer goes out before any later message is handled.
 func (s *subscriber) handleOffer(m *protocol.Offer) {
+	s.restarting(false) // an offer that restarts ICE gathers anew as it is applied
 	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
 	if err == nil {
 		s.arrived.Negotiated(m.SDP)
