@@ -17,16 +17,6 @@ func layerIndex(rid string, announced []protocol.Layer) int {
 	return alloc.LayerIndex(rid, announced)
 }
 
-// layerRID names a layer index for streamState and stats: the rid it arrives with, else q/h/f.
-func layerRID(idx int, _ []protocol.Layer, stats []sfu.LayerStats) string {
-	for _, s := range stats {
-		if s.Index == idx && s.RID != "" {
-			return s.RID
-		}
-	}
-	return alloc.ConventionalRID(idx)
-}
-
 // layerStats is what the allocator needs of a receiver's layer statistics.
 func layerStats(stats []sfu.LayerStats) []alloc.LayerStats {
 	out := make([]alloc.LayerStats, len(stats))

@@ -3,77 +3,24 @@ package room
 import (
 	"time"
 
-	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/stats"
 	"github.com/podium-sfu/podium/sfu"
 )
 
-// Read-only snapshots for operators (the admin dashboard): what each participant publishes and
-// what the server forwards to it. Counters are cumulative; a caller derives rates from two
-// snapshots.
+// Snapshots for operators and totals for metrics (package stats), gathered here.
 
-// TrackStats is a snapshot of one published track.
-type TrackStats struct {
-	Info                      protocol.TrackInfo
-	Packets, Bytes, Keyframes uint64 // all layers together
-	DirectPackets             uint64 // of Packets, those Podium's own read path received
-	// Layers are the simulcast layers received (one for a track without simulcast).
-	Layers []LayerStats
-	// AudioLevel is the RFC 6464 level of the last audio packet (0 loudest, 127 silence).
-	AudioLevel  uint8
-	Subscribers int
-}
-
-// LayerStats is what arrives of one layer of a published track.
-type LayerStats struct {
-	RID           string
-	Active        bool // a packet arrived within the last second
-	Bitrate       uint64
-	FPS           uint32
-	Width, Height int // from the last keyframe, 0 when unknown
-}
-
-// SubscriptionStats is a snapshot of one track forwarded to a subscriber.
-type SubscriptionStats struct {
-	TrackSid, PublisherSid, PublisherIdentity string
-	Kind, Source                              string
-	// Layer is the simulcast layer forwarded ("q", "h", "f"); empty for audio and for a video
-	// that is paused or not started.
-	Layer                                    string
-	Paused                                   bool // a video forwarding no layer
-	Packets, Bytes, NACKs, Retransmits, PLIs uint64
-	DirectPackets                            uint64  // sent by Podium's own write path
-	DirectRTCP                               uint64  // the subscriber's RTCP for it taken by Podium's read path
-	FractionLost                             float64 // from the subscriber's last receiver report
-	RTT                                      time.Duration
-	// Settings is the last trackSettings the subscriber sent for the track, if any.
-	Settings *protocol.TrackSettings
-}
-
-// ParticipantStats is a snapshot of one participant.
-type ParticipantStats struct {
-	Info                            protocol.ParticipantInfo
-	Hidden                          bool
-	PublisherState, SubscriberState string
-	Tracks                          []TrackStats
-	Subscriptions                   []SubscriptionStats
-	// Quality is the last connection quality announced for the participant ("" before any).
-	Quality string
-	// DownlinkEstimate is the bandwidth estimate towards the participant (bits/s; -1 without
-	// one): what its video budget is made of.
-	DownlinkEstimate int
-	// Partial is true when the participant's control queue did not answer within the timeout
-	// (Subscriptions is then empty).
-	Partial bool
-}
+// LayerStats is what arrives of one layer of a published track (kept under room's name for
+// the tests that read it).
+type LayerStats = stats.Layer
 
 // ParticipantStats snapshots every participant of the room, hidden ones included, in joining
 // order. Each participant's subscriptions are read on its control queue, waiting at most
 // timeout for it.
-func (r *Room) ParticipantStats(timeout time.Duration) []ParticipantStats {
+func (r *Room) ParticipantStats(timeout time.Duration) []stats.Participant {
 	r.mu.Lock()
 	list := r.sortedLocked()
 	r.mu.Unlock()
-	out := make([]ParticipantStats, 0, len(list))
+	out := make([]stats.Participant, 0, len(list))
 	for _, p := range list {
 		out = append(out, p.Stats(timeout))
 	}
@@ -81,9 +28,9 @@ func (r *Room) ParticipantStats(timeout time.Duration) []ParticipantStats {
 }
 
 // Stats snapshots the participant; see Room.ParticipantStats.
-func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
+func (p *Participant) Stats(timeout time.Duration) stats.Participant {
 	pubState, subState := p.peer.States()
-	ps := ParticipantStats{
+	ps := stats.Participant{
 		Info: p.Info(), Hidden: p.perms.Hidden,
 		PublisherState: pubState.String(), SubscriberState: subState.String(),
 		DownlinkEstimate: p.peer.Estimate(),
@@ -92,20 +39,7 @@ func (p *Participant) Stats(timeout time.Duration) ParticipantStats {
 		p.mu.Lock()
 		info := t.info
 		p.mu.Unlock()
-		rs := t.receiver.Stats()
-		ts := TrackStats{Info: info, AudioLevel: rs.AudioLevel, Subscribers: rs.DownTracks}
-		for _, l := range rs.Layers {
-			ts.Packets += l.Packets
-			ts.Bytes += l.Bytes
-			ts.Keyframes += l.Keyframes
-			ts.DirectPackets += l.Direct
-			rid := l.RID
-			if simulcast(info, rs.Layers) {
-				rid = layerRID(l.Index, info.Layers, rs.Layers)
-			}
-			ts.Layers = append(ts.Layers, LayerStats{RID: rid, Active: l.Active, Bitrate: l.Bitrate, FPS: l.FPS, Width: l.Width, Height: l.Height})
-		}
-		ps.Tracks = append(ps.Tracks, ts)
+		ps.Tracks = append(ps.Tracks, stats.NewTrack(info, t.receiver.Stats()))
 	}
 	subs, quality, ok := p.subscriptionStats(timeout)
 	ps.Subscriptions, ps.Quality, ps.Partial = subs, quality, !ok
@@ -119,35 +53,20 @@ func (r *Room) DominantSpeaker() string {
 
 // subscriptionStats reads the subscriptions and the quality on the control queue, which owns
 // them.
-func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionStats, string, bool) {
+func (p *Participant) subscriptionStats(timeout time.Duration) ([]stats.Subscription, string, bool) {
 	type answer struct {
-		subs    []SubscriptionStats
+		subs    []stats.Subscription
 		quality string
 	}
 	res := make(chan answer, 1) // buffered: a late answer after a timeout is dropped
 	if !p.q.push(func() {
-		out := make([]SubscriptionStats, 0, len(p.subs))
+		out := make([]stats.Subscription, 0, len(p.subs))
 		for sid, s := range p.subs {
 			owner := s.track.owner
 			owner.mu.Lock()
 			info := s.track.info
 			owner.mu.Unlock()
-			ds := s.dt.Stats()
-			st := SubscriptionStats{
-				TrackSid: sid, PublisherSid: owner.sid, PublisherIdentity: owner.identity,
-				Kind: info.Kind, Source: info.Source, Packets: ds.Packets, Bytes: ds.Bytes,
-				NACKs: ds.NACKs, Retransmits: ds.Retransmits, PLIs: ds.PLIs, DirectPackets: ds.Direct, DirectRTCP: ds.DirectRTCP,
-				FractionLost: ds.FractionLost, RTT: ds.RTT,
-			}
-			if info.Kind == protocol.KindVideo {
-				layers := s.track.receiver.Stats().Layers
-				switch {
-				case ds.CurrentLayer == sfu.LayerNone:
-					st.Paused = true
-				case simulcast(info, layers):
-					st.Layer = layerRID(ds.CurrentLayer, info.Layers, layers)
-				}
-			}
+			st := stats.NewSubscription(info, owner.sid, owner.identity, s.track.receiver.Stats().Layers, s.dt.Stats())
 			if set, ok := p.settings[sid]; ok {
 				st.Settings = &set
 			}
@@ -167,7 +86,25 @@ func (p *Participant) subscriptionStats(timeout time.Duration) ([]SubscriptionSt
 	}
 }
 
-// simulcast reports whether a track is a video sent as several layers (announced or received).
-func simulcast(info protocol.TrackInfo, layers []sfu.LayerStats) bool {
-	return info.Kind == protocol.KindVideo && (len(info.Layers) > 1 || len(layers) > 1)
+// Totals adds up the node (stats.Sum): every live participant's read on its control queue,
+// waiting at most timeout.
+func (m *Manager) Totals(timeout time.Duration) stats.Totals {
+	m.mu.Lock()
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	var live []stats.Participant
+	for _, r := range rooms {
+		live = append(live, r.ParticipantStats(timeout)...)
+	}
+	return stats.Sum(&m.retired, live)
 }
+
+// retiredCounters keeps the counts of the tracks and subscriptions that ended (Totals).
+type retiredCounters = stats.Retired
+
+// retire keeps the counts of a participant's tracks and subscriptions that end.
+func (m *Manager) retireReceiver(r *sfu.Receiver)    { m.retired.Receiver(r.Stats()) }
+func (m *Manager) retireDownTrack(dt *sfu.DownTrack) { m.retired.DownTrack(dt.Stats()) }

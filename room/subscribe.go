@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/stats"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -145,7 +146,7 @@ func (p *Participant) layerForwarded(trackSid string, layer int) {
 			reason = s.pauseReason
 		}
 		if layer != sfu.LayerNone {
-			p.room.manager.retired.layerSwitches.Add(1)
+			p.room.manager.retired.LayerSwitch()
 		}
 		p.sendStreamState(s, layer, reason)
 	}
@@ -158,10 +159,7 @@ func (p *Participant) sendStreamState(s *subscription, layer int, reason string)
 	}
 	msg := &protocol.StreamState{TrackSid: s.track.sid, State: "paused", Reason: reason}
 	if layer != sfu.LayerNone {
-		s.track.owner.mu.Lock()
-		announced := s.track.info.Layers
-		s.track.owner.mu.Unlock()
-		rid := layerRID(layer, announced, s.track.receiver.Stats().Layers)
+		rid := stats.LayerRID(layer, s.track.receiver.Stats().Layers)
 		msg.State, msg.Layer, msg.Reason = "active", &rid, ""
 	}
 	key := msg.State + "/" + msg.Reason

@@ -13,7 +13,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/room/stats"
 )
 
 // The admin dashboard's data: GET /api/admin/stats returns every room the token may see, its
@@ -191,7 +191,7 @@ func (s *Server) adminStats(w http.ResponseWriter, c *auth.Claims, rates *rateBo
 	writeJSON(w, http.StatusOK, out)
 }
 
-func adminParticipant(ps room.ParticipantStats, rates *rateBook, now time.Time) AdminParticipant {
+func adminParticipant(ps stats.Participant, rates *rateBook, now time.Time) AdminParticipant {
 	ap := AdminParticipant{
 		Sid: ps.Info.Sid, Identity: ps.Info.Identity, Name: ps.Info.Name, Metadata: ps.Info.Metadata,
 		JoinedAt: ps.Info.JoinedAt, Hidden: ps.Hidden, PublisherState: ps.PublisherState,

@@ -142,9 +142,10 @@ func TestDispatchRefusals(t *testing.T) {
 // (rate_limited), and of two publisher offers waiting the older is superseded; both with
 // their request's id.
 func TestDispatchQueueLimits(t *testing.T) {
-	d, out := dispatchRoom(t, room.Limits{PendingRequests: 3}, protocol.Permissions{CanPublish: true, CanSubscribe: true})
-	gate := make(chan struct{})
-	d.p.Submit(room.Request{Run: func(room.Control) error { <-gate; return nil }}) // holds the queue
+	d, out := dispatchRoom(t, room.Limits{PendingRequests: 2}, protocol.Permissions{CanPublish: true, CanSubscribe: true})
+	gate, held := make(chan struct{}), make(chan struct{})
+	d.p.Submit(room.Request{Run: func(room.Control) error { close(held); <-gate; return nil }})
+	<-held // the queue is busy: what follows waits (a request that runs no longer counts)
 	offer := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
 	d.Handle(&protocol.Offer{ID: "o1", Target: protocol.TargetPublisher, SDP: offer})
 	d.Handle(&protocol.Offer{ID: "o2", Target: protocol.TargetPublisher, SDP: offer})

@@ -8,9 +8,10 @@ import (
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/room/stats"
 )
 
-// mediaCollector exports the media plane's totals at scrape time (room.Manager.Totals): no
+// mediaCollector exports the media plane's totals at scrape time (room.Manager.Totals, package room/stats): no
 // counter is touched per packet for metrics. Labels are bounded: kinds and nothing per
 // participant, room or track.
 type mediaCollector struct {
@@ -29,16 +30,16 @@ var (
 
 	counterDescs = []struct {
 		desc *prometheus.Desc
-		get  func(room.Totals) uint64
+		get  func(stats.Totals) uint64
 	}{
-		{prometheus.NewDesc("podium_packets_in_total", "RTP packets received from publishers.", nil, nil), func(t room.Totals) uint64 { return t.PacketsIn }},
-		{prometheus.NewDesc("podium_bytes_in_total", "RTP bytes received from publishers.", nil, nil), func(t room.Totals) uint64 { return t.BytesIn }},
-		{prometheus.NewDesc("podium_packets_out_total", "RTP packets forwarded to subscribers.", nil, nil), func(t room.Totals) uint64 { return t.PacketsOut }},
-		{prometheus.NewDesc("podium_bytes_out_total", "RTP bytes forwarded to subscribers.", nil, nil), func(t room.Totals) uint64 { return t.BytesOut }},
-		{prometheus.NewDesc("podium_nacks_total", "Packets subscribers asked again for (NACK).", nil, nil), func(t room.Totals) uint64 { return t.NACKs }},
-		{prometheus.NewDesc("podium_retransmits_total", "Packets resent to subscribers from the cache.", nil, nil), func(t room.Totals) uint64 { return t.Retransmits }},
-		{prometheus.NewDesc("podium_plis_total", "Keyframe requests (PLI) on behalf of subscribers.", nil, nil), func(t room.Totals) uint64 { return t.PLIs }},
-		{prometheus.NewDesc("podium_layer_switches_total", "Times a subscriber's video changed simulcast layer or resumed.", nil, nil), func(t room.Totals) uint64 { return t.LayerSwitches }},
+		{prometheus.NewDesc("podium_packets_in_total", "RTP packets received from publishers.", nil, nil), func(t stats.Totals) uint64 { return t.PacketsIn }},
+		{prometheus.NewDesc("podium_bytes_in_total", "RTP bytes received from publishers.", nil, nil), func(t stats.Totals) uint64 { return t.BytesIn }},
+		{prometheus.NewDesc("podium_packets_out_total", "RTP packets forwarded to subscribers.", nil, nil), func(t stats.Totals) uint64 { return t.PacketsOut }},
+		{prometheus.NewDesc("podium_bytes_out_total", "RTP bytes forwarded to subscribers.", nil, nil), func(t stats.Totals) uint64 { return t.BytesOut }},
+		{prometheus.NewDesc("podium_nacks_total", "Packets subscribers asked again for (NACK).", nil, nil), func(t stats.Totals) uint64 { return t.NACKs }},
+		{prometheus.NewDesc("podium_retransmits_total", "Packets resent to subscribers from the cache.", nil, nil), func(t stats.Totals) uint64 { return t.Retransmits }},
+		{prometheus.NewDesc("podium_plis_total", "Keyframe requests (PLI) on behalf of subscribers.", nil, nil), func(t stats.Totals) uint64 { return t.PLIs }},
+		{prometheus.NewDesc("podium_layer_switches_total", "Times a subscriber's video changed simulcast layer or resumed.", nil, nil), func(t stats.Totals) uint64 { return t.LayerSwitches }},
 	}
 
 	lossBuckets     = []float64{0, .01, .02, .05, .1, .2, .5}
