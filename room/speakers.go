@@ -9,36 +9,25 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/stage"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
-// maxRecentSpeakers is how many earlier dominant speakers keep a middle layer.
-const maxRecentSpeakers = 3
+// speakers is the room's stage (package stage), guarded by r.mu.
+type speakers = stage.Stage
 
-// Pre-warming: a participant who speaks now but is not (yet) dominant keeps its publisher
-// sending its top layer (dynacast) for warmHold after it last spoke, so that when it takes the
-// stage the subscribers need only a keyframe of a layer already flowing, not a layer the
-// publisher must first start again. At most maxWarm at once: the uplink of each costs the top
-// layer's rate while warm.
-const (
-	maxWarm  = 2
-	warmHold = 2 * time.Second
-)
-
-// speakers is the room's view of who speaks, read by every participant's allocator.
-type speakers struct {
-	dominant string   // participant sid, "" before anyone spoke
-	recent   []string // earlier dominant speakers, most recent first
-	// warm holds the likely next speakers (see maxWarm) and until when their top layer stays on.
-	warm map[string]time.Time
+// speakerView is who is on stage, for an allocator.
+type speakerView struct {
+	dominant string
+	recent   []string
 }
 
 // speakerState returns a copy of the room's speaker view.
-func (r *Room) speakerState() speakers {
+func (r *Room) speakerState() speakerView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return speakers{dominant: r.speakers.dominant, recent: slices.Clone(r.speakers.recent)}
+	return speakerView{dominant: r.speakers.Dominant(), recent: r.speakers.Recent()}
 }
 
 // microphone returns the receiver of a participant's microphone (or first audio) track.
@@ -97,17 +86,7 @@ func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dom
 	slices.Sort(ids)
 	key := dom + "|" + strings.Join(ids, ",")
 	r.mu.Lock()
-	if changed && dom != "" {
-		if old := r.speakers.dominant; old != "" && old != dom {
-			r.speakers.recent = slices.DeleteFunc(r.speakers.recent, func(s string) bool { return s == old || s == dom })
-			r.speakers.recent = append([]string{old}, r.speakers.recent...)
-			if len(r.speakers.recent) > maxRecentSpeakers {
-				r.speakers.recent = r.speakers.recent[:maxRecentSpeakers]
-			}
-		}
-		r.speakers.dominant = dom
-	}
-	r.warmChallengers(now, active, dom)
+	r.speakers.Update(now, changed, dom, active)
 	send := key != r.lastSpeakersKey && (changed || now.Sub(r.lastSpeakersAt) >= 250*time.Millisecond)
 	if send {
 		r.lastSpeakersKey, r.lastSpeakersAt = key, now
@@ -131,38 +110,11 @@ func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dom
 	return changed
 }
 
-// warmChallengers keeps the top layer of those speaking now, other than the dominant speaker,
-// warm for warmHold, the most recently heard maxWarm of them. Called under r.mu.
-func (r *Room) warmChallengers(now time.Time, active []speaker.Level, dom string) {
-	if r.speakers.warm == nil {
-		r.speakers.warm = map[string]time.Time{}
-	}
-	warm := r.speakers.warm
-	for _, a := range active {
-		warm[a.ID] = now.Add(warmHold)
-	}
-	for id, until := range warm {
-		if id == dom || !now.Before(until) {
-			delete(warm, id)
-		}
-	}
-	for len(warm) > maxWarm { // the one heard longest ago cools first
-		oldest := ""
-		for id, until := range warm {
-			if oldest == "" || until.Before(warm[oldest]) || (until.Equal(warm[oldest]) && id > oldest) {
-				oldest = id
-			}
-		}
-		delete(warm, oldest)
-	}
-}
-
 // warmTop reports whether a participant's top layer is kept warm.
 func (r *Room) warmTop(sid string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.speakers.warm[sid]
-	return ok
+	return r.speakers.Warm(sid)
 }
 
 // stageChanged gets the new dominant speaker's top layer to the subscribers as soon as it can:
@@ -216,11 +168,7 @@ func (p *Participant) requestTopKeyframes() {
 // forgetSpeaker drops a participant that left from the speaker view.
 func (r *Room) forgetSpeaker(sid string) {
 	r.mu.Lock()
-	r.speakers.recent = slices.DeleteFunc(r.speakers.recent, func(s string) bool { return s == sid })
-	if r.speakers.dominant == sid {
-		r.speakers.dominant = ""
-	}
-	delete(r.speakers.warm, sid)
+	r.speakers.Forget(sid)
 	r.departed = append(r.departed, sid) // the detector is the ticker's: it forgets on its next run
 	r.mu.Unlock()
 }

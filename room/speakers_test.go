@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/stage"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
@@ -110,7 +111,7 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 
 // TestLikelyNextSpeakerKeepsItsTopLayerWarm: someone who starts to speak while another holds
 // the stage has its publisher send its top layer from the first interval it is heard, before
-// the detector decides (so the decision finds the layer flowing), and for warmHold after it
+// the detector decides (so the decision finds the layer flowing), and for stage.WarmHold after it
 // falls silent, then no longer. Dynacast runs here as each tick would run it.
 func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 	tr := newTestRoom(t)
@@ -159,7 +160,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 		t.Fatalf("b's first interval of speech: dominant changed %v, b told to send %q, want all its layers", changed, got)
 	}
 	cooled := time.Duration(0)
-	for elapsed := speakerInterval; elapsed <= warmHold+time.Second; elapsed += speakerInterval {
+	for elapsed := speakerInterval; elapsed <= stage.WarmHold+time.Second; elapsed += speakerInterval {
 		if got, _ := interval(95, 0); got != "" {
 			if got != "q" {
 				t.Fatalf("after b fell silent it was told to send %q, want its lowest layer", got)
@@ -168,25 +169,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 			break
 		}
 	}
-	if cooled < warmHold || cooled > warmHold+3*speakerInterval {
-		t.Fatalf("b's top layer cooled %v after it fell silent, want about %v", cooled, warmHold)
-	}
-}
-
-// TestWarmKeepsTheMostRecentChallengers: of those heard while another holds the stage, only the
-// maxWarm heard last stay warm, never the dominant speaker.
-func TestWarmKeepsTheMostRecentChallengers(t *testing.T) {
-	r := &Room{}
-	now := time.Unix(1000, 0)
-	for _, id := range []string{"c1", "c2", "c3"} {
-		now = now.Add(speakerInterval)
-		r.warmChallengers(now, []speaker.Level{{ID: "dom"}, {ID: id}}, "dom")
-	}
-	if r.warmTop("dom") || r.warmTop("c1") || !r.warmTop("c2") || !r.warmTop("c3") {
-		t.Fatalf("warm %v, want c2 and c3", r.speakers.warm)
-	}
-	r.warmChallengers(now.Add(warmHold), nil, "dom")
-	if len(r.speakers.warm) != 0 {
-		t.Fatalf("warm %v after %v of silence, want none", r.speakers.warm, warmHold)
+	if cooled < stage.WarmHold || cooled > stage.WarmHold+3*speakerInterval {
+		t.Fatalf("b's top layer cooled %v after it fell silent, want about %v", cooled, stage.WarmHold)
 	}
 }
