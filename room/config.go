@@ -60,7 +60,7 @@ func (c *Config) defaults() {
 	if c.MaxRooms == 0 {
 		c.MaxRooms = 1000
 	}
-	c.Limits.defaults()
+	c.Limits = c.Limits.WithDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
