@@ -41,7 +41,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*natsserver.Server, error) {
 		}
 		opts.Cluster = natsserver.ClusterOpts{Name: "podium", Host: chost, Port: cport,
 			ConnectRetries: -1}
-		opts.Routes = natsserver.RoutesFromStr(strings.Join(cfg.Routes, ","))
+		if len(cfg.Routes) > 0 {
+			opts.Routes = natsserver.RoutesFromStr(strings.Join(cfg.Routes, ","))
+		}
 	}
 	s, err := natsserver.NewServer(opts)
 	if err != nil {

@@ -40,10 +40,11 @@ func (n *Node) run() {
 			n.dirMu.Lock()
 			changes, gone := n.dir.expire(now)
 			n.dirMu.Unlock()
+			n.emit(changes)
 			for _, id := range gone {
 				n.logger.Warn("cluster: node silent, counted dead", "peer", id, "after", n.cfg.NodeTTL)
+				n.gone(id)
 			}
-			n.emit(changes)
 		}
 	}
 }
@@ -58,6 +59,7 @@ func (n *Node) handle(m *nats.Msg) {
 				n.apply(func(d *directory, _ time.Time) ([]Change, bool) {
 					return d.forget(hb.Node.ID), false
 				}, "")
+				n.gone(hb.Node.ID)
 				return
 			}
 			n.apply(func(d *directory, now time.Time) ([]Change, bool) { return d.heartbeat(hb, now) },
@@ -131,4 +133,10 @@ func (n *Node) requestSync(node string) {
 		case <-n.done:
 		}
 	}()
+}
+
+func (n *Node) gone(id string) {
+	if n.h.NodeGone != nil {
+		n.h.NodeGone(id)
+	}
 }

@@ -36,6 +36,9 @@ type Handler struct {
 	Change func(Change)
 	Data   func(DataMessage)
 	Call   func(Call) CallReply
+	// NodeGone is called, on the event goroutine, when a node left or was counted dead,
+	// after the Changes that took its participants out.
+	NodeGone func(id string)
 }
 
 // Node is this process's membership of the cluster.

@@ -127,7 +127,7 @@ func TestThreeNodesShareRoomsDataAndCalls(t *testing.T) {
 	if node, ok := nodes[0].Find("daily stand-up", "b3"); !ok || node != "n3" {
 		t.Fatalf("b3 found on %q, %v", node, ok)
 	}
-	nodes[1].PublishData(DataMessage{Room: "daily stand-up", From: "a2", Topic: "chat", Payload: []byte("hi")})
+	nodes[1].PublishData(DataMessage{Room: "daily stand-up", Label: "reliable", Text: true, Payload: []byte(`{"from":"a2"}`)})
 	waitFor(t, time.Second, "the data message", func() bool { return recs[0].dataCount() == 1 && recs[2].dataCount() == 1 })
 	time.Sleep(200 * time.Millisecond) // and no second copy
 	if recs[0].dataCount() != 1 || recs[2].dataCount() != 1 || recs[1].dataCount() != 0 {

@@ -69,15 +69,14 @@ type Snapshot struct {
 }
 
 // DataMessage is a data message published in a room on one node, for the room's
-// participants on the others.
+// participants on the others, as the sender's node relays it (stamped with "from").
 type DataMessage struct {
 	Node    string   `json:"node"`
 	Room    string   `json:"room"`
-	From    string   `json:"from,omitempty"` // sender's identity; empty for the server API
-	Topic   string   `json:"topic,omitempty"`
+	Label   string   `json:"label"` // the data channel: reliable or lossy
+	Text    bool     `json:"text,omitempty"`
 	Payload []byte   `json:"payload"`
 	To      []string `json:"to,omitempty"` // identities; empty for everyone
-	Lossy   bool     `json:"lossy,omitempty"`
 }
 
 // Call asks the node holding a participant to act on it (the server API on any node).

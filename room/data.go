@@ -52,10 +52,13 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 		}
 	}
 	for _, o := range p.room.others(p) {
-		if len(to) > 0 && !slices.Contains(to, o.identity) {
+		if o.remote != nil || (len(to) > 0 && !slices.Contains(to, o.identity)) {
 			continue
 		}
 		o.sendData(label, out, m.IsString)
+	}
+	if c := p.room.manager.cluster; c != nil {
+		c.PublishData(p.room.name, label, out, m.IsString, to)
 	}
 }
 

@@ -24,6 +24,9 @@ func (p *Participant) dynacast() {
 			continue // not simulcast
 		}
 		needed := p.room.neededLayers(t)
+		if c := p.room.manager.cluster; c != nil {
+			needed |= c.Needed(t.sid) // what other nodes' subscribers need
+		}
 		if needed == t.lastNeeded {
 			continue
 		}

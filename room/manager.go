@@ -27,6 +27,8 @@ type Manager struct {
 	retired retiredCounters
 	// newPeer makes a participant's connections (on engine; tests make fakes).
 	newPeer func(*Participant) (Peer, error)
+	cluster Cluster // nil on a lone node
+	wants   wants   // what this node asks of the others' tracks
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -43,6 +45,7 @@ func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 func (m *Manager) CreateRoom(o RoomOptions) (*Room, error) {
 	r, created, err := m.createRoom(o)
 	if created {
+		r.addRemotes()
 		m.emit(Event{Kind: EventRoomStarted, Room: r.Info()})
 	}
 	return r, err
@@ -129,6 +132,9 @@ func (m *Manager) removeRoom(r *Room) {
 		delete(m.rooms, r.name)
 	}
 	m.mu.Unlock()
+	if m.cluster != nil {
+		m.cluster.Announce(r.name, "", nil) // the room's clock has stopped: say it here
+	}
 	m.cfg.Logger.Info("room closed", "room", r.name)
 }
 

@@ -36,6 +36,8 @@ type Participant struct {
 	q        *opQueue
 
 	peer Peer
+	// remote is set for a participant of another node (remote.go): no connection, relayed media.
+	remote *remoteState
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
 	name     string
@@ -166,10 +168,18 @@ func (p *Participant) start() {
 
 // enqueueReconcile runs reconcile on the control queue, once for any number of reasons that
 // arrive before it starts.
-func (p *Participant) enqueueReconcile() { p.q.pushOnce(&p.reconcileWaiting, p.reconcile) }
+func (p *Participant) enqueueReconcile() {
+	if p.remote == nil { // a remote participant subscribes on its own node
+		p.q.pushOnce(&p.reconcileWaiting, p.reconcile)
+	}
+}
 
 // enqueueAllocate chooses every subscription's layer again, once for any number of reasons.
-func (p *Participant) enqueueAllocate() { p.q.pushOnce(&p.allocWaiting, p.allocateAll) }
+func (p *Participant) enqueueAllocate() {
+	if p.remote == nil {
+		p.q.pushOnce(&p.allocWaiting, p.allocateAll)
+	}
+}
 
 // publishedTracks returns the tracks that carry media.
 func (p *Participant) publishedTracks() []*PublishedTrack {
@@ -201,6 +211,10 @@ func (p *Participant) requestClose(reason string) {
 }
 
 func (p *Participant) shutdown(reason string) {
+	if p.remote != nil {
+		p.shutdownRemote()
+		return
+	}
 	p.closing = true
 	p.room.leave(p)
 	if reason != "" && reason != protocol.LeaveClient {

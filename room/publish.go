@@ -284,6 +284,9 @@ func (c *updateCoalescer) stop() {
 }
 
 func (p *Participant) sendUpdate() {
+	if p.remote == nil {
+		p.room.clusterDirty.Store(true)
+	}
 	// The participant itself also learns its permissions, which the server API may change.
 	p.send(&protocol.ParticipantUpdated{Participant: p.InfoWithPermissions()})
 	if p.perms.Hidden {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
@@ -35,6 +36,8 @@ type Room struct {
 	lastSpeakersKey string
 	lastSpeakersAt  time.Time
 	departed        []string // sids the detector must forget
+
+	clusterDirty atomic.Bool // this node's share changed since the cluster last heard it
 }
 
 // speakerInterval is how often microphones are sampled for speaker detection and publishers
@@ -82,8 +85,13 @@ func (r *Room) tick(now time.Time) {
 		work |= tickReports
 	}
 	for _, p := range r.others(nil) {
+		if p.remote != nil {
+			p.q.pushOnce(&p.tickWaiting, p.remoteWants)
+			continue
+		}
 		p.queueTick(now, work)
 	}
+	r.announceToCluster()
 }
 
 // queueTick runs the room's periodic work for p on its control queue: one job per tick while
@@ -206,6 +214,7 @@ func (r *Room) join(jp JoinParams) (*Participant, error) {
 	r.emptyTimer.Stop()
 	others := r.sortedLocked()
 	r.participants[p.sid] = p
+	r.clusterDirty.Store(true)
 	r.byIdentity[p.identity] = p
 	info := r.infoLocked()
 	// joined goes out first, then everyone else hears of p: both under the room lock, so no
@@ -284,6 +293,7 @@ type departure struct {
 // removeLocked takes p out of the room; the caller announces and settles the departure.
 func (r *Room) removeLocked(p *Participant) departure {
 	delete(r.participants, p.sid)
+	r.clusterDirty.Store(p.remote == nil || r.clusterDirty.Load())
 	if r.byIdentity[p.identity] == p {
 		delete(r.byIdentity, p.identity)
 	}
@@ -324,7 +334,7 @@ func (r *Room) leave(p *Participant) {
 		return
 	}
 	d := r.removeLocked(p)
-	if len(r.participants) == 0 && !r.closed {
+	if r.localCountLocked() == 0 && !r.closed {
 		r.emptyTimer.Reset(r.emptyTTL)
 	}
 	d.announce()
@@ -334,6 +344,9 @@ func (r *Room) leave(p *Participant) {
 
 // trackChanged tells every other participant to reconcile its subscriptions.
 func (r *Room) trackChanged(from *Participant, announce protocol.Message) {
+	if from.remote == nil {
+		r.clusterDirty.Store(true)
+	}
 	for _, o := range r.others(from) {
 		if announce != nil && !from.perms.Hidden {
 			o.send(announce)
@@ -344,7 +357,7 @@ func (r *Room) trackChanged(from *Participant, announce protocol.Message) {
 
 func (r *Room) closeIfEmpty() {
 	r.mu.Lock()
-	empty := len(r.participants) == 0 && !r.closed
+	empty := r.localCountLocked() == 0 && !r.closed
 	r.mu.Unlock()
 	if empty {
 		r.Close(protocol.LeaveRoomClosed)

@@ -126,6 +126,7 @@ func (r *Room) SetMetadata(metadata string) (protocol.RoomInfo, error) {
 		return protocol.RoomInfo{}, ErrNotFound
 	}
 	r.metadata = metadata
+	r.clusterDirty.Store(true)
 	info := r.infoLocked()
 	msg := &protocol.RoomUpdated{Room: info}
 	for _, p := range r.participants {

@@ -61,8 +61,9 @@ type Config struct {
 	// see this node at to NodeIPs, at Start: the public address behind a 1:1 NAT.
 	NodeIPAuto  bool
 	STUNServers []string
-	TLS         TLS  // HTTPS and wss on the HTTP port (tls.go)
-	TURN        TURN // TURN servers for clients, embedded or external (turn.go)
+	TLS         TLS     // HTTPS and wss on the HTTP port (tls.go)
+	TURN        TURN    // TURN servers for clients, embedded or external (turn.go)
+	Cluster     Cluster // other nodes over NATS (cluster.go); zero: a lone node
 	Logger      *slog.Logger
 }
 
@@ -119,6 +120,7 @@ type Node struct {
 	hooks    *webhook.Notifier
 	tls      *nodeTLS           // nil: plain HTTP
 	turn     *turnserver.Server // nil: no embedded TURN
+	cluster  *clusterNode       // nil: a lone node
 	served   chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -248,6 +250,12 @@ func Start(cfg Config) (*Node, error) {
 		n.engine.Close()
 		return nil, err
 	}
+	if err := n.startCluster(); err != nil {
+		_ = n.listener.Close()
+		n.closeTURN()
+		n.engine.Close()
+		return nil, err
+	}
 	go func() { n.served <- n.http.Serve(n.listener) }() // joined in Shutdown
 	return n, nil
 }
@@ -359,6 +367,7 @@ func (n *Node) Engine() *sfu.Engine { return n.engine }
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		errs := []error{n.signal.Shutdown(ctx), n.http.Shutdown(ctx)}
+		n.cluster.close() // after the rooms: the others hear the goodbye, not each leave
 		// After the rooms, so that their last events go out too; a receiver that is down gets
 		// a short grace, not the whole shutdown.
 		hctx, cancel := context.WithTimeout(ctx, webhookGrace)

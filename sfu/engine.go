@@ -449,6 +449,36 @@ func (e *Engine) NewPublisherConnection() (*webrtc.PeerConnection, *fastpath.Tra
 	return e.newOwnedConnection(pcConfig, e.media, true)
 }
 
+// NewRelayConnection is NewPublisherConnection (publisher) or NewSubscriberConnection for a
+// relay to another node, on UDP sockets of its own: between two nodes' shared media ports,
+// every relay connection would have the same address pair, and ICE and the route table tell
+// connections apart by it. Its media takes pion's path.
+func (e *Engine) NewRelayConnection(publisher bool) (*webrtc.PeerConnection, *fastpath.Transport, error) {
+	if e.api == nil {
+		return nil, nil, errors.New("sfu: engine closed")
+	}
+	se := e.settings
+	se.SetICEUDPMux(nil)
+	se.SetICETCPMux(nil)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	p := fastpath.Params{Socket: e.socketFor, Routes: &e.routes, Logger: e.cfg.Logger}
+	media, cfg := e.subMedia, subscriberConfig
+	if publisher {
+		media, cfg = e.media, pcConfig
+	}
+	p.API = webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(e.reg), webrtc.WithSettingEngine(se))
+	pc, err := p.API.NewPeerConnection(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v, ok := e.upstreams.Load(pc.ID()); ok && publisher {
+		p.Feedback = v.(*feedback.Upstream)
+	}
+	t := fastpath.New(p)
+	t.Watch(pc)
+	return pc, t, nil
+}
+
 // newOwnedConnection creates a peer connection whose SRTP keys Podium captures, so that its own
 // read and write paths (fastpath.Transport) can use them; a publisher's feedback goes on them too.
 func (e *Engine) newOwnedConnection(cfg webrtc.Configuration, media *webrtc.MediaEngine, publisher bool) (*webrtc.PeerConnection, *fastpath.Transport, error) {

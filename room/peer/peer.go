@@ -45,6 +45,9 @@ type Config struct {
 	// Clock ticks the feedback to the publisher (the room's clock); nil: its own ticker.
 	Clock  *clock.Clock
 	Logger *slog.Logger
+	// Relay puts both connections on sockets of their own (a relay between nodes, see
+	// sfu.Engine.NewRelayConnection).
+	Relay bool
 }
 
 // Callbacks are called on pion's goroutines: each must hand its work to the caller's own
@@ -93,13 +96,18 @@ func New(engine *sfu.Engine, cfg Config, cb Callbacks) (*Peer, error) {
 		tracks: map[*sfu.DownTrack]*sentTrack{}}
 	p.kindsOffered = map[webrtc.RTPCodecType]bool{}
 	var err error
-	if p.pub, p.pubTransport, err = engine.NewPublisherConnection(); err != nil {
+	newPub, newSub := engine.NewPublisherConnection, engine.NewSubscriberConnection
+	if cfg.Relay {
+		newPub = func() (*webrtc.PeerConnection, *fastpath.Transport, error) { return engine.NewRelayConnection(true) }
+		newSub = func() (*webrtc.PeerConnection, *fastpath.Transport, error) { return engine.NewRelayConnection(false) }
+	}
+	if p.pub, p.pubTransport, err = newPub(); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if cfg.Clock != nil {
 		p.pubTransport.UseClock(cfg.Clock) // the feedback to this publisher ticks with the room
 	}
-	if p.sub, p.subTransport, err = engine.NewSubscriberConnection(); err != nil {
+	if p.sub, p.subTransport, err = newSub(); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("subscriber connection: %w", err)
 	}

@@ -1,0 +1,168 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/cluster"
+	"github.com/podium-sfu/podium/room/peer"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// in receives one other node's tracks: it answers that node's offers and makes a receiver
+// per track, a layer per relayed stream.
+type in struct {
+	rs     *Relays
+	node   string
+	peer   *peer.Peer
+	logger *slog.Logger
+
+	negotiate sync.Mutex // one answer at a time: the peer's negotiation is not concurrent
+
+	mu        sync.Mutex
+	receivers map[string]*sfu.Receiver
+	lastWant  map[string]uint8
+	wantC     chan map[string]uint8
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+func newIn(rs *Relays, node string) (*in, error) {
+	i := &in{rs: rs, node: node, logger: rs.logger.With("relay", "in", "from", node),
+		receivers: map[string]*sfu.Receiver{}, wantC: make(chan map[string]uint8, 1),
+		done: make(chan struct{})}
+	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: i.logger}, peer.Callbacks{
+		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {},
+		Failed:    func() { i.logger.Warn("relay: connection failed") },
+		Track:     i.onTrack,
+		Data:      func(string, webrtc.DataChannelMessage) {},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	i.peer = p
+	i.wg.Add(1)
+	go i.sendWants()
+	return i, nil
+}
+
+// want queues the layers to ask for; only the newest waiting set is sent.
+func (i *in) want(tracks map[string]uint8) {
+	tracks = maps.Clone(tracks)
+	for {
+		select {
+		case i.wantC <- tracks:
+			return
+		default:
+		}
+		select {
+		case <-i.wantC: // drop the older set
+		default:
+		}
+	}
+}
+
+// sendWants tells the source what to send, off the caller's goroutine; a failed call is
+// retried with the newest set.
+func (i *in) sendWants() {
+	defer i.wg.Done()
+	var pending map[string]uint8
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-i.done:
+			return
+		case w := <-i.wantC:
+			pending = w
+		case <-retry:
+			retry = nil
+		}
+		if pending == nil || maps.Equal(pending, i.lastWant) {
+			pending = nil
+			continue
+		}
+		args, _ := json.Marshal(want{From: i.rs.cfg.Caller.ID(), Tracks: pending})
+		reply, err := i.rs.cfg.Caller.Call(i.node, cluster.Call{Op: OpWant, Args: args}, i.rs.cfg.Timeout)
+		if err == nil && reply.Error != "" {
+			err = errors.New(reply.Error)
+		}
+		if err != nil {
+			i.logger.Warn("relay: want", "err", err)
+			retry = time.After(time.Second)
+			continue
+		}
+		i.lastWant, pending = pending, nil
+	}
+}
+
+func (i *in) answer(offer string, timeout time.Duration) (string, error) {
+	i.negotiate.Lock()
+	defer i.negotiate.Unlock()
+	if _, err := i.peer.AnswerPublisher(offer); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return i.peer.GatheredAnswer(ctx, peer.Publisher)
+}
+
+// onTrack makes the track's receiver with its first stream and adds the others as layers.
+func (i *in) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
+	track, layer, ok := parseTrackID(remote.ID())
+	if !ok {
+		i.logger.Warn("relay: a stream that is not a relayed layer", "id", remote.ID())
+		return
+	}
+	i.mu.Lock()
+	r := i.receivers[track]
+	first := r == nil
+	if first {
+		r = i.peer.NewReceiver(remote, rr, i.logger.With("track", track))
+		i.receivers[track] = r
+	}
+	i.mu.Unlock()
+	if err := r.AddLayer(layer, remote); err != nil {
+		i.logger.Warn("relay: layer", "track", track, "layer", layer, "err", err)
+		return
+	}
+	if first && i.rs.cfg.Sink != nil {
+		i.rs.cfg.Sink.RemoteTrack(i.node, remote.StreamID(), track, r)
+	}
+}
+
+func (i *in) receiver(track string) *sfu.Receiver {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.receivers[track]
+}
+
+func (i *in) forget(track string) {
+	i.mu.Lock()
+	r := i.receivers[track]
+	delete(i.receivers, track)
+	i.mu.Unlock()
+	if r != nil {
+		r.Close()
+	}
+}
+
+func (i *in) close() {
+	close(i.done)
+	i.wg.Wait()
+	i.peer.Close()
+	i.mu.Lock()
+	rs := i.receivers
+	i.receivers = map[string]*sfu.Receiver{}
+	i.mu.Unlock()
+	for _, r := range rs {
+		r.Close()
+	}
+}

@@ -1,0 +1,259 @@
+// Package relay carries media between the nodes of a cluster: a track crosses from its
+// publisher's node to another node once, whatever the number of subscribers there.
+//
+// Between two nodes there is one WebRTC peer connection each way (DTLS-SRTP: encrypted and
+// authenticated with keys no third party sees, NACK and PLI on its RTCP, the same code that
+// serves browsers), negotiated over the cluster's NATS calls without trickle. Each simulcast
+// layer crosses as a stream of its own, so the receiving node keeps choosing a layer per
+// subscriber; it asks for the layers its subscribers need, and the others are paused at the
+// source (dynacast across nodes).
+package relay
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/podium-sfu/podium/cluster"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// Calls between relays, over cluster.Node.Call.
+const (
+	OpWant  = "relay.want"  // to the source: the layers a node needs (want)
+	OpOffer = "relay.offer" // to the sink: the source's offer (sdpMsg); the reply is the answer
+	Prefix  = "relay."
+)
+
+type want struct {
+	From   string           `json:"from"`
+	Tracks map[string]uint8 `json:"tracks"` // track sid -> bit mask of layers
+}
+
+type sdpMsg struct {
+	From string `json:"from"`
+	SDP  string `json:"sdp"`
+}
+
+// Caller is the cluster's request/reply.
+type Caller interface {
+	Call(node string, c cluster.Call, timeout time.Duration) (cluster.CallReply, error)
+	ID() string
+}
+
+// Source is what this node publishes: a local track's receiver and its publisher's sid.
+type Source interface {
+	LocalTrack(trackSid string) (r *sfu.Receiver, participantSid string, ok bool)
+}
+
+// Sink is told when a remote track's receiver exists (its first layer arrived). It is called
+// from pion's goroutines and must not block.
+type Sink interface {
+	RemoteTrack(node, participantSid, trackSid string, r *sfu.Receiver)
+}
+
+// Config wires a node's relays.
+type Config struct {
+	Engine  *sfu.Engine
+	Caller  Caller
+	Source  Source
+	Sink    Sink
+	Timeout time.Duration // of one negotiation (5 s)
+	Logger  *slog.Logger
+}
+
+// Relays are this node's connections to the others: out to the nodes that need its tracks,
+// in from the nodes whose tracks it needs.
+type Relays struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	outs   map[string]*out // by sink node
+	ins    map[string]*in  // by source node
+	closed bool
+}
+
+// New makes a node's relays; Close ends them.
+func New(cfg Config) *Relays {
+	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Second)
+	logger := cmp.Or(cfg.Logger, slog.Default())
+	return &Relays{cfg: cfg, logger: logger, outs: map[string]*out{}, ins: map[string]*in{}}
+}
+
+// SetCaller gives the relays the cluster's calls, once the node has joined (its handler
+// needs the relays first).
+func (rs *Relays) SetCaller(c Caller) {
+	rs.mu.Lock()
+	rs.cfg.Caller = c
+	rs.mu.Unlock()
+}
+
+// Want asks a node for the layers of its tracks this node needs (a mask per track sid; a
+// track left out is not needed). It sends only what changed since the last call.
+func (rs *Relays) Want(node string, tracks map[string]uint8) {
+	in, err := rs.in(node)
+	if err != nil {
+		rs.logger.Warn("relay: in", "from", node, "err", err)
+		return
+	}
+	in.want(tracks)
+}
+
+// Receiver is the receiver of a remote track, nil until its first layer arrived.
+func (rs *Relays) Receiver(node, trackSid string) *sfu.Receiver {
+	rs.mu.Lock()
+	in := rs.ins[node]
+	rs.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	return in.receiver(trackSid)
+}
+
+// Needed is the layers of a local track that other nodes need, for the publisher's dynacast.
+func (rs *Relays) Needed(trackSid string) uint8 {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var mask uint8
+	for _, o := range rs.outs {
+		mask |= o.needed(trackSid)
+	}
+	return mask
+}
+
+// Refresh makes the out relays check their tracks again (one was unpublished).
+func (rs *Relays) Refresh() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, o := range rs.outs {
+		o.kick()
+	}
+}
+
+// Forget drops a remote track that was unpublished.
+func (rs *Relays) Forget(node, trackSid string) {
+	rs.mu.Lock()
+	in := rs.ins[node]
+	rs.mu.Unlock()
+	if in != nil {
+		in.forget(trackSid)
+	}
+}
+
+// NodeGone closes the relays to and from a node that left or died.
+func (rs *Relays) NodeGone(node string) {
+	rs.mu.Lock()
+	o, i := rs.outs[node], rs.ins[node]
+	delete(rs.outs, node)
+	delete(rs.ins, node)
+	rs.mu.Unlock()
+	if o != nil {
+		o.close()
+	}
+	if i != nil {
+		i.close()
+	}
+}
+
+// Close ends every relay.
+func (rs *Relays) Close() {
+	rs.mu.Lock()
+	rs.closed = true
+	outs, ins := rs.outs, rs.ins
+	rs.outs, rs.ins = map[string]*out{}, map[string]*in{}
+	rs.mu.Unlock()
+	for _, o := range outs {
+		o.close()
+	}
+	for _, i := range ins {
+		i.close()
+	}
+}
+
+// Handle answers another node's relay call (cluster.Handler.Call for ops under Prefix).
+func (rs *Relays) Handle(c cluster.Call) cluster.CallReply {
+	switch c.Op {
+	case OpWant:
+		var w want
+		if err := json.Unmarshal(c.Args, &w); err != nil || w.From == "" {
+			return cluster.CallReply{Error: fmt.Sprintf("relay: bad want: %v", err)}
+		}
+		o, err := rs.out(w.From)
+		if err != nil {
+			return cluster.CallReply{Error: err.Error()}
+		}
+		o.setWanted(w.Tracks) // negotiated on the out's own goroutine: a call must not wait on a call
+		return cluster.CallReply{}
+	case OpOffer:
+		var m sdpMsg
+		if err := json.Unmarshal(c.Args, &m); err != nil || m.From == "" {
+			return cluster.CallReply{Error: fmt.Sprintf("relay: bad offer: %v", err)}
+		}
+		in, err := rs.in(m.From)
+		if err != nil {
+			return cluster.CallReply{Error: err.Error()}
+		}
+		answer, err := in.answer(m.SDP, rs.cfg.Timeout)
+		if err != nil {
+			return cluster.CallReply{Error: err.Error()}
+		}
+		b, _ := json.Marshal(sdpMsg{From: rs.cfg.Caller.ID(), SDP: answer})
+		return cluster.CallReply{Result: b}
+	}
+	return cluster.CallReply{Error: "relay: unknown op " + c.Op}
+}
+
+func (rs *Relays) out(node string) (*out, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed {
+		return nil, fmt.Errorf("relay: closed")
+	}
+	if o := rs.outs[node]; o != nil {
+		return o, nil
+	}
+	o, err := newOut(rs, node)
+	if err != nil {
+		return nil, err
+	}
+	rs.outs[node] = o
+	return o, nil
+}
+
+func (rs *Relays) in(node string) (*in, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed {
+		return nil, fmt.Errorf("relay: closed")
+	}
+	if i := rs.ins[node]; i != nil {
+		return i, nil
+	}
+	i, err := newIn(rs, node)
+	if err != nil {
+		return nil, err
+	}
+	rs.ins[node] = i
+	return i, nil
+}
+
+// A relayed stream's msid: the publisher's participant sid, and the track sid with its layer.
+func trackID(trackSid string, layer int) string { return trackSid + "~" + strconv.Itoa(layer) }
+
+func parseTrackID(id string) (trackSid string, layer int, ok bool) {
+	i := strings.LastIndexByte(id, '~')
+	if i <= 0 {
+		return "", 0, false
+	}
+	layer, err := strconv.Atoi(id[i+1:])
+	if err != nil || layer < 0 || layer >= sfu.MaxLayers {
+		return "", 0, false
+	}
+	return id[:i], layer, true
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/podium-sfu/podium/cluster"
+	"github.com/podium-sfu/podium/cluster/relay"
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
+)
+
+// Cluster joins this node to others over NATS (docs/cluster.md). The zero value is a lone
+// node: no NATS, nothing of the cluster runs.
+type Cluster struct {
+	NATS []string // nats:// URLs of an existing NATS to join
+	// Listen runs nats-server in this process for clients on host:port; ClusterListen and
+	// Routes cluster it with the other nodes' servers, so that a few nodes need nothing else.
+	Listen, ClusterListen string
+	Routes                []string
+	NodeID                string // unique in the cluster; default: the host name and a random suffix
+	Region                string
+	// Heartbeat (1 s) and NodeTTL (5 s): how often a node says it is alive, and the silence
+	// after which the others count it dead.
+	Heartbeat, NodeTTL time.Duration
+}
+
+func (c Cluster) on() bool { return len(c.NATS) > 0 || c.Listen != "" }
+
+// clusterNode is this node's part of the cluster.
+type clusterNode struct {
+	nats   *natsserver.Server // nil: an external NATS
+	node   *cluster.Node
+	relays *relay.Relays
+}
+
+// startCluster joins the cluster once the rooms and the listener exist.
+func (n *Node) startCluster() error {
+	cc := n.cfg.Cluster
+	if !cc.on() {
+		return nil
+	}
+	id := cmp.Or(cc.NodeID, defaultNodeID())
+	logger := n.cfg.Logger.With("component", "cluster")
+	c := &clusterNode{}
+	var err error
+	if cc.Listen != "" {
+		c.nats, err = cluster.StartEmbedded(cluster.EmbeddedConfig{Name: id, Listen: cc.Listen,
+			ClusterListen: cc.ClusterListen, Routes: cc.Routes, Logger: logger})
+		if err != nil {
+			return err
+		}
+	}
+	c.relays = relay.New(relay.Config{Engine: n.engine, Source: n.rooms,
+		Sink: relaySink{n}, Logger: logger})
+	cpu := &cpuMeter{}
+	c.node, err = cluster.Join(cluster.Config{
+		Info: cluster.NodeInfo{ID: id, Addr: n.URL(), Region: cc.Region}, URLs: cc.NATS,
+		Server: c.nats, Heartbeat: cc.Heartbeat, NodeTTL: cc.NodeTTL, Logger: logger,
+		Load: func() cluster.Load {
+			return cluster.Load{CPU: cpu.cores(), Participants: n.rooms.ParticipantCount()}
+		},
+	}, cluster.Handler{
+		Change: func(ch cluster.Change) {
+			n.rooms.RemoteChange(ch.Node, ch.Room, ch.Joined, ch.Updated, ch.Left)
+		},
+		Data: func(m cluster.DataMessage) {
+			n.rooms.RemoteData(m.Room, m.Label, m.Payload, m.Text, m.To)
+		},
+		Call: func(call cluster.Call) cluster.CallReply {
+			if strings.HasPrefix(call.Op, relay.Prefix) {
+				return c.relays.Handle(call)
+			}
+			return cluster.CallReply{Error: "unknown op " + call.Op}
+		},
+		NodeGone: func(id string) { c.relays.NodeGone(id) },
+	})
+	if err != nil {
+		c.relays.Close()
+		if c.nats != nil {
+			c.nats.Shutdown()
+		}
+		return err
+	}
+	c.relays.SetCaller(c.node)
+	n.cluster = c
+	n.rooms.SetCluster(clusterRooms{c})
+	logger.Info("joined the cluster", "node", id, "embedded_nats", c.nats != nil)
+	return nil
+}
+
+// close leaves the cluster: the others drop this node's participants at once.
+func (c *clusterNode) close() {
+	if c == nil {
+		return
+	}
+	c.node.Close()
+	c.relays.Close()
+	if c.nats != nil {
+		c.nats.Shutdown()
+		c.nats.WaitForShutdown()
+	}
+}
+
+// ClusterNode is this node's membership, nil on a lone node.
+func (n *Node) ClusterNode() *cluster.Node {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.node
+}
+
+// clusterRooms is room.Cluster over the node and its relays.
+type clusterRooms struct{ c *clusterNode }
+
+func (r clusterRooms) Announce(room, metadata string, local []protocol.ParticipantInfo) {
+	r.c.node.SetRoom(room, metadata, local)
+}
+
+func (r clusterRooms) PublishData(room, label string, payload []byte, text bool, to []string) {
+	r.c.node.PublishData(cluster.DataMessage{Room: room, Label: label, Text: text, Payload: payload, To: to})
+}
+
+func (r clusterRooms) Want(node string, tracks map[string]uint8) { r.c.relays.Want(node, tracks) }
+func (r clusterRooms) Needed(trackSid string) uint8              { return r.c.relays.Needed(trackSid) }
+func (r clusterRooms) Forget(node, trackSid string)              { r.c.relays.Forget(node, trackSid) }
+
+func (r clusterRooms) RemoteReceiver(node, trackSid string) *sfu.Receiver {
+	return r.c.relays.Receiver(node, trackSid)
+}
+
+func (r clusterRooms) Placements(room string) map[string][]protocol.ParticipantInfo {
+	out := map[string][]protocol.ParticipantInfo{}
+	for _, pl := range r.c.node.Room(room) {
+		out[pl.Node] = pl.Participants
+	}
+	return out
+}
+
+// relaySink publishes a remote track in its room once its relayed media arrives.
+type relaySink struct{ n *Node }
+
+func (s relaySink) RemoteTrack(node, participantSid, trackSid string, _ *sfu.Receiver) {
+	s.n.rooms.RemoteTrackReady(node, participantSid, trackSid)
+}
+
+func defaultNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "podium"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
+}
+
+// cpuMeter measures the cores the process used between two calls.
+type cpuMeter struct {
+	mu         sync.Mutex
+	lastAt     time.Time
+	lastUsed   time.Duration
+	lastResult float64
+}
+
+func (m *cpuMeter) cores() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if !m.lastAt.IsZero() && now.Sub(m.lastAt) > 100*time.Millisecond {
+		m.lastResult = float64(used-m.lastUsed) / float64(now.Sub(m.lastAt))
+	}
+	m.lastAt, m.lastUsed = now, used
+	return m.lastResult
+}
