@@ -59,7 +59,8 @@ const view = new View({ stage: $('stage'), filmstrip: $('filmstrip'), grid: $('g
 const names = new Map();
 const prejoin = new PreJoin($, { video: flag('video'), audio: flag('audio') });
 const meeting = new Meeting({
-  send: (topic, payload, to) => app.room ? app.room.sendData(payload, { topic, reliable: true, ...(to ? { to } : {}) }) : Promise.reject(new Error('not connected')),
+  // The server relays topic, to and payload: the payload goes inside.
+  send: (topic, payload, to) => app.room ? app.room.sendData({ payload }, { topic, reliable: true, ...(to ? { to } : {}) }) : Promise.reject(new Error('not connected')),
   onHand: (identity, raised) => {
     const t = tiles.of(identity, state.identity);
     t?.setHand(raised);

@@ -1,6 +1,7 @@
 // Meeting features over data messages: raised hands (topic "hand", payload {raised: boolean})
 // and reactions (topic "reaction", payload one of REACTIONS), plus the participant list that
-// shows them. Payloads come from other people's browsers: anything else is ignored.
+// shows them, the reaction menu and keyboard shortcuts. Payloads come from other people's
+// browsers: anything else is ignored.
 
 import { hue, initials } from './ui.js';
 
@@ -75,7 +76,13 @@ export class Meeting {
    * @param {string} identity
    */
   joined(identity) {
-    if (this.raised) this.hooks.send(HAND_TOPIC, { raised: true }, [identity]).catch(() => {});
+    // Its receiving data channel opens some time after it joined; a message before that may
+    // be lost. Saying it again is harmless.
+    for (const ms of [0, 1500, 5000]) {
+      setTimeout(() => {
+        if (this.raised) this.hooks.send(HAND_TOPIC, { raised: true }, [identity]).catch(() => {});
+      }, ms);
+    }
   }
 
   /** @param {string} identity */
@@ -122,7 +129,7 @@ export function renderPeople(list, people, hands) {
     name.textContent = p.local ? `${p.name} (you)` : p.name;
     const state = document.createElement('span');
     state.className = 'person-state';
-    state.innerHTML = '<span class="hand" title="Hand raised">✋</span><span class="icon icon-mic-off" title="Microphone muted"></span><span class="icon icon-cam-off" title="Camera off"></span>';
+    state.innerHTML = '<span class="hand" title="Hand raised"><span class="icon icon-hand"></span></span><span class="icon icon-mic-off" title="Microphone muted"></span><span class="icon icon-cam-off" title="Camera off"></span>';
     li.append(dot, name, state);
     return li;
   }));

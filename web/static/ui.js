@@ -225,17 +225,19 @@ export class View {
   #gridColumns() {
     const n = this.grid.children.length;
     const { width, height } = this.grid.getBoundingClientRect();
+    const gap = parseFloat(getComputedStyle(this.grid).columnGap) || 0;
     let best = 1;
-    let bestArea = 0;
+    let bestW = 0;
     for (let cols = 1; cols <= Math.max(1, n); cols++) {
       const rows = Math.ceil(n / cols);
-      const w = Math.min(width / cols, ((height / rows) * 16) / 9);
-      if (w * w > bestArea + 1) {
-        bestArea = w * w;
+      const w = Math.min((width - gap * (cols - 1)) / cols, (((height - gap * (rows - 1)) / rows) * 16) / 9);
+      if (w > bestW + 1) {
+        bestW = w;
         best = cols;
       }
     }
     this.grid.style.setProperty('--cols', String(best));
+    this.grid.style.setProperty('--tile-w', `${Math.max(0, Math.floor(bestW))}px`);
     this.grid.dataset.count = String(n);
   }
 }
@@ -274,7 +276,7 @@ export class Tile {
     el.innerHTML = `
       <div class="avatar" aria-hidden="true"></div>
       <div class="badges">
-        <span class="hand" title="Hand raised" hidden>✋</span>
+        <span class="hand" title="Hand raised" hidden><span class="icon icon-hand" aria-hidden="true"></span></span>
         <span class="badge layer" hidden></span>
         <span class="quality" data-quality="unknown" title="Connection quality"><i></i><i></i><i></i></span>
       </div>
