@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/testmedia"
 )
 
 // startCluster runs n nodes, each with nats-server in its process, clustered with the
@@ -76,6 +78,113 @@ func TestClusterConferenceAcrossThreeNodes(t *testing.T) {
 	for i, nd := range nodes {
 		if got := len(nd.Rooms().Room("town-hall").Participants(false)); got != 6 {
 			t.Errorf("node%d lists %d participants, want 6", i+1, got)
+		}
+	}
+}
+
+// Six participants publish three-layer video and a microphone, two on each of three nodes.
+// When P1 (node 1) speaks, every node names P1 dominant and every subscriber, whatever its
+// node, switches to P1's top layer and keeps the others lower; a subscriber on node 3 sees
+// P1's video with no sequence gap across those switches. Data messages cross once each.
+func TestClusterSpeakerLayersAndData(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing test: runs without the race detector in .ci/run")
+	}
+	nodes := startCluster(t, 3)
+	q, h, f := testmedia.VP8Layers()
+	var ms []member
+	var cols []*collector
+	var inboxes []*inbox
+	for i := range 6 {
+		c := connect(t, nodes[i%3], "cluster-policy", fmt.Sprintf("p%d", i+1))
+		cols, inboxes = append(cols, collect(c)), append(inboxes, receiveData(c))
+		cam, err := c.PublishSimulcastIVF(context.Background(), q, h, f, client.Camera())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mic, err := c.PublishOgg(context.Background(), testmedia.Opus(), client.Microphone())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, member{c, cam, mic})
+	}
+	for i := range ms {
+		for j := range ms {
+			if i != j {
+				eventually(t, 30*time.Second, fmt.Sprintf("p%d receiving p%d's camera", i+1, j+1), func() bool {
+					return ms[i].c.ReceivedLayer(ms[j].cam.Sid()) != ""
+				})
+			}
+		}
+	}
+
+	speaker := ms[0]
+	start := time.Now()
+	speaker.mic.SetAudioLevel(25)
+	eventually(t, 5*time.Second, "P1 on the top layer and the others lower, at every subscriber", func() bool {
+		for i := 1; i < len(ms); i++ {
+			for j, o := range ms {
+				if j == i {
+					continue
+				}
+				layer := ms[i].c.ReceivedLayer(o.cam.Sid())
+				if j == 0 && layer != "f" || j != 0 && (layer == "" || layer == "f") {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("P1 on stage at every subscriber of the three nodes after %v", time.Since(start).Round(10*time.Millisecond))
+	eventually(t, 2*time.Second, "every participant names P1 dominant", func() bool {
+		for _, m := range ms {
+			if m.c.DominantSpeaker() != speaker.sid() {
+				return false
+			}
+		}
+		return true
+	})
+	// P6 is on node 3: P1's video came over the relay through two switches (q or h, then f).
+	v := cols[5].byParticipant(speaker.sid())[protocol.KindVideo]
+	if v.keyframes == 0 || v.seqGaps != 0 {
+		t.Errorf("P6 (node 3) receiving P1 (node 1): %d keyframes, %d sequence gaps; want keyframes and no gap", v.keyframes, v.seqGaps)
+	}
+
+	// Data: each sends one message; everyone else, on every node, gets each exactly once.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	eventually(t, 10*time.Second, "data channels open everywhere", func() bool {
+		if err := ms[0].c.SendData(ctx, client.DataMessage{Topic: "warmup", Payload: "warmup"}, true); err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range inboxes[1:] {
+			if _, i := in.find(payload("warmup")); i < 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, m := range ms {
+		if err := m.c.SendData(ctx, client.DataMessage{Topic: "chat", Payload: fmt.Sprintf("hello from p%d", i+1)}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, in := range inboxes {
+		for j := range ms {
+			if i == j {
+				continue
+			}
+			text := fmt.Sprintf("hello from p%d", j+1)
+			in.waitFor(t, fmt.Sprintf("p%d", i+1), text, payload(text))
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // any second copy would have come by now
+	for i, in := range inboxes {
+		for j := range ms {
+			text := fmt.Sprintf("hello from p%d", j+1)
+			if got, want := in.count(payload(text)), map[bool]int{true: 0, false: 1}[i == j]; got != want {
+				t.Errorf("p%d got %q %d times, want %d", i+1, text, got, want)
+			}
 		}
 	}
 }
