@@ -149,6 +149,9 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, base string,
 		"participant", claims.Identity, "sid", p.Sid())
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", base+"/sessions/"+id)
+	for _, l := range iceServerLinks(h.cfg.Rooms.ICEServers(claims.Identity)) {
+		w.Header().Add("Link", l)
+	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
 }
@@ -187,7 +190,30 @@ func (h *Handler) noPatch(w http.ResponseWriter, _ *http.Request) {
 // URL, is the authority) and read the session's URL.
 func cors(w http.ResponseWriter) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Access-Control-Expose-Headers", "Location")
+	w.Header().Set("Access-Control-Expose-Headers", "Location, Link")
+}
+
+// iceServerLinks are the Link header values of RFC 9725 4.6 naming the ICE servers, one per
+// URL, with the TURN credentials a participant gets in `joined`: a client that would otherwise
+// reach the server only through TURN (relay-only, a UDP-blocking firewall) finds it there.
+func iceServerLinks(servers []protocol.ICEServer) []string {
+	var links []string
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			l := "<" + u + `>; rel="ice-server"`
+			if s.Username != "" {
+				l += `; username=` + quote(s.Username) + `; credential=` + quote(s.Credential) +
+					`; credential-type="password"`
+			}
+			links = append(links, l)
+		}
+	}
+	return links
+}
+
+// quote makes s an RFC 9110 quoted-string.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // httpError maps a room error to a status and a message.
