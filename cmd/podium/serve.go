@@ -88,6 +88,7 @@ type serveFlags struct {
 	bwe, devAllowRemote, fastPath, remoteUnmute             bool
 	webhookURLs, webhookKey                                 string
 	netFlags                                                // serve_net.go
+	clusterFlags                                            // serve_cluster.go
 }
 
 func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
@@ -115,6 +116,7 @@ func defineServeFlags(fs *flag.FlagSet, env *envInts) *serveFlags {
 	fs.BoolVar(&f.remoteUnmute, "allow-remote-unmute", env.getBool("allow-remote-unmute", false), "let the server API unmute a participant's track (it may always mute) [PODIUM_ALLOW_REMOTE_UNMUTE]")
 	fs.BoolVar(&f.devAllowRemote, "dev-allow-remote", false, "in dev mode (no --keys), allow a non-loopback --bind and serve dev tokens to other machines: anyone who reaches the server can mint any token")
 	defineNetFlags(fs, env, &f.netFlags)
+	defineClusterFlags(fs, &f.clusterFlags)
 	return f
 }
 
@@ -198,7 +200,7 @@ func (f *serveFlags) check() error {
 			return fmt.Errorf("--pprof %q: want host:port (%v)", f.pprof, err)
 		}
 	}
-	return f.netFlags.check()
+	return errors.Join(f.netFlags.check(), f.clusterFlags.check())
 }
 
 // options turns checked flags into a node's config, parsing the lists and the log level.
@@ -243,6 +245,7 @@ func (f *serveFlags) options() (*serveOptions, error) {
 		o.cfg.Media.SocketBuffer = -1 // the system default
 	}
 	f.netFlags.apply(&o.cfg)
+	f.clusterFlags.apply(&o.cfg)
 	for ip := range listItems(f.nodeIP) {
 		if ip == "auto" {
 			o.cfg.NodeIPAuto = true
