@@ -32,7 +32,8 @@ func VideoBudget(estimate int, audio []int64) int64 {
 }
 
 // Hold is the hysteresis on a subscriber's budget: a drop of more than 10% takes effect at
-// once and caps the budget for UpgradeHold; increases count only after that.
+// once and caps the budget for UpgradeHold; increases count only after that, or once a probe
+// confirmed them (Release).
 type Hold struct {
 	prev     int64
 	cap      int64
@@ -54,3 +55,7 @@ func (h *Hold) Apply(b int64, now time.Time) int64 {
 	}
 	return b
 }
+
+// Release lifts the cap at once: a probe cluster measured the path above the budget, so the
+// higher budget is the path's, not a swing of the estimate.
+func (h *Hold) Release() { h.capUntil = time.Time{} }

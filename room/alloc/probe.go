@@ -52,6 +52,12 @@ func (pr *Prober) Rate() int64 { return pr.rate }
 // StartEstimate is the estimate the current probe started from.
 func (pr *Prober) StartEstimate() int { return pr.startEst }
 
+// Lifted tells whether the probe out has raised the estimate est by probeGain: the path
+// carries more than the budget it was probed from.
+func (pr *Prober) Lifted(est int) bool {
+	return !pr.until.IsZero() && est >= 0 && est >= pr.startEst*probeGain/100
+}
+
 // Plan decides, after an allocation, whether to probe: desired is what the subscriber would
 // receive with unlimited bandwidth, budget its video budget, est the measured estimate (bits/s;
 // negative: nothing measured yet, so a probe would have nothing to lift). A probe that raised

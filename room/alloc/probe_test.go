@@ -105,3 +105,29 @@ func TestPausedVideoIsProbedSoonAfterADrop(t *testing.T) {
 		}
 	}
 }
+
+// TestAProbeThatFoundMoreLiftsTheHold: after the budget fell, a higher one counts only after
+// UpgradeHold, against an estimate that swings; but one a probe cluster measured is the path's,
+// and counts at once. On a real capped link the estimate falls now and then, and a lifted cap
+// then waited up to 3 s more.
+func TestAProbeThatFoundMoreLiftsTheHold(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	layers := []LayerStats{{Index: 0, Active: true, Bitrate: 150_000}, {Index: 1, Active: true, Bitrate: 500_000}, {Index: 2, Active: true, Bitrate: 1_500_000}}
+	var s Subscriber
+	decide := func(at time.Duration, budget int64, est int) Result {
+		return s.Decide(t0.Add(at), Input{Videos: []Video{{Key: "v", Owner: "a", Stats: layers, Current: LayerNone}},
+			Speakers: Speakers{Dominant: "a"}, Budget: budget, Estimate: est, MaxRate: 20_000_000})
+	}
+	decide(0, 2_000_000, 2_200_000)
+	if res := decide(200*time.Millisecond, 100_000, 400_000); !res.Paused { // the estimate fell: the video pauses
+		t.Fatalf("the video was not paused for bandwidth on a 100 kbps budget: %+v", res)
+	}
+	if res := decide(1400*time.Millisecond, 100_000, 400_000); !res.Probing { // ProbePausedQuiet later
+		t.Fatalf("no probe %v after the drop with the video paused", 1200*time.Millisecond)
+	}
+	s.Prober.Padding(t0.Add(1500*time.Millisecond), tick)
+	res := decide(1600*time.Millisecond, 1_800_000, 2_000_000) // the cluster measured 2 Mbps
+	if res.Budget != 1_800_000 {
+		t.Errorf("budget %d after a probe found 2 Mbps, want 1.8 Mbps at once (UpgradeHold runs until %v)", res.Budget, 200*time.Millisecond+UpgradeHold)
+	}
+}

@@ -52,6 +52,9 @@ type Subscriber struct {
 
 // Decide allocates the subscriber's videos at now and plans its probing.
 func (s *Subscriber) Decide(now time.Time, in Input) Result {
+	if s.Prober.Lifted(in.Estimate) { // a probe found more: no hysteresis holds it back
+		s.Hold.Release()
+	}
 	budget := s.Hold.Apply(in.Budget, now)
 	anyoneSpoke := in.Speakers.Dominant != ""
 	items := make([]Item, 0, len(in.Videos))
