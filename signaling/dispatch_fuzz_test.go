@@ -20,13 +20,14 @@ import (
 
 // FuzzParticipantDispatch feeds a participant what a client's signalling session would hand
 // it: each input is a script of JSON frames, one a line, decoded by protocol.Decode and given
-// to the session's dispatcher, which submits it to a real participant of a real room (offers with the second input as their SDP, answers, candidates,
-// publish, unpublish, mute, subscribe, trackSettings, updateMetadata, anything). It checks that
-// nothing panics, that the participant answers a ping afterwards (unless the script made it
-// leave), that no request fails with an internal error, that it closes, and that a second
-// participant in the same room is unaffected (it answers its ping and was neither told to
-// leave nor sent an error). Of package room only the exported API is used: Manager.Join,
-// Participant.Submit (through the dispatcher) and Close, and a Sink.
+// to the session's dispatcher, which submits each to a real participant of a real room
+// (offers with the second input as their SDP, answers, candidates, publish, unpublish, mute,
+// subscribe, trackSettings, updateMetadata, iceRestart, anything). It checks that nothing
+// panics, that the participant answers a ping afterwards (unless the script made it leave),
+// that no request fails with an internal error, that it closes, and that a second participant
+// in the same room is unaffected (it answers its ping and was neither told to leave nor sent
+// an error). Of package room only the exported API is used: Manager.Join, Participant.Submit
+// (through the dispatcher) and Close, and a Sink.
 //
 // Script lines may use placeholders: "@sdp" (the SDP input, as a JSON string), "@track" (the
 // sid of the participant's last published track), "@other" (a track of the second
@@ -94,6 +95,7 @@ var dispatchSeeds = []string{
 {"type":"candidate","target":"publisher","candidate":null}
 
 {"type":"answer","id":"a1","target":"subscriber","sdp":@answer}
+{"type":"iceRestart","id":"r1"}
 {"type":"mute","id":"m1","trackSid":"@track","muted":true}
 {"type":"subscribe","id":"s1","trackSids":["@other"],"subscribe":true}
 {"type":"trackSettings","id":"t1","trackSid":"@other","width":320,"height":180,"pinned":true}
