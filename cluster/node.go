@@ -306,8 +306,9 @@ func (n *Node) answerCall(m *nats.Msg) {
 	}
 }
 
-// crash stops the node without a goodbye, as a killed process would (tests).
-func (n *Node) crash() {
+// Kill stops the node without a goodbye, as a killed process would: the others count it
+// dead after NodeTTL (tests and failure drills).
+func (n *Node) Kill() {
 	close(n.done)
 	n.wg.Wait()
 	n.nc.Close()

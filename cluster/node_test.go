@@ -161,7 +161,7 @@ func TestADeadNodesParticipantsLeave(t *testing.T) {
 	b := joinNode(t, "b", servers[1], nil, Handler{})
 	b.SetRoom("r", "", people("bob"))
 	waitFor(t, 2*time.Second, "bob on a", func() bool { return len(roomIdentities(a, "r")) == 1 })
-	b.crash()
+	b.Kill()
 	took := waitFor(t, 5*time.Second, "bob gone from a", func() bool { return len(roomIdentities(a, "r")) == 0 })
 	t.Logf("a dead node noticed after %v (TTL 1 s)", took)
 	rec.mu.Lock()

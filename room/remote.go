@@ -160,6 +160,9 @@ func (r *Room) joinRemote(node string, info protocol.ParticipantInfo) {
 	}
 	others := r.sortedLocked()
 	r.participants[p.sid] = p
+	if r.byIdentity[p.identity] == nil { // one identity on two nodes: the local session wins here
+		r.byIdentity[p.identity] = p
+	}
 	for _, o := range others {
 		if o.remote == nil {
 			o.send(&protocol.ParticipantJoined{Participant: p.Info()})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/cluster"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/testmedia"
 )
@@ -187,4 +188,168 @@ func TestClusterSpeakerLayersAndData(t *testing.T) {
 			}
 		}
 	}
+}
+
+// freezeWatch samples how many packets each watched track has received and keeps the
+// longest time one went without any.
+type freezeWatch struct {
+	stop    chan struct{}
+	done    chan struct{}
+	longest map[string]time.Duration
+}
+
+func watchFreezes(tracks map[string]func() int) *freezeWatch {
+	w := &freezeWatch{stop: make(chan struct{}), done: make(chan struct{}), longest: map[string]time.Duration{}}
+	go func() {
+		defer close(w.done)
+		last, since := map[string]int{}, map[string]time.Time{}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case now := <-tick.C:
+				for name, count := range tracks {
+					if c := count(); c != last[name] || since[name].IsZero() {
+						last[name], since[name] = c, now
+					} else if d := now.Sub(since[name]); d > w.longest[name] {
+						w.longest[name] = d
+					}
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *freezeWatch) finish() map[string]time.Duration {
+	close(w.stop)
+	<-w.done
+	return w.longest
+}
+
+// videoCounts watches the video of every pair (subscriber, publisher) of members.
+func videoCounts(names []string, cs []*client.Client, cols []*collector) map[string]func() int {
+	out := map[string]func() int{}
+	for i := range cs {
+		for j := range cs {
+			if i == j {
+				continue
+			}
+			sid, col := cs[j].Self().Sid, cols[i]
+			out[names[i]+" receiving "+names[j]] = func() int { return col.byParticipant(sid)[protocol.KindVideo].packets }
+		}
+	}
+	return out
+}
+
+// A node dies without a word (its NATS server and its cluster membership gone at once): the
+// others drop its participants within 10 s, and the media between the survivors never
+// freezes for a second.
+func TestClusterNodeDeathDropsItsParticipants(t *testing.T) {
+	nodes := startCluster(t, 3)
+	var cs []*client.Client
+	var cols []*collector
+	for i := range 3 {
+		c := connect(t, nodes[i], "resilient", fmt.Sprintf("p%d", i+1))
+		cs, cols = append(cs, c), append(cols, collect(c))
+		publishCameraAndMic(t, c)
+	}
+	for i := range 3 {
+		for j := range 3 {
+			if i != j {
+				sid := cs[j].Self().Sid
+				eventually(t, 30*time.Second, fmt.Sprintf("p%d receiving p%d", i+1, j+1), func() bool {
+					return cols[i].byParticipant(sid)[protocol.KindVideo].keyframes > 0
+				})
+			}
+		}
+	}
+	survivors := videoCounts([]string{"p1", "p2"}, cs[:2], cols[:2])
+	watch := watchFreezes(survivors)
+	dead := nodes[2]
+	killed := time.Now()
+	dead.ClusterNode().Kill()
+	dead.cluster.nats.Shutdown()
+	gone := cs[2].Self().Sid
+	for i := range 2 {
+		took := time.Duration(0)
+		eventually(t, 10*time.Second, fmt.Sprintf("node%d dropping p3", i+1), func() bool {
+			took = time.Since(killed)
+			return nodes[i].Rooms().Room("resilient").Participant("p3") == nil
+		})
+		t.Logf("node%d dropped p3 %v after the kill (TTL 2 s)", i+1, took.Round(10*time.Millisecond))
+	}
+	// And p1 and p2 heard that p3 left.
+	for i := range 2 {
+		eventually(t, 5*time.Second, fmt.Sprintf("p%d told p3 left", i+1), func() bool {
+			for _, p := range cs[i].Participants() {
+				if p.Sid == gone {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	time.Sleep(time.Second)
+	for what, d := range watch.finish() {
+		if d > time.Second {
+			t.Errorf("%s froze for %v around the kill", what, d)
+		}
+	}
+}
+
+// The NATS server restarts mid-call: media between the nodes never stops, and what changed
+// while it was down is in every node's view within 5 s of its return.
+func TestClusterSurvivesANATSRestart(t *testing.T) {
+	ns, err := cluster.StartEmbedded(cluster.EmbeddedConfig{Name: "external", Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ns.Addr().String()
+	var nodes []*Node
+	for i := range 2 {
+		nodes = append(nodes, startNodeWith(t, func(c *Config) {
+			c.Cluster = Cluster{NodeID: fmt.Sprintf("node%d", i+1), NATS: []string{"nats://" + addr},
+				Heartbeat: 200 * time.Millisecond, NodeTTL: 2 * time.Second}
+		}))
+	}
+	var cs []*client.Client
+	var cols []*collector
+	for i := range 2 {
+		c := connect(t, nodes[i], "steady", fmt.Sprintf("p%d", i+1))
+		cs, cols = append(cs, c), append(cols, collect(c))
+		publishCameraAndMic(t, c)
+	}
+	for i := range 2 {
+		sid := cs[1-i].Self().Sid
+		eventually(t, 30*time.Second, fmt.Sprintf("p%d receiving p%d", i+1, 2-i), func() bool {
+			return cols[i].byParticipant(sid)[protocol.KindVideo].keyframes > 0
+		})
+	}
+	watch := watchFreezes(videoCounts([]string{"p1", "p2"}, cs, cols))
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	late := connect(t, nodes[0], "steady", "late") // joins node 1 while NATS is down
+	time.Sleep(3 * time.Second)                     // past the TTL: nobody may be counted dead
+	ns, err = cluster.StartEmbedded(cluster.EmbeddedConfig{Name: "external", Listen: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	back := time.Now()
+	eventually(t, 5*time.Second, "node2 seeing the late joiner", func() bool {
+		return nodes[1].Rooms().Room("steady").Participant("late") != nil
+	})
+	t.Logf("room state whole on node2 %v after NATS came back", time.Since(back).Round(10*time.Millisecond))
+	if nodes[1].Rooms().Room("steady").Participant("p1") == nil {
+		t.Error("node2 lost p1 over the NATS restart")
+	}
+	for what, d := range watch.finish() {
+		if d > time.Second {
+			t.Errorf("%s froze for %v over the NATS restart", what, d)
+		}
+	}
+	_ = late
 }
