@@ -332,7 +332,7 @@ func TestClusterSurvivesANATSRestart(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	late := connect(t, nodes[0], "steady", "late") // joins node 1 while NATS is down
-	time.Sleep(3 * time.Second)                     // past the TTL: nobody may be counted dead
+	time.Sleep(3 * time.Second)                    // past the TTL: nobody may be counted dead
 	ns, err = cluster.StartEmbedded(cluster.EmbeddedConfig{Name: "external", Listen: addr})
 	if err != nil {
 		t.Fatal(err)
