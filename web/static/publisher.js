@@ -11,7 +11,7 @@ const ANSWER_TIMEOUT = 15000;
 export class Publisher {
   /** @type {SerialQueue} */
   #queue = new SerialQueue();
-  /** Negotiations asked for and not started yet. @type {{prepare?: () => any, done: import('./events.js').Deferred<any>}[]} */
+  /** Negotiations asked for and not started yet. @type {{prepare?: () => any, done: import('./events.js').Deferred<any>, iceRestart?: boolean}[]} */
   #waiting = [];
   /** The answer the current negotiation waits for. @type {import('./events.js').Deferred<string> | null} */
   #answer = null;
@@ -44,12 +44,13 @@ export class Publisher {
    * one round trip, not two).
    * @template T
    * @param {() => T} [prepare]
+   * @param {boolean} [iceRestart] the offer restarts ICE (see icerestart.js)
    * @returns {Promise<T | undefined>}
    */
-  negotiate(prepare) {
+  negotiate(prepare, iceRestart = false) {
     /** @type {import('./events.js').Deferred<any>} */
     const done = deferred();
-    this.#waiting.push({ prepare, done });
+    this.#waiting.push({ prepare, done, iceRestart });
     this.#queue.run(() => this.#flush());
     return done.promise;
   }
@@ -65,7 +66,7 @@ export class Publisher {
       }
     });
     try {
-      await this.#exchange();
+      await this.#exchange(batch.some((b) => b.iceRestart));
     } catch (err) {
       for (const b of batch) b.done.reject(err);
       return;
@@ -73,9 +74,9 @@ export class Publisher {
     batch.forEach((b, i) => (results[i].ok ? b.done.resolve(results[i].value) : b.done.reject(results[i].value)));
   }
 
-  async #exchange() {
+  async #exchange(iceRestart = false) {
     if (this.pc.signalingState === 'closed') throw new PodiumError('disconnected', 'publisher connection closed');
-    const offer = await this.pc.createOffer();
+    const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
     const sdp = /** @type {RTCSessionDescription} */ (this.pc.localDescription).sdp;
     const answer = deferred();
@@ -102,7 +103,9 @@ export class Publisher {
 
   /** @param {RTCIceCandidateInit | null} candidate */
   handleCandidate(candidate) {
-    if (!this.pc.remoteDescription) {
+    // During an exchange too: after an ICE restart, the server's new candidates belong to the
+    // answer on its way.
+    if (!this.pc.remoteDescription || this.#answer) {
       this.#pendingCandidates.push(candidate);
       return;
     }

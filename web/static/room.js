@@ -5,6 +5,7 @@ import { Emitter, PodiumError } from './events.js';
 import { SignalClient } from './signal.js';
 import { Publisher } from './publisher.js';
 import { Subscriber } from './subscriber.js';
+import { IceRestarter } from './icerestart.js';
 import { Participant } from './participant.js';
 import { LocalMedia } from './local.js';
 import { collectStats } from './stats.js';
@@ -93,6 +94,8 @@ export class Room extends LocalMedia {
   /** The ws URL with the token, for reconnections. */
   #wsUrl = '';
   #reconnecting = false;
+  /** Restarts ICE when a connection loses its path; rejoins if that does not bring it back. @type {IceRestarter | null} */
+  ice = null;
 
   /** @param {ConnectOptions} [opts] */
   constructor(opts = {}) {
@@ -343,11 +346,10 @@ export class Room extends LocalMedia {
     this.publisher = new Publisher(this.publisherPC, signal);
     for (const [target, pc] of [['subscriber', this.subscriberPC], ['publisher', this.publisherPC]]) {
       const p = /** @type {RTCPeerConnection} */ (pc);
-      p.onconnectionstatechange = () => {
-        this.emit('connectionStateChanged', { target, state: p.connectionState });
-        if (p.connectionState === 'failed' && (p === this.publisherPC || p === this.subscriberPC)) this.#connectionLost('ice_failed');
-      };
+      p.onconnectionstatechange = () => this.emit('connectionStateChanged', { target, state: p.connectionState });
     }
+    this.ice = new IceRestarter({ pcs: [this.publisherPC, this.subscriberPC], giveUp: () => this.#connectionLost('ice_failed'),
+      restart: () => { signal.send({ type: 'iceRestart' }); if (this.publisher?.pc.remoteDescription) this.publisher.negotiate(undefined, true).catch(() => {}); } });
     if (this.opts.speakerDetection !== false && !this.#serverSpeakers && !this.speakers) {
       this.speakers = new SpeakerDetector(() => roomLevelSources(this), (sp) => this.#applySpeakers(sp, 'client'));
       this.speakers.start();
@@ -590,6 +592,7 @@ export class Room extends LocalMedia {
   }
 
   #closePeers() {
+    this.ice?.close();
     this.publisher?.close();
     this.#subscriber?.close();
     this.signal?.close();
