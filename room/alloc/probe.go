@@ -15,7 +15,7 @@ const (
 	ProbeCluster    = 15 * time.Millisecond  // of padding at twice the estimate, sent at once
 	ProbeClusterMin = 6                      // packets at least: a spread to measure
 	probeFactor     = 2                      // a cluster's rate, × the estimate
-	probeWait       = 600 * time.Millisecond // for the estimate to follow a cluster
+	probeWait       = 400 * time.Millisecond // for the estimate to follow a cluster: a report or two, an allocation
 	ProbeMinBackoff = time.Second
 	// ProbeMaxBackoff: a narrowed link is probed every 8 s at most; a burst there costs about
 	// 0.4 % of it.

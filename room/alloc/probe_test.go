@@ -58,9 +58,10 @@ func TestProbeBacksOff(t *testing.T) {
 			now = now.Add(200 * time.Millisecond) // an allocation every two ticks; the estimate stays
 		}
 		t.Logf("paused %v: probes after %v", paused, gaps)
-		want := []time.Duration{0, 1600 * time.Millisecond, 2600 * time.Millisecond, 4600 * time.Millisecond, 8600 * time.Millisecond, 8600 * time.Millisecond}
+		// each waits probeWait for the estimate to follow, then the backoff
+		want := []time.Duration{0, probeWait + time.Second, probeWait + 2*time.Second, probeWait + 4*time.Second, probeWait + ProbeMaxBackoff, probeWait + ProbeMaxBackoff}
 		if paused {
-			want = []time.Duration{0, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond, 1600 * time.Millisecond}
+			want = []time.Duration{0, probeWait + ProbePausedBackoff, probeWait + ProbePausedBackoff, probeWait + ProbePausedBackoff, probeWait + ProbePausedBackoff, probeWait + ProbePausedBackoff}
 		}
 		for i := range want {
 			if gaps[i] != want[i] {
