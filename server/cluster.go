@@ -185,3 +185,12 @@ func (m *cpuMeter) cores() float64 {
 	m.lastAt, m.lastUsed = now, used
 	return m.lastResult
 }
+
+// ClusterRoute is the nats:// URL of this node's in-process NATS cluster port, for another
+// node's routes ("" without one).
+func (n *Node) ClusterRoute() string {
+	if n.cluster == nil || n.cluster.nats == nil || n.cluster.nats.ClusterAddr() == nil {
+		return ""
+	}
+	return "nats://" + n.cluster.nats.ClusterAddr().String()
+}
