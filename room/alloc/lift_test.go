@@ -29,9 +29,7 @@ func newLiftSim(t *testing.T, rate float64) *liftSim {
 	link := &bwetest.Link{Rate: rate, QueueBytes: int(rate * 0.15 / 8), Delay: 20 * time.Millisecond}
 	s := &liftSim{est: est, path: &bwetest.Path{Est: est, Link: link, Start: time.Now()}}
 	s.now = s.path.Start
-	for _, v := range newCapSim(t).videos {
-		s.videos = append(s.videos, v)
-	}
+	s.videos = newCapSim(t).videos
 	return s
 }
 

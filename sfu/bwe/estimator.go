@@ -37,9 +37,10 @@ import (
 //     and the queue or loss is not its rate's doing (a CPU busy with a burst of joins makes
 //     both): the target then drops to decreaseFactor × itself. Dropping to what a newcomer's
 //     audio had carried paused every video it was about to receive.
-//   - In start-up (until the first decrease), delay alone counts only when the queue has stood
-//     for startupQueueHold and grown meanwhile: a CPU busy with a burst of joins delays packets
-//     in stalls that come and go, and reading them as congestion paused thumbnails for seconds.
+//   - In start-up (until the first decrease that found the path's limit), delay alone counts
+//     only when the queue has stood for startupQueueHold and grown meanwhile: a CPU busy with a
+//     burst of joins delays packets in stalls that come and go, and reading them as congestion
+//     paused thumbnails for seconds.
 //   - Near the rate of the last congestion the decrease is to nearDecrease × acknowledged, and
 //     growth creeps (creepGrowth) from just below that rate to just above it: on a capped link
 //     the estimate stays within about ±10 % of the cap instead of swinging by 15 %.
@@ -114,31 +115,32 @@ type Estimator struct {
 	sent   *[sentRingSize]sentPacket // allocated with the first stream (publisher connections send none)
 	probes probes                    // the probe clusters sent and what their feedback said
 
-	fbMu        sync.Mutex  // the rest: feedback runs on the subscriber's RTCP readers
-	results     []ackResult // scratch of unpack
-	aggs        [aggRingSize]feedbackAgg
-	aggN        int // aggregates written so far
-	refTime     int64
-	refInit     bool
-	base        [2]int64 // minimum one-way delay (µs) in the previous and current bucket
-	baseStart   time.Time
-	target      float64
-	lastUpdate  time.Time
-	lastDecr    time.Time
-	decrAtNs    int64   // send time (ns since epoch) of the last decrease
-	congested   float64 // acknowledged rate at the last congestion, 0 before any
-	lastAcked   float64
-	lastSent    float64 // bits/s Podium sent, over the packets of the last rate window
-	lastLoss    float64
-	lastQueue   time.Duration
-	lastProbe   float64 // what the last probe cluster that raised the target measured
-	lastState   string
-	feedbacks   int
-	startup     bool      // no congestion found yet
-	queueSince  time.Time // start-up: when the standing queue began (zero: none standing)
-	queueFrom   int64     // start-up: the queue then (µs)
-	targetAtom  atomic.Int64
-	hasFeedback atomic.Bool
+	fbMu         sync.Mutex  // the rest: feedback runs on the subscriber's RTCP readers
+	results      []ackResult // scratch of unpack
+	aggs         [aggRingSize]feedbackAgg
+	aggN         int // aggregates written so far
+	refTime      int64
+	refInit      bool
+	base         [2]int64 // minimum one-way delay (µs) in the previous and current bucket
+	baseStart    time.Time
+	target       float64
+	lastUpdate   time.Time
+	lastDecr     time.Time
+	decrAtNs     int64   // send time (ns since epoch) of the last decrease
+	evidenceFrom int     // the first aggregate summarised after the last decrease
+	congested    float64 // acknowledged rate at the last congestion, 0 before any
+	lastAcked    float64
+	lastSent     float64 // bits/s Podium sent, over the packets of the last rate window
+	lastLoss     float64
+	lastQueue    time.Duration
+	lastProbe    float64 // what the last probe cluster that raised the target measured
+	lastState    string
+	feedbacks    int
+	startup      bool      // no congestion found yet
+	queueSince   time.Time // start-up: when the standing queue began (zero: none standing)
+	queueFrom    int64     // start-up: the queue then (µs)
+	targetAtom   atomic.Int64
+	hasFeedback  atomic.Bool
 }
 
 // MinEstimate is the lowest estimate worth setting as a floor (bits/s): audio alone needs about
@@ -385,6 +387,9 @@ func (e *Estimator) update(now time.Time) {
 		first, last = min(first, a.firstArr), max(last, a.lastArr)
 		sentBits += a.sentBits
 		firstSent, lastSent = min(firstSent, a.firstSent), max(lastSent, a.lastSent)
+		if e.aggN-i < e.evidenceFrom {
+			continue // summarised before the last decrease: its loss and queue were acted on
+		}
 		lost += a.lost
 		total += a.total
 		if age <= queueWindow && a.minQueue >= 0 && (queue < 0 || a.minQueue < queue) {
@@ -442,9 +447,11 @@ func (e *Estimator) update(now time.Time) {
 				e.target = min(e.target, decreaseFactor*acked)
 				e.congested = acked
 			}
-			e.lastDecr, e.decrAtNs = now, int64(now.Sub(e.epoch))
+			e.lastDecr, e.decrAtNs, e.evidenceFrom = now, int64(now.Sub(e.epoch)), e.aggN
 			e.lastState = "decrease"
-			e.startup = false
+			// Start-up ends with the path's limit found, not with a decrease that measured
+			// only Podium's sending (a join's first burst, read late by a busy receiver).
+			e.startup = e.startup && senderLimited
 		}
 	case e.congested > 0 && e.target >= e.congested && e.lastSent < appLimitedNear*e.target:
 		// At or above the cap found before while sending less than the target: growing would

@@ -132,3 +132,29 @@ func TestProbeClusterFindsALiftedLink(t *testing.T) {
 		}
 	}
 }
+
+// TestStartupSurvivesAJoinsFirstBurst: a join's first burst comes back mostly lost and spread
+// out (a receiver too busy to read it; TestEstimatorBriefBurstDoesNotCollapse), which measures
+// Podium's sending, not the path: the estimate drops by 15 % of itself, and start-up goes on,
+// so the CPU's stalls that follow are still tolerated.
+func TestStartupSurvivesAJoinsFirstBurst(t *testing.T) {
+	for seed := range uint64(5) {
+		e := New(3_000_000, MinEstimate, 20_000_000)
+		var pkts []simPacket
+		for i := range 100 {
+			at := time.Duration(i) * 400 * time.Microsecond
+			e.record(uint16(i), 1000, int64(at))
+			pkts = append(pkts, simPacket{seq: uint16(i), arrival: 20*time.Millisecond + time.Duration(i)*3*time.Millisecond, lost: i%5 != 0})
+		}
+		e.onFeedback(e.epoch.Add(200*time.Millisecond), feedbackFor(pkts[:50]))
+		e.onFeedback(e.epoch.Add(350*time.Millisecond), feedbackFor(pkts[50:]))
+		after := e.GetTargetBitrate()
+		p := &bwetest.Path{Est: e, Link: &bwetest.Link{Rate: 50_000_000, QueueBytes: 50_000_000 / 16, Delay: 20 * time.Millisecond},
+			Start: e.epoch.Add(400 * time.Millisecond), Seq: 100, Late: cpuLate(seed, 4*time.Second)}
+		lo, _ := track(e, p, 6*time.Second, 0.8)
+		t.Logf("seed %d: %d kbps after the burst, then %d kbps at the lowest (%v)", seed, after/1000, lo/1000, e.GetStats())
+		if lo < 2_400_000 {
+			t.Errorf("seed %d: the estimate fell to %d kbps on a CPU's delays after the first burst", seed, lo/1000)
+		}
+	}
+}

@@ -29,9 +29,10 @@ type Path struct {
 
 	// Offered is every bit sent, Delivered every bit through the link (padding included).
 	Offered, Delivered int64
+	// Seq is the next packet's transport-wide sequence number.
+	Seq uint16
 
 	now        time.Duration
-	seq        uint16
 	pending    []arrival // sent, not reported yet
 	lastStamp  time.Duration
 	credit     float64 // bits the pacer may still send
@@ -43,7 +44,7 @@ func (p *Path) Now() time.Duration { return p.now }
 
 // Send sends one packet of size bytes now.
 func (p *Path) Send(size int) {
-	p.Est.SentAt(p.seq, size, p.Start.Add(p.now))
+	p.Est.SentAt(p.Seq, size, p.Start.Add(p.now))
 	p.Offered += int64(size * 8)
 	at, ok := p.Link.Send(p.now, size)
 	if ok {
@@ -54,8 +55,8 @@ func (p *Path) Send(size int) {
 		at = max(at, p.lastStamp)
 		p.lastStamp = at
 	}
-	p.pending = append(p.pending, arrival{seq: p.seq, at: at, lost: !ok})
-	p.seq++
+	p.pending = append(p.pending, arrival{seq: p.Seq, at: at, lost: !ok})
+	p.Seq++
 }
 
 // Probe sends n packets of size bytes at once, as one probe cluster.
