@@ -132,3 +132,25 @@ type Data struct {
 func (c *Client) SendData(ctx context.Context, room string, d Data) error {
 	return c.call(ctx, http.MethodPost, "/api/rooms/"+esc(room)+"/data", roomAdmin(room), d, nil)
 }
+
+// Node is one live node of a cluster (docs/cluster.md).
+type Node struct {
+	ID       string `json:"id"`
+	Addr     string `json:"addr"`
+	Region   string `json:"region,omitempty"`
+	Draining bool   `json:"draining,omitempty"`
+	Load     struct {
+		CPU           float64 `json:"cpu"` // cores in use by the process
+		Participants  int     `json:"participants"`
+		PacketsPerSec float64 `json:"packetsPerSec"`
+	} `json:"load"`
+}
+
+// ListNodes returns the cluster's live nodes, the answering one first; none on a lone node.
+func (c *Client) ListNodes(ctx context.Context) ([]Node, error) {
+	var out struct {
+		Nodes []Node `json:"nodes"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/nodes", roomList(), nil, &out)
+	return out.Nodes, err
+}

@@ -102,6 +102,9 @@ type ParticipantInfo struct {
 	Tracks      []TrackInfo  `json:"tracks"`
 	Permissions *Permissions `json:"permissions,omitempty"`
 	JoinedAt    int64        `json:"joinedAt,omitempty"`
+	// Node is the cluster node the participant is connected to (docs/cluster.md); empty on a
+	// lone node.
+	Node string `json:"node,omitempty"`
 }
 
 // RoomInfo describes a room.

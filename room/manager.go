@@ -161,8 +161,14 @@ func (m *Manager) Close() {
 // ParticipantCount is the number of participants on this node.
 func (m *Manager) ParticipantCount() int {
 	n := 0
-	for _, ri := range m.Rooms() {
-		n += ri.NumParticipants
+	for _, r := range m.roomList() {
+		r.mu.Lock()
+		for _, p := range r.participants {
+			if p.remote == nil && !p.perms.Hidden {
+				n++ // another node's participants are counted there
+			}
+		}
+		r.mu.Unlock()
 	}
 	return n
 }

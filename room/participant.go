@@ -135,6 +135,11 @@ func (p *Participant) Info() protocol.ParticipantInfo {
 		Sid: p.sid, Identity: p.identity, Name: p.name, Metadata: p.metadata,
 		Tracks: make([]protocol.TrackInfo, 0, len(p.tracks)), JoinedAt: p.joinedAt.Unix(),
 	}
+	if p.remote != nil {
+		info.Node = p.remote.node
+	} else if c := p.room.manager.cluster; c != nil {
+		info.Node = c.NodeID()
+	}
 	for _, t := range p.tracks {
 		info.Tracks = append(info.Tracks, t.info)
 	}

@@ -19,6 +19,8 @@ import (
 // node is a remote participant here: it is listed, announced and subscribed to like a local
 // one, its tracks' media comes through a relay, and it has no connection of its own.
 type Cluster interface {
+	// NodeID names this node.
+	NodeID() string
 	// Announce is this node's share of a room (its visible participants), after a change.
 	Announce(room, metadata string, local []protocol.ParticipantInfo)
 	// PublishData sends a room's data message to the other nodes.
@@ -33,6 +35,9 @@ type Cluster interface {
 	// Placements is the other nodes' share of a room, for a room this node opens.
 	Placements(room string) map[string][]protocol.ParticipantInfo
 }
+
+// IsRemote reports whether the participant is connected to another node.
+func (p *Participant) IsRemote() bool { return p.remote != nil }
 
 // SetCluster joins the manager to a cluster; call it before any room exists.
 func (m *Manager) SetCluster(c Cluster) { m.cluster = c }

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +18,9 @@ import (
 	"github.com/podium-sfu/podium/cluster"
 	"github.com/podium-sfu/podium/cluster/relay"
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/signaling"
 )
 
 // Cluster joins this node to others over NATS (docs/cluster.md). The zero value is a lone
@@ -79,7 +84,7 @@ func (n *Node) startCluster() error {
 			if strings.HasPrefix(call.Op, relay.Prefix) {
 				return c.relays.Handle(call)
 			}
-			return cluster.CallReply{Error: "unknown op " + call.Op}
+			return n.answerAdminCall(call)
 		},
 		NodeGone: func(id string) { c.relays.NodeGone(id) },
 	})
@@ -93,6 +98,7 @@ func (n *Node) startCluster() error {
 	c.relays.SetCaller(c.node)
 	n.cluster = c
 	n.rooms.SetCluster(clusterRooms{c})
+	n.signal.SetCluster(clusterAPI{n: n, c: c})
 	logger.Info("joined the cluster", "node", id, "embedded_nats", c.nats != nil)
 	return nil
 }
@@ -128,6 +134,8 @@ func (r clusterRooms) Announce(room, metadata string, local []protocol.Participa
 func (r clusterRooms) PublishData(room, label string, payload []byte, text bool, to []string) {
 	r.c.node.PublishData(cluster.DataMessage{Room: room, Label: label, Text: text, Payload: payload, To: to})
 }
+
+func (r clusterRooms) NodeID() string { return r.c.node.ID() }
 
 func (r clusterRooms) Want(node string, tracks map[string]uint8) { r.c.relays.Want(node, tracks) }
 func (r clusterRooms) Needed(trackSid string) uint8              { return r.c.relays.Needed(trackSid) }
@@ -193,4 +201,82 @@ func (n *Node) ClusterRoute() string {
 		return ""
 	}
 	return "nats://" + n.cluster.nats.ClusterAddr().String()
+}
+
+// clusterAPI lets the server API of any node answer for the cluster (signaling.Cluster).
+type clusterAPI struct {
+	n *Node
+	c *clusterNode
+}
+
+func (a clusterAPI) RemoteRooms() map[string][]protocol.ParticipantInfo {
+	out := map[string][]protocol.ParticipantInfo{}
+	for name, placements := range a.c.node.Rooms() {
+		for _, pl := range placements {
+			out[name] = append(out[name], pl.Participants...)
+		}
+	}
+	return out
+}
+
+func (a clusterAPI) Locate(room, identity string) (string, bool) {
+	if r := a.n.rooms.Room(room); r != nil {
+		if p := r.Participant(identity); p != nil && !p.IsRemote() {
+			return "", false
+		}
+	}
+	return a.c.node.Find(room, identity)
+}
+
+func (a clusterAPI) Forward(node, op, room, identity string, args []byte) error {
+	reply, err := a.c.node.Call(node, cluster.Call{Op: op, Room: room, Identity: identity, Args: args}, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	return callError(reply.Error)
+}
+
+func (a clusterAPI) Nodes() any { return a.c.node.Nodes() }
+
+// answerAdminCall acts on one of this node's participants for another node's server API.
+func (n *Node) answerAdminCall(call cluster.Call) cluster.CallReply {
+	r := n.rooms.Room(call.Room)
+	var p *room.Participant
+	if r != nil {
+		p = r.Participant(call.Identity)
+	}
+	if p == nil || p.IsRemote() {
+		return cluster.CallReply{Error: errNotHere}
+	}
+	switch call.Op {
+	case signaling.OpKick:
+		p.Close(protocol.LeaveKicked)
+	case signaling.OpMute:
+		var args signaling.MuteArgs
+		if err := json.Unmarshal(call.Args, &args); err != nil {
+			return cluster.CallReply{Error: "bad mute: " + err.Error()}
+		}
+		if err := p.MuteTrack(args.TrackSid, args.Muted); err != nil {
+			return cluster.CallReply{Error: err.Error()}
+		}
+	default:
+		return cluster.CallReply{Error: "unknown op " + call.Op}
+	}
+	return cluster.CallReply{}
+}
+
+const errNotHere = "not found: the participant is not on this node"
+
+// callError turns a node's answer back into the room error it came from, so that the API
+// answers with the same status as on that node.
+func callError(msg string) error {
+	if msg == "" {
+		return nil
+	}
+	for _, e := range []error{room.ErrNotFound, room.ErrForbidden, room.ErrBadRequest, room.ErrWrongState} {
+		if strings.HasPrefix(msg, e.Error()) {
+			return fmt.Errorf("%w%s", e, strings.TrimPrefix(msg, e.Error()))
+		}
+	}
+	return errors.New(msg)
 }

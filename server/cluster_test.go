@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podium-sfu/podium/api"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/cluster"
 	"github.com/podium-sfu/podium/protocol"
@@ -352,4 +353,87 @@ func TestClusterSurvivesANATSRestart(t *testing.T) {
 		}
 	}
 	_ = late
+}
+
+// Any node's server API answers for the cluster: rooms only another node holds, their
+// participants with their node, the nodes and their load, and a kick or mute of a participant
+// of another node.
+func TestClusterServerAPIOnAnyNode(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ann := connect(t, nodes[1], "elsewhere", "ann")
+	publishCameraAndMic(t, ann)
+	bob := connect(t, nodes[1], "elsewhere", "bob")
+	bobLog := logEvents(bob)
+	a, err := api.New(nodes[0].HTTPURL(), testKey, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	eventually(t, 5*time.Second, "node1 listing node2's room", func() bool {
+		rooms, err := a.ListRooms(ctx)
+		for _, r := range rooms {
+			if r.Name == "elsewhere" && r.NumParticipants == 2 {
+				return err == nil
+			}
+		}
+		return false
+	})
+	list, err := a.ListParticipants(ctx, "elsewhere")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("participants through node1: %+v, %v", list, err)
+	}
+	for _, p := range list {
+		if p.Node != "node2" {
+			t.Errorf("%s listed on node %q, want node2", p.Identity, p.Node)
+		}
+	}
+	eventually(t, 5*time.Second, "node1 listing both nodes, node2 with its 2 participants", func() bool {
+		ns, err := a.ListNodes(ctx)
+		return err == nil && len(ns) == 2 && ns[0].ID == "node1" && ns[1].ID == "node2" && ns[1].Load.Participants == 2
+	})
+	// Mute ann's microphone and kick bob, both through node1.
+	var mic string
+	for _, tr := range ann.Self().Tracks {
+		if tr.Kind == protocol.KindAudio {
+			mic = tr.Sid
+		}
+	}
+	eventually(t, 5*time.Second, "ann's microphone known", func() bool {
+		for _, p := range nodes[1].Rooms().Room("elsewhere").Participants(false) {
+			for _, tr := range p.Tracks {
+				if p.Identity == "ann" && tr.Kind == protocol.KindAudio {
+					mic = tr.Sid
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if err := a.MuteTrack(ctx, "elsewhere", "ann", mic, true); err != nil {
+		t.Fatalf("mute through node1: %v", err)
+	}
+	eventually(t, 5*time.Second, "ann's microphone muted on node2", func() bool {
+		for _, p := range nodes[1].Rooms().Room("elsewhere").Participants(false) {
+			for _, tr := range p.Tracks {
+				if tr.Sid == mic {
+					return tr.Muted
+				}
+			}
+		}
+		return false
+	})
+	if err := a.RemoveParticipant(ctx, "elsewhere", "bob"); err != nil {
+		t.Fatalf("kick through node1: %v", err)
+	}
+	eventually(t, 5*time.Second, "bob told he was kicked", func() bool {
+		_, i := bobLog.find(0, func(m protocol.Message) bool {
+			l, ok := m.(*protocol.Leave)
+			return ok && l.Reason == protocol.LeaveKicked
+		})
+		return i >= 0
+	})
+	if err := a.RemoveParticipant(ctx, "elsewhere", "nobody"); err == nil {
+		t.Error("kicking nobody succeeded")
+	}
 }

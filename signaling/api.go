@@ -131,6 +131,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/rooms/{room}/participants/{identity}/subscriptions", s.subscriptions},
 		{"POST /api/rooms/{room}/data", s.sendData},
 		{"GET /api/admin/stats", s.adminStatsRoute()},
+		{"GET /api/nodes", s.listNodes},
 	}
 }
 
@@ -139,7 +140,7 @@ func (s *Server) listRooms(w http.ResponseWriter, _ *http.Request, c *auth.Claim
 		forbidden(w, "roomList")
 		return
 	}
-	rooms := s.rooms.Rooms()
+	rooms := append(s.rooms.Rooms(), s.remoteRooms()...)
 	if !c.Grant.RoomList { // a room admin sees its own room
 		own := rooms[:0]
 		for _, r := range rooms {
@@ -203,6 +204,10 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, c *aut
 	}
 	rm := s.rooms.Room(name)
 	if rm == nil {
+		if list := s.remoteParticipants(name); list != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"participants": list})
+			return
+		}
 		s.roomError(w, room.ErrNotFound)
 		return
 	}
@@ -229,6 +234,9 @@ func (s *Server) participant(w http.ResponseWriter, r *http.Request, c *auth.Cla
 }
 
 func (s *Server) kick(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	if s.forwarded(w, r, c, OpKick, nil) {
+		return
+	}
 	if p := s.participant(w, r, c); p != nil {
 		p.Close(protocol.LeaveKicked)
 		w.WriteHeader(http.StatusNoContent)
@@ -236,16 +244,20 @@ func (s *Server) kick(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
 }
 
 func (s *Server) mute(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
-	p := s.participant(w, r, c)
-	if p == nil {
+	if !adminOf(c, r.PathValue("room")) {
+		forbidden(w, "roomAdmin")
 		return
 	}
-	var req struct {
-		TrackSid string `json:"trackSid"`
-		Muted    bool   `json:"muted"`
-	}
+	var req MuteArgs
 	if err := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize)).Decode(&req); err != nil || req.TrackSid == "" {
 		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSid": "...", "muted": bool}`)
+		return
+	}
+	if s.forwarded(w, r, c, OpMute, req) {
+		return
+	}
+	p := s.participant(w, r, c)
+	if p == nil {
 		return
 	}
 	if err := p.MuteTrack(req.TrackSid, req.Muted); err != nil {

@@ -45,6 +45,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	rooms    *room.Manager
+	cluster  Cluster // nil on a lone node
 	verifier *auth.Verifier
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
