@@ -121,7 +121,7 @@ func startServeNode(t *testing.T) *server.Node {
 		}
 		return pc
 	}
-	n, err := server.Start(server.Config{TCPPort: -1,
+	n, err := server.Start(server.Config{TCPPort: -1, TLS: server.TLS{Dev: OverTLS()},
 		Media: sfu.Config{LoopbackOnly: true, WrapPacketConn: grow}})
 	if err != nil {
 		t.Fatal(err)

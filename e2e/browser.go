@@ -81,8 +81,17 @@ func Flags(execPath, userDataDir string) []chromedp.ExecAllocatorOption {
 		// One list: a second disable-features flag would replace chromedp's defaults. Without
 		// mDNS hiding, host candidates carry real (loopback) addresses.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		// Over --dev-tls (OverTLS) every node has a self-signed certificate of its own.
+		chromedp.Flag("ignore-certificate-errors", OverTLS()),
 	)
 }
+
+// EnvTLS set to 1 runs the suite over --dev-tls: the nodes the tests start serve https and wss
+// with a self-signed certificate, which the browsers and the tests' Go clients accept.
+const EnvTLS = "PODIUM_E2E_TLS"
+
+// OverTLS reports whether the suite runs over --dev-tls (EnvTLS).
+func OverTLS() bool { return os.Getenv(EnvTLS) == "1" }
 
 // Browser is one headless Chromium process with a fresh profile, closed when the test ends.
 type Browser struct {

@@ -33,6 +33,7 @@ func startDevNodeWith(t *testing.T, edit func(*server.Config)) *server.Node {
 	t.Helper()
 	cfg := server.Config{TCPPort: -1, Media: sfu.Config{LoopbackOnly: true},
 		Room: room.Config{BandwidthEstimation: true}}
+	cfg.TLS.Dev = OverTLS()
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -59,7 +60,7 @@ func connectGopher(t *testing.T, n *server.Node, room string) *client.Client {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
+	c, err := client.Connect(ctx, n.URL(), tok, sdkOptions(n))
 	if err != nil {
 		t.Fatal(err)
 	}

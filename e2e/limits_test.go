@@ -27,7 +27,7 @@ func TestBrowserJoinsARoomAtItsLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		c, err := client.Connect(ctx, n.URL(), tok, client.Options{Loopback: true})
+		c, err := client.Connect(ctx, n.URL(), tok, sdkOptions(n))
 		cancel()
 		if err != nil {
 			t.Fatal(err)

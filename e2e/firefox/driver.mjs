@@ -49,6 +49,8 @@ const browser = await puppeteer.launch({
   extraPrefsFirefox: PREFS,
   defaultViewport: { width: 1280, height: 800 },
   protocolTimeout: 60_000,
+  // Over --dev-tls (PODIUM_E2E_TLS=1) the node's certificate is self-signed.
+  acceptInsecureCerts: process.env.PODIUM_E2E_TLS === '1',
 });
 
 /** @type {Map<number, import('puppeteer-core').Page>} */
