@@ -2,12 +2,37 @@ package server
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/signaling"
 )
+
+// directCounts sums what Podium's own media path carried for one participant: the packets of
+// its tracks it decrypted (read path) and those of its subscriptions it encrypted (write path).
+func directCounts(t *testing.T, n *Node, identity string) (read, written uint64) {
+	t.Helper()
+	var st signaling.AdminStats
+	apiCall(t, "GET", n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true}), &st)
+	for _, r := range st.Rooms {
+		for _, p := range r.Participants {
+			if p.Identity != identity {
+				continue
+			}
+			for _, tr := range p.Tracks {
+				read += tr.DirectPackets
+			}
+			for _, s := range p.Subscriptions {
+				written += s.DirectPackets
+			}
+		}
+	}
+	return read, written
+}
 
 // connectOver joins over the network n instead of the host's.
 func connectOver(t *testing.T, node *Node, room, identity string, n *faultNet) *client.Client {
@@ -78,5 +103,14 @@ func TestICERestartAfterNetworkChange(t *testing.T) {
 	}
 	if net.opened.Load() == opened && alice.ICERestarts() == 1 {
 		t.Log("the one restart's sockets, opened during the cut, carried the media")
+	}
+	// Podium's own media path kept both of alice's connections across the new pair (its route
+	// moved; each stream kept its one SRTP context): it still reads her media and writes hers.
+	if os.Getenv("PODIUM_FAST_PATH") != "0" {
+		read, written := directCounts(t, node, "alice")
+		eventually(t, 5*time.Second, "alice's media on Podium's own path after the restart", func() bool {
+			r, w := directCounts(t, node, "alice")
+			return r > read+50 && w > written+50
+		})
 	}
 }
