@@ -32,7 +32,10 @@ const (
 // Config is one load scenario. Counts are per room.
 type Config struct {
 	// URL is the server's base URL (ws://host:7880); APIKey and APISecret mint the tokens.
+	// Several comma-separated URLs are the nodes of one cluster: participants join them in
+	// turn (the first participant through the first node), and the report covers each node.
 	URL, APIKey, APISecret string
+	nodes                  []string // URL's nodes; the rest of Config measures the first
 
 	Rooms           int // default 1
 	Publishers      int // participants publishing camera (VP8) and microphone (Opus); they subscribe too
@@ -136,6 +139,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Duration < 0 || c.SpeakerInterval < 0 || c.SpeakerLevel > 127 {
 		errs = append(errs, errors.New("duration and speaker interval must not be negative, speaker level at most 127"))
+	}
+	c.nodes = nil
+	for n := range strings.SplitSeq(c.URL, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			c.nodes = append(c.nodes, n)
+		}
+	}
+	if len(c.nodes) > 0 {
+		c.URL = c.nodes[0]
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Host == "" {

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -30,6 +31,7 @@ type media struct {
 type participant struct {
 	room     *roomState
 	cfg      *Config
+	url      string // the node it joins through
 	media    *media
 	identity string
 	role     string
@@ -92,7 +94,7 @@ func (p *participant) join(ctx context.Context) error {
 		return err
 	}
 	p.joinStart = time.Now()
-	c, err := client.Connect(ctx, p.cfg.URL, tok, client.Options{
+	c, err := client.Connect(ctx, cmp.Or(p.url, p.cfg.URL), tok, client.Options{
 		Loopback: *p.cfg.Loopback, Logger: p.cfg.Logger.With("participant", p.identity),
 		Net: bigSocketBuffers(),
 	})

@@ -33,6 +33,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.rooms = append(r.rooms, rm)
 		r.all = append(r.all, rm.participants...)
 	}
+	for i, p := range r.all {
+		p.url = cfg.nodes[i%len(cfg.nodes)]
+	}
 	return r.execute(ctx)
 }
 
@@ -88,6 +91,7 @@ type windowSnap struct {
 	loadAvg   float64
 	counters  probe.ServerCounters // the server's own, when its admin stats answer
 	estimates map[string]int       // the server's bandwidth estimate towards each participant (bits/s)
+	nodes     []nodeSnap           // a cluster run's nodes
 	countErr  error
 }
 
@@ -113,6 +117,7 @@ func (r *run) snapshot(ctx context.Context, final bool) windowSnap {
 	}
 	s.server, err = r.watch.Sample(ctx)
 	s.serverOK = err == nil
+	s.nodes = r.sampleNodes(ctx)
 	return s
 }
 
@@ -210,6 +215,7 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
+	rep.addNodes(cfg.nodes, r.all, start, end)
 	return rep.Report, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podium-sfu/podium/cluster"
 	"github.com/podium-sfu/podium/cluster/relay"
@@ -48,7 +49,7 @@ type clusterNode struct {
 }
 
 // startCluster joins the cluster once the rooms and the listener exist.
-func (n *Node) startCluster() error {
+func (n *Node) startCluster(reg prometheus.Registerer) error {
 	cc := n.cfg.Cluster
 	if !cc.on() {
 		return nil
@@ -96,6 +97,14 @@ func (n *Node) startCluster() error {
 		return err
 	}
 	c.relays.SetCaller(c.node)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_relay_packets_out_total",
+			Help: "RTP packets sent to other nodes of the cluster (one copy per node that needs a layer)."},
+			func() float64 { sent, _ := c.relays.Stats(); return float64(sent) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_relay_packets_in_total",
+			Help: "RTP packets received from other nodes of the cluster."},
+			func() float64 { _, got := c.relays.Stats(); return float64(got) }),
+	)
 	n.cluster = c
 	n.rooms.SetCluster(clusterRooms{c})
 	n.signal.SetCluster(clusterAPI{n: n, c: c})

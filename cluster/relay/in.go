@@ -138,6 +138,18 @@ func (i *in) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 	}
 }
 
+func (i *in) packets() uint64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	n := uint64(0)
+	for _, r := range i.receivers {
+		for _, l := range r.Stats().Layers {
+			n += l.Packets
+		}
+	}
+	return n
+}
+
 func (i *in) receiver(track string) *sfu.Receiver {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -150,6 +162,9 @@ func (i *in) forget(track string) {
 	delete(i.receivers, track)
 	i.mu.Unlock()
 	if r != nil {
+		for _, l := range r.Stats().Layers {
+			i.rs.retiredIn.Add(l.Packets)
+		}
 		r.Close()
 	}
 }

@@ -25,9 +25,10 @@ type out struct {
 	peer   *peer.Peer
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	wanted map[string]uint8 // by track sid, from the sink
-	sent   map[stream]*sentStream
+	mu      sync.Mutex
+	wanted  map[string]uint8 // by track sid, from the sink
+	counted map[stream]*sfu.DownTrack
+	sent    map[stream]*sentStream // the run goroutine's
 
 	kickC chan struct{}
 	done  chan struct{}
@@ -46,7 +47,7 @@ type sentStream struct {
 
 func newOut(rs *Relays, node string) (*out, error) {
 	o := &out{rs: rs, node: node, logger: rs.logger.With("relay", "out", "to", node),
-		wanted: map[string]uint8{}, sent: map[stream]*sentStream{},
+		wanted: map[string]uint8{}, sent: map[stream]*sentStream{}, counted: map[stream]*sfu.DownTrack{},
 		kickC: make(chan struct{}, 1), done: make(chan struct{})}
 	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: o.logger}, peer.Callbacks{
 		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {}, // not trickled: the offer has them
@@ -143,6 +144,9 @@ func (o *out) reconcile() error {
 				return fmt.Errorf("add %s: %w", trackID(track, layer), err)
 			}
 			o.sent[s] = &sentStream{r: r, dt: dt}
+			o.mu.Lock()
+			o.counted[s] = dt
+			o.mu.Unlock()
 			dt.SetTargetLayer(layer)
 			r.AddDownTrack(dt)
 			changed = true
@@ -154,7 +158,23 @@ func (o *out) reconcile() error {
 	return o.negotiate()
 }
 
+// packets counts what the out relay's streams have sent. Its maps are the run goroutine's,
+// so the count is kept beside them.
+func (o *out) packets() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := uint64(0)
+	for _, dt := range o.counted {
+		n += dt.Stats().Packets
+	}
+	return n
+}
+
 func (o *out) remove(s stream, ss *sentStream) {
+	o.mu.Lock()
+	delete(o.counted, s)
+	o.mu.Unlock()
+	o.rs.retiredOut.Add(ss.dt.Stats().Packets)
 	ss.r.RemoveDownTrack(ss.dt)
 	if err := o.peer.RemoveTrack(ss.dt); err != nil {
 		o.logger.Debug("relay: remove track", "err", err)

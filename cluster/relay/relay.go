@@ -14,9 +14,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podium-sfu/podium/cluster"
@@ -77,6 +80,8 @@ type Relays struct {
 	outs   map[string]*out // by sink node
 	ins    map[string]*in  // by source node
 	closed bool
+
+	retiredOut, retiredIn atomic.Uint64 // packets of closed relays and streams (Stats)
 }
 
 // New makes a node's relays; Close ends them.
@@ -159,6 +164,22 @@ func (rs *Relays) NodeGone(node string) {
 	if i != nil {
 		i.close()
 	}
+}
+
+// Stats counts the RTP packets this node has sent to other nodes and received from them.
+func (rs *Relays) Stats() (sent, received uint64) {
+	rs.mu.Lock()
+	outs := slices.Collect(maps.Values(rs.outs))
+	ins := slices.Collect(maps.Values(rs.ins))
+	rs.mu.Unlock()
+	sent, received = rs.retiredOut.Load(), rs.retiredIn.Load()
+	for _, o := range outs {
+		sent += o.packets()
+	}
+	for _, i := range ins {
+		received += i.packets()
+	}
+	return sent, received
 }
 
 // Close ends every relay.

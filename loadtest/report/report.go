@@ -70,6 +70,7 @@ type Report struct {
 	Subscribers  []SubscriberReport `json:"subscribers"`
 	Speakers     *SpeakerReport     `json:"speakers,omitempty"`
 	Server       ServerReport       `json:"server"`
+	Nodes        []NodeReport       `json:"nodes,omitempty"` // a cluster run's nodes, in --url order
 	Floor        *floor.Result      `json:"floor,omitempty"`
 	PacedFloor   *floor.PacedResult `json:"pacedFloor,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`

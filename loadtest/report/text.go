@@ -55,6 +55,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false), s.FalseSwitches)
 	}
 	rep.writeServer(&b)
+	rep.writeNodes(&b)
 	if m := rep.Machine; m != nil {
 		fmt.Fprintf(&b, "machine       %d CPUs, %.2f busy in the window of which %.2f by other processes; load average %.1f → %.1f\n",
 			m.CPUs, m.BusyCores, max(0, m.OtherCores), m.LoadAvgStart, m.LoadAvgEnd)
