@@ -77,3 +77,25 @@ func holds(p *Page, js string, d time.Duration) error {
 	}
 	return nil
 }
+
+// TestAppScreenShareLabel: a screen share is sent as one layer, so its tile shows the resolution
+// received and no simulcast layer name (it was "450p · Low", though nothing lower or higher
+// exists).
+func TestAppScreenShareLabel(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNode(t)
+	b := NewBrowser(t)
+	q := func(name string) url.Values {
+		return url.Values{"room": {"share"}, "name": {name}, "identity": {name}, "video": {"0"}, "audio": {"0"}}
+	}
+	ann := joinConference(t, b, n, q("ann"))
+	bo := joinConference(t, b, n, q("bo"))
+	MustEval[bool](t, ann, canvasScreen)
+	ann.Click(t, `#btn-screen`)
+	badge := `document.querySelector('.tile.screen[data-identity=ann] .layer')`
+	bo.WaitFor(t, `!!`+badge+` && !`+badge+`.hidden && /\d+p/.test(`+badge+`.textContent)`, 30*time.Second)
+	// The layer name would come with the server's stream state or the next stats reading.
+	if err := holds(bo, `/^(HD )?\d+p$/.test(`+badge+`.textContent)`, 2500*time.Millisecond); err != nil {
+		t.Errorf("the share's badge reads %q: %v", MustEval[string](t, bo, badge+`.textContent`), err)
+	}
+}
