@@ -250,7 +250,7 @@ func Start(cfg Config) (*Node, error) {
 		n.engine.Close()
 		return nil, err
 	}
-	if err := n.startCluster(); err != nil {
+	if err := n.startCluster(reg); err != nil {
 		_ = n.listener.Close()
 		n.closeTURN()
 		n.engine.Close()
