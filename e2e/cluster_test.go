@@ -51,4 +51,11 @@ func TestBrowsersOnTwoNodes(t *testing.T) {
 	if err := pages[0].Screenshot(filepath.Join(artifactDir(t), "cluster-two-nodes.png")); err != nil {
 		t.Logf("screenshot: %v", err)
 	}
+	// The dashboard of node 1 lists both nodes, itself first, with node 2's participant.
+	admin := b.NewPage(t, nodes[0].HTTPURL()+"/admin")
+	if err := admin.Poll(`(() => { const rows = [...document.querySelectorAll('#nodes tbody tr')];
+		return rows.length === 2 && rows[0].dataset.node === 'node1' && rows[0].classList.contains('self')
+			&& rows[1].dataset.node === 'node2' && rows[1].cells[4].textContent === '1'; })()`, 15*time.Second); err != nil {
+		t.Fatalf("the dashboard listing the nodes: %v", err)
+	}
 }
