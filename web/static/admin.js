@@ -321,6 +321,7 @@ async function poll() {
     $('live').hidden = false;
     renderServer(last.server);
     renderRooms(last.rooms);
+    pollNodes();
     setStatus(`Updated ${new Date(last.ts).toLocaleTimeString()}`, 'connected');
   } catch (err) {
     $('live').hidden = true;
@@ -329,6 +330,30 @@ async function poll() {
     polling = false;
   }
   timer = setTimeout(poll, POLL_MS);
+}
+
+// ---- the cluster's nodes (GET /api/nodes; none on a lone node, or without roomList)
+
+async function pollNodes() {
+  /** @type {any[]} */
+  let nodes = [];
+  try {
+    const res = await fetch('/api/nodes', { headers: { Authorization: `Bearer ${token}` } });
+    if (res.ok) nodes = (await res.json()).nodes ?? [];
+  } catch { /* the rooms' poll reports an unreachable server */ }
+  $('nodes-box').hidden = nodes.length === 0;
+  $('node-count').textContent = String(nodes.length);
+  const body = /** @type {HTMLElement} */ ($('nodes').querySelector('tbody'));
+  keyed(body, nodes, (n) => n.id, () => h('<tr><td></td><td></td><td></td><td></td><td></td></tr>'), (el, n) => {
+    const cells = el.querySelectorAll('td');
+    cells[0].textContent = n.id;
+    cells[1].textContent = n.addr;
+    cells[2].textContent = n.region || '—';
+    cells[3].textContent = `${Math.round((n.load?.cpu ?? 0) * 100)}%`;
+    cells[4].textContent = String(n.load?.participants ?? 0) + (n.draining ? ' · draining' : '');
+    el.classList.toggle('self', n === nodes[0]);
+    el.dataset.node = n.id;
+  });
 }
 
 /** @param {string} msg */
