@@ -291,7 +291,7 @@ func TestConferenceApp(t *testing.T) {
 		alan.page.WaitFor(t, `(() => {
 			const inside = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight; };
 			const stage = document.querySelector('#stage .tile');
-			return [...document.querySelectorAll('.controls button:not([hidden])')].every(inside) &&
+			return [...document.querySelectorAll('.controls .control:not([hidden])')].every(inside) &&
 				!!stage && inside(stage) && stage.getBoundingClientRect().height > 200 &&
 				document.querySelectorAll('#filmstrip .tile').length === 2 && [...document.querySelectorAll('#filmstrip .tile')].every(inside) &&
 				document.documentElement.scrollWidth <= innerWidth;

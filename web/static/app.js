@@ -24,6 +24,7 @@ import { checkServerURL, defaultURL, devToken, makeIdentity, publishMedia } from
 /** @typedef {import('./room.js').Room} RoomT */
 /** @typedef {import('./participant.js').Participant} Participant */
 /** @typedef {import('./participant.js').Subscription} Subscription */
+/** @typedef {{url: string, token: string} | {roomName: string, name: string, identity: string}} JoinWay */
 
 const params = new URLSearchParams(location.search);
 const flag = (/** @type {string} */ name, def = true) => (params.has(name) ? !['0', 'false', 'no', 'off'].includes(params.get(name) ?? '') : def);
@@ -46,7 +47,7 @@ const state = {
   publishError: null,
   /** Why the last session ended ("client", "kicked", "connection_lost", ...). @type {string | null} */
   leaveReason: null,
-  /** How the last join was made, for "Rejoin". @type {{url: string, token: string} | {roomName: string, name: string, identity: string} | null} */
+  /** How the last join was made, for "Rejoin". @type {JoinWay | null} */
   lastJoin: null,
   /** What the connection lacks now: '' (nothing), offline, signal or media. */
   outage: '',
@@ -104,14 +105,22 @@ function setStatus(text, kind = 'idle') {
   $('status').dataset.state = kind;
 }
 
-/** @param {'lobby'|'conference'|'left'} name */
-function show(name) {
+/**
+ * @param {'lobby'|'conference'|'left'} name
+ * @param {boolean} [preview] start the camera preview (the lobby's join form is up)
+ */
+function show(name, preview = false) {
   $('lobby').hidden = name !== 'lobby';
   $('conference').hidden = name !== 'conference';
   $('left').hidden = name !== 'left';
   document.body.dataset.view = name;
-  if (name === 'lobby' && !$('join-form').hidden) prejoin.start();
+  if (name === 'lobby' && preview) prejoin.start();
   else prejoin.stop();
+}
+
+/** True where the lobby offers a way in (a form or a link's "Join now"), not "ask for a link". */
+function canJoinHere() {
+  return !form.hidden && ($('lobby').dataset.mode === 'form' || form.dataset.mode === 'token');
 }
 
 /**
@@ -160,7 +169,7 @@ async function joinByName(roomName, name, identity) {
 /**
  * @param {string} url
  * @param {string} token
- * @param {NonNullable<typeof state.lastJoin>} [how] what "Rejoin" does again
+ * @param {JoinWay} [how] what "Rejoin" does again
  */
 async function join(url, token, how = { url, token }) {
   state.lastJoin = how;
@@ -226,7 +235,7 @@ function fail(err) {
   setStatus('Not connected', 'error');
   const f = friendly(err);
   showMessage($('lobby-error'), f.text, f.detail);
-  show('lobby');
+  show('lobby', canJoinHere());
   console.error('podium app:', err);
 }
 
@@ -370,13 +379,13 @@ function onDisconnected(reason) {
     return;
   }
   showMessage($('lobby-error'), /** @type {Record<string, string>} */ (why)[reason] ?? 'You were disconnected.', (/** @type {Record<string, string>} */ (why))[reason] ? '' : `leave reason: ${reason}`);
-  show('lobby');
+  show('lobby', canJoinHere());
 }
 
 /** Joins again the way the last join was made (from the "you left" screen). */
 async function rejoin() {
   const how = state.lastJoin;
-  if (!how) return show('lobby');
+  if (!how) return show('lobby', canJoinHere());
   const b = /** @type {HTMLButtonElement} */ ($('btn-rejoin'));
   b.disabled = true;
   try {
@@ -387,22 +396,10 @@ async function rejoin() {
   }
 }
 
-// ---- stats: received layer and connection quality
-
 /** @param {RoomT} room */
 async function updateStats(room) {
-  if (room !== app.room || room.state !== 'connected') return;
-  const stats = await collectStats(room).catch(() => null);
-  if (!stats) return;
-  for (const v of stats.inboundVideo) {
-    const sub = v.trackSid ? room.subscriptions.get(v.trackSid) : undefined;
-    const t = sub && view.tiles.get(tileKey(sub));
-    if (!t || !sub) continue;
-    t.setLayer({ layer: layerName(sub, sub.streamState?.layer), height: v.frameHeight, paused: sub.streamState?.state === 'paused' });
-  }
-  for (const [sid, q] of quality.update(room, stats)) {
-    view.tiles.get(sid === room.localParticipant?.sid ? 'local' : sid)?.setQuality(q);
-  }
+  const stats = room === app.room && room.state === 'connected' ? await collectStats(room).catch(() => null) : null;
+  if (stats) tiles.showStats(stats, quality.update(room, stats));
 }
 
 // ---- controls
@@ -564,13 +561,9 @@ function start() {
   f.name.addEventListener('change', () => localStorage.setItem('podium.name', f.name.value.trim()));
   const token = params.get('token');
   if (token) {
-    // An invitation link: the pre-join screen, where the link says who and where.
-    form.dataset.mode = 'token';
-    $('join-title').textContent = 'Ready to join?';
-    for (const el of form.querySelectorAll('.join-field')) /** @type {HTMLElement} */ (el).hidden = true;
-    for (const el of form.querySelectorAll('.join-field input')) /** @type {HTMLInputElement} */ (el).required = false;
+    prejoin.forLink(form); // the link says who and where
   }
-  if (!(flag('autojoin', false) && (token || (params.get('room') && params.get('name'))))) show('lobby');
+  show('lobby', !!token && !flag('autojoin', false));
   if (token && flag('autojoin', false)) {
     join(params.get('url') || defaultURL(), token);
   } else if (token) {
@@ -594,6 +587,7 @@ async function invitationOnly() {
     $('invitation-only').hidden = false;
   }
   $('lobby').dataset.mode = config?.devMode === false ? 'invitation' : 'form'; // settled
+  if (state.phase === 'lobby' && canJoinHere()) prejoin.start();
 }
 
 start();

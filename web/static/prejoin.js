@@ -38,6 +38,17 @@ export class PreJoin {
     document.addEventListener('click', () => this.#audioCtx?.resume().catch(() => {}));
   }
 
+  /**
+   * Turns the join form into the screen of an invitation link: no room or name to type.
+   * @param {HTMLFormElement} form
+   */
+  forLink(form) {
+    form.dataset.mode = 'token';
+    this.$('join-title').textContent = 'Ready to join?';
+    for (const el of form.querySelectorAll('.join-field')) /** @type {HTMLElement} */ (el).hidden = true;
+    for (const el of form.querySelectorAll('.join-field input')) /** @type {HTMLInputElement} */ (el).required = false;
+  }
+
   /** The devices chosen. */
   get devices() {
     return { camera: this.camSel.value || undefined, microphone: this.micSel.value || undefined };

@@ -124,6 +124,25 @@ export class Tiles {
   }
 
   /**
+   * Shows a stats reading: the layer and resolution each video arrives in, and the quality
+   * estimates of the people the server does not rate.
+   * @param {import('./stats.js').PodiumStats} stats
+   * @param {Map<string, string>} quality by participant sid
+   */
+  showStats(stats, quality) {
+    const room = this.d.room();
+    if (!room) return;
+    const { view } = this.d;
+    for (const v of stats.inboundVideo) {
+      const sub = v.trackSid ? room.subscriptions.get(v.trackSid) : undefined;
+      const t = sub && view.tiles.get(tileKey(sub));
+      if (!t || !sub) continue;
+      t.setLayer({ layer: layerName(sub, sub.streamState?.layer), height: v.frameHeight, paused: sub.streamState?.state === 'paused' });
+    }
+    for (const [sid, q] of quality) view.tiles.get(sid === room.localParticipant?.sid ? 'local' : sid)?.setQuality(q);
+  }
+
+  /**
    * Everyone in the call, us first, for the participant list.
    * @param {string} me our identity
    * @param {string} myName
