@@ -7,11 +7,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/podium-sfu/podium/server"
 )
 
 // outageShown is true when Ann's page shows the outage everywhere: the status says
@@ -137,4 +140,58 @@ func TestAppOutageShownAtOnce(t *testing.T) {
 		!document.querySelector('.tile.frozen')`, 20*time.Second)
 
 	within("server cut off", func() { proxy.cut() })
+}
+
+// blackhole is the node's media socket with a switch that makes it drop everything, both ways:
+// a link that dies without a word (no socket closes, navigator.onLine stays true).
+type blackhole struct {
+	net.PacketConn
+	on atomic.Bool
+}
+
+func (b *blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := b.PacketConn.ReadFrom(p)
+		if err != nil || !b.on.Load() {
+			return n, addr, err
+		}
+	}
+}
+
+func (b *blackhole) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if b.on.Load() {
+		return len(p), nil
+	}
+	return b.PacketConn.WriteTo(p, addr)
+}
+
+// TestAppMediaStallShowsOutage: when the media path goes silent with every socket still open,
+// the page shows the outage within a few seconds (nothing arrives from the server, which sends
+// sender reports every second), well before ICE gives up; it clears when media flows again.
+func TestAppMediaStallShowsOutage(t *testing.T) {
+	RequireBrowser(t)
+	hole := &blackhole{}
+	n := startDevNodeWith(t, func(c *server.Config) {
+		c.Media.WrapPacketConn = func(pc net.PacketConn) net.PacketConn { hole.PacketConn = pc; return hole }
+	})
+	b := NewBrowser(t, FakeCamera(t, 300))
+	q := func(name string) url.Values {
+		return url.Values{"room": {"stall"}, "name": {name}, "identity": {name}, "audio": {"0"}}
+	}
+	joinConference(t, b, n, q("bo"))
+	ann := joinConference(t, b, n, q("ann"))
+	ann.WaitFor(t, `document.querySelector('.tile[data-identity=bo] video')?.videoWidth > 0 && document.getElementById('status').textContent === 'Connected'`, 20*time.Second)
+	MustEval[bool](t, ann, outageWatch)
+	start := time.Now()
+	hole.on.Store(true)
+	if err := ann.Poll(`window.outageAt > 0`, 15*time.Second); err != nil {
+		t.Fatalf("the media path is dead, the page shows no outage: %v; status %q", err, MustEval[string](t, ann, `document.getElementById('status').textContent`))
+	}
+	took := time.UnixMilli(int64(MustEval[float64](t, ann, `window.outageAt`))).Sub(start)
+	t.Logf("outage shown %v after the media path went silent", took.Round(time.Millisecond))
+	if took > 4*time.Second {
+		t.Errorf("the outage took %v to show, want at most 4 s (2 s without a byte, and a reading)", took)
+	}
+	hole.on.Store(false)
+	ann.WaitFor(t, `document.getElementById('status').textContent === 'Connected' && !document.querySelector('.tile.frozen')`, 20*time.Second)
 }
