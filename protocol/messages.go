@@ -158,6 +158,9 @@ type Candidate struct {
 // Leave: from a client, "I am leaving"; from the server, "you were removed" with a reason.
 type Leave struct {
 	Reason string `json:"reason,omitempty"`
+	// Redirect is where to rejoin after server_shutdown (a draining cluster node names another
+	// node's ws:// or wss:// URL); empty: anywhere.
+	Redirect string `json:"redirect,omitempty"`
 }
 
 // ---- client → server ----
@@ -235,6 +238,17 @@ type Joined struct {
 	ICEServers    []ICEServer       `json:"iceServers"`
 	ServerVersion string            `json:"serverVersion"`
 	More          bool              `json:"more,omitempty"`
+	// ResumeToken resumes this session on a new WebSocket within ResumeWindow seconds of
+	// losing the old one (GET /rtc?resume=TOKEN&seq=LAST, docs/protocol.md "Resume").
+	ResumeToken  string `json:"resumeToken,omitempty"`
+	ResumeWindow int    `json:"resumeWindow,omitempty"`
+}
+
+// Resumed is the first message on a resumed session: the server then replays every message
+// after the client's seq, and LastClientSeq is the last client frame (its cseq) it handled, so
+// the client resends what came after.
+type Resumed struct {
+	LastClientSeq uint64 `json:"lastClientSeq"`
 }
 
 // JoinedParticipants continues the participant list of Joined; the last one has More false.
@@ -374,6 +388,7 @@ func (*ConnectionQuality) MessageType() string  { return "connectionQuality" }
 func (*Published) MessageType() string          { return "published" }
 func (*Error) MessageType() string              { return "error" }
 func (*Pong) MessageType() string               { return "pong" }
+func (*Resumed) MessageType() string            { return "resumed" }
 
 // Error makes *Error usable as a Go error.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

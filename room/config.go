@@ -37,6 +37,9 @@ type Config struct {
 	// AllowRemoteUnmute lets the server API unmute a participant's track; without it an admin
 	// may only mute (people decide when they are heard).
 	AllowRemoteUnmute bool
+	// Redirect, when set, names the URL a participant removed with server_shutdown rejoins at
+	// (a draining cluster node's pick of another node); "" names none.
+	Redirect func() string
 }
 
 // iceServers are the ICE servers one participant is told of in `joined`.

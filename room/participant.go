@@ -223,7 +223,11 @@ func (p *Participant) shutdown(reason string) {
 	p.closing = true
 	p.room.leave(p)
 	if reason != "" && reason != protocol.LeaveClient {
-		p.send(&protocol.Leave{Reason: reason})
+		l := &protocol.Leave{Reason: reason}
+		if reason == protocol.LeaveServerShutdown && p.room.manager.cfg.Redirect != nil {
+			l.Redirect = p.room.manager.cfg.Redirect()
+		}
+		p.send(l)
 	}
 	// The client must read why before its peer connections go: flush and close the session
 	// first (bounded, a client that does not read cannot hold the shutdown).

@@ -46,6 +46,7 @@ type clusterNode struct {
 	nats   *natsserver.Server // nil: an external NATS
 	node   *cluster.Node
 	relays *relay.Relays
+	drain  drainPlan // set by Shutdown (cluster_drain.go)
 }
 
 // startCluster joins the cluster once the rooms and the listener exist.

@@ -241,6 +241,7 @@ func Start(cfg Config) (*Node, error) {
 	rc.ServerVersion, rc.Logger = Version, cfg.Logger.With("component", "room")
 	rc.OnEvent = func(e room.Event) { n.hooks.Notify(webhookEvent(e)) }
 	rc.ICEServersFor = iceServersFor
+	rc.Redirect = n.redirect // a draining cluster node's participants rejoin elsewhere
 	n.rooms = room.NewManager(rc, n.engine)
 	n.signal = signaling.NewServer(signaling.Config{
 		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
@@ -366,6 +367,7 @@ func (n *Node) Engine() *sfu.Engine { return n.engine }
 // Calling it again returns the first call's result.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		n.drain() // in a cluster: no more joins here, and where the participants go
 		errs := []error{n.signal.Shutdown(ctx), n.http.Shutdown(ctx)}
 		n.cluster.close() // after the rooms: the others hear the goodbye, not each leave
 		// After the rooms, so that their last events go out too; a receiver that is down gets
