@@ -32,6 +32,7 @@ func TestAppHandsAndReactions(t *testing.T) {
 	ann.Click(t, `#reactions [data-emoji="🎉"]`)
 	bo.WaitFor(t, annTile+`?.querySelector('.reaction[data-emoji="🎉"][data-from=ann]') !== null`, 10*time.Second)
 	ann.WaitFor(t, `document.querySelector('.tile.local .reaction[data-emoji="🎉"]') !== null`, 5*time.Second)
+	shoot(t, bo, "app-hand-and-people.png")
 
 	ann.Click(t, `#btn-hand`)
 	bo.WaitFor(t, `!`+annTile+`.classList.contains('hand-raised') &&

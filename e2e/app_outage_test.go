@@ -140,6 +140,7 @@ func TestAppOutageShownAtOnce(t *testing.T) {
 		!document.querySelector('.tile.frozen')`, 20*time.Second)
 
 	within("server cut off", func() { proxy.cut() })
+	shoot(t, ann, "app-outage.png")
 }
 
 // blackhole is the node's media socket with a switch that makes it drop everything, both ways:

@@ -97,6 +97,7 @@ func TestAppLeftScreenRejoins(t *testing.T) {
 	page.Click(t, `#btn-leave`)
 	page.WaitFor(t, `window.podiumApp.state.phase === 'left' && !document.getElementById('left').hidden &&
 		document.getElementById('lobby').hidden && document.getElementById('left-room').textContent.includes('rejoin')`, 10*time.Second)
+	shoot(t, page, "app-left.png")
 	if !pollGo(10*time.Second, func() bool { return serverTracks(n, "rejoin", "ann") == nil }) {
 		t.Fatal("the server still holds the participant who left")
 	}

@@ -373,7 +373,7 @@ function onDisconnected(reason) {
     // One click takes them back in: the same link, name and room.
     $('left').dataset.reason = reason;
     /** @type {HTMLElement} */ ($('left').querySelector('h2')).textContent = reason === 'client' ? 'You left the meeting' : 'The connection was lost';
-    $('left-room').textContent = roomName ? `Room ${roomName}` : '';
+    $('left-room').textContent = roomName ? `Room “${roomName}”` : '';
     show('left');
     $('btn-rejoin').focus();
     return;
