@@ -74,6 +74,9 @@ type Options struct {
 	// ICERestartRetry is how long an ICE restart may take before the next begins, while a
 	// connection has lost its path; default 2 s.
 	ICERestartRetry time.Duration
+	// Resume keeps the session across a lost WebSocket: the client dials again within the
+	// server's resume window and picks up where it was, media untouched (resume.go).
+	Resume bool
 
 	maxUndelivered int // tests lower the bound of Events, Tracks and Data
 }
@@ -116,8 +119,9 @@ func (e *ConnectError) Error() string {
 type Client struct {
 	log  *slog.Logger
 	opts Options
-	ws   *websocket.Conn
-	clk  media.Clock // paces media files; tests swap it
+	ws   *websocket.Conn // the current one: see conn (resume.go)
+	clk  media.Clock     // paces media files; tests swap it
+	rs   resumeState
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
@@ -164,6 +168,9 @@ func Connect(ctx context.Context, url, token string, o Options) (*Client, error)
 	if err != nil {
 		return nil, err
 	}
+	if o.Resume {
+		u += "&resumable=1"
+	}
 	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
 	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout, TLSClientConfig: o.TLS}
@@ -175,7 +182,7 @@ func Connect(ctx context.Context, url, token string, o Options) (*Client, error)
 		return nil, fmt.Errorf("client: dial %s: %w", url, err) // url: the token stays out of logs
 	}
 	ws.SetReadLimit(protocol.MaxMessageSize)
-	joined, err := readJoined(dctx, ws)
+	joined, frames, err := readJoined(dctx, ws)
 	if err != nil {
 		_ = ws.Close()
 		return nil, err
@@ -185,6 +192,8 @@ func Connect(ctx context.Context, url, token string, o Options) (*Client, error)
 		_ = ws.Close()
 		return nil, err
 	}
+	c.rs.url, c.rs.token = url, token
+	c.rs.lastSeq.Store(uint64(frames)) // the server numbers its frames from joined's
 	return c, nil
 }
 
@@ -229,43 +238,44 @@ func refusal(resp *http.Response) error {
 
 // readJoined waits for the first message, which must be `joined`, and for the
 // joinedParticipants frames that complete its participant list when it says more follow.
-func readJoined(ctx context.Context, ws *websocket.Conn) (*protocol.Joined, error) {
+func readJoined(ctx context.Context, ws *websocket.Conn) (joined *protocol.Joined, frames int, err error) {
 	// Unblock the read when ctx ends: a deadline in the past fails it at once.
 	stop := context.AfterFunc(ctx, func() { _ = ws.NetConn().SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	m, err := readMessage(ctx, ws)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var joined *protocol.Joined
 	switch m := m.(type) {
 	case *protocol.Joined:
 		joined = m
 	case *protocol.Error:
-		return nil, m
+		return nil, 0, m
 	case *protocol.Leave:
-		return nil, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
+		return nil, 0, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
 	default:
-		return nil, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
+		return nil, 0, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
 	}
+	frames = 1
 	for more := joined.More; more; {
 		m, err := readMessage(ctx, ws)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rest, ok := m.(*protocol.JoinedParticipants)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s before the end of joined", ErrUnexpected, m.MessageType())
+			return nil, 0, fmt.Errorf("%w: %s before the end of joined", ErrUnexpected, m.MessageType())
 		}
 		joined.Participants = append(joined.Participants, rest.Participants...)
 		more = rest.More
+		frames++
 	}
 	joined.More = false
 	if !stop() && ctx.Err() != nil { // the deadline fired: the caller's context is done
-		return nil, fmt.Errorf("client: waiting for joined: %w", ctx.Err())
+		return nil, 0, fmt.Errorf("client: waiting for joined: %w", ctx.Err())
 	}
 	_ = ws.NetConn().SetReadDeadline(time.Time{})
-	return joined, nil
+	return joined, frames, nil
 }
 
 func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, error) {
@@ -295,6 +305,8 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 		participants: map[string]protocol.ParticipantInfo{}, pending: map[string]chan protocol.Message{},
 		done: make(chan struct{}), restartKick: make(chan struct{}, 1),
 	}
+	c.rs.resumeTok, c.rs.window = j.ResumeToken, time.Duration(j.ResumeWindow)*time.Second
+	c.rs.resumed = make(chan uint64, 1)
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
 	o.Logger = c.log
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -349,7 +361,7 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 // teardown ends the session; the reader runs it once when the connection ends for any reason.
 func (c *Client) teardown() {
 	c.cancel()
-	_ = c.ws.NetConn().Close()
+	_ = c.conn().NetConn().Close()
 	c.pub.close()
 	c.sub.close()
 	close(c.done)

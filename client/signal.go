@@ -17,10 +17,16 @@ func (c *Client) readLoop() {
 	defer c.wg.Done()
 	defer c.teardown()
 	for {
-		_, data, err := c.ws.ReadMessage()
+		_, data, err := c.conn().ReadMessage()
 		if err != nil {
 			c.log.Debug("signalling connection ended", "err", err)
+			if c.resume() {
+				continue
+			}
 			return
+		}
+		if seq, _ := protocol.FrameSeqs(data); seq > 0 {
+			c.rs.lastSeq.Store(seq)
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -86,33 +92,50 @@ func (c *Client) writeLoop() {
 	defer close(c.writerDone)
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
+	broken := false // the socket failed: wait for the reader's resume
 	for {
 		select {
 		case <-c.outbox.Wake():
 		case <-ping.C:
 			_ = c.send(&protocol.Ping{TS: time.Now().UnixMilli()})
+		case after := <-c.rs.resumed:
+			broken = false
+			if err := c.resend(after); err != nil {
+				broken = true
+				_ = c.conn().NetConn().Close()
+			}
 		case <-c.closing:
 			if c.flush() == nil {
 				msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				_ = c.conn().WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 			}
 			return
 		case <-c.ctx.Done():
 			return
 		}
+		if broken {
+			continue // frames wait in the outbox
+		}
 		if err := c.flush(); err != nil {
 			c.log.Debug("signalling write failed", "err", err)
-			_ = c.ws.NetConn().Close() // the reader sees it and tears down
-			return
+			_ = c.conn().NetConn().Close() // the reader sees it: it resumes or tears down
+			if !c.opts.Resume {
+				return
+			}
+			broken = true
 		}
 	}
 }
 
 func (c *Client) flush() error {
 	frames, _ := c.outbox.Take(nil)
+	ws := c.conn()
 	for _, f := range frames {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+		c.keepSent(f) // resent after a resume if the server did not get it
+	}
+	for _, f := range frames {
+		_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := ws.WriteMessage(websocket.TextMessage, f); err != nil {
 			return err
 		}
 	}
@@ -127,7 +150,7 @@ func (c *Client) enqueue(frame []byte) error {
 		return ErrClosed
 	default:
 	}
-	if err := c.outbox.Push(frame); err != nil {
+	if err := c.outbox.Push(c.stampOut(frame)); err != nil {
 		return ErrBacklog
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -51,6 +52,7 @@ var factories = map[string]func() Message{
 	"published":          func() Message { return new(Published) },
 	"error":              func() Message { return new(Error) },
 	"pong":               func() Message { return new(Pong) },
+	"resumed":            func() Message { return new(Resumed) },
 }
 
 // ClientTypes are the message types a client may send to the server.
@@ -262,4 +264,37 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Sequence numbers for resume (docs/protocol.md "Resume"): the server numbers the frames of a
+// participant's session ("seq"), the client its own ("cseq"); each side reads the other's to
+// know what to replay. A frame without one is not counted (0).
+
+// StampSeq adds "name":n to an encoded frame, after its type.
+func StampSeq(frame []byte, name string, n uint64) []byte {
+	// Encode writes {"type":"x" first: the number goes right after it.
+	end := bytes.IndexByte(frame[len(`{"type":"`):], '"')
+	if !bytes.HasPrefix(frame, []byte(`{"type":"`)) || end < 0 {
+		return frame
+	}
+	at := len(`{"type":"`) + end + 1
+	out := make([]byte, 0, len(frame)+len(name)+24)
+	out = append(out, frame[:at]...)
+	out = append(out, `,"`...)
+	out = append(out, name...)
+	out = append(out, `":`...)
+	out = strconv.AppendUint(out, n, 10)
+	return append(out, frame[at:]...)
+}
+
+type seqs struct {
+	Seq  uint64 `json:"seq"`
+	CSeq uint64 `json:"cseq"`
+}
+
+// FrameSeqs reads a frame's "seq" and "cseq" (0 when absent or unreadable).
+func FrameSeqs(frame []byte) (seq, cseq uint64) {
+	var s seqs
+	_ = json.Unmarshal(frame, &s)
+	return s.Seq, s.CSeq
 }

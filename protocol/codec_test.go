@@ -131,3 +131,25 @@ func TestEncodeRefusesWhatTheOtherSideWouldNotRead(t *testing.T) {
 		t.Errorf("a frame of %d bytes: %v, want ErrTooLarge", MaxMessageSize+1, err)
 	}
 }
+
+func TestStampSeqKeepsTheFrameValid(t *testing.T) {
+	b, err := Encode(&Pong{ID: "x", TS: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamped := StampSeq(StampSeq(b, "seq", 42), "cseq", 7)
+	m, err := Decode(stamped)
+	if err != nil {
+		t.Fatalf("%s: %v", stamped, err)
+	}
+	if p, ok := m.(*Pong); !ok || p.ID != "x" || p.TS != 5 {
+		t.Fatalf("decoded %#v from %s", m, stamped)
+	}
+	if seq, cseq := FrameSeqs(stamped); seq != 42 || cseq != 7 {
+		t.Fatalf("seqs %d %d from %s", seq, cseq, stamped)
+	}
+	empty, _ := Encode(&ICERestart{})
+	if seq, _ := FrameSeqs(StampSeq(empty, "seq", 1)); seq != 1 {
+		t.Fatalf("a message without fields: %s", StampSeq(empty, "seq", 1))
+	}
+}

@@ -64,7 +64,10 @@ type Config struct {
 	TLS         TLS     // HTTPS and wss on the HTTP port (tls.go)
 	TURN        TURN    // TURN servers for clients, embedded or external (turn.go)
 	Cluster     Cluster // other nodes over NATS (cluster.go); zero: a lone node
-	Logger      *slog.Logger
+	// ResumeWindow is how long a participant whose SDK can resume outlives a lost WebSocket
+	// (default signaling.DefaultResumeWindow).
+	ResumeWindow time.Duration
+	Logger       *slog.Logger
 }
 
 // HTTPLimits bound what clients can hold of the HTTP listener (docs/security.md). Zero
@@ -245,6 +248,7 @@ func Start(cfg Config) (*Node, error) {
 	n.rooms = room.NewManager(rc, n.engine)
 	n.signal = signaling.NewServer(signaling.Config{
 		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
+		ResumeWindow: cfg.ResumeWindow,
 	}, n.rooms)
 	if err := n.listen(reg); err != nil {
 		n.closeTURN()

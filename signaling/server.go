@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the server's metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// ResumeWindow is how long a participant whose client can resume outlives its WebSocket
+	// (default DefaultResumeWindow).
+	ResumeWindow time.Duration
 }
 
 // Server is the HTTP side of Podium.
@@ -46,6 +50,8 @@ type Server struct {
 	cfg      Config
 	rooms    *room.Manager
 	cluster  Cluster // nil on a lone node
+	linksMu  sync.Mutex
+	links    map[string]*link // by resume token
 	verifier *auth.Verifier
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
@@ -65,7 +71,7 @@ func NewServer(cfg Config, rooms *room.Manager) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		cfg: cfg, rooms: rooms,
+		cfg: cfg, rooms: rooms, links: map[string]*link{},
 		// Leeway absorbs clock skew between Podium and the app servers that mint tokens.
 		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: 30 * time.Second},
 		upgrader: websocket.Upgrader{
@@ -114,7 +120,15 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token is for another room")
 		return
 	}
-	if rm := s.rooms.Room(claims.Grant.Room); rm != nil {
+	q := r.URL.Query()
+	var resume *link
+	if token := q.Get("resume"); token != "" {
+		resume = s.findLink(token)
+		if resume == nil || resume.identity != claims.Identity || resume.room != claims.Grant.Room {
+			writeError(w, http.StatusConflict, protocol.CodeConflict, "resume refused: no such session; join again")
+			return
+		}
+	} else if rm := s.rooms.Room(claims.Grant.Room); rm != nil {
 		if info := rm.Info(); !claims.Grant.Hidden && info.NumParticipants >= info.MaxParticipants && rm.Participant(claims.Identity) == nil {
 			writeError(w, http.StatusForbidden, protocol.CodeLimit, "the room is full")
 			return
@@ -138,11 +152,17 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	sess := newSession(conn, logger, s.rooms.Limits())
 	sess.droppedTotal = s.metrics.framesDropped
 	defer func() { <-sess.done }()
+	if resume != nil {
+		s.resumeSession(resume, sess, q.Get("seq"))
+		return
+	}
+	l := newLink(s, claims.Identity, claims.Grant.Room, q.Get("resumable") == "1", logger)
+	_ = l.attach(sess, false, 0) // joined goes out on this session
 	p, err := s.rooms.Join(claims.Grant.Room, room.JoinParams{
 		Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,
 		Permissions:   permissions(claims.Grant),
-		AutoSubscribe: r.URL.Query().Get("autoSubscribe") != "false",
-		Sink:          sess,
+		AutoSubscribe: q.Get("autoSubscribe") != "false",
+		Sink:          l,
 	})
 	if err != nil {
 		code := protocol.CodeInternal
@@ -160,12 +180,40 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.joinSeconds.Observe(time.Since(start).Seconds()) // joined is queued by now
+	l.mu.Lock()
+	l.p = p
+	l.mu.Unlock()
+	if l.token != "" {
+		s.linksMu.Lock()
+		s.links[l.token] = l
+		s.linksMu.Unlock()
+	}
 	s.metrics.sessions.Inc()
 	defer s.metrics.sessions.Dec()
-	sess.readLoop(dispatcher{p: p, out: sess})
-	// The client went away (or left): release its connections; a no-op when it already left.
-	p.Close("")
-	sess.Close()
+	sess.readLoop(dispatcher{p: p, out: l})
+	// The client went away (or left): it may resume within the window, else its connections
+	// are released; a no-op when it already left.
+	l.lost(sess)
+}
+
+// resumeSession puts a client back on its participant: `resumed`, the frames it missed, then
+// its requests as before.
+func (s *Server) resumeSession(l *link, sess *Session, seq string) {
+	last, err := strconv.ParseUint(seq, 10, 64)
+	if err == nil {
+		err = l.attach(sess, true, last)
+	}
+	if err != nil {
+		sess.Send(&protocol.Error{Code: protocol.CodeConflict, Message: "resume refused: " + err.Error() + "; join again"})
+		close(sess.readDone) // no reader will run
+		sess.Close()
+		return
+	}
+	l.logger.Info("signalling resumed", "from_seq", last)
+	s.metrics.sessions.Inc()
+	defer s.metrics.sessions.Dec()
+	sess.readLoop(dispatcher{p: l.p, out: l})
+	l.lost(sess)
 }
 
 func permissions(g auth.Grant) protocol.Permissions {

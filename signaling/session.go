@@ -50,6 +50,9 @@ type Session struct {
 	done     chan struct{}       // closed when the writer ended
 	readDone chan struct{}       // closed when the reader ended (or never ran)
 
+	// onClientSeq hears each client frame's cseq before it is handled (resume, link.go).
+	onClientSeq func(uint64)
+
 	dropped      atomic.Uint64      // frames dropped by the rate limits
 	droppedTotal prometheus.Counter // the node's count of them; may be nil
 
@@ -88,15 +91,27 @@ func (s *Session) Send(m protocol.Message) {
 }
 
 func (s *Session) send(m protocol.Message) {
+	if b := encodeOrError(m, s.logger); b != nil {
+		s.pushFrame(b)
+	}
+}
+
+// encodeOrError encodes m, or an `error` (internal) in its place when it cannot be sent.
+func encodeOrError(m protocol.Message, logger *slog.Logger) []byte {
 	b, err := protocol.Encode(m)
 	if err != nil {
-		s.logger.Error("message not sent", "type", m.MessageType(), "err", err)
+		logger.Error("message not sent", "type", m.MessageType(), "err", err)
 		b, err = protocol.Encode(&protocol.Error{Code: protocol.CodeInternal,
 			Message: fmt.Sprintf("the server could not send a %q message: %v", m.MessageType(), err)})
 		if err != nil {
-			return
+			return nil
 		}
 	}
+	return b
+}
+
+// pushFrame queues an encoded frame for the writer.
+func (s *Session) pushFrame(b []byte) {
 	// Full: the client does not read. Of the senders refused at once, the one that discards
 	// the queue closes the session; after Close, messages are dropped.
 	if errors.Is(s.out.Push(b), fifo.ErrFull) && s.out.Discard() {
@@ -206,6 +221,11 @@ func (s *Session) handleFrame(h Handler, kind int, frame []byte) {
 		s.Send(&protocol.Error{ID: protocol.RequestID(m), Code: protocol.CodeBadRequest,
 			Message: "\"" + m.MessageType() + "\" is a server message"})
 		return
+	}
+	if s.onClientSeq != nil {
+		if _, cseq := protocol.FrameSeqs(frame); cseq > 0 {
+			s.onClientSeq(cseq)
+		}
 	}
 	if ping, ok := m.(*protocol.Ping); ok && ping.ID == "" {
 		// A keep-alive needs no ordering; a ping with an id goes through the participant's
