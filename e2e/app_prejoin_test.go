@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/server"
 )
@@ -166,5 +167,30 @@ func TestAppFriendlyErrors(t *testing.T) {
 	}
 	if !strings.Contains(detail, "unauthorized") || open {
 		t.Errorf("the raw detail %q (open %v), want the server's error behind a closed disclosure", detail, open)
+	}
+}
+
+// TestAppInviteLinkPreJoin: an invitation link (?token=, keys mode) opens the pre-join screen
+// with the preview and no room or name to type (the link carries them); "Join now" joins.
+func TestAppInviteLinkPreJoin(t *testing.T) {
+	RequireBrowser(t)
+	secret := strings.Repeat("k", 40)
+	n := startDevNodeWith(t, func(c *server.Config) { c.Keys = auth.KeyProvider{"app": secret} })
+	tok, err := auth.Mint("app", secret, auth.MintOptions{Identity: "ann", Name: "Ann", Grant: auth.Grant{Room: "invited",
+		RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := NewBrowser(t).NewPage(t, n.HTTPURL()+"/?"+url.Values{"token": {tok}}.Encode())
+	page.WaitFor(t, `window.podiumApp?.state.phase === 'lobby' && document.getElementById('join-title').textContent === 'Ready to join?' &&
+		[...document.querySelectorAll('#join-form .join-field')].every((f) => f.hidden) &&
+		document.getElementById('preview-video').videoWidth > 0`, 15*time.Second)
+	if serverTracks(n, "invited", "ann") != nil {
+		t.Fatal("the link joined before its owner chose to")
+	}
+	page.Click(t, `#join-form button[type=submit]`)
+	page.WaitFor(t, `window.podiumApp.state.phase === 'connected' && window.podiumApp.state.ready`, 30*time.Second)
+	if !pollGo(10*time.Second, func() bool { return serverTracks(n, "invited", "ann")["camera"].Sid != "" }) {
+		t.Fatal("joined by the link, but the server has no camera from it")
 	}
 }
