@@ -77,7 +77,7 @@ func newSession(conn *websocket.Conn, logger *slog.Logger, limits room.Limits) *
 
 // Send queues a message; it never blocks. Messages after Close are dropped. A message over the
 // frame limit is never dropped silently: the client gets an `error` (internal) in its place.
-// joined goes as as many frames as its participants need (joinedFrames).
+// A joined is split into as many frames as its participants need (joinedFrames).
 func (s *Session) Send(m protocol.Message) {
 	if j, ok := m.(*protocol.Joined); ok {
 		first := *j
