@@ -14,7 +14,6 @@
 /**
  * @typedef {object} ViewHooks
  * @property {(tile: Tile) => void} [onPin] a tile was clicked to be pinned or unpinned
- * @property {() => void} [onLayout] the tiles moved (the stage changed, the view mode changed)
  */
 
 /** Remote speakers remembered for the stage, most recent first. */
@@ -179,7 +178,6 @@ export class View {
         t.el.classList.remove('on-stage');
         t.resume();
       }
-      this.hooks.onLayout?.();
       return;
     }
     this.grid.replaceChildren();
@@ -205,7 +203,6 @@ export class View {
     this.stage.dataset.alone = String(remote.length === 0);
     this.filmstrip.dataset.count = String(strip.length);
     this.filmstrip.hidden = strip.length === 0;
-    this.hooks.onLayout?.();
   }
 
   /**
