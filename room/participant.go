@@ -20,6 +20,9 @@ type JoinParams struct {
 	Permissions              protocol.Permissions
 	AutoSubscribe            bool
 	Sink                     Sink
+	// FailedGrace keeps a participant whose connection failed for this long, for its client
+	// to restart ICE (the resume window of a client that can resume); 0 closes it at once.
+	FailedGrace time.Duration
 }
 
 // Participant is one session in a room: who it is, what it may do, the tracks it publishes and
@@ -37,7 +40,8 @@ type Participant struct {
 
 	peer Peer
 	// remote is set for a participant of another node (remote.go): no connection, relayed media.
-	remote *remoteState
+	remote      *remoteState
+	failedGrace time.Duration
 
 	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
 	name     string
@@ -100,7 +104,7 @@ type subscription struct {
 func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
 	p := &Participant{
 		room: r, sid: newSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
-		sink: jp.Sink, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
+		sink: jp.Sink, failedGrace: jp.FailedGrace, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
 		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
 		settings: map[string]protocol.TrackSettings{}, done: make(chan struct{}), ideals: map[string]int{},
 	}

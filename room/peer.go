@@ -60,7 +60,7 @@ func newPeer(p *Participant) (Peer, error) {
 			SlowConsumerAfter: lim.SlowConsumerAfter, ReliableCeiling: lim.ReliableCeiling},
 	}, peer.Callbacks{
 		Candidate: p.onCandidate,
-		Failed:    func() { p.requestClose("") },
+		Failed:    p.connectionFailed,
 		Closed:    p.onClosed,
 		Track: func(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 			p.q.push(func() { p.onTrack(remote, rr) })
@@ -96,4 +96,20 @@ func target(s peer.Side) string {
 func (p *Participant) subscriberState() webrtc.PeerConnectionState {
 	_, s := p.peer.States()
 	return s
+}
+
+// connectionFailed closes the participant when a connection fails for good, at once, or after
+// its FailedGrace (a client that can resume restarts ICE meanwhile: a connection that is back
+// keeps it).
+func (p *Participant) connectionFailed() {
+	if p.failedGrace <= 0 {
+		p.requestClose("")
+		return
+	}
+	time.AfterFunc(p.failedGrace, func() {
+		if pub, sub := p.peer.States(); pub == webrtc.PeerConnectionStateFailed || sub == webrtc.PeerConnectionStateFailed {
+			p.logger.Info("connection still failed after the grace", "grace", p.failedGrace)
+			p.requestClose("")
+		}
+	})
 }

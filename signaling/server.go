@@ -163,6 +163,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		Permissions:   permissions(claims.Grant),
 		AutoSubscribe: q.Get("autoSubscribe") != "false",
 		Sink:          l,
+		FailedGrace:   l.window, // a client that can resume may restart ICE meanwhile
 	})
 	if err != nil {
 		code := protocol.CodeInternal
