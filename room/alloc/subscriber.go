@@ -48,7 +48,11 @@ type Result struct {
 type Subscriber struct {
 	Hold   Hold
 	Prober Prober
+	last   Explanation
 }
+
+// Last explains the last allocation (Decide).
+func (s *Subscriber) Last() Explanation { return s.last }
 
 // Decide allocates the subscriber's videos at now and plans its probing.
 func (s *Subscriber) Decide(now time.Time, in Input) Result {
@@ -59,19 +63,23 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 	anyoneSpoke := in.Speakers.Dominant != ""
 	items := make([]Item, 0, len(in.Videos))
 	ideal := make([]Item, 0, len(in.Videos))
+	caps := make([]int, 0, len(in.Videos))
 	for _, v := range in.Videos {
 		prio := PriorityOf(v.Info, v.Settings, v.Owner, in.Speakers)
 		all := Known(v.Info, v.Stats)
-		want, _ := WantedLayer(v.Settings, all, PolicyCap(prio, anyoneSpoke))
+		policyCap := PolicyCap(prio, anyoneSpoke)
+		want, _ := WantedLayer(v.Settings, all, policyCap)
 		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, v.Stats), Current: v.Current, Flowing: v.Flowing}
-		items = append(items, it)
+		items, caps = append(items, it), append(caps, policyCap)
 		it.Layers = all
 		ideal = append(ideal, it)
 	}
 	actual, wanted := Allocate(items, budget), Allocate(ideal, budget)
 	res := Result{Videos: make(map[string]Decision, len(in.Videos)), Budget: budget, Desired: DesiredRate(ideal)}
-	for _, v := range in.Videos {
+	s.last = Explanation{At: now, Estimate: in.Estimate, RawBudget: in.Budget, Budget: budget, Videos: make([]Explained, 0, len(in.Videos))}
+	for i, v := range in.Videos {
 		a := actual[v.Key]
+		s.last.Videos = append(s.last.Videos, explain(v, items[i], caps[i], a))
 		d := Decision{Layer: a.Layer, Reason: a.Reason, Ideal: wanted[v.Key].Layer, Flowing: v.Flowing}
 		switch {
 		case a.Layer == LayerNone:
@@ -85,5 +93,6 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 	wasProbing := s.Prober.Rate() > 0
 	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused)
 	res.Probing = !wasProbing && s.Prober.Rate() > 0
+	s.last.Desired, s.last.Paused, s.last.ProbeRate = res.Desired, res.Paused, s.Prober.Rate()
 	return res
 }
