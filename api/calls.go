@@ -119,6 +119,15 @@ func (c *Client) UpdateSubscriptions(ctx context.Context, room, identity string,
 	return c.call(ctx, http.MethodPost, participantPath(room, identity)+"/subscriptions", roomAdmin(room), in, nil)
 }
 
+// Allocation explains a participant's last allocation: its estimate and video budget, and per
+// video it receives the layer wanted, the layer chosen and why. The participant must be on the
+// node asked.
+func (c *Client) Allocation(ctx context.Context, room, identity string) (protocol.Allocation, error) {
+	var out protocol.Allocation
+	err := c.call(ctx, http.MethodGet, participantPath(room, identity)+"/allocation", roomAdmin(room), nil, &out)
+	return out, err
+}
+
 // Data is a message from the server to a room's participants, relayed as a participant's text
 // data message is, with "from" empty.
 type Data struct {

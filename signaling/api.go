@@ -129,6 +129,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"DELETE /api/rooms/{room}/participants/{identity}", s.kick},
 		{"POST /api/rooms/{room}/participants/{identity}/mute", s.mute},
 		{"POST /api/rooms/{room}/participants/{identity}/subscriptions", s.subscriptions},
+		{"GET /api/rooms/{room}/participants/{identity}/allocation", s.allocation},
 		{"POST /api/rooms/{room}/data", s.sendData},
 		{"GET /api/admin/stats", s.adminStatsRoute()},
 		{"GET /api/nodes", s.listNodes},
