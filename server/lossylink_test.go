@@ -129,8 +129,15 @@ func TestLossyLink(t *testing.T) {
 	bobNet.degrade(0.05, 100*time.Millisecond, 20*time.Millisecond)
 	time.Sleep(2 * time.Second) // what was in flight settles into the lossy regime
 	from, audioFrom := video.highest(), audio.count()
+	watch := watchFreezes(map[string]func() int{"alice's video at bob": video.count})
 	time.Sleep(10 * time.Second)
 	to, audioGot := video.highest(), audio.count()-audioFrom
+	for what, d := range watch.finish() {
+		t.Logf("%s: longest time without a packet %v", what, d.Round(time.Millisecond))
+		if d > time.Second {
+			t.Errorf("%s froze for %v", what, d)
+		}
+	}
 	time.Sleep(2 * time.Second) // repairs of the window's last packets arrive
 	all, complete := video.frames(from, to)
 	missing := video.missing(from, to)
