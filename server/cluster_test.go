@@ -152,6 +152,20 @@ func TestClusterSpeakerLayersAndData(t *testing.T) {
 		t.Errorf("P6 (node 3) receiving P1 (node 1): %d keyframes, %d sequence gaps; want keyframes and no gap", v.keyframes, v.seqGaps)
 	}
 
+	// P5 (node 2) shares a screen: every subscriber, on every node, gets it at its top layer.
+	screen, err := ms[4].c.PublishSimulcastIVF(context.Background(), q, h, f, client.Screen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the screen share at its top layer on every node", func() bool {
+		for i := range ms {
+			if i != 4 && ms[i].c.ReceivedLayer(screen.Sid()) != "f" {
+				return false
+			}
+		}
+		return true
+	})
+
 	// Data: each sends one message; everyone else, on every node, gets each exactly once.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
