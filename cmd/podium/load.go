@@ -26,7 +26,7 @@ import (
 // load runs `podium load`: a load test against a server, or against one started in-process.
 func load(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	url := fs.String("url", envDefault("url", "ws://127.0.0.1:7880"), "server base URL [PODIUM_URL]")
+	url := fs.String("url", envDefault("url", "ws://127.0.0.1:7880"), "server base URL; several, comma-separated, are the nodes of a cluster that participants join in turn [PODIUM_URL]")
 	key := fs.String("key", envDefault("api-key", ""), "API key [PODIUM_API_KEY]")
 	secret := fs.String("secret", envDefault("api-secret", ""), "API secret [PODIUM_API_SECRET]")
 	embedded := fs.Bool("embedded", false, "start a server in this process on loopback (its CPU and memory then include the load generator's)")
