@@ -47,7 +47,7 @@ export class Outage {
     clearInterval(this.#timer);
     clearInterval(this.#stallTimer);
     if (room) {
-      for (const ev of ['reconnecting', 'reconnected', 'connectionStateChanged', 'disconnected']) room.on(ev, () => this.check());
+      for (const ev of ['reconnecting', 'reconnected', 'resuming', 'resumed', 'connectionStateChanged', 'disconnected']) room.on(ev, () => this.check());
       // The socket's close reaches the room through its own handler; a poll also catches a
       // socket that is closing and a state no event announces.
       this.#timer = setInterval(() => this.check(), 250);

@@ -29,8 +29,8 @@ import { SpeakerDetector, roomLevelSources } from './speakers.js';
  *   (default true)
  * @property {boolean} [speakerDetection] detect speakers from audio levels in the browser until
  *   the server sends activeSpeakers (default true)
- * @property {boolean} [reconnect] rejoin when the connection is lost or the server restarts
- *   (default true)
+ * @property {boolean} [reconnect] resume the session, else rejoin, when the connection is lost;
+ *   rejoin when the server restarts (default true)
  * @property {number[]} [reconnectDelays] ms to wait before each attempt (default 0.3, 1, 2, 4,
  *   8 s: about 15 s in all; after a server restart's leave, about a minute in all)
  */
@@ -60,9 +60,9 @@ export async function connect(url, token, opts = {}) {
  * {trackSid, layers, publication}; localTrackPublished, localTrackUnpublished: a
  * LocalTrackPublication; data {topic, payload, from, to, participant, reliable, message} or
  * {binary, reliable}; connectionStateChanged {target, state}; error (a PodiumError the server sent
- * with no request to reject); reconnecting {reason, attempt}; reconnected {republished: [{old,
- * pub}]}; localTrackChanged (a LocalTrackPublication whose device changed); disconnected
- * {reason, code?}; message (any message of a type this SDK does not know).
+ * with no request to reject); resuming {attempt}, resumed {resent} (the same session goes on);
+ * reconnecting {reason, attempt}, reconnected {republished: [{old, pub}]} (a new session); localTrackChanged
+ * (a LocalTrackPublication whose device changed); disconnected {reason, code?}; message (of a type unknown here).
  *
  * activeSpeakers also carries `source`: "server", or "client" while the browser detects
  * speakers itself (until the server's first activeSpeakers).
@@ -143,6 +143,7 @@ export class Room extends LocalMedia {
         // Messages and the close of a session replaced by a reconnection are ignored.
         onMessage: (m) => this.signal === signal && this.#dispatch(m),
         onClose: (e) => this.signal === signal && this.#connectionLost('connection_lost', e.code),
+        onResume: (e) => this.signal === signal && this.emit(e.type, e),
       },
       this.opts,
     );
@@ -310,7 +311,6 @@ export class Room extends LocalMedia {
       case 'activeSpeakers': return this.#onServerSpeakers(m);
       case 'connectionQuality': return this.#onConnectionQuality(m);
       case 'subscribedLayers': return this.onSubscribedLayers(m);
-      // A slow consumer was dropped for not reading in time: it may come straight back.
       // A slow consumer may rejoin at once, and a server restarting is back in a moment: both
       // rejoin by themselves (with the same token) rather than leave the user in a lobby.
       case 'leave': return m.reason === 'slow_consumer' || m.reason === 'server_shutdown'

@@ -2,6 +2,7 @@
 // It keeps the session alive with pings and matches replies and errors to requests by "id".
 
 import { PodiumError, deferred, withTimeout } from './events.js';
+import { Resumer } from './resume.js';
 
 /** @typedef {{type: string, id?: string, [key: string]: any}} Message */
 
@@ -27,22 +28,31 @@ export class SignalClient {
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #pinger;
   #closed = false;
+  /** The session's URL and "joined" timeout, to resume it. */
+  #url = '';
+  /** Resume (resume.js): numbering and resent frames; null when the client does not resume. */
+  resume = /** @type {Resumer | null} */ (null);
 
   /**
    * @param {object} handlers
    * @param {(m: Message) => void} handlers.onMessage called, in order and synchronously, for every
    *   message that is not the reply to a request (including "joined" and unmatched "error"s)
    * @param {(ev: {code: number, reason: string}) => void} handlers.onClose called once when the
-   *   socket closes after "joined"
+   *   socket closes after "joined" and was not resumed
+   * @param {(ev: {type: 'resuming', attempt: number} | {type: 'resumed', resent: number}) => void} [handlers.onResume]
+   *   called before each attempt to resume the session, and once it is resumed
    * @param {object} [opts]
    * @param {number} [opts.pingInterval] ms between pings (default 5000)
    * @param {number} [opts.requestTimeout] ms to wait for a reply (default 10000)
    * @param {number} [opts.commandGrace] ms to wait for a late error after a command's pong
    *   (default 250)
+   * @param {boolean} [opts.reconnect] false: neither resume nor rejoin (default true)
    */
-  constructor({ onMessage, onClose }, { pingInterval = 5000, requestTimeout = 10000, commandGrace = 250 } = {}) {
+  constructor({ onMessage, onClose, onResume }, { pingInterval = 5000, requestTimeout = 10000, commandGrace = 250, reconnect = true } = {}) {
     this.onMessage = onMessage;
     this.onClose = onClose;
+    this.onResume = onResume ?? (() => {});
+    if (reconnect) this.resume = new Resumer();
     this.pingInterval = pingInterval;
     this.requestTimeout = requestTimeout;
     this.commandGrace = commandGrace;
@@ -60,22 +70,16 @@ export class SignalClient {
     let gotJoined = false;
     /** @type {Message | null} joined, while the rest of its participants arrive */
     let pendingJoined = null;
-    const ws = new WebSocket(url);
+    this.#url = url;
+    const ws = new WebSocket(this.resume ? `${url}&resumable=1` : url);
     this.ws = ws;
     ws.onopen = () => {
       opened = true;
-      this.#pinger = setInterval(() => this.send({ type: 'ping', ts: this.#ts() }), this.pingInterval);
+      this.#ping();
     };
     ws.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return;
-      /** @type {Message} */
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch {
-        console.warn('podium: dropping a frame that is not JSON');
-        return;
-      }
+      const msg = this.#read(ev);
+      if (!msg) return;
       if (!gotJoined) {
         if (msg.type === 'joined' && !pendingJoined) {
           pendingJoined = msg;
@@ -98,16 +102,16 @@ export class SignalClient {
       if (!this.#settle(msg)) this.onMessage(msg);
     };
     ws.onclose = (ev) => {
-      this.#shutdown();
-      if (!gotJoined) {
-        if (opened) {
-          joined.reject(new PodiumError('disconnected', `socket closed before "joined" (${ev.code} ${ev.reason})`));
-        } else {
-          probeRefusal(url).then((err) => joined.reject(err));
-        }
+      if (gotJoined) {
+        this.#lost(ev);
         return;
       }
-      this.onClose({ code: ev.code, reason: ev.reason });
+      this.#shutdown();
+      if (opened) {
+        joined.reject(new PodiumError('disconnected', `socket closed before "joined" (${ev.code} ${ev.reason})`));
+      } else {
+        probeRefusal(url).then((err) => joined.reject(err));
+      }
     };
     return withTimeout(joined.promise, timeout, '"joined"').catch((err) => {
       this.close();
@@ -115,13 +119,86 @@ export class SignalClient {
     });
   }
 
-  /** @param {Message} msg */
+  /**
+   * @param {MessageEvent} ev
+   * @returns {Message | null}
+   */
+  #read(ev) {
+    if (typeof ev.data !== 'string') return null;
+    try {
+      const msg = JSON.parse(ev.data);
+      this.resume?.note(msg);
+      return msg;
+    } catch {
+      console.warn('podium: dropping a frame that is not JSON');
+      return null;
+    }
+  }
+
+  /**
+   * Sends msg; false when it cannot go out. While a session is being resumed, a request is
+   * kept and goes out on the new socket (a keep-alive ping is not).
+   * @param {Message} msg
+   */
   send(msg) {
     const ws = this.ws;
+    const r = this.resume;
+    if (r?.active && !this.#closed && !(msg.type === 'ping' && !msg.id)) {
+      const text = r.stamp(msg, MAX_FRAME);
+      if (ws?.readyState === WebSocket.OPEN) ws.send(text);
+      return true;
+    }
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     const text = JSON.stringify(msg);
     if (text.length > MAX_FRAME) throw new PodiumError('bad_request', `message of ${text.length} bytes is over 64 KiB`);
     ws.send(text);
+    return true;
+  }
+
+  /** Starts the keep-alive pings on the current socket. */
+  #ping() {
+    clearInterval(this.#pinger);
+    this.#pinger = setInterval(() => this.send({ type: 'ping', ts: this.#ts() }), this.pingInterval);
+  }
+
+  /**
+   * The socket closed after "joined" without a leave: resume the session if the server offered
+   * it, else (or if that fails) report the close.
+   * @param {CloseEvent} ev
+   */
+  async #lost(ev) {
+    clearInterval(this.#pinger);
+    const r = this.resume;
+    if (r?.active && !this.#closed) {
+      const resumed = await r.run(this.#url, {
+        stopped: () => this.#closed,
+        onAttempt: (attempt) => this.onResume({ type: 'resuming', attempt }),
+        onResumed: (res) => this.#resumed(res),
+      });
+      if (resumed || this.#closed) return;
+    }
+    this.#shutdown();
+    this.onClose({ code: ev.code, reason: ev.reason });
+  }
+
+  /**
+   * Takes over a resumed socket: the frames the server did not get go first, then the replayed
+   * and new frames are read as before.
+   * @param {import('./resume.js').ResumedInfo} res
+   * @returns {boolean} false when the frames to resend were already dropped
+   */
+  #resumed({ ws, lastClientSeq }) {
+    const again = /** @type {Resumer} */ (this.resume).after(lastClientSeq);
+    if (!again) return false;
+    this.ws = ws;
+    ws.onmessage = (ev) => {
+      const msg = this.#read(ev);
+      if (msg && !this.#settle(msg)) this.onMessage(msg);
+    };
+    ws.onclose = (ev) => this.ws === ws && this.#lost(ev);
+    for (const text of again) ws.send(text);
+    this.#ping();
+    this.onResume({ type: 'resumed', resent: again.length });
     return true;
   }
 
