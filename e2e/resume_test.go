@@ -13,7 +13,7 @@ const resumeWatch = `(() => {
 	const w = window.watch = { frames: 0, at: performance.now(), maxGap: 0, gaps: [], left: [], tracks: [] };
 	room.on('participantLeft', ({ participant }) => w.left.push(participant.identity));
 	for (const ev of ['trackSubscribed', 'trackUnsubscribed', 'trackPublished', 'trackUnpublished']) {
-		room.on(ev, ({ participant }) => participant?.identity === 'ann' && w.tracks.push(ev));
+		room.on(ev, ({ participant, trackInfo }) => participant?.identity === 'ann' && w.tracks.push(ev + ' ' + trackInfo?.kind));
 	}
 	let busy = false;
 	w.timer = setInterval(async () => {
@@ -36,7 +36,7 @@ const resumeWatch = `(() => {
 
 // TestBrowserResumesSignalling: the server drops a page's WebSocket mid-call, as a lost network
 // would (the DropSignalling drill). podium.js resumes the session on a new socket within 5 s:
-// the same participant, its requests reach the room again, and the other page keeps decoding
+// the same participant, a request made meanwhile reaches the room, and the other page keeps decoding
 // its video without a gap over a second, sees no leave and no track of it come or go.
 func TestBrowserResumesSignalling(t *testing.T) {
 	RequireBrowser(t)
@@ -48,10 +48,10 @@ func TestBrowserResumesSignalling(t *testing.T) {
 	ann, bo := page("ann"), page("bo")
 	const decodingAnn = `(() => { const s = [...room.subscriptions.values()].find((s) => s.participant.identity === 'ann' && s.trackInfo.kind === 'video');
 		return !!s && document.getElementById('track-' + s.trackInfo.sid)?.videoWidth > 0; })()`
-	bo.WaitFor(t, decodingAnn, 30*time.Second)
+	bo.WaitFor(t, decodingAnn+` && [...room.subscriptions.values()].filter((s) => s.participant.identity === 'ann').length === 2`, 30*time.Second)
 	MustEval[bool](t, ann, `(() => {
 		window.events = [];
-		for (const ev of ['resuming', 'resumed', 'reconnecting', 'reconnected', 'participantLeft']) room.on(ev, () => events.push([ev, Date.now()]));
+		for (const ev of ['resuming', 'resumed', 'reconnecting', 'reconnected', 'participantLeft']) room.on(ev, (d) => events.push([ev, Date.now(), d?.resent]));
 		return true;
 	})()`)
 	MustEval[bool](t, bo, resumeWatch)
@@ -62,19 +62,22 @@ func TestBrowserResumesSignalling(t *testing.T) {
 	if !n.DropSignalling("resume", "ann") {
 		t.Fatal("ann had no resumable signalling to drop")
 	}
+	// A request made as the socket goes is kept and sent again on the new one.
+	MustEval[bool](t, ann, `(window.meta = room.updateMetadata({ metadata: 'back' }), true)`)
 	// On failure the checks go on, to show what a rejoin instead looks like at bo.
 	if err := ann.Poll(`events.some(([ev]) => ev === 'resumed')`, 10*time.Second); err != nil {
 		t.Errorf("ann did not resume: %v; events %s", err, MustEval[string](t, ann, `JSON.stringify(events)`))
 		ann.WaitFor(t, `room.state === 'connected'`, 10*time.Second)
 	} else {
-		took := time.UnixMilli(int64(MustEval[float64](t, ann, `events.find(([ev]) => ev === 'resumed')[1]`))).Sub(dropped)
-		t.Logf("resumed %v after the drop", took.Round(time.Millisecond))
+		r := MustEval[[]float64](t, ann, `events.find(([ev]) => ev === 'resumed').slice(1)`)
+		took := time.UnixMilli(int64(r[0])).Sub(dropped)
+		t.Logf("resumed %v after the drop, %.0f frames sent again", took.Round(time.Millisecond), r[1])
 		if took > 5*time.Second {
 			t.Errorf("the resume took %v, want at most 5 s", took)
 		}
 	}
-	// Back on signalling: a request goes through the room and bo hears of it.
-	MustEval[bool](t, ann, `room.updateMetadata({ metadata: 'back' }).then(() => true)`)
+	// Back on signalling: the request went through the room and bo heard of it.
+	MustEval[bool](t, ann, `window.meta.then(() => true)`)
 	bo.WaitFor(t, `[...room.participants.values()].some((p) => p.identity === 'ann' && p.metadata === 'back')`, 5*time.Second)
 	time.Sleep(time.Second) // the video goes on a while after the resume too
 
@@ -107,5 +110,41 @@ func TestBrowserResumesSignalling(t *testing.T) {
 	}
 	if len(w.Tracks) > 0 {
 		t.Errorf("bo saw ann's tracks change: %v", w.Tracks)
+	}
+}
+
+// TestBrowserResumeRefusedRejoins: when the server refuses the resume, with an `error` instead
+// of `resumed` (a seq it never sent) or with HTTP 409 (a token it does not know), podium.js
+// rejoins at once instead of trying until the window is over.
+func TestBrowserResumeRefusedRejoins(t *testing.T) {
+	RequireBrowser(t)
+	n := startDevNode(t)
+	ann := NewBrowser(t, FakeCamera(t, 200)).NewPage(t, n.HTTPURL()+"/examples/quickstart.html?room=refused&identity=ann")
+	ann.WaitFor(t, `room.state === 'connected' && room.localParticipant.publications.size === 2`, 30*time.Second)
+	for _, c := range []struct{ name, spoil string }{
+		{"a seq never sent", `room.signal.resume.lastSeq = 1e9`},
+		{"an unknown token", `room.signal.resume.token = 'nope'`},
+	} {
+		sid := n.Rooms().Room("refused").Participant("ann").Sid()
+		MustEval[bool](t, ann, `(() => {
+			window.events = [];
+			for (const ev of ['resuming', 'resumed', 'reconnecting', 'reconnected']) room.once(ev, () => events.push(ev));
+			`+c.spoil+`;
+			return true;
+		})()`)
+		start := time.Now()
+		if !n.DropSignalling("refused", "ann") {
+			t.Fatalf("%s: ann had no resumable signalling to drop", c.name)
+		}
+		if err := ann.Poll(`events.includes('reconnected') && room.state === 'connected'`, 10*time.Second); err != nil {
+			t.Fatalf("%s: ann did not rejoin: %v; events %v", c.name, err, MustEval[[]string](t, ann, `events`))
+		}
+		t.Logf("%s: rejoined after %v", c.name, time.Since(start).Round(time.Millisecond))
+		if ev := MustEval[[]string](t, ann, `events`); len(ev) != 3 || ev[0] != "resuming" || ev[2] != "reconnected" {
+			t.Errorf("%s: events %v, want resuming, reconnecting, reconnected", c.name, ev)
+		}
+		if got := n.Rooms().Room("refused").Participant("ann").Sid(); got == sid {
+			t.Errorf("%s: still participant %s: not a rejoin", c.name, got)
+		}
 	}
 }
