@@ -27,6 +27,8 @@ export class AdaptiveStream {
   #pinned = new Map();
   /** Settings last sent per track sid, as JSON. @type {Map<string, string>} */
   #sent = new Map();
+  /** When settings were last sent per track sid (ms). @type {Map<string, number>} */
+  #sentAt = new Map();
   /** @type {Map<string, ReturnType<typeof setTimeout>>} */
   #timers = new Map();
   #resize;
@@ -42,7 +44,8 @@ export class AdaptiveStream {
         const seen = this.#state(el);
         seen.width = e.contentRect.width;
         seen.height = e.contentRect.height;
-        this.#schedule(el.dataset.podiumTrackSid);
+        const sid = el.dataset.podiumTrackSid;
+        this.#schedule(sid, this.#grows(sid) ? 0 : undefined);
       }
     });
     this.#intersect = new IntersectionObserver((entries) => {
@@ -97,6 +100,7 @@ export class AdaptiveStream {
     }
     this.#elements.delete(trackSid);
     this.#sent.delete(trackSid);
+    this.#sentAt.delete(trackSid);
     this.#pinned.delete(trackSid);
     clearTimeout(this.#timers.get(trackSid));
     this.#timers.delete(trackSid);
@@ -161,6 +165,21 @@ export class AdaptiveStream {
   }
 
   /**
+   * Whether a video is now shown larger than the server was last told, and nothing was sent for
+   * it within the debounce: a video moved to the stage is sharp sooner by the debounce (its
+   * layer switch waits for this message), while a resize in progress still sends once per
+   * debounce. Shrinking always waits for the size to settle.
+   * @param {string | undefined} trackSid
+   */
+  #grows(trackSid) {
+    const sent = trackSid && this.#sent.get(trackSid);
+    if (!trackSid || !sent || performance.now() - (this.#sentAt.get(trackSid) ?? 0) < (this.opts.debounce ?? 200)) return false;
+    const was = JSON.parse(sent);
+    const now = this.settings(trackSid);
+    return now.enabled && (now.width > was.width || now.height > was.height);
+  }
+
+  /**
    * @param {string | undefined} trackSid
    * @param {number} [delay]
    */
@@ -174,6 +193,7 @@ export class AdaptiveStream {
       const key = JSON.stringify(s);
       if (this.#sent.get(trackSid) === key) return;
       this.#sent.set(trackSid, key);
+      this.#sentAt.set(trackSid, performance.now());
       this.opts.send(trackSid, s).catch((err) => {
         // Not sent: try again at the next change.
         this.#sent.delete(trackSid);
