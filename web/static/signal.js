@@ -28,7 +28,7 @@ export class SignalClient {
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #pinger;
   #closed = false;
-  /** The session's URL and "joined" timeout, to resume it. */
+  /** The session's URL, to resume it. */
   #url = '';
   /** Resume (resume.js): numbering and resent frames; null when the client does not resume. */
   resume = /** @type {Resumer | null} */ (null);
