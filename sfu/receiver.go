@@ -108,8 +108,7 @@ type upLayer struct {
 	track   *webrtc.TrackRemote // nil in tests
 	ssrc    uint32
 	cache   *packetcache.Cache
-	lastPLI atomic.Int64 // when the last keyframe request went out (Unix ns)
-	lastKey atomic.Int64 // when the last keyframe arrived (Unix ns)
+	lastPLI atomic.Int64
 	rate    rateMeter
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -278,7 +277,6 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	l.rate.add(pkt.Arrival, len(b), pkt.Header.Marker || r.p.Kind == webrtc.RTPCodecTypeAudio)
 	if pkt.Keyframe {
 		l.keys.Add(1)
-		l.lastKey.Store(pkt.Arrival)
 		if r.isVP8 {
 			if w, h, ok := codec.VP8KeyframeSize(pkt.Payload); ok {
 				l.width.Store(int32(w))
@@ -410,15 +408,8 @@ func (r *Receiver) SetMuted(muted bool) {
 	}
 }
 
-// answeredPLIGap is the least time between two keyframe requests to a layer when a keyframe
-// came after the first: subscribers that join one after the other each need their own keyframe,
-// and waiting out the whole PLI interval after one that already came cost a newcomer 500 ms;
-// a burst of joins still costs at most one keyframe per gap.
-const answeredPLIGap = 100 * time.Millisecond
-
-// RequestKeyframe sends a PLI for one layer unless one went out within the PLI interval and no
-// keyframe came since (then within answeredPLIGap). Safe to call per packet: the throttle is
-// two atomic loads.
+// RequestKeyframe sends a PLI for one layer unless one went out within the PLI interval. Safe to
+// call per packet: the throttle is one atomic load.
 func (r *Receiver) RequestKeyframe(layer int) {
 	if r.p.Kind != webrtc.RTPCodecTypeVideo || r.p.WriteRTCP == nil || layer < 0 || layer >= MaxLayers {
 		return
@@ -429,11 +420,7 @@ func (r *Receiver) RequestKeyframe(layer int) {
 	}
 	now := time.Now().UnixNano()
 	last := l.lastPLI.Load()
-	wait := int64(r.p.PLIInterval)
-	if l.lastKey.Load() > last {
-		wait = min(wait, int64(answeredPLIGap))
-	}
-	if now-last < wait || !l.lastPLI.CompareAndSwap(last, now) {
+	if now-last < int64(r.p.PLIInterval) || !l.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	_ = r.p.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
