@@ -119,7 +119,9 @@ func TestSDKQuickstart(t *testing.T) {
 
 	t.Run("reconnect", func(t *testing.T) {
 		oldSid := web().Sid()
-		MustEval[bool](t, page, `(room.signal.ws.close(), true)`)
+		// A socket closed with a session the server does not know: the resume is refused
+		// (TestBrowserResumesSignalling covers the resume itself) and the page rejoins.
+		MustEval[bool](t, page, `(room.signal.resume.token = 'gone', room.signal.ws.close(), true)`)
 		page.WaitFor(t, logHas("reconnecting 1")+` && `+logHas("reconnected"), 30*time.Second)
 		waitGo(t, 15*time.Second, "the page back in the room with two tracks", func() bool {
 			p := web()
