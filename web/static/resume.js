@@ -27,6 +27,9 @@ export class Resumer {
   token = '';
   /** The resume window, in ms. */
   window = 0;
+  /** How long to try at most, in ms, if less than the window (a client with other servers to
+   * rejoin through, when its own may be gone, gives up sooner). */
+  limit = Infinity;
   /** The last server frame read. */
   lastSeq = 0;
   /** The last client frame numbered. */
@@ -96,7 +99,7 @@ export class Resumer {
    * @returns {Promise<boolean>} whether the session was resumed
    */
   async run(url, { stopped, onAttempt, onResumed }) {
-    const deadline = performance.now() + this.window;
+    const deadline = performance.now() + Math.min(this.window, this.limit);
     let wait = FIRST_WAIT;
     for (let attempt = 1; this.active && !stopped() && performance.now() < deadline; attempt++) {
       onAttempt(attempt);
