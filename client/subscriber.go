@@ -38,6 +38,8 @@ type subscriber struct {
 
 	mu       sync.Mutex
 	expected map[string]protocol.TrackSubscribed // by mid and by track sid, from trackSubscribed
+
+	idle map[string]bool // mids the last offer had inactive (idlemids.go); only the reader uses it
 }
 
 func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals.Recorder) (*subscriber, error) {
@@ -76,7 +78,16 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 // and the answer goes out before any later message is handled.
 func (s *subscriber) handleOffer(m *protocol.Offer) {
 	s.restarting(false) // an offer that restarts ICE gathers anew as it is applied
-	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	// Inactive in the last offer and again: applied as sendonly, answered inactive (idlemids.go).
+	idle := s.idle
+	s.idle = inactiveMids(m.SDP)
+	for mid := range idle {
+		if !s.idle[mid] {
+			delete(idle, mid)
+		}
+	}
+	offer := rewriteDirection(m.SDP, idle, "a=inactive", "a=sendonly")
+	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 	if err == nil {
 		s.arrived.Negotiated(m.SDP)
 	}
@@ -91,7 +102,8 @@ func (s *subscriber) handleOffer(m *protocol.Offer) {
 		s.c.log.Error("cannot answer the subscriber offer", "err", err)
 		return
 	}
-	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: answer.SDP})
+	sdp := rewriteDirection(answer.SDP, idle, "a=recvonly", "a=inactive")
+	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: sdp})
 }
 
 // onTrack runs in pion's goroutine when a track's first packet arrives. The msid names the
