@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	neturl "net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,15 @@ type Options struct {
 	// server's resume window and picks up where it was, media untouched (resume.go).
 	Resume bool
 
+	// Rejoin joins again when the session ends without Close: the WebSocket lost, the peer
+	// connections down for RejoinAfter (default 15 s), or `leave` server_shutdown. It tries
+	// the leave's redirect, then the URL given to Connect, then URLs in turn, with backoff, for
+	// RejoinFor (default 1 min), and republishes the local tracks (rejoin.go).
+	Rejoin      bool
+	URLs        []string
+	RejoinFor   time.Duration
+	RejoinAfter time.Duration
+
 	maxUndelivered int // tests lower the bound of Events, Tracks and Data
 }
 
@@ -96,6 +106,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.maxUndelivered <= 0 {
 		o.maxUndelivered = maxUndelivered
+	}
+	if o.RejoinFor <= 0 {
+		o.RejoinFor = defaultRejoinFor
+	}
+	if o.RejoinAfter <= 0 {
+		o.RejoinAfter = defaultRejoinAfter
 	}
 	return o
 }
@@ -122,10 +138,11 @@ type Client struct {
 	ws   *websocket.Conn // the current one: see conn (resume.go)
 	clk  media.Clock     // paces media files; tests swap it
 	rs   resumeState
+	rj   rejoinState
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // reader, writer, the three queue pumps, the feedback and restartLoop
+	wg     sync.WaitGroup // reader, writer, the feedback, restartLoop (and rejoin.go's)
 
 	outbox     *fifo.Queue[[]byte] // encoded frames for the writer
 	closing    chan struct{}       // closed by Close: the writer flushes, sends a close frame, stops
@@ -154,7 +171,7 @@ type Client struct {
 	pending      map[string]chan protocol.Message
 	leaveReason  string
 
-	done      chan struct{} // closed once torn down
+	done      chan struct{} // closed once this session is torn down (Done: rj.final)
 	closeOnce sync.Once
 }
 
@@ -193,6 +210,7 @@ func Connect(ctx context.Context, url, token string, o Options) (*Client, error)
 		return nil, err
 	}
 	c.rs.url, c.rs.token = url, token
+	c.rj.url, c.rj.token = url, token
 	c.rs.lastSeq.Store(uint64(frames)) // the server numbers its frames from joined's
 	return c, nil
 }
@@ -295,33 +313,48 @@ func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, err
 
 func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {
 	c := &Client{
-		opts: o, ws: ws, clk: media.RealClock{},
-		outbox:  fifo.NewSized(maxUnsent, maxUnsentBytes, func(b []byte) int { return len(b) }),
-		closing: make(chan struct{}), writerDone: make(chan struct{}),
+		opts: o, clk: media.RealClock{},
 		events: newQueue(fifo.New[protocol.Message](o.maxUndelivered)),
 		tracks: newQueue(fifo.New[*RemoteTrack](o.maxUndelivered)),
 		data: newQueue(fifo.NewSized(o.maxUndelivered, maxUndeliveredBytes,
 			func(p DataPacket) int { return len(p.Data) })),
-		participants: map[string]protocol.ParticipantInfo{}, pending: map[string]chan protocol.Message{},
-		done: make(chan struct{}), restartKick: make(chan struct{}, 1),
+		restartKick: make(chan struct{}, 1),
 	}
-	c.rs.resumeTok, c.rs.window = j.ResumeToken, time.Duration(j.ResumeWindow)*time.Second
-	c.rs.resumed = make(chan uint64, 1)
+	c.rj.final = make(chan struct{})
+	c.rj.life, c.rj.lifeCancel = context.WithCancel(context.Background())
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
-	o.Logger = c.log
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.opts.Logger = c.log
+	if err := c.begin(ws, j, 1, nil, ""); err != nil {
+		c.rj.lifeCancel()
+		return nil, err
+	}
+	c.rj.lifeWG.Add(3)
+	for _, run := range []func(){c.events.run, c.tracks.run, c.data.run} {
+		go func() {
+			defer c.rj.lifeWG.Done()
+			run()
+		}()
+	}
+	return c, nil
+}
+
+// begin starts a session over a joined WebSocket: the first, or one after a rejoin at url that
+// takes the kept tracks over. It sets the session's fields while none of its goroutines run.
+func (c *Client) begin(ws *websocket.Conn, j *protocol.Joined, frames int, kept []*LocalTrack, url string) error {
+	o := c.opts
+	ctx, cancel := context.WithCancel(c.rj.life)
 	api := pionapi.Config{Logger: o.Logger, Loopback: o.Loopback, Net: o.Net, SettingEngine: o.SettingEngine}
 	pubAPI, err := pionapi.New(api)
 	if err != nil {
-		c.cancel()
-		return nil, err
+		cancel()
+		return err
 	}
 	arrived := arrivals.New()
 	api.Arrivals = arrived
 	subAPI, err := pionapi.New(api)
 	if err != nil {
-		c.cancel()
-		return nil, err
+		cancel()
+		return err
 	}
 	cfg := webrtc.Configuration{}
 	if o.RelayOnly {
@@ -330,54 +363,89 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 	for _, s := range j.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	if c.sub, err = newSubscriber(c, subAPI, cfg, arrived); err != nil {
-		c.cancel()
-		return nil, err
+	sub, err := newSubscriber(c, subAPI, cfg, arrived)
+	if err != nil {
+		cancel()
+		return err
 	}
-	if c.pub, err = newPublisher(c, pubAPI, cfg); err != nil {
-		c.cancel()
-		_ = c.sub.pc.Close()
-		return nil, err
+	pub, err := newPublisher(c, pubAPI, cfg)
+	if err != nil {
+		cancel()
+		_ = sub.pc.Close()
+		return err
 	}
+	pub.moving = slices.Clone(kept) // carry walks kept while register edits moving
+	c.mu.Lock()
+	if c.rj.ended { // Close or Kill came first
+		c.mu.Unlock()
+		cancel()
+		_, _ = pub.pc.Close(), sub.pc.Close()
+		return ErrClosed
+	}
+	c.ctx, c.cancel = ctx, cancel
+	c.outbox = fifo.NewSized(maxUnsent, maxUnsentBytes, func(b []byte) int { return len(b) })
+	c.closing, c.writerDone, c.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	c.participants, c.pending = map[string]protocol.ParticipantInfo{}, map[string]chan protocol.Message{}
+	c.order, c.streams, c.dominant, c.speakers = nil, nil, "", nil
+	c.leaveReason, c.rj.redirect = "", ""
+	c.pub, c.sub = pub, sub
+	c.mu.Unlock()
+	c.rs.wsMu.Lock()
+	c.ws = ws
+	c.rs.wsMu.Unlock()
+	c.rs.resumeTok, c.rs.window = j.ResumeToken, time.Duration(j.ResumeWindow)*time.Second
+	c.rs.resumed = make(chan uint64, 1)
+	c.rs.lastSeq.Store(uint64(frames))
+	c.rs.cseq.Store(0)
+	c.rs.mu.Lock()
+	c.rs.sent = nil
+	c.rs.mu.Unlock()
 	c.applyJoined(j)
 	c.events.push(j)
-	c.wg.Add(7)
+	c.wg.Add(4)
 	go c.restartLoop()
 	go func() {
 		defer c.wg.Done()
-		arrived.Run(c.ctx, c.sub.pc)
+		arrived.Run(ctx, sub.pc)
 	}()
 	go c.readLoop()
 	go c.writeLoop()
-	for _, run := range []func(){c.events.run, c.tracks.run, c.data.run} {
-		go func() {
-			defer c.wg.Done()
-			run()
-		}()
+	if o.Rejoin {
+		c.wg.Add(1)
+		go c.watchPath()
 	}
-	return c, nil
+	if url != "" {
+		c.wg.Add(1)
+		go c.carry(kept, url)
+	}
+	return nil
 }
 
 // teardown ends the session; the reader runs it once when the connection ends for any reason.
+// A rejoin (Options.Rejoin) may follow, or the Client ends.
 func (c *Client) teardown() {
 	c.cancel()
 	_ = c.conn().NetConn().Close()
-	c.pub.close()
+	rejoin, reason, redirect := c.rejoinWanted()
+	kept := c.pub.close(rejoin)
 	c.sub.close()
 	close(c.done)
-	c.events.finish()
-	c.tracks.finish()
-	c.data.finish()
+	if rejoin {
+		c.startRejoin(kept, reason, redirect)
+		return
+	}
+	c.finish()
 }
 
 // Close leaves the room: it sends `leave`, closes the peer connections and the WebSocket, and
 // waits for every goroutine of the client. Events, Tracks and Data are closed.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		closing, writerDone := c.end()
 		_ = c.send(&protocol.Leave{})
-		close(c.closing)
+		close(closing)
 		select {
-		case <-c.writerDone:
+		case <-writerDone:
 		case <-time.After(closeFlushTimeout):
 		}
 		c.shutdown()
@@ -387,21 +455,34 @@ func (c *Client) Close() error {
 
 // Kill drops the session the way a crash would: no `leave`, no close frame.
 func (c *Client) Kill() {
-	c.closeOnce.Do(c.shutdown)
+	c.closeOnce.Do(func() {
+		c.end()
+		c.shutdown()
+	})
+}
+
+// end marks the Client over (no rejoin follows) and returns its session's writer channels.
+func (c *Client) end() (closing, writerDone chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rj.ended = true
+	return c.closing, c.writerDone
 }
 
 func (c *Client) shutdown() {
-	_ = c.ws.NetConn().Close() // ends the reader, which tears down
-	<-c.done
+	c.rj.lifeCancel()              // a rejoin under way gives up
+	_ = c.conn().NetConn().Close() // ends the reader, which tears down
+	<-c.rj.final
 	c.events.stop()
 	c.tracks.stop()
 	c.data.stop()
+	c.rj.lifeWG.Wait()
 	c.wg.Wait()
 }
 
 // Done is closed when the session has ended: Close, Kill, a `leave` from the server or a lost
-// connection.
-func (c *Client) Done() <-chan struct{} { return c.done }
+// connection; with Options.Rejoin, when no rejoin follows.
+func (c *Client) Done() <-chan struct{} { return c.rj.final }
 
 // overrun ends a session whose caller stopped reading Events, Tracks or Data (what): it was
 // maxUndelivered behind. The server sees the connection end; LeaveReason is slow_consumer.
@@ -412,7 +493,7 @@ func (c *Client) overrun(what string) {
 	}
 	c.mu.Unlock()
 	c.log.Error("the caller does not read "+what+": ending the session", "limit", c.opts.maxUndelivered)
-	_ = c.ws.NetConn().Close() // ends the reader, which tears down
+	_ = c.conn().NetConn().Close() // ends the reader, which tears down
 }
 
 // LeaveReason is the reason of the server's `leave`, or "", or slow_consumer when the client
@@ -433,5 +514,7 @@ func (c *Client) Tracks() <-chan *RemoteTrack { return c.tracks.out }
 
 // PeerConnections returns the publisher and subscriber connections, for stats and state.
 func (c *Client) PeerConnections() (publisher, subscriber *webrtc.PeerConnection) {
+	c.mu.Lock() // a rejoin replaces them
+	defer c.mu.Unlock()
 	return c.pub.pc, c.sub.pc
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -49,6 +50,9 @@ type LocalTrack struct {
 	layers []*layer
 	sender *webrtc.RTPSender // set before the track starts
 
+	req     protocol.Publish // as first published: a rejoin publishes it again
+	playing bool             // the players have started (they outlive a session with rejoin)
+
 	mu   sync.Mutex
 	info protocol.TrackInfo
 
@@ -72,7 +76,7 @@ type layer struct {
 func (c *Client) newLocalTrack(mime string) *LocalTrack {
 	lt := &LocalTrack{c: c, mime: mime, keyframes: make(chan struct{}, 1)}
 	lt.level.Store(silence)
-	lt.ctx, lt.cancel = context.WithCancel(c.ctx)
+	lt.ctx, lt.cancel = context.WithCancel(c.rj.life) // not the session's: see Options.Rejoin
 	return lt
 }
 
@@ -98,7 +102,13 @@ func (lt *LocalTrack) addLayer(cid, rid string, src media.Source, loop bool) err
 	}
 	l.out = outtrack.New(cfg)
 	if src != nil {
-		write := func(f media.Frame, ts uint64) error { return l.out.WriteFrame(f.Data, ts) }
+		write := func(f media.Frame, ts uint64) error {
+			err := l.out.WriteFrame(f.Data, ts)
+			if errors.Is(err, io.ErrClosedPipe) && lt.ctx.Err() == nil {
+				return nil // the connection closed under a track that lives on (a rejoin moves it)
+			}
+			return err
+		}
 		l.play = media.NewPlayer(src, lt.c.clk, codec.ClockRate, loop, write)
 	}
 	lt.layers = append(lt.layers, l)
@@ -114,31 +124,33 @@ func codecParams(mime string) (webrtc.RTPCodecParameters, webrtc.RTPCodecType, e
 	return codec, kind, nil
 }
 
-// start runs the players (all layers share a start time) and one RTCP reader per layer, which
-// also drives pion's NACK responder.
+// start runs the players (all layers share a start time), the first time only, and one RTCP
+// reader per layer of the current sender, which also drives pion's NACK responder.
 func (lt *LocalTrack) start() {
 	start := lt.c.clk.Now()
+	sender := lt.sender
 	for _, l := range lt.layers {
-		if l.play != nil {
+		if l.play != nil && !lt.playing {
 			lt.wg.Go(func() {
 				if err := l.play.Run(lt.ctx, start); err != nil {
 					lt.c.log.Warn("media file stopped", "track", lt.Sid(), "rid", l.rid, "err", err)
 				}
 			})
 		}
-		lt.wg.Go(func() { lt.readRTCP(l) })
+		lt.wg.Go(func() { lt.readRTCP(l, sender) })
 	}
+	lt.playing = true
 }
 
-func (lt *LocalTrack) readRTCP(l *layer) {
+func (lt *LocalTrack) readRTCP(l *layer, sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
 		var n int
 		var err error
 		if l.rid == "" {
-			n, _, err = lt.sender.Read(buf)
+			n, _, err = sender.Read(buf)
 		} else {
-			n, _, err = lt.sender.ReadSimulcast(buf, l.rid)
+			n, _, err = sender.ReadSimulcast(buf, l.rid)
 		}
 		if err != nil {
 			return // the sender stopped
@@ -277,6 +289,7 @@ func defaultSource(o PublishOptions, kind string) string {
 
 // publishLayers publishes a track of one or more layers; it starts once negotiated.
 func (c *Client) publishLayers(ctx context.Context, lt *LocalTrack, req protocol.Publish) (*LocalTrack, error) {
+	lt.req = req
 	if err := c.pub.publish(ctx, req, lt); err != nil {
 		lt.cancel()
 		return nil, err

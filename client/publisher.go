@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -24,6 +25,7 @@ type publisher struct {
 	mu       sync.Mutex
 	answerCh chan protocol.Message  // the waiting negotiation's: for an answer without an id
 	tracks   map[string]*LocalTrack // by track sid
+	moving   []*LocalTrack          // a lost session's tracks, until published here (rejoin.go)
 	closed   bool                   // no more tracks may start
 }
 
@@ -195,8 +197,28 @@ func (p *publisher) register(lt *LocalTrack) error {
 		return ErrClosed
 	}
 	p.tracks[lt.Sid()] = lt
+	p.moving = slices.DeleteFunc(p.moving, func(m *LocalTrack) bool { return m == lt })
 	lt.start()
 	return nil
+}
+
+// republish publishes a lost session's track again on this connection, as it was published
+// first; its players have kept running and start again at a keyframe once bound here.
+func (p *publisher) republish(ctx context.Context, lt *LocalTrack) error {
+	if err := p.publish(ctx, lt.req, lt); err != nil {
+		return err
+	}
+	if lt.muted.Load() {
+		_ = p.c.send(&protocol.Mute{ID: p.c.newID(), TrackSid: lt.Sid(), Muted: true})
+	}
+	return nil
+}
+
+// dropMoving forgets a track that could not be published again.
+func (p *publisher) dropMoving(lt *LocalTrack) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.moving = slices.DeleteFunc(p.moving, func(m *LocalTrack) bool { return m == lt })
 }
 
 // addSender adds the track's layers as one transceiver, the first layer as the base and the
@@ -286,15 +308,24 @@ func (p *publisher) setLayers(m *protocol.SubscribedLayers) {
 	}
 }
 
-// close closes the connection and waits for the goroutines of every published track.
-func (p *publisher) close() {
+// close closes the connection and waits for the goroutines of every published track, or,
+// with keep, leaves them playing and returns them (and those still moving here) for the next
+// session.
+func (p *publisher) close(keep bool) []*LocalTrack {
 	p.mu.Lock()
 	p.closed = true
+	moving := p.moving
+	p.moving = nil
 	p.mu.Unlock()
 	if err := p.pc.Close(); err != nil {
 		p.c.log.Debug("closing the publisher connection", "err", err)
 	}
-	for _, lt := range p.allTracks() {
+	tracks := append(p.allTracks(), moving...)
+	if keep {
+		return tracks
+	}
+	for _, lt := range tracks {
 		lt.stop()
 	}
+	return nil
 }

@@ -106,7 +106,7 @@ func (c *Client) resume() bool {
 	if !c.opts.Resume || c.rs.resumeTok == "" {
 		return false
 	}
-	deadline := time.Now().Add(c.rs.window)
+	deadline := time.Now().Add(c.resumeFor()) // rejoin.go
 	wait := 250 * time.Millisecond
 	for time.Now().Before(deadline) {
 		select {

@@ -73,7 +73,7 @@ func (c *Client) handle(m protocol.Message) bool {
 		c.deliver(m.ID, m)
 	case *protocol.Leave:
 		c.mu.Lock()
-		c.leaveReason = m.Reason
+		c.leaveReason, c.rj.redirect = m.Reason, m.Redirect
 		c.mu.Unlock()
 		c.log.Info("server ended the session", "reason", m.Reason)
 		more = false
@@ -287,6 +287,7 @@ func withID(m protocol.Message, id string) (protocol.Message, error) {
 // SetTrackSettings it waits for nothing (the contract defines no reply); an `error` the server
 // returns shows on Events. Use Request to wait for one.
 func (c *Client) Subscribe(trackSids []string, subscribe bool) error {
+	c.noteSubscribe(trackSids, subscribe) // for a rejoin
 	return c.send(&protocol.Subscribe{ID: c.newID(), TrackSids: trackSids, Subscribe: subscribe})
 }
 
