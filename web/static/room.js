@@ -11,6 +11,7 @@ import { LocalMedia } from './local.js';
 import { collectStats } from './stats.js';
 import { AdaptiveStream } from './adaptive.js';
 import { SpeakerDetector, roomLevelSources } from './speakers.js';
+import { wsBase, rejoinURL } from './failover.js';
 
 /** @typedef {import('./signal.js').Message} Message */
 /** @typedef {import('./participant.js').Subscription} Subscription */
@@ -30,7 +31,8 @@ import { SpeakerDetector, roomLevelSources } from './speakers.js';
  * @property {boolean} [speakerDetection] detect speakers from audio levels in the browser until
  *   the server sends activeSpeakers (default true)
  * @property {boolean} [reconnect] resume the session, else rejoin, when the connection is lost;
- *   rejoin when the server restarts (default true)
+ *   rejoin when the server restarts, at the URL its leave names if any (default true)
+ * @property {string[]} [urls] other servers (a cluster's nodes) to rejoin through, in turn
  * @property {number[]} [reconnectDelays] ms to wait before each attempt (default 0.3, 1, 2, 4,
  *   8 s: about 15 s in all; after a server restart's leave, about a minute in all)
  */
@@ -91,8 +93,7 @@ export class Room extends LocalMedia {
   speakers = null;
   /** Whether the server sends activeSpeakers (then the browser stops detecting). */
   #serverSpeakers = false;
-  /** The ws URL with the token, for reconnections. */
-  #wsUrl = '';
+  #base = ''; #query = ''; // the server's ws base URL and the rest (token, options), to reconnect
   #reconnecting = false;
   /** Restarts ICE when a connection loses its path; rejoins if that does not bring it back. @type {IceRestarter | null} */
   ice = null;
@@ -120,10 +121,9 @@ export class Room extends LocalMedia {
   async connect(url, token) {
     if (this.state !== 'new') throw new PodiumError('bad_request', 'a Room connects once');
     this.state = 'connecting';
-    const base = url.replace(/\/+$/, '').replace(/^http/, 'ws');
-    let wsUrl = `${base}/rtc?access_token=${encodeURIComponent(token)}`;
-    if (this.opts.autoSubscribe === false) wsUrl += '&autoSubscribe=false';
-    this.#wsUrl = wsUrl;
+    this.#base = wsBase(url);
+    this.#query = `/rtc?access_token=${encodeURIComponent(token)}`;
+    if (this.opts.autoSubscribe === false) this.#query += '&autoSubscribe=false';
     try {
       await this.#open();
     } catch (err) {
@@ -136,7 +136,7 @@ export class Room extends LocalMedia {
   }
 
   /** Opens a signalling session; resolves once "joined" was handled. */
-  async #open() {
+  async #open(base = this.#base) {
     /** @type {SignalClient} */
     const signal = new SignalClient(
       {
@@ -148,7 +148,7 @@ export class Room extends LocalMedia {
       this.opts,
     );
     this.signal = signal;
-    await signal.connect(this.#wsUrl, this.opts.timeout ?? 15000);
+    await signal.connect(base + this.#query, this.opts.timeout ?? 15000);
   }
 
   /**
@@ -157,16 +157,16 @@ export class Room extends LocalMedia {
    * @param {string} reason
    * @param {number} [code] the WebSocket close code
    */
-  #connectionLost(reason, code) {
+  #connectionLost(reason, code, /** @type {string | undefined} */ redirect) { // redirect: from a leave
     if (this.state !== 'connected' || this.#reconnecting) return;
     if (this.opts.reconnect === false) {
       this.#teardown(reason, code === undefined ? {} : { code });
       return;
     }
-    this.#reconnect(reason).catch((err) => console.error('podium: reconnecting failed', err));
+    this.#reconnect(reason, redirect).catch((err) => console.error('podium: reconnecting failed', err));
   }
 
-  async #reconnect(/** @type {string} */ reason) {
+  async #reconnect(/** @type {string} */ reason, /** @type {string | undefined} */ redirect) {
     this.#reconnecting = true;
     this.state = 'reconnecting';
     const old = [...(this.localParticipant?.publications.values() ?? [])];
@@ -181,7 +181,7 @@ export class Room extends LocalMedia {
       await new Promise((r) => setTimeout(r, delays[i]));
       if (this.state !== 'reconnecting') return; // left meanwhile
       try {
-        await this.#open();
+        await this.#open(rejoinURL(i, redirect, this.#base, this.opts.urls)); // each attempt the next
         joined = true;
       } catch (err) {
         this.#closePeers();
@@ -314,7 +314,7 @@ export class Room extends LocalMedia {
       // A slow consumer may rejoin at once, and a server restarting is back in a moment: both
       // rejoin by themselves (with the same token) rather than leave the user in a lobby.
       case 'leave': return m.reason === 'slow_consumer' || m.reason === 'server_shutdown'
-        ? this.#connectionLost(m.reason) : this.#teardown(m.reason || 'unknown');
+        ? this.#connectionLost(m.reason, undefined, m.redirect) : this.#teardown(m.reason || 'unknown');
       case 'error': return this.#onError(m);
       case 'pong':
       case 'published':

@@ -3,6 +3,7 @@
 
 import { PodiumError, deferred, withTimeout } from './events.js';
 import { Resumer } from './resume.js';
+import { RESUME_BEFORE_FAILOVER } from './failover.js';
 
 /** @typedef {{type: string, id?: string, [key: string]: any}} Message */
 
@@ -47,12 +48,14 @@ export class SignalClient {
    * @param {number} [opts.commandGrace] ms to wait for a late error after a command's pong
    *   (default 250)
    * @param {boolean} [opts.reconnect] false: neither resume nor rejoin (default true)
+   * @param {string[]} [opts.urls] other servers: resume for less than the window, then fail over
    */
-  constructor({ onMessage, onClose, onResume }, { pingInterval = 5000, requestTimeout = 10000, commandGrace = 250, reconnect = true } = {}) {
+  constructor({ onMessage, onClose, onResume }, { pingInterval = 5000, requestTimeout = 10000, commandGrace = 250, reconnect = true, urls = [] } = {}) {
     this.onMessage = onMessage;
     this.onClose = onClose;
     this.onResume = onResume ?? (() => {});
     if (reconnect) this.resume = new Resumer();
+    if (this.resume && urls.length > 0) this.resume.limit = RESUME_BEFORE_FAILOVER; // its server may be gone
     this.pingInterval = pingInterval;
     this.requestTimeout = requestTimeout;
     this.commandGrace = commandGrace;
