@@ -20,6 +20,7 @@ import { friendly, showMessage } from './errors.js';
 import { DevicePanel } from './devices.js';
 import { Tiles, layerName, tileKey } from './tiles.js';
 import { checkServerURL, defaultURL, devToken, makeIdentity, publishMedia } from './joining.js';
+import { e2eeSecret, showLock } from './lock.js';
 
 /** @typedef {import('./room.js').Room} RoomT */
 /** @typedef {import('./participant.js').Participant} Participant */
@@ -181,7 +182,7 @@ async function join(url, token, how = { url, token }) {
     fail(err);
     return;
   }
-  const room = new Room({ adaptiveStream: state.adaptive });
+  const room = new Room({ adaptiveStream: state.adaptive, e2ee: e2eeSecret() });
   app.room = room;
   wire(room);
   const pre = { micMuted: prejoin.micMuted, camOff: prejoin.camOff, devices: prejoin.devices };
@@ -202,6 +203,7 @@ async function join(url, token, how = { url, token }) {
   meeting.reset(me.identity);
   outage.watch(room);
   $('room-title').textContent = room.name;
+  showLock(!!room.e2ee);
   document.title = `${room.name} · Podium`;
   setStatus('Connected', 'connected');
   chat.clear();
@@ -359,6 +361,7 @@ function onDisconnected(reason) {
   $('filmstrip').replaceChildren();
   const roomName = state.roomName;
   $('room-title').textContent = '';
+  showLock(false);
   $('room-meta').textContent = '';
   document.title = 'Podium';
   const why = {
@@ -523,7 +526,7 @@ shortcuts(() => state.phase === 'connected', {
 for (const b of document.querySelectorAll('[data-close]')) b.addEventListener('click', () => openPanel(null));
 $('btn-leave').addEventListener('click', () => app.room?.leave());
 $('btn-invite').addEventListener('click', async () => {
-  const link = `${location.origin}/?room=${encodeURIComponent(state.roomName)}`;
+  const link = `${location.origin}/?room=${encodeURIComponent(state.roomName)}${location.hash}`; // keeps #e2ee=
   try {
     await navigator.clipboard.writeText(link);
     toast('Invite link copied');

@@ -3,6 +3,7 @@
 
 import { Emitter, PodiumError } from './events.js';
 import { captureCamera, captureMicrophone, channelOpen } from './media.js';
+import { E2EE } from './e2ee.js';
 
 /** @typedef {import('./signal.js').SignalClient} SignalClient */
 /** @typedef {import('./signal.js').Message} Message */
@@ -37,6 +38,22 @@ export class LocalMedia extends Emitter {
   /** Devices chosen with switchDevice, used by the next publishCamera/publishMicrophone. */
   /** @type {{camera?: string, microphone?: string}} */
   preferredDevices = {};
+  /** @type {E2EE | null | undefined} */
+  #e2ee;
+
+  /**
+   * The frame encryption when the Room was created with the `e2ee` option (a passphrase, or
+   * {passphrase} or {key}; see e2ee.js), else null. Created when the Room first joins.
+   * @returns {E2EE | null}
+   */
+  get e2ee() {
+    if (this.#e2ee === undefined) {
+      const secret = /** @type {any} */ (this).opts?.e2ee;
+      this.#e2ee = secret ? new E2EE(secret) : null;
+      if (this.#e2ee) this.on('disconnected', () => this.#e2ee?.close());
+    }
+    return this.#e2ee;
+  }
 
   /**
    * @param {Message} _msg

@@ -23,10 +23,12 @@ export class Publisher {
   /**
    * @param {RTCPeerConnection} pc
    * @param {SignalClient} signal
+   * @param {{sender: (tr: RTCRtpTransceiver, kind: string) => void} | null} [e2ee] encrypts what new senders send
    */
-  constructor(pc, signal) {
+  constructor(pc, signal, e2ee = null) {
     this.pc = pc;
     this.signal = signal;
+    this.e2ee = e2ee;
     // The protocol wants both channels in the first offer.
     this.reliable = pc.createDataChannel('reliable', { ordered: true });
     this.lossy = pc.createDataChannel('lossy', { ordered: false, maxRetransmits: 0 });
@@ -133,7 +135,11 @@ export class Publisher {
     /** @type {RTCRtpTransceiverInit} */
     const init = { direction: 'sendonly', streams: [stream] };
     if (sendEncodings) init.sendEncodings = sendEncodings;
-    const tr = await this.negotiate(() => this.pc.addTransceiver(track, init));
+    const tr = await this.negotiate(() => {
+      const t = this.pc.addTransceiver(track, init);
+      this.e2ee?.sender(t, track.kind); // before the offer: no frame leaves in clear
+      return t;
+    });
     return /** @type {RTCRtpTransceiver} */ (tr);
   }
 

@@ -334,16 +334,16 @@ export class Room extends LocalMedia {
     if (rejoin) this.#syncParticipants(m.participants ?? []);
     else for (const info of m.participants ?? []) this.participants.set(info.sid, new Participant(info, false));
     /** @type {RTCConfiguration} */
-    const config = { iceServers: this.iceServers, bundlePolicy: 'max-bundle', ...this.opts.rtcConfig };
+    const config = { iceServers: this.iceServers, bundlePolicy: 'max-bundle', ...this.e2ee?.rtcConfig, ...this.opts.rtcConfig };
     const signal = /** @type {SignalClient} */ (this.signal);
     this.subscriberPC = new RTCPeerConnection(config);
     this.#subscriber = new Subscriber(this.subscriberPC, signal, {
       onMatched: (p, t, r) => this.#onMatched(p, t, r),
       onRemoved: (sid) => this.#unsubscribe(sid),
-      onData: (label, data) => this.#onData(label, data),
+      onData: (label, data) => this.#onData(label, data), e2ee: this.e2ee,
     });
     this.publisherPC = new RTCPeerConnection(config);
-    this.publisher = new Publisher(this.publisherPC, signal);
+    this.publisher = new Publisher(this.publisherPC, signal, this.e2ee);
     for (const [target, pc] of [['subscriber', this.subscriberPC], ['publisher', this.publisherPC]]) {
       const p = /** @type {RTCPeerConnection} */ (pc);
       p.onconnectionstatechange = () => this.emit('connectionStateChanged', { target, state: p.connectionState });

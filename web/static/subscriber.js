@@ -22,6 +22,8 @@ import { SerialQueue } from './events.js';
  *   track is not known yet (the match is then retried by retry())
  * @property {(trackSid: string) => void} onRemoved the server stopped sending a track
  * @property {(label: string, data: string | ArrayBuffer) => void} onData a data channel message
+ * @property {{receiver: (r: RTCRtpReceiver, kind: string) => void} | null} [e2ee] decrypts what
+ *   receivers get (attached in the track event, before the first frame is decoded)
  */
 
 export class Subscriber {
@@ -123,6 +125,7 @@ export class Subscriber {
 
   /** @param {RTCTrackEvent} ev */
   #onTrack(ev) {
+    this.hooks.e2ee?.receiver(ev.receiver, ev.track.kind);
     const mid = ev.transceiver?.mid ?? null;
     const stream = ev.streams[0] ?? new MediaStream([ev.track]);
     /** @type {Received} */
