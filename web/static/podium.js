@@ -17,6 +17,7 @@ export { AdaptiveStream } from './adaptive.js';
 export { SpeakerDetector } from './speakers.js';
 export { collectStats } from './stats.js';
 export { parseSections } from './subscriber.js';
+export { E2EE, deriveFrameKey, e2eeSupported } from './e2ee.js';
 
 /** The protocol version this SDK speaks. */
 export const PROTOCOL_VERSION = 1;
