@@ -3,11 +3,16 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
 )
 
@@ -16,21 +21,7 @@ import (
 // leave, is back in the room through node 2 by itself, camera and microphone published again.
 func TestAppFollowsADrainToAnotherNode(t *testing.T) {
 	RequireBrowser(t)
-	keyFile := filepath.Join(t.TempDir(), "dev-key") // one dev key pair for both nodes' tokens
-	var nodes []*server.Node
-	for i := range 2 {
-		nodes = append(nodes, startDevNodeWith(t, func(c *server.Config) {
-			c.DevKeyFile = keyFile
-			c.Cluster = server.Cluster{NodeID: fmt.Sprintf("node%d", i+1), Listen: "127.0.0.1:0",
-				ClusterListen: "127.0.0.1:0", Heartbeat: 200 * time.Millisecond, NodeTTL: 2 * time.Second}
-			if i > 0 {
-				c.Cluster.Routes = []string{nodes[0].ClusterRoute()}
-			}
-		}))
-	}
-	if !pollGo(15*time.Second, func() bool { return len(nodes[0].ClusterNode().Nodes()) == 2 }) {
-		t.Fatal("the nodes did not find each other")
-	}
+	nodes := startDevCluster(t, 2)
 	page := joinConference(t, NewBrowser(t), nodes[0], url.Values{"room": {"drain"}, "name": {"Ann"}, "simulcast": {"0"}})
 	published := func(n *server.Node) bool { // on n itself, not relayed from the other
 		r := n.Rooms().Room("drain")
@@ -57,4 +48,119 @@ func TestAppFollowsADrainToAnotherNode(t *testing.T) {
 	}
 	t.Logf("back through node 2 with both tracks %v after Shutdown began", time.Since(stopped).Round(10*time.Millisecond))
 	page.WaitFor(t, `window.podiumApp?.state.phase === 'connected'`, 10*time.Second)
+}
+
+// TestSDKFailsOverWhenItsNodeDies: a podium.js page joined through node 1 (behind a TCP proxy,
+// as its network would be) with node 2 in `urls`. Node 1 dies as under SIGKILL: its cluster
+// membership and NATS go without a goodbye and the proxy resets every connection and refuses
+// new ones. The page resumes for 5 s at most, then rejoins through node 2 by itself, camera and
+// microphone published again, within 15 s.
+func TestSDKFailsOverWhenItsNodeDies(t *testing.T) {
+	RequireBrowser(t)
+	nodes := startDevCluster(t, 2)
+	door := openProxy(t, strings.TrimPrefix(nodes[0].URL(), "ws://"))
+	// A page of node 2's origin, in another room, runs the SDK against node 1's proxy.
+	page := NewBrowser(t, FakeCamera(t, 120)).NewPage(t, nodes[1].HTTPURL()+"/examples/quickstart.html?room=lobby&identity=host")
+	page.WaitFor(t, `!!window.room && room.state === 'connected'`, 20*time.Second)
+	MustEval[bool](t, page, `(async () => {
+		const { Room } = await import('/podium.js');
+		const res = await fetch('/api/dev/token?' + new URLSearchParams({ room: 'failover', identity: 'web' }));
+		const { token } = await res.json();
+		window.web = new Room({ urls: [`+jsString(nodes[1].URL())+`] });
+		await web.connect(`+jsString(door.url())+`, token);
+		await Promise.all([web.publishCamera(), web.publishMicrophone()]);
+		return true;
+	})()`)
+	published := func(n *server.Node) bool {
+		r := n.Rooms().Room("failover")
+		p := (*room.Participant)(nil)
+		if r != nil {
+			p = r.Participant("web")
+		}
+		return p != nil && !p.IsRemote() && len(p.Info().Tracks) == 2
+	}
+	if !pollGo(20*time.Second, func() bool { return published(nodes[0]) }) {
+		t.Fatal("the page did not publish on node 1")
+	}
+	killed := time.Now()
+	nodes[0].ClusterNode().Kill()
+	door.slam()
+	if !pollGo(15*time.Second, func() bool { return published(nodes[1]) }) {
+		t.Fatalf("the page is not back through node 2 with its tracks; state %q",
+			MustEval[string](t, page, `web.state`))
+	}
+	t.Logf("back through node 2 with both tracks %v after the kill", time.Since(killed).Round(10*time.Millisecond))
+}
+
+// startDevCluster runs n dev nodes clustered over their in-process NATS, sharing a dev key.
+func startDevCluster(t *testing.T, n int) []*server.Node {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "dev-key")
+	var nodes []*server.Node
+	for i := range n {
+		nodes = append(nodes, startDevNodeWith(t, func(c *server.Config) {
+			c.DevKeyFile = keyFile
+			c.Cluster = server.Cluster{NodeID: fmt.Sprintf("node%d", i+1), Listen: "127.0.0.1:0",
+				ClusterListen: "127.0.0.1:0", Heartbeat: 200 * time.Millisecond, NodeTTL: 2 * time.Second}
+			if i > 0 {
+				c.Cluster.Routes = []string{nodes[0].ClusterRoute()}
+			}
+		}))
+	}
+	if !pollGo(15*time.Second, func() bool { return len(nodes[0].ClusterNode().Nodes()) == n }) {
+		t.Fatal("the nodes did not find each other")
+	}
+	return nodes
+}
+
+// proxy is a TCP proxy in front of a node: slam resets every connection through it and
+// refuses new ones, which is what clients see of a machine that died.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []*net.TCPConn
+	wg    sync.WaitGroup
+}
+
+func openProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	p.wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in.(*net.TCPConn), out.(*net.TCPConn))
+			p.mu.Unlock()
+			p.wg.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
+		}
+	})
+	t.Cleanup(p.slam)
+	return p
+}
+
+func (p *proxy) url() string { return "ws://" + p.ln.Addr().String() }
+
+func (p *proxy) slam() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		_ = c.SetLinger(0)
+		_ = c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
 }
