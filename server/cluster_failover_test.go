@@ -279,3 +279,46 @@ func testClientLog(who string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("who", who)
 }
+
+// TestFailoverWhenMediaStaysDown: a node whose WebSocket still answers but whose media path is
+// gone (here the client's network drops every datagram) is given up after
+// Options.RejoinAfter despite the ICE restarts: the client rejoins with a new session, and once
+// the network is back the other participant decodes its video again.
+func TestFailoverWhenMediaStaysDown(t *testing.T) {
+	node := startNode(t)
+	fnet := newFaultNet(3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, err := client.Connect(ctx, node.URL(), token(t, "stuck", "alice", nil),
+		client.Options{Loopback: true, Net: fnet, Rejoin: true, RejoinAfter: 3 * time.Second, Logger: testClientLog("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = alice.Close() })
+	aliceLog := logEvents(alice)
+	bob := connect(t, node, "stuck", "bob")
+	atBob := collect(bob)
+	publishCameraAndMic(t, alice)
+	oldSid := alice.Self().Sid
+	decodesFreshVideo(t, "bob receiving alice", atBob, oldSid, nil, 20*time.Second)
+	before := atBob.receivedNow()
+
+	fnet.cut()
+	cut := time.Now()
+	eventually(t, 20*time.Second, "alice giving up on her connections", func() bool {
+		m, _ := aliceLog.find(0, func(m protocol.Message) bool { _, ok := m.(*client.Reconnecting); return ok })
+		return m != nil
+	})
+	gaveUp := time.Since(cut)
+	if gaveUp < 3*time.Second {
+		t.Errorf("alice gave up %v after the cut, before RejoinAfter (3 s)", gaveUp)
+	}
+	fnet.restore() // the new session's sockets, opened since the cut, carry media
+	rc := reconnected(t, "alice", aliceLog, 15*time.Second)
+	if rc.Participant.Sid == oldSid {
+		t.Error("alice's rejoin kept the old participant")
+	}
+	decodesFreshVideo(t, "bob receiving alice after her rejoin", atBob, alice.Self().Sid, before, 15*time.Second)
+	t.Logf("alice gave up %v after the cut (ICE restarts: %d) and was back %v after it",
+		gaveUp.Round(10*time.Millisecond), alice.ICERestarts(), time.Since(cut).Round(10*time.Millisecond))
+}
