@@ -504,9 +504,10 @@ func (c *Client) LeaveReason() string {
 	return c.leaveReason
 }
 
-// Events delivers every server message, `joined` first, after the client has handled it. It
-// never drops; it is closed when the session ends (after the backlog on a disconnect, at once
-// on Close). Read it: a caller 65,536 messages behind ends the session (see LeaveReason).
+// Events delivers every server message, `joined` first, after the client has handled it, and,
+// with Options.Rejoin, *Reconnecting and *Reconnected around a rejoin (a new `joined` between
+// them). It never drops; it is closed when the client ends (after the backlog on a disconnect,
+// at once on Close). Read it: a caller 65,536 messages behind ends the session (see LeaveReason).
 func (c *Client) Events() <-chan protocol.Message { return c.events.out }
 
 // Tracks delivers the tracks the server forwards to this client, as their media starts.
