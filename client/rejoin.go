@@ -20,6 +20,11 @@ import (
 // own URL and then Options.URLs in turn, with backoff, for Options.RejoinFor. The new session
 // is set up in the same *Client: Self is the new participant, Events and Tracks go on, and the
 // local tracks move to the new publisher connection, their files still playing.
+//
+// The session's fields are replaced while none of its goroutines run, but calls of the caller's
+// (Publish*, Unpublish, Mute, Request, Send…) are not fenced off from the swap: make them after
+// Reconnected, not between Reconnecting and Reconnected. Subscriptions made by hand are asked
+// for again by track sid, so those of a publisher that moved too (new sids) are not.
 
 // Events the client adds to Events around a rejoin (they are not server messages).
 type (
