@@ -13,18 +13,20 @@ import (
 // Change is what one node's state did to one room: who arrived there, who left and whose
 // info (name, metadata, tracks) changed. Left carries the last info known.
 type Change struct {
-	Node     string
-	Room     string
-	Metadata string
-	Joined   []protocol.ParticipantInfo
-	Updated  []protocol.ParticipantInfo
-	Left     []protocol.ParticipantInfo
+	Node       string
+	Room       string
+	Metadata   string
+	MetadataAt int64
+	Joined     []protocol.ParticipantInfo
+	Updated    []protocol.ParticipantInfo
+	Left       []protocol.ParticipantInfo
 }
 
 // Placement is one node's share of a room.
 type Placement struct {
 	Node         string
 	Metadata     string
+	MetadataAt   int64
 	Participants []protocol.ParticipantInfo
 }
 
@@ -171,7 +173,7 @@ func (d *directory) room(name string) []Placement {
 	var out []Placement
 	for _, id := range d.sortedNodes() {
 		if rs, ok := d.nodes[id].rooms[name]; ok {
-			out = append(out, Placement{Node: id, Metadata: rs.Metadata,
+			out = append(out, Placement{Node: id, Metadata: rs.Metadata, MetadataAt: rs.MetadataAt,
 				Participants: slices.Clone(rs.Participants)})
 		}
 	}
@@ -183,7 +185,7 @@ func (d *directory) rooms() map[string][]Placement {
 	for _, id := range d.sortedNodes() {
 		for _, room := range d.nodes[id].sortedRooms() {
 			rs := d.nodes[id].rooms[room]
-			out[room] = append(out[room], Placement{Node: id, Metadata: rs.Metadata,
+			out[room] = append(out[room], Placement{Node: id, Metadata: rs.Metadata, MetadataAt: rs.MetadataAt,
 				Participants: slices.Clone(rs.Participants)})
 		}
 	}
@@ -217,8 +219,9 @@ func (v *nodeView) setRoom(rs RoomState) (Change, bool) {
 		v.rooms[rs.Room] = rs
 	}
 	c := diff(rs.Node, rs.Room, old.Participants, rs.Participants)
-	c.Metadata = rs.Metadata
-	return c, len(c.Joined)+len(c.Left)+len(c.Updated) > 0 || old.Metadata != rs.Metadata
+	c.Metadata, c.MetadataAt = rs.Metadata, rs.MetadataAt
+	return c, len(c.Joined)+len(c.Left)+len(c.Updated) > 0 || old.Metadata != rs.Metadata ||
+		old.MetadataAt != rs.MetadataAt
 }
 
 func (v *nodeView) dropAll(node string) []Change {

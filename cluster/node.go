@@ -170,12 +170,12 @@ func (n *Node) SetDraining(d bool) {
 }
 
 // SetRoom announces this node's participants of a room (none: it holds nobody there).
-func (n *Node) SetRoom(room, metadata string, participants []protocol.ParticipantInfo) {
+func (n *Node) SetRoom(room, metadata string, metadataAt int64, participants []protocol.ParticipantInfo) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.seq++
 	rs := RoomState{Node: n.ID(), Epoch: n.epoch, Seq: n.seq, Room: room, Metadata: metadata,
-		Participants: slices.Clone(participants)}
+		MetadataAt: metadataAt, Participants: slices.Clone(participants)}
 	if len(participants) == 0 {
 		delete(n.local, room)
 	} else {

@@ -115,7 +115,7 @@ func TestThreeNodesShareRoomsDataAndCalls(t *testing.T) {
 		return true
 	})
 	for i, n := range nodes {
-		n.SetRoom("daily stand-up", "", people(fmt.Sprintf("a%d", i+1), fmt.Sprintf("b%d", i+1)))
+		n.SetRoom("daily stand-up", "", 0, people(fmt.Sprintf("a%d", i+1), fmt.Sprintf("b%d", i+1)))
 	}
 	for i, n := range nodes {
 		// Each sees the other two nodes' four participants; itself it knows locally.
@@ -141,7 +141,7 @@ func TestThreeNodesShareRoomsDataAndCalls(t *testing.T) {
 		t.Fatalf("call to no node: %v", err)
 	}
 	// A participant leaves node 2: the others see it within a second.
-	nodes[1].SetRoom("daily stand-up", "", people("a2"))
+	nodes[1].SetRoom("daily stand-up", "", 0, people("a2"))
 	waitFor(t, time.Second, "b2's departure", func() bool {
 		return !slices.Contains(roomIdentities(nodes[0], "daily stand-up"), "b2") &&
 			!slices.Contains(roomIdentities(nodes[2], "daily stand-up"), "b2")
@@ -159,7 +159,7 @@ func TestADeadNodesParticipantsLeave(t *testing.T) {
 	rec := &recorder{}
 	a := joinNode(t, "a", servers[0], nil, rec.handler())
 	b := joinNode(t, "b", servers[1], nil, Handler{})
-	b.SetRoom("r", "", people("bob"))
+	b.SetRoom("r", "", 0, people("bob"))
 	waitFor(t, 2*time.Second, "bob on a", func() bool { return len(roomIdentities(a, "r")) == 1 })
 	b.Kill()
 	took := waitFor(t, 5*time.Second, "bob gone from a", func() bool { return len(roomIdentities(a, "r")) == 0 })
@@ -182,13 +182,13 @@ func TestRoomStateSurvivesANATSRestart(t *testing.T) {
 	url := "nats://" + addr
 	a := joinNode(t, "a", nil, []string{url}, Handler{})
 	b := joinNode(t, "b", nil, []string{url}, Handler{})
-	a.SetRoom("r", "", people("ann"))
+	a.SetRoom("r", "", 0, people("ann"))
 	waitFor(t, 2*time.Second, "ann on b", func() bool { return len(roomIdentities(b, "r")) == 1 })
 
 	s.Shutdown()
 	s.WaitForShutdown()
-	a.SetRoom("r", "", people("ann", "al")) // while NATS is down
-	time.Sleep(1500 * time.Millisecond)     // longer than the TTL: nobody may be counted dead
+	a.SetRoom("r", "", 0, people("ann", "al")) // while NATS is down
+	time.Sleep(1500 * time.Millisecond)        // longer than the TTL: nobody may be counted dead
 	s, err = StartEmbedded(EmbeddedConfig{Name: "solo", Listen: addr, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -52,11 +52,14 @@ type Heartbeat struct {
 // RoomState is one node's participants in one room after its state change number Seq.
 // An empty list means the node holds nobody there any more.
 type RoomState struct {
-	Node         string                     `json:"node"`
-	Epoch        int64                      `json:"epoch"`
-	Seq          uint64                     `json:"seq"`
-	Room         string                     `json:"room"`
-	Metadata     string                     `json:"metadata,omitempty"`
+	Node     string `json:"node"`
+	Epoch    int64  `json:"epoch"`
+	Seq      uint64 `json:"seq"`
+	Room     string `json:"room"`
+	Metadata string `json:"metadata,omitempty"`
+	// MetadataAt is when the room's metadata was set through the server API (Unix ns; 0:
+	// never): the newest setting wins on every node.
+	MetadataAt   int64                      `json:"metadataAt,omitempty"`
 	Participants []protocol.ParticipantInfo `json:"participants"`
 }
 

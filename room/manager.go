@@ -133,7 +133,7 @@ func (m *Manager) removeRoom(r *Room) {
 	}
 	m.mu.Unlock()
 	if m.cluster != nil {
-		m.cluster.Announce(r.name, "", nil) // the room's clock has stopped: say it here
+		m.cluster.Announce(r.name, "", 0, nil) // the room's clock has stopped: say it here
 	}
 	m.cfg.Logger.Info("room closed", "room", r.name)
 }

@@ -22,7 +22,8 @@ type Cluster interface {
 	// NodeID names this node.
 	NodeID() string
 	// Announce is this node's share of a room (its visible participants), after a change.
-	Announce(room, metadata string, local []protocol.ParticipantInfo)
+	// metadataAt is when the room's metadata was set through the server API (Unix ns; 0: never).
+	Announce(room, metadata string, metadataAt int64, local []protocol.ParticipantInfo)
 	// PublishData sends a room's data message to the other nodes.
 	PublishData(room, label string, payload []byte, text bool, to []string)
 	// Want asks a node for the layers (a mask per track sid) of its tracks needed here.
@@ -33,11 +34,19 @@ type Cluster interface {
 	RemoteReceiver(node, trackSid string) *sfu.Receiver
 	Forget(node, trackSid string)
 	// Placements is the other nodes' share of a room, for a room this node opens.
-	Placements(room string) map[string][]protocol.ParticipantInfo
+	Placements(room string) []Placement
 }
 
 // IsRemote reports whether the participant is connected to another node.
 func (p *Participant) IsRemote() bool { return p.remote != nil }
+
+// Placement is one other node's share of a room.
+type Placement struct {
+	Node         string
+	Metadata     string
+	MetadataAt   int64
+	Participants []protocol.ParticipantInfo
+}
 
 // SetCluster joins the manager to a cluster; call it before any room exists.
 func (m *Manager) SetCluster(c Cluster) { m.cluster = c }
@@ -85,11 +94,12 @@ func (w *wants) set(c Cluster, node, participant string, tracks map[string]uint8
 
 // RemoteChange applies what another node's participants did in a room. Rooms this node does
 // not hold are left alone: the directory answers for them.
-func (m *Manager) RemoteChange(node, room string, joined, updated, left []protocol.ParticipantInfo) {
+func (m *Manager) RemoteChange(node, room, metadata string, metadataAt int64, joined, updated, left []protocol.ParticipantInfo) {
 	r := m.Room(room)
 	if r == nil {
 		return
 	}
+	r.remoteMetadata(metadata, metadataAt)
 	for _, info := range left {
 		r.leaveRemote(info.Sid)
 	}
@@ -312,9 +322,9 @@ func (r *Room) announceToCluster() {
 		return
 	}
 	r.mu.Lock()
-	metadata := r.metadata
+	metadata, at := r.metadata, r.metadataAt
 	r.mu.Unlock()
-	c.Announce(r.name, metadata, r.localInfos())
+	c.Announce(r.name, metadata, at, r.localInfos())
 }
 
 // addRemotes brings in the other nodes' participants of a room this node opened.
@@ -323,9 +333,10 @@ func (r *Room) addRemotes() {
 	if c == nil {
 		return
 	}
-	for node, list := range c.Placements(r.name) {
-		for _, info := range list {
-			r.joinRemote(node, info)
+	for _, pl := range c.Placements(r.name) {
+		r.remoteMetadata(pl.Metadata, pl.MetadataAt)
+		for _, info := range pl.Participants {
+			r.joinRemote(pl.Node, info)
 		}
 	}
 }
@@ -385,3 +396,20 @@ func (remotePeer) States() (webrtc.PeerConnectionState, webrtc.PeerConnectionSta
 }
 
 var errRemote = fmt.Errorf("%w: a participant of another node", ErrWrongState)
+
+// remoteMetadata applies room metadata another node's server API set, when it is newer than
+// this node's: the newest setting wins everywhere.
+func (r *Room) remoteMetadata(metadata string, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at <= r.metadataAt || r.closed {
+		return
+	}
+	r.metadata, r.metadataAt = metadata, at
+	msg := &protocol.RoomUpdated{Room: r.infoLocked()}
+	for _, p := range r.participants {
+		if p.remote == nil {
+			p.send(msg)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type Room struct {
 
 	mu           sync.Mutex
 	metadata     string
+	metadataAt   int64                   // when the server API set metadata (Unix ns), for the cluster's newest-wins
 	participants map[string]*Participant // by sid
 	byIdentity   map[string]*Participant
 	emptyTimer   *time.Timer

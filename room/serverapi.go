@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/peer"
@@ -125,7 +126,7 @@ func (r *Room) SetMetadata(metadata string) (protocol.RoomInfo, error) {
 		r.mu.Unlock()
 		return protocol.RoomInfo{}, ErrNotFound
 	}
-	r.metadata = metadata
+	r.metadata, r.metadataAt = metadata, time.Now().UnixNano()
 	r.clusterDirty.Store(true)
 	info := r.infoLocked()
 	msg := &protocol.RoomUpdated{Room: info}

@@ -77,7 +77,7 @@ func (n *Node) startCluster(reg prometheus.Registerer) error {
 		},
 	}, cluster.Handler{
 		Change: func(ch cluster.Change) {
-			n.rooms.RemoteChange(ch.Node, ch.Room, ch.Joined, ch.Updated, ch.Left)
+			n.rooms.RemoteChange(ch.Node, ch.Room, ch.Metadata, ch.MetadataAt, ch.Joined, ch.Updated, ch.Left)
 		},
 		Data: func(m cluster.DataMessage) {
 			n.rooms.RemoteData(m.Room, m.Label, m.Payload, m.Text, m.To)
@@ -137,8 +137,8 @@ func (n *Node) ClusterNode() *cluster.Node {
 // clusterRooms is room.Cluster over the node and its relays.
 type clusterRooms struct{ c *clusterNode }
 
-func (r clusterRooms) Announce(room, metadata string, local []protocol.ParticipantInfo) {
-	r.c.node.SetRoom(room, metadata, local)
+func (r clusterRooms) Announce(room, metadata string, metadataAt int64, local []protocol.ParticipantInfo) {
+	r.c.node.SetRoom(room, metadata, metadataAt, local)
 }
 
 func (r clusterRooms) PublishData(room, label string, payload []byte, text bool, to []string) {
@@ -155,10 +155,11 @@ func (r clusterRooms) RemoteReceiver(node, trackSid string) *sfu.Receiver {
 	return r.c.relays.Receiver(node, trackSid)
 }
 
-func (r clusterRooms) Placements(room string) map[string][]protocol.ParticipantInfo {
-	out := map[string][]protocol.ParticipantInfo{}
-	for _, pl := range r.c.node.Room(room) {
-		out[pl.Node] = pl.Participants
+func (r clusterRooms) Placements(name string) []room.Placement {
+	var out []room.Placement
+	for _, pl := range r.c.node.Room(name) {
+		out = append(out, room.Placement{Node: pl.Node, Metadata: pl.Metadata,
+			MetadataAt: pl.MetadataAt, Participants: pl.Participants})
 	}
 	return out
 }

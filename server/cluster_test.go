@@ -450,4 +450,12 @@ func TestClusterServerAPIOnAnyNode(t *testing.T) {
 	if err := a.RemoveParticipant(ctx, "elsewhere", "nobody"); err == nil {
 		t.Error("kicking nobody succeeded")
 	}
+	// Room metadata set through node1 reaches ann on node2: the newest setting wins everywhere.
+	connect(t, nodes[0], "elsewhere", "cy")
+	if _, err := a.UpdateRoomMetadata(ctx, "elsewhere", "agenda: cluster"); err != nil {
+		t.Fatalf("room metadata through node1: %v", err)
+	}
+	eventually(t, 5*time.Second, "ann seeing the room's new metadata", func() bool {
+		return ann.Room().Metadata == "agenda: cluster"
+	})
 }
