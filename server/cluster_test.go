@@ -152,6 +152,15 @@ func TestClusterSpeakerLayersAndData(t *testing.T) {
 		t.Errorf("P6 (node 3) receiving P1 (node 1): %d keyframes, %d sequence gaps; want keyframes and no gap", v.keyframes, v.seqGaps)
 	}
 
+	// P6 (node 3) pins P2 (node 2), who is silent: P6 gets P2's top layer too.
+	if err := ms[5].c.SetTrackSettings(protocol.TrackSettings{TrackSid: ms[1].cam.Sid(), Pinned: true,
+		Width: 1280, Height: 720}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "P6 receiving pinned P2 at the top layer", func() bool {
+		return ms[5].c.ReceivedLayer(ms[1].cam.Sid()) == "f"
+	})
+
 	// P5 (node 2) shares a screen: every subscriber, on every node, gets it at its top layer.
 	screen, err := ms[4].c.PublishSimulcastIVF(context.Background(), q, h, f, client.Screen())
 	if err != nil {
