@@ -65,7 +65,7 @@ func (p *Participant) subscribe(t *PublishedTrack) error { return p.subscribeOn(
 func (p *Participant) subscribeOn(t *PublishedTrack, add func(*sfu.DownTrack) error) error {
 	sid := t.sid
 	dt := p.peer.NewDownTrack(t.receiver, sfu.DownTrackParams{
-		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid),
+		TrackID: t.sid, StreamID: t.owner.sid, Logger: p.logger.With("track", t.sid), StartFromCache: true,
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { p.q.push(func() { p.layerForwarded(sid, layer) }) },
 	})

@@ -50,6 +50,7 @@ type DownTrack struct {
 	out          rtpOut
 	stream       *fastpath.Stream    // out, when the connection has a Transport
 	transport    *fastpath.Transport // the subscriber connection's, nil: pion's path alone
+	fromCache    bool                // may start from a cached keyframe (DownTrackParams.StartFromCache)
 
 	current atomic.Int32 // layer forwarded now, LayerNone before the first keyframe or when paused
 	target  atomic.Int32 // layer wanted, LayerNone to pause
@@ -134,6 +135,9 @@ type DownTrackParams struct {
 	Logger  *slog.Logger
 	// Transport is the subscriber connection's own write path (nil: pion's).
 	Transport *fastpath.Transport
+	// StartFromCache lets the down track start at its layer's last keyframe, replayed from the
+	// cache when it is recent, rather than wait for a new one (startFromCache).
+	StartFromCache bool
 }
 
 // NewDownTrack makes the down track of receiver r for one subscriber, forwarding layer 0 until
@@ -144,7 +148,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 	}
 	d := &DownTrack{
 		id: p.TrackID, streamID: p.StreamID, receiver: r, codec: r.Codec().RTPCodecCapability,
-		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer, transport: p.Transport,
+		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer, transport: p.Transport, fromCache: p.StartFromCache,
 		munger: rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
 		rtxIn:  make([]byte, packetcache.MaxPacketSize),
 	}
@@ -278,12 +282,17 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if layer == tgt && tgt != cur {
 		if d.receiver.p.Kind == webrtc.RTPCodecTypeVideo && !p.Keyframe {
 			d.mu.Unlock()
-			d.receiver.RequestKeyframe(p.Layer) // throttled; retried until the keyframe comes
-			return
+			if !d.fromCache || cur != LayerNone || p.Late || d.packets.Load() != 0 || !d.startFromCache(p) {
+				d.receiver.RequestKeyframe(p.Layer) // throttled; retried until the keyframe comes
+				return
+			}
+			d.mu.Lock() // started at the cached keyframe: p follows it
+			cur = d.current.Load()
+		} else {
+			d.munger.Switch(p.Header.SequenceNumber, p.Header.Timestamp, d.tsStepLocked(p.Arrival), vp8Fields(&p.VP8))
+			d.current.Store(tgt)
+			cur, switched = tgt, true
 		}
-		d.munger.Switch(p.Header.SequenceNumber, p.Header.Timestamp, d.tsStepLocked(p.Arrival), vp8Fields(&p.VP8))
-		d.current.Store(tgt)
-		cur, switched = tgt, true
 	}
 	if layer != cur {
 		d.mu.Unlock()
@@ -367,6 +376,67 @@ func (d *DownTrack) catchUp(first *Packet) {
 			return
 		}
 	}
+}
+
+// cachedKeyframeAge is how old a layer's last keyframe may be for a down track to start from
+// it (startFromCache) rather than ask for a new one.
+const cachedKeyframeAge = time.Second
+
+// startFromCache starts a new down track (nothing sent yet) at its target layer's last keyframe, replayed from the cache with what followed it up to p
+// (excluded), when that keyframe is recent and within the munger's window: a subscriber that
+// comes just after another's keyframe sees a picture at once, instead of waiting out the
+// keyframe-request throttle and the publisher's own (Galène replays the same way). Called by
+// WriteRTP without d.mu, where the layer's packets are written: one goroutine at a time.
+func (d *DownTrack) startFromCache(p *Packet) bool {
+	l := d.receiver.layers[p.Layer].Load()
+	if l == nil {
+		return false
+	}
+	at := l.keyAt.Load()
+	from, to := uint16(l.keySeq.Load()), p.Header.SequenceNumber
+	if at == 0 || p.Arrival-at > int64(cachedKeyframeAge) || int16(to-from) <= 0 || int16(to-from) >= 64 {
+		return false
+	}
+	d.rtcpMu.Lock() // the resend scratch
+	defer d.rtcpMu.Unlock()
+	if n := l.cache.Get(from, d.rtxIn); n == 0 || !d.receiver.parse(d.rtxIn[:n], &d.rtxPkt) || !d.rtxPkt.Keyframe {
+		return false
+	}
+	k := &d.rtxPkt
+	d.mu.Lock()
+	if d.current.Load() != LayerNone || d.target.Load() != int32(p.Layer) {
+		d.mu.Unlock()
+		return false
+	}
+	d.munger.Switch(k.Header.SequenceNumber, k.Header.Timestamp, d.tsStepLocked(at), vp8Fields(&k.VP8))
+	d.current.Store(int32(p.Layer))
+	d.mu.Unlock()
+	d.switches.Add(1)
+	if d.onLayer != nil {
+		d.onLayer(p.Layer)
+	}
+	for src := from; src != to; src++ {
+		if src != from {
+			if n := l.cache.Get(src, d.rtxIn); n == 0 || !d.receiver.parse(d.rtxIn[:n], &d.rtxPkt) {
+				continue // lost upstream: the subscriber's NACK finds nothing either
+			}
+		}
+		k := &d.rtxPkt
+		d.mu.Lock()
+		out, ts, vp8, ok := d.munger.Rewrite(k.Header.SequenceNumber, k.Header.Timestamp, vp8Fields(&k.VP8))
+		off := d.munger.Offsets()
+		d.mu.Unlock()
+		if !ok {
+			continue
+		}
+		d.remember(out, p.Layer, src, off)
+		k.Layer, k.batch = p.Layer, nil
+		if d.send(&d.rtx, k, out, ts, vp8, off) {
+			d.packets.Add(1)
+			d.bytes.Add(uint64(len(k.Payload) + 12))
+		}
+	}
+	return true
 }
 
 // tsStepLocked is the timestamp step at a switch: the wall-clock time since the last packet sent,

@@ -109,6 +109,10 @@ type upLayer struct {
 	ssrc    uint32
 	cache   *packetcache.Cache
 	lastPLI atomic.Int64
+	// The last keyframe's first packet (sequence number) and when it arrived (Unix ns, 0: none
+	// yet): where a new subscriber can start from the cache (DownTrack.startFromCache).
+	keySeq  atomic.Uint32
+	keyAt   atomic.Int64
 	rate    rateMeter
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -277,6 +281,8 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	l.rate.add(pkt.Arrival, len(b), pkt.Header.Marker || r.p.Kind == webrtc.RTPCodecTypeAudio)
 	if pkt.Keyframe {
 		l.keys.Add(1)
+		l.keySeq.Store(uint32(pkt.Header.SequenceNumber))
+		l.keyAt.Store(pkt.Arrival)
 		if r.isVP8 {
 			if w, h, ok := codec.VP8KeyframeSize(pkt.Payload); ok {
 				l.width.Store(int32(w))
