@@ -30,7 +30,7 @@ func TestAllocationExplained(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, c := range []struct {
-		w, h          int
+		w, h         int
 		rid, because string
 	}{{320, 180, "q", "rendered size 320x180"}, {1280, 720, "f", "policy: other"}} {
 		if err := sub.SetTrackSettings(protocol.TrackSettings{TrackSid: lt.Sid(), Width: c.w, Height: c.h}); err != nil {
