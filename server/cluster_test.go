@@ -148,8 +148,9 @@ func TestClusterSpeakerLayersAndData(t *testing.T) {
 	})
 	// P6 is on node 3: P1's video came over the relay through two switches (q or h, then f).
 	v := cols[5].byParticipant(speaker.sid())[protocol.KindVideo]
-	if v.keyframes == 0 || v.seqGaps != 0 {
-		t.Errorf("P6 (node 3) receiving P1 (node 1): %d keyframes, %d sequence gaps; want keyframes and no gap", v.keyframes, v.seqGaps)
+	if v.keyframes == 0 || v.seqGaps != 0 || !v.firstKey {
+		t.Errorf("P6 (node 3) receiving P1 (node 1): %d keyframes, %d sequence gaps, started at a keyframe %v; want keyframes, no gap, a keyframe first",
+			v.keyframes, v.seqGaps, v.firstKey)
 	}
 
 	// P6 (node 3) pins P2 (node 2), who is silent: P6 gets P2's top layer too.

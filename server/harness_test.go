@@ -102,6 +102,7 @@ type trackStats struct {
 	seqGaps     int
 	lastSeq     uint16
 	started     bool
+	firstKey    bool // the first packet that arrived started a keyframe
 }
 
 // received guards the stats of one track, updated by its reader.
@@ -162,6 +163,9 @@ func readTrack(tr *webrtc.TrackRemote, r *received) {
 		}
 		r.mu.Lock()
 		r.packets++
+		if !r.started {
+			r.firstKey = isVP8 && codec.IsVP8Keyframe(pkt.Payload) || isH264 && codec.IsH264Keyframe(pkt.Payload)
+		}
 		if r.started && pkt.SequenceNumber != r.lastSeq+1 {
 			r.seqGaps++
 		}
