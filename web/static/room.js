@@ -109,9 +109,7 @@ export class Room extends LocalMedia {
     }
   }
 
-  get name() {
-    return this.info?.name ?? '';
-  }
+  get name() { return this.info?.name ?? ''; }
 
   /**
    * @param {string} url
@@ -156,8 +154,9 @@ export class Room extends LocalMedia {
    * server: rejoin, or give up.
    * @param {string} reason
    * @param {number} [code] the WebSocket close code
+   * @param {string} [redirect] the URL a leave named
    */
-  #connectionLost(reason, code, /** @type {string | undefined} */ redirect) { // redirect: from a leave
+  #connectionLost(reason, code, redirect) {
     if (this.state !== 'connected' || this.#reconnecting) return;
     if (this.opts.reconnect === false) {
       this.#teardown(reason, code === undefined ? {} : { code });
@@ -477,7 +476,7 @@ export class Room extends LocalMedia {
   }
 
   /**
-   * @param {{speakers?: {sid: string, level: number}[], dominant?: string | null}} m
+   * @param {{type?: string, speakers?: {sid: string, level: number}[], dominant?: string | null}} m
    * @param {'server'|'client'} source
    */
   #applySpeakers(m, source) {
