@@ -162,9 +162,11 @@ func TestE2EECall(t *testing.T) {
 			t.Fatalf("%s does not decode the other's encrypted video: %v; %s", name, err, MustEval[string](t, p, mediaReport))
 		}
 		cs := MustEval[cipherStats](t, p, e2eeStats)
-		if cs.Encrypted == 0 || cs.Decrypted == 0 {
-			t.Errorf("%s: cipher counters %+v, want frames encrypted and decrypted", name, cs)
+		// Audio frames (50 a second) and video frames both decrypt: next to no failures.
+		if cs.Encrypted == 0 || cs.Decrypted == 0 || cs.Failed*20 > cs.Decrypted {
+			t.Errorf("%s: cipher counters %+v, want frames encrypted and decrypted, few failures", name, cs)
 		}
+		t.Logf("%s: cipher counters %+v", name, cs)
 	}
 
 	// The server reads keyframes and sizes from the clear bytes of ann's encrypted layers.
