@@ -246,3 +246,32 @@ func cameraTrack(n *server.Node, roomName, identity string) (stats.Track, bool) 
 	}
 	return stats.Track{}, false
 }
+
+// TestE2EEFirefoxChromium: Firefox ESR and Chromium with the same passphrase decode each other's
+// encrypted video (two implementations of RTCRtpScriptTransform and of the frame layout).
+func TestE2EEFirefoxChromium(t *testing.T) {
+	RequireBrowser(t)
+	RequireFirefox(t)
+	n := startDevNode(t)
+	q := func(id string) url.Values {
+		return url.Values{"room": {"sealed-fx"}, "name": {id}, "identity": {id}, "adaptive": {"0"}, "autojoin": {"1"}}
+	}
+	// Firefox first: the slower browser to start and to join.
+	f := NewFirefox(t)
+	fox := f.NewPage(t, n.HTTPURL()+"/?"+q("firefox").Encode()+"#e2ee="+url.QueryEscape(e2eePassphrase))
+	fox.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 60*time.Second)
+	chrome := joinE2EE(t, NewBrowser(t), n, q("chromium"), e2eePassphrase, nil)
+	for _, p := range []struct {
+		name string
+		page Tab
+	}{{"Firefox", fox}, {"Chromium", chrome}} {
+		if err := p.page.Poll(`(async () => { const v = await (`+remoteVideo+`); return v.frames > 20 && v.width > 0; })()`, 45*time.Second); err != nil {
+			t.Fatalf("%s does not decode the other's encrypted video: %v; %s", p.name, err, MustEval[string](t, p.page, mediaReport))
+		}
+		cs := MustEval[cipherStats](t, p.page, e2eeStats)
+		t.Logf("%s: cipher counters %+v", p.name, cs)
+		if cs.Decrypted == 0 || cs.Failed*20 > cs.Decrypted {
+			t.Errorf("%s: cipher counters %+v, want frames decrypted, few failures", p.name, cs)
+		}
+	}
+}
