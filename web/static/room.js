@@ -26,6 +26,7 @@ import { wsBase, rejoinURL } from './failover.js';
  * @property {number} [requestTimeout] ms to wait for a reply (default 10000)
  * @property {number} [commandGrace] ms a command waits for a late error after its pong (250)
  * @property {RTCConfiguration} [rtcConfig] merged into both peer connections' configuration
+ * @property {string | import('./e2ee.js').E2EEOptions} [e2ee] encrypt media end to end: a passphrase or a key (docs/e2ee.md)
  * @property {boolean} [adaptiveStream] send trackSettings for videos shown with attach()
  *   (default true)
  * @property {boolean} [speakerDetection] detect speakers from audio levels in the browser until
