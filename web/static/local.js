@@ -1,7 +1,8 @@
 // What the local participant sends: published tracks (camera, microphone, screen or any track),
 // mute, dynacast and data messages. Room extends this class.
 
-import { Emitter, PodiumError } from './events.js';
+import { PodiumError } from './events.js';
+import { RoomEvents } from './roomevents.js';
 import { captureCamera, captureMicrophone, channelOpen } from './media.js';
 import { E2EE } from './e2ee.js';
 
@@ -26,7 +27,7 @@ const MAX_DATA = 64 * 1024;
  * @property {boolean} [ownsTrack] stop the track when it is unpublished or the room is left
  */
 
-export class LocalMedia extends Emitter {
+export class LocalMedia extends RoomEvents {
   /** Set by Room once connected. @type {SignalClient | undefined} */
   signal;
   /** Set by Room once joined. @type {Publisher | undefined} */

@@ -10,6 +10,7 @@
 // The wire protocol is described in the project's docs/protocol.md.
 
 export { connect, Room } from './room.js';
+export { createLocalTracks } from './localtracks.js';
 export { Participant } from './participant.js';
 export { PodiumError, Emitter } from './events.js';
 export { SIMULCAST_ENCODINGS, simulcastLayers, captureCamera, captureMicrophone, listDevices } from './media.js';

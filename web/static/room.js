@@ -36,6 +36,7 @@ import { wsBase, rejoinURL } from './failover.js';
  * @property {string[]} [urls] other servers (a cluster's nodes) to rejoin through, in turn
  * @property {number[]} [reconnectDelays] ms to wait before each attempt (default 0.3, 1, 2, 4,
  *   8 s: about 15 s in all; after a server restart's leave, about a minute in all)
+ * @property {import('./localtracks.js').LocalTrack[]} [tracks] published once joined (createLocalTracks)
  */
 
 /**
@@ -65,7 +66,8 @@ export async function connect(url, token, opts = {}) {
  * {binary, reliable}; connectionStateChanged {target, state}; error (a PodiumError the server sent
  * with no request to reject); resuming {attempt}, resumed {resent} (the same session goes on);
  * reconnecting {reason, attempt}, reconnected {republished: [{old, pub}]} (a new session); localTrackChanged
- * (a LocalTrackPublication whose device changed); disconnected {reason, code?}; message (of a type unknown here).
+ * (a LocalTrackPublication whose device changed); disconnected {reason, code?}; message (of a type unknown here);
+ * dominantSpeakerChanged, devicesChanged, audioPlaybackChanged (see roomevents.js).
  *
  * activeSpeakers also carries `source`: "server", or "client" while the browser detects
  * speakers itself (until the server's first activeSpeakers).
@@ -131,6 +133,7 @@ export class Room extends LocalMedia {
       this.adaptive?.close();
       throw err;
     }
+    for (const t of this.opts.tracks ?? []) await this.publishTrack(t.track, t.options);
     return this;
   }
 
@@ -249,7 +252,7 @@ export class Room extends LocalMedia {
       el.muted = true; // its sound, if any, plays in an <audio> element
       this.adaptive?.observe(trackSid, el);
     }
-    el.play().catch(() => {});
+    this.playMedia(el);
     return el;
   }
 
@@ -560,10 +563,7 @@ export class Room extends LocalMedia {
    */
   #onData(label, data) {
     const reliable = label !== 'lossy';
-    if (typeof data !== 'string') {
-      this.emit('data', { binary: data, reliable });
-      return;
-    }
+    if (typeof data !== 'string') return void this.emit('data', { binary: data, reliable });
     let message;
     try {
       message = JSON.parse(data);
