@@ -23,7 +23,10 @@ func TestFirstLayerAskedRightAfterSubscribing(t *testing.T) {
 	// throttle takes about 500: 250 ms fails on that, never on a busy machine's jitter.
 	limit := 250 * time.Millisecond
 	if raceEnabled {
-		limit = time.Second
+		// Under the race detector the subscriber's size can reach the server after its first
+		// allocation chose another layer, and the switch then waits for a keyframe: the
+		// non-race pass of .ci/run holds the bound.
+		t.Skip("timing test: runs without the race detector in .ci/run")
 	}
 	n := startNodeWith(t, func(c *Config) { c.Room.BandwidthEstimation = true })
 	pub := connect(t, n, "first", "pub")
