@@ -1,9 +1,13 @@
 // Uses the SDK as a TypeScript app would; check.sh compiles it against the built package.
-import { connect, Room, PodiumError, captureCamera, PROTOCOL_VERSION } from '@podium-sfu/client';
+import { connect, createLocalTracks, PodiumError, captureCamera, PROTOCOL_VERSION, type Room } from '@podium-sfu/client';
 
-export async function join(url: string, token: string): Promise<Room> {
-  const room = await connect(url, token, { autoSubscribe: true, reconnect: true });
+export async function join(url: string, token: string, preview: HTMLVideoElement): Promise<Room> {
+  const tracks = await createLocalTracks({ video: { width: 640, height: 360 }, audio: true });
+  preview.srcObject = new MediaStream([tracks[0].track]);
+  const room = await connect(url, token, { autoSubscribe: true, reconnect: true, tracks });
   room.on('trackSubscribed', (sub) => console.log(sub.track.kind));
+  room.on('dominantSpeakerChanged', (e) => console.log(e.sid));
+  if (!room.canPlaybackAudio) await room.startAudio();
   const pub = await room.publishCamera({ simulcast: true });
   const muted: boolean = pub.muted;
   const cam = await captureCamera({ width: 640, height: 360 });
