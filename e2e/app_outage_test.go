@@ -97,8 +97,9 @@ func TestAppOutageShownAtOnce(t *testing.T) {
 	n := startDevNode(t)
 	b := NewBrowser(t, FakeCamera(t, 120))
 	// Ann reaches the server through a proxy the test can cut.
-	proxy := newCutter(t, strings.TrimPrefix(n.HTTPURL(), "http://"))
-	ann := b.NewPage(t, "http://"+proxy.addr()+"/?"+url.Values{"room": {"outage"}, "name": {"Ann"}, "identity": {"ann"}, "video": {"0"}, "audio": {"0"}, "autojoin": {"1"}}.Encode())
+	scheme, target, _ := strings.Cut(n.HTTPURL(), "://") // http, or https over --dev-tls
+	proxy := newCutter(t, target)
+	ann := b.NewPage(t, scheme+"://"+proxy.addr()+"/?"+url.Values{"room": {"outage"}, "name": {"Ann"}, "identity": {"ann"}, "video": {"0"}, "audio": {"0"}, "autojoin": {"1"}}.Encode())
 	ann.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
 	bo := b.NewPage(t, n.HTTPURL()+"/?identity=bo")
 	lobbyJoin(t, bo, "outage", "Bo", 500)

@@ -58,7 +58,8 @@ func TestAppFollowsADrainToAnotherNode(t *testing.T) {
 func TestSDKFailsOverWhenItsNodeDies(t *testing.T) {
 	RequireBrowser(t)
 	nodes := startDevCluster(t, 2)
-	door := openProxy(t, strings.TrimPrefix(nodes[0].URL(), "ws://"))
+	scheme, target, _ := strings.Cut(nodes[0].URL(), "://") // ws, or wss over --dev-tls
+	door := openProxy(t, target)
 	// A page of node 2's origin, in another room, runs the SDK against node 1's proxy.
 	page := NewBrowser(t, FakeCamera(t, 120)).NewPage(t, nodes[1].HTTPURL()+"/examples/quickstart.html?room=lobby&identity=host")
 	page.WaitFor(t, `!!window.room && room.state === 'connected'`, 20*time.Second)
@@ -67,7 +68,7 @@ func TestSDKFailsOverWhenItsNodeDies(t *testing.T) {
 		const res = await fetch('/api/dev/token?' + new URLSearchParams({ room: 'failover', identity: 'web' }));
 		const { token } = await res.json();
 		window.web = new Room({ urls: [`+jsString(nodes[1].URL())+`] });
-		await web.connect(`+jsString(door.url())+`, token);
+		await web.connect(`+jsString(scheme+"://"+door.addr())+`, token);
 		await Promise.all([web.publishCamera(), web.publishMicrophone()]);
 		return true;
 	})()`)
@@ -151,7 +152,7 @@ func openProxy(t *testing.T, target string) *proxy {
 	return p
 }
 
-func (p *proxy) url() string { return "ws://" + p.ln.Addr().String() }
+func (p *proxy) addr() string { return p.ln.Addr().String() }
 
 func (p *proxy) slam() {
 	_ = p.ln.Close()
