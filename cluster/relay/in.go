@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -39,14 +38,9 @@ func newIn(rs *Relays, node string) (*in, error) {
 	i := &in{rs: rs, node: node, logger: rs.logger.With("relay", "in", "from", node),
 		receivers: map[string]*sfu.Receiver{}, wantC: make(chan map[string]uint8, 1),
 		done: make(chan struct{})}
-	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: i.logger}, peer.Callbacks{
-		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {},
-		Failed:    func() { i.logger.Warn("relay: connection failed") },
-		Track:     i.onTrack,
-		Data:      func(string, webrtc.DataChannelMessage) {},
-	})
+	p, err := rs.newPeer(i.logger, i.onTrack)
 	if err != nil {
-		return nil, fmt.Errorf("relay: %w", err)
+		return nil, err
 	}
 	i.peer = p
 	i.wg.Add(1)

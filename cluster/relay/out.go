@@ -49,14 +49,9 @@ func newOut(rs *Relays, node string) (*out, error) {
 	o := &out{rs: rs, node: node, logger: rs.logger.With("relay", "out", "to", node),
 		wanted: map[string]uint8{}, sent: map[stream]*sentStream{}, counted: map[stream]*sfu.DownTrack{},
 		kickC: make(chan struct{}, 1), done: make(chan struct{})}
-	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: o.logger}, peer.Callbacks{
-		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {}, // not trickled: the offer has them
-		Failed:    func() { o.logger.Warn("relay: connection failed") },
-		Track:     func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {},
-		Data:      func(string, webrtc.DataChannelMessage) {},
-	})
+	p, err := rs.newPeer(o.logger, func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {})
 	if err != nil {
-		return nil, fmt.Errorf("relay: %w", err)
+		return nil, err
 	}
 	o.peer = p
 	o.wg.Add(1)

@@ -22,7 +22,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/podium-sfu/podium/cluster"
+	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -277,4 +280,18 @@ func parseTrackID(id string) (trackSid string, layer int, ok bool) {
 		return "", 0, false
 	}
 	return id[:i], layer, true
+}
+
+// newPeer makes a relay's connections on sockets of their own; only track is the caller's.
+func (rs *Relays) newPeer(logger *slog.Logger, track func(*webrtc.TrackRemote, *webrtc.RTPReceiver)) (*peer.Peer, error) {
+	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: logger}, peer.Callbacks{
+		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {}, // not trickled: the SDP has them all
+		Failed:    func() { logger.Warn("relay: connection failed") },
+		Track:     track,
+		Data:      func(string, webrtc.DataChannelMessage) {},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	return p, nil
 }
