@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,60 +33,6 @@ const outageWatch = `(() => {
 	return true;
 })()`
 
-// cutter is a TCP proxy to the node that can cut every connection at once and refuse new ones:
-// the server lost without a goodbye, as a crash or a dead link looks to a browser.
-type cutter struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newCutter(t *testing.T, target string) *cutter {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cutter{ln: ln}
-	c.wg.Add(1)
-	go func() { // accepts until cut; each pair of copies ends when cut closes its ends
-		defer c.wg.Done()
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			c.mu.Lock()
-			c.conns = append(c.conns, in, out)
-			c.mu.Unlock()
-			c.wg.Add(2)
-			go func() { defer c.wg.Done(); io.Copy(out, in); out.Close() }()
-			go func() { defer c.wg.Done(); io.Copy(in, out); in.Close() }()
-		}
-	}()
-	t.Cleanup(func() { c.cut(); c.wg.Wait() })
-	return c
-}
-
-func (c *cutter) addr() string { return c.ln.Addr().String() }
-
-// cut closes the listener and every connection through it.
-func (c *cutter) cut() {
-	c.ln.Close()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, conn := range c.conns {
-		conn.Close()
-	}
-	c.conns = nil
-}
-
 // TestAppOutageShownAtOnce: the outage state appears within 2 s of the network going away
 // (navigator.onLine false) and of the connection to the server being cut, instead of
 // "Connected" for a quarter of a minute; when the network is back, so is "Connected".
@@ -98,7 +42,7 @@ func TestAppOutageShownAtOnce(t *testing.T) {
 	b := NewBrowser(t, FakeCamera(t, 120))
 	// Ann reaches the server through a proxy the test can cut.
 	scheme, target, _ := strings.Cut(n.HTTPURL(), "://") // http, or https over --dev-tls
-	proxy := newCutter(t, target)
+	proxy := openProxy(t, target)
 	ann := b.NewPage(t, scheme+"://"+proxy.addr()+"/?"+url.Values{"room": {"outage"}, "name": {"Ann"}, "identity": {"ann"}, "video": {"0"}, "audio": {"0"}, "autojoin": {"1"}}.Encode())
 	ann.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
 	bo := b.NewPage(t, n.HTTPURL()+"/?identity=bo")
@@ -140,7 +84,7 @@ func TestAppOutageShownAtOnce(t *testing.T) {
 	ann.WaitFor(t, `document.getElementById('status').textContent === 'Connected' && document.getElementById('outage').hidden &&
 		!document.querySelector('.tile.frozen')`, 20*time.Second)
 
-	within("server cut off", func() { proxy.cut() })
+	within("server cut off", func() { proxy.slam() })
 	shoot(t, ann, "app-outage.png")
 }
 
