@@ -296,9 +296,13 @@ type logRecorder struct {
 	seen map[string]int
 }
 
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+// Enabled stops at debug: pion's trace records format its structs while its own goroutines write
+// them (a data race in pion, seen under -race), and no test counts one.
+func (l *logRecorder) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= slog.LevelDebug
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	key := r.Level.String() + " " + r.Message
 	r.Attrs(func(a slog.Attr) bool {
