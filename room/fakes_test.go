@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type fakePeer struct {
 	nextMid     int
 	data        peer.DataResult // what SendData returns
 	closed      bool
+	state       atomic.Int32 // what States says of both connections (any goroutine reads it)
 }
 
 var errFakeSDP = errors.New("unparsable SDP")
@@ -98,7 +100,10 @@ func (f *fakePeer) SendData(string, []byte, bool) peer.DataResult { return f.dat
 func (f *fakePeer) Estimate() int                                 { return -1 }
 func (f *fakePeer) MeasuredEstimate() (int, bool)                 { return -1, false }
 func (f *fakePeer) EstimatorStats() map[string]any                { return nil }
-func (f *fakePeer) States() (_, _ webrtc.PeerConnectionState)     { return 0, 0 }
+func (f *fakePeer) States() (_, _ webrtc.PeerConnectionState) {
+	s := webrtc.PeerConnectionState(f.state.Load())
+	return s, s
+}
 
 // sentTracks are the sids of the tracks sent, sorted.
 func (f *fakePeer) sentTracks() []string {
