@@ -1,12 +1,9 @@
 package probe
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -35,24 +32,11 @@ func SampleNode(ctx context.Context, metricsURL string) (NodeSample, error) {
 		return NodeSample{}, fmt.Errorf("probe: scrape %s: HTTP %d", metricsURL, resp.StatusCode)
 	}
 	var s NodeSample
-	fields := map[string]*float64{
+	_, err = readMetrics(resp.Body, map[string]*float64{
 		"process_cpu_seconds_total":      &s.CPUSeconds,
 		"podium_packets_out_total":       &s.PacketsOut,
 		"podium_relay_packets_out_total": &s.RelayPacketsOut,
 		"podium_relay_packets_in_total":  &s.RelayPacketsIn,
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		dst := fields[name]
-		if !ok || dst == nil {
-			continue
-		}
-		value, _, _ = strings.Cut(strings.TrimSpace(value), " ")
-		if *dst, err = strconv.ParseFloat(value, 64); err != nil {
-			return s, fmt.Errorf("probe: metric %s: %w", name, err)
-		}
-	}
-	return s, sc.Err()
+	})
+	return s, err
 }

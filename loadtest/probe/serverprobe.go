@@ -68,41 +68,41 @@ var errNoProcessMetrics = errors.New("probe: no process_cpu_seconds_total / proc
 // parseProcessMetrics reads the two unlabelled process gauges from Prometheus text format.
 func parseProcessMetrics(r io.Reader) (ProcessSample, error) {
 	var s ProcessSample
-	found := 0
+	seen, err := readMetrics(r, map[string]*float64{
+		"process_cpu_seconds_total":     &s.CPUSeconds,
+		"process_resident_memory_bytes": &s.RSSBytes,
+		"go_memstats_mallocs_total":     &s.Mallocs,
+	})
+	if err != nil {
+		return s, err
+	}
+	s.HasMallocs = seen["go_memstats_mallocs_total"]
+	if !seen["process_cpu_seconds_total"] || !seen["process_resident_memory_bytes"] {
+		return s, errNoProcessMetrics
+	}
+	return s, nil
+}
+
+// readMetrics sets each wanted unlabelled metric found in Prometheus text format, and says
+// which it found.
+func readMetrics(r io.Reader, want map[string]*float64) (map[string]bool, error) {
+	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		var dst *float64
-		switch name {
-		case "process_cpu_seconds_total":
-			dst = &s.CPUSeconds
-		case "process_resident_memory_bytes":
-			dst = &s.RSSBytes
-		case "go_memstats_mallocs_total":
-			dst, s.HasMallocs = &s.Mallocs, true
-			found-- // optional
-		default:
+		dst := want[name]
+		if !ok || dst == nil {
 			continue
 		}
 		value, _, _ = strings.Cut(strings.TrimSpace(value), " ") // drop an optional timestamp
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return s, fmt.Errorf("probe: metric %s: %w", name, err)
+			return seen, fmt.Errorf("probe: metric %s: %w", name, err)
 		}
-		*dst = v
-		found++
+		*dst, seen[name] = v, true
 	}
-	if err := sc.Err(); err != nil {
-		return s, err
-	}
-	if found < 2 {
-		return s, errNoProcessMetrics
-	}
-	return s, nil
+	return seen, sc.Err()
 }
 
 // ProcProbe reads /proc/PID/stat and /proc/PID/status (Linux): for a server without /metrics,
