@@ -8,11 +8,11 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/server"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 // adminStats reads the node's admin statistics with a minted admin token.
-func adminStats(t *testing.T, n *server.Node) signaling.AdminStats {
+func adminStats(t *testing.T, n *server.Node) serverapi.AdminStats {
 	t.Helper()
 	tok, err := auth.Mint(n.DevKey, n.DevSecret, auth.MintOptions{Identity: "ops", Grant: auth.Grant{RoomAdmin: true, RoomList: true}})
 	if err != nil {
@@ -28,7 +28,7 @@ func adminStats(t *testing.T, n *server.Node) signaling.AdminStats {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st signaling.AdminStats
+	var st serverapi.AdminStats
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 // TestAdminStats: /api/admin/stats needs roomList or roomAdmin, shows a room admin only its room
@@ -32,7 +32,7 @@ func TestAdminStats(t *testing.T) {
 	if code := apiCall(t, "GET", url, token(t, "stats-a", "alice2", nil), nil); code != http.StatusForbidden {
 		t.Errorf("join token: HTTP %d, want 403", code)
 	}
-	var own signaling.AdminStats
+	var own serverapi.AdminStats
 	if code := apiCall(t, "GET", url, admin("stats-b", false), &own); code != http.StatusOK {
 		t.Fatalf("room admin: HTTP %d", code)
 	}
@@ -41,9 +41,9 @@ func TestAdminStats(t *testing.T) {
 	}
 
 	tok := admin("", false)
-	var st signaling.AdminStats
+	var st serverapi.AdminStats
 	eventually(t, 20*time.Second, "bob's subscriptions with a bitrate", func() bool {
-		st = signaling.AdminStats{}
+		st = serverapi.AdminStats{}
 		if apiCall(t, "GET", url, tok, &st) != http.StatusOK || len(st.Rooms) != 2 {
 			return false
 		}
@@ -61,7 +61,7 @@ func TestAdminStats(t *testing.T) {
 		return false
 	})
 	time.Sleep(time.Second) // a second interval for the server-wide rates
-	st = signaling.AdminStats{}
+	st = serverapi.AdminStats{}
 	apiCall(t, "GET", url, tok, &st)
 	r := st.Rooms[0]
 	if r.Name != "stats-a" || len(r.Participants) != 2 {

@@ -20,8 +20,8 @@ import (
 	"github.com/podium-sfu/podium/cluster/relay"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
+	"github.com/podium-sfu/podium/serverapi"
 	"github.com/podium-sfu/podium/sfu"
-	"github.com/podium-sfu/podium/signaling"
 )
 
 // Cluster joins this node to others over NATS (docs/cluster.md). The zero value is a lone
@@ -108,7 +108,7 @@ func (n *Node) startCluster(reg prometheus.Registerer) error {
 	)
 	n.cluster = c
 	n.rooms.SetCluster(clusterRooms{c})
-	n.signal.SetCluster(clusterAPI{n: n, c: c})
+	n.api.SetCluster(clusterAPI{n: n, c: c})
 	logger.Info("joined the cluster", "node", id, "embedded_nats", c.nats != nil)
 	return nil
 }
@@ -214,7 +214,7 @@ func (n *Node) ClusterRoute() string {
 	return "nats://" + n.cluster.nats.ClusterAddr().String()
 }
 
-// clusterAPI lets the server API of any node answer for the cluster (signaling.Cluster).
+// clusterAPI lets the server API of any node answer for the cluster (serverapi.Cluster).
 type clusterAPI struct {
 	n *Node
 	c *clusterNode
@@ -260,10 +260,10 @@ func (n *Node) answerAdminCall(call cluster.Call) cluster.CallReply {
 		return cluster.CallReply{Error: errNotHere}
 	}
 	switch call.Op {
-	case signaling.OpKick:
+	case serverapi.OpKick:
 		p.Close(protocol.LeaveKicked)
-	case signaling.OpMute:
-		var args signaling.MuteArgs
+	case serverapi.OpMute:
+		var args serverapi.MuteArgs
 		if err := json.Unmarshal(call.Args, &args); err != nil {
 			return cluster.CallReply{Error: "bad mute: " + err.Error()}
 		}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/room"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 // TestDirectWritePath: Podium encrypts and sends subscribers' media itself. Bob decodes alice's
@@ -34,8 +34,8 @@ func TestDirectWritePath(t *testing.T) {
 			return got["video"].keyframes > 0 && got["video"].width == 640 && got["audio"].packets > 50
 		})
 		url, tok := n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true})
-		participant := func(identity string) (p signaling.AdminParticipant) {
-			var st signaling.AdminStats
+		participant := func(identity string) (p serverapi.AdminParticipant) {
+			var st serverapi.AdminStats
 			apiCall(t, "GET", url, tok, &st)
 			for _, r := range st.Rooms {
 				for _, q := range r.Participants {
@@ -46,7 +46,7 @@ func TestDirectWritePath(t *testing.T) {
 			}
 			return p
 		}
-		var subs []signaling.AdminSubscription
+		var subs []serverapi.AdminSubscription
 		var estimate *int
 		eventually(t, 10*time.Second, "a round-trip time from bob's receiver reports", func() bool {
 			bob := participant("bob")
@@ -73,7 +73,7 @@ func TestDirectWritePath(t *testing.T) {
 		}
 		// The read path takes a layer over once pion has read its first packets: count what
 		// arrives from here on.
-		before := map[string]signaling.AdminTrack{}
+		before := map[string]serverapi.AdminTrack{}
 		for _, tr := range participant("alice").Tracks {
 			before[tr.Sid] = tr
 		}

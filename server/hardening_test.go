@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/podium-sfu/podium/auth"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 // TestStartRefusesShortSecret: keys passed in code are held to --keys's rule (issue 15,
@@ -64,7 +64,7 @@ func TestDevTokenOnlyForLoopbackSameOrigin(t *testing.T) {
 				req.Header.Set("Origin", tc.origin)
 			}
 			rec := httptest.NewRecorder()
-			tc.node.signal.Handler().ServeHTTP(rec, req)
+			tc.node.api.Handler().ServeHTTP(rec, req)
 			if rec.Code != tc.want {
 				t.Fatalf("GET /api/dev/token?admin=1 = %d %s, want %d", rec.Code, rec.Body, tc.want)
 			}
@@ -126,7 +126,7 @@ func TestAppOrigin(t *testing.T) {
 		{"ws://media.example.com?x=1", ""},
 		{"ws://media.example.com:port", ""},
 	} {
-		got, err := signaling.AppOrigin(tc.in)
+		got, err := serverapi.AppOrigin(tc.in)
 		if got != tc.want || (tc.want == "") != (err != nil) {
 			t.Errorf("AppOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}

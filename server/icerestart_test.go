@@ -9,14 +9,14 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 // directCounts sums what Podium's own media path carried for one participant: the packets of
 // its tracks it decrypted (read path) and those of its subscriptions it encrypted (write path).
 func directCounts(t *testing.T, n *Node, identity string) (read, written uint64) {
 	t.Helper()
-	var st signaling.AdminStats
+	var st serverapi.AdminStats
 	apiCall(t, "GET", n.HTTPURL()+"/api/admin/stats", apiToken(t, auth.Grant{RoomAdmin: true, RoomList: true}), &st)
 	for _, r := range st.Rooms {
 		for _, p := range r.Participants {

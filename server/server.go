@@ -21,6 +21,7 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server/connlimit"
+	"github.com/podium-sfu/podium/serverapi"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/signaling"
 	"github.com/podium-sfu/podium/turnserver"
@@ -117,6 +118,7 @@ type Node struct {
 	engine   *sfu.Engine
 	rooms    *room.Manager
 	signal   *signaling.Server
+	api      *serverapi.API
 	http     *http.Server
 	listener net.Listener
 	conns    *connlimit.Listener
@@ -175,11 +177,11 @@ func (cfg Config) check() ([]string, error) {
 	return appOrigins(cfg.AllowedAppURLs)
 }
 
-// appOrigins normalises the app's allowed URLs (signaling.AppOrigin).
+// appOrigins normalises the app's allowed URLs (serverapi.AppOrigin).
 func appOrigins(raw []string) ([]string, error) {
 	out := make([]string, 0, len(raw))
 	for _, r := range raw {
-		o, err := signaling.AppOrigin(r)
+		o, err := serverapi.AppOrigin(r)
 		if err != nil {
 			return nil, fmt.Errorf("allowed app URL %w", err)
 		}
@@ -247,8 +249,11 @@ func Start(cfg Config) (*Node, error) {
 	rc.Redirect = n.redirect // a draining cluster node's participants rejoin elsewhere
 	n.rooms = room.NewManager(rc, n.engine)
 	n.signal = signaling.NewServer(signaling.Config{
-		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(), Logger: cfg.Logger.With("component", "signaling"), Registry: reg,
-		ResumeWindow: cfg.ResumeWindow,
+		Keys: keys, Logger: cfg.Logger.With("component", "signaling"), Registry: reg, ResumeWindow: cfg.ResumeWindow,
+	}, n.rooms)
+	n.api = serverapi.New(serverapi.Config{
+		Keys: keys, DevMode: dev, DevAllowRemote: cfg.DevAllowRemote, AppURLs: appURLs, Web: web.FS(),
+		RTC: n.signal.Handler(), Logger: cfg.Logger.With("component", "api"), Registry: reg,
 	}, n.rooms)
 	if err := n.listen(reg); err != nil {
 		n.closeTURN()
@@ -282,7 +287,7 @@ func (n *Node) listen(reg *prometheus.Registry) error {
 		Rejected: rejectLogger(cfg.Logger)})
 	n.listener = n.conns
 	n.http = &http.Server{
-		Handler:           n.signal.Handler(),
+		Handler:           n.api.Handler(),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
 		WriteTimeout:      lim.WriteTimeout,

@@ -1,12 +1,13 @@
-// Package signaling is Podium's wire: WebSocket sessions speaking the JSON protocol, access-token
-// checks and the HTTP API. It drives rooms through package room and never touches RTP.
+// Package signaling is Podium's wire: WebSocket sessions speaking the JSON protocol (GET /rtc),
+// their access-token checks, the dispatch of their messages to rooms and resume across sockets.
+// It drives rooms through package room and never touches RTP; the node's other HTTP routes are
+// package serverapi's.
 package signaling
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,36 +26,23 @@ import (
 // Config configures the signalling server.
 type Config struct {
 	// Keys are the API keys and secrets that sign access tokens.
-	Keys auth.KeyProvider
-	// DevMode enables /api/dev/token, which mints tokens with the first key for a page of this
-	// server's own origin on this machine (a loopback client naming a loopback host).
-	DevMode bool
-	// DevAllowRemote serves dev tokens to other machines too (still same-origin only): anyone
-	// who can reach the server then gets any token, admin included.
-	DevAllowRemote bool
-	// AppURLs are the signalling origins (ws://host:port, as AppOrigin returns them) the browser
-	// app may connect to besides its own; GET /api/app-config tells it.
-	AppURLs []string
-	// Web is served at / (the browser app); nil serves nothing there.
-	Web    fs.FS
+	Keys   auth.KeyProvider
 	Logger *slog.Logger
-	// Registry receives the server's metrics; nil makes a private one.
+	// Registry receives the sessions' metrics; nil makes a private one.
 	Registry *prometheus.Registry
 	// ResumeWindow is how long a participant whose client can resume outlives its WebSocket
 	// (default DefaultResumeWindow).
 	ResumeWindow time.Duration
 }
 
-// Server is the HTTP side of Podium.
+// Server is the WebSocket side of Podium: one session per connected client.
 type Server struct {
 	cfg      Config
 	rooms    *room.Manager
-	cluster  Cluster // nil on a lone node
 	linksMu  sync.Mutex
 	links    map[string]*link // by resume token
 	verifier *auth.Verifier
 	upgrader websocket.Upgrader
-	mux      *http.ServeMux
 	metrics  *metrics
 
 	mu       sync.Mutex
@@ -62,7 +50,7 @@ type Server struct {
 	closed   bool
 }
 
-// NewServer builds the handler tree over a room manager.
+// NewServer builds the signalling server over a room manager.
 func NewServer(cfg Config, rooms *room.Manager) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -70,7 +58,7 @@ func NewServer(cfg Config, rooms *room.Manager) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{
+	return &Server{
 		cfg: cfg, rooms: rooms, links: map[string]*link{},
 		// Leeway absorbs clock skew between Podium and the app servers that mint tokens.
 		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: 30 * time.Second},
@@ -79,15 +67,12 @@ func NewServer(cfg Config, rooms *room.Manager) *Server {
 			// Apps embed the SDK on their own origins: the token is the authority, not Origin.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		mux: http.NewServeMux(),
+		metrics: newMetrics(cfg.Registry),
 	}
-	s.metrics = newMetrics(cfg.Registry, rooms)
-	s.routes()
-	return s
 }
 
-// Handler is the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves GET /rtc: a client's WebSocket, for the length of its session.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.handleRTC) }
 
 // Shutdown tells every participant the server is going away and waits for the sessions to end.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -239,10 +224,4 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(protocol.Error{Code: code, Message: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/server"
-	"github.com/podium-sfu/podium/signaling"
+	"github.com/podium-sfu/podium/serverapi"
 )
 
 func versionString() string { return "podium " + server.Version }
@@ -257,7 +257,7 @@ func (f *serveFlags) options() (*serveOptions, error) {
 		o.cfg.NodeIPs = append(o.cfg.NodeIPs, ip)
 	}
 	for u := range listItems(f.appURLs) {
-		if _, err := signaling.AppOrigin(u); err != nil {
+		if _, err := serverapi.AppOrigin(u); err != nil {
 			return nil, fmt.Errorf("--allowed-app-urls: %w", err)
 		}
 		o.cfg.AllowedAppURLs = append(o.cfg.AllowedAppURLs, u)

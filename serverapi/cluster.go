@@ -1,4 +1,4 @@
-package signaling
+package serverapi
 
 import (
 	"encoding/json"
@@ -35,10 +35,10 @@ type MuteArgs struct {
 }
 
 // SetCluster makes the server API answer for every node of a cluster.
-func (s *Server) SetCluster(c Cluster) { s.cluster = c }
+func (s *API) SetCluster(c Cluster) { s.cluster = c }
 
 // remoteRooms is the rooms only other nodes hold, as RoomInfos.
-func (s *Server) remoteRooms() []protocol.RoomInfo {
+func (s *API) remoteRooms() []protocol.RoomInfo {
 	if s.cluster == nil {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (s *Server) remoteRooms() []protocol.RoomInfo {
 }
 
 // forwarded acts on a participant of another node, and reports whether it did.
-func (s *Server) forwarded(w http.ResponseWriter, r *http.Request, c *auth.Claims, op string, args any) bool {
+func (s *API) forwarded(w http.ResponseWriter, r *http.Request, c *auth.Claims, op string, args any) bool {
 	name, identity := r.PathValue("room"), r.PathValue("identity")
 	if s.cluster == nil || !adminOf(c, name) {
 		return false
@@ -74,7 +74,7 @@ func (s *Server) forwarded(w http.ResponseWriter, r *http.Request, c *auth.Claim
 }
 
 // listNodes answers GET /api/nodes: the cluster's live nodes and their load.
-func (s *Server) listNodes(w http.ResponseWriter, _ *http.Request, c *auth.Claims) {
+func (s *API) listNodes(w http.ResponseWriter, _ *http.Request, c *auth.Claims) {
 	if !c.Grant.RoomList {
 		forbidden(w, "roomList")
 		return
@@ -87,7 +87,7 @@ func (s *Server) listNodes(w http.ResponseWriter, _ *http.Request, c *auth.Claim
 }
 
 // remoteParticipants answers for a room only other nodes hold (nil: none does).
-func (s *Server) remoteParticipants(name string) []protocol.ParticipantInfo {
+func (s *API) remoteParticipants(name string) []protocol.ParticipantInfo {
 	if s.cluster == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package signaling
+package serverapi
 
 import (
 	"cmp"
@@ -18,7 +18,7 @@ import (
 
 // The admin dashboard's data: GET /api/admin/stats returns every room the token may see, its
 // participants, their tracks and what the server forwards to each of them, with rates computed
-// between two calls, and the server's own CPU, memory and packet rates. /admin serves the page.
+// between two calls, and the server's own CPU, memory and packet rates. GET /admin serves the page.
 
 // statsQueueTimeout bounds how long one participant's control queue may keep a stats call.
 const statsQueueTimeout = 200 * time.Millisecond
@@ -133,7 +133,7 @@ type AdminSubscription struct {
 }
 
 // adminStatsRoute is GET /api/admin/stats, with the rate book its rates are computed from.
-func (s *Server) adminStatsRoute() func(http.ResponseWriter, *http.Request, *auth.Claims) {
+func (s *API) adminStatsRoute() func(http.ResponseWriter, *http.Request, *auth.Claims) {
 	rates := newRateBook()
 	started := time.Now()
 	return func(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
@@ -141,15 +141,7 @@ func (s *Server) adminStatsRoute() func(http.ResponseWriter, *http.Request, *aut
 	}
 }
 
-func (s *Server) adminRoutes() {
-	if s.cfg.Web != nil {
-		s.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
-			http.ServeFileFS(w, r, s.cfg.Web, "admin.html")
-		})
-	}
-}
-
-func (s *Server) adminStats(w http.ResponseWriter, c *auth.Claims, rates *rateBook, started time.Time) {
+func (s *API) adminStats(w http.ResponseWriter, c *auth.Claims, rates *rateBook, started time.Time) {
 	if !c.Grant.RoomList && !c.Grant.RoomAdmin {
 		forbidden(w, "roomAdmin or roomList")
 		return
@@ -239,7 +231,7 @@ func adminParticipant(ps stats.Participant, rates *rateBook, now time.Time) Admi
 	return ap
 }
 
-func serverStats(s *Server, rates *rateBook, now, started time.Time, in, fwd counter) *ServerStats {
+func serverStats(s *API, rates *rateBook, now, started time.Time, in, fwd counter) *ServerStats {
 	ss := &ServerStats{
 		UptimeSeconds: now.Sub(started).Seconds(), NumCPU: runtime.NumCPU(),
 		Goroutines: runtime.NumGoroutine(), Rooms: len(s.rooms.Rooms()), Participants: s.rooms.ParticipantCount(),

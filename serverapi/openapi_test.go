@@ -1,4 +1,4 @@
-package signaling
+package serverapi
 
 import (
 	"net/http"
@@ -45,7 +45,9 @@ func openAPIOperations(t *testing.T) []string {
 // every operation it describes is served (answered, not 404 or 405 from the router).
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	ops := openAPIOperations(t)
-	s := NewServer(Config{Keys: auth.KeyProvider{"k": strings.Repeat("s", 32)}, DevMode: true,
+	// GET /rtc is package signaling's; a stand-in answers for it here.
+	rtc := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	s := New(Config{Keys: auth.KeyProvider{"k": strings.Repeat("s", 32)}, DevMode: true, RTC: rtc,
 		Web: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}}, room.NewManager(room.Config{}, nil))
 	var routes []string
 	for _, r := range s.apiRoutes() {

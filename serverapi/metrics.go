@@ -1,15 +1,46 @@
-package signaling
+package serverapi
 
 import (
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room"
 	"github.com/podium-sfu/podium/room/stats"
 )
+
+// registerMetrics registers the node's metrics: the media plane's totals, the rooms' drops and
+// sizes, the process. The WebSocket sessions' own are package signaling's.
+func registerMetrics(reg *prometheus.Registry, rooms *room.Manager) {
+	drops := func(get func(room.Drops) uint64) func() float64 {
+		return func() float64 { return float64(get(rooms.Drops())) }
+	}
+	reg.MustRegister(newMediaCollector(rooms),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_requests_dropped_total",
+			Help: "Client requests refused because too many waited on a participant's control queue."},
+			drops(func(d room.Drops) uint64 { return d.Requests })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_data_dropped_total",
+			Help: "Data messages over their sender's rate or byte budget.", ConstLabels: prometheus.Labels{"reason": "sender_rate"}},
+			drops(func(d room.Drops) uint64 { return d.DataRate })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_data_dropped_total",
+			Help: "Data messages over their sender's rate or byte budget.", ConstLabels: prometheus.Labels{"reason": "receiver_budget"}},
+			drops(func(d room.Drops) uint64 { return d.DataLossy })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_slow_consumers_total",
+			Help: "Participants closed because they did not read their reliable data."},
+			drops(func(d room.Drops) uint64 { return d.SlowConsumers })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_rooms", Help: "Rooms on this node."},
+			func() float64 { return float64(len(rooms.Rooms())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_participants", Help: "Participants on this node."},
+			func() float64 { return float64(rooms.ParticipantCount()) }),
+	)
+	// Process metrics (CPU seconds, RSS) are what `podium load` reads; a caller may have
+	// registered them already on a shared registry.
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	_ = reg.Register(collectors.NewGoCollector())
+}
 
 // mediaCollector exports the media plane's totals at scrape time (room.Manager.Totals, package room/stats): no
 // counter is touched per packet for metrics. Labels are bounded: kinds and nothing per
