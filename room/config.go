@@ -71,11 +71,3 @@ func (c *Config) defaults() {
 		c.ICEServers = []protocol.ICEServer{}
 	}
 }
-
-// Sink delivers messages to one participant's client. Send must not block (the signalling
-// session queues); Close ends the session after what was sent is flushed; Done is closed then.
-type Sink interface {
-	Send(protocol.Message)
-	Close()
-	Done() <-chan struct{}
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant"
 	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/clock"
@@ -178,15 +179,14 @@ type testRoom struct {
 
 func newTestRoom(t *testing.T) *testRoom {
 	cfg := Config{}
-	cfg.defaults()
 	tr := &testRoom{peers: map[*Participant]*fakePeer{}}
-	m := &Manager{cfg: cfg, engine: &sfu.Engine{}, rooms: map[string]*Room{}}
-	m.newPeer = func(p *Participant) (Peer, error) {
+	m := NewManager(cfg, &sfu.Engine{})
+	m.env.NewPeer = func(p *Participant) (participant.Peer, error) {
 		f := &fakePeer{tracks: map[*sfu.DownTrack]string{}}
 		tr.peers[p] = f // join runs on the test's goroutine
 		return f, nil
 	}
-	r := &Room{manager: m, name: "test", sid: newSid("RM_"), createdAt: time.Now(), maxParts: 10,
+	r := &Room{manager: m, name: "test", sid: protocol.NewSid("RM_"), createdAt: time.Now(), maxParts: 10,
 		emptyTTL: time.Hour, participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
 		clock: clock.New(time.Hour)}
 	r.emptyTimer = time.AfterFunc(time.Hour, func() {})
@@ -211,7 +211,7 @@ func (tr *testRoom) join(t *testing.T, identity string, perms protocol.Permissio
 		t.Fatal(err)
 	}
 	m := member{Participant: p, peer: tr.peers[p], sink: sink}
-	m.answer(t)
+	m.settle(t)
 	sink.take()
 	return m
 }
@@ -225,76 +225,39 @@ var (
 func (m member) flush(t *testing.T) {
 	t.Helper()
 	ran := make(chan struct{})
-	if !m.q.push(func() { close(ran) }) {
-		t.Fatal("the control queue is closed")
-	}
+	m.Submit(Request{Run: func(Control) error { close(ran); return nil }})
 	<-ran
 }
 
-// hold stops m's control queue until the returned function is called: what is queued meanwhile
-// runs together, as it would behind a busy queue.
-func (m member) hold(t *testing.T) (release func()) {
-	t.Helper()
-	gate := make(chan struct{})
-	if !m.q.push(func() { <-gate }) {
-		t.Fatal("the control queue is closed")
-	}
-	return func() { close(gate); m.flush(t) }
-}
-
-// answer answers the subscriber offer in flight and waits until it is applied.
-func (m member) answer(t *testing.T) {
-	t.Helper()
-	m.flush(t)
-	if !m.offerInFlightNow(t) {
-		t.Fatal("no subscriber offer to answer")
-	}
-	m.do("a", func(c Control) error {
-		return c.Answer(&protocol.Answer{ID: "a", Target: protocol.TargetSubscriber, SDP: "answer"})
-	})
-	m.flush(t)
-}
-
-// do submits a client request as signalling does; a refusal is recorded by the sink.
-func (m member) do(id string, run func(Control) error) { m.submit(id, false, run) }
-
-// submit is do, for a publisher offer when publisherOffer.
-func (m member) submit(id string, publisherOffer bool, run func(Control) error) {
-	m.Submit(Request{Run: run, PublisherOffer: publisherOffer, Failed: func(err error) { m.sink.refuse(id, err) }})
-}
-
-// settle answers subscriber offers until none is in flight.
+// settle answers subscriber offers until none waits for its answer.
 func (m member) settle(t *testing.T) {
 	t.Helper()
-	for m.offerInFlightNow(t) {
-		m.answer(t)
+	for {
+		m.flush(t)
+		waiting := false
+		m.Submit(Request{Run: func(c Control) error {
+			if waiting = len(m.peer.offers) > len(m.peer.answers); waiting {
+				return c.Answer(&protocol.Answer{ID: "a", Target: protocol.TargetSubscriber, SDP: "answer"})
+			}
+			return nil
+		}})
+		m.flush(t)
+		if !waiting {
+			return
+		}
 	}
 }
 
-func (m member) offerInFlightNow(t *testing.T) bool {
-	t.Helper()
-	res := make(chan bool, 1)
-	m.q.push(func() { res <- m.offerInFlight })
-	return <-res
-}
-
-// publish makes a track of kind that carries media (its receiver is made, as onTrack does when
-// media arrives) and tells the room.
-func (m member) publish(t *testing.T, cid, kind string) *PublishedTrack {
+// publish makes a track of kind that carries media (a receiver without a connection) and tells
+// the room.
+func (m member) publish(t *testing.T, kind string, layers []protocol.Layer) *PublishedTrack {
 	t.Helper()
 	codec, k := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000}}, webrtc.RTPCodecTypeAudio
 	if kind == protocol.KindVideo {
 		codec, k = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}}, webrtc.RTPCodecTypeVideo
 	}
-	tr := &PublishedTrack{sid: newSid("TR_"), cid: cid, owner: m.Participant,
-		info:     protocol.TrackInfo{Kind: kind, Source: protocol.SourceMicrophone},
-		receiver: sfu.NewReceiver(sfu.ReceiverParams{Codec: codec, Kind: k})}
-	tr.info.Sid = tr.sid
-	m.mu.Lock()
-	m.tracks = append(m.tracks, tr)
-	m.mu.Unlock()
-	m.room.trackChanged(m.Participant, &protocol.TrackPublished{ParticipantSid: m.sid, Track: tr.info})
-	return tr
+	info := protocol.TrackInfo{Kind: kind, Source: protocol.SourceMicrophone, Layers: layers}
+	return m.PublishReceiver(info, sfu.NewReceiver(sfu.ReceiverParams{Codec: codec, Kind: k}))
 }
 
 // messagesOf returns the messages of type T among msgs.
@@ -305,14 +268,5 @@ func messagesOf[T protocol.Message](msgs []protocol.Message) []T {
 			out = append(out, x)
 		}
 	}
-	return out
-}
-
-func sids(tracks ...*PublishedTrack) []string {
-	out := make([]string, 0, len(tracks))
-	for _, t := range tracks {
-		out = append(out, t.sid)
-	}
-	slices.Sort(out)
 	return out
 }

@@ -1,10 +1,6 @@
 package room
 
-import (
-	"sync/atomic"
-
-	"github.com/podium-sfu/podium/room/limits"
-)
+import "github.com/podium-sfu/podium/room/limits"
 
 // Limits bound what one participant can make the server hold or do (package limits).
 type Limits = limits.Limits
@@ -20,13 +16,9 @@ type Drops struct {
 	SlowConsumers uint64 // participants closed because they did not read their reliable data
 }
 
-type dropCounters struct {
-	requests, dataRate, dataLossy, slowConsumers atomic.Uint64
-}
-
 // Drops returns the counts so far.
 func (m *Manager) Drops() Drops {
-	d := &m.drops
-	return Drops{Requests: d.requests.Load(), DataRate: d.dataRate.Load(),
-		DataLossy: d.dataLossy.Load(), SlowConsumers: d.slowConsumers.Load()}
+	d := &m.env.Drops
+	return Drops{Requests: d.Requests.Load(), DataRate: d.DataRate.Load(),
+		DataLossy: d.DataLossy.Load(), SlowConsumers: d.SlowConsumers.Load()}
 }

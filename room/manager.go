@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -20,15 +21,9 @@ type RoomOptions struct {
 
 // Manager is the directory of the rooms on this node.
 type Manager struct {
-	cfg    Config
-	engine *sfu.Engine
-	drops  dropCounters
-	// retired keeps the counts of ended tracks and subscriptions (Totals)
-	retired retiredCounters
-	// newPeer makes a participant's connections (on engine; tests make fakes).
-	newPeer func(*Participant) (Peer, error)
-	cluster Cluster // nil on a lone node
-	wants   wants   // what this node asks of the others' tracks
+	cfg Config
+	// env is what every participant of the node shares, the cluster and the counters with it
+	env *participant.Env
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -38,7 +33,18 @@ type Manager struct {
 // NewManager makes an empty directory that creates peer connections with engine.
 func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 	cfg.defaults()
-	return &Manager{cfg: cfg, engine: engine, newPeer: newPeer, rooms: map[string]*Room{}}
+	env := &participant.Env{
+		Limits: cfg.Limits, MaxTracks: cfg.MaxTracksPerParticipant, BandwidthEstimation: cfg.BandwidthEstimation,
+		AllowRemoteUnmute: cfg.AllowRemoteUnmute, ServerVersion: cfg.ServerVersion, ICEServers: cfg.iceServers,
+		Redirect: cfg.Redirect, OnEvent: cfg.OnEvent, Engine: engine, Logger: cfg.Logger, NewPeer: participant.NewPeer,
+	}
+	return &Manager{cfg: cfg, env: env, rooms: map[string]*Room{}}
+}
+
+func (m *Manager) emit(e Event) {
+	if m.cfg.OnEvent != nil {
+		m.cfg.OnEvent(e)
+	}
 }
 
 // CreateRoom creates a room, or returns the existing one with that name.
@@ -132,8 +138,8 @@ func (m *Manager) removeRoom(r *Room) {
 		delete(m.rooms, r.name)
 	}
 	m.mu.Unlock()
-	if m.cluster != nil {
-		m.cluster.Announce(r.name, "", 0, nil) // the room's clock has stopped: say it here
+	if m.env.Cluster != nil {
+		m.env.Cluster.Announce(r.name, "", 0, nil) // the room's clock has stopped: say it here
 	}
 	m.cfg.Logger.Info("room closed", "room", r.name)
 }
@@ -164,7 +170,7 @@ func (m *Manager) ParticipantCount() int {
 	for _, r := range m.roomList() {
 		r.mu.Lock()
 		for _, p := range r.participants {
-			if p.remote == nil && !p.perms.Hidden {
+			if !p.IsRemote() && !p.Hidden() {
 				n++ // another node's participants are counted there
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant"
 	"github.com/podium-sfu/podium/sfu/clock"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
@@ -46,15 +47,17 @@ type Room struct {
 // subscriber's layers are chosen again (layers start and stop at the publishers, bandwidth
 // estimates move). A speaker change reallocates at once. Every reportEvery-th, subscribers get
 // sender reports: once a second, like browsers send them.
+// Every qualityEvery-th, connection quality is computed again.
 const (
-	speakerInterval = 100 * time.Millisecond
+	speakerInterval = participant.TickInterval
 	allocateEvery   = 2
 	reportEvery     = 10
+	qualityEvery    = 20
 )
 
 func newRoom(m *Manager, o RoomOptions) *Room {
 	r := &Room{
-		manager: m, name: o.Name, sid: newSid("RM_"), createdAt: time.Now(),
+		manager: m, name: o.Name, sid: protocol.NewSid("RM_"), createdAt: time.Now(),
 		maxParts: o.MaxParticipants, emptyTTL: o.EmptyTimeout, metadata: o.Metadata,
 		participants: map[string]*Participant{}, byIdentity: map[string]*Participant{},
 	}
@@ -65,63 +68,29 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 	return r
 }
 
-// Work a tick asks of each participant, merged while a job waits on its control queue.
-const (
-	tickAllocate = 1 << iota
-	tickQuality
-	tickReports
-)
-
 func (r *Room) tick(now time.Time) {
 	r.ticks++
 	changed := r.detectSpeakers(now)
 	work := uint32(0)
 	if changed || r.ticks%allocateEvery == 0 {
-		work |= tickAllocate
+		work |= participant.TickAllocate
 	}
 	if r.ticks%qualityEvery == 0 {
-		work |= tickQuality
+		work |= participant.TickQuality
 	}
 	if r.ticks%reportEvery == 0 {
-		work |= tickReports
+		work |= participant.TickReports
 	}
 	for _, p := range r.others(nil) {
-		if p.remote != nil {
-			p.q.pushOnce(&p.tickWaiting, p.remoteWants)
-			continue
-		}
-		p.queueTick(now, work)
+		p.Tick(now, work)
 	}
 	r.announceToCluster()
-}
-
-// queueTick runs the room's periodic work for p on its control queue: one job per tick while
-// p keeps up, one job for all the ticks it missed when it does not (each push wakes its
-// control goroutine; a busy one must not pile them up).
-func (p *Participant) queueTick(now time.Time, work uint32) {
-	p.tickWork.Or(work)
-	p.tickNow.Store(now.UnixNano())
-	p.q.pushOnce(&p.tickWaiting, func() {
-		work := p.tickWork.Swap(0)
-		now := time.Unix(0, p.tickNow.Load())
-		if work&tickAllocate != 0 {
-			p.allocateAll()
-		}
-		p.dynacast()
-		p.probe(now)
-		if work&tickQuality != 0 {
-			p.updateQuality()
-		}
-		if work&tickReports != 0 {
-			p.peer.SendReports(now)
-		}
-	})
 }
 
 // layersChanged tells the others that a track's layers changed, so they choose again.
 func (r *Room) layersChanged(from *Participant) {
 	for _, o := range r.others(from) {
-		o.enqueueAllocate()
+		o.Allocate()
 	}
 }
 
@@ -138,7 +107,7 @@ func (r *Room) Info() protocol.RoomInfo {
 func (r *Room) infoLocked() protocol.RoomInfo {
 	n := 0
 	for _, p := range r.participants {
-		if !p.perms.Hidden {
+		if !p.Hidden() {
 			n++
 		}
 	}
@@ -155,7 +124,7 @@ func (r *Room) Participants(withHidden bool) []protocol.ParticipantInfo {
 	r.mu.Unlock()
 	out := make([]protocol.ParticipantInfo, 0, len(list))
 	for _, p := range list {
-		if withHidden || !p.perms.Hidden {
+		if withHidden || !p.Hidden() {
 			out = append(out, p.Info())
 		}
 	}
@@ -174,7 +143,7 @@ func (r *Room) sortedLocked() []*Participant {
 	for _, p := range r.participants {
 		list = append(list, p)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].joinedAt.Before(list[j].joinedAt) })
+	sort.Slice(list, func(i, j int) bool { return list[i].JoinedAt().Before(list[j].JoinedAt()) })
 	return list
 }
 
@@ -195,49 +164,49 @@ func (r *Room) join(jp JoinParams) (*Participant, error) {
 	if err := validateJoin(jp); err != nil {
 		return nil, err
 	}
-	p, err := newParticipant(r, jp)
+	p, err := participant.New(view{r}, r.manager.env, jp)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	if err := r.admitLocked(p); err != nil {
 		r.mu.Unlock()
-		p.teardown()
+		p.Teardown()
 		return nil, err
 	}
 	// One session per identity: the newest replaces the old one in the same critical section
 	// that admits it, so no interleaving of joins, kicks and leaves leaves two behind.
-	old := r.byIdentity[p.identity]
+	old := r.byIdentity[p.Identity()]
 	var oldLeft departure
 	if old != nil {
 		oldLeft = r.removeLocked(old)
 	}
 	r.emptyTimer.Stop()
 	others := r.sortedLocked()
-	r.participants[p.sid] = p
+	r.participants[p.Sid()] = p
 	r.clusterDirty.Store(true)
-	r.byIdentity[p.identity] = p
+	r.byIdentity[p.Identity()] = p
 	info := r.infoLocked()
 	// joined goes out first, then everyone else hears of p: both under the room lock, so no
 	// participant appears twice or goes missing between the snapshot and the announcement.
-	p.sendJoined(info, others)
+	p.SendJoined(info, others)
 	if old != nil {
 		oldLeft.announce()
 	}
-	if !p.perms.Hidden {
+	if !p.Hidden() {
 		pi := p.Info()
 		for _, o := range others {
-			o.send(&protocol.ParticipantJoined{Participant: pi})
+			o.Send(&protocol.ParticipantJoined{Participant: pi})
 		}
 	}
 	r.mu.Unlock()
 	if old != nil {
 		oldLeft.settle(r)
-		old.requestClose(protocol.LeaveDuplicateIdentity) // it is out of the room already
+		old.RequestClose(protocol.LeaveDuplicateIdentity) // it is out of the room already
 	}
-	p.start()
-	r.manager.cfg.Logger.Info("participant joined", "room", r.name, "participant", p.identity, "sid", p.sid)
-	p.emit(EventParticipantJoined, nil, "")
+	p.Start()
+	r.manager.cfg.Logger.Info("participant joined", "room", r.name, "participant", p.Identity(), "sid", p.Sid())
+	p.Emit(EventParticipantJoined, nil, "")
 	return p, nil
 }
 
@@ -263,16 +232,16 @@ func (r *Room) admitLocked(p *Participant) error {
 	}
 	visible, hidden := 0, 0
 	for _, o := range r.participants {
-		if o.identity == p.identity {
+		if o.Identity() == p.Identity() {
 			continue // about to be replaced
 		}
-		if o.perms.Hidden {
+		if o.Hidden() {
 			hidden++
 		} else {
 			visible++
 		}
 	}
-	if p.perms.Hidden {
+	if p.Hidden() {
 		if limit := r.manager.cfg.Limits.MaxHiddenParticipants; hidden >= limit {
 			return fmt.Errorf("%w: at most %d hidden participants", ErrRoomFull, limit)
 		}
@@ -293,12 +262,12 @@ type departure struct {
 
 // removeLocked takes p out of the room; the caller announces and settles the departure.
 func (r *Room) removeLocked(p *Participant) departure {
-	delete(r.participants, p.sid)
-	r.clusterDirty.Store(p.remote == nil || r.clusterDirty.Load())
-	if r.byIdentity[p.identity] == p {
-		delete(r.byIdentity, p.identity)
+	delete(r.participants, p.Sid())
+	r.clusterDirty.Store(!p.IsRemote() || r.clusterDirty.Load())
+	if r.byIdentity[p.Identity()] == p {
+		delete(r.byIdentity, p.Identity())
 	}
-	d := departure{p: p, others: make([]*Participant, 0, len(r.participants)), tracks: p.publishedTracks()}
+	d := departure{p: p, others: make([]*Participant, 0, len(r.participants)), tracks: p.PublishedTracks()}
 	for _, o := range r.participants {
 		d.others = append(d.others, o)
 	}
@@ -307,22 +276,22 @@ func (r *Room) removeLocked(p *Participant) departure {
 
 // announce tells the others that the participant and its tracks are gone.
 func (d departure) announce() {
-	if d.p.perms.Hidden {
+	if d.p.Hidden() {
 		return
 	}
 	for _, o := range d.others {
 		for _, t := range d.tracks {
-			o.send(&protocol.TrackUnpublished{ParticipantSid: d.p.sid, TrackSid: t.sid})
+			o.Send(&protocol.TrackUnpublished{ParticipantSid: d.p.Sid(), TrackSid: t.Sid()})
 		}
-		o.send(&protocol.ParticipantLeft{Sid: d.p.sid})
+		o.Send(&protocol.ParticipantLeft{Sid: d.p.Sid()})
 	}
 }
 
 // settle makes the others drop their subscriptions to the participant's tracks.
 func (d departure) settle(r *Room) {
-	r.forgetSpeaker(d.p.sid)
+	r.forgetSpeaker(d.p.Sid())
 	for _, o := range d.others {
-		o.enqueueReconcile()
+		o.Reconcile()
 	}
 }
 
@@ -330,7 +299,7 @@ func (d departure) settle(r *Room) {
 // replaced by a newer session of its identity (join announced that).
 func (r *Room) leave(p *Participant) {
 	r.mu.Lock()
-	if r.participants[p.sid] != p {
+	if r.participants[p.Sid()] != p {
 		r.mu.Unlock()
 		return
 	}
@@ -345,14 +314,14 @@ func (r *Room) leave(p *Participant) {
 
 // trackChanged tells every other participant to reconcile its subscriptions.
 func (r *Room) trackChanged(from *Participant, announce protocol.Message) {
-	if from.remote == nil {
+	if !from.IsRemote() {
 		r.clusterDirty.Store(true)
 	}
 	for _, o := range r.others(from) {
-		if announce != nil && !from.perms.Hidden {
-			o.send(announce)
+		if announce != nil && !from.Hidden() {
+			o.Send(announce)
 		}
-		o.enqueueReconcile()
+		o.Reconcile()
 	}
 }
 

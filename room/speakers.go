@@ -6,11 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/alloc"
 	"github.com/podium-sfu/podium/room/stage"
-	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
 
@@ -30,26 +28,6 @@ func (r *Room) speakerState() speakerView {
 	return speakerView{dominant: r.speakers.Dominant(), recent: r.speakers.Recent()}
 }
 
-// microphone returns the receiver of a participant's microphone (or first audio) track.
-func (p *Participant) microphone() *sfu.Receiver {
-	var found *sfu.Receiver
-	for _, t := range p.publishedTracks() {
-		if t.receiver.Kind() != webrtc.RTPCodecTypeAudio {
-			continue
-		}
-		p.mu.Lock()
-		src := t.info.Source
-		p.mu.Unlock()
-		if src == protocol.SourceMicrophone {
-			return t.receiver
-		}
-		if found == nil {
-			found = t.receiver
-		}
-	}
-	return found
-}
-
 // detectSpeakers samples every microphone, runs the detector and tells the room when the
 // dominant speaker or the set of active speakers changes. Runs on the room's ticker only.
 func (r *Room) detectSpeakers(now time.Time) (dominantChanged bool) {
@@ -62,12 +40,12 @@ func (r *Room) detectSpeakers(now time.Time) (dominantChanged bool) {
 	}
 	var samples []speaker.LevelSample
 	for _, p := range r.others(nil) {
-		if p.perms.Hidden {
+		if p.Hidden() {
 			continue
 		}
-		if mic := p.microphone(); mic != nil {
+		if mic := p.Microphone(); mic != nil {
 			loud, n := mic.TakeLevels()
-			samples = append(samples, speaker.LevelSample{ID: p.sid, Loudness: loud, Packets: n})
+			samples = append(samples, speaker.LevelSample{ID: p.Sid(), Loudness: loud, Packets: n})
 		}
 	}
 	return r.updateSpeakers(now, samples)
@@ -101,7 +79,7 @@ func (r *Room) updateSpeakers(now time.Time, samples []speaker.LevelSample) (dom
 			msg.Dominant = &dom
 		}
 		for _, p := range r.others(nil) {
-			p.send(msg)
+			p.Send(msg)
 		}
 	}
 	if changed && dom != "" {
@@ -126,8 +104,8 @@ func (r *Room) warmTop(sid string) bool {
 func (r *Room) stageChanged(dom string) {
 	parts := r.others(nil)
 	for _, p := range parts {
-		if p.sid == dom {
-			p.requestTopKeyframes()
+		if p.Sid() == dom {
+			p.RequestTopKeyframes()
 		}
 	}
 	left := new(atomic.Int32)
@@ -135,32 +113,13 @@ func (r *Room) stageChanged(dom string) {
 	done := func() {
 		if left.Add(-1) == 0 {
 			for _, p := range parts {
-				p.q.push(p.dynacast)
+				p.Dynacast()
 			}
 		}
 	}
 	for _, p := range parts {
-		if !p.q.push(func() { p.allocateAll(); done() }) {
+		if !p.AllocateNow(done) {
 			done() // closed: it will not allocate again
-		}
-	}
-}
-
-// requestTopKeyframes asks for a keyframe of the highest layer arriving of each of p's videos:
-// the layer the subscribers give the dominant speaker.
-func (p *Participant) requestTopKeyframes() {
-	for _, t := range p.publishedTracks() {
-		if t.receiver.Kind() != webrtc.RTPCodecTypeVideo {
-			continue
-		}
-		top := -1
-		for _, l := range t.receiver.Stats().Layers {
-			if l.Active && l.Index > top {
-				top = l.Index
-			}
-		}
-		if top >= 0 {
-			t.receiver.RequestKeyframe(top)
 		}
 	}
 }
@@ -171,4 +130,20 @@ func (r *Room) forgetSpeaker(sid string) {
 	r.speakers.Forget(sid)
 	r.departed = append(r.departed, sid) // the detector is the ticker's: it forgets on its next run
 	r.mu.Unlock()
+}
+
+// neededLayers is the set (bit i = layer i) of layers of t that its publisher should send (see
+// alloc.NeededLayers), from the highest any subscriber would take if all flowed, or all of them
+// when someone watches and its owner is a likely next speaker (see warmChallengers).
+func (r *Room) neededLayers(t *PublishedTrack) uint8 {
+	top := -1
+	for _, o := range r.others(t.Owner()) {
+		if l, ok := o.IdealLayer(t.Sid()); ok && l > top {
+			top = l
+		}
+	}
+	if top >= 0 && r.warmTop(t.Owner().Sid()) {
+		top = alloc.MaxLayers - 1
+	}
+	return alloc.NeededLayers(top)
 }

@@ -44,11 +44,7 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 	simulcast := []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}}
 	var videos []*PublishedTrack
 	for _, m := range []member{a, b} {
-		v := m.publish(t, "cam", protocol.KindVideo)
-		m.mu.Lock()
-		v.info.Layers = simulcast
-		m.mu.Unlock()
-		videos = append(videos, v)
+		videos = append(videos, m.publish(t, protocol.KindVideo, simulcast))
 	}
 	all := []member{a, b, s}
 	settle := func() {
@@ -72,14 +68,14 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 		for i := 1; i <= 10; i++ {
 			now = now.Add(speakerInterval)
 			changed := tr.updateSpeakers(now, []speaker.LevelSample{
-				{ID: who.sid, Loudness: 95, Packets: 5}, {ID: other.sid, Loudness: 0, Packets: 5},
+				{ID: who.Sid(), Loudness: 95, Packets: 5}, {ID: other.Sid(), Loudness: 0, Packets: 5},
 			})
 			if changed {
 				return time.Duration(i) * speakerInterval
 			}
 			settle()
 			msgs := who.sink.take()
-			if got := activeLayers(msgs, videos[0].sid) + activeLayers(msgs, videos[1].sid); got != "" {
+			if got := activeLayers(msgs, videos[0].Sid()) + activeLayers(msgs, videos[1].Sid()); got != "" {
 				t.Fatalf("%s heard %q before it was dominant", who.Identity(), got)
 			}
 		}
@@ -91,17 +87,17 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 		t.Errorf("b became dominant %v after it started, want within 400ms", lag)
 	}
 	settle()
-	if got := activeLayers(a.sink.take(), videos[0].sid); got != "q" {
+	if got := activeLayers(a.sink.take(), videos[0].Sid()); got != "q" {
 		t.Fatalf("with b on stage, a was told to send %q, want its lowest layer alone", got)
 	}
 	b.sink.take()
 
 	lag := speak(a, b)
 	settle()
-	if got := activeLayers(a.sink.take(), videos[0].sid); got != "qhf" {
+	if got := activeLayers(a.sink.take(), videos[0].Sid()); got != "qhf" {
 		t.Fatalf("on the decision for a, a was told to send %q, want all its layers", got)
 	}
-	if got := activeLayers(b.sink.take(), videos[1].sid); got != "qh" {
+	if got := activeLayers(b.sink.take(), videos[1].Sid()); got != "qh" {
 		t.Fatalf("on the decision for a, b (now a recent speaker) was told to send %q, want its two lower layers", got)
 	}
 	if lag > 400*time.Millisecond {
@@ -119,10 +115,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 	a := tr.join(t, "a", publisher)
 	b := tr.join(t, "b", publisher)
 	s := tr.join(t, "s", subscriber)
-	cam := b.publish(t, "cam", protocol.KindVideo)
-	b.mu.Lock()
-	cam.info.Layers = []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}}
-	b.mu.Unlock()
+	cam := b.publish(t, protocol.KindVideo, []protocol.Layer{{RID: "q", Width: 320}, {RID: "h", Width: 640}, {RID: "f", Width: 1280}})
 	all := []member{a, b, s}
 	now := time.Unix(1000, 0)
 	// interval feeds one 100 ms interval and runs what a tick would, and returns the layers b
@@ -131,7 +124,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 		t.Helper()
 		now = now.Add(speakerInterval)
 		changed := tr.updateSpeakers(now, []speaker.LevelSample{
-			{ID: a.sid, Loudness: aLoud, Packets: 5}, {ID: b.sid, Loudness: bLoud, Packets: 5},
+			{ID: a.Sid(), Loudness: aLoud, Packets: 5}, {ID: b.Sid(), Loudness: bLoud, Packets: 5},
 		})
 		for range 2 {
 			for _, m := range all {
@@ -139,11 +132,11 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 				m.flush(t)
 			}
 		}
-		b.q.push(b.dynacast)
+		b.Dynacast()
 		b.flush(t)
-		return activeLayers(b.sink.take(), cam.sid), changed
+		return activeLayers(b.sink.take(), cam.Sid()), changed
 	}
-	for i := 0; tr.detector.Dominant() != a.sid; i++ {
+	for i := 0; tr.detector.Dominant() != a.Sid(); i++ {
 		if i == 10 {
 			t.Fatal("a never became dominant")
 		}
@@ -152,7 +145,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 	for range 5 {
 		interval(95, 0)
 	}
-	if tr.warmTop(b.sid) {
+	if tr.warmTop(b.Sid()) {
 		t.Fatal("b is warm without having spoken")
 	}
 	got, changed := interval(95, 95) // b cuts in: heard at once, not dominant

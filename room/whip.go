@@ -3,94 +3,12 @@ package room
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
 
-	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/room/peer"
-	"github.com/podium-sfu/podium/sfu"
+	"github.com/podium-sfu/podium/room/participant"
 )
 
-// HTTPJoin is a participant negotiated over HTTP, in one exchange: WHIP ingest (RFC 9725), whose
-// offer publishes, or WHEP egress, whose offer receives. It has no signalling channel: what the
-// room would tell it is dropped, and it is never offered anything again. Reading the offer is
-// the caller's (package whip): it says what the offer publishes or where it receives.
-type HTTPJoin struct {
-	Room  string
-	Join  JoinParams // its Sink is the session's own
-	Offer string
-	// Publishes: what a WHIP offer publishes, one per m-section it sends on.
-	Publishes []*protocol.Publish
-	// Receiving: the m-sections a WHEP offer receives on.
-	Receiving []Receiving
-	// From names the participant whose tracks a WHEP session plays; "": the room's.
-	From string
-	// Gone is called once the participant has left, whatever the reason (DELETE, a failed
-	// connection, a kick, a newer session of its identity, shutdown). It must not block.
-	Gone func()
-}
-
-// Receiving is an m-section of a WHEP offer that receives: its mid, its kind (protocol.KindAudio
-// or KindVideo) and the codecs it takes ("video/VP8").
-type Receiving struct {
-	Mid, Kind string
-	MimeTypes []string
-}
-
-// httpSession is the Sink of a participant negotiated over HTTP, and what such a participant
-// does differently: it makes no subscriber offers, and a WHEP session receives the tracks bound
-// to its client's m-sections and no others.
-type httpSession struct {
-	gone      func()
-	closeOnce sync.Once
-	done      chan struct{}
-
-	from  string                     // WHEP: whose tracks; "" the room's
-	bound map[string]*PublishedTrack // WHEP: by sid, the tracks its m-sections carry (control queue)
-}
-
-func newHTTPSession(gone func(), from string) *httpSession {
-	return &httpSession{gone: gone, done: make(chan struct{}), from: from}
-}
-
-// Send drops m: the client has no channel to receive it on.
-func (s *httpSession) Send(protocol.Message) {}
-
-// Close ends the session: the participant is leaving.
-func (s *httpSession) Close() {
-	s.closeOnce.Do(func() {
-		close(s.done)
-		if s.gone != nil {
-			s.gone()
-		}
-	})
-}
-
-// Done is closed by Close.
-func (s *httpSession) Done() <-chan struct{} { return s.done }
-
-// httpSession is the participant's session when it was negotiated over HTTP, else nil.
-func (p *Participant) httpSession() *httpSession {
-	s, _ := p.sink.(*httpSession)
-	return s
-}
-
-// onClosed ends a session over HTTP whose client closed its connection (DTLS close_notify): it
-// has no other channel to say that it went. A WebSocket client says so on its socket.
-func (p *Participant) onClosed() {
-	if p.httpSession() != nil {
-		p.requestClose("")
-	}
-}
-
-// httpPeer is what a session over HTTP asks of its connections besides Peer (package peer's).
-type httpPeer interface {
-	AddTrackAt(dt *sfu.DownTrack, mid string) error
-	AnswerSubscriber(sdp string) (string, error)
-	GatheredAnswer(ctx context.Context, side peer.Side) (string, error)
-}
-
+// Ingest joins a WHIP publisher: each of j.Publishes is published as the WebSocket protocol's
+// publish would be, and the answer, with every candidate, is returned. ErrBadRequest: the offer
 // Ingest joins a WHIP publisher: each of j.Publishes is published as the WebSocket protocol's
 // publish would be, and the answer, with every candidate, is returned. ErrBadRequest: the offer
 // is malformed or publishes nothing; ErrForbidden: the token may not publish (or not that source).
@@ -103,18 +21,9 @@ func (m *Manager) Ingest(ctx context.Context, j HTTPJoin) (*Participant, string,
 		return nil, "", fmt.Errorf("%w: this token may not publish", ErrForbidden)
 	}
 	jp.Permissions.CanSubscribe, jp.AutoSubscribe = false, false
-	jp.Sink = newHTTPSession(j.Gone, "")
-	return m.joinOverHTTP(ctx, j.Room, jp, peer.Publisher, func(p *Participant) (string, error) {
-		for _, pub := range j.Publishes {
-			if err := p.handlePublish(pub); err != nil {
-				return "", err
-			}
-		}
-		answer, err := p.peer.AnswerPublisher(j.Offer)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
-		}
-		return answer, nil
+	jp.Sink = participant.NewHTTPSession(j.Gone, "")
+	return m.joinOverHTTP(j.Room, jp, func(p *Participant) (string, error) {
+		return p.AnswerIngest(ctx, j.Publishes, j.Offer)
 	})
 }
 
@@ -127,128 +36,23 @@ func (m *Manager) Egress(ctx context.Context, j HTTPJoin) (*Participant, string,
 		return nil, "", fmt.Errorf("%w: this token may not subscribe", ErrForbidden)
 	}
 	jp.Permissions.CanPublish, jp.Permissions.CanPublishData, jp.AutoSubscribe = false, false, false
-	hs := newHTTPSession(j.Gone, j.From)
-	jp.Sink = hs
-	return m.joinOverHTTP(ctx, j.Room, jp, peer.Subscriber, func(p *Participant) (string, error) {
-		hp, ok := p.peer.(httpPeer)
-		if !ok {
-			return "", fmt.Errorf("%w: this peer cannot answer over HTTP", ErrBadRequest)
-		}
-		hs.bound = map[string]*PublishedTrack{}
-		candidates := p.playable(hs.from)
-		for _, s := range j.Receiving {
-			i := slices.IndexFunc(candidates, func(t *PublishedTrack) bool { return t.fits(s) })
-			if i < 0 {
-				continue
-			}
-			t := candidates[i]
-			candidates = slices.Delete(candidates, i, i+1)
-			at := func(dt *sfu.DownTrack) error { return hp.AddTrackAt(dt, s.Mid) }
-			if err := p.subscribeOn(t, at); err != nil {
-				return "", err
-			}
-			hs.bound[t.sid] = t
-		}
-		if len(hs.bound) == 0 {
-			return "", fmt.Errorf("%w: no track to play for this offer", ErrNotFound)
-		}
-		answer, err := hp.AnswerSubscriber(j.Offer)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
-		}
-		return answer, nil
+	jp.Sink = participant.NewHTTPSession(j.Gone, j.From)
+	return m.joinOverHTTP(j.Room, jp, func(p *Participant) (string, error) {
+		return p.AnswerEgress(ctx, j.Receiving, j.Offer)
 	})
 }
 
-// joinOverHTTP joins, runs negotiate on the participant's control queue and waits for side's
-// candidates. When anything fails the participant leaves again.
-func (m *Manager) joinOverHTTP(ctx context.Context, roomName string, jp JoinParams, side peer.Side,
-	negotiate func(*Participant) (string, error)) (*Participant, string, error) {
+// joinOverHTTP joins and answers the client's offer; when that fails the participant leaves
+// again.
+func (m *Manager) joinOverHTTP(roomName string, jp JoinParams, answer func(*Participant) (string, error)) (*Participant, string, error) {
 	p, err := m.Join(roomName, jp)
 	if err != nil {
 		return nil, "", err
 	}
-	type result struct {
-		answer string
-		err    error
-	}
-	done := make(chan result, 1)
-	if !p.q.push(func() {
-		if p.closing {
-			done <- result{err: fmt.Errorf("%w: the participant left", ErrConflict)}
-			return
-		}
-		a, err := negotiate(p)
-		done <- result{a, err}
-	}) {
+	sdp, err := answer(p)
+	if err != nil {
 		p.Close("")
-		return nil, "", fmt.Errorf("%w: the participant left", ErrConflict)
+		return nil, "", err
 	}
-	r := <-done
-	if r.err == nil {
-		if hp, ok := p.peer.(httpPeer); ok {
-			r.answer, r.err = hp.GatheredAnswer(ctx, side)
-		}
-	}
-	if r.err != nil {
-		p.Close("")
-		return nil, "", r.err
-	}
-	return p, r.answer, nil
-}
-
-// playable lists the tracks a WHEP session may play: from's (everyone's when ""), the
-// earliest participant's first, cameras and microphones before screens.
-func (p *Participant) playable(from string) []*PublishedTrack {
-	others := p.room.others(p)
-	slices.SortStableFunc(others, func(a, b *Participant) int { return a.joinedAt.Compare(b.joinedAt) })
-	var out []*PublishedTrack
-	for _, o := range others {
-		if o.perms.Hidden || (from != "" && o.identity != from) {
-			continue
-		}
-		tracks := o.publishedTracks()
-		slices.SortStableFunc(tracks, func(a, b *PublishedTrack) int { return sourceRank(a) - sourceRank(b) })
-		out = append(out, tracks...)
-	}
-	return out
-}
-
-func sourceRank(t *PublishedTrack) int {
-	t.owner.mu.Lock()
-	defer t.owner.mu.Unlock()
-	if t.info.Source == protocol.SourceCamera || t.info.Source == protocol.SourceMicrophone {
-		return 0
-	}
-	return 1
-}
-
-// fits reports whether t can go on the offered m-section: its kind, a codec the client offers.
-func (t *PublishedTrack) fits(s Receiving) bool {
-	t.owner.mu.Lock()
-	defer t.owner.mu.Unlock()
-	return t.info.Kind == s.Kind && slices.ContainsFunc(s.MimeTypes, func(m string) bool {
-		return strings.EqualFold(m, t.info.MimeType)
-	})
-}
-
-// wanted is what a session over HTTP receives: the tracks bound to its m-sections that are
-// still published. A WHEP session whose every track has gone leaves: its player sees the
-// connection end and may start again, and will then get what the room has.
-func (s *httpSession) wanted(p *Participant) map[string]*PublishedTrack {
-	want := map[string]*PublishedTrack{}
-	if len(s.bound) == 0 {
-		return want
-	}
-	for _, o := range p.room.others(p) {
-		for _, t := range o.publishedTracks() {
-			if s.bound[t.sid] == t {
-				want[t.sid] = t
-			}
-		}
-	}
-	if len(want) == 0 {
-		p.requestClose("")
-	}
-	return want
+	return p, sdp, nil
 }

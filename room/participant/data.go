@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	}
 	if now := time.Now(); !p.dataFrames.AllowN(now, 1) || !p.dataBytes.AllowN(now, len(m.Data)) {
 		// Over its sender's budget: dropped here, so that no receiver queues it.
-		p.room.manager.drops.dataRate.Add(1)
+		p.env.Drops.DataRate.Add(1)
 		p.logger.Debug("dropping data message over the sender's rate", "size", len(m.Data))
 		return
 	}
@@ -47,37 +47,37 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	if m.IsString {
 		var err error
 		if out, to, err = stampText(m.Data, p.identity); err != nil {
-			p.send(&protocol.Error{Code: protocol.CodeBadRequest, Message: err.Error()})
+			p.Send(&protocol.Error{Code: protocol.CodeBadRequest, Message: err.Error()})
 			return
 		}
 	}
-	for _, o := range p.room.others(p) {
+	for _, o := range p.room.Others(p) {
 		if o.remote != nil || (len(to) > 0 && !slices.Contains(to, o.identity)) {
 			continue
 		}
-		o.sendData(label, out, m.IsString)
+		o.SendData(label, out, m.IsString)
 	}
-	if c := p.room.manager.cluster; c != nil {
-		c.PublishData(p.room.name, label, out, m.IsString, to)
+	if c := p.env.Cluster; c != nil {
+		c.PublishData(p.room.Name(), label, out, m.IsString, to)
 	}
 }
 
-// sendData queues a data message towards this participant without ever waiting for it: a
+// SendData queues a data message towards this participant without ever waiting for it: a
 // sender is never slowed by a slow receiver. Lossy messages over the receiver's buffered budget
 // are dropped and counted. Reliable ones are kept up to a ceiling while the receiver catches up;
 // a receiver over its reliable budget for SlowConsumerAfter, or at the ceiling, is closed
 // (leave slow_consumer) rather than silently missing a message it was promised.
-func (p *Participant) sendData(label string, b []byte, text bool) {
+func (p *Participant) SendData(label string, b []byte, text bool) {
 	switch p.peer.SendData(label, b, text) {
 	case peer.DataDropped:
-		p.room.manager.drops.dataLossy.Add(1)
+		p.env.Drops.DataLossy.Add(1)
 	case peer.DataSlow:
 		if !p.slowConsumer.CompareAndSwap(false, true) {
 			return // already on its way out
 		}
-		p.room.manager.drops.slowConsumers.Add(1)
+		p.env.Drops.SlowConsumers.Add(1)
 		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer)
-		p.requestClose(protocol.LeaveSlowConsumer)
+		p.RequestClose(protocol.LeaveSlowConsumer)
 	}
 }
 
@@ -106,3 +106,15 @@ func stampText(data []byte, from string) ([]byte, []string, error) {
 
 // relayOverhead is what the relay may add to a text message: "from" and its identity.
 const relayOverhead = 16 + 6*protocol.MaxIDLen
+
+// ServerData is a text data message from the server ("from" empty) with topic and payload.
+func ServerData(topic string, payload json.RawMessage) ([]byte, error) {
+	if len(payload) == 0 || !json.Valid(payload) {
+		return nil, fmt.Errorf("%w: the payload must be a JSON value", ErrBadRequest)
+	}
+	b, err := json.Marshal(dataMessage{Topic: topic, Payload: payload})
+	if err != nil || len(b) > MaxDataMessage {
+		return nil, fmt.Errorf("%w: a data message is at most %d bytes", ErrBadRequest, MaxDataMessage)
+	}
+	return b, nil
+}

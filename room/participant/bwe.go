@@ -1,4 +1,4 @@
-package room
+package participant
 
 // BandwidthEstimate is the send-side estimate towards the participant's subscriber connection
 // (bits/s, -1 without one) and the estimator's internal state (nil without one).

@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"errors"
@@ -150,14 +150,14 @@ func TestSlowConsumerClosedOnce(t *testing.T) {
 	r := newTestRoom(t)
 	bob := r.join(t, "bob", subscriber)
 	bob.peer.data = peer.DataDropped
-	bob.sendData(peer.Lossy, []byte("x"), true)
+	bob.SendData(peer.Lossy, []byte("x"), true)
 	bob.peer.data = peer.DataSlow
-	bob.sendData(peer.Reliable, []byte("x"), true)
-	bob.sendData(peer.Reliable, []byte("x"), true)
+	bob.SendData(peer.Reliable, []byte("x"), true)
+	bob.SendData(peer.Reliable, []byte("x"), true)
 	<-bob.Done()
-	d := r.manager.Drops()
-	if d.DataLossy != 1 || d.SlowConsumers != 1 {
-		t.Fatalf("drops %+v, want one lossy and one slow consumer", d)
+	d := &r.env.Drops
+	if d.DataLossy.Load() != 1 || d.SlowConsumers.Load() != 1 {
+		t.Fatalf("drops %d lossy, %d slow consumers; want one of each", d.DataLossy.Load(), d.SlowConsumers.Load())
 	}
 	leaves := messagesOf[*protocol.Leave](bob.sink.take())
 	if len(leaves) != 1 || leaves[0].Reason != protocol.LeaveSlowConsumer {

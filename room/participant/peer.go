@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"log/slog"
@@ -49,13 +49,12 @@ type link interface {
 	States() (publisher, subscriber webrtc.PeerConnectionState)
 }
 
-// newPeer makes the participant's connections on the manager's engine; its callbacks hop onto
-// the participant's control queue.
-func newPeer(p *Participant) (Peer, error) {
-	m := p.room.manager
-	lim := m.cfg.Limits
-	pr, err := peer.New(m.engine, peer.Config{
-		MaxOfferSDP: protocol.MaxSDPLen, Clock: p.room.clock, Logger: p.logger,
+// NewPeer makes the participant's connections on the node's engine (Env.NewPeer's default);
+// their callbacks hop onto the participant's control queue.
+func NewPeer(p *Participant) (Peer, error) {
+	lim := p.env.Limits
+	pr, err := peer.New(p.env.Engine, peer.Config{
+		MaxOfferSDP: protocol.MaxSDPLen, Clock: p.room.Clock(), Logger: p.logger,
 		Data: peer.DataBudgets{LossyBuffered: lim.LossyBuffered, ReliableBuffered: lim.ReliableBuffered,
 			SlowConsumerAfter: lim.SlowConsumerAfter, ReliableCeiling: lim.ReliableCeiling},
 	}, peer.Callbacks{
@@ -82,7 +81,7 @@ func (p *Participant) onCandidate(side peer.Side, c *webrtc.ICECandidateInit) {
 		msg.Candidate = &protocol.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid,
 			SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
-	p.q.push(func() { p.send(msg) })
+	p.q.push(func() { p.Send(msg) })
 }
 
 func target(s peer.Side) string {
@@ -103,13 +102,13 @@ func (p *Participant) subscriberState() webrtc.PeerConnectionState {
 // keeps it).
 func (p *Participant) connectionFailed() {
 	if p.failedGrace <= 0 {
-		p.requestClose("")
+		p.RequestClose("")
 		return
 	}
 	time.AfterFunc(p.failedGrace, func() {
 		if pub, sub := p.peer.States(); pub == webrtc.PeerConnectionStateFailed || sub == webrtc.PeerConnectionStateFailed {
 			p.logger.Info("connection still failed after the grace", "grace", p.failedGrace)
-			p.requestClose("")
+			p.RequestClose("")
 		}
 	})
 }

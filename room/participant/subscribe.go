@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"fmt"
@@ -45,11 +45,11 @@ func (p *Participant) wantedTracks() map[string]*PublishedTrack {
 	if !p.perms.CanSubscribe {
 		return want
 	}
-	for _, o := range p.room.others(p) {
+	for _, o := range p.room.Others(p) {
 		if o.perms.Hidden {
 			continue
 		}
-		for _, t := range o.publishedTracks() {
+		for _, t := range o.PublishedTracks() {
 			choice, explicit := p.explicit[t.sid]
 			if (explicit && choice) || (!explicit && p.autoSubscribe) {
 				want[t.sid] = t
@@ -88,17 +88,17 @@ func (p *Participant) unsubscribe(s *subscription) {
 		p.logger.Debug("remove track", "err", err)
 	}
 	s.dt.WaitRTCP()
-	p.room.manager.retireDownTrack(s.dt)
+	p.env.retireDownTrack(s.dt)
 	delete(p.subs, s.track.sid)
 }
 
 // roomTrack finds a track of another participant by sid.
 func (p *Participant) roomTrack(sid string) *PublishedTrack {
-	for _, o := range p.room.others(p) {
+	for _, o := range p.room.Others(p) {
 		if o.perms.Hidden {
 			continue
 		}
-		for _, t := range o.publishedTracks() {
+		for _, t := range o.PublishedTracks() {
 			if t.sid == sid {
 				return t
 			}
@@ -146,7 +146,7 @@ func (p *Participant) layerForwarded(trackSid string, layer int) {
 			reason = s.pauseReason
 		}
 		if layer != sfu.LayerNone {
-			p.room.manager.retired.LayerSwitch()
+			p.env.Retired.LayerSwitch()
 		}
 		p.sendStreamState(s, layer, reason)
 	}
@@ -170,5 +170,5 @@ func (p *Participant) sendStreamState(s *subscription, layer int, reason string)
 		return
 	}
 	s.lastState = key
-	p.send(msg)
+	p.Send(msg)
 }

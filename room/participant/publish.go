@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"fmt"
@@ -30,15 +30,15 @@ func (p *Participant) handlePublish(m *protocol.Publish) error {
 	if _, ok := p.pending[m.CID]; ok || dup {
 		return fmt.Errorf("%w: track %q is already published", ErrConflict, m.CID)
 	}
-	if max := p.room.manager.cfg.MaxTracksPerParticipant; count+len(p.pending) >= max {
+	if max := p.env.MaxTracks; count+len(p.pending) >= max {
 		return fmt.Errorf("%w: at most %d tracks per participant", ErrLimit, max)
 	}
-	t := &PublishedTrack{sid: newSid("TR_"), cid: m.CID, owner: p, info: protocol.TrackInfo{
+	t := &PublishedTrack{sid: protocol.NewSid("TR_"), cid: m.CID, owner: p, info: protocol.TrackInfo{
 		Kind: m.Kind, Source: m.Source, Width: m.Width, Height: m.Height, Layers: m.Layers,
 	}}
 	t.info.Sid = t.sid
 	p.pending[m.CID] = t
-	p.send(&protocol.Published{ID: m.ID, CID: m.CID, Track: t.info})
+	p.Send(&protocol.Published{ID: m.ID, CID: m.CID, Track: t.info})
 	return nil
 }
 
@@ -87,8 +87,8 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver
 	r.SetMuted(info.Muted) // muted before its media came
 	p.addLayer(t, remote)
 	p.logger.Info("track published", "track", t.sid, "kind", kind, "codec", info.MimeType, "rid", remote.RID())
-	p.room.trackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
-	p.emit(EventTrackPublished, &info, "")
+	p.room.TrackChanged(p, &protocol.TrackPublished{ParticipantSid: p.sid, Track: info})
+	p.Emit(EventTrackPublished, &info, "")
 }
 
 // trackOfReceiver finds the published track whose media arrives on rr.
@@ -116,7 +116,7 @@ func (p *Participant) addLayer(t *PublishedTrack, remote *webrtc.TrackRemote) {
 	}
 	if remote.RID() != "" {
 		p.logger.Debug("simulcast layer arrived", "track", t.sid, "rid", remote.RID(), "layer", idx)
-		p.room.layersChanged(p)
+		p.room.LayersChanged(p)
 	}
 }
 
@@ -149,14 +149,14 @@ func (p *Participant) handleUnpublish(m *protocol.Unpublish) error {
 	p.mu.Lock()
 	p.tracks = slices.DeleteFunc(p.tracks, func(x *PublishedTrack) bool { return x == t })
 	p.mu.Unlock()
-	p.room.manager.retireReceiver(t.receiver)
+	p.env.retireReceiver(t.receiver)
 	t.receiver.Close()
 	p.logger.Info("track unpublished", "track", t.sid)
-	p.room.trackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
+	p.room.TrackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
 	p.mu.Lock()
 	info := t.info
 	p.mu.Unlock()
-	p.emit(EventTrackUnpublished, &info, "")
+	p.Emit(EventTrackUnpublished, &info, "")
 	return nil
 }
 
@@ -187,7 +187,7 @@ func (p *Participant) setMuted(t *PublishedTrack, muted bool) {
 // MuteTrack mutes a track on behalf of an admin (the HTTP API); unmuting needs
 // Config.AllowRemoteUnmute.
 func (p *Participant) MuteTrack(trackSid string, muted bool) error {
-	if !muted && !p.room.manager.cfg.AllowRemoteUnmute {
+	if !muted && !p.env.AllowRemoteUnmute {
 		return fmt.Errorf("%w: remote unmute is off (podium serve --allow-remote-unmute)", ErrForbidden)
 	}
 	errc := make(chan error, 1)
@@ -207,7 +207,7 @@ func (p *Participant) MuteTrack(trackSid string, muted bool) error {
 
 func (p *Participant) handleUpdateMetadata(m *protocol.UpdateMetadata) error {
 	if m.Name != nil && *m.Name != "" {
-		for _, o := range p.room.others(p) {
+		for _, o := range p.room.Others(p) {
 			if !o.perms.Hidden && strings.EqualFold(strings.TrimSpace(o.displayName()), strings.TrimSpace(*m.Name)) {
 				return fmt.Errorf("%w: another participant is called %q", ErrConflict, *m.Name)
 			}
@@ -285,15 +285,15 @@ func (c *updateCoalescer) stop() {
 
 func (p *Participant) sendUpdate() {
 	if p.remote == nil {
-		p.room.clusterDirty.Store(true)
+		p.room.Changed()
 	}
 	// The participant itself also learns its permissions, which the server API may change.
-	p.send(&protocol.ParticipantUpdated{Participant: p.InfoWithPermissions()})
+	p.Send(&protocol.ParticipantUpdated{Participant: p.InfoWithPermissions()})
 	if p.perms.Hidden {
 		return
 	}
 	msg := &protocol.ParticipantUpdated{Participant: p.Info()}
-	for _, o := range p.room.others(p) {
-		o.send(msg)
+	for _, o := range p.room.Others(p) {
+		o.Send(msg)
 	}
 }

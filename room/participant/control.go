@@ -1,4 +1,4 @@
-package room
+package participant
 
 import "github.com/podium-sfu/podium/protocol"
 
@@ -19,9 +19,9 @@ type Request struct {
 // Submit queues a client request, in order, on the control queue. At most
 // Limits.PendingRequests wait there; past that it is refused (ErrTooManyRequests).
 func (p *Participant) Submit(req Request) {
-	if int(p.requests.Add(1)) > p.room.manager.cfg.Limits.PendingRequests {
+	if int(p.requests.Add(1)) > p.env.Limits.PendingRequests {
 		p.requests.Add(-1)
-		p.room.manager.drops.requests.Add(1)
+		p.env.Drops.Requests.Add(1)
 		req.fail(ErrTooManyRequests)
 		return
 	}
@@ -109,4 +109,4 @@ func (c Control) UpdateMetadata(m *protocol.UpdateMetadata) error {
 }
 
 // Leave closes the participant at the client's request.
-func (c Control) Leave() { c.p.requestClose(protocol.LeaveClient) }
+func (c Control) Leave() { c.p.RequestClose(protocol.LeaveClient) }

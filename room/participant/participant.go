@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"log/slog"
@@ -29,7 +29,8 @@ type JoinParams struct {
 // those it receives; its Peer holds the connections they flow through. Every change of its state
 // runs on its control queue.
 type Participant struct {
-	room     *Room
+	room     Room
+	env      *Env
 	sid      string
 	identity string
 	perms    protocol.Permissions
@@ -101,21 +102,23 @@ type subscription struct {
 	flowing     time.Time // since when the allocator has kept it on; zero: paused or not yet allocated
 }
 
-func newParticipant(r *Room, jp JoinParams) (*Participant, error) {
+// New makes a participant of room r with its connections; the room admits it (Start) or
+// drops it (Teardown).
+func New(r Room, env *Env, jp JoinParams) (*Participant, error) {
 	p := &Participant{
-		room: r, sid: newSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
+		room: r, env: env, sid: protocol.NewSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
 		sink: jp.Sink, failedGrace: jp.FailedGrace, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
 		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
 		settings: map[string]protocol.TrackSettings{}, done: make(chan struct{}), ideals: map[string]int{},
 	}
-	lim := r.manager.cfg.Limits
+	lim := env.Limits
 	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))
 	p.dataBytes = rate.NewLimiter(rate.Limit(lim.DataByteRate), int(lim.DataByteBurst))
 	p.updates.interval = lim.MetadataInterval
-	p.logger = r.manager.cfg.Logger.With("room", r.name, "participant", jp.Identity, "sid", p.sid)
+	p.logger = env.Logger.With("room", r.Name(), "participant", jp.Identity, "sid", p.sid)
 	p.q = newOpQueue()
 	var err error
-	if p.peer, err = r.manager.newPeer(p); err != nil {
+	if p.peer, err = env.NewPeer(p); err != nil {
 		p.q.close()
 		return nil, err
 	}
@@ -141,7 +144,7 @@ func (p *Participant) Info() protocol.ParticipantInfo {
 	}
 	if p.remote != nil {
 		info.Node = p.remote.node
-	} else if c := p.room.manager.cluster; c != nil {
+	} else if c := p.env.Cluster; c != nil {
 		info.Node = c.NodeID()
 	}
 	for _, t := range p.tracks {
@@ -150,9 +153,9 @@ func (p *Participant) Info() protocol.ParticipantInfo {
 	return info
 }
 
-func (p *Participant) send(m protocol.Message) { p.sink.Send(m) }
+func (p *Participant) Send(m protocol.Message) { p.sink.Send(m) }
 
-func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) {
+func (p *Participant) SendJoined(room protocol.RoomInfo, others []*Participant) {
 	self := p.InfoWithPermissions()
 	list := make([]protocol.ParticipantInfo, 0, len(others))
 	for _, o := range others {
@@ -161,12 +164,12 @@ func (p *Participant) sendJoined(room protocol.RoomInfo, others []*Participant) 
 		}
 	}
 	// One message with everyone: the session splits it into frames of the protocol's size.
-	p.send(&protocol.Joined{Room: room, Participant: self, Participants: list,
-		ICEServers: p.room.manager.cfg.iceServers(p.identity), ServerVersion: p.room.manager.cfg.ServerVersion})
+	p.Send(&protocol.Joined{Room: room, Participant: self, Participants: list,
+		ICEServers: p.env.ICEServers(p.identity), ServerVersion: p.env.ServerVersion})
 }
 
-// start sends the first subscriber offer: it carries the data channels and existing tracks.
-func (p *Participant) start() {
+// Start sends the first subscriber offer: it carries the data channels and existing tracks.
+func (p *Participant) Start() {
 	p.q.push(func() {
 		p.reconcile()
 		if !p.offerInFlight {
@@ -175,23 +178,23 @@ func (p *Participant) start() {
 	})
 }
 
-// enqueueReconcile runs reconcile on the control queue, once for any number of reasons that
+// Reconcile runs reconcile on the control queue, once for any number of reasons that
 // arrive before it starts.
-func (p *Participant) enqueueReconcile() {
+func (p *Participant) Reconcile() {
 	if p.remote == nil { // a remote participant subscribes on its own node
 		p.q.pushOnce(&p.reconcileWaiting, p.reconcile)
 	}
 }
 
-// enqueueAllocate chooses every subscription's layer again, once for any number of reasons.
-func (p *Participant) enqueueAllocate() {
+// Allocate chooses every subscription's layer again, once for any number of reasons.
+func (p *Participant) Allocate() {
 	if p.remote == nil {
 		p.q.pushOnce(&p.allocWaiting, p.allocateAll)
 	}
 }
 
-// publishedTracks returns the tracks that carry media.
-func (p *Participant) publishedTracks() []*PublishedTrack {
+// PublishedTracks returns the tracks that carry media.
+func (p *Participant) PublishedTracks() []*PublishedTrack {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]*PublishedTrack, 0, len(p.tracks))
@@ -206,12 +209,12 @@ func (p *Participant) publishedTracks() []*PublishedTrack {
 // Close removes the participant, tells its client why (unless reason is ""), and waits until
 // its connections and goroutines are gone. Must not be called from the control queue.
 func (p *Participant) Close(reason string) {
-	p.requestClose(reason)
+	p.RequestClose(reason)
 	<-p.done
 }
 
-// requestClose schedules the shutdown; safe from anywhere, including the control queue.
-func (p *Participant) requestClose(reason string) {
+// RequestClose schedules the shutdown; safe from anywhere, including the control queue.
+func (p *Participant) RequestClose(reason string) {
 	p.closeOnce.Do(func() {
 		if !p.q.push(func() { p.shutdown(reason) }) {
 			close(p.done)
@@ -225,13 +228,13 @@ func (p *Participant) shutdown(reason string) {
 		return
 	}
 	p.closing = true
-	p.room.leave(p)
+	p.room.Leave(p)
 	if reason != "" && reason != protocol.LeaveClient {
 		l := &protocol.Leave{Reason: reason}
-		if reason == protocol.LeaveServerShutdown && p.room.manager.cfg.Redirect != nil {
-			l.Redirect = p.room.manager.cfg.Redirect()
+		if reason == protocol.LeaveServerShutdown && p.env.Redirect != nil {
+			l.Redirect = p.env.Redirect()
 		}
-		p.send(l)
+		p.Send(l)
 	}
 	// The client must read why before its peer connections go: flush and close the session
 	// first (bounded, a client that does not read cannot hold the shutdown).
@@ -243,26 +246,26 @@ func (p *Participant) shutdown(reason string) {
 	for _, s := range p.subs {
 		s.track.receiver.RemoveDownTrack(s.dt)
 	}
-	p.teardown()
+	p.Teardown()
 	for _, s := range p.subs {
 		s.dt.WaitRTCP()
-		p.room.manager.retireDownTrack(s.dt)
+		p.env.retireDownTrack(s.dt)
 	}
 	p.mu.Lock()
 	tracks := p.tracks
 	p.mu.Unlock()
 	for _, t := range tracks {
-		p.room.manager.retireReceiver(t.receiver)
+		p.env.retireReceiver(t.receiver)
 		t.receiver.Close()
 	}
-	if p.room.manager.cfg.OnEvent != nil {
+	if p.env.OnEvent != nil {
 		for _, t := range tracks {
 			p.mu.Lock()
 			info := t.info
 			p.mu.Unlock()
-			p.emit(EventTrackUnpublished, &info, reason)
+			p.Emit(EventTrackUnpublished, &info, reason)
 		}
-		p.emit(leaveEvent(reason), nil, reason)
+		p.Emit(leaveEvent(reason), nil, reason)
 	}
 	p.updates.stop()
 	p.q.close()
@@ -270,10 +273,32 @@ func (p *Participant) shutdown(reason string) {
 	p.logger.Info("participant left", "reason", reason)
 }
 
-// teardown closes both peer connections (which ends every reader of this participant).
-func (p *Participant) teardown() {
+// Teardown closes both peer connections (which ends every reader of this participant).
+func (p *Participant) Teardown() {
 	p.peer.Close()
 	if p.q != nil && !p.closing {
 		p.q.close()
 	}
+}
+
+// Hidden reports whether the participant is hidden from the others (a recorder, a monitor).
+func (p *Participant) Hidden() bool { return p.perms.Hidden }
+
+// JoinedAt is when the participant joined.
+func (p *Participant) JoinedAt() time.Time { return p.joinedAt }
+
+// Sid is the track's sid.
+func (t *PublishedTrack) Sid() string { return t.sid }
+
+// Owner is the participant that publishes the track.
+func (t *PublishedTrack) Owner() *Participant { return t.owner }
+
+// Receiver is the track's receiver; nil until its media arrived.
+func (t *PublishedTrack) Receiver() *sfu.Receiver { return t.receiver }
+
+// Info describes the track as others see it.
+func (t *PublishedTrack) Info() protocol.TrackInfo {
+	t.owner.mu.Lock()
+	defer t.owner.mu.Unlock()
+	return t.info
 }

@@ -1,9 +1,12 @@
-package room
+package participant
 
-import "github.com/podium-sfu/podium/protocol"
+import (
+	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/sfu"
+)
 
 // What happens in rooms, for a backend (webhooks): the server turns these into signed
-// deliveries. Config.OnEvent is called on the goroutine that made the change, sometimes under
+// deliveries. Env.OnEvent is called on the goroutine that made the change, sometimes under
 // the room's lock: it must return at once (queue, never wait).
 const (
 	EventRoomStarted               = "room_started"
@@ -24,19 +27,23 @@ type Event struct {
 	Reason      string // why a participant left: a leave reason; "" when its connection was lost
 }
 
-func (m *Manager) emit(e Event) {
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(e)
+func (e *Env) emit(ev Event) {
+	if e.OnEvent != nil {
+		e.OnEvent(ev)
 	}
 }
 
-// emitParticipant reports an event about p (and a track of its), with the room as it is now.
-func (p *Participant) emit(kind string, track *protocol.TrackInfo, reason string) {
-	if p.room.manager.cfg.OnEvent == nil {
+// retire keeps the counts of a participant's tracks and subscriptions that end.
+func (e *Env) retireReceiver(r *sfu.Receiver)    { e.Retired.Receiver(r.Stats()) }
+func (e *Env) retireDownTrack(dt *sfu.DownTrack) { e.Retired.DownTrack(dt.Stats()) }
+
+// Emit reports an event about p (and a track of its), with the room as it is now.
+func (p *Participant) Emit(kind string, track *protocol.TrackInfo, reason string) {
+	if p.env.OnEvent == nil {
 		return
 	}
 	info := p.Info()
-	p.room.manager.emit(Event{Kind: kind, Room: p.room.Info(), Participant: &info, Track: track, Reason: reason})
+	p.env.emit(Event{Kind: kind, Room: p.room.Info(), Participant: &info, Track: track, Reason: reason})
 }
 
 // leaveEvent is the event of a participant that left for reason: a lost connection is told

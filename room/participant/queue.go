@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"sync/atomic"

@@ -1,4 +1,4 @@
-package room
+package participant
 
 // iceRestarter is the Peer's ICE restart of the subscriber connection (package peer has it; the
 // tests' fakes need not).

@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"github.com/pion/webrtc/v4"
@@ -6,9 +6,6 @@ import (
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/stats"
 )
-
-// qualityEvery is how many speaker ticks pass between connection quality updates.
-const qualityEvery = 20
 
 // link summarises the receiver reports of every down track of this participant.
 func (p *Participant) link() stats.Link {
@@ -37,11 +34,11 @@ func (p *Participant) updateQuality() {
 	}
 	p.quality = q
 	msg := &protocol.ConnectionQuality{Updates: []protocol.QualityUpdate{{Sid: p.sid, Quality: q}}}
-	p.send(msg)
+	p.Send(msg)
 	if p.perms.Hidden {
 		return
 	}
-	for _, o := range p.room.others(p) {
-		o.send(msg)
+	for _, o := range p.room.Others(p) {
+		o.Send(msg)
 	}
 }

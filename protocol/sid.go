@@ -1,4 +1,4 @@
-package room
+package protocol
 
 import (
 	"crypto/rand"
@@ -7,8 +7,9 @@ import (
 
 var sidEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newSid returns a random id with a type prefix (PA_ participant, TR_ track, RM_ room).
-func newSid(prefix string) string {
+// NewSid returns a random session id with its type's prefix (PA_ participant, TR_ track, RM_
+// room).
+func NewSid(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return prefix + sidEncoding.EncodeToString(b[:])

@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"errors"
@@ -17,14 +17,14 @@ func (p *Participant) handleOffer(m *protocol.Offer) error {
 		return fmt.Errorf("%w: the server makes the subscriber offers", ErrBadRequest)
 	}
 	// Counted before pion parses it: each m-section costs a transceiver and its state.
-	if n := strings.Count(m.SDP, "\nm="); n > p.room.manager.cfg.Limits.MaxOfferSections {
-		return fmt.Errorf("%w: the offer has %d m-sections, at most %d", ErrLimit, n, p.room.manager.cfg.Limits.MaxOfferSections)
+	if n := strings.Count(m.SDP, "\nm="); n > p.env.Limits.MaxOfferSections {
+		return fmt.Errorf("%w: the offer has %d m-sections, at most %d", ErrLimit, n, p.env.Limits.MaxOfferSections)
 	}
 	answer, err := p.peer.AnswerPublisher(m.SDP)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	p.send(&protocol.Answer{ID: m.ID, Target: protocol.TargetPublisher, SDP: answer})
+	p.Send(&protocol.Answer{ID: m.ID, Target: protocol.TargetPublisher, SDP: answer})
 	return nil
 }
 
@@ -80,11 +80,11 @@ func (p *Participant) negotiate() {
 	for _, s := range p.subs {
 		if !s.announced {
 			s.announced = true
-			p.send(&protocol.TrackSubscribed{ParticipantSid: s.track.owner.sid, TrackSid: s.track.sid, Mid: p.peer.Mid(s.dt)})
+			p.Send(&protocol.TrackSubscribed{ParticipantSid: s.track.owner.sid, TrackSid: s.track.sid, Mid: p.peer.Mid(s.dt)})
 		}
 	}
 	p.offerInFlight = true
-	p.send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: sdp})
+	p.Send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: sdp})
 }
 
 func (p *Participant) handleCandidate(m *protocol.Candidate) error {

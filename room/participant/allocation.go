@@ -1,4 +1,4 @@
-package room
+package participant
 
 import (
 	"context"
@@ -21,10 +21,9 @@ func (p *Participant) allocateAll() {
 		return
 	}
 	now := time.Now()
-	sp := p.room.speakerState()
-	eng := p.room.manager.engine
+	eng := p.env.Engine
 	in := alloc.Input{
-		Speakers: alloc.Speakers{Dominant: sp.dominant, Recent: sp.recent},
+		Speakers: p.room.Speakers(),
 		Budget:   p.videoBudget(),
 		Estimate: -1, // nothing measured yet: a probe would have nothing to lift
 		MaxRate:  eng.Config().MaxBitrate,
@@ -82,7 +81,7 @@ func (p *Participant) apply(s *subscription, d alloc.Decision) {
 // videoBudget is what the subscriber's downlink can carry for video (bits per second), or -1
 // when nothing limits it yet.
 func (p *Participant) videoBudget() int64 {
-	if !p.room.manager.cfg.BandwidthEstimation {
+	if !p.env.BandwidthEstimation {
 		return -1
 	}
 	var audio []int64
@@ -103,7 +102,7 @@ func (p *Participant) probe(now time.Time) {
 	if p.closing {
 		return
 	}
-	packets := p.alloc.Prober.Padding(now, speakerInterval)
+	packets := p.alloc.Prober.Padding(now, TickInterval)
 	if packets <= 0 {
 		return
 	}
