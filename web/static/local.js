@@ -5,6 +5,7 @@ import { PodiumError } from './events.js';
 import { RoomEvents } from './roomevents.js';
 import { captureCamera, captureMicrophone, channelOpen } from './media.js';
 import { E2EE } from './e2ee.js';
+import { LocalTrackPublication } from './publication.js';
 
 /** @typedef {import('./signal.js').SignalClient} SignalClient */
 /** @typedef {import('./signal.js').Message} Message */
@@ -12,7 +13,6 @@ import { E2EE } from './e2ee.js';
 /** @typedef {import('./participant.js').Participant} Participant */
 /** @typedef {import('./participant.js').TrackInfo} TrackInfo */
 /** @typedef {import('./participant.js').Layer} Layer */
-/** @typedef {import('./participant.js').LocalTrackPublication} LocalTrackPublication */
 
 const MAX_DATA = 64 * 1024;
 
@@ -132,6 +132,7 @@ export class LocalMedia extends RoomEvents {
     if (pub.ownsTrack) old.stop();
     pub.ownsTrack = true;
     this.emit('localTrackChanged', pub);
+    pub.emit('trackChanged', { publication: pub, track: c.track, previous: old });
     return pub;
   }
 
@@ -207,11 +208,7 @@ export class LocalMedia extends RoomEvents {
     const reply = await signal.request(msg, 'published');
     /** @type {TrackInfo} */
     const info = localParticipant.setTrack(reply.track);
-    /** @type {LocalTrackPublication} */
-    const pub = {
-      sid: info.sid, cid: track.id, kind, source, track, stream, sender: null, transceiver: null, info,
-      muted: false, ownsTrack: !!opts.ownsTrack, activeLayers: null, options: opts,
-    };
+    const pub = new LocalTrackPublication({ sid: info.sid, kind, source, track, stream, info, ownsTrack: !!opts.ownsTrack, options: opts });
     localParticipant.publications.set(pub.sid, pub);
     try {
       const tr = await publisher.addTrack(track, stream, opts.sendEncodings);
@@ -235,7 +232,8 @@ export class LocalMedia extends RoomEvents {
 
   /**
    * Publishes again, in a new session, what was published before a reconnection: the same
-   * tracks with the same options and mute state. Each gets a new track sid.
+   * tracks with the same options and mute state. Each gets a new track sid and a new
+   * publication; the old one emits unpublished.
    * @param {LocalTrackPublication[]} old
    * @returns {Promise<{old: LocalTrackPublication, pub: LocalTrackPublication}[]>}
    */
@@ -250,6 +248,7 @@ export class LocalMedia extends RoomEvents {
       if (r.status === 'fulfilled') out.push(r.value);
       else console.warn('podium: could not publish again after reconnecting', r.reason);
     }
+    for (const o of old) o.emit('unpublished', { publication: o });
     return out;
   }
 
@@ -268,6 +267,7 @@ export class LocalMedia extends RoomEvents {
     if (pub.sender) await publisher.removeTrack(pub.sender).catch((err) => console.warn('podium: renegotiation after unpublish failed', err));
     if (stopTrack ?? pub.ownsTrack) pub.track.stop();
     this.emit('localTrackUnpublished', pub);
+    pub.emit('unpublished', { publication: pub });
     await sent;
   }
 
@@ -330,6 +330,7 @@ export class LocalMedia extends RoomEvents {
     if (!publication || !Array.isArray(m.layers)) return;
     this.publisher?.setActiveLayers(publication, m.layers);
     this.emit('subscribedLayers', { trackSid: m.trackSid, layers: m.layers, publication });
+    publication.emit('layersChanged', { publication, layers: m.layers });
   }
 
   /**
@@ -371,11 +372,15 @@ export class LocalMedia extends RoomEvents {
     if (pub.sender) this.publisher?.removeTrack(pub.sender).catch(() => {});
     if (pub.ownsTrack) pub.track.stop();
     this.emit('localTrackUnpublished', pub);
+    pub.emit('unpublished', { publication: pub });
   }
 
-  /** Stops the tracks the SDK captured (on leave). */
+  /** Stops the tracks the SDK captured (on leave); each publication emits unpublished. */
   stopLocalTracks() {
-    for (const pub of this.localParticipant?.publications.values() ?? []) if (pub.ownsTrack) pub.track.stop();
+    for (const pub of this.localParticipant?.publications.values() ?? []) {
+      if (pub.ownsTrack) pub.track.stop();
+      pub.emit('unpublished', { publication: pub });
+    }
   }
 
   /** @param {string} trackSid */

@@ -51,25 +51,11 @@
  * @property {string | null} mid
  * @property {{state: string, layer: string | null, reason?: string} | null} streamState
  *   the last streamState for a video (null until the server sends one)
+ * @property {RemoteTrackPublication} publication the track's publication (with its own events)
  */
 
-/**
- * @typedef {object} LocalTrackPublication a track this participant publishes
- * @property {string} sid the server's track sid
- * @property {string} cid the MediaStreamTrack id
- * @property {'audio'|'video'} kind
- * @property {string} source
- * @property {MediaStreamTrack} track
- * @property {MediaStream} stream
- * @property {RTCRtpSender | null} sender null until the publisher offer that carries it is made
- * @property {RTCRtpTransceiver | null} transceiver
- * @property {TrackInfo} info
- * @property {boolean} muted
- * @property {boolean} ownsTrack whether the SDK captured the track (and stops it on unpublish)
- * @property {{rid: string, active: boolean}[] | null} activeLayers the last dynacast request
- * @property {import('./local.js').PublishOptions} options how it was published (to publish it
- *   again after a reconnection)
- */
+/** @typedef {import('./publication.js').LocalTrackPublication} LocalTrackPublication */
+/** @typedef {import('./publication.js').RemoteTrackPublication} RemoteTrackPublication */
 
 export class Participant {
   /** @type {string} */ sid;
@@ -84,6 +70,11 @@ export class Participant {
   subscriptions = new Map();
   /** Our own publications by track sid (local participant only). @type {Map<string, LocalTrackPublication>} */
   publications = new Map();
+  /**
+   * The publications of a remote participant's tracks by track sid, received or not (remote
+   * participants only; see publication.js). @type {Map<string, RemoteTrackPublication>}
+   */
+  trackPublications = new Map();
   /** Level of the last activeSpeakers update, 0 when not speaking. */
   audioLevel = 0;
   isSpeaking = false;

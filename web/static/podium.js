@@ -12,6 +12,7 @@
 export { connect, Room } from './room.js';
 export { createLocalTracks } from './localtracks.js';
 export { Participant } from './participant.js';
+export { RemoteTrackPublication, LocalTrackPublication, LAYER_QUALITY } from './publication.js';
 export { PodiumError, Emitter } from './events.js';
 export { SIMULCAST_ENCODINGS, simulcastLayers, captureCamera, captureMicrophone, listDevices } from './media.js';
 export { AdaptiveStream } from './adaptive.js';

@@ -163,7 +163,7 @@ export async function statsLevel(rtp) {
 
 /**
  * The level sources of a room: every received microphone, and our own.
- * @param {import('./room.js').Room} room
+ * @param {import('./remote.js').RemoteMedia} room
  * @returns {LevelSource[]}
  */
 export function roomLevelSources(room) {
