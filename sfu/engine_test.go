@@ -2,8 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -13,23 +11,6 @@ import (
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/sfu/fastpath"
 )
-
-// TestEnginePerInterfaceSockets: bound to 0.0.0.0, the engine listens once per interface
-// address, and knows each socket by its address (for the write path to send from the socket of
-// the candidate ICE selected).
-func TestEnginePerInterfaceSockets(t *testing.T) {
-	e, err := NewEngine(Config{BindIP: "0.0.0.0", TCPPort: -1, LoopbackOnly: true,
-		interfaces: func() ([]net.IP, error) { return []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)}, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	one, two := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
-	if len(e.sockets) != 2 || e.socketFor(one) == nil || e.socketFor(two) == nil || e.socketFor(one) == e.socketFor(two) {
-		t.Fatalf("sockets %v", e.sockets)
-	}
-	// Which socket a selected pair's route takes: fastpath's TestSelectPair.
-}
 
 // TestSubscriberOfferHasNoCryptex: the subscriber connection does not offer header-extension
 // encryption, which Podium's send path does not do; the publisher connection accepts it.

@@ -111,7 +111,7 @@ var h264Codec = webrtc.RTPCodecParameters{
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102,
 }
 
-// The header extension ids the engine's publisher offers use (newMediaEngine's order): the
+// The header extension ids the engine's publisher offers use (pionapi's order): the
 // seeds put mid, rid, transport-wide sequence and abs-send-time on packets, and the level at 4.
 const (
 	extMid, extRID, extLevel, extTWCC, extAbsSend = 1, 2, 4, 5, 6
