@@ -29,7 +29,7 @@ func (p *Participant) Submit(req Request) {
 	if r.PublisherOffer {
 		p.supersedeOffer(r)
 	}
-	if !p.q.push(func() {
+	if !p.q.Push(func() {
 		p.requests.Add(-1)
 		if p.closing || !p.isNewestOffer(r) {
 			return

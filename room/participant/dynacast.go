@@ -4,6 +4,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/alloc"
 )
 
 // dynacast tells a publisher which layers of each of its simulcast videos anyone needs, so that
@@ -32,17 +33,13 @@ func (p *Participant) dynacast() {
 		t.lastNeeded = needed
 		msg := &protocol.SubscribedLayers{TrackSid: t.sid}
 		for _, l := range layers {
-			idx := layerIndex(l.RID, layers)
+			idx := alloc.LayerIndex(l.RID, layers)
 			msg.Layers = append(msg.Layers, protocol.LayerState{RID: l.RID, Active: idx >= 0 && needed&(1<<idx) != 0})
 		}
 		p.Send(msg)
 	}
 }
 
-// IdealLayer reads (under the subscriber's lock) what it would receive of a track.
-func (p *Participant) IdealLayer(trackSid string) (int, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l, ok := p.ideals[trackSid]
-	return l, ok
-}
+// IdealLayer is the layer of a track the participant would receive if every layer flowed
+// (downlink.Set.IdealLayer); safe from any goroutine.
+func (p *Participant) IdealLayer(trackSid string) (int, bool) { return p.down.IdealLayer(trackSid) }

@@ -77,3 +77,8 @@ type Sink interface {
 	Close()
 	Done() <-chan struct{}
 }
+
+// queueCapacity bounds a participant's control queue. Client requests are held to
+// Limits.PendingRequests and the room's periodic work is coalesced (one job of each kind
+// waiting at most), so a full queue means a bug, not a busy client.
+const queueCapacity = 4096

@@ -275,7 +275,7 @@ var (
 func (m member) flush(t *testing.T) {
 	t.Helper()
 	ran := make(chan struct{})
-	if !m.q.push(func() { close(ran) }) {
+	if !m.q.Push(func() { close(ran) }) {
 		t.Fatal("the control queue is closed")
 	}
 	<-ran
@@ -286,7 +286,7 @@ func (m member) flush(t *testing.T) {
 func (m member) hold(t *testing.T) (release func()) {
 	t.Helper()
 	gate := make(chan struct{})
-	if !m.q.push(func() { <-gate }) {
+	if !m.q.Push(func() { <-gate }) {
 		t.Fatal("the control queue is closed")
 	}
 	return func() { close(gate); m.flush(t) }
@@ -324,7 +324,7 @@ func (m member) settle(t *testing.T) {
 func (m member) offerInFlightNow(t *testing.T) bool {
 	t.Helper()
 	res := make(chan bool, 1)
-	m.q.push(func() { res <- m.offerInFlight })
+	m.q.Push(func() { res <- m.offerInFlight })
 	return <-res
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/downlink"
 	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
 )
@@ -129,8 +130,8 @@ func (t *PublishedTrack) fits(s Receiving) bool {
 // wanted is what a session over HTTP receives: the tracks bound to its m-sections that are
 // still published. A WHEP session whose every track has gone leaves: its player sees the
 // connection end and may start again, and will then get what the room has.
-func (s *httpSession) wanted(p *Participant) map[string]*PublishedTrack {
-	want := map[string]*PublishedTrack{}
+func (s *httpSession) wanted(p *Participant) map[string]downlink.Track {
+	want := map[string]downlink.Track{}
 	if len(s.bound) == 0 {
 		return want
 	}
@@ -186,7 +187,7 @@ func (p *Participant) AnswerEgress(ctx context.Context, receiving []Receiving, o
 			t := candidates[i]
 			candidates = slices.Delete(candidates, i, i+1)
 			at := func(dt *sfu.DownTrack) error { return hp.AddTrackAt(dt, s.Mid) }
-			if err := p.subscribeOn(t, at); err != nil {
+			if err := p.down.Subscribe(t, at); err != nil {
 				return "", err
 			}
 			hs.bound[t.sid] = t
@@ -210,7 +211,7 @@ func (p *Participant) answerHTTP(ctx context.Context, side peer.Side, negotiate 
 	}
 	done := make(chan result, 1)
 	left := fmt.Errorf("%w: the participant left", ErrConflict)
-	if !p.q.push(func() {
+	if !p.q.Push(func() {
 		if p.closing {
 			done <- result{err: left}
 			return

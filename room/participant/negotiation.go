@@ -65,7 +65,7 @@ func (p *Participant) negotiate() {
 		// an m-section of about 0.7 KiB for every track it carries (and for each that went, until
 		// the next of its kind takes it): about 43 publishers with a camera and a microphone fit.
 		p.logger.Error("subscriber offer not sent: over the protocol's SDP limit",
-			"err", err, "subscriptions", len(p.subs))
+			"err", err, "subscriptions", p.down.Len())
 		return
 	case errors.Is(err, peer.ErrClosed):
 		// The client has gone and its connection with it; its session's end closes the
@@ -77,12 +77,7 @@ func (p *Participant) negotiate() {
 		return
 	}
 	// Mids exist once the offer is set: announce the tracks this offer adds, then the offer.
-	for _, s := range p.subs {
-		if !s.announced {
-			s.announced = true
-			p.Send(&protocol.TrackSubscribed{ParticipantSid: s.track.owner.sid, TrackSid: s.track.sid, Mid: p.peer.Mid(s.dt)})
-		}
-	}
+	p.down.Announce()
 	p.offerInFlight = true
 	p.Send(&protocol.Offer{Target: protocol.TargetSubscriber, SDP: sdp})
 }

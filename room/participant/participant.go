@@ -9,8 +9,9 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/room/alloc"
+	"github.com/podium-sfu/podium/room/downlink"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -37,31 +38,28 @@ type Participant struct {
 	joinedAt time.Time
 	sink     Sink
 	logger   *slog.Logger
-	q        *opQueue
+	q        *fifo.Serial
 
 	peer Peer
 	// remote is set for a participant of another node (remote.go): no connection, relayed media.
 	remote      *remoteState
 	failedGrace time.Duration
 
-	mu       sync.Mutex // guards what others read: name, metadata, tracks, ideals
+	mu       sync.Mutex // guards what others read: name, metadata, tracks
 	name     string
 	metadata string
 	tracks   []*PublishedTrack
-	ideals   map[string]int // track sid -> layer this subscriber would take if all flowed
 
 	// owned by the control queue
 	pending       map[string]*PublishedTrack // announced by cid, waiting for media
-	subs          map[string]*subscription   // by track sid
+	down          *downlink.Set              // what it receives
 	explicit      map[string]bool            // track sid -> explicit subscribe choice
-	settings      map[string]protocol.TrackSettings
 	autoSubscribe bool
 	offerInFlight bool // a subscriber offer waits for its answer
 	needOffer     bool // and another must follow it
 	closing       bool
 
-	alloc   alloc.Subscriber // the allocator's memory: budget hysteresis, probing
-	quality string           // last connection quality announced
+	quality string // last connection quality announced
 
 	// what one client may ask of the server (see Limits)
 	requests                       atomic.Int32 // client requests waiting on the control queue
@@ -91,37 +89,26 @@ type PublishedTrack struct {
 	lastNeeded uint8 // layers last announced in subscribedLayers (owner's control queue)
 }
 
-type subscription struct {
-	track       *PublishedTrack
-	dt          *sfu.DownTrack
-	announced   bool
-	settings    *protocol.TrackSettings // what the subscriber renders; nil: nothing said
-	lastState   string                  // last streamState sent, to send changes only
-	pauseReason string
-	ideal       int       // layer wanted if every layer flowed (what dynacast keeps on)
-	flowing     time.Time // since when the allocator has kept it on; zero: paused or not yet allocated
-}
-
 // New makes a participant of room r with its connections; the room admits it (Start) or
 // drops it (Teardown).
 func New(r Room, env *Env, jp JoinParams) (*Participant, error) {
 	p := &Participant{
 		room: r, env: env, sid: protocol.NewSid("PA_"), identity: jp.Identity, perms: jp.Permissions, joinedAt: time.Now(),
 		sink: jp.Sink, failedGrace: jp.FailedGrace, name: jp.Name, metadata: jp.Metadata, autoSubscribe: jp.AutoSubscribe,
-		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
-		settings: map[string]protocol.TrackSettings{}, done: make(chan struct{}), ideals: map[string]int{},
+		pending: map[string]*PublishedTrack{}, explicit: map[string]bool{}, done: make(chan struct{}),
 	}
 	lim := env.Limits
 	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))
 	p.dataBytes = rate.NewLimiter(rate.Limit(lim.DataByteRate), int(lim.DataByteBurst))
 	p.updates.interval = lim.MetadataInterval
 	p.logger = env.Logger.With("room", r.Name(), "participant", jp.Identity, "sid", p.sid)
-	p.q = newOpQueue()
+	p.q = fifo.NewSerial(queueCapacity)
 	var err error
 	if p.peer, err = env.NewPeer(p); err != nil {
-		p.q.close()
+		p.q.Close()
 		return nil, err
 	}
+	p.down = p.newDownlink()
 	return p, nil
 }
 
@@ -170,7 +157,7 @@ func (p *Participant) SendJoined(room protocol.RoomInfo, others []*Participant) 
 
 // Start sends the first subscriber offer: it carries the data channels and existing tracks.
 func (p *Participant) Start() {
-	p.q.push(func() {
+	p.q.Push(func() {
 		p.reconcile()
 		if !p.offerInFlight {
 			p.negotiate()
@@ -182,14 +169,14 @@ func (p *Participant) Start() {
 // arrive before it starts.
 func (p *Participant) Reconcile() {
 	if p.remote == nil { // a remote participant subscribes on its own node
-		p.q.pushOnce(&p.reconcileWaiting, p.reconcile)
+		p.q.PushOnce(&p.reconcileWaiting, p.reconcile)
 	}
 }
 
 // Allocate chooses every subscription's layer again, once for any number of reasons.
 func (p *Participant) Allocate() {
 	if p.remote == nil {
-		p.q.pushOnce(&p.allocWaiting, p.allocateAll)
+		p.q.PushOnce(&p.allocWaiting, p.allocateAll)
 	}
 }
 
@@ -216,7 +203,7 @@ func (p *Participant) Close(reason string) {
 // RequestClose schedules the shutdown; safe from anywhere, including the control queue.
 func (p *Participant) RequestClose(reason string) {
 	p.closeOnce.Do(func() {
-		if !p.q.push(func() { p.shutdown(reason) }) {
+		if !p.q.Push(func() { p.shutdown(reason) }) {
 			close(p.done)
 		}
 	})
@@ -228,6 +215,7 @@ func (p *Participant) shutdown(reason string) {
 		return
 	}
 	p.closing = true
+	p.down.Stop()
 	p.room.Leave(p)
 	if reason != "" && reason != protocol.LeaveClient {
 		l := &protocol.Leave{Reason: reason}
@@ -243,14 +231,9 @@ func (p *Participant) shutdown(reason string) {
 	case <-p.sink.Done():
 	case <-time.After(5 * time.Second):
 	}
-	for _, s := range p.subs {
-		s.track.receiver.RemoveDownTrack(s.dt)
-	}
+	p.down.Detach()
 	p.Teardown()
-	for _, s := range p.subs {
-		s.dt.WaitRTCP()
-		p.env.retireDownTrack(s.dt)
-	}
+	p.down.Retire()
 	p.mu.Lock()
 	tracks := p.tracks
 	p.mu.Unlock()
@@ -268,7 +251,7 @@ func (p *Participant) shutdown(reason string) {
 		p.Emit(leaveEvent(reason), nil, reason)
 	}
 	p.updates.stop()
-	p.q.close()
+	p.q.Close()
 	close(p.done)
 	p.logger.Info("participant left", "reason", reason)
 }
@@ -277,7 +260,7 @@ func (p *Participant) shutdown(reason string) {
 func (p *Participant) Teardown() {
 	p.peer.Close()
 	if p.q != nil && !p.closing {
-		p.q.close()
+		p.q.Close()
 	}
 }
 
@@ -301,4 +284,26 @@ func (t *PublishedTrack) Info() protocol.TrackInfo {
 	t.owner.mu.Lock()
 	defer t.owner.mu.Unlock()
 	return t.info
+}
+
+// OwnerSid is the sid of the participant that publishes the track.
+func (t *PublishedTrack) OwnerSid() string { return t.owner.sid }
+
+// OwnerIdentity is the identity of the participant that publishes the track.
+func (t *PublishedTrack) OwnerIdentity() string { return t.owner.identity }
+
+// newDownlink makes the participant's subscriptions, on its connection and control queue.
+func (p *Participant) newDownlink() *downlink.Set {
+	return downlink.New(downlink.Host{
+		Peer: p.peer, Send: p.Send, Queue: p.q.Push, Logger: p.logger, Speakers: p.room.Speakers,
+		BandwidthEstimation: p.env.BandwidthEstimation, MaxBitrate: p.env.Engine.Config().MaxBitrate,
+		Retired: &p.env.Retired,
+	})
+}
+
+// allocateAll chooses the layer of every video the participant receives and plans its probing.
+func (p *Participant) allocateAll() {
+	if !p.closing {
+		p.down.Allocate(time.Now())
+	}
 }

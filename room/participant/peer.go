@@ -62,7 +62,7 @@ func NewPeer(p *Participant) (Peer, error) {
 		Failed:    p.connectionFailed,
 		Closed:    p.onClosed,
 		Track: func(remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
-			p.q.push(func() { p.onTrack(remote, rr) })
+			p.q.Push(func() { p.onTrack(remote, rr) })
 		},
 		Data: p.relayData,
 	})
@@ -81,7 +81,7 @@ func (p *Participant) onCandidate(side peer.Side, c *webrtc.ICECandidateInit) {
 		msg.Candidate = &protocol.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid,
 			SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
-	p.q.push(func() { p.Send(msg) })
+	p.q.Push(func() { p.Send(msg) })
 }
 
 func target(s peer.Side) string {

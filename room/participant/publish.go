@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/alloc"
 )
 
 // handlePublish reserves a track sid for a track the next publisher offer will carry.
@@ -105,7 +106,7 @@ func (p *Participant) trackOfReceiver(rr *webrtc.RTPReceiver) *PublishedTrack {
 
 // addLayer starts reading one stream of a track (a simulcast layer or the only stream).
 func (p *Participant) addLayer(t *PublishedTrack, remote *webrtc.TrackRemote) {
-	idx := layerIndex(remote.RID(), t.info.Layers)
+	idx := alloc.LayerIndex(remote.RID(), t.info.Layers)
 	if idx < 0 {
 		p.logger.Warn("ignoring a simulcast layer with an unknown rid", "track", t.sid, "rid", remote.RID())
 		return
@@ -191,7 +192,7 @@ func (p *Participant) MuteTrack(trackSid string, muted bool) error {
 		return fmt.Errorf("%w: remote unmute is off (podium serve --allow-remote-unmute)", ErrForbidden)
 	}
 	errc := make(chan error, 1)
-	if !p.q.push(func() {
+	if !p.q.Push(func() {
 		t := p.ownTrack(trackSid)
 		if t == nil {
 			errc <- fmt.Errorf("%w: no track %q", ErrNotFound, trackSid)
@@ -252,7 +253,7 @@ func (p *Participant) announceUpdate() {
 		return
 	}
 	if wait := c.interval - time.Since(c.last); wait > 0 {
-		c.timer = time.AfterFunc(wait, func() { p.q.push(p.flushUpdate) }) // stopped by stop
+		c.timer = time.AfterFunc(wait, func() { p.q.Push(p.flushUpdate) }) // stopped by stop
 		c.mu.Unlock()
 		return
 	}

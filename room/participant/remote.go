@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
@@ -96,27 +97,27 @@ func NewRemote(r Room, env *Env, node string, info protocol.ParticipantInfo) *Pa
 	p := &Participant{
 		room: r, env: env, sid: info.Sid, identity: info.Identity, joinedAt: timeOrNow(info.JoinedAt),
 		sink: discard{}, name: info.Name, metadata: info.Metadata, peer: remotePeer{},
-		pending: map[string]*PublishedTrack{}, subs: map[string]*subscription{}, explicit: map[string]bool{},
-		settings: map[string]protocol.TrackSettings{}, done: make(chan struct{}), ideals: map[string]int{},
+		pending: map[string]*PublishedTrack{}, explicit: map[string]bool{}, done: make(chan struct{}),
 		remote: &remoteState{node: node, tracks: map[string]protocol.TrackInfo{}},
 	}
 	p.perms.CanPublish = true
 	p.updates.interval = env.Limits.MetadataInterval
 	p.logger = env.Logger.With("room", r.Name(), "participant", info.Identity, "sid", p.sid, "node", node)
-	p.q = newOpQueue()
+	p.q = fifo.NewSerial(queueCapacity)
 	for _, t := range info.Tracks {
 		p.remote.tracks[t.Sid] = t
 	}
+	p.down = p.newDownlink() // empty: it subscribes on its own node
 	return p
 }
 
 // UpdateRemote queues following a remote participant's new info (updateRemote).
 func (p *Participant) UpdateRemote(info protocol.ParticipantInfo) {
-	p.q.push(func() { p.updateRemote(info) })
+	p.q.Push(func() { p.updateRemote(info) })
 }
 
 // PublishRemote queues publishing a remote track whose relayed media arrived (publishRemote).
-func (p *Participant) PublishRemote(trackSid string) { p.q.push(func() { p.publishRemote(trackSid) }) }
+func (p *Participant) PublishRemote(trackSid string) { p.q.Push(func() { p.publishRemote(trackSid) }) }
 
 // Node names the node of a remote participant; "" for one of this node.
 func (p *Participant) Node() string {
@@ -224,7 +225,7 @@ func (p *Participant) shutdownRemote() {
 	}
 	p.env.Wants.set(c, p.remote.node, p.sid, nil)
 	p.updates.stop()
-	p.q.close()
+	p.q.Close()
 	close(p.done)
 }
 

@@ -65,19 +65,21 @@ func (p *Participant) RequestTopKeyframes() {
 // control goroutine; a busy one must not pile them up).
 func (p *Participant) Tick(now time.Time, work uint32) {
 	if p.remote != nil {
-		p.q.pushOnce(&p.tickWaiting, p.remoteWants)
+		p.q.PushOnce(&p.tickWaiting, p.remoteWants)
 		return
 	}
 	p.tickWork.Or(work)
 	p.tickNow.Store(now.UnixNano())
-	p.q.pushOnce(&p.tickWaiting, func() {
+	p.q.PushOnce(&p.tickWaiting, func() {
 		work := p.tickWork.Swap(0)
 		now := time.Unix(0, p.tickNow.Load())
 		if work&TickAllocate != 0 {
 			p.allocateAll()
 		}
 		p.dynacast()
-		p.probe(now)
+		if !p.closing {
+			p.down.Probe(now, TickInterval)
+		}
 		if work&TickQuality != 0 {
 			p.updateQuality()
 		}
@@ -90,8 +92,8 @@ func (p *Participant) Tick(now time.Time, work uint32) {
 // AllocateNow queues an allocation of every subscription, then done; false when p has left
 // (neither will run).
 func (p *Participant) AllocateNow(done func()) bool {
-	return p.q.push(func() { p.allocateAll(); done() })
+	return p.q.Push(func() { p.allocateAll(); done() })
 }
 
 // Dynacast queues telling p's client which layers of its videos anyone needs.
-func (p *Participant) Dynacast() { p.q.push(p.dynacast) }
+func (p *Participant) Dynacast() { p.q.Push(p.dynacast) }

@@ -10,7 +10,7 @@ import (
 // onQueue runs f on p's control queue and returns its error; ErrNotFound once p has left.
 func (p *Participant) onQueue(f func() error) error {
 	errc := make(chan error, 1)
-	if !p.q.push(func() {
+	if !p.q.Push(func() {
 		if p.closing {
 			errc <- ErrNotFound
 			return

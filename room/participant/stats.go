@@ -3,6 +3,7 @@ package participant
 import (
 	"time"
 
+	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/stats"
 )
 
@@ -33,20 +34,8 @@ func (p *Participant) subscriptionStats(timeout time.Duration) ([]stats.Subscrip
 		quality string
 	}
 	res := make(chan answer, 1) // buffered: a late answer after a timeout is dropped
-	if !p.q.push(func() {
-		out := make([]stats.Subscription, 0, len(p.subs))
-		for sid, s := range p.subs {
-			owner := s.track.owner
-			owner.mu.Lock()
-			info := s.track.info
-			owner.mu.Unlock()
-			st := stats.NewSubscription(info, owner.sid, owner.identity, s.track.receiver.Stats().Layers, s.dt.Stats())
-			if set, ok := p.settings[sid]; ok {
-				st.Settings = &set
-			}
-			out = append(out, st)
-		}
-		res <- answer{out, p.quality}
+	if !p.q.Push(func() {
+		res <- answer{p.down.Stats(), p.quality}
 	}) {
 		return nil, "", true // closed: it subscribes to nothing any more
 	}
@@ -58,4 +47,15 @@ func (p *Participant) subscriptionStats(timeout time.Duration) ([]stats.Subscrip
 	case <-timer.C:
 		return nil, "", false
 	}
+}
+
+// Allocation explains the participant's last allocation (downlink.Set.Explain), read on the
+// control queue, where allocations run.
+func (p *Participant) Allocation() (protocol.Allocation, error) {
+	var out protocol.Allocation
+	err := p.onQueue(func() error {
+		out = p.down.Explain(p.identity)
+		return nil
+	})
+	return out, err
 }

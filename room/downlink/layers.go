@@ -1,7 +1,6 @@
-package participant
+package downlink
 
 import (
-	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/alloc"
 	"github.com/podium-sfu/podium/sfu"
 )
@@ -11,11 +10,6 @@ const (
 	_ = uint(sfu.MaxLayers-alloc.MaxLayers) + uint(alloc.MaxLayers-sfu.MaxLayers)
 	_ = uint(sfu.LayerNone-alloc.LayerNone) + uint(alloc.LayerNone-sfu.LayerNone)
 )
-
-// layerIndex maps a simulcast rid to a layer index (see alloc.LayerIndex).
-func layerIndex(rid string, announced []protocol.Layer) int {
-	return alloc.LayerIndex(rid, announced)
-}
 
 // layerStats is what the allocator needs of a receiver's layer statistics.
 func layerStats(stats []sfu.LayerStats) []alloc.LayerStats {
