@@ -13,7 +13,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/room/participant"
 	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/clock"
@@ -181,7 +180,7 @@ func newTestRoom(t *testing.T) *testRoom {
 	cfg := Config{}
 	tr := &testRoom{peers: map[*Participant]*fakePeer{}}
 	m := NewManager(cfg, &sfu.Engine{})
-	m.env.NewPeer = func(p *Participant) (participant.Peer, error) {
+	m.env.NewPeer = func(p *Participant) (peer.Conn, error) {
 		f := &fakePeer{tracks: map[*sfu.DownTrack]string{}}
 		tr.peers[p] = f // join runs on the test's goroutine
 		return f, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/alloc"
 	"github.com/podium-sfu/podium/room/limits"
+	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/room/stats"
 	"github.com/podium-sfu/podium/sfu"
 	"github.com/podium-sfu/podium/sfu/clock"
@@ -57,7 +58,7 @@ type Env struct {
 	Engine  *sfu.Engine
 	Logger  *slog.Logger
 	// NewPeer makes a participant's connections (package peer on Engine; tests make fakes).
-	NewPeer func(*Participant) (Peer, error)
+	NewPeer func(*Participant) (peer.Conn, error)
 	// Cluster is nil on a lone node; Wants gathers what this node needs of other nodes' tracks.
 	Cluster Cluster
 	Wants   Wants

@@ -185,7 +185,7 @@ func newTestRoom(t *testing.T) *testRoom {
 	tr := &testRoom{peers: map[*Participant]*fakePeer{}, clock: clock.New(time.Hour)}
 	tr.env = &Env{Limits: limits.Limits{}.WithDefaults(), MaxTracks: 8, Engine: &sfu.Engine{},
 		Logger: slog.New(slog.DiscardHandler), ICEServers: func(string) []protocol.ICEServer { return nil }}
-	tr.env.NewPeer = func(p *Participant) (Peer, error) {
+	tr.env.NewPeer = func(p *Participant) (peer.Conn, error) {
 		f := &fakePeer{tracks: map[*sfu.DownTrack]string{}}
 		tr.peers[p] = f // join runs on the test's goroutine
 		return f, nil

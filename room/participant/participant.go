@@ -12,6 +12,7 @@ import (
 	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/downlink"
+	"github.com/podium-sfu/podium/room/peer"
 	"github.com/podium-sfu/podium/sfu"
 )
 
@@ -40,7 +41,7 @@ type Participant struct {
 	logger   *slog.Logger
 	q        *fifo.Serial
 
-	peer Peer
+	peer peer.Conn
 	// remote is set for a participant of another node (remote.go): no connection, relayed media.
 	remote      *remoteState
 	failedGrace time.Duration

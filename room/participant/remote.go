@@ -1,14 +1,11 @@
 package participant
 
 import (
-	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/podium-sfu/podium/internal/fifo"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/peer"
@@ -96,7 +93,7 @@ func (w *Wants) set(c Cluster, node, participant string, tracks map[string]uint8
 func NewRemote(r Room, env *Env, node string, info protocol.ParticipantInfo) *Participant {
 	p := &Participant{
 		room: r, env: env, sid: info.Sid, identity: info.Identity, joinedAt: timeOrNow(info.JoinedAt),
-		sink: discard{}, name: info.Name, metadata: info.Metadata, peer: remotePeer{},
+		sink: discard{}, name: info.Name, metadata: info.Metadata, peer: peer.None{},
 		pending: map[string]*PublishedTrack{}, explicit: map[string]bool{}, done: make(chan struct{}),
 		remote: &remoteState{node: node, tracks: map[string]protocol.TrackInfo{}},
 	}
@@ -245,46 +242,3 @@ func timeOrNow(unix int64) time.Time {
 	}
 	return time.Unix(unix, 0)
 }
-
-// remotePeer is a remote participant's Peer: it has no connection; its media comes from relays.
-type remotePeer struct{}
-
-func (remotePeer) AnswerPublisher(string) (string, error) { return "", errRemote }
-
-func (remotePeer) OfferSubscriber() (string, error) { return "", errRemote }
-
-func (remotePeer) ApplyAnswer(string) error { return errRemote }
-
-func (remotePeer) AddCandidate(peer.Side, webrtc.ICECandidateInit) error {
-	return errRemote
-}
-
-func (remotePeer) Close() {}
-
-func (remotePeer) NewReceiver(*webrtc.TrackRemote, *webrtc.RTPReceiver, *slog.Logger) *sfu.Receiver {
-	return nil
-}
-
-func (remotePeer) NewDownTrack(*sfu.Receiver, sfu.DownTrackParams) *sfu.DownTrack { return nil }
-
-func (remotePeer) AddTrack(*sfu.DownTrack) error { return errRemote }
-
-func (remotePeer) RemoveTrack(*sfu.DownTrack) error { return nil }
-
-func (remotePeer) Mid(*sfu.DownTrack) string { return "" }
-
-func (remotePeer) SendReports(time.Time) {}
-
-func (remotePeer) SendData(string, []byte, bool) peer.DataResult { return peer.DataClosed }
-
-func (remotePeer) Estimate() int { return -1 }
-
-func (remotePeer) MeasuredEstimate() (int, bool) { return -1, false }
-
-func (remotePeer) EstimatorStats() map[string]any { return nil }
-
-func (remotePeer) States() (webrtc.PeerConnectionState, webrtc.PeerConnectionState) {
-	return webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateConnected
-}
-
-var errRemote = fmt.Errorf("%w: a participant of another node", ErrWrongState)
