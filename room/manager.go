@@ -23,7 +23,8 @@ type RoomOptions struct {
 type Manager struct {
 	cfg Config
 	// env is what every participant of the node shares, the cluster and the counters with it
-	env *participant.Env
+	env   *participant.Env
+	wants wants // what this node asks of the others' tracks
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -38,7 +39,11 @@ func NewManager(cfg Config, engine *sfu.Engine) *Manager {
 		AllowRemoteUnmute: cfg.AllowRemoteUnmute, ServerVersion: cfg.ServerVersion, ICEServers: cfg.iceServers,
 		Redirect: cfg.Redirect, OnEvent: cfg.OnEvent, Engine: engine, Logger: cfg.Logger, NewPeer: participant.NewPeer,
 	}
-	return &Manager{cfg: cfg, env: env, rooms: map[string]*Room{}}
+	m := &Manager{cfg: cfg, env: env, rooms: map[string]*Room{}}
+	env.Want = func(node, participant string, tracks map[string]uint8) {
+		m.wants.set(m.env.Cluster, node, participant, tracks)
+	}
+	return m
 }
 
 func (m *Manager) emit(e Event) {

@@ -3,6 +3,7 @@ package room
 import (
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/participant"
@@ -179,4 +180,38 @@ func (r *Room) remoteMetadata(metadata string, at int64) {
 			p.Send(msg)
 		}
 	}
+}
+
+// wants gathers, per node, the layers of its tracks that this node's rooms need.
+type wants struct {
+	mu     sync.Mutex
+	byNode map[string]map[string]map[string]uint8 // node -> participant sid -> track sid -> layers
+	sent   map[string]map[string]uint8
+}
+
+func (w *wants) set(c Cluster, node, participant string, tracks map[string]uint8) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byNode == nil {
+		w.byNode, w.sent = map[string]map[string]map[string]uint8{}, map[string]map[string]uint8{}
+	}
+	if w.byNode[node] == nil {
+		w.byNode[node] = map[string]map[string]uint8{}
+	}
+	if len(tracks) == 0 {
+		delete(w.byNode[node], participant)
+	} else {
+		w.byNode[node][participant] = tracks
+	}
+	all := map[string]uint8{}
+	for _, ts := range w.byNode[node] {
+		for sid, mask := range ts {
+			all[sid] |= mask
+		}
+	}
+	if maps.Equal(all, w.sent[node]) {
+		return
+	}
+	w.sent[node] = all
+	c.Want(node, all) // queued by the relay, never waits
 }

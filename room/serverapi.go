@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
-	"github.com/podium-sfu/podium/room/participant"
 	"github.com/podium-sfu/podium/room/peer"
 )
 
@@ -39,9 +38,9 @@ func (r *Room) SetMetadata(metadata string) (protocol.RoomInfo, error) {
 // SendData sends a text data message from the server ("from" empty) to the room's participants,
 // or to those named in to, on the reliable channel or the lossy one.
 func (r *Room) SendData(topic string, payload json.RawMessage, to []string, lossy bool) error {
-	b, err := participant.ServerData(topic, payload)
+	b, err := protocol.ServerData(topic, payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	label := peer.Reliable
 	if lossy {

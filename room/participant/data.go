@@ -1,9 +1,6 @@
 package participant
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -12,16 +9,6 @@ import (
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/peer"
 )
-
-// MaxDataMessage is the largest data message relayed.
-const MaxDataMessage = 64 << 10
-
-type dataMessage struct {
-	Topic   string          `json:"topic,omitempty"`
-	To      []string        `json:"to,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-	From    string          `json:"from"`
-}
 
 // relayData forwards a data message from this participant's publisher connection to the room.
 // Text messages are JSON: "from" is set by the server and "to" limits the recipients.
@@ -32,7 +19,7 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	p.mu.Lock() // on a data channel's goroutine: the server API may change the permissions
 	allowed := p.perms.CanPublishData
 	p.mu.Unlock()
-	if !allowed || len(m.Data) > MaxDataMessage {
+	if !allowed || len(m.Data) > protocol.MaxDataMessage {
 		p.logger.Debug("dropping data message", "size", len(m.Data), "allowed", allowed)
 		return
 	}
@@ -46,7 +33,7 @@ func (p *Participant) relayData(label string, m webrtc.DataChannelMessage) {
 	var to []string
 	if m.IsString {
 		var err error
-		if out, to, err = stampText(m.Data, p.identity); err != nil {
+		if out, to, err = protocol.StampData(m.Data, p.identity); err != nil {
 			p.Send(&protocol.Error{Code: protocol.CodeBadRequest, Message: err.Error()})
 			return
 		}
@@ -79,42 +66,4 @@ func (p *Participant) SendData(label string, b []byte, text bool) {
 		p.logger.Warn("closing a participant that does not read its data", "reason", protocol.LeaveSlowConsumer)
 		p.RequestClose(protocol.LeaveSlowConsumer)
 	}
-}
-
-// stampText turns a client's text data message into the one relayed: "from" set to the
-// sender's identity, "to" taken out (and returned: the recipients). The relayed message stays
-// within MaxDataMessage and a few bytes for "from".
-func stampText(data []byte, from string) ([]byte, []string, error) {
-	var dm dataMessage
-	if err := json.Unmarshal(data, &dm); err != nil {
-		return nil, nil, fmt.Errorf("data message is not a JSON object: %w", err)
-	}
-	to := dm.To
-	dm.From, dm.To = from, nil
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // HTML escaping would grow a topic of '<' six times
-	if err := enc.Encode(dm); err != nil {
-		return nil, nil, fmt.Errorf("data message: %w", err)
-	}
-	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	if len(out) > MaxDataMessage+relayOverhead {
-		return nil, nil, fmt.Errorf("data message over %d bytes once relayed", MaxDataMessage+relayOverhead)
-	}
-	return out, to, nil
-}
-
-// relayOverhead is what the relay may add to a text message: "from" and its identity.
-const relayOverhead = 16 + 6*protocol.MaxIDLen
-
-// ServerData is a text data message from the server ("from" empty) with topic and payload.
-func ServerData(topic string, payload json.RawMessage) ([]byte, error) {
-	if len(payload) == 0 || !json.Valid(payload) {
-		return nil, fmt.Errorf("%w: the payload must be a JSON value", ErrBadRequest)
-	}
-	b, err := json.Marshal(dataMessage{Topic: topic, Payload: payload})
-	if err != nil || len(b) > MaxDataMessage {
-		return nil, fmt.Errorf("%w: a data message is at most %d bytes", ErrBadRequest, MaxDataMessage)
-	}
-	return b, nil
 }

@@ -59,9 +59,10 @@ type Env struct {
 	Logger  *slog.Logger
 	// NewPeer makes a participant's connections (package peer on Engine; tests make fakes).
 	NewPeer func(*Participant) (peer.Conn, error)
-	// Cluster is nil on a lone node; Wants gathers what this node needs of other nodes' tracks.
+	// Cluster is nil on a lone node. Want asks another node for the layers (a mask per track
+	// sid) of its tracks that a remote participant's subscribers here need (nil: none).
 	Cluster Cluster
-	Wants   Wants
+	Want    func(node, participant string, tracks map[string]uint8)
 	Retired stats.Retired // counts of ended tracks and subscriptions
 	Drops   DropCounters
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/podium-sfu/podium/internal/fifo"
+	"github.com/podium-sfu/podium/internal/throttle"
 	"github.com/podium-sfu/podium/protocol"
 	"github.com/podium-sfu/podium/room/downlink"
 	"github.com/podium-sfu/podium/room/peer"
@@ -68,11 +69,11 @@ type Participant struct {
 	newestOffer                    *Request // the publisher offer that will run; older ones are superseded
 	reconcileWaiting, allocWaiting atomic.Bool
 	tickWaiting                    atomic.Bool
-	tickWork                       atomic.Uint32 // tickAllocate|tickQuality|tickReports, merged while waiting
-	tickNow                        atomic.Int64  // the latest tick's time (UnixNano)
-	updates                        updateCoalescer
-	dataFrames, dataBytes          *rate.Limiter // what this participant may send as data
-	slowConsumer                   atomic.Bool   // closed for not reading its data
+	tickWork                       atomic.Uint32     // tickAllocate|tickQuality|tickReports, merged while waiting
+	tickNow                        atomic.Int64      // the latest tick's time (UnixNano)
+	updates                        throttle.Throttle // participantUpdated announcements
+	dataFrames, dataBytes          *rate.Limiter     // what this participant may send as data
+	slowConsumer                   atomic.Bool       // closed for not reading its data
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -101,7 +102,7 @@ func New(r Room, env *Env, jp JoinParams) (*Participant, error) {
 	lim := env.Limits
 	p.dataFrames = rate.NewLimiter(rate.Limit(lim.DataRate), int(lim.DataBurst))
 	p.dataBytes = rate.NewLimiter(rate.Limit(lim.DataByteRate), int(lim.DataByteBurst))
-	p.updates.interval = lim.MetadataInterval
+	p.updates.Interval = lim.MetadataInterval
 	p.logger = env.Logger.With("room", r.Name(), "participant", jp.Identity, "sid", p.sid)
 	p.q = fifo.NewSerial(queueCapacity)
 	var err error
@@ -251,7 +252,7 @@ func (p *Participant) shutdown(reason string) {
 		}
 		p.Emit(leaveEvent(reason), nil, reason)
 	}
-	p.updates.stop()
+	p.updates.Stop()
 	p.q.Close()
 	close(p.done)
 	p.logger.Info("participant left", "reason", reason)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -232,55 +230,18 @@ func (p *Participant) displayName() string {
 	return p.name
 }
 
-// updateCoalescer spaces one participant's participantUpdated announcements: the first change
-// goes out at once, and the changes within the next interval go out as one, carrying the state
-// at the time it is sent. Receivers get the latest state, never every intermediate one.
-type updateCoalescer struct {
-	interval time.Duration
-	mu       sync.Mutex
-	last     time.Time
-	timer    *time.Timer // a flush is scheduled
-	stopped  bool
-}
-
 // announceUpdate sends participantUpdated to the participant itself and to everyone else, now
-// or, when one went out less than an interval ago, once the interval has passed.
+// or, when one went out less than an interval ago, once the interval has passed (with the
+// state of then: package throttle).
 func (p *Participant) announceUpdate() {
-	c := &p.updates
-	c.mu.Lock()
-	if c.stopped || c.timer != nil { // the scheduled flush will carry this change
-		c.mu.Unlock()
-		return
+	if p.updates.Change(func() { p.q.Push(p.flushUpdate) }) {
+		p.sendUpdate()
 	}
-	if wait := c.interval - time.Since(c.last); wait > 0 {
-		c.timer = time.AfterFunc(wait, func() { p.q.Push(p.flushUpdate) }) // stopped by stop
-		c.mu.Unlock()
-		return
-	}
-	c.last = time.Now()
-	c.mu.Unlock()
-	p.sendUpdate()
 }
 
 func (p *Participant) flushUpdate() {
-	c := &p.updates
-	c.mu.Lock()
-	c.timer = nil
-	if c.stopped {
-		c.mu.Unlock()
-		return
-	}
-	c.last = time.Now()
-	c.mu.Unlock()
-	p.sendUpdate()
-}
-
-func (c *updateCoalescer) stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
-	if c.timer != nil {
-		c.timer.Stop()
+	if p.updates.Due() {
+		p.sendUpdate()
 	}
 }
 

@@ -1,9 +1,7 @@
 package participant
 
 import (
-	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/podium-sfu/podium/internal/fifo"
@@ -55,40 +53,6 @@ type remoteState struct {
 	tracks map[string]protocol.TrackInfo // by sid, as its node announced them (under owner.mu)
 }
 
-// Wants gathers, per node, the layers of its tracks that this node's rooms need.
-type Wants struct {
-	mu     sync.Mutex
-	byNode map[string]map[string]map[string]uint8 // node -> participant sid -> track sid -> layers
-	sent   map[string]map[string]uint8
-}
-
-func (w *Wants) set(c Cluster, node, participant string, tracks map[string]uint8) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.byNode == nil {
-		w.byNode, w.sent = map[string]map[string]map[string]uint8{}, map[string]map[string]uint8{}
-	}
-	if w.byNode[node] == nil {
-		w.byNode[node] = map[string]map[string]uint8{}
-	}
-	if len(tracks) == 0 {
-		delete(w.byNode[node], participant)
-	} else {
-		w.byNode[node][participant] = tracks
-	}
-	all := map[string]uint8{}
-	for _, ts := range w.byNode[node] {
-		for sid, mask := range ts {
-			all[sid] |= mask
-		}
-	}
-	if maps.Equal(all, w.sent[node]) {
-		return
-	}
-	w.sent[node] = all
-	c.Want(node, all) // queued by the relay, never waits
-}
-
 // NewRemote makes a participant of another node, as its node announced it.
 func NewRemote(r Room, env *Env, node string, info protocol.ParticipantInfo) *Participant {
 	p := &Participant{
@@ -98,7 +62,7 @@ func NewRemote(r Room, env *Env, node string, info protocol.ParticipantInfo) *Pa
 		remote: &remoteState{node: node, tracks: map[string]protocol.TrackInfo{}},
 	}
 	p.perms.CanPublish = true
-	p.updates.interval = env.Limits.MetadataInterval
+	p.updates.Interval = env.Limits.MetadataInterval
 	p.logger = env.Logger.With("room", r.Name(), "participant", info.Identity, "sid", p.sid, "node", node)
 	p.q = fifo.NewSerial(queueCapacity)
 	for _, t := range info.Tracks {
@@ -208,7 +172,7 @@ func (p *Participant) remoteWants() {
 			want[t.sid] |= p.room.NeededLayers(t)
 		}
 	}
-	p.env.Wants.set(p.env.Cluster, p.remote.node, p.sid, want)
+	p.env.Want(p.remote.node, p.sid, want)
 }
 
 // shutdownRemote ends a remote participant (it left its node, its node died, or this node
@@ -220,8 +184,8 @@ func (p *Participant) shutdownRemote() {
 	for _, t := range p.PublishedTracks() {
 		c.Forget(p.remote.node, t.sid)
 	}
-	p.env.Wants.set(c, p.remote.node, p.sid, nil)
-	p.updates.stop()
+	p.env.Want(p.remote.node, p.sid, nil)
+	p.updates.Stop()
 	p.q.Close()
 	close(p.done)
 }

@@ -1,4 +1,4 @@
-package participant
+package protocol
 
 import (
 	"encoding/json"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestStampText(t *testing.T) {
-	out, to, err := stampText([]byte(`{"topic":"chat <b>","to":["bob"],"payload":{"x":1},"from":"forged"}`), "ann")
+func TestStampData(t *testing.T) {
+	out, to, err := StampData([]byte(`{"topic":"chat <b>","to":["bob"],"payload":{"x":1},"from":"forged"}`), "ann")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,12 +18,12 @@ func TestStampText(t *testing.T) {
 		t.Fatalf("relayed %s", out)
 	}
 	for _, bad := range []string{`[1]`, `"text"`, `{"topic":1}`, `{`, ``} {
-		if _, _, err := stampText([]byte(bad), "ann"); err == nil {
+		if _, _, err := StampData([]byte(bad), "ann"); err == nil {
 			t.Errorf("%q was relayed", bad)
 		}
 	}
 	huge := `{"topic":"` + strings.Repeat("\x01", MaxDataMessage/2) + `"}` // six bytes each once escaped
-	if _, _, err := stampText([]byte(strings.ReplaceAll(huge, "\x01", `\u0001`)), "ann"); err == nil {
+	if _, _, err := StampData([]byte(strings.ReplaceAll(huge, "\x01", `\u0001`)), "ann"); err == nil {
 		t.Error("a message that grows past the limit when relayed was relayed")
 	}
 }
@@ -39,7 +39,7 @@ func FuzzDataRelay(f *testing.F) {
 		if len(data) > MaxDataMessage {
 			return // refused before the relay
 		}
-		out, _, err := stampText(data, "ann")
+		out, _, err := StampData(data, "ann")
 		if err != nil {
 			return
 		}
