@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant/participanttest"
 	"github.com/podium-sfu/podium/room/stage"
 	"github.com/podium-sfu/podium/sfu/speaker"
 )
@@ -13,7 +14,7 @@ import (
 // rids that are on, e.g. "q" or "qhf".
 func activeLayers(msgs []protocol.Message, trackSid string) string {
 	last, seen := "", false
-	for _, m := range messagesOf[*protocol.SubscribedLayers](msgs) {
+	for _, m := range participanttest.MessagesOf[*protocol.SubscribedLayers](msgs) {
 		if m.TrackSid != trackSid {
 			continue
 		}
@@ -57,7 +58,7 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 	}
 	settle()
 	for _, m := range all {
-		m.sink.take()
+		m.sink.Take()
 	}
 
 	now := time.Unix(1000, 0)
@@ -74,7 +75,7 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 				return time.Duration(i) * speakerInterval
 			}
 			settle()
-			msgs := who.sink.take()
+			msgs := who.sink.Take()
 			if got := activeLayers(msgs, videos[0].Sid()) + activeLayers(msgs, videos[1].Sid()); got != "" {
 				t.Fatalf("%s heard %q before it was dominant", who.Identity(), got)
 			}
@@ -87,17 +88,17 @@ func TestSpeakerChangeMovesTheStageAtOnce(t *testing.T) {
 		t.Errorf("b became dominant %v after it started, want within 400ms", lag)
 	}
 	settle()
-	if got := activeLayers(a.sink.take(), videos[0].Sid()); got != "q" {
+	if got := activeLayers(a.sink.Take(), videos[0].Sid()); got != "q" {
 		t.Fatalf("with b on stage, a was told to send %q, want its lowest layer alone", got)
 	}
-	b.sink.take()
+	b.sink.Take()
 
 	lag := speak(a, b)
 	settle()
-	if got := activeLayers(a.sink.take(), videos[0].Sid()); got != "qhf" {
+	if got := activeLayers(a.sink.Take(), videos[0].Sid()); got != "qhf" {
 		t.Fatalf("on the decision for a, a was told to send %q, want all its layers", got)
 	}
-	if got := activeLayers(b.sink.take(), videos[1].Sid()); got != "qh" {
+	if got := activeLayers(b.sink.Take(), videos[1].Sid()); got != "qh" {
 		t.Fatalf("on the decision for a, b (now a recent speaker) was told to send %q, want its two lower layers", got)
 	}
 	if lag > 400*time.Millisecond {
@@ -134,7 +135,7 @@ func TestLikelyNextSpeakerKeepsItsTopLayerWarm(t *testing.T) {
 		}
 		b.Dynacast()
 		b.flush(t)
-		return activeLayers(b.sink.take(), cam.Sid()), changed
+		return activeLayers(b.sink.Take(), cam.Sid()), changed
 	}
 	for i := 0; tr.detector.Dominant() != a.Sid(); i++ {
 		if i == 10 {

@@ -66,19 +66,32 @@ func PolicyCap(p Priority, anyoneSpoke bool) int {
 	return 0
 }
 
-// WantedLayer combines what the subscriber renders with the policy cap: never above what the
-// subscriber asked for, never above what the policy grants.
+// WantedLayer is the highest layer worth sending: the one that fits the size the subscriber
+// renders the video at, whoever is in it (a large tile is never capped for not speaking: the
+// priorities decide who wins when the budget is short); the policy cap when it gave no size, or
+// no layer's size is known.
 func WantedLayer(s *protocol.TrackSettings, all []Layer, cap int) (int, string) {
 	if hidden(s) {
 		return LayerNone, ReasonHidden
 	}
-	want := cap
-	if s != nil && (s.Width > 0 || s.Height > 0) {
-		if l, _ := ChooseLayer(s, all); l >= 0 && l < want {
-			want = l
+	if sized(s) {
+		if l, _ := ChooseLayer(s, all); l >= 0 && (sizesKnown(all) || l < cap) {
+			return l, ""
 		}
 	}
-	return want, ""
+	return cap, ""
+}
+
+// sized reports whether the subscriber said how large it renders the video.
+func sized(s *protocol.TrackSettings) bool { return s != nil && (s.Width > 0 || s.Height > 0) }
+
+func sizesKnown(all []Layer) bool {
+	for _, l := range all {
+		if l.Width > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Item is one video a subscriber receives, as the budget split sees it.

@@ -192,7 +192,9 @@ func TestPolicyAndWantedLayer(t *testing.T) {
 		{"pinned: top", PrioPinned, true, nil, 2},
 		{"dominant in a small tile", PrioDominant, true, &protocol.TrackSettings{Width: 320, Height: 180}, 0},
 		{"dominant in a medium tile", PrioDominant, true, &protocol.TrackSettings{Width: 600, Height: 340}, 1},
-		{"other in a big tile stays at the policy cap", PrioOther, true, &protocol.TrackSettings{Width: 1280, Height: 720}, 0},
+		{"other in a big tile: the size decides", PrioOther, true, &protocol.TrackSettings{Width: 1280, Height: 720}, 2},
+		{"recent speaker in a medium tile", PrioRecentSpeaker, true, &protocol.TrackSettings{Width: 600, Height: 340}, 1},
+		{"other in a thumbnail", PrioOther, true, &protocol.TrackSettings{Width: 320, Height: 180}, 0},
 		{"hidden", PrioDominant, true, &protocol.TrackSettings{Enabled: &off}, LayerNone},
 	} {
 		got, _ := WantedLayer(tc.settings, all, PolicyCap(tc.priority, tc.spoke))

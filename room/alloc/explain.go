@@ -61,7 +61,7 @@ func explain(v Video, it Item, policyCap int, a Allocation) Explained {
 	switch {
 	case it.Want == LayerNone:
 		e.WantWhy = "hidden"
-	case it.Want < policyCap:
+	case sized(v.Settings) && (it.Want != policyCap || sizesKnown(Known(v.Info, v.Stats))):
 		e.WantWhy = fmt.Sprintf("rendered size %dx%d", v.Settings.Width, v.Settings.Height)
 	default:
 		e.WantWhy = "policy: " + PriorityName(it.Priority)

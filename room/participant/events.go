@@ -33,9 +33,8 @@ func (e *Env) emit(ev Event) {
 	}
 }
 
-// retire keeps the counts of a participant's tracks and subscriptions that end.
-func (e *Env) retireReceiver(r *sfu.Receiver)    { e.Retired.Receiver(r.Stats()) }
-func (e *Env) retireDownTrack(dt *sfu.DownTrack) { e.Retired.DownTrack(dt.Stats()) }
+// retireReceiver keeps the counts of a track that ends.
+func (e *Env) retireReceiver(r *sfu.Receiver) { e.Retired.Receiver(r.Stats()) }
 
 // Emit reports an event about p (and a track of its), with the room as it is now.
 func (p *Participant) Emit(kind string, track *protocol.TrackInfo, reason string) {

@@ -15,16 +15,16 @@ func TestFailedConnectionWaitsOutTheGrace(t *testing.T) {
 	ann.failedGrace = 100 * time.Millisecond
 	failed, connected := int32(webrtc.PeerConnectionStateFailed), int32(webrtc.PeerConnectionStateConnected)
 
-	ann.peer.state.Store(failed)
+	ann.peer.State.Store(failed)
 	ann.connectionFailed()
-	ann.peer.state.Store(connected) // an ICE restart in time
+	ann.peer.State.Store(connected) // an ICE restart in time
 	select {
 	case <-ann.Done():
 		t.Fatal("closed within the grace")
 	case <-time.After(300 * time.Millisecond): // the grace's timer has run and found it connected
 	}
 
-	ann.peer.state.Store(failed)
+	ann.peer.State.Store(failed)
 	ann.connectionFailed()
 	select {
 	case <-ann.Done():
@@ -33,7 +33,7 @@ func TestFailedConnectionWaitsOutTheGrace(t *testing.T) {
 	}
 
 	bo := tr.join(t, "bo", publisher) // no grace: a client that cannot resume
-	bo.peer.state.Store(failed)
+	bo.peer.State.Store(failed)
 	bo.connectionFailed()
 	select {
 	case <-bo.Done():

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant/participanttest"
 	"github.com/podium-sfu/podium/room/peer"
 )
 
@@ -17,29 +18,29 @@ func TestOfferWaitsForTheAnswer(t *testing.T) {
 	bob := r.join(t, "bob", subscriber)
 	mic := ann.publish(t, "mic", protocol.KindAudio)
 	bob.flush(t)
-	if len(bob.peer.offers) != 2 || !bob.offerInFlightNow(t) {
-		t.Fatalf("%d offers, want the first and one for the track", len(bob.peer.offers))
+	if len(bob.peer.Offers) != 2 || !bob.offerInFlightNow(t) {
+		t.Fatalf("%d offers, want the first and one for the track", len(bob.peer.Offers))
 	}
 	cam := ann.publish(t, "cam", protocol.KindVideo)
 	screen := ann.publish(t, "screen", protocol.KindVideo)
 	bob.flush(t)
-	if len(bob.peer.offers) != 2 {
-		t.Fatalf("%d offers while one was in flight, want none more", len(bob.peer.offers)-2)
+	if len(bob.peer.Offers) != 2 {
+		t.Fatalf("%d offers while one was in flight, want none more", len(bob.peer.Offers)-2)
 	}
-	if got, want := bob.peer.sentTracks(), sids(mic, cam, screen); !slices.Equal(got, want) {
+	if got, want := bob.peer.SentTracks(), sids(mic, cam, screen); !slices.Equal(got, want) {
 		t.Fatalf("bob receives %v, want %v", got, want)
 	}
-	bob.sink.take()
+	bob.sink.Take()
 	bob.answer(t)
-	if len(bob.peer.offers) != 3 {
-		t.Fatalf("%d offers after the answer, want 3", len(bob.peer.offers))
+	if len(bob.peer.Offers) != 3 {
+		t.Fatalf("%d offers after the answer, want 3", len(bob.peer.Offers))
 	}
-	msgs := bob.sink.take()
-	if n := len(messagesOf[*protocol.TrackSubscribed](msgs)); n != 2 {
+	msgs := bob.sink.Take()
+	if n := len(participanttest.MessagesOf[*protocol.TrackSubscribed](msgs)); n != 2 {
 		t.Fatalf("the offer after the answer announced %d tracks, want 2", n)
 	}
 	bob.answer(t)
-	if len(bob.peer.offers) != 3 || bob.offerInFlightNow(t) {
+	if len(bob.peer.Offers) != 3 || bob.offerInFlightNow(t) {
 		t.Fatal("an answer with nothing changed made another offer")
 	}
 }
@@ -58,14 +59,14 @@ func TestPublisherOfferSuperseded(t *testing.T) {
 	offer("o1", "first")
 	offer("o2", "second")
 	release()
-	if !slices.Equal(ann.peer.pubAnswered, []string{"second"}) {
-		t.Fatalf("publisher offers applied: %v, want only the newest", ann.peer.pubAnswered)
+	if !slices.Equal(ann.peer.PubAnswered, []string{"second"}) {
+		t.Fatalf("publisher offers applied: %v, want only the newest", ann.peer.PubAnswered)
 	}
-	msgs := ann.sink.take()
-	if errs := ann.sink.takeRefusals(); len(errs) != 1 || errs[0].id != "o1" || !errors.Is(errs[0].err, ErrSuperseded) {
+	msgs := ann.sink.Take()
+	if errs := ann.sink.TakeRefusals(); len(errs) != 1 || errs[0].ID != "o1" || !errors.Is(errs[0].Err, ErrSuperseded) {
 		t.Fatalf("refused %+v, want o1 superseded", errs)
 	}
-	answers := messagesOf[*protocol.Answer](msgs)
+	answers := participanttest.MessagesOf[*protocol.Answer](msgs)
 	if len(answers) != 1 || answers[0].ID != "o2" || answers[0].Target != protocol.TargetPublisher {
 		t.Fatalf("answers %+v, want one to o2", answers)
 	}
@@ -80,13 +81,13 @@ func TestNegotiationRefusals(t *testing.T) {
 		return c.Answer(&protocol.Answer{ID: "0", Target: protocol.TargetSubscriber, SDP: "answer"})
 	})
 	ann.flush(t)
-	if e := ann.sink.takeRefusals(); len(e) != 1 || !badRequest(e[0].err) {
+	if e := ann.sink.TakeRefusals(); len(e) != 1 || !badRequest(e[0].Err) {
 		t.Fatalf("an answer with no offer waiting: refused %+v, want a bad request", e)
 	}
 	bob := r.join(t, "bob", subscriber)
 	ann.publish(t, "mic", protocol.KindAudio)
 	bob.flush(t)
-	answers := len(bob.peer.answers)
+	answers := len(bob.peer.Answers)
 	for _, c := range []struct {
 		name string
 		run  func(Control) error
@@ -106,14 +107,14 @@ func TestNegotiationRefusals(t *testing.T) {
 	} {
 		bob.do(c.name, c.run)
 		bob.flush(t)
-		errs := bob.sink.takeRefusals()
-		if len(errs) != 1 || errs[0].id != c.name || !badRequest(errs[0].err) {
+		errs := bob.sink.TakeRefusals()
+		if len(errs) != 1 || errs[0].ID != c.name || !badRequest(errs[0].Err) {
 			t.Errorf("%s: refused %+v, want one bad request", c.name, errs)
 		}
 	}
-	if len(bob.peer.answers) != answers || len(bob.peer.pubAnswered) != 0 {
+	if len(bob.peer.Answers) != answers || len(bob.peer.PubAnswered) != 0 {
 		t.Fatalf("refused requests reached the connections: answers %v, publisher offers %v",
-			bob.peer.answers[answers:], bob.peer.pubAnswered)
+			bob.peer.Answers[answers:], bob.peer.PubAnswered)
 	}
 	if !bob.offerInFlightNow(t) {
 		t.Fatal("a refused answer ended the offer in flight")
@@ -135,10 +136,10 @@ func TestCandidates(t *testing.T) {
 	candidate(protocol.TargetPublisher, cand)
 	candidate(protocol.TargetPublisher, cand)
 	ann.flush(t)
-	if !slices.Equal(ann.peer.candidates, []peer.Side{peer.Subscriber, peer.Publisher}) {
-		t.Fatalf("candidates went to %v", ann.peer.candidates)
+	if !slices.Equal(ann.peer.Candidates, []peer.Side{peer.Subscriber, peer.Publisher}) {
+		t.Fatalf("candidates went to %v", ann.peer.Candidates)
 	}
-	if e := ann.sink.takeRefusals(); len(e) != 1 || !errors.Is(e[0].err, ErrLimit) {
+	if e := ann.sink.TakeRefusals(); len(e) != 1 || !errors.Is(e[0].Err, ErrLimit) {
 		t.Fatalf("refused %+v, want one over the limit", e)
 	}
 }
@@ -149,9 +150,9 @@ func TestCandidates(t *testing.T) {
 func TestSlowConsumerClosedOnce(t *testing.T) {
 	r := newTestRoom(t)
 	bob := r.join(t, "bob", subscriber)
-	bob.peer.data = peer.DataDropped
+	bob.peer.Data = peer.DataDropped
 	bob.SendData(peer.Lossy, []byte("x"), true)
-	bob.peer.data = peer.DataSlow
+	bob.peer.Data = peer.DataSlow
 	bob.SendData(peer.Reliable, []byte("x"), true)
 	bob.SendData(peer.Reliable, []byte("x"), true)
 	<-bob.Done()
@@ -159,7 +160,7 @@ func TestSlowConsumerClosedOnce(t *testing.T) {
 	if d.DataLossy.Load() != 1 || d.SlowConsumers.Load() != 1 {
 		t.Fatalf("drops %d lossy, %d slow consumers; want one of each", d.DataLossy.Load(), d.SlowConsumers.Load())
 	}
-	leaves := messagesOf[*protocol.Leave](bob.sink.take())
+	leaves := participanttest.MessagesOf[*protocol.Leave](bob.sink.Take())
 	if len(leaves) != 1 || leaves[0].Reason != protocol.LeaveSlowConsumer {
 		t.Fatalf("leave %+v, want slow_consumer", leaves)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/podium-sfu/podium/protocol"
+	"github.com/podium-sfu/podium/room/participant/participanttest"
 )
 
 // TestReconcileBatchesChanges: whatever changes while a subscriber's control queue is busy (two
@@ -15,7 +16,7 @@ func TestReconcileBatchesChanges(t *testing.T) {
 	r := newTestRoom(t)
 	ann := r.join(t, "ann", publisher)
 	bob := r.join(t, "bob", subscriber)
-	offers := len(bob.peer.offers)
+	offers := len(bob.peer.Offers)
 
 	release := bob.hold(t)
 	mic, cam := ann.publish(t, "mic", protocol.KindAudio), ann.publish(t, "cam", protocol.KindVideo)
@@ -23,14 +24,14 @@ func TestReconcileBatchesChanges(t *testing.T) {
 	catMic := cat.publish(t, "mic", protocol.KindAudio)
 	release()
 
-	if got, want := bob.peer.sentTracks(), sids(mic, cam, catMic); !slices.Equal(got, want) {
+	if got, want := bob.peer.SentTracks(), sids(mic, cam, catMic); !slices.Equal(got, want) {
 		t.Fatalf("bob receives %v, want %v", got, want)
 	}
-	if got := len(bob.peer.offers) - offers; got != 1 {
+	if got := len(bob.peer.Offers) - offers; got != 1 {
 		t.Fatalf("%d subscriber offers for one batch of changes, want 1", got)
 	}
-	msgs := bob.sink.take()
-	subscribed := messagesOf[*protocol.TrackSubscribed](msgs)
+	msgs := bob.sink.Take()
+	subscribed := participanttest.MessagesOf[*protocol.TrackSubscribed](msgs)
 	if len(subscribed) != 3 {
 		t.Fatalf("%d trackSubscribed, want 3", len(subscribed))
 	}
@@ -39,7 +40,7 @@ func TestReconcileBatchesChanges(t *testing.T) {
 			t.Errorf("trackSubscribed for %s without a mid", s.TrackSid)
 		}
 	}
-	if o := messagesOf[*protocol.Offer](msgs); len(o) != 1 || o[0].Target != protocol.TargetSubscriber {
+	if o := participanttest.MessagesOf[*protocol.Offer](msgs); len(o) != 1 || o[0].Target != protocol.TargetSubscriber {
 		t.Fatalf("offers sent: %+v", o)
 	}
 }
@@ -54,7 +55,7 @@ func TestReconcileFollowsUnpublishAndChoices(t *testing.T) {
 	mic, cam, screen := ann.publish(t, "mic", protocol.KindAudio), ann.publish(t, "cam", protocol.KindVideo),
 		ann.publish(t, "screen", protocol.KindVideo)
 	bob.settle(t)
-	offers := len(bob.peer.offers)
+	offers := len(bob.peer.Offers)
 
 	release := bob.hold(t)
 	bob.do("s", func(c Control) error {
@@ -63,17 +64,17 @@ func TestReconcileFollowsUnpublishAndChoices(t *testing.T) {
 	ann.do("u", func(c Control) error { return c.Unpublish(&protocol.Unpublish{ID: "u", TrackSid: cam.sid}) })
 	ann.flush(t)
 	release()
-	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
+	if got, want := bob.peer.SentTracks(), sids(mic); !slices.Equal(got, want) {
 		t.Fatalf("bob receives %v, want %v", got, want)
 	}
-	if got := len(bob.peer.offers) - offers; got != 1 {
+	if got := len(bob.peer.Offers) - offers; got != 1 {
 		t.Fatalf("%d subscriber offers for two removals, want 1", got)
 	}
 
 	bob.answer(t)
 	ann.publish(t, "mic2", protocol.KindAudio)
 	bob.flush(t)
-	if got := bob.peer.sentTracks(); len(got) != 2 || slices.Contains(got, screen.sid) {
+	if got := bob.peer.SentTracks(); len(got) != 2 || slices.Contains(got, screen.sid) {
 		t.Fatalf("bob receives %v: the screen he turned down came back, or the new track did not", got)
 	}
 }
@@ -90,18 +91,18 @@ func TestReconcileRespectsPermissions(t *testing.T) {
 	hidden.publish(t, "mic", protocol.KindAudio)
 	deaf.flush(t)
 	bob.flush(t)
-	if got := deaf.peer.sentTracks(); len(got) != 0 {
+	if got := deaf.peer.SentTracks(); len(got) != 0 {
 		t.Fatalf("a participant without CanSubscribe receives %v", got)
 	}
-	if got, want := bob.peer.sentTracks(), sids(mic); !slices.Equal(got, want) {
+	if got, want := bob.peer.SentTracks(), sids(mic); !slices.Equal(got, want) {
 		t.Fatalf("bob receives %v, want %v (not the hidden participant's)", got, want)
 	}
-	deaf.sink.take()
+	deaf.sink.Take()
 	deaf.do("s", func(c Control) error {
 		return c.Subscribe(&protocol.Subscribe{ID: "s", TrackSids: []string{mic.sid}, Subscribe: true})
 	})
 	deaf.flush(t)
-	if e := deaf.sink.takeRefusals(); len(e) != 1 || !errors.Is(e[0].err, ErrForbidden) {
+	if e := deaf.sink.TakeRefusals(); len(e) != 1 || !errors.Is(e[0].Err, ErrForbidden) {
 		t.Fatalf("subscribe without permission answered %+v", e)
 	}
 }
