@@ -27,7 +27,8 @@ func newReport(cfg *Config, n int) *reportBuilder {
 			AudioPublishers: cfg.AudioPublishers, Subscribers: cfg.Subscribers,
 			DurationSeconds: cfg.Duration.Seconds(), Simulcast: cfg.Simulcast,
 			SpeakerSeconds: cfg.SpeakerInterval.Seconds(), ScreenShare: cfg.ScreenShare, View: cfg.View,
-			JoinRate: cfg.JoinRate,
+			JoinRate: cfg.JoinRate, DownlinkCapKbps: cfg.DownlinkCap / 1000,
+			CapLiftSeconds: cfg.CapLiftAfter.Seconds(), CapLiftKbps: cfg.CapLiftTo / 1000,
 		},
 		Server: report.ServerReport{Source: cfg.Server.Describe()},
 	}}
@@ -275,6 +276,7 @@ func (c trackCounters) minus(o trackCounters) trackCounters {
 		Expect: c.Expect - o.Expect, Duplicates: c.Duplicates - o.Duplicates, Late: c.Late - o.Late,
 		Frames: c.Frames - o.Frames, Keyframes: c.Keyframes - o.Keyframes, Freezes: c.Freezes - o.Freezes,
 		FreezeTime: c.FreezeTime - o.FreezeTime, PausedTime: c.PausedTime - o.PausedTime, FramesByLayer: map[string]uint64{},
+		Pauses: c.Pauses - o.Pauses, Resumes: c.Resumes - o.Resumes, PaddingBytes: c.PaddingBytes - o.PaddingBytes,
 	}
 	for l, n := range c.FramesByLayer {
 		d.FramesByLayer[l] = n - o.FramesByLayer[l]

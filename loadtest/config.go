@@ -62,6 +62,15 @@ type Config struct {
 	// View is ViewGrid (default) or ViewSpeaker.
 	View string
 
+	// DownlinkCap shapes the downlink of each room's subscribers (the participants that only
+	// receive) to this many bits/s, a drop-tail queue of CapQueue in front of their sockets
+	// (package shaper); 0: no cap. CapLiftAfter into the measured window the cap becomes
+	// CapLiftTo (0: it stays).
+	DownlinkCap  float64
+	CapQueue     time.Duration // default 150 ms
+	CapLiftAfter time.Duration
+	CapLiftTo    float64
+
 	// RoomPrefix names the rooms: prefix-1, prefix-2, …; default "load".
 	RoomPrefix string
 	// Loopback keeps every ICE candidate on 127.0.0.1; default: when URL's host is loopback.
@@ -109,6 +118,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RoomPrefix == "" {
 		c.RoomPrefix = "load"
 	}
+	if c.CapQueue == 0 {
+		c.CapQueue = 150 * time.Millisecond
+	}
 	if c.FloorDuration == 0 {
 		c.FloorDuration = time.Second
 	}
@@ -137,6 +149,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.View != ViewGrid && c.View != ViewSpeaker {
 		errs = append(errs, fmt.Errorf("view %q: want %s or %s", c.View, ViewGrid, ViewSpeaker))
 	}
+	errs = append(errs, c.capErrors())
 	if c.Duration < 0 || c.SpeakerInterval < 0 || c.SpeakerLevel > 127 {
 		errs = append(errs, errors.New("duration and speaker interval must not be negative, speaker level at most 127"))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/loadtest/shaper"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -35,7 +36,8 @@ type participant struct {
 	media    *media
 	identity string
 	role     string
-	screen   bool // shares a screen too
+	screen   bool         // shares a screen too
+	link     *shaper.Link // its capped downlink; nil: none
 
 	// Set by join, before the control loop starts; read-only afterwards.
 	c              *client.Client
@@ -96,7 +98,7 @@ func (p *participant) join(ctx context.Context) error {
 	p.joinStart = time.Now()
 	c, err := client.Connect(ctx, cmp.Or(p.url, p.cfg.URL), tok, client.Options{
 		Loopback: *p.cfg.Loopback, Logger: p.cfg.Logger.With("participant", p.identity),
-		Net: bigSocketBuffers(),
+		Net: p.clientNet(),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: join: %w", p.identity, err)

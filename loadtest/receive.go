@@ -19,6 +19,7 @@ const seqWindow = 1024
 // trackCounters are the cumulative counts of one received track.
 type trackCounters struct {
 	Packets, Bytes uint64
+	PaddingBytes   uint64 // of packets that are padding alone: bandwidth probes, not media
 	Unique, Expect uint64 // distinct sequence numbers received, and the span they cover
 	Duplicates     uint64 // packets whose sequence number had already arrived
 	Late           uint64 // packets that filled a gap (reordered or retransmitted)
@@ -28,6 +29,8 @@ type trackCounters struct {
 	Freezes        uint64
 	FreezeTime     time.Duration
 	PausedTime     time.Duration // while the server said it forwards nothing (streamState)
+	Pauses         uint64        // streamState changes from active to paused, and back
+	Resumes        uint64
 }
 
 func (c trackCounters) lost() uint64 {
@@ -150,6 +153,7 @@ func (t *trackRecv) onPadding(seq uint16, size int) {
 	defer t.mu.Unlock()
 	t.c.Packets++
 	t.c.Bytes += uint64(size)
+	t.c.PaddingBytes += uint64(size)
 	t.account(seq)
 }
 
@@ -247,7 +251,14 @@ func (t *trackRecv) marked(s int64) bool { return t.seen[(s%seqWindow)/64]&(1<<(
 func (t *trackRecv) onStreamState(now time.Time, m *protocol.StreamState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	was := t.paused
 	t.paused = m.State != "active"
+	switch {
+	case t.paused && !was:
+		t.c.Pauses++
+	case was && !t.paused:
+		t.c.Resumes++
+	}
 	if t.paused {
 		t.pausedAt = now
 		if t.pauseRun.IsZero() {

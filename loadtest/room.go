@@ -23,6 +23,7 @@ func newRoom(cfg *Config, m *media, index int) *roomState {
 				room: r, cfg: cfg, media: m, role: role,
 				identity: fmt.Sprintf("%s-%s%d", r.name, tag, i+1),
 				screen:   role == RolePublisher && i == 0 && cfg.ScreenShare,
+				link:     cfg.newLink(role),
 			})
 		}
 	}

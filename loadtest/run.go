@@ -172,7 +172,12 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	if cfg.SpeakerInterval > 0 {
 		spwg.Go(func() { runSpeakers(spCtx, r.rooms, cfg.SpeakerInterval, cfg.SpeakerLevel) })
 	}
-	sleepCtx(ctx, cfg.Duration)
+	var lift *windowSnap // the capped links' lift
+	if cfg.CapLiftAfter > 0 {
+		sleepCtx(ctx, cfg.CapLiftAfter)
+		lift = r.liftCaps()
+	}
+	sleepCtx(ctx, cfg.Duration-cfg.CapLiftAfter)
 	end := r.snapshot(context.Background(), true)
 	stopSpeakers()
 	spwg.Wait()
@@ -187,6 +192,7 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		rep.FreezeEpisodes += rm.freezes.episodes(start.at, end.at)
 	}
 	rep.addKeyframes(r.all)
+	rep.addCapped(cfg, r.all, start, lift, end)
 	rep.Speakers = speakerReport(r.rooms)
 	if cfg.SpeakerInterval <= 0 {
 		rep.Speakers = nil

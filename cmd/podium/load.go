@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -43,6 +44,11 @@ func load(args []string, out io.Writer) error {
 	speakerLevel := fs.Uint("speaker-level", 30, "RFC 6464 level of the speaker (0 loudest … 127 silence)")
 	screenShare := fs.Bool("screen-share", false, "the first publisher of each room shares a screen")
 	view := fs.String("view", loadtest.ViewGrid, "what receivers render, sent as trackSettings: grid or speaker")
+	var downCap, liftTo bitRate
+	fs.Var(&downCap, "downlink-cap", "shape each subscriber's downlink to this rate (bits/s: 800k, 2.5M), a drop-tail queue in front of its sockets; 0: none")
+	capQueue := fs.Duration("cap-queue", 150*time.Millisecond, "the capped downlink's queue, as time at the cap")
+	liftAfter := fs.Duration("cap-lift-after", 0, "lift the downlink cap this far into the measured window; 0: never")
+	fs.Var(&liftTo, "cap-lift-to", "the rate the cap is lifted to (bits/s: 2.5M)")
 	jsonFile := fs.String("json", "", "write the full report as JSON to this file")
 	serverPID := fs.Int("server-pid", 0, "measure the server's CPU and memory from /proc/PID instead of its /metrics")
 	floor := fs.Duration("floor", time.Second, "how long to measure the floor (SRTP encrypt + UDP send) after the run; 0 skips")
@@ -75,6 +81,7 @@ func load(args []string, out io.Writer) error {
 		Simulcast: *simulcast, SpeakerInterval: *speakers, SpeakerLevel: uint8(*speakerLevel),
 		ScreenShare: *screenShare, View: *view, Logger: logger, FloorDuration: *floor,
 		ProfileURL: *serverPprof, ProfileFile: *serverProfile,
+		DownlinkCap: float64(downCap), CapQueue: *capQueue, CapLiftAfter: *liftAfter, CapLiftTo: float64(liftTo),
 	}
 	if *floor == 0 {
 		cfg.FloorDuration = -1
@@ -157,4 +164,29 @@ func loadSink(args []string) error {
 		return fmt.Errorf("load-sink: %w", err)
 	}
 	return floor.RunSink(n, os.Stdin, os.Stdout)
+}
+
+// bitRate is a flag of bits per second, with an optional k, M or G suffix (800k, 2.5M).
+type bitRate float64
+
+func (r *bitRate) String() string { return strconv.FormatFloat(float64(*r), 'f', -1, 64) }
+
+func (r *bitRate) Set(s string) error {
+	mult := 1.0
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			mult, s = 1e3, s[:n-1]
+		case 'M':
+			mult, s = 1e6, s[:n-1]
+		case 'G':
+			mult, s = 1e9, s[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v >= 0) || math.IsInf(v, 0) { // !(v >= 0): NaN too
+		return fmt.Errorf("%q: want bits per second, such as 800k or 2.5M", s)
+	}
+	*r = bitRate(v * mult)
+	return nil
 }

@@ -69,6 +69,7 @@ type Report struct {
 	ReceivedKbps Distribution       `json:"receivedKbps"`
 	Subscribers  []SubscriberReport `json:"subscribers"`
 	Speakers     *SpeakerReport     `json:"speakers,omitempty"`
+	Capped       []CappedViewer     `json:"capped,omitempty"` // subscribers behind a capped downlink
 	Server       ServerReport       `json:"server"`
 	Nodes        []NodeReport       `json:"nodes,omitempty"` // a cluster run's nodes, in --url order
 	Floor        *floor.Result      `json:"floor,omitempty"`
@@ -90,6 +91,11 @@ type Scenario struct {
 	ScreenShare     bool    `json:"screenShare"`
 	View            string  `json:"view"`
 	JoinRate        float64 `json:"joinRate"` // participants a second; 0: all at once
+	// DownlinkCapKbps shapes each subscriber's downlink; CapLiftKbps lifts it CapLiftSeconds
+	// into the window (0: never).
+	DownlinkCapKbps float64 `json:"downlinkCapKbps,omitempty"`
+	CapLiftSeconds  float64 `json:"capLiftSeconds,omitempty"`
+	CapLiftKbps     float64 `json:"capLiftKbps,omitempty"`
 }
 
 // Loss counts RTP packets by sequence number, per received track, over the window.

@@ -50,6 +50,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		rep.Freezes, rep.FreezeEpisodes, rep.FreezeSeconds, FreezeThreshold)
 	fmt.Fprintf(&b, "paused        %.1f%% of the cameras' time the server forwarded nothing of them (too little bandwidth)%s\n",
 		rep.VideoPausedPercent, mostPaused(rep.Subscribers))
+	rep.writeCapped(&b)
 	if s := rep.Speakers; s != nil {
 		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s; %d false switches seen\n",
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false), s.FalseSwitches)

@@ -1,7 +1,8 @@
-// Package shaper is a capped downlink for the load generator's simulated clients: a drop-tail
-// token bucket in front of each capped client's UDP sockets, in process, on loopback, without
-// root or tc. Link is the bottleneck's arithmetic on a clock passed in (tested on its own);
-// Net wraps a client's network so that every datagram it receives crosses the link first.
+// Package shaper is the network of the load generator's simulated clients: large socket
+// buffers (BigBuffers), and a capped downlink: a drop-tail token bucket in front of a client's
+// UDP sockets, in process, on loopback, without root or tc. Link is the bottleneck's arithmetic
+// on a clock passed in (tested on its own); Net wraps a client's network so that every
+// datagram it receives crosses the link first.
 package shaper
 
 import (
@@ -153,16 +154,18 @@ func (l *Link) Bins() []Bin {
 // Start is the origin of the bins.
 func (l *Link) Start() time.Time { return l.start }
 
-// Traffic sums the bins that lie within [from, to): bytes delivered and datagrams dropped.
-func Traffic(bins []Bin, start, from, to time.Time) (bytes, dropped int) {
+// Traffic sums the bins that lie wholly within [from, to): bytes delivered and datagrams
+// dropped, and the time those bins span.
+func Traffic(bins []Bin, start, from, to time.Time) (bytes, dropped int, span time.Duration) {
 	for i, b := range bins {
 		at := start.Add(time.Duration(i) * BinWidth)
 		if !at.Before(from) && at.Add(BinWidth).Compare(to) <= 0 {
 			bytes += b.Bytes
 			dropped += b.Dropped
+			span += BinWidth
 		}
 	}
-	return bytes, dropped
+	return bytes, dropped, span
 }
 
 // FirstAbove returns how long after from the link first carried more than rate (bits per
@@ -183,4 +186,43 @@ func FirstAbove(bins []Bin, start, from time.Time, window time.Duration, rate fl
 		}
 	}
 	return 0, false
+}
+
+// Use is what a link carried over a run whose rate was lifted (or not): at the first rate from
+// a window's start to the lift, and how soon after the lift it carried more.
+type Use struct {
+	Seconds float64 // the whole bins at the first rate
+	Kbps    float64 // delivered then
+	Dropped int     // datagrams dropped then
+	// AfterKbps is what it delivered from the lift to the end; Found is from the lift to the
+	// end of the first window whose average exceeded the rate asked (-1: none before the end).
+	AfterKbps float64
+	Found     time.Duration
+}
+
+// Use summarises the link from from to to, lifted at lift (zero: never), looking for the first
+// window after the lift above rate bits/s.
+func (l *Link) Use(from, lift, to time.Time, window time.Duration, rate float64) Use {
+	bins := l.Bins()
+	end := to
+	if !lift.IsZero() {
+		end = lift
+	}
+	var u Use
+	bytes, dropped, span := Traffic(bins, l.start, from, end)
+	u.Seconds, u.Dropped = span.Seconds(), dropped
+	if span > 0 {
+		u.Kbps = float64(bytes) * 8 / span.Seconds() / 1000
+	}
+	if lift.IsZero() {
+		return u
+	}
+	if after, _, span := Traffic(bins, l.start, lift, to); span > 0 {
+		u.AfterKbps = float64(after) * 8 / span.Seconds() / 1000
+	}
+	u.Found = -1
+	if took, ok := FirstAbove(bins, l.start, lift, window, rate); ok && took <= to.Sub(lift) {
+		u.Found = took
+	}
+	return u
 }

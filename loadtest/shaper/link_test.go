@@ -41,7 +41,7 @@ func TestLinkCapsAndDropsAtTheTail(t *testing.T) {
 			t.Fatalf("a datagram waited %v: more than the 150 ms of buffer", d)
 		}
 	}
-	bytes, binDrops := Traffic(l.Bins(), l.Start(), t0.Add(time.Second), t0.Add(9*time.Second))
+	bytes, binDrops, _ := Traffic(l.Bins(), l.Start(), t0.Add(time.Second), t0.Add(9*time.Second))
 	if got := kbps(bytes, 8*time.Second); math.Abs(got-800) > 8 {
 		t.Errorf("carried %.0f kbps, want 800", got)
 	}
@@ -88,12 +88,12 @@ func TestLinkLift(t *testing.T) {
 		t.Fatalf("rate %v after the lift", l.Rate())
 	}
 	offer(l, lift, 2_000_000, 1000, 5*time.Second)
-	if _, dropped := Traffic(l.Bins(), l.Start(), lift.Add(200*time.Millisecond), lift.Add(5*time.Second)); dropped != 0 {
+	if _, dropped, _ := Traffic(l.Bins(), l.Start(), lift.Add(200*time.Millisecond), lift.Add(5*time.Second)); dropped != 0 {
 		t.Errorf("%d dropped at 2 Mbps on a 2.5 Mbps link, once the old queue left", dropped)
 	}
 	bins, start := l.Bins(), l.Start()
-	before, _ := Traffic(bins, start, t0.Add(time.Second), lift)
-	after, _ := Traffic(bins, start, lift.Add(500*time.Millisecond), lift.Add(4500*time.Millisecond))
+	before, _, _ := Traffic(bins, start, t0.Add(time.Second), lift)
+	after, _, _ := Traffic(bins, start, lift.Add(500*time.Millisecond), lift.Add(4500*time.Millisecond))
 	if got := kbps(before, 4*time.Second); math.Abs(got-800) > 8 {
 		t.Errorf("before the lift %.0f kbps, want 800", got)
 	}
@@ -139,8 +139,30 @@ func TestFirstAboveAndTraffic(t *testing.T) {
 			t.Errorf("from %v above %.0f: %v %v, want %v %v", c.from, c.rate, got, ok, c.want, c.ok)
 		}
 	}
-	bytes, dropped := Traffic(bins, t0, t0.Add(250*time.Millisecond), t0.Add(time.Second))
-	if bytes != 70_000 || dropped != 2 {
-		t.Errorf("bins 3-9: %d bytes, %d drops, want 70000 and 2", bytes, dropped)
+	bytes, dropped, span := Traffic(bins, t0, t0.Add(250*time.Millisecond), t0.Add(time.Second))
+	if bytes != 70_000 || dropped != 2 || span != 700*time.Millisecond {
+		t.Errorf("bins 3-9: %d bytes, %d drops over %v, want 70000 and 2 over 700ms", bytes, dropped, span)
+	}
+}
+
+// Use reads a run off the bins: the capped part, the drops then, and the lift.
+func TestUse(t *testing.T) {
+	l := NewLink(Config{Rate: 800_000, QueueBytes: 15_000}, t0)
+	offer(l, t0, 1_000_000, 1000, 5*time.Second)
+	lift := t0.Add(5 * time.Second)
+	l.SetRate(lift, 2_500_000)
+	offer(l, lift, 2_000_000, 1000, 3*time.Second)
+	u := l.Use(t0.Add(time.Second), lift, lift.Add(3*time.Second), 500*time.Millisecond, 1_200_000)
+	if u.Seconds != 4 || math.Abs(u.Kbps-800) > 8 || u.Dropped < 90 || u.Dropped > 110 {
+		t.Errorf("capped: %.1f s, %.0f kbps, %d dropped; want 4 s, 800 kbps, about 100 (a fifth of 1 Mbps)", u.Seconds, u.Kbps, u.Dropped)
+	}
+	if u.Found != 500*time.Millisecond || math.Abs(u.AfterKbps-2000) > 60 {
+		t.Errorf("lifted: above 1.2 Mbps after %v, %.0f kbps after; want 500ms and 2000", u.Found, u.AfterKbps)
+	}
+	if u := l.Use(t0.Add(time.Second), lift, lift.Add(3*time.Second), 500*time.Millisecond, 2_600_000); u.Found != -1 {
+		t.Errorf("found above 2.6 Mbps after %v on a 2.5 Mbps link", u.Found)
+	}
+	if u := l.Use(t0.Add(time.Second), time.Time{}, lift, 500*time.Millisecond, 0); u.Found != 0 || u.AfterKbps != 0 || u.Seconds != 4 {
+		t.Errorf("without a lift: %+v", u)
 	}
 }

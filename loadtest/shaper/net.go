@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 )
 
 // maxQueued bounds the datagrams a socket holds for its link. The link's byte bound drops
@@ -15,12 +16,19 @@ import (
 // backstop that keeps the memory bounded whatever the link's shape.
 const maxQueued = 1024
 
-// Net is inner whose UDP sockets deliver what they receive through link: each datagram is
+// Net is inner (nil: the host's network) whose UDP sockets deliver what they receive through link: each datagram is
 // read from the socket as it arrives, admitted by the link (or dropped), and handed to the
 // reader when the link lets it out. Writes are not shaped. pion's ICE reads a socket that is
 // not a *net.UDPConn with ReadFrom: that is the method that waits for the link.
-func Net(inner transport.Net, link *Link) transport.Net {
-	return shapedNet{Net: inner, link: link}
+func Net(inner transport.Net, link *Link) (transport.Net, error) {
+	if inner == nil {
+		host, err := stdnet.NewNet()
+		if err != nil {
+			return nil, err
+		}
+		inner = host
+	}
+	return shapedNet{Net: inner, link: link}, nil
 }
 
 type shapedNet struct {

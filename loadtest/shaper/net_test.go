@@ -6,18 +6,16 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/pion/transport/v5/stdnet"
 )
 
 // listen opens a shaped socket on 127.0.0.1 and a plain one to send to it from.
 func listen(t *testing.T, link *Link) (shaped, plain net.PacketConn) {
 	t.Helper()
-	host, err := stdnet.NewNet()
+	n, err := Net(nil, link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Net(host, link).ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := n.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +74,7 @@ func TestNetShapesASocket(t *testing.T) {
 		if got < c.minN || got > c.maxN || last < c.minT || last > 10*time.Second {
 			t.Errorf("queue %d B: %d datagrams in %v, want %d..%d taking at least %v", c.queue, got, last, c.minN, c.maxN, c.minT)
 		}
-		_, dropped := Traffic(link.Bins(), link.Start(), link.Start(), time.Now().Add(time.Second))
+		_, dropped, _ := Traffic(link.Bins(), link.Start(), link.Start(), time.Now().Add(time.Second))
 		if dropped != 100-got {
 			t.Errorf("queue %d B: the link counted %d drops, %d did not arrive", c.queue, dropped, 100-got)
 		}

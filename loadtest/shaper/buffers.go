@@ -1,4 +1,4 @@
-package loadtest
+package shaper
 
 import (
 	"net"
@@ -7,13 +7,22 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 )
 
-// clientSocketBuffer is the kernel buffer asked for each simulated client's UDP sockets. The
+// ClientSocketBuffer is the kernel buffer asked for each simulated client's UDP sockets. The
 // Linux default (net.core.rmem_default, 208 KiB: about 90 full-size datagrams) overflows when a
 // busy load generator reads a few milliseconds late, and the load generator must not be where
 // packets are lost. The kernel caps it at net.core.rmem_max / wmem_max.
-const clientSocketBuffer = 4 << 20
+const ClientSocketBuffer = 4 << 20
 
-// bufferedNet is the host network with larger socket buffers on every UDP socket pion opens.
+// BigBuffers is the host's network with buffers of size bytes on every UDP socket pion opens
+// on it; nil when the host's network cannot be had (the client's default then).
+func BigBuffers(size int) transport.Net {
+	n, err := stdnet.NewNet()
+	if err != nil {
+		return nil
+	}
+	return bufferedNet{Net: n, size: size}
+}
+
 type bufferedNet struct {
 	transport.Net
 	size int
@@ -45,13 +54,4 @@ func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, erro
 		n.grow(c)
 	}
 	return c, err
-}
-
-// bigSocketBuffers is the network of every simulated client: the host's, with larger buffers.
-func bigSocketBuffers() transport.Net {
-	n, err := stdnet.NewNet()
-	if err != nil {
-		return nil // the client's default network
-	}
-	return bufferedNet{Net: n, size: clientSocketBuffer}
 }
