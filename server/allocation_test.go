@@ -32,7 +32,7 @@ func TestAllocationExplained(t *testing.T) {
 	for _, c := range []struct {
 		w, h         int
 		rid, because string
-	}{{320, 180, "q", "rendered size 320x180"}, {1280, 720, "f", "policy: other"}} {
+	}{{320, 180, "q", "rendered size 320x180"}, {1280, 720, "f", "rendered size 1280x720"}} {
 		if err := sub.SetTrackSettings(protocol.TrackSettings{TrackSid: lt.Sid(), Width: c.w, Height: c.h}); err != nil {
 			t.Fatal(err)
 		}
