@@ -6,24 +6,18 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	neturl "net/url"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/client/arrivals"
+	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/client/media"
 	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/internal/fifo"
@@ -32,22 +26,16 @@ import (
 
 // Sentinel errors.
 var (
-	ErrClosed           = errors.New("client: closed")
+	ErrClosed           = sigconn.ErrClosed
 	ErrUnsupportedCodec = media.ErrUnsupportedCodec // the same error from every layer of the SDK
 	ErrUnknownTrack     = errors.New("client: unknown track")
-	ErrUnexpected       = errors.New("client: unexpected message")
-	ErrBacklog          = errors.New("client: too many messages waiting to be sent")
+	ErrUnexpected       = sigconn.ErrUnexpected
+	// ErrBacklog: the caller is far ahead of the server: over 4,096 messages (or 128 MiB)
+	// wait to be sent.
+	ErrBacklog = sigconn.ErrBacklog
 )
 
-const (
-	// maxUnsent and maxUnsentBytes bound the frames waiting for the writer: over a minute of
-	// what the server admits (50 a second by default), and above the server tests' floods
-	// (1,389 offers of 60 KiB). A caller this far ahead gets ErrBacklog.
-	maxUnsent         = 4096
-	maxUnsentBytes    = 128 << 20
-	writeTimeout      = 10 * time.Second
-	closeFlushTimeout = 2 * time.Second // how long Close waits to say goodbye to a dead server
-)
+const closeFlushTimeout = 2 * time.Second // how long Close waits to say goodbye to a dead server
 
 // Options configure a Client. The zero value is usable.
 type Options struct {
@@ -76,7 +64,7 @@ type Options struct {
 	// connection has lost its path; default 2 s.
 	ICERestartRetry time.Duration
 	// Resume keeps the session across a lost WebSocket: the client dials again within the
-	// server's resume window and picks up where it was, media untouched (resume.go).
+	// server's resume window and picks up where it was, media untouched (internal/sigconn).
 	Resume bool
 
 	// Rejoin joins again when the session ends without Close: the WebSocket lost, the peer
@@ -120,33 +108,36 @@ func (o Options) withDefaults() Options {
 // Options.Loopback does: for a test's own pion peers on a machine with other interfaces.
 func LoopbackOnly(se *webrtc.SettingEngine) { pionapi.LoopbackOnly(se) }
 
-// ConnectError is the server's refusal of the WebSocket upgrade (401 bad token, 403 full room…).
-type ConnectError struct {
-	Status  int
-	Code    string
-	Message string
-}
+// ConnectError is the server's refusal of the WebSocket upgrade (401 bad token, 403 full room…):
+// Status, Code and Message.
+type ConnectError = sigconn.ConnectError
 
-func (e *ConnectError) Error() string {
-	return fmt.Sprintf("client: connection refused: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+// sigConfig is the signalling connection's part of the options.
+func (c *Client) sigConfig() sigconn.Config {
+	o := c.opts
+	cfg := sigconn.Config{
+		Logger: o.Logger, AutoSubscribe: o.AutoSubscribe, TLS: o.TLS,
+		DialTimeout: o.DialTimeout, PingInterval: o.PingInterval,
+		Resume: o.Resume, OnResumed: func() { c.resumes.Add(1) },
+	}
+	if o.Rejoin && len(o.URLs) > 0 {
+		cfg.ResumeMax = resumeBeforeFailover // rejoin.go
+	}
+	return cfg
 }
 
 // Client is one participant's session: a signalling WebSocket and two peer connections.
 type Client struct {
-	log  *slog.Logger
-	opts Options
-	ws   *websocket.Conn // the current one: see conn (resume.go)
-	clk  media.Clock     // paces media files; tests swap it
-	rs   resumeState
-	rj   rejoinState
+	log     *slog.Logger
+	opts    Options
+	sig     atomic.Pointer[sigconn.Conn] // the session's signalling; a rejoin replaces it
+	clk     media.Clock                  // paces media files; tests swap it
+	rj      rejoinState
+	resumes atomic.Int64
 
 	ctx    context.Context // the session's lifetime, canceled at teardown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // reader, writer, the feedback, restartLoop (and rejoin.go's)
-
-	outbox     *fifo.Queue[[]byte] // encoded frames for the writer
-	closing    chan struct{}       // closed by Close: the writer flushes, sends a close frame, stops
-	writerDone chan struct{}
+	wg     sync.WaitGroup // reader (with its writer), the feedback, restartLoop (and rejoin.go's)
 
 	events *queue[protocol.Message]
 	tracks *queue[*RemoteTrack]
@@ -154,8 +145,6 @@ type Client struct {
 
 	pub *publisher
 	sub *subscriber
-
-	nextID atomic.Uint64
 
 	restartKick chan struct{} // wakes restartLoop (see iceStateChanged)
 	iceRestarts atomic.Int64
@@ -168,7 +157,6 @@ type Client struct {
 	dominant     string                          // from activeSpeakers
 	speakers     []protocol.SpeakerInfo          // from activeSpeakers
 	order        []string                        // participant sids in arrival order
-	pending      map[string]chan protocol.Message
 	leaveReason  string
 
 	done      chan struct{} // closed once this session is torn down (Done: rj.final)
@@ -181,137 +169,6 @@ type Client struct {
 // until Close, Kill or the server ends it.
 func Connect(ctx context.Context, url, token string, o Options) (*Client, error) {
 	o = o.withDefaults()
-	u, err := rtcURL(url, token, o.AutoSubscribe)
-	if err != nil {
-		return nil, err
-	}
-	if o.Resume {
-		u += "&resumable=1"
-	}
-	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
-	defer cancel()
-	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout, TLSClientConfig: o.TLS}
-	ws, resp, err := dialer.DialContext(dctx, u, nil)
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, refusal(resp)
-		}
-		return nil, fmt.Errorf("client: dial %s: %w", url, err) // url: the token stays out of logs
-	}
-	ws.SetReadLimit(protocol.MaxMessageSize)
-	joined, frames, err := readJoined(dctx, ws)
-	if err != nil {
-		_ = ws.Close()
-		return nil, err
-	}
-	c, err := newClient(ws, joined, o)
-	if err != nil {
-		_ = ws.Close()
-		return nil, err
-	}
-	c.rs.url, c.rs.token = url, token
-	c.rj.url, c.rj.token = url, token
-	c.rs.lastSeq.Store(uint64(frames)) // the server numbers its frames from joined's
-	return c, nil
-}
-
-func rtcURL(base, token string, autoSubscribe *bool) (string, error) {
-	u, err := neturl.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("client: bad url: %w", err)
-	}
-	switch u.Scheme {
-	case "http":
-		u.Scheme = "ws"
-	case "https":
-		u.Scheme = "wss"
-	case "ws", "wss":
-	default:
-		return "", fmt.Errorf("client: bad url scheme %q", u.Scheme)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/rtc"
-	q := u.Query()
-	q.Set("access_token", token)
-	if autoSubscribe != nil && !*autoSubscribe {
-		q.Set("autoSubscribe", "false")
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
-}
-
-func refusal(resp *http.Response) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	e := &ConnectError{Status: resp.StatusCode}
-	var wire struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &wire) == nil {
-		e.Code, e.Message = wire.Code, wire.Message
-	} else {
-		e.Message = strings.TrimSpace(string(body))
-	}
-	return e
-}
-
-// readJoined waits for the first message, which must be `joined`, and for the
-// joinedParticipants frames that complete its participant list when it says more follow.
-func readJoined(ctx context.Context, ws *websocket.Conn) (joined *protocol.Joined, frames int, err error) {
-	// Unblock the read when ctx ends: a deadline in the past fails it at once.
-	stop := context.AfterFunc(ctx, func() { _ = ws.NetConn().SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	m, err := readMessage(ctx, ws)
-	if err != nil {
-		return nil, 0, err
-	}
-	switch m := m.(type) {
-	case *protocol.Joined:
-		joined = m
-	case *protocol.Error:
-		return nil, 0, m
-	case *protocol.Leave:
-		return nil, 0, fmt.Errorf("client: server sent leave (%s) instead of joined", m.Reason)
-	default:
-		return nil, 0, fmt.Errorf("%w: %s before joined", ErrUnexpected, m.MessageType())
-	}
-	frames = 1
-	for more := joined.More; more; {
-		m, err := readMessage(ctx, ws)
-		if err != nil {
-			return nil, 0, err
-		}
-		rest, ok := m.(*protocol.JoinedParticipants)
-		if !ok {
-			return nil, 0, fmt.Errorf("%w: %s before the end of joined", ErrUnexpected, m.MessageType())
-		}
-		joined.Participants = append(joined.Participants, rest.Participants...)
-		more = rest.More
-		frames++
-	}
-	joined.More = false
-	if !stop() && ctx.Err() != nil { // the deadline fired: the caller's context is done
-		return nil, 0, fmt.Errorf("client: waiting for joined: %w", ctx.Err())
-	}
-	_ = ws.NetConn().SetReadDeadline(time.Time{})
-	return joined, frames, nil
-}
-
-func readMessage(ctx context.Context, ws *websocket.Conn) (protocol.Message, error) {
-	_, data, err := ws.ReadMessage()
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("client: waiting for joined: %w", err)
-	}
-	m, err := protocol.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("client: waiting for joined: %w", err)
-	}
-	return m, nil
-}
-
-func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, error) {
 	c := &Client{
 		opts: o, clk: media.RealClock{},
 		events: newQueue(fifo.New[protocol.Message](o.maxUndelivered)),
@@ -320,11 +177,16 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 			func(p DataPacket) int { return len(p.Data) })),
 		restartKick: make(chan struct{}, 1),
 	}
+	c.rj.url, c.rj.token = url, token
+	sig, j, err := sigconn.Dial(ctx, url, token, c.sigConfig())
+	if err != nil {
+		return nil, err
+	}
 	c.rj.final = make(chan struct{})
 	c.rj.life, c.rj.lifeCancel = context.WithCancel(context.Background())
 	c.log = o.Logger.With("room", j.Room.Name, "participant", j.Participant.Sid)
-	c.opts.Logger = c.log
-	if err := c.begin(ws, j, 1, nil, ""); err != nil {
+	if err := c.begin(sig, j, nil, ""); err != nil {
+		sig.Abort()
 		c.rj.lifeCancel()
 		return nil, err
 	}
@@ -340,10 +202,10 @@ func newClient(ws *websocket.Conn, j *protocol.Joined, o Options) (*Client, erro
 
 // begin starts a session over a joined WebSocket: the first, or one after a rejoin at url that
 // takes the kept tracks over. It sets the session's fields while none of its goroutines run.
-func (c *Client) begin(ws *websocket.Conn, j *protocol.Joined, frames int, kept []*LocalTrack, url string) error {
+func (c *Client) begin(sig *sigconn.Conn, j *protocol.Joined, kept []*LocalTrack, url string) error {
 	o := c.opts
 	ctx, cancel := context.WithCancel(c.rj.life)
-	api := pionapi.Config{Logger: o.Logger, Loopback: o.Loopback, Net: o.Net, SettingEngine: o.SettingEngine}
+	api := pionapi.Config{Logger: c.log, Loopback: o.Loopback, Net: o.Net, SettingEngine: o.SettingEngine}
 	pubAPI, err := pionapi.New(api)
 	if err != nil {
 		cancel()
@@ -363,12 +225,12 @@ func (c *Client) begin(ws *websocket.Conn, j *protocol.Joined, frames int, kept 
 	for _, s := range j.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	sub, err := newSubscriber(c, subAPI, cfg, arrived)
+	sub, err := newSubscriber(c, sig, subAPI, cfg, arrived)
 	if err != nil {
 		cancel()
 		return err
 	}
-	pub, err := newPublisher(c, pubAPI, cfg)
+	pub, err := newPublisher(c, sig, pubAPI, cfg)
 	if err != nil {
 		cancel()
 		_ = sub.pc.Close()
@@ -383,33 +245,26 @@ func (c *Client) begin(ws *websocket.Conn, j *protocol.Joined, frames int, kept 
 		return ErrClosed
 	}
 	c.ctx, c.cancel = ctx, cancel
-	c.outbox = fifo.NewSized(maxUnsent, maxUnsentBytes, func(b []byte) int { return len(b) })
-	c.closing, c.writerDone, c.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
-	c.participants, c.pending = map[string]protocol.ParticipantInfo{}, map[string]chan protocol.Message{}
+	c.sig.Store(sig)
+	c.done = make(chan struct{})
+	c.participants = map[string]protocol.ParticipantInfo{}
 	c.order, c.streams, c.dominant, c.speakers = nil, nil, "", nil
 	c.leaveReason, c.rj.redirect = "", ""
 	c.pub, c.sub = pub, sub
 	c.mu.Unlock()
-	c.rs.wsMu.Lock()
-	c.ws = ws
-	c.rs.wsMu.Unlock()
-	c.rs.resumeTok, c.rs.window = j.ResumeToken, time.Duration(j.ResumeWindow)*time.Second
-	c.rs.resumed = make(chan uint64, 1)
-	c.rs.lastSeq.Store(uint64(frames))
-	c.rs.cseq.Store(0)
-	c.rs.mu.Lock()
-	c.rs.sent = nil
-	c.rs.mu.Unlock()
 	c.applyJoined(j)
 	c.events.push(j)
-	c.wg.Add(4)
+	c.wg.Add(3)
 	go c.restartLoop()
 	go func() {
 		defer c.wg.Done()
 		arrived.Run(ctx, sub.pc)
 	}()
-	go c.readLoop()
-	go c.writeLoop()
+	go func() {
+		defer c.wg.Done()
+		defer c.teardown()
+		sig.Run(ctx, c.handle) // dispatch.go
+	}()
 	if o.Rejoin {
 		c.wg.Add(1)
 		go c.watchPath()
@@ -425,7 +280,6 @@ func (c *Client) begin(ws *websocket.Conn, j *protocol.Joined, frames int, kept 
 // A rejoin (Options.Rejoin) may follow, or the Client ends.
 func (c *Client) teardown() {
 	c.cancel()
-	_ = c.conn().NetConn().Close()
 	rejoin, reason, redirect := c.rejoinWanted()
 	kept := c.pub.close(rejoin)
 	c.sub.close()
@@ -441,13 +295,9 @@ func (c *Client) teardown() {
 // waits for every goroutine of the client. Events, Tracks and Data are closed.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		closing, writerDone := c.end()
-		_ = c.send(&protocol.Leave{})
-		close(closing)
-		select {
-		case <-writerDone:
-		case <-time.After(closeFlushTimeout):
-		}
+		sig := c.end()
+		_ = sig.Send(&protocol.Leave{})
+		sig.CloseWrite(closeFlushTimeout)
 		c.shutdown()
 	})
 	return nil
@@ -461,17 +311,17 @@ func (c *Client) Kill() {
 	})
 }
 
-// end marks the Client over (no rejoin follows) and returns its session's writer channels.
-func (c *Client) end() (closing, writerDone chan struct{}) {
+// end marks the Client over (no rejoin follows) and returns its session's signalling.
+func (c *Client) end() *sigconn.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rj.ended = true
-	return c.closing, c.writerDone
+	return c.sig.Load()
 }
 
 func (c *Client) shutdown() {
-	c.rj.lifeCancel()              // a rejoin under way gives up
-	_ = c.conn().NetConn().Close() // ends the reader, which tears down
+	c.rj.lifeCancel()    // a rejoin under way gives up
+	c.sig.Load().Abort() // ends the reader, which tears down
 	<-c.rj.final
 	c.events.stop()
 	c.tracks.stop()
@@ -493,7 +343,7 @@ func (c *Client) overrun(what string) {
 	}
 	c.mu.Unlock()
 	c.log.Error("the caller does not read "+what+": ending the session", "limit", c.opts.maxUndelivered)
-	_ = c.conn().NetConn().Close() // ends the reader, which tears down
+	c.sig.Load().Abort() // ends the reader, which tears down
 }
 
 // LeaveReason is the reason of the server's `leave`, or "", or slow_consumer when the client

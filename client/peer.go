@@ -5,6 +5,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -12,6 +13,7 @@ import (
 // in an order the server can always apply.
 type peer struct {
 	c      *Client
+	sig    *sigconn.Conn // the session's signalling: a late candidate never reaches the next
 	target string
 	pc     *webrtc.PeerConnection
 
@@ -23,12 +25,12 @@ type peer struct {
 }
 
 // newPeer creates the connection; onConnected (may be nil) runs each time it connects.
-func newPeer(c *Client, api *webrtc.API, cfg webrtc.Configuration, target string, onConnected func()) (*peer, error) {
+func newPeer(c *Client, sig *sigconn.Conn, api *webrtc.API, cfg webrtc.Configuration, target string, onConnected func()) (*peer, error) {
 	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{c: c, target: target, pc: pc}
+	p := &peer{c: c, sig: sig, target: target, pc: pc}
 	pc.OnICECandidate(p.onLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.log.Debug("peer connection state", "target", target, "state", s.String())
@@ -58,12 +60,12 @@ func (p *peer) onLocalCandidate(cand *webrtc.ICECandidate) {
 		return
 	}
 	p.mu.Unlock()
-	_ = p.c.send(&protocol.Candidate{Target: p.target, Candidate: wire})
+	_ = p.sig.Send(&protocol.Candidate{Target: p.target, Candidate: wire})
 }
 
 // sendDescription sends an offer or answer, then the candidates held back for it.
 func (p *peer) sendDescription(m protocol.Message) error {
-	if err := p.c.send(m); err != nil {
+	if err := p.sig.Send(m); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -72,7 +74,7 @@ func (p *peer) sendDescription(m protocol.Message) error {
 	p.heldLocal = nil
 	p.mu.Unlock()
 	for _, cand := range held {
-		_ = p.c.send(&protocol.Candidate{Target: p.target, Candidate: cand})
+		_ = p.sig.Send(&protocol.Candidate{Target: p.target, Candidate: cand})
 	}
 	return nil
 }

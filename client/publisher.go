@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -29,10 +30,10 @@ type publisher struct {
 	closed   bool                   // no more tracks may start
 }
 
-func newPublisher(c *Client, api *webrtc.API, cfg webrtc.Configuration) (*publisher, error) {
+func newPublisher(c *Client, sig *sigconn.Conn, api *webrtc.API, cfg webrtc.Configuration) (*publisher, error) {
 	p := &publisher{sem: make(chan struct{}, 1), tracks: map[string]*LocalTrack{}}
 	var err error
-	if p.peer, err = newPeer(c, api, cfg, protocol.TargetPublisher, p.onConnected); err != nil {
+	if p.peer, err = newPeer(c, sig, api, cfg, protocol.TargetPublisher, p.onConnected); err != nil {
 		return nil, err
 	}
 	ordered, unordered, none := true, false, uint16(0)
@@ -74,9 +75,9 @@ func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
 	if err := p.pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("client: publisher offer: %w", err)
 	}
-	id := p.c.newID()
-	ch := p.c.expect(id)
-	defer p.c.unexpect(id)
+	id := p.sig.NewID()
+	ch := p.sig.Expect(id)
+	defer p.sig.Unexpect(id)
 	p.mu.Lock()
 	p.answerCh = ch
 	p.mu.Unlock()
@@ -88,7 +89,7 @@ func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
 	if err := p.sendDescription(&protocol.Offer{ID: id, Target: protocol.TargetPublisher, SDP: offer.SDP}); err != nil {
 		return err
 	}
-	reply, err := p.c.await(ctx, ch)
+	reply, err := p.sig.Await(ctx, ch)
 	if err == nil {
 		answer, ok := reply.(*protocol.Answer)
 		if !ok {
@@ -160,14 +161,14 @@ func (p *publisher) publish(ctx context.Context, req protocol.Publish, lt *Local
 		return err
 	}
 	defer p.unlock()
-	req.ID = p.c.newID()
+	req.ID = p.sig.NewID()
 	keys := []string{req.ID, "cid:" + req.CID}
-	ch := p.c.expect(keys...)
-	defer p.c.unexpect(keys...)
-	if err := p.c.send(&req); err != nil {
+	ch := p.sig.Expect(keys...)
+	defer p.sig.Unexpect(keys...)
+	if err := p.sig.Send(&req); err != nil {
 		return err
 	}
-	reply, err := p.c.await(ctx, ch)
+	reply, err := p.sig.Await(ctx, ch)
 	if err != nil {
 		return fmt.Errorf("client: publish: %w", err)
 	}
@@ -177,12 +178,12 @@ func (p *publisher) publish(ctx context.Context, req protocol.Publish, lt *Local
 	}
 	lt.setInfo(published.Track)
 	if err := p.addSender(lt); err != nil {
-		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
+		_ = p.sig.Send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
 	}
 	if err := p.negotiateLocked(ctx, false); err != nil {
 		_ = p.pc.RemoveTrack(lt.sender)
-		_ = p.c.send(&protocol.Unpublish{TrackSid: published.Track.Sid})
+		_ = p.sig.Send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
 	}
 	return p.register(lt)
@@ -209,7 +210,7 @@ func (p *publisher) republish(ctx context.Context, lt *LocalTrack) error {
 		return err
 	}
 	if lt.muted.Load() {
-		_ = p.c.send(&protocol.Mute{ID: p.c.newID(), TrackSid: lt.Sid(), Muted: true})
+		_ = p.sig.Send(&protocol.Mute{ID: p.sig.NewID(), TrackSid: lt.Sid(), Muted: true})
 	}
 	return nil
 }

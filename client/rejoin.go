@@ -3,14 +3,12 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -77,6 +75,9 @@ type rejoinState struct {
 	wanted     map[string]bool // track sids subscribed by hand (autoSubscribe off)
 	reconnects int
 }
+
+// Resumes counts the times the signalling connection was lost and resumed (Options.Resume).
+func (c *Client) Resumes() int { return int(c.resumes.Load()) }
 
 // Reconnects counts the sessions the client joined again after losing one.
 func (c *Client) Reconnects() int {
@@ -171,46 +172,18 @@ func rejoinOrder(redirect, first string, others []string) []string {
 
 // rejoinAt joins at url and starts a session there that takes the kept tracks over.
 func (c *Client) rejoinAt(url string, kept []*LocalTrack) error {
-	ctx, cancel := context.WithTimeout(c.rj.life, c.opts.DialTimeout)
-	defer cancel()
-	ws, joined, frames, err := dialJoin(ctx, url, c.rj.token, c.opts)
+	sig, joined, err := sigconn.Dial(c.rj.life, url, c.rj.token, c.sigConfig())
 	if err != nil {
 		if c.rj.life.Err() != nil {
 			return ErrClosed
 		}
 		return err
 	}
-	if err := c.begin(ws, joined, frames, kept, url); err != nil {
-		_ = ws.Close()
+	if err := c.begin(sig, joined, kept, url); err != nil {
+		sig.Abort()
 		return err
 	}
 	return nil
-}
-
-// dialJoin opens the signalling WebSocket and reads `joined` (and the frames that complete it).
-func dialJoin(ctx context.Context, url, token string, o Options) (*websocket.Conn, *protocol.Joined, int, error) {
-	u, err := rtcURL(url, token, o.AutoSubscribe)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	if o.Resume {
-		u += "&resumable=1"
-	}
-	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: o.DialTimeout, TLSClientConfig: o.TLS}
-	ws, resp, err := dialer.DialContext(ctx, u, nil)
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, nil, 0, refusal(resp)
-		}
-		return nil, nil, 0, fmt.Errorf("client: dial %s: %w", url, err) // url: the token stays out of logs
-	}
-	ws.SetReadLimit(protocol.MaxMessageSize)
-	joined, frames, err := readJoined(ctx, ws)
-	if err != nil {
-		_ = ws.Close()
-		return nil, nil, 0, err
-	}
-	return ws, joined, frames, nil
 }
 
 // carry publishes the kept tracks on the new session's publisher connection, subscribes again
@@ -292,17 +265,9 @@ func (c *Client) watchPath() {
 				since = now
 			} else if now.Sub(since) >= c.opts.RejoinAfter {
 				c.log.Warn("peer connections down: rejoining", "for", now.Sub(since).Round(time.Second))
-				_ = c.conn().NetConn().Close() // the reader tears down and the rejoin begins
+				c.session().Abort() // the reader tears down and the rejoin begins
 				return
 			}
 		}
 	}
-}
-
-// resumeFor is how long a lost WebSocket tries to resume the session before the rejoin.
-func (c *Client) resumeFor() time.Duration {
-	if c.opts.Rejoin && len(c.opts.URLs) > 0 {
-		return min(c.rs.window, resumeBeforeFailover)
-	}
-	return c.rs.window
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/client/arrivals"
+	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/protocol"
 )
 
@@ -42,12 +43,12 @@ type subscriber struct {
 	idle map[string]bool // mids the last offer had inactive (idlemids.go); only the reader uses it
 }
 
-func newSubscriber(c *Client, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals.Recorder) (*subscriber, error) {
+func newSubscriber(c *Client, sig *sigconn.Conn, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals.Recorder) (*subscriber, error) {
 	// Header extensions in the clear (no RFC 9335 cryptex), so that the socket can read the
 	// transport-wide sequence numbers it stamps (see arrivals). Podium's own send path does
 	// not encrypt them either.
 	cfg.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
-	p, err := newPeer(c, api, cfg, protocol.TargetSubscriber, nil)
+	p, err := newPeer(c, sig, api, cfg, protocol.TargetSubscriber, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -47,14 +47,6 @@ func TestConnectURL(t *testing.T) {
 		t.Errorf("query %v", q)
 	}
 	_ = c.Close()
-
-	got, err := rtcURL("http://h:1/base/", "t", nil)
-	if err != nil || got != "ws://h:1/base/rtc?access_token=t" {
-		t.Errorf("rtcURL = %q, %v", got, err)
-	}
-	if _, err := rtcURL("ftp://h", "t", nil); err == nil {
-		t.Error("ftp URL accepted")
-	}
 }
 
 // The handshake: joined first (state and event), pings on time, replies routed by id, the
