@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-sfu/podium/client/arrivals"
+	"github.com/podium-sfu/podium/client/internal/idlemids"
 	"github.com/podium-sfu/podium/client/internal/sigconn"
 	"github.com/podium-sfu/podium/protocol"
 )
@@ -40,7 +41,7 @@ type subscriber struct {
 	mu       sync.Mutex
 	expected map[string]protocol.TrackSubscribed // by mid and by track sid, from trackSubscribed
 
-	idle map[string]bool // mids the last offer had inactive (idlemids.go); only the reader uses it
+	idle idlemids.Tracker // only the reader uses it
 }
 
 func newSubscriber(c *Client, sig *sigconn.Conn, api *webrtc.API, cfg webrtc.Configuration, arrived *arrivals.Recorder) (*subscriber, error) {
@@ -78,16 +79,8 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 // handleOffer answers a subscriber offer. It runs on the reader, so offers are applied in order
 // and the answer goes out before any later message is handled.
 func (s *subscriber) handleOffer(m *protocol.Offer) {
-	s.restarting(false) // an offer that restarts ICE gathers anew as it is applied
-	// Inactive in the last offer and again: applied as sendonly, answered inactive (idlemids.go).
-	idle := s.idle
-	s.idle = inactiveMids(m.SDP)
-	for mid := range idle {
-		if !s.idle[mid] {
-			delete(idle, mid)
-		}
-	}
-	offer := rewriteDirection(m.SDP, idle, "a=inactive", "a=sendonly")
+	s.restarting(false)                     // an offer that restarts ICE gathers anew as it is applied
+	offer, fixAnswer := s.idle.Offer(m.SDP) // internal/idlemids
 	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 	if err == nil {
 		s.arrived.Negotiated(m.SDP)
@@ -103,8 +96,7 @@ func (s *subscriber) handleOffer(m *protocol.Offer) {
 		s.c.log.Error("cannot answer the subscriber offer", "err", err)
 		return
 	}
-	sdp := rewriteDirection(answer.SDP, idle, "a=recvonly", "a=inactive")
-	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: sdp})
+	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: fixAnswer(answer.SDP)})
 }
 
 // onTrack runs in pion's goroutine when a track's first packet arrives. The msid names the

@@ -1,4 +1,4 @@
-package client
+package idlemids
 
 import (
 	"reflect"
@@ -26,5 +26,29 @@ func TestIdleMidsRewrite(t *testing.T) {
 	}
 	if back := rewriteDirection(got, map[string]bool{"3": true}, "a=sendonly", "a=inactive"); back != sdp {
 		t.Errorf("rewriting back gave\n%s\nwant\n%s", back, sdp)
+	}
+}
+
+// The tracker: only an m-section inactive in the previous offer too is rewritten, and its
+// answer says inactive again.
+func TestTrackerOffers(t *testing.T) {
+	offer := func(dir string) string {
+		return strings.Join([]string{"v=0", "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:1", dir, ""}, "\r\n")
+	}
+	var tr Tracker
+	for i, tc := range []struct{ dir, apply, answer string }{
+		{"a=sendonly", "a=sendonly", "a=recvonly"},
+		{"a=inactive", "a=inactive", "a=inactive"}, // idle once: pion still replaces its receiver
+		{"a=inactive", "a=sendonly", "a=inactive"}, // idle twice: applied with a track, answered idle
+		{"a=sendonly", "a=sendonly", "a=recvonly"}, // in use again
+	} {
+		apply, answer := tr.Offer(offer(tc.dir))
+		if apply != offer(tc.apply) {
+			t.Errorf("offer %d (%s): applied %q", i, tc.dir, apply)
+		}
+		pionAnswer := offer(map[string]string{"a=sendonly": "a=recvonly", "a=inactive": "a=inactive"}[tc.apply])
+		if got := answer(pionAnswer); got != offer(tc.answer) {
+			t.Errorf("offer %d (%s): answered %q", i, tc.dir, got)
+		}
 	}
 }
