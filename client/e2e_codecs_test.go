@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/podium-sfu/podium/client/internal/sendtrack"
 	"github.com/podium-sfu/podium/client/media/mediatest"
 	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/protocol"
@@ -90,7 +91,7 @@ func TestPublishOggAudioLevelAndMute(t *testing.T) {
 		}
 		return l
 	}
-	readUntil(t, tr, 1, func(p *rtp.Packet) bool { return level(p).Level == silence })
+	readUntil(t, tr, 1, func(p *rtp.Packet) bool { return level(p).Level == sendtrack.Silence })
 	lt.SetAudioLevel(20)
 	readUntil(t, tr, 50, func(p *rtp.Packet) bool { l := level(p); return l.Level == 20 && l.Voice })
 
@@ -100,7 +101,7 @@ func TestPublishOggAudioLevelAndMute(t *testing.T) {
 	if m := <-f.others; m.(*protocol.Mute).TrackSid != lt.Sid() || !lt.Info().Muted {
 		t.Errorf("mute %+v, info %+v", m, lt.Info())
 	}
-	if !lt.layers[0].play.Paused() {
+	if !lt.send.Paused(0) {
 		t.Error("muted track still plays")
 	}
 	_ = c.Mute(lt.Sid(), false)

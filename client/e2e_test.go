@@ -13,6 +13,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/podium-sfu/podium/client/internal/sendtrack"
 	"github.com/podium-sfu/podium/client/media/mediatest"
 	"github.com/podium-sfu/podium/client/pionapi"
 	"github.com/podium-sfu/podium/protocol"
@@ -163,7 +164,7 @@ func (f *fakeSFU) extID(t *testing.T, tr *webrtc.TrackRemote, uri string) (mid s
 // just before the offer is made. It returns when the client has answered.
 func (f *fakeSFU) offerTrack(t *testing.T, psid, tsid string, beforeOffer func()) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender) {
 	t.Helper()
-	vp8, _, _ := codecParams(webrtc.MimeTypeVP8)
+	vp8, _, _ := sendtrack.Codec(webrtc.MimeTypeVP8)
 	local, err := webrtc.NewTrackLocalStaticRTP(vp8.RTPCodecCapability, tsid, psid)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestPublishSimulcastEndToEnd(t *testing.T) {
 
 	// Dynacast: a layer nobody needs goes quiet.
 	c.pub.setLayers(&protocol.SubscribedLayers{TrackSid: lt.Sid(), Layers: []protocol.LayerState{{RID: "f", Active: false}}})
-	if !lt.layers[2].play.Paused() || lt.layers[1].play.Paused() {
+	if !lt.send.Paused(2) || lt.send.Paused(1) {
 		t.Error("layer f not paused alone")
 	}
 }

@@ -177,12 +177,12 @@ func (p *publisher) publish(ctx context.Context, req protocol.Publish, lt *Local
 		return fmt.Errorf("%w: %s in reply to publish", ErrUnexpected, reply.MessageType())
 	}
 	lt.setInfo(published.Track)
-	if err := p.addSender(lt); err != nil {
+	if err := lt.send.Attach(p.pc); err != nil {
 		_ = p.sig.Send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
 	}
 	if err := p.negotiateLocked(ctx, false); err != nil {
-		_ = p.pc.RemoveTrack(lt.sender)
+		_ = lt.send.Detach(p.pc)
 		_ = p.sig.Send(&protocol.Unpublish{TrackSid: published.Track.Sid})
 		return err
 	}
@@ -199,7 +199,7 @@ func (p *publisher) register(lt *LocalTrack) error {
 	}
 	p.tracks[lt.Sid()] = lt
 	p.moving = slices.DeleteFunc(p.moving, func(m *LocalTrack) bool { return m == lt })
-	lt.start()
+	lt.send.Start(p.c.log.With("track", lt.Sid()))
 	return nil
 }
 
@@ -209,7 +209,7 @@ func (p *publisher) republish(ctx context.Context, lt *LocalTrack) error {
 	if err := p.publish(ctx, lt.req, lt); err != nil {
 		return err
 	}
-	if lt.muted.Load() {
+	if lt.send.Muted() {
 		_ = p.sig.Send(&protocol.Mute{ID: p.sig.NewID(), TrackSid: lt.Sid(), Muted: true})
 	}
 	return nil
@@ -222,53 +222,14 @@ func (p *publisher) dropMoving(lt *LocalTrack) {
 	p.moving = slices.DeleteFunc(p.moving, func(m *LocalTrack) bool { return m == lt })
 }
 
-// addSender adds the track's layers as one transceiver, the first layer as the base and the
-// rest as encodings. The track's codec is offered first, so that a server that picks one picks
-// it, but the others follow: pion offers later transceivers only what the first answer of
-// each kind accepted.
-func (p *publisher) addSender(lt *LocalTrack) error {
-	codec, kind, err := codecParams(lt.mime)
-	if err != nil {
-		return err
-	}
-	prefs := []webrtc.RTPCodecParameters{codec}
-	for _, mime := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264, webrtc.MimeTypeOpus} {
-		if other, k, _ := codecParams(mime); k == kind && mime != codec.MimeType {
-			prefs = append(prefs, other)
-		}
-	}
-	tr, err := p.pc.AddTransceiverFromTrack(lt.layers[0].out,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		return fmt.Errorf("client: add track: %w", err)
-	}
-	fail := func(err error) error {
-		_ = p.pc.RemoveTrack(tr.Sender())
-		return fmt.Errorf("client: add track: %w", err)
-	}
-	if err := tr.SetCodecPreferences(prefs); err != nil {
-		return fail(err)
-	}
-	for _, l := range lt.layers[1:] {
-		if err := tr.Sender().AddEncoding(l.out); err != nil {
-			return fail(err)
-		}
-	}
-	for _, l := range lt.layers {
-		l.out.SetTransceiver(tr)
-	}
-	lt.sender = tr.Sender()
-	return nil
-}
-
 // unpublish removes a track's sender and renegotiates.
 func (p *publisher) unpublish(ctx context.Context, lt *LocalTrack) error {
 	if err := p.lock(ctx); err != nil {
-		lt.cancel() // its RTCP readers end when the connection closes
+		lt.send.Cancel() // its RTCP readers end when the connection closes
 		return err
 	}
 	defer p.unlock()
-	err := p.pc.RemoveTrack(lt.sender)
+	err := lt.send.Detach(p.pc)
 	p.mu.Lock()
 	delete(p.tracks, lt.Sid())
 	p.mu.Unlock()
@@ -298,14 +259,18 @@ func (p *publisher) allTracks() []*LocalTrack {
 // onConnected restarts every file at a keyframe: what was sent before DTLS completed was lost.
 func (p *publisher) onConnected() {
 	for _, lt := range p.allTracks() {
-		lt.restartAll()
+		lt.send.Restart()
 	}
 }
 
 // setLayers applies dynacast: layers nobody needs stop sending until needed again.
 func (p *publisher) setLayers(m *protocol.SubscribedLayers) {
 	if lt := p.track(m.TrackSid); lt != nil {
-		lt.setLayers(m.Layers)
+		active := make(map[string]bool, len(m.Layers))
+		for _, l := range m.Layers {
+			active[l.RID] = l.Active
+		}
+		lt.send.SetLayers(active)
 	}
 }
 
