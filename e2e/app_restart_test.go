@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podium-sfu/podium/auth"
+	"github.com/podium-sfu/podium/server"
+)
+
+// restartBound is issue 21's: after a graceful restart both tabs are back in the call by
+// themselves, seeing each other's video, within 15 s.
+const restartBound = 15 * time.Second
+
+// phaseWatch records, in a page of the app, every phase the app passes through from now on
+// (window.phases), every 10 ms.
+const phaseWatch = `(() => {
+	window.phases = [];
+	setInterval(() => { const p = window.podiumApp.state.phase; if (phases.at(-1) !== p) phases.push(p); }, 10);
+	return true;
+})()`
+
+// TestAppBothTabsBackAfterARestart: two people in a call, a browser each; the server stops
+// gracefully (what `podium serve` does on SIGTERM: Node.Shutdown, every client gets leave
+// server_shutdown) and a new one starts on the same port with the same keys. Both tabs rejoin
+// by themselves (no lobby, no error screen on the way) and each decodes the other's video again
+// within 15 s of the new server's start. In dev mode the dev key survives in its state file; in
+// keys mode the pages joined with invite links (tokens) and rejoin with them.
+func TestAppBothTabsBackAfterARestart(t *testing.T) {
+	RequireBrowser(t)
+	for _, mode := range []string{"dev", "keys"} {
+		t.Run(mode, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := l.Addr().(*net.TCPAddr).Port
+			l.Close()
+			secret := strings.Repeat("s", 40)
+			keyFile := filepath.Join(t.TempDir(), "dev-key")
+			same := func(c *server.Config) {
+				c.HTTPPort = port
+				if mode == "keys" {
+					c.Keys = auth.KeyProvider{"app": secret}
+				} else {
+					c.DevKeyFile = keyFile
+				}
+			}
+			first := startDevNodeWith(t, same)
+			var pages []*Page
+			for i, who := range []string{"ann", "bo"} {
+				q := url.Values{"room": {"restart"}, "name": {who}, "identity": {who}}
+				if mode == "keys" {
+					tok, err := auth.Mint("app", secret, auth.MintOptions{Identity: who, Name: who, Grant: auth.Grant{Room: "restart",
+						RoomJoin: true, CanPublish: true, CanSubscribe: true, CanPublishData: true}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					q = url.Values{"token": {tok}}
+				}
+				pages = append(pages, joinConference(t, NewBrowser(t, FakeCamera(t, float64(60+150*i))), first, q))
+			}
+			for _, p := range pages {
+				p.WaitFor(t, fmt.Sprintf(videoPlays, 1), 30*time.Second)
+				MustEval[bool](t, p, phaseWatch)
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopped := time.Now()
+			if err := first.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pages { // the leave reached them: the call is down
+				p.WaitFor(t, `window.phases.length > 1 || window.podiumApp.room?.state !== 'connected'`, 10*time.Second)
+			}
+			started := time.Now()
+			startDevNodeWith(t, same)
+			for i, p := range pages {
+				rest := restartBound - time.Since(started)
+				if err := p.Poll(`window.podiumApp.state.phase === 'connected' && window.podiumApp.room?.state === 'connected' && `+
+					fmt.Sprintf(videoPlays, 1), max(rest, time.Second)); err != nil {
+					t.Fatalf("page %d is not back with the other's video %v after the restart (%v after the stop): phases %s, media %s: %v", i,
+						time.Since(started).Round(10*time.Millisecond), time.Since(stopped).Round(10*time.Millisecond),
+						MustEval[string](t, p, `JSON.stringify(window.phases)`), MustEval[string](t, p, mediaReport), err)
+				}
+			}
+			t.Logf("%s mode: both tabs back, each decoding the other's video, %v after the new server started (%v after the stop)",
+				mode, time.Since(started).Round(10*time.Millisecond), time.Since(stopped).Round(10*time.Millisecond))
+			for i, p := range pages {
+				phases := MustEval[[]string](t, p, `window.phases`)
+				for _, ph := range phases {
+					if ph == "lobby" || ph == "error" || ph == "left" {
+						t.Errorf("page %d went through %q on the way back: %v", i, ph, phases)
+					}
+				}
+			}
+		})
+	}
+}
