@@ -26,9 +26,9 @@ func (c *Client) handle(m protocol.Message) bool {
 		}
 	case *protocol.Candidate:
 		if m.Target == protocol.TargetPublisher {
-			c.pub.addRemoteCandidate(m.Candidate)
+			c.pub.AddRemoteCandidate(m.Candidate)
 		} else {
-			c.sub.addRemoteCandidate(m.Candidate)
+			c.sub.AddRemoteCandidate(m.Candidate)
 		}
 	case *protocol.TrackSubscribed:
 		c.sub.expect(m)

@@ -65,7 +65,7 @@ func (p *publisher) unlock() { <-p.sem }
 func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
 	var opts *webrtc.OfferOptions
 	if restart {
-		p.restarting(true)
+		p.Restarting(true)
 		opts = &webrtc.OfferOptions{ICERestart: true}
 	}
 	offer, err := p.pc.CreateOffer(opts)
@@ -86,7 +86,7 @@ func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
 		p.answerCh = nil
 		p.mu.Unlock()
 	}()
-	if err := p.sendDescription(&protocol.Offer{ID: id, Target: protocol.TargetPublisher, SDP: offer.SDP}); err != nil {
+	if err := p.SendDescription(&protocol.Offer{ID: id, Target: protocol.TargetPublisher, SDP: offer.SDP}); err != nil {
 		return err
 	}
 	reply, err := p.sig.Await(ctx, ch)
@@ -95,7 +95,7 @@ func (p *publisher) negotiateLocked(ctx context.Context, restart bool) error {
 		if !ok {
 			err = fmt.Errorf("%w: %s in reply to the publisher offer", ErrUnexpected, reply.MessageType())
 		} else {
-			err = p.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP})
+			err = p.SetRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP})
 		}
 	}
 	if err != nil {

@@ -79,9 +79,9 @@ func (s *subscriber) expect(m *protocol.TrackSubscribed) {
 // handleOffer answers a subscriber offer. It runs on the reader, so offers are applied in order
 // and the answer goes out before any later message is handled.
 func (s *subscriber) handleOffer(m *protocol.Offer) {
-	s.restarting(false)                     // an offer that restarts ICE gathers anew as it is applied
+	s.Restarting(false)                     // an offer that restarts ICE gathers anew as it is applied
 	offer, fixAnswer := s.idle.Offer(m.SDP) // internal/idlemids
-	err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+	err := s.SetRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 	if err == nil {
 		s.arrived.Negotiated(m.SDP)
 	}
@@ -96,7 +96,7 @@ func (s *subscriber) handleOffer(m *protocol.Offer) {
 		s.c.log.Error("cannot answer the subscriber offer", "err", err)
 		return
 	}
-	_ = s.sendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: fixAnswer(answer.SDP)})
+	_ = s.SendDescription(&protocol.Answer{ID: m.ID, Target: protocol.TargetSubscriber, SDP: fixAnswer(answer.SDP)})
 }
 
 // onTrack runs in pion's goroutine when a track's first packet arrives. The msid names the
