@@ -183,6 +183,9 @@ func (n stampNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	if err != nil {
 		return nil, err
 	}
+	if ar, ok := c.(ArrivalReader); ok {
+		return arrivalConn{UDPConn: c, ar: ar, a: n.a}, nil
+	}
 	if udp, ok := c.(*net.UDPConn); ok {
 		s := stampedUDPConn{UDPConn: udp, a: n.a}
 		if raw, err := udp.SyscallConn(); err == nil && arrival.Stamp(raw) {
@@ -237,6 +240,28 @@ func (c stampedUDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		return n, nil, err
 	}
 	return n, net.UDPAddrFromAddrPort(addr), nil
+}
+
+// ArrivalReader is a socket that knows when each datagram arrived better than the time of its
+// read: a simulated link (the load generator's capped downlink) gives the time the datagram
+// left it, which a late read must not move.
+type ArrivalReader interface {
+	ReadFromArrival(b []byte) (int, net.Addr, time.Time, error)
+}
+
+// arrivalConn stamps what an ArrivalReader says.
+type arrivalConn struct {
+	transport.UDPConn
+	ar ArrivalReader
+	a  *Recorder
+}
+
+func (c arrivalConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, at, err := c.ar.ReadFromArrival(b)
+	if err == nil {
+		c.a.arrived(b[:n], at)
+	}
+	return n, addr, err
 }
 
 // stampedConn is a UDP socket of another network (a virtual one in tests).

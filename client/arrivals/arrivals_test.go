@@ -221,3 +221,61 @@ func TestArrivalsOnEverySocketKind(t *testing.T) {
 		_ = conn.Close()
 	}
 }
+
+// knownArrivals is a socket that knows when its datagrams arrived: it says 300 ms earlier
+// than the read.
+type knownArrivals struct{ opaqueConn }
+
+func (c knownArrivals) ReadFromArrival(b []byte) (int, net.Addr, time.Time, error) {
+	n, addr, err := c.UDPConn.ReadFrom(b)
+	return n, addr, time.Now().Add(-300 * time.Millisecond), err
+}
+
+type knownNet struct{ transport.Net }
+
+func (n knownNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	return knownArrivals{opaqueConn{c}}, err
+}
+
+// TestArrivalReaderTimeIsStamped: a socket's own time of arrival (a simulated link's) is what
+// the feedback reports, not the time of the read.
+func TestArrivalReaderTimeIsStamped(t *testing.T) {
+	host, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New()
+	a.extID.Store(5)
+	conn, err := stampNet{Net: knownNet{host}, a: a}.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	peer, err := net.DialUDP("udp4", nil, conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	time.Sleep(400 * time.Millisecond) // an arrival before the recorder's epoch is not a time
+	if _, err := peer.Write(twccPacket(t, 5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	read := time.Since(a.epoch)
+	if _, _, err := conn.ReadFrom(make([]byte, 1500)); err != nil {
+		t.Fatal(err)
+	}
+	var fb feedbackLog
+	for _, p := range a.report() {
+		fb.add(p)
+	}
+	if len(fb.arrivals) != 1 {
+		t.Fatalf("%d packets reported, want 1", len(fb.arrivals))
+	}
+	// The feedback's reference time has 64 ms steps and its deltas 250 µs: compare loosely.
+	at := time.Duration(fb.arrivals[0]) * time.Microsecond
+	if d := read - at; d < 250*time.Millisecond || d > 400*time.Millisecond {
+		t.Errorf("reported %v before the read, want the socket's 300 ms", d)
+	}
+}

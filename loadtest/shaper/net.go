@@ -58,14 +58,25 @@ type udpConn struct {
 	r *reader
 }
 
-func (c *udpConn) ReadFrom(b []byte) (int, net.Addr, error) { return c.r.readFrom(b) }
+func (c *udpConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, _, err := c.r.readFrom(b)
+	return n, addr, err
+}
+
+// ReadFromArrival is ReadFrom with the time the datagram left the link: its arrival at the
+// client, which a late read does not move (the Go SDK's congestion feedback stamps it, as it
+// stamps a host socket's datagrams with the kernel's time).
+func (c *udpConn) ReadFromArrival(b []byte) (int, net.Addr, time.Time, error) {
+	return c.r.readFrom(b)
+}
+
 func (c *udpConn) Read(b []byte) (int, error) {
-	n, _, err := c.r.readFrom(b)
+	n, _, _, err := c.r.readFrom(b)
 	return n, err
 }
 
 func (c *udpConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) {
-	n, addr, err := c.r.readFrom(b)
+	n, addr, _, err := c.r.readFrom(b)
 	a, _ := addr.(*net.UDPAddr)
 	return n, a, err
 }
@@ -88,7 +99,10 @@ type packetConn struct {
 	r *reader
 }
 
-func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) { return c.r.readFrom(b) }
+func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, _, err := c.r.readFrom(b)
+	return n, addr, err
+}
 func (c *packetConn) SetDeadline(t time.Time) error {
 	c.r.setReadDeadline(t)
 	return c.PacketConn.SetWriteDeadline(t)
@@ -173,8 +187,8 @@ func (r *reader) setReadDeadline(t time.Time) {
 	}
 }
 
-// readFrom returns the next datagram once the link lets it out.
-func (r *reader) readFrom(b []byte) (int, net.Addr, error) {
+// readFrom returns the next datagram once the link lets it out, and when that was.
+func (r *reader) readFrom(b []byte) (int, net.Addr, time.Time, error) {
 	r.readMu.Lock()
 	defer r.readMu.Unlock()
 	for {
@@ -183,7 +197,7 @@ func (r *reader) readFrom(b []byte) (int, net.Addr, error) {
 		if dl := r.deadline.Load(); dl != 0 {
 			wait := time.Until(time.Unix(0, dl))
 			if wait <= 0 {
-				return 0, nil, os.ErrDeadlineExceeded
+				return 0, nil, time.Time{}, os.ErrDeadlineExceeded
 			}
 			t = time.NewTimer(wait) // only while a deadline is set: pion sets one to abort
 			expired = t.C
@@ -192,20 +206,20 @@ func (r *reader) readFrom(b []byte) (int, net.Addr, error) {
 		case d, ok := <-r.q:
 			stop(t)
 			if !ok {
-				return 0, nil, r.err
+				return 0, nil, time.Time{}, r.err
 			}
 			if err := r.hold(d.leave); err != nil {
 				bufPool.Put(d.buf)
-				return 0, nil, err
+				return 0, nil, time.Time{}, err
 			}
 			n := copy(b, (*d.buf)[:d.n])
 			bufPool.Put(d.buf)
-			return n, d.addr, nil
+			return n, d.addr, d.leave, nil
 		case <-r.done:
 			stop(t)
-			return 0, nil, net.ErrClosed
+			return 0, nil, time.Time{}, net.ErrClosed
 		case <-expired:
-			return 0, nil, os.ErrDeadlineExceeded
+			return 0, nil, time.Time{}, os.ErrDeadlineExceeded
 		case <-r.kick:
 			stop(t)
 		}

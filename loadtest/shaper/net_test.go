@@ -112,3 +112,37 @@ func TestNetReadEnds(t *testing.T) {
 		t.Fatal("Close did not end the read")
 	}
 }
+
+// A late read gets the time the datagram left the link, not the time of the read: the Go
+// SDK's congestion feedback stamps that, as it stamps the kernel's time on a host socket. A
+// busy load generator that read late otherwise made a burst look as if the link were fast.
+func TestNetArrivalIsWhenItLeftTheLink(t *testing.T) {
+	shaped, plain := listen(t, NewLink(Config{Rate: 8_000_000, QueueBytes: 100_000}, time.Now()))
+	ar, ok := shaped.(interface {
+		ReadFromArrival([]byte) (int, net.Addr, time.Time, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no ReadFromArrival", shaped)
+	}
+	sent := time.Now()
+	for range 10 {
+		if _, err := plain.WriteTo(make([]byte, 1000), shaped.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // read late
+	var prev time.Time
+	for i := range 10 {
+		_, _, at, err := ar.ReadFromArrival(make([]byte, 1500))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at.Sub(sent) > 150*time.Millisecond {
+			t.Fatalf("datagram %d: arrival %v after sending, the time of the late read", i, at.Sub(sent))
+		}
+		if i > 0 && at.Sub(prev) < time.Millisecond-time.Microsecond {
+			t.Errorf("datagrams %d and %d arrived %v apart, want 1 ms (1000 bytes at 8 Mbps)", i-1, i, at.Sub(prev))
+		}
+		prev = at
+	}
+}
