@@ -64,7 +64,7 @@ type Options struct {
 	// connection has lost its path; default 2 s.
 	ICERestartRetry time.Duration
 	// Resume keeps the session across a lost WebSocket: the client dials again within the
-	// server's resume window and picks up where it was, media untouched (internal/sigconn).
+	// server's resume window and picks up where it was, media untouched (docs/protocol.md).
 	Resume bool
 
 	// Rejoin joins again when the session ends without Close: the WebSocket lost, the peer
