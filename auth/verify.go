@@ -19,6 +19,10 @@ const (
 	MaxNameLen     = 256
 )
 
+// ClockSkew is the leeway a node allows for exp, nbf and iat: the clocks of Podium and of the
+// app servers that mint tokens differ.
+const ClockSkew = 30 * time.Second
+
 // Verifier checks tokens against a set of API keys.
 type Verifier struct {
 	Keys   KeyProvider

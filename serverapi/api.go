@@ -12,8 +12,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -65,8 +63,7 @@ func New(cfg Config, rooms *room.Manager) *API {
 	}
 	s := &API{
 		cfg: cfg, rooms: rooms,
-		// Leeway absorbs clock skew between Podium and the app servers that mint tokens.
-		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: 30 * time.Second},
+		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: auth.ClockSkew},
 		mux:      http.NewServeMux(),
 	}
 	registerMetrics(cfg.Registry, rooms)
@@ -151,9 +148,9 @@ func (s *API) preflight(w http.ResponseWriter, _ *http.Request) {
 // api authenticates a request's bearer token before calling h.
 func (s *API) api(h func(http.ResponseWriter, *http.Request, *auth.Claims)) http.HandlerFunc {
 	return s.cors(func(w http.ResponseWriter, r *http.Request) {
-		claims, err := s.verifier.Verify(bearerToken(r))
+		claims, err := s.verifier.Verify(auth.BearerToken(r))
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
+			protocol.WriteHTTPError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
 			return
 		}
 		h(w, r, claims)
@@ -166,25 +163,25 @@ func adminOf(c *auth.Claims, name string) bool {
 }
 
 func forbidden(w http.ResponseWriter, need string) {
-	writeError(w, http.StatusForbidden, protocol.CodeForbidden, "the token lacks the "+need+" grant")
+	protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeForbidden, "the token lacks the "+need+" grant")
 }
 
 func (s *API) roomError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, room.ErrNotFound):
-		writeError(w, http.StatusNotFound, protocol.CodeNotFound, err.Error())
+		protocol.WriteHTTPError(w, http.StatusNotFound, protocol.CodeNotFound, err.Error())
 	case errors.Is(err, room.ErrBadRequest):
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
 	case errors.Is(err, room.ErrForbidden):
-		writeError(w, http.StatusForbidden, protocol.CodeForbidden, err.Error())
+		protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeForbidden, err.Error())
 	case errors.Is(err, room.ErrConflict):
-		writeError(w, http.StatusConflict, protocol.CodeConflict, err.Error())
+		protocol.WriteHTTPError(w, http.StatusConflict, protocol.CodeConflict, err.Error())
 	case errors.Is(err, room.ErrLimit), errors.Is(err, room.ErrRoomFull):
-		writeError(w, http.StatusForbidden, protocol.CodeLimit, err.Error())
+		protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeLimit, err.Error())
 	case errors.Is(err, room.ErrShuttingDown):
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeInternal, err.Error())
+		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, protocol.CodeInternal, err.Error())
 	default:
-		writeError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
+		protocol.WriteHTTPError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
 	}
 }
 
@@ -194,28 +191,10 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize))
 	dec.DisallowUnknownFields() // a misspelt field must not be silently ignored
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "malformed JSON: "+err.Error())
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "malformed JSON: "+err.Error())
 		return false
 	}
 	return true
-}
-
-// bearerToken is the request's access token: ?access_token= or an Authorization header.
-func bearerToken(r *http.Request) string {
-	if t := r.URL.Query().Get("access_token"); t != "" {
-		return t
-	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
-// writeError answers an HTTP request with the protocol's JSON error body.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(protocol.Error{Code: code, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -48,11 +48,11 @@ func AppOrigin(raw string) (string, error) {
 func (s *API) devOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
-			writeError(w, http.StatusForbidden, protocol.CodeForbidden, "dev tokens are for this server's own pages, not "+o)
+			protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeForbidden, "dev tokens are for this server's own pages, not "+o)
 			return
 		}
 		if !s.cfg.DevAllowRemote && (!loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host)) {
-			writeError(w, http.StatusForbidden, protocol.CodeForbidden,
+			protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeForbidden,
 				"dev tokens are served on this machine only, at 127.0.0.1 or localhost (podium serve --dev-allow-remote lifts this)")
 			return
 		}
@@ -103,7 +103,7 @@ func (s *API) devToken(w http.ResponseWriter, r *http.Request) {
 		name = identity
 	}
 	if (roomName == "" && !admin) || identity == "" || len(roomName) > 128 || len(identity) > auth.MaxIdentityLen || len(name) > auth.MaxNameLen {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "room and identity are required (at most 128 bytes), name at most 256 bytes")
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "room and identity are required (at most 128 bytes), name at most 256 bytes")
 		return
 	}
 	key, secret := s.devKey()
@@ -112,7 +112,7 @@ func (s *API) devToken(w http.ResponseWriter, r *http.Request) {
 		RoomAdmin: admin, RoomList: admin,
 	}})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
+		protocol.WriteHTTPError(w, http.StatusInternalServerError, protocol.CodeInternal, err.Error())
 		return
 	}
 	scheme := "ws"

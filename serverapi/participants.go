@@ -72,7 +72,7 @@ func (s *API) updateParticipant(w http.ResponseWriter, r *http.Request, c *auth.
 		return
 	}
 	if req.Name == nil && req.Metadata == nil && len(req.Permissions) == 0 {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "nothing to change: give name, metadata or permissions")
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "nothing to change: give name, metadata or permissions")
 		return
 	}
 	if len(req.Permissions) > 0 {
@@ -80,7 +80,7 @@ func (s *API) updateParticipant(w http.ResponseWriter, r *http.Request, c *auth.
 		dec := json.NewDecoder(bytes.NewReader(req.Permissions))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&perms); err != nil {
-			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "permissions: "+err.Error())
+			protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "permissions: "+err.Error())
 			return
 		}
 		if err := p.SetPermissions(perms); err != nil {
@@ -114,7 +114,7 @@ func (s *API) mute(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
 	}
 	var req MuteArgs
 	if err := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize)).Decode(&req); err != nil || req.TrackSid == "" {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSid": "...", "muted": bool}`)
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSid": "...", "muted": bool}`)
 		return
 	}
 	if s.forwarded(w, r, c, OpMute, req) {
@@ -144,7 +144,7 @@ func (s *API) subscriptions(w http.ResponseWriter, r *http.Request, c *auth.Clai
 		return
 	}
 	if len(req.TrackSids) == 0 || req.Subscribe == nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSids": [...], "subscribe": bool}`)
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"trackSids": [...], "subscribe": bool}`)
 		return
 	}
 	if err := p.SetSubscriptions(req.TrackSids, *req.Subscribe); err != nil {

@@ -46,11 +46,11 @@ func (s *API) createRoom(w http.ResponseWriter, r *http.Request, c *auth.Claims)
 	}
 	var req createRoomRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, protocol.MaxMessageSize)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "malformed JSON: "+err.Error())
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "malformed JSON: "+err.Error())
 		return
 	}
 	if req.MaxParticipants < 0 || req.EmptyTimeout < 0 || len(req.Metadata) > protocol.MaxMetadataLen {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "maxParticipants, emptyTimeout or metadata out of range")
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, "maxParticipants, emptyTimeout or metadata out of range")
 		return
 	}
 	rm, err := s.rooms.CreateRoom(room.RoomOptions{Name: req.Name, MaxParticipants: req.MaxParticipants,
@@ -94,7 +94,7 @@ func (s *API) updateRoom(w http.ResponseWriter, r *http.Request, c *auth.Claims)
 		return
 	}
 	if req.Metadata == nil {
-		writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"metadata": "..."}`)
+		protocol.WriteHTTPError(w, http.StatusBadRequest, protocol.CodeBadRequest, `body must be {"metadata": "..."}`)
 		return
 	}
 	info, err := rm.SetMetadata(*req.Metadata)

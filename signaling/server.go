@@ -6,12 +6,10 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,8 +58,7 @@ func NewServer(cfg Config, rooms *room.Manager) *Server {
 	}
 	return &Server{
 		cfg: cfg, rooms: rooms, links: map[string]*link{},
-		// Leeway absorbs clock skew between Podium and the app servers that mint tokens.
-		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: 30 * time.Second},
+		verifier: &auth.Verifier{Keys: cfg.Keys, Leeway: auth.ClockSkew},
 		upgrader: websocket.Upgrader{
 			ReadBufferSize: 4096, WriteBufferSize: 4096,
 			// Apps embed the SDK on their own origins: the token is the authority, not Origin.
@@ -92,17 +89,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	claims, err := s.verifier.Verify(bearerToken(r))
+	claims, err := s.verifier.Verify(auth.BearerToken(r))
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
+		protocol.WriteHTTPError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "invalid access token: "+err.Error())
 		return
 	}
 	if !claims.Grant.RoomJoin || claims.Grant.Room == "" {
-		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token does not grant joining a room")
+		protocol.WriteHTTPError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token does not grant joining a room")
 		return
 	}
 	if want := r.URL.Query().Get("room"); want != "" && want != claims.Grant.Room {
-		writeError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token is for another room")
+		protocol.WriteHTTPError(w, http.StatusUnauthorized, protocol.CodeUnauthorized, "the token is for another room")
 		return
 	}
 	q := r.URL.Query()
@@ -110,19 +107,19 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	if token := q.Get("resume"); token != "" {
 		resume = s.findLink(token)
 		if resume == nil || resume.identity != claims.Identity || resume.room != claims.Grant.Room {
-			writeError(w, http.StatusConflict, protocol.CodeConflict, "resume refused: no such session; join again")
+			protocol.WriteHTTPError(w, http.StatusConflict, protocol.CodeConflict, "resume refused: no such session; join again")
 			return
 		}
 	} else if rm := s.rooms.Room(claims.Grant.Room); rm != nil {
 		if info := rm.Info(); !claims.Grant.Hidden && info.NumParticipants >= info.MaxParticipants && rm.Participant(claims.Identity) == nil {
-			writeError(w, http.StatusForbidden, protocol.CodeLimit, "the room is full")
+			protocol.WriteHTTPError(w, http.StatusForbidden, protocol.CodeLimit, "the room is full")
 			return
 		}
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeInternal, "the server is shutting down")
+		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, protocol.CodeInternal, "the server is shutting down")
 		return
 	}
 	s.sessions.Add(1)
@@ -145,7 +142,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	_ = l.attach(sess, false, 0) // joined goes out on this session
 	p, err := s.rooms.Join(claims.Grant.Room, room.JoinParams{
 		Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,
-		Permissions:   permissions(claims.Grant),
+		Permissions:   claims.Grant.Permissions(),
 		AutoSubscribe: q.Get("autoSubscribe") != "false",
 		Sink:          l,
 		FailedGrace:   l.window, // a client that can resume may restart ICE meanwhile
@@ -200,28 +197,4 @@ func (s *Server) resumeSession(l *link, sess *Session, seq string) {
 	defer s.metrics.sessions.Dec()
 	sess.readLoop(dispatcher{p: l.p, out: l})
 	l.lost(sess)
-}
-
-func permissions(g auth.Grant) protocol.Permissions {
-	return protocol.Permissions{
-		CanPublish: g.CanPublish, CanSubscribe: g.CanSubscribe, CanPublishData: g.CanPublishData,
-		CanPublishSources: g.CanPublishSources, Hidden: g.Hidden, RoomAdmin: g.RoomAdmin,
-	}
-}
-
-func bearerToken(r *http.Request) string {
-	if t := r.URL.Query().Get("access_token"); t != "" {
-		return t
-	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
-// writeError answers an HTTP request with the protocol's JSON error body.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(protocol.Error{Code: code, Message: msg})
 }

@@ -101,7 +101,7 @@ func (h *Handler) egress(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, base string,
 	join func(context.Context, room.HTTPJoin) (*room.Participant, string, error)) {
 	cors(w)
-	claims, err := h.cfg.Verifier.Verify(bearerToken(r))
+	claims, err := h.cfg.Verifier.Verify(auth.BearerToken(r))
 	if err != nil {
 		fail(w, http.StatusUnauthorized, "invalid access token: "+err.Error())
 		return
@@ -131,7 +131,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, base string,
 	p, answer, err := join(ctx, room.HTTPJoin{
 		Room: claims.Grant.Room, Offer: string(offer),
 		Join: room.JoinParams{Identity: claims.Identity, Name: claims.Name, Metadata: claims.Metadata,
-			Permissions: permissions(claims.Grant)},
+			Permissions: claims.Grant.Permissions()},
 		Gone: func() { h.forget(id) },
 	})
 	if err != nil {
@@ -240,20 +240,4 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg+"\n")
-}
-
-// bearerToken is the Authorization header's token, else the access_token query parameter (for
-// players that cannot set headers).
-func bearerToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return r.URL.Query().Get("access_token")
-}
-
-func permissions(g auth.Grant) protocol.Permissions {
-	return protocol.Permissions{
-		CanPublish: g.CanPublish, CanSubscribe: g.CanSubscribe, CanPublishData: g.CanPublishData,
-		CanPublishSources: g.CanPublishSources, Hidden: g.Hidden, RoomAdmin: g.RoomAdmin,
-	}
 }
