@@ -109,6 +109,9 @@ type Item struct {
 	// priority the longest on keeps its place: a newcomer that does not fit waits, rather than
 	// pausing one that flows and costing a keyframe for each when they swap back.
 	Flowing time.Time
+	// Held: paused, and its last resume did not last (flap.go): it stays paused this time, its
+	// lowest layer's cost reserved from lower priorities.
+	Held bool
 }
 
 // Allocation is the layer chosen for one video and, when paused, why.
@@ -163,6 +166,12 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 	}
 	// first is the layer a video starts from (index into Layers, -1: none fits).
 	first := func(it Item) int {
+		if it.Held {
+			if !unlimited {
+				budget -= min(it.Layers[0].Bitrate, budget)
+			}
+			return -1
+		}
 		top := 0
 		if it.Priority == PrioScreen {
 			for top+1 < len(it.Layers) && it.Layers[top+1].Index <= min(it.Current, it.Want) {

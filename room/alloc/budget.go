@@ -6,10 +6,12 @@ import "time"
 // quickly, up only after the headroom has lasted.
 const UpgradeHold = 3 * time.Second
 
-// audioPacketOverhead is what an audio track costs on the path beyond its measured bitrate:
-// 50 packets a second of RTP header, extensions and SRTP tag (~40 bytes). Six microphones
-// carried 80 kbps more than their bitrates said, a tenth of an 800 kbps link.
-const audioPacketOverhead = 50 * 40 * 8
+// audioPacketOverhead is what an audio track costs on the path beyond its measured bitrate,
+// which counts the publisher's RTP packets, headers included: 50 packets a second of SRTP tag
+// and the difference between the subscriber's header extensions and the publisher's (20 bytes;
+// 11 measured with the Go SDK's microphones, docs/benchmarks.md). The estimator counts what it
+// sends the same way, as UDP payloads.
+const audioPacketOverhead = 50 * 20 * 8
 
 // defaultAudioBitrate stands for an audio track whose bitrate is not measured yet.
 const defaultAudioBitrate = 40_000

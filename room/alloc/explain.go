@@ -69,6 +69,8 @@ func explain(v Video, it Item, policyCap int, a Allocation) Explained {
 	switch {
 	case a.Layer == LayerNone && a.Reason == ReasonHidden:
 		e.Why = WhyHidden
+	case a.Layer == LayerNone && it.Held:
+		e.Why = WhyHeld
 	case a.Layer == LayerNone:
 		e.Why = WhyPaused
 	case a.Layer == NoOpinion:

@@ -46,9 +46,10 @@ type Result struct {
 // Subscriber is the allocator's memory of one subscriber: the budget's hysteresis and the
 // prober. Not safe for concurrent use; room calls it on the participant's control queue.
 type Subscriber struct {
-	Hold   Hold
-	Prober Prober
-	last   Explanation
+	Hold    Hold
+	Prober  Prober
+	last    Explanation
+	resumes resumes
 }
 
 // Last explains the last allocation (Decide).
@@ -56,9 +57,14 @@ func (s *Subscriber) Last() Explanation { return s.last }
 
 // Decide allocates the subscriber's videos at now and plans its probing.
 func (s *Subscriber) Decide(now time.Time, in Input) Result {
-	if s.Prober.Lifted(in.Estimate) { // a probe found more: no hysteresis holds it back
+	lifted := s.Prober.Lifted(in.Estimate)
+	if lifted { // a probe found more: no hysteresis holds it back
 		s.Hold.Release()
 	}
+	if s.resumes == nil {
+		s.resumes = resumes{}
+	}
+	s.resumes.forget(in.Videos)
 	budget := s.Hold.Apply(in.Budget, now)
 	anyoneSpoke := in.Speakers.Dominant != ""
 	items := make([]Item, 0, len(in.Videos))
@@ -66,12 +72,14 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 	caps := make([]int, 0, len(in.Videos))
 	for _, v := range in.Videos {
 		prio := PriorityOf(v.Info, v.Settings, v.Owner, in.Speakers)
-		all := Known(v.Info, v.Stats)
+		stats := s.resumes.graced(v, now)
+		all := Known(v.Info, stats)
 		policyCap := PolicyCap(prio, anyoneSpoke)
 		want, _ := WantedLayer(v.Settings, all, policyCap)
-		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, v.Stats), Current: v.Current, Flowing: v.Flowing}
+		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, stats), Current: v.Current, Flowing: v.Flowing,
+			Held: s.resumes.held(v.Key, v.Current, now, in.Estimate, lifted)}
 		items, caps = append(items, it), append(caps, policyCap)
-		it.Layers = all
+		it.Layers, it.Held = all, false
 		ideal = append(ideal, it)
 	}
 	actual, wanted := Allocate(items, budget), Allocate(ideal, budget)
@@ -89,6 +97,7 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		}
 		res.Paused = res.Paused || a.Reason == ReasonBandwidth
 		res.Videos[v.Key] = d
+		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, v.Stats)
 	}
 	wasProbing := s.Prober.Rate() > 0
 	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused)

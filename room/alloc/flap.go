@@ -1,0 +1,106 @@
+package alloc
+
+import "time"
+
+// Resumes that do not last. On a capped link a paused video that resumes at the edge of the
+// budget costs a keyframe, the keyframe's burst fills the bottleneck's queue, the estimate dips
+// and the video is paused again within a second (podium load --downlink-cap: 14-23 pauses and
+// resumes in 15-20 s for a viewer of six publishers behind 800 kbps). A video paused for
+// bandwidth within resumeLasts of its resume waits resumeBackoffMin before it may resume again,
+// twice as long after each such resume (up to resumeBackoffMax); while it waits, its lowest
+// layer's cost stays reserved, so no video of a lower priority takes its place. A resume that
+// lasts clears the backoff; a probe that lifted the estimate a quarter above the one the
+// video last resumed at (a lifted cap) ends the wait.
+const (
+	// keyframeGrace: for this long after a resume the video's layer costs what it cost before
+	// it: the keyframe the resume asked for swells the layer's measured rate (a one-second
+	// window) and would pause the video it was sent for.
+	keyframeGrace    = 1500 * time.Millisecond
+	resumeLasts      = 5 * time.Second
+	resumeBackoffMin = 2 * time.Second
+	resumeBackoffMax = 16 * time.Second
+	resumeLift       = 125 // percent of the estimate at the last resume that ends the wait
+)
+
+// WhyHeld explains a video that waits out its resume backoff.
+const WhyHeld = "paused: its last resume did not last; it waits before the next"
+
+// resumes is the backoff of each video's resumes, by key.
+type resumes map[string]*resumeState
+
+type resumeState struct {
+	resumed, paused time.Time
+	backoff         time.Duration
+	estimate        int   // at the last resume
+	layer           int   // the layer it resumed on
+	rate            int64 // that layer's measured bitrate then
+}
+
+// held tells whether a paused video must wait before it resumes, at estimate est (probed: a
+// probe has just raised it).
+func (r resumes) held(key string, current int, now time.Time, est int, probed bool) bool {
+	st := r[key]
+	if current != LayerNone || st == nil || !now.Before(st.paused.Add(st.backoff)) {
+		return false
+	}
+	return !probed || int64(est)*100 < int64(st.estimate)*resumeLift
+}
+
+// record notes what an allocation did to a video: a resume, or a pause for bandwidth (after
+// a resume that did not last, the backoff grows).
+func (r resumes) record(key string, before int, d Decision, now time.Time, est int, stats []LayerStats) {
+	st := r[key]
+	switch {
+	case before == LayerNone && d.Layer >= 0:
+		if st == nil {
+			st = &resumeState{}
+			r[key] = st
+		}
+		st.resumed, st.estimate, st.layer, st.rate = now, est, d.Layer, 0
+		for _, l := range stats {
+			if l.Index == d.Layer {
+				st.rate = int64(l.Bitrate)
+			}
+		}
+	case before >= 0 && d.Layer == LayerNone && d.Reason == ReasonBandwidth:
+		if st == nil {
+			st = &resumeState{}
+			r[key] = st
+		}
+		if !st.resumed.IsZero() && now.Sub(st.resumed) < resumeLasts {
+			st.backoff = min(max(resumeBackoffMin, 2*st.backoff), resumeBackoffMax)
+		} else {
+			st.backoff = 0
+		}
+		st.paused = now
+	}
+}
+
+// forget drops the videos no longer received.
+func (r resumes) forget(in []Video) {
+	for key := range r {
+		keep := false
+		for _, v := range in {
+			keep = keep || v.Key == key
+		}
+		if !keep {
+			delete(r, key)
+		}
+	}
+}
+
+// graced returns the stats of a video that resumed within keyframeGrace, its layer's bitrate
+// no higher than when it resumed; others' stats as they are.
+func (r resumes) graced(v Video, now time.Time) []LayerStats {
+	st := r[v.Key]
+	if st == nil || st.rate <= 0 || v.Current != st.layer || now.Sub(st.resumed) >= keyframeGrace {
+		return v.Stats
+	}
+	out := append([]LayerStats(nil), v.Stats...)
+	for i := range out {
+		if out[i].Index == st.layer && out[i].Bitrate > st.rate {
+			out[i].Bitrate = st.rate
+		}
+	}
+	return out
+}
