@@ -102,6 +102,7 @@ type feedbackAgg struct {
 	lost, total       int   // packets sent after the last decrease only
 	minQueue          int64 // µs, packets sent after the last decrease only; -1 without any
 	sentBits          int64 // of every packet the report covers, received or not
+	probeBits         int64 // of those, sent during a probe cluster
 	firstSent         int64 // ns since the epoch
 	lastSent          int64
 }
@@ -131,6 +132,7 @@ type Estimator struct {
 	congested    float64 // acknowledged rate at the last congestion, 0 before any
 	lastAcked    float64
 	lastSent     float64 // bits/s Podium sent, over the packets of the last rate window
+	lastDemand   float64 // of those, outside probe clusters: what the media asks of the path
 	lastLoss     float64
 	lastQueue    time.Duration
 	lastProbe    float64 // what the last probe cluster that raised the target measured
@@ -240,6 +242,7 @@ type ackResult struct {
 	hasArr bool
 	// wasLost: reported lost before, received now (reordering around a report boundary)
 	wasLost bool
+	probe   bool // sent during a probe cluster
 }
 
 // OnRTCP finds transport-wide feedback in a compound RTCP packet and takes it (OnReport).
@@ -297,6 +300,9 @@ func (e *Estimator) OnReport(now time.Time, b []byte) {
 			agg.bits += int64(r.size) * 8
 		}
 		agg.sentBits += int64(r.size) * 8
+		if r.probe {
+			agg.probeBits += int64(r.size) * 8
+		}
 		agg.firstSent, agg.lastSent = min(agg.firstSent, r.sentNs), max(agg.lastSent, r.sentNs)
 		if r.hasArr {
 			agg.firstArr, agg.lastArr = min(agg.firstArr, r.arrUs), max(agg.lastArr, r.arrUs)
@@ -352,7 +358,7 @@ func (e *Estimator) unpack(rep *twccReport) ([]ackResult, float64) {
 		}
 		s := &e.sent[seq%sentRingSize]
 		if s.valid && s.seq == seq && !s.acked {
-			r.sentNs, r.size = s.at, int(s.size)
+			r.sentNs, r.size, r.probe = s.at, int(s.size), s.probe != 0
 			if s.probe != 0 {
 				e.probes.count(s.probe, &r, !s.lost)
 			}
@@ -371,7 +377,7 @@ func (e *Estimator) unpack(rep *twccReport) ([]ackResult, float64) {
 
 // update runs the controller after a feedback report.
 func (e *Estimator) update(now time.Time) {
-	var bits, sentBits int64
+	var bits, sentBits, probeBits int64
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	firstSent, lastSent := int64(math.MaxInt64), int64(math.MinInt64)
 	lost, total, n := 0, 0, 0
@@ -385,7 +391,7 @@ func (e *Estimator) update(now time.Time) {
 		n++
 		bits += a.bits
 		first, last = min(first, a.firstArr), max(last, a.lastArr)
-		sentBits += a.sentBits
+		sentBits, probeBits = sentBits+a.sentBits, probeBits+a.probeBits
 		firstSent, lastSent = min(firstSent, a.firstSent), max(lastSent, a.lastSent)
 		if e.aggN-i < e.evidenceFrom {
 			continue // summarised before the last decrease: its loss and queue were acted on
@@ -406,6 +412,7 @@ func (e *Estimator) update(now time.Time) {
 	senderLimited, brief := true, true
 	if span := lastSent - firstSent; span >= int64(minSpan) {
 		e.lastSent = float64(sentBits) / (float64(span) / 1e9)
+		e.lastDemand = float64(sentBits-probeBits) / (float64(span) / 1e9)
 		senderLimited, brief = e.lastSent < appLimited*e.target, false
 	}
 	if e.congested > 0 && acked > 1.3*e.congested {
@@ -453,10 +460,11 @@ func (e *Estimator) update(now time.Time) {
 			// only Podium's sending (a join's first burst, read late by a busy receiver).
 			e.startup = e.startup && senderLimited
 		}
-	case e.congested > 0 && e.target >= e.congested && e.lastSent < appLimitedNear*e.target:
+	case e.congested > 0 && e.target >= e.congested && e.lastDemand < appLimitedNear*e.target:
 		// At or above the cap found before while sending less than the target: growing would
 		// only claim what nothing tests (and the allocator would fill it and overrun the cap).
-		// A probe cluster finds a lifted cap.
+		// A probe cluster finds a lifted cap; its padding is no demand (counted, a viewer with
+		// videos paused, probed every second, held the estimate 1.12x above an 800 kbps cap).
 		e.lastState = "hold"
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
 		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()

@@ -158,3 +158,23 @@ func TestStartupSurvivesAJoinsFirstBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestProbePaddingIsNoDemand: on an 800 kbps link, media at 87 % of the estimate (what an
+// allocator leaves when the next video does not fit) and a probe cluster every 1.4 s (a
+// viewer with videos paused for bandwidth): the padding must not count as what the media asks
+// of the path, or the estimate grows above the link where nothing tests it (it sat at 1.12×).
+func TestProbePaddingIsNoDemand(t *testing.T) {
+	e, p := newPath(800_000, 150*time.Millisecond)
+	track(e, p, 10*time.Second, 1) // the estimator finds the link
+	lo, hi := e.GetTargetBitrate(), e.GetTargetBitrate()
+	for range 15 {
+		n := max(2*e.GetTargetBitrate()*15/1000/PaddingBitsPerPacket, 6)
+		p.Probe(n, PaddingBitsPerPacket/8)
+		l, h := track(e, p, 1400*time.Millisecond, 0.87)
+		lo, hi = min(lo, l), max(hi, h)
+	}
+	t.Logf("estimate %.2f..%.2f× the link (%v)", float64(lo)/800_000, float64(hi)/800_000, e.GetStats())
+	if hi > 880_000 {
+		t.Errorf("the estimate reached %.2f× the 800 kbps link on probe padding", float64(hi)/800_000)
+	}
+}
