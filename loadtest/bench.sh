@@ -4,8 +4,11 @@
 # re-runs itself in a private network namespace (unshare -n): everything stays on loopback and
 # the kernel's UDP drop counters in the report count these two processes only.
 #
-#   loadtest/bench.sh OUTDIR [scenario...]        scenarios: meeting4 meeting25 fanout200 fanout3x50
+#   loadtest/bench.sh OUTDIR [scenario...]        scenarios: meeting4 meeting25 fanout200 fanout3x50 capped
 #   loadtest/bench.sh OUTDIR custom -- FLAGS...    any `podium load` flags
+#
+# capped: a viewer of six publishers behind an 800 kbps downlink, lifted to 2.5 Mbps 15 s into
+# a 25 s window (whatever DURATION says), after 10 s of warm-up for the estimate to settle.
 #
 # Environment: DURATION (default 20s) is each measured window; SERVE_FLAGS are added to
 # `podium serve` (e.g. SERVE_FLAGS=--bwe=false for an A/B run); SERVE_BIN runs a prebuilt
@@ -71,6 +74,8 @@ for s in "${@:-meeting4 meeting25 fanout200 fanout3x50}"; do
 		meeting25) run meeting25 --publishers 25 --speakers 3s --view speaker ;;
 		fanout200) run fanout200 --publishers 1 --subscribers 200 ;;
 		fanout3x50) run fanout3x50 --publishers 3 --subscribers 50 ;;
+		capped) run capped --publishers 6 --subscribers 1 --warmup 10s --duration 25s \
+			--downlink-cap 800k --cap-lift-after 15s --cap-lift-to 2.5M ;;
 		*) echo "unknown scenario $name" >&2; exit 2 ;;
 		esac
 	done
