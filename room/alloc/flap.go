@@ -4,8 +4,8 @@ import "time"
 
 // Resumes that do not last. On a capped link a paused video that resumes at the edge of the
 // budget costs a keyframe, the keyframe's burst fills the bottleneck's queue, the estimate dips
-// and the video is paused again within a second (podium load --downlink-cap: 14-23 pauses and
-// resumes in 15-20 s for a viewer of six publishers behind 800 kbps). A video paused for
+// and the video is paused again within a second (podium load --downlink-cap: 6-17 pauses, as
+// many resumes, in 15 s for a viewer of six publishers behind 800 kbps; docs/benchmarks.md). A video paused for
 // bandwidth within resumeLasts of its resume waits resumeBackoffMin before it may resume again,
 // twice as long after each such resume (up to resumeBackoffMax); while it waits, its lowest
 // layer's cost stays reserved, so no video of a lower priority takes its place. A resume that
