@@ -12,6 +12,7 @@ import (
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/loadtest/layout"
 	"github.com/podium-sfu/podium/loadtest/shaper"
 	"github.com/podium-sfu/podium/protocol"
 )
@@ -54,12 +55,12 @@ type participant struct {
 
 	mu           sync.Mutex
 	tracks       map[string]*trackRecv // by track sid, in the order of tiles
-	tiles        []tile
+	tiles        []layout.Tile
 	dominant     string // the dominant speaker the server last named
 	domPending   string // a turn's speaker, awaited in activeSpeakers
 	domPendingAt time.Time
-	turnSpeaker  string          // who the script has speaking now ("" before the first turn)
-	sent         map[string]size // trackSettings last sent, by track sid
+	turnSpeaker  string                 // who the script has speaking now ("" before the first turn)
+	sent         map[string]layout.Size // trackSettings last sent, by track sid
 }
 
 func (p *participant) publishes() bool { return p.role != RoleSubscriber }
@@ -197,7 +198,7 @@ func (p *participant) onTrack(rt *client.RemoteTrack) bool {
 	p.tracks[rt.TrackSid] = t
 	isVideo := rt.Info.Kind == protocol.KindVideo
 	if isVideo {
-		p.tiles = append(p.tiles, tile{trackSid: rt.TrackSid, participantSid: rt.ParticipantSid, screen: rt.Info.Source == protocol.SourceScreen})
+		p.tiles = append(p.tiles, layout.Tile{TrackSid: rt.TrackSid, ParticipantSid: rt.ParticipantSid, Screen: rt.Info.Source == protocol.SourceScreen})
 	}
 	p.mu.Unlock()
 	p.wg.Add(1)
@@ -238,7 +239,7 @@ func (p *participant) onEvent(m protocol.Message) bool {
 	case *protocol.TrackUnpublished:
 		p.mu.Lock()
 		delete(p.tracks, m.TrackSid)
-		p.tiles = removeTile(p.tiles, m.TrackSid)
+		p.tiles = layout.Remove(p.tiles, m.TrackSid)
 		p.mu.Unlock()
 		return true
 	}
@@ -254,15 +255,15 @@ func (p *participant) track(sid string) *trackRecv {
 // applyLayout sends trackSettings for every video whose rendered size changed.
 func (p *participant) applyLayout() {
 	p.mu.Lock()
-	want := layout(p.cfg.View, p.tiles, p.dominant)
+	want := layout.Sizes(p.cfg.View == ViewSpeaker, p.tiles, p.dominant)
 	if p.sent == nil {
-		p.sent = map[string]size{}
+		p.sent = map[string]layout.Size{}
 	}
 	var send []protocol.TrackSettings
 	for sid, sz := range want {
 		if p.sent[sid] != sz {
 			p.sent[sid] = sz
-			send = append(send, protocol.TrackSettings{TrackSid: sid, Width: sz.w, Height: sz.h})
+			send = append(send, protocol.TrackSettings{TrackSid: sid, Width: sz.W, Height: sz.H})
 		}
 	}
 	p.mu.Unlock()
