@@ -198,7 +198,9 @@ func (s *upStream) record(seq uint16, ts uint32, now int64) (from, to int64) {
 		span := s.maxExt - s.baseExt // expected goes on counting from where it was
 		s.maxExt, s.floorExt, s.baseExt = ext, ext, ext-span-1
 	case d > 0:
-		for m := s.maxExt + 1; m < ext; m++ { // the gap: missing until they come
+		// The gap is missing until it comes; ext's own slot still holds the mark of the packet
+		// a log's length before it.
+		for m := s.maxExt + 1; m <= ext; m++ {
 			s.unmark(m)
 		}
 		if d > 1 && d <= upImmediateNACKs+1 {

@@ -291,3 +291,29 @@ func TestUpstreamTicksOnTheClock(t *testing.T) {
 		t.Errorf("%d callbacks left on the clock after Close", left)
 	}
 }
+
+// TestUpstreamCountsPastTheLog: a stream goes on being counted as received once its sequence
+// numbers have gone round the log of the ones seen (seen: every receiver report after the first
+// 1,024 packets said all were lost, and a publisher's estimate fell with it). Lost packets
+// still count as lost, and a late one that comes still counts.
+func TestUpstreamCountsPastTheLog(t *testing.T) {
+	s := &upStream{ssrc: 1, clockRate: 90000}
+	now := time.Now().UnixNano()
+	seq := uint16(65000) // and across the 16-bit wrap
+	for range 3 * upLogSize {
+		s.record(seq, 0, now)
+		seq++
+	}
+	if r := s.report(now); r.TotalLost != 0 || r.FractionLost != 0 {
+		t.Fatalf("%d packets in order: %d lost, fraction %d/256", 3*upLogSize, r.TotalLost, r.FractionLost)
+	}
+	s.record(seq+2, 0, now) // seq and seq+1 missing
+	s.record(seq, 0, now)   // one of them late
+	for range upLogSize {
+		s.record(seq+3, 0, now)
+		seq++
+	}
+	if r := s.report(now); r.TotalLost != 1 {
+		t.Fatalf("one packet lost in %d: %d lost, fraction %d/256", upLogSize+3, r.TotalLost, r.FractionLost)
+	}
+}
