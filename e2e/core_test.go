@@ -72,8 +72,14 @@ func connectGopher(t *testing.T, n *server.Node, room string) *client.Client {
 // joins at once and waits until the page is connected and ready.
 func joinConference(t *testing.T, b *Browser, n *server.Node, q url.Values) *Page {
 	t.Helper()
+	return joinConferenceAt(t, b, n.HTTPURL(), q)
+}
+
+// joinConferenceAt is joinConference for the server at base (e.g. https://127.0.0.1:7880).
+func joinConferenceAt(t *testing.T, b *Browser, base string, q url.Values) *Page {
+	t.Helper()
 	q.Set("autojoin", "1")
-	p := b.NewPage(t, n.HTTPURL()+"/?"+q.Encode())
+	p := b.NewPage(t, base+"/?"+q.Encode())
 	p.WaitFor(t, `window.podiumApp?.state.phase === 'connected' && window.podiumApp.state.ready === true`, 30*time.Second)
 	return p
 }

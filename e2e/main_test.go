@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/podium-sfu/podium/internal/testlock"
@@ -15,5 +16,9 @@ func TestMain(m *testing.M) {
 		// self-signed and made at their start; the Go SDK trusts each node's own (sdkOptions).
 		http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	testlock.Main(m)
+	code := testlock.Run(m)
+	if binDir != "" { // the podium binary built by podiumBinary
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
