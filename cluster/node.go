@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,13 +192,14 @@ func (n *Node) PublishData(m DataMessage) {
 	n.publish(fmt.Sprintf(n.cfg.Prefix+subjData, roomToken(m.Room)), m)
 }
 
-// Call asks another node to act on one of its participants.
-func (n *Node) Call(node string, c Call, timeout time.Duration) (CallReply, error) {
+// Call asks another node to act on one of its participants; ctx bounds the wait (a node that
+// died answers nothing, and whoever waits must be able to give up at once).
+func (n *Node) Call(ctx context.Context, node string, c Call) (CallReply, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return CallReply{}, err
 	}
-	msg, err := n.nc.Request(fmt.Sprintf(n.cfg.Prefix+subjCall, node), b, timeout)
+	msg, err := n.nc.RequestWithContext(ctx, fmt.Sprintf(n.cfg.Prefix+subjCall, node), b)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return CallReply{}, ErrNoNode
 	}

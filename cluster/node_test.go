@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -133,11 +134,13 @@ func TestThreeNodesShareRoomsDataAndCalls(t *testing.T) {
 	if recs[0].dataCount() != 1 || recs[2].dataCount() != 1 || recs[1].dataCount() != 0 {
 		t.Fatalf("data copies: %d %d %d", recs[0].dataCount(), recs[1].dataCount(), recs[2].dataCount())
 	}
-	r, err := nodes[0].Call("n3", Call{Op: "kick", Room: "daily stand-up", Identity: "b3"}, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r, err := nodes[0].Call(ctx, "n3", Call{Op: "kick", Room: "daily stand-up", Identity: "b3"})
 	if err != nil || string(r.Result) != `"kicked b3"` {
 		t.Fatalf("call: %+v %v", r, err)
 	}
-	if _, err := nodes[0].Call("n9", Call{Op: "kick"}, time.Second); err != ErrNoNode {
+	if _, err := nodes[0].Call(ctx, "n9", Call{Op: "kick"}); err != ErrNoNode {
 		t.Fatalf("call to no node: %v", err)
 	}
 	// A participant leaves node 2: the others see it within a second.

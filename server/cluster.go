@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -240,7 +241,9 @@ func (a clusterAPI) Locate(room, identity string) (string, bool) {
 }
 
 func (a clusterAPI) Forward(node, op, room, identity string, args []byte) error {
-	reply, err := a.c.node.Call(node, cluster.Call{Op: op, Room: room, Identity: identity, Args: args}, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reply, err := a.c.node.Call(ctx, node, cluster.Call{Op: op, Room: room, Identity: identity, Args: args})
 	if err != nil {
 		return err
 	}

@@ -254,11 +254,13 @@ func TestClusterDrainRedirectsToLeastLoaded(t *testing.T) {
 	}
 	for i := range 2 {
 		m := ms[i]
+		rc := reconnected(t, m.name, m.log, rejoinBound)
+		// Looked for once the client is back: Shutdown returns when the leave is sent, which
+		// can be before the client's event goroutine has logged it.
 		leave, _ := m.log.find(0, func(x protocol.Message) bool { _, ok := x.(*protocol.Leave); return ok })
 		if l, ok := leave.(*protocol.Leave); !ok || l.Reason != protocol.LeaveServerShutdown || l.Redirect != nodes[2].URL() {
 			t.Errorf("%s got %+v, want leave server_shutdown redirecting to node3 %s", m.name, leave, nodes[2].URL())
 		}
-		rc := reconnected(t, m.name, m.log, rejoinBound)
 		if rc.URL != nodes[2].URL() {
 			t.Errorf("%s rejoined at %s, want node3 %s", m.name, rc.URL, nodes[2].URL())
 		}

@@ -25,7 +25,7 @@ func startCluster(t *testing.T, n int) []*Node {
 			c.Cluster = Cluster{NodeID: fmt.Sprintf("node%d", i+1), Listen: "127.0.0.1:0",
 				ClusterListen: "127.0.0.1:0", Heartbeat: 200 * time.Millisecond, NodeTTL: 2 * time.Second}
 			if os.Getenv("PODIUM_TEST_LOG") != "" {
-				c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("n", i+1)
+				c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()})).With("n", i+1)
 			}
 			if i > 0 {
 				c.Cluster.Routes = []string{"nats://" + nodes[0].cluster.nats.ClusterAddr().String()}
@@ -468,4 +468,12 @@ func TestClusterServerAPIOnAnyNode(t *testing.T) {
 	eventually(t, 5*time.Second, "ann seeing the room's new metadata", func() bool {
 		return ann.Room().Metadata == "agenda: cluster"
 	})
+}
+
+// testLogLevel is PODIUM_TEST_LOG's level: "debug" for debug, anything else for info.
+func testLogLevel() slog.Level {
+	if os.Getenv("PODIUM_TEST_LOG") == "debug" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }

@@ -30,18 +30,19 @@ type in struct {
 	receivers map[string]*sfu.Receiver
 	lastWant  map[string]uint8
 	wantC     chan map[string]uint8
-	done      chan struct{}
+	ctx       context.Context // cancelled by close: a call to a dead node is given up at once
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
 
 func newIn(rs *Relays, node string) (*in, error) {
 	i := &in{rs: rs, node: node, logger: rs.logger.With("relay", "in", "from", node),
-		receivers: map[string]*sfu.Receiver{}, wantC: make(chan map[string]uint8, 1),
-		done: make(chan struct{})}
+		receivers: map[string]*sfu.Receiver{}, wantC: make(chan map[string]uint8, 1)}
 	p, err := rs.newPeer(i.logger, i.onTrack)
 	if err != nil {
 		return nil, err
 	}
+	i.ctx, i.cancel = context.WithCancel(context.Background())
 	i.peer = p
 	i.wg.Add(1)
 	go i.sendWants()
@@ -72,7 +73,7 @@ func (i *in) sendWants() {
 	var retry <-chan time.Time
 	for {
 		select {
-		case <-i.done:
+		case <-i.ctx.Done():
 			return
 		case w := <-i.wantC:
 			pending = w
@@ -84,11 +85,14 @@ func (i *in) sendWants() {
 			continue
 		}
 		args, _ := json.Marshal(want{From: i.rs.cfg.Caller.ID(), Tracks: pending})
-		reply, err := i.rs.cfg.Caller.Call(i.node, cluster.Call{Op: OpWant, Args: args}, i.rs.cfg.Timeout)
+		reply, err := i.rs.call(i.ctx, i.node, cluster.Call{Op: OpWant, Args: args})
 		if err == nil && reply.Error != "" {
 			err = errors.New(reply.Error)
 		}
 		if err != nil {
+			if i.ctx.Err() != nil {
+				return
+			}
 			i.logger.Warn("relay: want", "err", err)
 			retry = time.After(time.Second)
 			continue
@@ -164,7 +168,7 @@ func (i *in) forget(track string) {
 }
 
 func (i *in) close() {
-	close(i.done)
+	i.cancel()
 	i.wg.Wait()
 	i.peer.Close()
 	i.mu.Lock()

@@ -30,9 +30,10 @@ type out struct {
 	counted map[stream]*sfu.DownTrack
 	sent    map[stream]*sentStream // the run goroutine's
 
-	kickC chan struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
+	kickC  chan struct{}
+	ctx    context.Context // cancelled by close: a call to a dead node is given up at once
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 type stream struct {
@@ -48,11 +49,12 @@ type sentStream struct {
 func newOut(rs *Relays, node string) (*out, error) {
 	o := &out{rs: rs, node: node, logger: rs.logger.With("relay", "out", "to", node),
 		wanted: map[string]uint8{}, sent: map[stream]*sentStream{}, counted: map[stream]*sfu.DownTrack{},
-		kickC: make(chan struct{}, 1), done: make(chan struct{})}
+		kickC: make(chan struct{}, 1)}
 	p, err := rs.newPeer(o.logger, func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {})
 	if err != nil {
 		return nil, err
 	}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.peer = p
 	o.wg.Add(1)
 	go o.run()
@@ -87,7 +89,7 @@ func (o *out) run() {
 	var retry <-chan time.Time
 	for {
 		select {
-		case <-o.done:
+		case <-o.ctx.Done():
 			return
 		case now := <-reports.C:
 			o.peer.SendReports(now)
@@ -96,6 +98,9 @@ func (o *out) run() {
 			o.kick()
 		case <-o.kickC:
 			if err := o.reconcile(); err != nil {
+				if o.ctx.Err() != nil {
+					return
+				}
 				o.logger.Warn("relay: negotiation", "err", err)
 				retry = time.After(time.Second)
 			}
@@ -183,14 +188,14 @@ func (o *out) negotiate() error {
 	if _, err := o.peer.OfferSubscriber(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.rs.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(o.ctx, o.rs.cfg.Timeout)
 	defer cancel()
 	offer, err := o.peer.GatheredAnswer(ctx, peer.Subscriber)
 	if err != nil {
 		return fmt.Errorf("gathering: %w", err)
 	}
 	args, _ := json.Marshal(sdpMsg{From: o.rs.cfg.Caller.ID(), SDP: offer})
-	reply, err := o.rs.cfg.Caller.Call(o.node, cluster.Call{Op: OpOffer, Args: args}, o.rs.cfg.Timeout)
+	reply, err := o.rs.call(o.ctx, o.node, cluster.Call{Op: OpOffer, Args: args})
 	if err == nil && reply.Error != "" {
 		err = errors.New(reply.Error)
 	}
@@ -205,7 +210,7 @@ func (o *out) negotiate() error {
 }
 
 func (o *out) close() {
-	close(o.done)
+	o.cancel()
 	o.wg.Wait()
 	for s, ss := range o.sent {
 		o.remove(s, ss)

@@ -11,6 +11,7 @@ package relay
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -48,7 +49,7 @@ type sdpMsg struct {
 
 // Caller is the cluster's request/reply.
 type Caller interface {
-	Call(node string, c cluster.Call, timeout time.Duration) (cluster.CallReply, error)
+	Call(ctx context.Context, node string, c cluster.Call) (cluster.CallReply, error)
 	ID() string
 }
 
@@ -84,7 +85,8 @@ type Relays struct {
 	ins    map[string]*in  // by source node
 	closed bool
 
-	retiredOut, retiredIn atomic.Uint64 // packets of closed relays and streams (Stats)
+	retiredOut, retiredIn atomic.Uint64  // packets of closed relays and streams (Stats)
+	closing               sync.WaitGroup // relays of gone nodes, closed off the caller's goroutine
 }
 
 // New makes a node's relays; Close ends them.
@@ -154,19 +156,30 @@ func (rs *Relays) Forget(node, trackSid string) {
 	}
 }
 
-// NodeGone closes the relays to and from a node that left or died.
+// NodeGone closes the relays to and from a node that left or died. It returns at once: it
+// runs on the cluster's event goroutine, which must keep beating while the relays close (a
+// close waits for calls to the gone node to give up).
 func (rs *Relays) NodeGone(node string) {
 	rs.mu.Lock()
 	o, i := rs.outs[node], rs.ins[node]
 	delete(rs.outs, node)
 	delete(rs.ins, node)
 	rs.mu.Unlock()
-	if o != nil {
-		o.close()
-	}
-	if i != nil {
-		i.close()
-	}
+	rs.closing.Go(func() {
+		if o != nil {
+			o.close()
+		}
+		if i != nil {
+			i.close()
+		}
+	})
+}
+
+// call makes one cluster call, given up after the configured timeout or when ctx ends.
+func (rs *Relays) call(ctx context.Context, node string, c cluster.Call) (cluster.CallReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, rs.cfg.Timeout)
+	defer cancel()
+	return rs.cfg.Caller.Call(ctx, node, c)
 }
 
 // Stats counts the RTP packets this node has sent to other nodes and received from them.
@@ -198,6 +211,7 @@ func (rs *Relays) Close() {
 	for _, i := range ins {
 		i.close()
 	}
+	rs.closing.Wait()
 }
 
 // Handle answers another node's relay call (cluster.Handler.Call for ops under Prefix).
