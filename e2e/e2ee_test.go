@@ -207,13 +207,24 @@ func TestE2EECall(t *testing.T) {
 	}
 	// Over 4 s the keyless page receives frames and decodes next to none: the VP8 decoder rejects
 	// most encrypted frames (a rare one it accepts is noise), where the keyed page decodes them all.
-	keyless := MustEval[frameWindow](t, eve, framesInWindow)
+	// Both windows run at once, so that a busy machine slows both alike.
+	var keyless frameWindow
+	var keylessErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { keyless, keylessErr = Eval[frameWindow](eve, framesInWindow) })
 	keyed := MustEval[frameWindow](t, bo, framesInWindow)
+	wg.Wait()
+	if keylessErr != nil {
+		t.Fatalf("counting the keyless page's frames: %v", keylessErr)
+	}
 	t.Logf("in 4 s: keyless page %+v (since joining %+v); keyed page %+v", keyless, MustEval[remoteVideoStats](t, eve, remoteVideo), keyed)
 	if keyless.Received < 40 || keyless.Decoded*5 > keyless.Received {
 		t.Errorf("the keyless page decoded %d of %d encrypted frames, want next to none", keyless.Decoded, keyless.Received)
 	}
-	if keyed.Decoded*10 < keyed.Received*8 {
+	// Half, not all: on two cores shared with the race detector Chromium's decoder falls behind
+	// (a whole second of frames at times) with the key or without; the keyless page's share
+	// above is what shows the encryption.
+	if keyed.Decoded*2 < keyed.Received {
 		t.Errorf("the keyed page decoded only %d of %d frames", keyed.Decoded, keyed.Received)
 	}
 
