@@ -56,5 +56,8 @@ func (p *Peer) GatheredAnswer(ctx context.Context, side Side) (string, error) {
 	if d == nil {
 		return "", ErrClosed
 	}
+	if side == Publisher {
+		return p.publisherAnswer(d.SDP), nil
+	}
 	return d.SDP, nil
 }

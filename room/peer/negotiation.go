@@ -34,7 +34,16 @@ func (p *Peer) AnswerPublisher(sdp string) (string, error) {
 		return "", fmt.Errorf("cannot answer the offer: %v", err)
 	}
 	p.flushCandidates(Publisher)
-	return answer.SDP, nil
+	return p.publisherAnswer(answer.SDP), nil
+}
+
+// publisherAnswer is the answer as the client gets it: with the start bitrate its browser's
+// send estimate should start from (PublisherStartBitrate), but not between nodes.
+func (p *Peer) publisherAnswer(sdp string) string {
+	if p.cfg.Relay {
+		return sdp
+	}
+	return withStartBitrate(sdp, PublisherStartBitrate)
 }
 
 // RestartICE makes the next subscriber offer (OfferSubscriber) restart ICE: new credentials and
