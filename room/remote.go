@@ -44,6 +44,18 @@ func (m *Manager) RemoteTrackReady(node, participantSid, trackSid string) {
 	}
 }
 
+// RemoteTracksLost unpublishes a node's remote tracks whose relay died; they stay announced,
+// and are published again when the new relay's media arrives.
+func (m *Manager) RemoteTracksLost(node string, trackSids []string) {
+	for _, r := range m.roomList() {
+		for _, p := range r.others(nil) {
+			if p.IsRemote() && p.Node() == node {
+				p.RemoteTracksLost(trackSids)
+			}
+		}
+	}
+}
+
 // RemoteData hands a data message from another node to this node's participants of a room.
 func (m *Manager) RemoteData(room, label string, payload []byte, text bool, to []string) {
 	r := m.Room(room)

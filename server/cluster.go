@@ -165,11 +165,16 @@ func (r clusterRooms) Placements(name string) []room.Placement {
 	return out
 }
 
-// relaySink publishes a remote track in its room once its relayed media arrives.
+// relaySink publishes a remote track in its room once its relayed media arrives, and takes
+// it back while a relay that died is replaced.
 type relaySink struct{ n *Node }
 
 func (s relaySink) RemoteTrack(node, participantSid, trackSid string, _ *sfu.Receiver) {
 	s.n.rooms.RemoteTrackReady(node, participantSid, trackSid)
+}
+
+func (s relaySink) RemoteTracksLost(node string, trackSids []string) {
+	s.n.rooms.RemoteTracksLost(node, trackSids)
 }
 
 func defaultNodeID() string {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -24,7 +26,8 @@ type in struct {
 	peer   *peer.Peer
 	logger *slog.Logger
 
-	negotiate sync.Mutex // one answer at a time: the peer's negotiation is not concurrent
+	negotiate sync.Mutex  // one answer at a time: the peer's negotiation is not concurrent
+	closing   atomic.Bool // this side closes it: its connection's end is no loss
 
 	mu        sync.Mutex
 	receivers map[string]*sfu.Receiver
@@ -38,7 +41,7 @@ type in struct {
 func newIn(rs *Relays, node string) (*in, error) {
 	i := &in{rs: rs, node: node, logger: rs.logger.With("relay", "in", "from", node),
 		receivers: map[string]*sfu.Receiver{}, wantC: make(chan map[string]uint8, 1)}
-	p, err := rs.newPeer(i.logger, i.onTrack)
+	p, err := rs.newPeer(i.logger, i.onTrack, func() { rs.inLost(i) })
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +157,12 @@ func (i *in) receiver(track string) *sfu.Receiver {
 	return i.receivers[track]
 }
 
+func (i *in) trackSids() []string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return slices.Sorted(maps.Keys(i.receivers))
+}
+
 func (i *in) forget(track string) {
 	i.mu.Lock()
 	r := i.receivers[track]
@@ -168,6 +177,7 @@ func (i *in) forget(track string) {
 }
 
 func (i *in) close() {
+	i.closing.Store(true)
 	i.cancel()
 	i.wg.Wait()
 	i.peer.Close()
@@ -176,6 +186,9 @@ func (i *in) close() {
 	i.receivers = map[string]*sfu.Receiver{}
 	i.mu.Unlock()
 	for _, r := range rs {
+		for _, l := range r.Stats().Layers {
+			i.rs.retiredIn.Add(l.Packets)
+		}
 		r.Close()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -30,10 +31,11 @@ type out struct {
 	counted map[stream]*sfu.DownTrack
 	sent    map[stream]*sentStream // the run goroutine's
 
-	kickC  chan struct{}
-	ctx    context.Context // cancelled by close: a call to a dead node is given up at once
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	kickC   chan struct{}
+	closing atomic.Bool     // this side closes it: its connection's end is no loss
+	ctx     context.Context // cancelled by close: a call to a dead node is given up at once
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 type stream struct {
@@ -50,7 +52,7 @@ func newOut(rs *Relays, node string) (*out, error) {
 	o := &out{rs: rs, node: node, logger: rs.logger.With("relay", "out", "to", node),
 		wanted: map[string]uint8{}, sent: map[stream]*sentStream{}, counted: map[stream]*sfu.DownTrack{},
 		kickC: make(chan struct{}, 1)}
-	p, err := rs.newPeer(o.logger, func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {})
+	p, err := rs.newPeer(o.logger, func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {}, func() { rs.outLost(o) })
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +212,7 @@ func (o *out) negotiate() error {
 }
 
 func (o *out) close() {
+	o.closing.Store(true)
 	o.cancel()
 	o.wg.Wait()
 	for s, ss := range o.sent {

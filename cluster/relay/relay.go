@@ -58,10 +58,12 @@ type Source interface {
 	LocalTrack(trackSid string) (r *sfu.Receiver, participantSid string, ok bool)
 }
 
-// Sink is told when a remote track's receiver exists (its first layer arrived). It is called
-// from pion's goroutines and must not block.
+// Sink is told when a remote track's receiver exists (its first layer arrived), and when the
+// receivers of a relay that died are gone (a new relay brings them back). It is called from
+// pion's goroutines and must not block.
 type Sink interface {
 	RemoteTrack(node, participantSid, trackSid string, r *sfu.Receiver)
+	RemoteTracksLost(node string, trackSids []string)
 }
 
 // Config wires a node's relays.
@@ -81,8 +83,9 @@ type Relays struct {
 	logger *slog.Logger
 
 	mu     sync.Mutex
-	outs   map[string]*out // by sink node
-	ins    map[string]*in  // by source node
+	outs   map[string]*out             // by sink node
+	ins    map[string]*in              // by source node
+	wants  map[string]map[string]uint8 // by source node: the last Want, asked again of a new in
 	closed bool
 
 	retiredOut, retiredIn atomic.Uint64  // packets of closed relays and streams (Stats)
@@ -93,7 +96,8 @@ type Relays struct {
 func New(cfg Config) *Relays {
 	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Second)
 	logger := cmp.Or(cfg.Logger, slog.Default())
-	return &Relays{cfg: cfg, logger: logger, outs: map[string]*out{}, ins: map[string]*in{}}
+	return &Relays{cfg: cfg, logger: logger, outs: map[string]*out{}, ins: map[string]*in{},
+		wants: map[string]map[string]uint8{}}
 }
 
 // SetCaller gives the relays the cluster's calls, once the node has joined (its handler
@@ -107,6 +111,13 @@ func (rs *Relays) SetCaller(c Caller) {
 // Want asks a node for the layers of its tracks this node needs (a mask per track sid; a
 // track left out is not needed). It sends only what changed since the last call.
 func (rs *Relays) Want(node string, tracks map[string]uint8) {
+	rs.mu.Lock()
+	if len(tracks) == 0 {
+		delete(rs.wants, node)
+	} else {
+		rs.wants[node] = maps.Clone(tracks)
+	}
+	rs.mu.Unlock()
 	in, err := rs.in(node)
 	if err != nil {
 		rs.logger.Warn("relay: in", "from", node, "err", err)
@@ -164,6 +175,13 @@ func (rs *Relays) NodeGone(node string) {
 	o, i := rs.outs[node], rs.ins[node]
 	delete(rs.outs, node)
 	delete(rs.ins, node)
+	delete(rs.wants, node) // its participants left: the rooms ask again when it is back
+	if o != nil {
+		o.closing.Store(true)
+	}
+	if i != nil {
+		i.closing.Store(true)
+	}
 	rs.mu.Unlock()
 	rs.closing.Go(func() {
 		if o != nil {
@@ -173,6 +191,66 @@ func (rs *Relays) NodeGone(node string) {
 			i.close()
 		}
 	})
+}
+
+// outLost retires an out whose connection closed or failed without this side closing it:
+// the other node closed its in (it counted this one dead), or the path died. The next want
+// from that node makes a new out.
+func (rs *Relays) outLost(o *out) {
+	if o.closing.Load() {
+		return
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed || rs.outs[o.node] != o {
+		return
+	}
+	o.logger.Warn("relay: connection lost, retired")
+	rs.retireOutLocked(o)
+}
+
+func (rs *Relays) retireOutLocked(o *out) {
+	delete(rs.outs, o.node)
+	o.closing.Store(true)
+	rs.closing.Go(o.close) // off pion's goroutine, which a close waits for
+}
+
+// inLost retires an in whose connection closed or failed without this side closing it. Its
+// tracks are lost to the sink, and while that node's tracks are still wanted a new in asks
+// for them at once, so that the other node makes a new out and offers again.
+func (rs *Relays) inLost(i *in) {
+	if i.closing.Load() {
+		return
+	}
+	rs.mu.Lock()
+	if rs.closed || rs.ins[i.node] != i {
+		rs.mu.Unlock()
+		return
+	}
+	i.logger.Warn("relay: connection lost, retired")
+	lost := rs.retireInLocked(i)
+	wants := rs.wants[i.node]
+	rs.mu.Unlock()
+	rs.tracksLost(i.node, lost)
+	if len(wants) > 0 {
+		rs.Want(i.node, wants)
+	}
+}
+
+// retireInLocked takes an in out of use and closes it; it returns its tracks' sids, for
+// tracksLost once rs.mu is let go.
+func (rs *Relays) retireInLocked(i *in) []string {
+	delete(rs.ins, i.node)
+	i.closing.Store(true)
+	lost := i.trackSids()
+	rs.closing.Go(i.close)
+	return lost
+}
+
+func (rs *Relays) tracksLost(node string, sids []string) {
+	if len(sids) > 0 && rs.cfg.Sink != nil {
+		rs.cfg.Sink.RemoteTracksLost(node, sids)
+	}
 }
 
 // call makes one cluster call, given up after the configured timeout or when ctx ends.
@@ -247,6 +325,8 @@ func (rs *Relays) Handle(c cluster.Call) cluster.CallReply {
 	return cluster.CallReply{Error: "relay: unknown op " + c.Op}
 }
 
+// out is the out relay to a node, a new one if there is none or its connection died (its
+// callback may not have run yet).
 func (rs *Relays) out(node string) (*out, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -254,7 +334,10 @@ func (rs *Relays) out(node string) (*out, error) {
 		return nil, fmt.Errorf("relay: closed")
 	}
 	if o := rs.outs[node]; o != nil {
-		return o, nil
+		if _, sub := o.peer.States(); !dead(sub) {
+			return o, nil
+		}
+		rs.retireOutLocked(o)
 	}
 	o, err := newOut(rs, node)
 	if err != nil {
@@ -264,21 +347,35 @@ func (rs *Relays) out(node string) (*out, error) {
 	return o, nil
 }
 
+// in is the in relay from a node, a new one if there is none or its connection died.
 func (rs *Relays) in(node string) (*in, error) {
+	i, lost, err := rs.inLocked(node)
+	rs.tracksLost(node, lost)
+	return i, err
+}
+
+func (rs *Relays) inLocked(node string) (i *in, lost []string, err error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.closed {
-		return nil, fmt.Errorf("relay: closed")
+		return nil, nil, fmt.Errorf("relay: closed")
 	}
 	if i := rs.ins[node]; i != nil {
-		return i, nil
+		if pub, _ := i.peer.States(); !dead(pub) {
+			return i, nil, nil
+		}
+		lost = rs.retireInLocked(i)
 	}
-	i, err := newIn(rs, node)
+	i, err = newIn(rs, node)
 	if err != nil {
-		return nil, err
+		return nil, lost, err
 	}
 	rs.ins[node] = i
-	return i, nil
+	return i, lost, nil
+}
+
+func dead(s webrtc.PeerConnectionState) bool {
+	return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed
 }
 
 // A relayed stream's msid: the publisher's participant sid, and the track sid with its layer.
@@ -296,11 +393,13 @@ func parseTrackID(id string) (trackSid string, layer int, ok bool) {
 	return id[:i], layer, true
 }
 
-// newPeer makes a relay's connections on sockets of their own; only track is the caller's.
-func (rs *Relays) newPeer(logger *slog.Logger, track func(*webrtc.TrackRemote, *webrtc.RTPReceiver)) (*peer.Peer, error) {
+// newPeer makes a relay's connections on sockets of their own; track and lost (either
+// connection closed or failed, our own Close included) are the caller's.
+func (rs *Relays) newPeer(logger *slog.Logger, track func(*webrtc.TrackRemote, *webrtc.RTPReceiver), lost func()) (*peer.Peer, error) {
 	p, err := peer.New(rs.cfg.Engine, peer.Config{MaxOfferSDP: 1 << 20, Relay: true, Logger: logger}, peer.Callbacks{
 		Candidate: func(peer.Side, *webrtc.ICECandidateInit) {}, // not trickled: the SDP has them all
-		Failed:    func() { logger.Warn("relay: connection failed") },
+		Failed:    lost,
+		Closed:    lost,
 		Track:     track,
 		Data:      func(string, webrtc.DataChannelMessage) {},
 	})

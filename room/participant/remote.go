@@ -80,6 +80,11 @@ func (p *Participant) UpdateRemote(info protocol.ParticipantInfo) {
 // PublishRemote queues publishing a remote track whose relayed media arrived (publishRemote).
 func (p *Participant) PublishRemote(trackSid string) { p.q.Push(func() { p.publishRemote(trackSid) }) }
 
+// RemoteTracksLost queues taking back the remote tracks whose relay died (lostRemote).
+func (p *Participant) RemoteTracksLost(trackSids []string) {
+	p.q.Push(func() { p.lostRemote(trackSids) })
+}
+
 // Node names the node of a remote participant; "" for one of this node.
 func (p *Participant) Node() string {
 	if p.remote == nil {
@@ -136,6 +141,33 @@ func (p *Participant) publishRemote(trackSid string) {
 	p.mu.Unlock()
 	p.PublishReceiver(info, r)
 	p.logger.Info("remote track published", "track", trackSid, "kind", info.Kind)
+}
+
+// lostRemote unpublishes the remote tracks whose receivers a dead relay took with it, and
+// keeps them announced: the new relay's receivers publish them again (publishRemote), and the
+// subscribers here subscribe anew. A track already on the new relay's receiver stays, and one
+// whose new receiver came first is published now. On its control queue.
+func (p *Participant) lostRemote(trackSids []string) {
+	current := map[string]*sfu.Receiver{}
+	for _, sid := range trackSids {
+		current[sid] = p.env.Cluster.RemoteReceiver(p.remote.node, sid)
+	}
+	var gone []*PublishedTrack
+	p.mu.Lock()
+	for _, t := range p.tracks {
+		if r, lost := current[t.sid]; lost && t.receiver != r {
+			gone = append(gone, t)
+		}
+	}
+	p.tracks = slices.DeleteFunc(p.tracks, func(t *PublishedTrack) bool { return slices.Contains(gone, t) })
+	p.mu.Unlock()
+	for _, t := range gone { // the dead relay closes their receivers: no Forget, which is the new one's
+		p.room.TrackChanged(p, &protocol.TrackUnpublished{ParticipantSid: p.sid, TrackSid: t.sid})
+		p.logger.Info("remote track lost with its relay", "track", t.sid)
+	}
+	for _, t := range gone {
+		p.publishRemote(t.sid)
+	}
 }
 
 // PublishReceiver publishes a track whose media comes from r, not from the participant's own
