@@ -54,7 +54,7 @@ func (n *Node) handle(m *nats.Msg) {
 	switch {
 	case m.Subject == p+subjHeartbeat:
 		var hb Heartbeat
-		if n.decode(m, &hb) && hb.Node.ID != n.ID() {
+		if n.decode(m, &hb) && hb.Node.ID != n.ID() && !n.deafTo(hb.Node.ID) {
 			if hb.Leaving {
 				n.apply(func(d *directory, _ time.Time) ([]Change, bool) {
 					return d.forget(hb.Node.ID), false
@@ -67,7 +67,7 @@ func (n *Node) handle(m *nats.Msg) {
 		}
 	case m.Subject == p+subjState:
 		var rs RoomState
-		if n.decode(m, &rs) && rs.Node != n.ID() {
+		if n.decode(m, &rs) && rs.Node != n.ID() && !n.deafTo(rs.Node) {
 			n.apply(func(d *directory, now time.Time) ([]Change, bool) { return d.applyState(rs, now) },
 				rs.Node)
 		}

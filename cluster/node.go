@@ -63,6 +63,7 @@ type Node struct {
 	syncing     sync.Map // node id -> struct{}: a sync request in flight
 	connected   atomic.Bool
 	draining    atomic.Bool
+	deaf        sync.Map // node id -> time.Time: Deafen's drill, until then
 	done        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -162,6 +163,16 @@ func (n *Node) Close() {
 	close(n.done)
 	n.wg.Wait()
 	n.nc.Close()
+}
+
+// Deafen is a failure drill: for d, this node drops another's heartbeats and room states as
+// if they were lost on the way to it alone, so it counts that node dead after the TTL while
+// that node still hears it. Calls between them still pass.
+func (n *Node) Deafen(id string, d time.Duration) { n.deaf.Store(id, time.Now().Add(d)) }
+
+func (n *Node) deafTo(id string) bool {
+	until, ok := n.deaf.Load(id)
+	return ok && time.Now().Before(until.(time.Time))
 }
 
 // SetDraining marks the node as taking no joins in its heartbeats.
