@@ -229,12 +229,17 @@ func (rs *Relays) inLost(i *in) {
 	}
 	i.logger.Warn("relay: connection lost, retired")
 	lost := rs.retireInLocked(i)
-	wants := rs.wants[i.node]
+	if wants := rs.wants[i.node]; len(wants) > 0 {
+		// Under rs.mu, so that a newer Want, stored after this read, is queued after it.
+		if n, err := newIn(rs, i.node); err != nil {
+			i.logger.Warn("relay: in", "err", err)
+		} else {
+			rs.ins[i.node] = n
+			n.want(wants)
+		}
+	}
 	rs.mu.Unlock()
 	rs.tracksLost(i.node, lost)
-	if len(wants) > 0 {
-		rs.Want(i.node, wants)
-	}
 }
 
 // retireInLocked takes an in out of use and closes it; it returns its tracks' sids, for
@@ -347,31 +352,29 @@ func (rs *Relays) out(node string) (*out, error) {
 	return o, nil
 }
 
-// in is the in relay from a node, a new one if there is none or its connection died.
+// in is the in relay from a node, a new one if there is none or its connection died (its
+// callback may not have run yet). Want's caller may hold the rooms' locks, so the sink hears
+// of the lost tracks on a goroutine of its own: the rooms take a loss and the new receiver in
+// either order.
 func (rs *Relays) in(node string) (*in, error) {
-	i, lost, err := rs.inLocked(node)
-	rs.tracksLost(node, lost)
-	return i, err
-}
-
-func (rs *Relays) inLocked(node string) (i *in, lost []string, err error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.closed {
-		return nil, nil, fmt.Errorf("relay: closed")
+		return nil, fmt.Errorf("relay: closed")
 	}
 	if i := rs.ins[node]; i != nil {
 		if pub, _ := i.peer.States(); !dead(pub) {
-			return i, nil, nil
+			return i, nil
 		}
-		lost = rs.retireInLocked(i)
+		lost := rs.retireInLocked(i)
+		rs.closing.Go(func() { rs.tracksLost(node, lost) })
 	}
-	i, err = newIn(rs, node)
+	i, err := newIn(rs, node)
 	if err != nil {
-		return nil, lost, err
+		return nil, err
 	}
 	rs.ins[node] = i
-	return i, lost, nil
+	return i, nil
 }
 
 func dead(s webrtc.PeerConnectionState) bool {
