@@ -335,6 +335,9 @@ func TestReadPathHandOver(t *testing.T) {
 	}
 }
 
+// readPathTWCC is the transport-wide sequence extension's id in the read path's fixture.
+const readPathTWCC = 5
+
 // readPathFixture is a publisher's layer handed over to Podium's read path, with n subscribers
 // on pion's write path (discarding), and the publisher's encryption.
 func readPathFixture(tb testing.TB, n int) (*fastpath.Transport, *srtp.Context) {
@@ -344,7 +347,8 @@ func readPathFixture(tb testing.TB, n int) (*fastpath.Transport, *srtp.Context) 
 	up := feedback.New()
 	tr := fastpath.New(fastpath.Params{Feedback: up})
 	tr.Own(keys, nil, netip.AddrPort{})
-	up.AddStream(1000, 90000, 0)
+	tr.SetTransportCC(readPathTWCC)
+	up.AddStream(1000, 90000, readPathTWCC)
 	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, nil, 0)
 	r.p.Transport = tr
 	l := r.layers[0].Load()
@@ -366,8 +370,15 @@ func readPathFixture(tb testing.TB, n int) (*fastpath.Transport, *srtp.Context) 
 // publisher's encryption of each packet is in the loop too (BenchmarkFloor measures one).
 func BenchmarkReadPath(b *testing.B) {
 	tr, enc := readPathFixture(b, 10)
-	plain := marshal(0, 0, true, append(append([]byte(nil), vp8Key...), make([]byte, 1000)...))
-	binary.BigEndian.PutUint32(plain[8:12], 1000)
+	h0 := rtp.Header{Version: 2, PayloadType: 96, SSRC: 1000, Marker: true}
+	if err := h0.SetExtension(readPathTWCC, []byte{0, 0}); err != nil {
+		b.Fatal(err)
+	}
+	plain, err := (&rtp.Packet{Header: h0, Payload: append(append([]byte(nil), vp8Key...), make([]byte, 1000)...)}).Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	twccSeq := rtpext.Find(plain, readPathTWCC) // recorded at arrival and in the feedback
 	wire := make([]byte, 0, 1500)
 	out := make([]byte, 1600)
 	var h rtp.Header
@@ -376,6 +387,7 @@ func BenchmarkReadPath(b *testing.B) {
 	for i := range b.N {
 		binary.BigEndian.PutUint16(plain[2:4], uint16(i))
 		binary.BigEndian.PutUint32(plain[4:8], uint32(i/10)*3000)
+		binary.BigEndian.PutUint16(twccSeq, uint16(i))
 		pkt, err := enc.EncryptRTP(wire[:0], plain, &h)
 		if err != nil {
 			b.Fatal(err)

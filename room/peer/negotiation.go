@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -22,6 +23,9 @@ const maxEarlyCandidates = 64
 func (p *Peer) AnswerPublisher(sdp string) (string, error) {
 	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("invalid offer: %v", err)
+	}
+	if p.pubTransport != nil {
+		p.pubTransport.SetTransportCC(transportCCID(p.pub))
 	}
 	answer, err := p.pub.CreateAnswer(nil)
 	if err == nil {
@@ -110,4 +114,19 @@ func (p *Peer) flushCandidates(side Side) {
 		}
 	}
 	p.remoteCands[side] = nil
+}
+
+// transportCCID is the transport-wide sequence extension id a connection negotiated (0: none).
+// The m-sections of a bundle share it.
+func transportCCID(pc *webrtc.PeerConnection) uint8 {
+	for _, tr := range pc.GetTransceivers() {
+		if r := tr.Receiver(); r != nil {
+			for _, h := range r.GetParameters().HeaderExtensions {
+				if h.URI == sdp.TransportCCURI {
+					return uint8(h.ID)
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +70,21 @@ func TestPublisherAnswerTellsTheStartBitrate(t *testing.T) {
 	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatalf("the client cannot apply the answer: %v", err)
+	}
+	// The feedback records arrivals at the socket with the offer's transport-wide id.
+	var offered sdp.SessionDescription
+	if err := offered.UnmarshalString(offer.SDP); err != nil {
+		t.Fatal(err)
+	}
+	wantID := uint8(0)
+	for _, a := range offered.MediaDescriptions[0].Attributes {
+		if id, uri, _ := strings.Cut(a.Value, " "); a.Key == "extmap" && uri == sdp.TransportCCURI {
+			n, _ := strconv.Atoi(id)
+			wantID = uint8(n)
+		}
+	}
+	if got := transportCCID(p.pub); wantID == 0 || got != wantID {
+		t.Errorf("transport-wide id %d, the offer's is %d", got, wantID)
 	}
 	if got := withStartBitrate("not an sdp", 1000); got != "not an sdp" {
 		t.Errorf("an unreadable answer came back as %q", got)

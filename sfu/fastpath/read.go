@@ -74,6 +74,12 @@ type Track interface {
 // count in the keys' self-check. The media socket's reader calls it (exported for benchmarks of
 // the read path with real Receivers).
 func (t *Transport) ReceiveRTP(pkt, plain []byte, at int64) bool {
+	if t.up != nil {
+		if at == 0 {
+			at = time.Now().UnixNano()
+		}
+		t.up.Arrived(pkt, at) // whichever path reads it, the feedback has its true arrival
+	}
 	layers := t.layers.Load()
 	if layers == nil {
 		return false
@@ -105,10 +111,7 @@ func (t *Transport) ReceiveRTP(pkt, plain []byte, at int64) bool {
 	}
 	t.keysPassed()
 	if t.up != nil {
-		if at == 0 {
-			at = time.Now().UnixNano()
-		}
-		t.up.OnRTP(out, at)
+		t.up.OnRTPArrived(out, at)
 	}
 	layer.Forward(out)
 	return true

@@ -75,6 +75,15 @@ type Transport struct {
 	heldWarned atomic.Bool   // the route's loss was logged
 }
 
+// SetTransportCC gives a publisher connection's feedback the transport-wide sequence extension
+// id it negotiated, so that packets are recorded as they arrive at the socket (see
+// feedback.Upstream.Arrived).
+func (t *Transport) SetTransportCC(id uint8) {
+	if t.up != nil {
+		t.up.SetTransportCC(id)
+	}
+}
+
 // Estimator is the connection's bandwidth estimator, nil when it estimates nothing.
 func (t *Transport) Estimator() *bwe.Estimator { return t.est }
 

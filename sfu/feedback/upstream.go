@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -50,6 +51,10 @@ type Upstream struct {
 	// could go out under one key with one index (with AES-GCM, one nonce).
 	direct     func(compound []byte) bool
 	directSSRC uint32
+
+	// The connection's transport-wide sequence extension id (SetTransportCC; 0: not known),
+	// for Arrived, which reads it from a packet's clear header before any stream is bound.
+	twccID atomic.Uint32
 }
 
 // Intervals of the feedback a publisher gets.
@@ -140,9 +145,41 @@ func (u *Upstream) removeStream(ssrc uint32) {
 	u.mu.Unlock()
 }
 
+// SetTransportCC gives the transport-wide sequence extension id the connection negotiated.
+func (u *Upstream) SetTransportCC(id uint8) { u.twccID.Store(uint32(id)) }
+
+// Arrived records a packet's transport-wide sequence number as arrived at at (unix ns), the
+// moment its datagram was read; b is the packet as received (SRTP leaves the header in the
+// clear). Podium's media socket calls it for every RTP packet of the connection, on Podium's
+// path or pion's: pion's path records a packet only when its reader gets to it, which for the
+// first packets of a simulcast layer is after pion has read ahead for the layer's rid and the
+// track was bound, tens to hundreds of milliseconds late. Feedback with such times (or
+// without such packets) reads as queueing or loss, and Chromium's send estimate falls back
+// just as a new layer starts. The Recorder keeps a packet's first time only. It does not
+// allocate.
+func (u *Upstream) Arrived(b []byte, at int64) {
+	id := uint8(u.twccID.Load())
+	if id == 0 || len(b) < 12 {
+		return
+	}
+	ext := rtpext.Find(b, id)
+	if len(ext) < 2 {
+		return
+	}
+	u.mu.Lock()
+	u.fb.Record(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(ext), (at-u.epoch)/1000)
+	u.fbCount++
+	u.mu.Unlock()
+}
+
 // OnRTP records one received packet (b is its plain RTP) at now (unix ns). It does not
 // allocate.
-func (u *Upstream) OnRTP(b []byte, now int64) {
+func (u *Upstream) OnRTP(b []byte, now int64) { u.onRTP(b, now, true) }
+
+// OnRTPArrived is OnRTP for a packet Arrived has recorded already.
+func (u *Upstream) OnRTPArrived(b []byte, now int64) { u.onRTP(b, now, false) }
+
+func (u *Upstream) onRTP(b []byte, now int64, transportWide bool) {
 	if len(b) < 12 {
 		return
 	}
@@ -153,7 +190,7 @@ func (u *Upstream) OnRTP(b []byte, now int64) {
 		u.mu.Unlock()
 		return
 	}
-	if s.twccID != 0 {
+	if transportWide && s.twccID != 0 {
 		if ext := rtpext.Find(b, s.twccID); len(ext) >= 2 {
 			u.fb.Record(ssrc, binary.BigEndian.Uint16(ext), (now-u.epoch)/1000)
 			u.fbCount++

@@ -317,3 +317,51 @@ func TestUpstreamCountsPastTheLog(t *testing.T) {
 		t.Fatalf("one packet lost in %d: %d lost, fraction %d/256", upLogSize+3, r.TotalLost, r.FractionLost)
 	}
 }
+
+// TestUpstreamFeedbackHasSocketArrivalTimes: the first packets of a simulcast layer arrive
+// 10 ms apart before pion has bound the layer's stream, and pion's path hands them on 300 ms
+// later, 1 ms apart. The transport-wide feedback reports every one received at its socket
+// time: late times read as queueing to the publisher's estimator (and, before, unbound
+// packets were not recorded at all and read as loss).
+func TestUpstreamFeedbackHasSocketArrivalTimes(t *testing.T) {
+	u := New()
+	sink := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	defer i.Close()
+	i.BindRTCPWriter(sink)
+	u.SetTransportCC(3)
+	t0 := time.Now().UnixNano()
+	var pkts [][]byte
+	for n := range 5 {
+		pkts = append(pkts, upPacket(t, 9, uint16(n), 0, uint16(200+n)))
+		u.Arrived(pkts[n], t0+int64(n)*int64(10*time.Millisecond))
+	}
+	u.AddStream(9, 90000, 3) // pion binds the stream and reads what it held
+	for n, p := range pkts {
+		u.OnRTP(p, t0+int64(300*time.Millisecond)+int64(n)*int64(time.Millisecond))
+	}
+	var deltas []int64
+	deadline := time.Now().Add(3 * time.Second)
+	for len(deltas) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		for _, p := range sink.take() {
+			if cc, ok := p.(*rtcp.TransportLayerCC); ok {
+				if cc.BaseSequenceNumber != 200 || cc.PacketStatusCount != 5 || len(cc.RecvDeltas) != 5 {
+					t.Fatalf("feedback from %d for %d packets with %d times, want from 200 for 5 received",
+						cc.BaseSequenceNumber, cc.PacketStatusCount, len(cc.RecvDeltas))
+				}
+				for _, d := range cc.RecvDeltas[1:] {
+					deltas = append(deltas, d.Delta)
+				}
+			}
+		}
+	}
+	if len(deltas) == 0 {
+		t.Fatal("no transport-wide feedback")
+	}
+	for n, d := range deltas {
+		if d != 10_000 {
+			t.Errorf("packet %d arrived %d µs after the one before, want the socket's 10,000", n+1, d)
+		}
+	}
+}
