@@ -182,15 +182,17 @@ func (rs *Relays) NodeGone(node string) {
 	if i != nil {
 		i.closing.Store(true)
 	}
+	if o != nil || i != nil { // under mu: Close's Wait must not race the Add
+		rs.closing.Go(func() {
+			if o != nil {
+				o.close()
+			}
+			if i != nil {
+				i.close()
+			}
+		})
+	}
 	rs.mu.Unlock()
-	rs.closing.Go(func() {
-		if o != nil {
-			o.close()
-		}
-		if i != nil {
-			i.close()
-		}
-	})
 }
 
 // outLost retires an out whose connection closed or failed without this side closing it:
