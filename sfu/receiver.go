@@ -120,6 +120,9 @@ type upLayer struct {
 	width   atomic.Int32 // from the last VP8 keyframe
 	height  atomic.Int32
 	direct  atomic.Uint64 // packets that came by Podium's read path
+	// Packets of the layer's RTX stream: resends of missing ones, and copies of cached ones
+	// (probe padding), dropped.
+	repairs, repairDups atomic.Uint64
 
 	// The hand-over from pion's read path to Podium's: pion buffers a layer's packets until its
 	// reader starts, and if Podium's path forwarded newer ones meanwhile, the buffered ones would
@@ -223,18 +226,38 @@ func (r *Receiver) readLoop(l *upLayer) {
 	defer r.readers.Done()
 	buf := make([]byte, packetcache.MaxPacketSize+100)
 	for {
-		n, _, err := l.track.Read(buf)
+		n, attrs, err := l.track.Read(buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isTimeout(err) {
 				r.p.Logger.Debug("track read ended", "layer", l.rid, "err", err)
 			}
 			return
 		}
+		if attrs != nil && attrs.Get(webrtc.AttributeRtxSsrc) != nil && !r.repaired(l, buf[:n]) {
+			continue
+		}
 		l.fwdMu.Lock()
 		r.forward(l, buf[:n], &l.pkt)
 		l.fwdMu.Unlock()
 		l.pionForwarded(buf[:n])
 	}
+}
+
+// repaired takes a packet pion unwrapped from the layer's RTX stream (always pion's: Podium's
+// read path takes only media SSRCs), or returns false to drop it. Chromium pads its bandwidth
+// probes with copies of packets it sent before: one already cached is dropped, or subscribers
+// would get every probe's bytes. A packet that was missing is forwarded late, as a resend on
+// the media SSRC would be, and the feedback to the publisher learns it arrived (it stops asking).
+func (r *Receiver) repaired(l *upLayer, b []byte) bool {
+	if len(b) < 12 || l.cache.Has(binary.BigEndian.Uint16(b[2:4])) {
+		l.repairDups.Add(1)
+		return false
+	}
+	l.repairs.Add(1)
+	if r.p.Transport != nil {
+		r.p.Transport.Repaired(b)
+	}
+	return true
 }
 
 // pionForwarded hands the layer over to Podium's read path once pion's reader has forwarded
@@ -454,6 +477,8 @@ type LayerStats struct {
 	Packets, Bytes uint64
 	Keyframes      uint64
 	Direct         uint64 // packets that came by Podium's own read path
+	// Of the layer's RTX stream: resends forwarded, and copies of packets it had (dropped).
+	Repairs, RepairCopies uint64
 }
 
 // ReceiverStats are counters of one published track.
@@ -480,6 +505,7 @@ func (r *Receiver) Stats() ReceiverStats {
 			Index: i, RID: l.rid, Active: now-l.rate.lastAdded.Load() < int64(time.Second), Bitrate: bps, FPS: fps,
 			Width: int(l.width.Load()), Height: int(l.height.Load()),
 			Packets: l.packets.Load(), Bytes: l.bytes.Load(), Keyframes: l.keys.Load(), Direct: l.direct.Load(),
+			Repairs: l.repairs.Load(), RepairCopies: l.repairDups.Load(),
 		})
 	}
 	return s

@@ -10,8 +10,8 @@ import (
 )
 
 // TestPublisherAnswerTellsTheStartBitrate: a publisher's answer gives every video codec it
-// accepted x-google-start-bitrate, and nothing else: RTX keeps only its apt, audio is as pion
-// made it, and the answer still applies at the client.
+// accepted x-google-start-bitrate, and nothing else: RTX (accepted, for VP8 at least) keeps
+// only its apt, audio is as pion made it, and the answer still applies at the client.
 func TestPublisherAnswerTellsTheStartBitrate(t *testing.T) {
 	p := newTestPeer(t, 1<<20)
 	c := newClient(t)
@@ -36,7 +36,7 @@ func TestPublisherAnswerTellsTheStartBitrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "x-google-start-bitrate=1000"
-	videoCodecs := 0
+	videoCodecs, rtxForVP8 := 0, false
 	for _, m := range d.MediaDescriptions {
 		names := map[string]string{}
 		fmtps := map[string]string{}
@@ -52,7 +52,12 @@ func TestPublisherAnswerTellsTheStartBitrate(t *testing.T) {
 		for pt, name := range names {
 			has := strings.Contains(fmtps[pt], want)
 			switch {
-			case m.MediaName.Media == "video" && !strings.EqualFold(name, "rtx"):
+			case strings.EqualFold(name, "rtx"):
+				rtxForVP8 = rtxForVP8 || fmtps[pt] == "apt=96"
+				if has {
+					t.Errorf("rtx (%s) got the start bitrate: %q", pt, fmtps[pt])
+				}
+			case m.MediaName.Media == "video":
 				videoCodecs++
 				if !has || strings.Count(fmtps[pt], "x-google-start-bitrate") != 1 {
 					t.Errorf("video codec %s (%s): fmtp %q, want one %s", name, pt, fmtps[pt], want)
@@ -64,6 +69,9 @@ func TestPublisherAnswerTellsTheStartBitrate(t *testing.T) {
 				t.Errorf("%s codec %s (%s) got the start bitrate: %q", m.MediaName.Media, name, pt, fmtps[pt])
 			}
 		}
+	}
+	if !rtxForVP8 {
+		t.Errorf("the answer offers the publisher no RTX for VP8 (apt=96):\n%s", answer)
 	}
 	if videoCodecs == 0 {
 		t.Fatalf("no video codec in the answer:\n%s", answer)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -81,6 +82,14 @@ type Transport struct {
 func (t *Transport) SetTransportCC(id uint8) {
 	if t.up != nil {
 		t.up.SetTransportCC(id)
+	}
+}
+
+// Repaired tells a publisher connection's feedback that a missing packet came in a resend
+// (b: the packet as pion unwrapped it from the RTX stream), so that it is no longer asked for.
+func (t *Transport) Repaired(b []byte) {
+	if t.up != nil {
+		t.up.OnRTP(b, time.Now().UnixNano())
 	}
 }
 

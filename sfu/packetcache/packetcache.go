@@ -56,5 +56,14 @@ func (c *Cache) Get(seq uint16, dst []byte) int {
 	return copy(dst, c.data[i*MaxPacketSize:i*MaxPacketSize+int(s.size)])
 }
 
+// Has reports whether the packet with this sequence number is in the cache.
+func (c *Cache) Has(seq uint16) bool {
+	i := int(seq & c.mask)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.slots[i]
+	return s.valid && s.seq == seq
+}
+
 // Len is the cache's capacity in packets.
 func (c *Cache) Len() int { return len(c.slots) }

@@ -34,6 +34,9 @@ const (
 	PayloadTypeOpus = 111
 	PayloadTypeVP8  = 96
 	PayloadTypeH264 = 102
+	// Publishers' RTX for VP8 and H.264 (publisherRTX).
+	PayloadTypeVP8RTX  = 97
+	PayloadTypeH264RTX = 103
 )
 
 // Config says what to build. Package sfu's Config, with its defaults applied, fills it.
@@ -136,6 +139,20 @@ var codecs = []struct {
 	}, PayloadType: PayloadTypeH264}, webrtc.RTPCodecTypeVideo},
 }
 
+// publisherRTX is RTX (RFC 4588) for each video codec, offered to publishers only. Chromium pads
+// its bandwidth probes on the RTX stream; without it, it can pad only on a media SSRC after a
+// frame's last packet, and a probe sent before the top layer's first frame measured little and
+// set its send estimate to that: 1 Mbps fell to 400-600 kbps as the top layer started, and the
+// layer waited 10 s for the estimate to creep back (issue 21). Pion's receiver unwraps the RTX
+// stream (sfu.Receiver forwards the resends and drops the probes' copies); down tracks resend
+// on the media SSRC, so subscribers are offered no RTX.
+var publisherRTX = []webrtc.RTPCodecParameters{
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
+		SDPFmtpLine: fmt.Sprintf("apt=%d", PayloadTypeVP8)}, PayloadType: PayloadTypeVP8RTX},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
+		SDPFmtpLine: fmt.Sprintf("apt=%d", PayloadTypeH264)}, PayloadType: PayloadTypeH264RTX},
+}
+
 // CodecFor is the codec Podium registers for a MIME type.
 func CodecFor(mimeType string) (webrtc.RTPCodecParameters, bool) {
 	for _, c := range codecs {
@@ -156,6 +173,13 @@ func newMediaEngine(forSubscribers bool) (*webrtc.MediaEngine, error) {
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.p, c.kind); err != nil {
 			return nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
+		}
+	}
+	if !forSubscribers {
+		for _, r := range publisherRTX {
+			if err := me.RegisterCodec(r, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, fmt.Errorf("sfu: register rtx for %s: %w", r.SDPFmtpLine, err)
+			}
 		}
 	}
 	both := []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}
