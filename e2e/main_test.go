@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/podium-sfu/podium/internal/servetest"
 	"github.com/podium-sfu/podium/internal/testlock"
 )
 
@@ -17,8 +18,6 @@ func TestMain(m *testing.M) {
 		http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	code := testlock.Run(m)
-	if binDir != "" { // the podium binary built by podiumBinary
-		_ = os.RemoveAll(binDir)
-	}
+	servetest.Cleanup() // the podium binary built by podiumBinary
 	os.Exit(code)
 }

@@ -1,50 +1,21 @@
 package e2e
 
 import (
-	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podium-sfu/podium/internal/servetest"
 )
 
-// The real binary is built once per test binary, on first use, into a temp dir that TestMain
-// removes.
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-	buildOut  []byte
-)
-
-// podiumBinary builds cmd/podium and returns its path. It builds with -race when this test
-// binary has the race detector, so that the packages come from the build cache either way.
-func podiumBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "podium-e2e-bin-"); buildErr != nil {
-			return
-		}
-		args := []string{"build", "-o", filepath.Join(binDir, "podium")}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, "./cmd/podium")...)
-		cmd.Dir = ".." // the module root: this package is its e2e folder
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("go build ./cmd/podium: %v\n%s", buildErr, buildOut)
-	}
-	return filepath.Join(binDir, "podium")
-}
+// podiumBinary builds cmd/podium once and returns its path: with -race when this test binary
+// has the race detector, so that the packages come from the build cache either way.
+func podiumBinary(t *testing.T) string { return servetest.Binary(t, raceEnabled) }
 
 // serveCmd is how to run one `podium serve` on 127.0.0.1, again and again with the same ports,
 // flags and environment, as an operator's restart does.
@@ -60,7 +31,7 @@ type serveCmd struct {
 // not the server's), plus env. Over OverTLS the server runs with --dev-tls.
 func newServeCmd(t *testing.T, env ...string) *serveCmd {
 	t.Helper()
-	hp, tp, up := freePorts(t)
+	hp, tp, up := servetest.FreePorts(t)
 	s := &serveCmd{bin: podiumBinary(t), base: "http://127.0.0.1:" + strconv.Itoa(hp),
 		args: []string{"serve", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--http-port", strconv.Itoa(hp),
 			"--tcp-port", strconv.Itoa(tp), "--udp-port", strconv.Itoa(up)}}
@@ -77,31 +48,10 @@ func newServeCmd(t *testing.T, env ...string) *serveCmd {
 	return s
 }
 
-// freePorts returns two free TCP ports and a free UDP port on 127.0.0.1. Another process could
-// take one before podium binds it; that is rare on loopback.
-func freePorts(t *testing.T) (httpPort, tcpPort, udpPort int) {
-	t.Helper()
-	tcp := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	httpPort, tcpPort = tcp(), tcp()
-	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	return httpPort, tcpPort, u.LocalAddr().(*net.UDPAddr).Port
-}
-
 // serveProcess is one running `podium serve`.
 type serveProcess struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer // stdout and stderr
+	out    *servetest.Output // stdout and stderr
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
@@ -110,7 +60,7 @@ type serveProcess struct {
 // the test ends if it still runs, and its output is logged if the test failed.
 func (s *serveCmd) start(t *testing.T) *serveProcess {
 	t.Helper()
-	p := &serveProcess{cmd: exec.Command(s.bin, s.args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &serveProcess{cmd: exec.Command(s.bin, s.args...), out: &servetest.Output{}, exited: make(chan struct{})}
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = s.env, p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -166,22 +116,4 @@ func (p *serveProcess) stop(t *testing.T) {
 	if p.err != nil {
 		t.Fatalf("podium serve exited with %v after SIGTERM, want status 0", p.err)
 	}
-}
-
-// syncBuffer collects a process's output while the test may read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -10,99 +10,40 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/podium-sfu/podium/auth"
 	"github.com/podium-sfu/podium/client"
+	"github.com/podium-sfu/podium/internal/servetest"
 	"github.com/podium-sfu/podium/internal/testlock"
 	"github.com/podium-sfu/podium/protocol"
 )
 
-// The binary is built once, on first use, into a temp dir that TestMain removes.
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-	buildOut  []byte
-)
-
 func TestMain(m *testing.M) {
 	code := testlock.Run(m) // it builds and runs servers: one heavy package at a time
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	servetest.Cleanup()
 	os.Exit(code)
 }
 
-// podiumBinary builds cmd/podium (the build cache makes it quick) and returns its path.
+// podiumBinary builds cmd/podium once (the build cache makes it quick) and returns its path.
 func podiumBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the podium binary; skipped with -short")
 	}
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "podium-bin-"); buildErr != nil {
-			return
-		}
-		buildOut, buildErr = exec.Command("go", "build", "-o", filepath.Join(binDir, "podium"), ".").CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
-	}
-	return filepath.Join(binDir, "podium")
-}
-
-// freePorts returns a free TCP port for HTTP, one for ICE-TCP and a free UDP port, all on
-// 127.0.0.1. Another process could take one before podium binds it; that is rare on loopback.
-func freePorts(t *testing.T) (httpPort, tcpPort, udpPort int) {
-	t.Helper()
-	tcp := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	httpPort, tcpPort = tcp(), tcp()
-	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	return httpPort, tcpPort, u.LocalAddr().(*net.UDPAddr).Port
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return servetest.Binary(t, false)
 }
 
 // process is a running `podium serve`.
 type process struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *servetest.Output
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 	http   string
@@ -120,11 +61,11 @@ func startServe(t *testing.T, extra ...string) *process {
 func startServeUnder(t *testing.T, prefix []string, extra ...string) *process {
 	t.Helper()
 	bin := podiumBinary(t)
-	hp, tp, up := freePorts(t)
+	hp, tp, up := servetest.FreePorts(t)
 	args := append([]string{bin, "serve", "--http-port", strconv.Itoa(hp), "--tcp-port", strconv.Itoa(tp),
 		"--udp-port", strconv.Itoa(up)}, extra...)
 	args = append(prefix, args...)
-	p := &process{cmd: exec.Command(args[0], args[1:]...), stderr: &syncBuffer{}, exited: make(chan struct{}),
+	p := &process{cmd: exec.Command(args[0], args[1:]...), stderr: &servetest.Output{}, exited: make(chan struct{}),
 		http: "http://127.0.0.1:" + strconv.Itoa(hp)}
 	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
 	if err := p.cmd.Start(); err != nil {
