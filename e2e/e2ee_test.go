@@ -161,9 +161,15 @@ func TestE2EECall(t *testing.T) {
 		if err := p.Poll(`(async () => { const v = await (`+remoteVideo+`); return v.frames > 20 && v.width > 0; })()`, 30*time.Second); err != nil {
 			t.Fatalf("%s does not decode the other's encrypted video: %v; %s", name, err, MustEval[string](t, p, mediaReport))
 		}
-		cs := MustEval[cipherStats](t, p, e2eeStats)
-		// Audio frames (50 a second) and video frames both decrypt: next to no failures.
-		if cs.Encrypted == 0 || cs.Decrypted == 0 || cs.Failed*20 > cs.Decrypted {
+		// Audio frames (50 a second) and video frames both decrypt: next to no failures. The
+		// worker posts its counters about once a second, so a page that has just decoded its
+		// first frames may still show an older count: the counters are polled, not read once.
+		var cs cipherStats
+		ok := pollGo(10*time.Second, func() bool {
+			cs = MustEval[cipherStats](t, p, e2eeStats)
+			return cs.Encrypted > 0 && cs.Decrypted > 0 && cs.Failed*20 <= cs.Decrypted
+		})
+		if !ok {
 			t.Errorf("%s: cipher counters %+v, want frames encrypted and decrypted, few failures", name, cs)
 		}
 		t.Logf("%s: cipher counters %+v", name, cs)
