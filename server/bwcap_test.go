@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -208,6 +209,7 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 		defer tk.Stop()
 		t0 := time.Now()
 		lastBits, lastOff, lastDrops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
+		var lastVB, lastAB, lastRTX uint64
 		for {
 			select {
 			case <-stopMon:
@@ -215,8 +217,18 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 			case now := <-tk.C:
 				est, st := sp.BandwidthEstimate()
 				bits, off, drops := link.sentBits.Load(), link.offered.Load(), link.drops.Load()
-				t.Logf("%5.1fs estimate %4d kbps, offered %4d, delivered %4d kbps, %3d drops  %v", now.Sub(t0).Seconds(),
-					est/1000, (off-lastOff)*2/1000, (bits-lastBits)*2/1000, drops-lastDrops, st)
+				var vb, ab, rtx uint64
+				for _, sub := range sp.Stats(time.Second).Subscriptions {
+					if sub.Kind == protocol.KindVideo {
+						vb += sub.Bytes
+					} else {
+						ab += sub.Bytes
+					}
+					rtx += sub.Retransmits
+				}
+				t.Logf("%5.1fs estimate %4d kbps, offered %4d, delivered %4d kbps, %3d drops, video %d audio %d kbps, %d resent  %v; %s", now.Sub(t0).Seconds(),
+					est/1000, (off-lastOff)*2/1000, (bits-lastBits)*2/1000, drops-lastDrops, (vb-lastVB)*16/1000, (ab-lastAB)*16/1000, rtx-lastRTX, st, allocationLine(sp))
+				lastVB, lastAB, lastRTX = vb, ab, rtx
 				smu.Lock()
 				samples = append(samples, rateSample{now, (off - lastOff) * 2, int64(est)})
 				smu.Unlock()
@@ -306,6 +318,20 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 	})
 	settled("capped", 3*time.Second)
 	_ = bytesIn.Load()
+}
+
+// allocationLine is a subscriber's allocation in one line: budget, then each video's layer
+// chosen and forwarded.
+func allocationLine(p *room.Participant) string {
+	a, err := p.Allocation()
+	if err != nil {
+		return err.Error()
+	}
+	line := fmt.Sprintf("budget %d kbps:", a.Budget/1000)
+	for _, t := range a.Tracks {
+		line += fmt.Sprintf(" %s=%s/%s", t.Participant, cmp.Or(t.Chosen, "-"), cmp.Or(t.Forwarding, "-"))
+	}
+	return line
 }
 
 // rateSample is what the cap test's monitor saw in one half second.

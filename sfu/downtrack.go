@@ -80,8 +80,9 @@ type DownTrack struct {
 	directRTCP                                                  atomic.Uint64 // RTCP packets taken by Podium's read path
 	fractionLost, jitter, rttMicros                             atomic.Uint32
 
-	rtcpDone chan struct{}
-	rtxLimit *nackLimiter // bounds retransmissions
+	rtcpDone  chan struct{}
+	rtxLimit  *nackLimiter      // bounds retransmissions
+	rtxBudget *RetransmitBudget // the connection's bound on them (nil: none)
 
 	rembBps, rembAt atomic.Int64 // the subscriber's last REMB (bits/s, unix ns)
 }
@@ -138,6 +139,9 @@ type DownTrackParams struct {
 	// StartFromCache lets the down track start at its layer's last keyframe, replayed from the
 	// cache when it is recent, rather than wait for a new one (startFromCache).
 	StartFromCache bool
+	// RetransmitBudget bounds the retransmissions of every down track of the connection
+	// together (nil: each track's own bound alone).
+	RetransmitBudget *RetransmitBudget
 }
 
 // NewDownTrack makes the down track of receiver r for one subscriber, forwarding layer 0 until
@@ -149,8 +153,9 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 	d := &DownTrack{
 		id: p.TrackID, streamID: p.StreamID, receiver: r, codec: r.Codec().RTPCodecCapability,
 		clockRate: r.Codec().ClockRate, logger: p.Logger, onLayer: p.OnLayer, transport: p.Transport, fromCache: p.StartFromCache,
-		munger: rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
-		rtxIn:  make([]byte, packetcache.MaxPacketSize),
+		rtxBudget: p.RetransmitBudget,
+		munger:    rewrite.New(uint16(rand.Uint32()), rand.Uint32()),
+		rtxIn:     make([]byte, packetcache.MaxPacketSize),
 	}
 	if d.clockRate == 0 {
 		d.clockRate = 90000

@@ -68,6 +68,9 @@ func (d *DownTrack) allowRetransmit(l *nackLimiter, seq uint16, now int64) bool 
 	if l.tokens < l.packetBits {
 		return false
 	}
+	if d.rtxBudget != nil && !d.rtxBudget.take(l.packetBits, now) {
+		return false // the connection's budget is spent (rtxbudget.go)
+	}
 	l.tokens -= l.packetBits
 	l.resent[i], l.resentAt[i] = seq, now
 	return true

@@ -33,6 +33,20 @@ func VideoBudget(estimate int, audio []int64) int64 {
 	return max(budget, 0)
 }
 
+// RetransmitRate is what a subscriber's retransmissions may spend together (bits/s; 0:
+// unbounded), from its measured estimate (negative: none): the headroom VideoBudget leaves,
+// doubled, and never less than a few packets a second. Allocation, retransmissions and probes
+// then stay near the estimate, so on a full link resends of what it dropped do not keep it full.
+func RetransmitRate(estimate int) int64 {
+	if estimate < 0 {
+		return 0
+	}
+	return max(int64(estimate)/10, minRetransmitRate)
+}
+
+// minRetransmitRate is a few video packets a second: a small estimate still repairs a loss.
+const minRetransmitRate = 40_000
+
 // Hold is the hysteresis on a subscriber's budget: a drop of more than 10% takes effect at
 // once and caps the budget for UpgradeHold; increases count only after that, or once a probe
 // confirmed them (Release).

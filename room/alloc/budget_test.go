@@ -146,3 +146,16 @@ func TestDecide(t *testing.T) {
 			res.Paused, res.Probing, s.Prober.Rate(), res.Desired)
 	}
 }
+
+// TestRetransmitRate: a tenth of the measured estimate, a floor of a few packets, and no
+// bound before anything is measured.
+func TestRetransmitRate(t *testing.T) {
+	for _, c := range []struct {
+		estimate int
+		want     int64
+	}{{-1, 0}, {0, minRetransmitRate}, {100_000, minRetransmitRate}, {800_000, 80_000}, {2_500_000, 250_000}} {
+		if got := RetransmitRate(c.estimate); got != c.want {
+			t.Errorf("RetransmitRate(%d) = %d, want %d", c.estimate, got, c.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ func (s *Set) Allocate(now time.Time) {
 	if est, measured := s.host.Peer.MeasuredEstimate(); measured {
 		in.Estimate = est
 	}
+	s.resends.SetRate(alloc.RetransmitRate(in.Estimate))
 	for sid, sub := range s.subs {
 		r := sub.track.Receiver()
 		if r.Kind() != webrtc.RTPCodecTypeVideo {

@@ -65,7 +65,8 @@ type Set struct {
 	host     Host
 	subs     map[string]*subscription // by track sid
 	settings map[string]protocol.TrackSettings
-	alloc    alloc.Subscriber // the allocator's memory: budget hysteresis, probing
+	alloc    alloc.Subscriber     // the allocator's memory: budget hysteresis, probing
+	resends  sfu.RetransmitBudget // every down track's retransmissions together (Allocate sets it)
 	stopped  bool
 
 	mu     sync.Mutex
@@ -112,6 +113,7 @@ func (s *Set) Subscribe(t Track, add func(*sfu.DownTrack) error) error {
 	sid := t.Sid()
 	dt := s.host.Peer.NewDownTrack(t.Receiver(), sfu.DownTrackParams{
 		TrackID: sid, StreamID: t.OwnerSid(), Logger: s.host.Logger.With("track", sid), StartFromCache: true,
+		RetransmitBudget: &s.resends,
 		// Called from a packet reader: hop onto the control queue.
 		OnLayer: func(layer int) { s.host.Queue(func() { s.layerForwarded(sid, layer) }) },
 	})
