@@ -42,14 +42,16 @@ type Room struct {
 	clusterDirty atomic.Bool // this node's share changed since the cluster last heard it
 }
 
-// speakerInterval is how often microphones are sampled for speaker detection and publishers
-// hear which layers are needed (sent on change only); every allocateEvery-th sample, every
-// subscriber's layers are chosen again (layers start and stop at the publishers, bandwidth
-// estimates move). A speaker change reallocates at once. Every reportEvery-th, subscribers get
-// sender reports: once a second, like browsers send them.
+// speakerInterval is how often microphones are sampled for speaker detection (see
+// speaker.SampleInterval); every workEvery-th sample the participants tick (publishers hear
+// which layers are needed, sent on change only; probes are paced). Every allocateEvery-th of
+// their ticks, every subscriber's layers are chosen again (layers start and stop at the
+// publishers, bandwidth estimates move). A speaker change reallocates at once. Every
+// reportEvery-th, subscribers get sender reports: once a second, like browsers send them.
 // Every qualityEvery-th, connection quality is computed again.
 const (
-	speakerInterval = participant.TickInterval
+	speakerInterval = speaker.SampleInterval
+	workEvery       = int(participant.TickInterval / speakerInterval)
 	allocateEvery   = 2
 	reportEvery     = 10
 	qualityEvery    = 20
@@ -70,15 +72,19 @@ func newRoom(m *Manager, o RoomOptions) *Room {
 
 func (r *Room) tick(now time.Time) {
 	r.ticks++
-	changed := r.detectSpeakers(now)
+	r.detectSpeakers(now)
+	if r.ticks%workEvery != 0 {
+		return // a speaker change has queued its own allocations (stageChanged)
+	}
+	ticks := r.ticks / workEvery
 	work := uint32(0)
-	if changed || r.ticks%allocateEvery == 0 {
+	if ticks%allocateEvery == 0 {
 		work |= participant.TickAllocate
 	}
-	if r.ticks%qualityEvery == 0 {
+	if ticks%qualityEvery == 0 {
 		work |= participant.TickQuality
 	}
-	if r.ticks%reportEvery == 0 {
+	if ticks%reportEvery == 0 {
 		work |= participant.TickReports
 	}
 	for _, p := range r.others(nil) {

@@ -42,6 +42,7 @@ type Upstream struct {
 	clock   *clock.Clock // the room's; nil until the feedback starts without one
 	ownsClk bool         // the clock is this connection's own: Close stops it
 	ticks   int          // feedback ticks so far
+	lastRun time.Time    // the last tick that ran (a faster clock's other ticks are skipped)
 	unclock func()       // removes tick from the clock; non-nil once the feedback runs
 	seqs    []uint16     // tick's scratch
 
@@ -348,6 +349,13 @@ func (u *Upstream) tick(now time.Time) {
 		u.mu.Unlock()
 		return
 	}
+	// The room's clock may tick faster than the feedback runs (it samples speakers more
+	// often): the feedback keeps its own interval.
+	if now.Sub(u.lastRun) < upTick*3/4 {
+		u.mu.Unlock()
+		return
+	}
+	u.lastRun = now
 	u.ticks++
 	for _, s := range u.streams {
 		if u.seqs = s.missing(u.seqs[:0]); len(u.seqs) > 0 {

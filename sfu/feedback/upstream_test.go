@@ -365,3 +365,23 @@ func TestUpstreamFeedbackHasSocketArrivalTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamKeepsItsIntervalOnAFasterClock: the room's clock ticks every 50 ms (speaker
+// sampling); the feedback still runs every upTick, so NACKs are asked again and receiver
+// reports sent at their own pace.
+func TestUpstreamKeepsItsIntervalOnAFasterClock(t *testing.T) {
+	u := New()
+	sink := &rtcpSink{}
+	i := &upstreamInterceptor{u: u}
+	i.BindRTCPWriter(sink)
+	start := time.Unix(1000, 0)
+	for n := range 41 { // two seconds of a 50 ms clock
+		u.tick(start.Add(time.Duration(n) * 50 * time.Millisecond))
+	}
+	u.mu.Lock()
+	ran := u.ticks
+	u.mu.Unlock()
+	if want := 21; ran != want {
+		t.Errorf("the feedback ran %d times in 2 s of a 50 ms clock, want %d (every %v)", ran, want, upTick)
+	}
+}

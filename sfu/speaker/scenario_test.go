@@ -8,9 +8,9 @@ import (
 )
 
 // Scripted audio: each helper returns the spans one participant makes a sound in, as the
-// loudness (127 - RFC 6464 level) its 20 ms packets carry. The room samples every 100 ms, so
-// every scenario is run at ten phases of that tick: a burst or a turn that starts just before a
-// sample and one that starts just after must both be judged right.
+// loudness (127 - RFC 6464 level) its 20 ms packets carry. The room samples every
+// SampleInterval, so every scenario is run at ten phases of that tick: a burst or a turn that
+// starts just before a sample and one that starts just after must both be judged right.
 
 const ms = time.Millisecond
 
@@ -39,9 +39,14 @@ func constant(from, to time.Duration, loud float64) span {
 	return span{from, to, func(time.Duration) float64 { return loud }}
 }
 
-// run feeds the script to a detector sampled every 100 ms at phase, and returns the
+// run feeds the script to a detector sampled every SampleInterval at phase, and returns the
 // dominant changes (times on the script's clock).
 func run(script map[string][]span, length, phase time.Duration) []change {
+	return runEvery(SampleInterval, script, length, phase)
+}
+
+// runEvery is run with another sampling interval.
+func runEvery(interval time.Duration, script map[string][]span, length, phase time.Duration) []change {
 	d := NewDetector(Config{})
 	start := time.Unix(1000, 0)
 	ids := make([]string, 0, len(script))
@@ -50,11 +55,12 @@ func run(script map[string][]span, length, phase time.Duration) []change {
 	}
 	slices.Sort(ids)
 	var out []change
-	for tick := phase; tick <= length; tick += 100 * ms {
+	for tick := phase; tick <= length; tick += interval {
 		var samples []LevelSample
 		for _, id := range ids {
 			sum, n := 0.0, 0
-			for pkt := tick - 100*ms; pkt < tick; pkt += 20 * ms {
+			// The packets that arrived in the interval: 20 ms apart from the script's start.
+			for pkt := max(0, (tick-interval+20*ms-1)/(20*ms)*(20*ms)); pkt < tick; pkt += 20 * ms {
 				l := 0.0
 				for _, s := range script[id] {
 					if pkt >= s.from && pkt < s.to {
@@ -73,12 +79,19 @@ func run(script map[string][]span, length, phase time.Duration) []change {
 	return out
 }
 
-var phases = []time.Duration{0, 10 * ms, 20 * ms, 30 * ms, 40 * ms, 50 * ms, 60 * ms, 70 * ms, 80 * ms, 90 * ms}
+// phases are ten offsets of the sampling tick against the script.
+var phases = func() []time.Duration {
+	out := make([]time.Duration, 10)
+	for i := range out {
+		out[i] = SampleInterval * time.Duration(i) / 10
+	}
+	return out
+}()
 
 // onsetBound is how long after a clear new speaker starts it must be dominant: 300 ms of
 // speech to tell it from a cough, plus up to one sampling interval before the room looks, plus
 // one 20 ms packet (speech that starts just after a packet is heard in the next one).
-const onsetBound = 420 * ms
+const onsetBound = 300*ms + SampleInterval + 20*ms
 
 // TestSpeakerOnsetLatency: a clear new speaker is dominant within onsetBound, whether the
 // room was silent, the last speaker just stopped, or there was a pause between turns.

@@ -30,6 +30,11 @@ type Config struct {
 	SpeakingThreshold float64
 }
 
+// SampleInterval is how often the room samples the microphones' levels and runs Update. The
+// detector works at any interval; the defaults and the scenario tests are tuned at this one.
+// Twice a 20 ms packet's length and more: each sample holds two or three packets.
+const SampleInterval = 50 * time.Millisecond
+
 // DefaultConfig returns the tuned defaults.
 func DefaultConfig() Config {
 	return Config{
@@ -109,7 +114,7 @@ func (d *Detector) Dominant() string { return d.dominant }
 // Update folds in one interval of samples (participants without packets decay towards silence)
 // and reports whether the dominant speaker changed.
 func (d *Detector) Update(now time.Time, samples []LevelSample) bool {
-	dt := 100 * time.Millisecond
+	dt := SampleInterval
 	if !d.last.IsZero() {
 		dt = now.Sub(d.last)
 	}
@@ -184,10 +189,11 @@ func alpha(dt, tau time.Duration) float64 {
 }
 
 // speaking is how long the current stretch of sound has lasted. The room samples the level
-// every 100 ms, as a mean over the interval, so a stretch's first and last intervals are
-// usually partly silent: each counts for its loudness against the stretch's loudest (allowing
-// for the dips between syllables), which tells a 250 ms cough from 300 ms of speech even when
-// both touch three intervals. The intervals between are sound from end to end.
+// every SampleInterval, as a mean over the interval, so a stretch's first and last intervals
+// are usually partly silent: each counts for its loudness against the stretch's loudest
+// (allowing for the dips between syllables), which tells a 250 ms cough from 300 ms of speech
+// even when both touch the same number of intervals. The intervals between are sound from end
+// to end.
 func speaking(run []runSample) time.Duration {
 	peak := 0.0
 	for _, r := range run {
