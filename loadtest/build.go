@@ -43,7 +43,7 @@ func (rep *reportBuilder) firstError() string {
 
 // addJoin records the join phase.
 func (rep *reportBuilder) addJoin(all []*participant, now time.Time) {
-	var join, first, allMedia, publish []time.Duration
+	var join, first, allMedia, playing, publish []time.Duration
 	var firstDial, lastDial time.Time
 	for _, p := range all {
 		if !p.joinStart.IsZero() {
@@ -88,6 +88,7 @@ func (rep *reportBuilder) addJoin(all []*participant, now time.Time) {
 		if mediaTracks(tracks) >= p.expectedTracks() {
 			if !latest.IsZero() {
 				allMedia = append(allMedia, latest.Sub(p.joinStart))
+				playing = append(playing, latest.Sub(earliest))
 				if rep.allMedia == nil {
 					rep.allMedia, rep.lastSid = map[string]time.Duration{}, map[string]string{}
 				}
@@ -100,6 +101,7 @@ func (rep *reportBuilder) addJoin(all []*participant, now time.Time) {
 	rep.JoinMillis = report.NewDistribution(report.Millis(join))
 	rep.FirstMediaMillis = report.NewDistribution(report.Millis(first))
 	rep.AllMediaMillis = report.NewDistribution(report.Millis(allMedia))
+	rep.PlayingMillis = report.NewDistribution(report.Millis(playing))
 	rep.PublishMillis = report.NewDistribution(report.Millis(publish))
 	rep.JoinSpreadSeconds = lastDial.Sub(firstDial).Seconds()
 }

@@ -62,6 +62,11 @@ func TestRunEmbedded(t *testing.T) {
 	if rep.MissingMedia != 0 {
 		t.Errorf("%d participants without all their media", rep.MissingMedia)
 	}
+	// From each one's first packet to media on all its tracks: never negative, never longer
+	// than from its dial.
+	if p, a := rep.PlayingMillis, rep.AllMediaMillis; p.N != 4 || p.Min < 0 || p.Max > a.Max {
+		t.Errorf("first packet → all playing %+v against dial → all media %+v", p, a)
+	}
 	if len(rep.Subscribers) != 4 {
 		t.Fatalf("%d receivers reported, want 4", len(rep.Subscribers))
 	}

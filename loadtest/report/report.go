@@ -29,6 +29,9 @@ type Report struct {
 	FirstMediaMillis Distribution `json:"firstMediaMillis"`
 	AllMediaMillis   Distribution `json:"allMediaMillis"`
 	PublishMillis    Distribution `json:"publishMillis"`
+	// PlayingMillis: for each participant with media on every expected track, from its first
+	// packet until then (issue 22's "every video playing within 2 s of its first packet").
+	PlayingMillis Distribution `json:"playingMillis"`
 	// JoinSpreadSeconds is from the first participant's dial to the last's: about
 	// (participants-1)/JoinRate with a join rate, near 0 without.
 	JoinSpreadSeconds float64 `json:"joinSpreadSeconds"`

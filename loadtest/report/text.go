@@ -28,6 +28,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "first media   %s  (dial → first packet)\n", msDist(rep.FirstMediaMillis))
 	fmt.Fprintf(&b, "all media     %s  (dial → media on every expected track)\n", msDist(rep.AllMediaMillis))
+	if rep.PlayingMillis.N > 0 {
+		fmt.Fprintf(&b, "all playing   %s  (first packet → media on every expected track)\n", msDist(rep.PlayingMillis))
+	}
 	if rep.PublishMillis.N > 0 {
 		fmt.Fprintf(&b, "publish       %s  (publish → negotiated, all tracks)\n", msDist(rep.PublishMillis))
 	}
