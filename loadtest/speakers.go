@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ type speakerStats struct {
 	mu        sync.Mutex
 	turns     int
 	top       []time.Duration // scripted turn → first top-layer frame or streamState at a subscriber
+	topByTurn []time.Duration // the slowest of top in each turn (index: turns-1 when it came)
 	dominant  []time.Duration // scripted turn → activeSpeakers naming the speaker at a subscriber
 	missed    int             // turns that ended before a subscriber received the top layer
 	already   int             // turns whose speaker a subscriber already received at the top layer
@@ -29,6 +31,12 @@ func (s *speakerStats) turn() {
 func (s *speakerStats) topLayerAfter(d time.Duration) {
 	s.mu.Lock()
 	s.top = append(s.top, d)
+	if i := s.turns - 1; i >= 0 {
+		for len(s.topByTurn) <= i {
+			s.topByTurn = append(s.topByTurn, 0)
+		}
+		s.topByTurn[i] = max(s.topByTurn[i], d)
+	}
 	s.mu.Unlock()
 }
 
@@ -75,6 +83,11 @@ func speakerReport(rooms []*roomState) *report.SpeakerReport {
 		r.ServerSignal = r.ServerSignal || s.signalled
 		top = append(top, s.top...)
 		dom = append(dom, s.dominant...)
+		if len(rooms) == 1 { // turns of several rooms do not line up
+			for _, d := range s.topByTurn {
+				r.TopLayerByTurn = append(r.TopLayerByTurn, math.Round(float64(d.Microseconds())/1000))
+			}
+		}
 		s.mu.Unlock()
 	}
 	if len(top) > 0 {

@@ -167,7 +167,11 @@ type SpeakerReport struct {
 	TopLayerMillis *Distribution `json:"topLayerMillis"`
 	// Dominant is the time until the server's activeSpeakers named the new speaker as dominant.
 	DominantMillis *Distribution `json:"dominantMillis"`
-	Missed         int           `json:"missed"`     // turns over before the top layer came
+	// TopLayerByTurn is each turn's slowest top-layer time over its subscribers (ms, in the
+	// order of the turns; 0: no subscriber needed a switch): every subscriber of a room waits
+	// for the same keyframe, so one slow turn is a p95 of its own.
+	TopLayerByTurn []float64 `json:"topLayerByTurn,omitempty"`
+	Missed         int       `json:"missed"`     // turns over before the top layer came
 	AlreadyTop     int           `json:"alreadyTop"` // no switch needed: it was already the top layer
 	// FalseSwitches counts, over subscribers, activeSpeakers naming as dominant someone the
 	// script had silent at the time (detector flapping on cross-talk or bursts).

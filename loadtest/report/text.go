@@ -57,6 +57,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if s := rep.Speakers; s != nil {
 		fmt.Fprintf(&b, "speakers      %d turns; switch to top layer %s; dominant speaker signal %s; %d false switches seen\n",
 			s.Turns, speakerDist(s.TopLayerMillis, s, true), speakerDist(s.DominantMillis, s, false), s.FalseSwitches)
+		if len(s.TopLayerByTurn) > 0 {
+			fmt.Fprintf(&b, "  top layer, the slowest subscriber of each turn: %v ms\n", s.TopLayerByTurn)
+		}
 	}
 	rep.writeServer(&b)
 	rep.writeNodes(&b)
