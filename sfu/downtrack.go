@@ -287,7 +287,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 	if layer == tgt && tgt != cur {
 		if d.receiver.p.Kind == webrtc.RTPCodecTypeVideo && !p.Keyframe {
 			d.mu.Unlock()
-			if !d.fromCache || cur != LayerNone || p.Late || d.packets.Load() != 0 || !d.startFromCache(p) {
+			if !d.fromCache || p.Late || !d.startFromCache(p, cur) {
 				d.receiver.RequestKeyframe(p.Layer) // throttled; retried until the keyframe comes
 				return
 			}
@@ -383,23 +383,38 @@ func (d *DownTrack) catchUp(first *Packet) {
 	}
 }
 
-// cachedKeyframeAge is how old a layer's last keyframe may be for a down track to start from
-// it (startFromCache) rather than ask for a new one.
-const cachedKeyframeAge = time.Second
+// cachedKeyframeAge is how old a layer's last keyframe may be for a new down track to start
+// from it (startFromCache) rather than ask for a new one; switchKeyframeAge the same for a down
+// track switching from another layer, which has a picture already and replays less.
+const (
+	cachedKeyframeAge = time.Second
+	switchKeyframeAge = 300 * time.Millisecond
+)
 
-// startFromCache starts a new down track (nothing sent yet) at its target layer's last keyframe, replayed from the cache with what followed it up to p
-// (excluded), when that keyframe is recent and within the munger's window: a subscriber that
-// comes just after another's keyframe sees a picture at once, instead of waiting out the
-// keyframe-request throttle and the publisher's own (Galène replays the same way). Called by
-// WriteRTP without d.mu, where the layer's packets are written: one goroutine at a time.
-func (d *DownTrack) startFromCache(p *Packet) bool {
+// startFromCache starts a down track at its target layer's last keyframe, replayed from the
+// cache with what followed it up to p (excluded), when that keyframe is recent and within the
+// munger's window: a new down track (nothing sent yet), or one switching from layer cur to
+// p's. A subscriber that comes, or switches, just after another's keyframe sees the picture at
+// once instead of waiting out the keyframe-request throttle and the publisher's own (Galène
+// replays the same way): when the stage moves, the subscribers whose allocation ran after the
+// new speaker's keyframe went by waited 500 ms more. Called by WriteRTP without d.mu, where
+// the layer's packets are written: one goroutine at a time.
+func (d *DownTrack) startFromCache(p *Packet, cur int32) bool {
+	maxAge := int64(cachedKeyframeAge)
+	switch {
+	case cur == LayerNone && d.packets.Load() == 0:
+	case cur != LayerNone:
+		maxAge = int64(switchKeyframeAge)
+	default:
+		return false // resumed after a pause: the old picture is long gone, a new keyframe comes
+	}
 	l := d.receiver.layers[p.Layer].Load()
 	if l == nil {
 		return false
 	}
 	at := l.keyAt.Load()
 	from, to := uint16(l.keySeq.Load()), p.Header.SequenceNumber
-	if at == 0 || p.Arrival-at > int64(cachedKeyframeAge) || int16(to-from) <= 0 || int16(to-from) >= 64 {
+	if at == 0 || p.Arrival-at > maxAge || int16(to-from) <= 0 || int16(to-from) >= 64 {
 		return false
 	}
 	d.rtcpMu.Lock() // the resend scratch
@@ -409,7 +424,7 @@ func (d *DownTrack) startFromCache(p *Packet) bool {
 	}
 	k := &d.rtxPkt
 	d.mu.Lock()
-	if d.current.Load() != LayerNone || d.target.Load() != int32(p.Layer) {
+	if d.current.Load() != cur || d.target.Load() != int32(p.Layer) {
 		d.mu.Unlock()
 		return false
 	}

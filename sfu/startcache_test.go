@@ -57,3 +57,63 @@ func TestNewDownTrackStartsFromCachedKeyframe(t *testing.T) {
 		})
 	}
 }
+
+// TestSwitchStartsFromARecentKeyframe: a down track on q asked for f just after f's keyframe
+// went by (another subscriber's switch took it; seen when the stage moves) starts at that
+// keyframe, replayed from the cache with what followed, in one continuous run after its q
+// packets; one older than switchKeyframeAge, or a down track not asked to use the cache,
+// waits for a new keyframe and asks for it.
+func TestSwitchStartsFromARecentKeyframe(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fromCache bool
+		age       time.Duration
+		wantF     []uint16 // f's source sequence numbers the subscriber gets, in order
+	}{
+		{"a recent keyframe", true, 50 * time.Millisecond, []uint16{9002, 9003, 9004, 9005}},
+		{"too old", true, switchKeyframeAge + 100*time.Millisecond, nil},
+		{"not asked to", false, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pli := &plis{}
+			r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, pli, 0, 0, 2)
+			w := &captureWriter{}
+			d := NewDownTrack(r, DownTrackParams{StartFromCache: tc.fromCache})
+			if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
+				t.Fatal(err)
+			}
+			r.AddDownTrack(d)
+			d.SetTargetLayer(0)
+			feedLayer(r, 0, marshal(100, 1000, false, vp8(true, true, 50, 10, 3)), marshal(101, 1000, true, vp8(true, false, 50, 10, 3)))
+			// f's keyframe and a delta go by while this subscriber is on q.
+			feedLayer(r, 2, marshal(9002, 6777, false, vp8(true, true, 20002, 202, 18)), marshal(9003, 6777, true, vp8(true, false, 20002, 202, 18)),
+				marshal(9004, 9777, true, vp8(false, true, 20003, 203, 18)))
+			r.layers[2].Load().keyAt.Add(-int64(tc.age))
+			feedLayer(r, 0, marshal(102, 4000, true, vp8(false, true, 51, 11, 3)))
+			plisBefore := pli.count()
+			d.SetTargetLayer(2)
+			feedLayer(r, 2, marshal(9005, 12777, true, vp8(false, true, 20004, 204, 18)))
+			var gotF []uint16
+			got := w.got()
+			for _, p := range got[3:] {
+				gotF = append(gotF, p.SequenceNumber-got[2].SequenceNumber-1+9002)
+			}
+			if len(gotF) != len(tc.wantF) {
+				t.Fatalf("after the switch the subscriber got f's %v, want %v", gotF, tc.wantF)
+			}
+			checkContinuous(t, got)
+			if len(tc.wantF) > 0 {
+				if !parseVP8(t, got[3].Payload).IsKeyframe {
+					t.Error("the first packet on f is not its keyframe")
+				}
+				if s := d.Stats(); s.CurrentLayer != 2 {
+					t.Errorf("on layer %d, want f", s.CurrentLayer)
+				}
+				return
+			}
+			if pli.count() <= plisBefore {
+				t.Error("waiting for f's keyframe without asking for one")
+			}
+		})
+	}
+}
