@@ -6,7 +6,8 @@ import "time"
 // budget costs a keyframe, the keyframe's burst fills the bottleneck's queue, the estimate dips
 // and the video is paused again within a second (podium load --downlink-cap: 6-17 pauses, as
 // many resumes, in 15 s for a viewer of six publishers behind 800 kbps; docs/benchmarks.md). A video paused for
-// bandwidth within resumeLasts of its resume waits resumeBackoffMin before it may resume again,
+// bandwidth within resumeLasts of its resume, by an estimate lower than the one it resumed at,
+// waits resumeBackoffMin before it may resume again,
 // twice as long after each such resume (up to resumeBackoffMax); while it waits, its lowest
 // layer's cost stays reserved, so no video of a lower priority takes its place. A resume that
 // lasts clears the backoff; a probe that lifted the estimate a quarter above the one the
@@ -67,7 +68,10 @@ func (r resumes) record(key string, before int, d Decision, now time.Time, est i
 			st = &resumeState{}
 			r[key] = st
 		}
-		if !st.resumed.IsZero() && now.Sub(st.resumed) < resumeLasts {
+		// Only a fall of the estimate makes a resume one that did not last: a video that
+		// started while others were still being added (25 joining at once) and was paused as
+		// they came, at the same estimate or a higher one, resumes as soon as it fits.
+		if !st.resumed.IsZero() && now.Sub(st.resumed) < resumeLasts && est < st.estimate {
 			st.backoff = min(max(resumeBackoffMin, 2*st.backoff), resumeBackoffMax)
 		} else {
 			st.backoff = 0

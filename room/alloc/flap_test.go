@@ -16,16 +16,17 @@ func flapInput(budget int64, est int, cur map[string]int) Input {
 	return in
 }
 
-// TestAResumeThatDidNotLastWaits: a video paused again within 5 s of its resume waits 2 s,
-// then 4 s, before it may resume; meanwhile the video ranked after it does not take its
-// budget; a resume that lasts clears the backoff. The budget moves by less than the 10 % that
-// would hold it (Hold): 470 kbps carries three thumbnails, 440 two.
+// TestAResumeThatDidNotLastWaits: a video paused again within 5 s of its resume, the estimate
+// lower than when it resumed, waits 2 s, then 4 s, before it may resume; meanwhile the video
+// ranked after it does not take its budget; a resume that lasts clears the backoff. The budget
+// (half the estimate here) moves by less than the 10 % that would hold it (Hold): 470 kbps
+// carries three thumbnails, 440 two.
 func TestAResumeThatDidNotLastWaits(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var s Subscriber
 	cur := map[string]int{"a": LayerNone, "b": LayerNone, "c": LayerNone, "d": LayerNone}
 	step := func(at time.Duration, budget int64) map[string]int {
-		res := s.Decide(t0.Add(at), flapInput(budget, 1_000_000, cur))
+		res := s.Decide(t0.Add(at), flapInput(budget, int(budget)*2, cur))
 		for k, d := range res.Videos {
 			cur[k] = d.Layer
 		}
@@ -104,5 +105,32 @@ func TestTheResumesKeyframeIsNotCharged(t *testing.T) {
 	run(1600*time.Millisecond, 250_000) // the grace is over: a layer that costs this much does not fit
 	if cur["c"] != LayerNone {
 		t.Errorf("c on %d at 250 kbps after the grace, want paused", cur["c"])
+	}
+}
+
+// TestAPauseWithoutAFallIsNoFlap: a video started and paused within a second at an estimate
+// that did not fall (the others were still being added: 25 joining at once) resumes as soon
+// as it fits, without a backoff.
+func TestAPauseWithoutAFallIsNoFlap(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var s Subscriber
+	cur := map[string]int{"a": LayerNone, "b": LayerNone, "c": LayerNone, "d": LayerNone}
+	step := func(at time.Duration, budget int64, est int) {
+		res := s.Decide(t0.Add(at), flapInput(budget, est, cur))
+		for k, d := range res.Videos {
+			cur[k] = d.Layer
+		}
+	}
+	step(0, 470_000, 3_000_000)
+	if cur["c"] != 0 {
+		t.Fatalf("c on %d, want it started", cur["c"])
+	}
+	step(500*time.Millisecond, 440_000, 3_100_000) // the budget went to others, the estimate did not fall
+	if cur["c"] != LayerNone {
+		t.Fatalf("c on %d, want paused", cur["c"])
+	}
+	step(900*time.Millisecond, 470_000, 3_100_000)
+	if cur["c"] != 0 {
+		t.Errorf("c on %d when it fits again, want resumed at once (%q)", cur["c"], s.Last().Videos[2].Why)
 	}
 }
