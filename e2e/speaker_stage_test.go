@@ -34,19 +34,19 @@ const stageWatch = `(() => {
 // tone's onset to the first such frame on the stage. The first turn warms up (Chromium ramps
 // its estimate and layers up); five measured turns follow, ten times in all.
 //
-// The bound is issue 22's, 1 s, held by the median of the ten; each one must stay within
-// stageCeiling. What the time covers: speaker detection and the dominant-speaker event to the
-// page (300-630 ms measured), the stage change, the page's trackSettings for the larger size
-// (sent at once, not after the 200 ms resize debounce), the allocator's switch to the top layer
-// with the keyframe asked for at once, Chromium's keyframe (25-60 ms to answer a PLI) and the
-// first decoded frame. Measured here: 550-850 ms on a quiet machine, single ones up to 1.07 s
-// on a busy one: holding each of the ten to 1 s would fail for load alone, the median does
-// not. Under the race detector the server is several times slower: both bounds widen 4x (as
+// The bound is issue 22's, 1 s, held by each of the ten. What the time covers: speaker
+// detection (300 ms of speech, sampled every 50 ms) and the dominant-speaker event to the page,
+// the stage change, the page's trackSettings for the larger size (sent at once, not after the
+// 200 ms resize debounce), the allocator's switch to the top layer with the keyframe asked for
+// at once (or the one that just went by, from the cache), Chromium's keyframe (25-60 ms to
+// answer a PLI) and the first decoded frame. Measured here: 490-690 ms on a quiet machine, at
+// most 800 ms while a 25-person podium load shared the two cores (load average 8). Under the
+// race detector the server is several times slower: the bound widens 4x (as
 // server/policy_test.go does); CI's pass without -race holds the product's.
 func TestBrowserSpeakerTakesStage(t *testing.T) {
-	bound, ceiling := speakerStageBound, stageCeiling
+	bound := speakerStageBound
 	if raceEnabled {
-		bound, ceiling = 4*bound, 4*ceiling
+		bound = 4 * bound
 	}
 	RequireBrowser(t)
 	n := startDevNode(t)
@@ -78,7 +78,7 @@ func TestBrowserSpeakerTakesStage(t *testing.T) {
 		}
 		onset := MustEval[float64](t, who.page, `(window.testTone.set(true), Date.now())`)
 		prev = who
-		wait := ceiling + time.Second
+		wait := bound + time.Second
 		if turn == 0 {
 			wait = 40 * time.Second // Chromium's estimate and top layers ramp up first
 		}
@@ -104,8 +104,8 @@ func TestBrowserSpeakerTakesStage(t *testing.T) {
 			took = append(took, d)
 			sent := MustEval[float64](t, v.page, `window.stageSent.find(([, , w]) => w >= 640)?.[0] ?? 0`) - MustEval[float64](t, v.page, `window.stageTileAt`)
 			toSend = append(toSend, time.Duration(sent)*time.Millisecond)
-			if d > ceiling {
-				t.Errorf("turn %d: %s took %v to show %s sharp on the stage, want <= %v", turn, v.identity, d, who.identity, ceiling)
+			if d > bound {
+				t.Errorf("turn %d: %s took %v to show %s sharp on the stage, want <= %v", turn, v.identity, d, who.identity, bound)
 			}
 		}
 	}
@@ -114,10 +114,7 @@ func TestBrowserSpeakerTakesStage(t *testing.T) {
 		return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
 	}
 	m := median(took)
-	t.Logf("speaker sharp on the stage: median %v, worst %v of %d (bound %v on the median)", m, took[len(took)-1], len(took), bound)
-	if m > bound {
-		t.Errorf("the speaker is sharp on the others' stages after %v (median of %v), want <= %v", m, took, bound)
-	}
+	t.Logf("speaker sharp on the stage: median %v, worst %v of %d (bound %v on each)", m, took[len(took)-1], len(took), bound)
 	// The larger size goes out at once, not after the resize debounce (200 ms): the switch to
 	// the top layer waits for it.
 	t.Logf("the larger size sent %v after the stage change (median)", median(toSend))
@@ -126,11 +123,9 @@ func TestBrowserSpeakerTakesStage(t *testing.T) {
 	}
 }
 
-// speakerStageBound is issue 22's: a speaker on the others' stages, sharp, within a second;
-// stageCeiling what any single time may take on a loaded machine.
+// speakerStageBound is issue 22's: a speaker on the others' stages, sharp, within a second.
 const (
 	speakerStageBound = time.Second
-	stageCeiling      = 2 * time.Second
 	// sizeSentBound: the page's own work, a frame or two (30-60 ms measured); the debounce
 	// it skips is 200 ms.
 	sizeSentBound = 150 * time.Millisecond
