@@ -55,8 +55,6 @@ type Report struct {
 	ServerCounters *probe.ServerCounters `json:"serverCounters,omitempty"`
 	// Machine is how busy the machine was (Linux), nil elsewhere.
 	Machine          *probe.Machine `json:"machine,omitempty"`
-	NACKs            uint64         `json:"nacks"`            // NACK packets subscribers sent (whole run)
-	PLIs             uint64         `json:"plis"`             // PLI packets subscribers sent (whole run)
 	KeyframeRestarts int            `json:"keyframeRestarts"` // keyframe requests publishers obeyed (whole run)
 	Freezes          uint64         `json:"freezes"`
 	FreezeSeconds    float64        `json:"freezeSeconds"`
@@ -172,7 +170,7 @@ type SpeakerReport struct {
 	// for the same keyframe, so one slow turn is a p95 of its own.
 	TopLayerByTurn []float64 `json:"topLayerByTurn,omitempty"`
 	Missed         int       `json:"missed"`     // turns over before the top layer came
-	AlreadyTop     int           `json:"alreadyTop"` // no switch needed: it was already the top layer
+	AlreadyTop     int       `json:"alreadyTop"` // no switch needed: it was already the top layer
 	// FalseSwitches counts, over subscribers, activeSpeakers naming as dominant someone the
 	// script had silent at the time (detector flapping on cross-talk or bursts).
 	FalseSwitches int  `json:"falseSwitches"`
