@@ -129,14 +129,23 @@ func New(c Config) (*webrtc.API, error) {
 		webrtc.WithSettingEngine(se)), nil
 }
 
+// maxNACKsPerPacket bounds how often a missing packet is asked for (pion's default: until it
+// comes or its log wraps). At pion's 100 ms interval, ten asks cover a second, longer than any
+// jitter buffer waits; a packet the server cannot resend is not asked for again and again.
+const maxNACKsPerPacket = 10
+
+// nackGeneratorOptions configure pion's NACK generator.
+func nackGeneratorOptions(lf logging.LoggerFactory) []nack.GeneratorOption {
+	return []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf), nack.GeneratorMaxNacksPerPacket(maxNACKsPerPacket)}
+}
+
 // registerInterceptors registers pion's default interceptors, with a instead of pion's
 // transport-wide feedback when a is not nil.
 func registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, lf logging.LoggerFactory, a *arrivals.Recorder) error {
 	if a == nil {
 		return webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(lf))
 	}
-	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)},
-		nack.WithResponderLoggerFactory(lf)); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, reg, nackGeneratorOptions(lf), nack.WithResponderLoggerFactory(lf)); err != nil {
 		return err
 	}
 	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)},
