@@ -6,7 +6,7 @@ import "time"
 // budget costs a keyframe, the keyframe's burst fills the bottleneck's queue, the estimate dips
 // and the video is paused again within a second (podium load --downlink-cap: 6-17 pauses, as
 // many resumes, in 15 s for a viewer of six publishers behind 800 kbps; docs/benchmarks.md). A video paused for
-// bandwidth within resumeLasts of its resume, by an estimate lower than the one it resumed at,
+// bandwidth within resumeLasts of its resume, among no more videos than it resumed among,
 // waits resumeBackoffMin before it may resume again,
 // twice as long after each such resume (up to resumeBackoffMax); while it waits, its lowest
 // layer's cost stays reserved, so no video of a lower priority takes its place. A resume that
@@ -33,6 +33,7 @@ type resumeState struct {
 	resumed, paused time.Time
 	backoff         time.Duration
 	estimate        int   // at the last resume
+	videos          int   // the subscriber's videos at the last resume
 	layer           int   // the layer it resumed on
 	rate            int64 // that layer's measured bitrate then
 }
@@ -49,7 +50,7 @@ func (r resumes) held(key string, current int, now time.Time, est int, probed bo
 
 // record notes what an allocation did to a video: a resume, or a pause for bandwidth (after
 // a resume that did not last, the backoff grows).
-func (r resumes) record(key string, before int, d Decision, now time.Time, est int, stats []LayerStats) {
+func (r resumes) record(key string, before int, d Decision, now time.Time, est int, stats []LayerStats, videos int) {
 	st := r[key]
 	switch {
 	case before == LayerNone && d.Layer >= 0:
@@ -57,7 +58,7 @@ func (r resumes) record(key string, before int, d Decision, now time.Time, est i
 			st = &resumeState{}
 			r[key] = st
 		}
-		st.resumed, st.estimate, st.layer, st.rate = now, est, d.Layer, 0
+		st.resumed, st.estimate, st.layer, st.rate, st.videos = now, est, d.Layer, 0, videos
 		for _, l := range stats {
 			if l.Index == d.Layer {
 				st.rate = int64(l.Bitrate)
@@ -68,10 +69,9 @@ func (r resumes) record(key string, before int, d Decision, now time.Time, est i
 			st = &resumeState{}
 			r[key] = st
 		}
-		// Only a fall of the estimate makes a resume one that did not last: a video that
-		// started while others were still being added (25 joining at once) and was paused as
-		// they came, at the same estimate or a higher one, resumes as soon as it fits.
-		if !st.resumed.IsZero() && now.Sub(st.resumed) < resumeLasts && est < st.estimate {
+		// A video paused because more videos came (25 joining at once: it started while the
+		// others were still being added) did not fail to last: it resumes as soon as it fits.
+		if !st.resumed.IsZero() && now.Sub(st.resumed) < resumeLasts && videos <= st.videos {
 			st.backoff = min(max(resumeBackoffMin, 2*st.backoff), resumeBackoffMax)
 		} else {
 			st.backoff = 0

@@ -97,7 +97,7 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		}
 		res.Paused = res.Paused || a.Reason == ReasonBandwidth
 		res.Videos[v.Key] = d
-		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, v.Stats)
+		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, v.Stats, len(in.Videos))
 	}
 	wasProbing := s.Prober.Rate() > 0
 	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused)
