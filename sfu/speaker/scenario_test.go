@@ -47,6 +47,18 @@ func run(script map[string][]span, length, phase time.Duration) []change {
 
 // runEvery is run with another sampling interval.
 func runEvery(interval time.Duration, script map[string][]span, length, phase time.Duration) []change {
+	return runArriving(interval, script, length, phase, func(sent time.Duration) time.Duration { return sent })
+}
+
+// packet is one 20 ms audio packet of the script: when it reached the server and its loudness.
+type packet struct {
+	arrived time.Duration
+	loud    float64
+}
+
+// runArriving is runEvery with packets that reach the server at arrive(sent) rather than
+// when they were sent, 20 ms apart from the script's start.
+func runArriving(interval time.Duration, script map[string][]span, length, phase time.Duration, arrive func(time.Duration) time.Duration) []change {
 	d := NewDetector(Config{})
 	start := time.Unix(1000, 0)
 	ids := make([]string, 0, len(script))
@@ -54,21 +66,32 @@ func runEvery(interval time.Duration, script map[string][]span, length, phase ti
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	packets := map[string][]packet{}
+	for _, id := range ids {
+		for sent := time.Duration(0); sent < length; sent += 20 * ms {
+			l := 0.0
+			for _, s := range script[id] {
+				if sent >= s.from && sent < s.to {
+					l = s.sound(sent)
+				}
+			}
+			packets[id] = append(packets[id], packet{arrive(sent), l})
+		}
+	}
 	var out []change
 	for tick := phase; tick <= length; tick += interval {
 		var samples []LevelSample
 		for _, id := range ids {
 			sum, n := 0.0, 0
-			// The packets that arrived in the interval: 20 ms apart from the script's start.
-			for pkt := max(0, (tick-interval+20*ms-1)/(20*ms)*(20*ms)); pkt < tick; pkt += 20 * ms {
-				l := 0.0
-				for _, s := range script[id] {
-					if pkt >= s.from && pkt < s.to {
-						l = s.sound(pkt)
-					}
+			for _, p := range packets[id] {
+				if p.arrived >= tick-interval && p.arrived < tick {
+					sum += p.loud
+					n++
 				}
-				sum += l
-				n++
+			}
+			if n == 0 {
+				samples = append(samples, LevelSample{ID: id})
+				continue
 			}
 			samples = append(samples, LevelSample{ID: id, Loudness: sum / float64(n), Packets: n})
 		}
@@ -246,4 +269,45 @@ func TestSpeakerConversation(t *testing.T) {
 		t.Logf("turn latency over %d turns: min %v p50 %v p95 %v max %v; false switches %d", len(lags),
 			lags[0], lags[len(lags)/2], lags[len(lags)*95/100], lags[len(lags)-1], falseSwitches)
 	}
+}
+
+// stalls is a jittery network: every 400 ms the path stalls for 70 ms and what was sent in
+// the stall arrives at its end, at once. At a 50 ms sampling interval some intervals then
+// hold no packet in the middle of speech.
+func stalls(sent time.Duration) time.Duration {
+	const every, stall = 400 * ms, 70 * ms
+	if in := sent % every; in >= every-stall {
+		return sent - in + every
+	}
+	return sent
+}
+
+// TestSpeakerOnsetUnderJitter: a speaker whose packets come in bunches after stalls takes the
+// stage as fast, give or take one stall, and a talker under the same jitter is not taken for
+// silence: coughs still do not win.
+func TestSpeakerOnsetUnderJitter(t *testing.T) {
+	const bound = onsetBound + 70*ms
+	var lags []time.Duration
+	for _, ph := range phases {
+		for _, start := range []time.Duration{1000 * ms, 1130 * ms, 1260 * ms} {
+			script := map[string][]span{"A": {speech(0, start, 95)}, "B": {speech(start, start+3*time.Second, 92)}}
+			got := runArriving(SampleInterval, script, start+3*time.Second, ph, stalls)
+			i := slices.IndexFunc(got, func(c change) bool { return c.id == "B" })
+			if i < 0 {
+				t.Errorf("start %v, phase %v: B never dominant: %v", start, ph, got)
+				continue
+			}
+			lag := got[i].at - start
+			lags = append(lags, lag)
+			if lag > bound {
+				t.Errorf("start %v, phase %v: B dominant %v after it started, want within %v", start, ph, lag, bound)
+			}
+			cough := map[string][]span{"A": {speech(0, 3*time.Second, 95)}, "B": {burst(start, 250*ms, 120)}}
+			if got := runArriving(SampleInterval, cough, 4*time.Second, ph, stalls); len(got) != 1 || got[0].id != "A" {
+				t.Errorf("cough at %v, phase %v: dominant changes %v, want A alone", start, ph, got)
+			}
+		}
+	}
+	slices.Sort(lags)
+	t.Logf("onset under stalls over %d runs: min %v p50 %v max %v", len(lags), lags[0], lags[len(lags)/2], lags[len(lags)-1])
 }

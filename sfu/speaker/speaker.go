@@ -71,6 +71,7 @@ type speakerState struct {
 	floor               float64 // adaptive noise floor (loudness)
 	short, medium, long float64 // activity averages, in dB above the threshold
 	lastSample          time.Time
+	held                time.Duration // time of intervals held for late packets, not folded yet
 	// run is the current unbroken stretch of sound above the threshold, led by the interval
 	// before it when that held some sound (the stretch may have started inside it).
 	run []runSample
@@ -111,6 +112,10 @@ func (d *Detector) Remove(id string) {
 // Dominant is the current dominant speaker ("" before anyone spoke).
 func (d *Detector) Dominant() string { return d.dominant }
 
+// holdFor is how soon after its last packets an interval without any is held rather than
+// taken for silence: packets of an ongoing stretch may come that much late.
+const holdFor = 2 * SampleInterval
+
 // Update folds in one interval of samples (participants without packets decay towards silence)
 // and reports whether the dominant speaker changed.
 func (d *Detector) Update(now time.Time, samples []LevelSample) bool {
@@ -128,17 +133,25 @@ func (d *Detector) Update(now time.Time, samples []LevelSample) bool {
 		}
 		if s.Packets > 0 {
 			got[s.ID] = true
-			st.lastSample = now
+			dt := dt + st.held
+			st.held, st.lastSample = 0, now
 			activity, carries := d.activity(st, s.Loudness, dt)
 			d.fold(st, activity, math.Max(0, s.Loudness-st.floor), carries, dt)
-		} else {
-			d.fold(st, 0, 0, false, dt)
 		}
 	}
 	for id, st := range d.speakers {
-		if !got[id] {
-			d.fold(st, 0, 0, false, dt) // no packets: DTX silence or gone
+		if got[id] {
+			continue
 		}
+		// No packets: DTX silence, a participant gone, or a jitter gap. One interval right
+		// after packets is held, and folded with the next one, so that packets late by less
+		// than a sampling interval do not break a stretch of speech.
+		if now.Sub(st.lastSample) < holdFor && st.held == 0 {
+			st.held = dt
+			continue
+		}
+		d.fold(st, 0, 0, false, dt+st.held)
+		st.held = 0
 	}
 	return d.elect()
 }
