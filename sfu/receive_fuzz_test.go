@@ -3,7 +3,6 @@ package sfu
 import (
 	"encoding/binary"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/pion/rtcp"
@@ -30,10 +29,9 @@ func FuzzReceivePath(f *testing.F) {
 	for _, s := range receiveSeeds(f) {
 		f.Add(s)
 	}
-	strict := os.Getenv("PODIUM_FUZZ_STRICT") != ""
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, recs := splitScript(b)
-		h := newReceiveHarness(t, cfg, strict)
+		h := newReceiveHarness(t, cfg)
 		for _, r := range recs {
 			h.run(r)
 		}
@@ -119,7 +117,6 @@ const (
 
 type receiveHarness struct {
 	t      *testing.T
-	strict bool
 	r      *Receiver
 	kind   webrtc.RTPCodecType
 	layers int
@@ -145,11 +142,11 @@ type sentInput struct {
 	b     []byte
 }
 
-func newReceiveHarness(t *testing.T, cfg [4]byte, strict bool) *receiveHarness {
+func newReceiveHarness(t *testing.T, cfg [4]byte) *receiveHarness {
 	c := fuzzCodecs[int(cfg[0])%len(fuzzCodecs)]
 	r := NewReceiver(ReceiverParams{Codec: c.p, Kind: c.kind, AudioLevelID: cfg[1] % 16, CacheSize: 16,
 		PLIInterval: 1, WriteRTCP: func([]rtcp.Packet) error { return nil }})
-	h := &receiveHarness{t: t, strict: strict, r: r, kind: c.kind, layers: c.layers}
+	h := &receiveHarness{t: t, r: r, kind: c.kind, layers: c.layers}
 	for i := range c.layers {
 		l, err := r.addLayer(i, "", uint32(1000+i), nil)
 		if err != nil {
@@ -286,24 +283,6 @@ func (h *receiveHarness) cached(layer int, seq uint16) (*Packet, int, bool) {
 	h.scr.Layer = layer
 	return &h.scr, len(c.b), true
 }
-
-// deviation reports a known departure of the code from its contract (issuePadding): fatal
-// with PODIUM_FUZZ_STRICT set, otherwise the model follows the code.
-func (h *receiveHarness) deviation(issue string, format string, args ...any) {
-	if h.strict {
-		h.t.Helper()
-		h.t.Fatalf(issue+": "+format, args...)
-	}
-}
-
-// The known issues: where the munger departs from its contract. FuzzReceivePath tolerates them
-// unless PODIUM_FUZZ_STRICT is set; when one is fixed, make its deviation a plain failure.
-const (
-	// issuePadding: ReservePadding moves the offset of every later packet, including a late one
-	// from before the padding (a publisher's retransmission): it is numbered after the padding,
-	// so it is dropped as a duplicate or sent in another packet's place.
-	issuePadding = "known issue: padding renumbers late packets"
-)
 
 // synthState builds plausible packets from a few script bytes: sequence numbers, timestamps and
 // VP8 picture ids that move by small steps, so the fuzzer reaches long runs of valid packets.

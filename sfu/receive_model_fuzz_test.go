@@ -271,29 +271,22 @@ func (m *dtModel) media(srcU int64, p *Packet, inLen int, what string) {
 func (m *dtModel) place(srcU int64, seq uint16) (uint16, bool) {
 	e := m.ep
 	rel := srcU - e.src0U
-	all, before := 0, 0
+	before := 0
 	for _, p := range e.pads {
-		all += p.n
 		if srcU > p.afterU {
 			before += p.n
 		}
 	}
 	want := e.out0 + uint16(rel) + uint16(before)
 	wantOK := rel >= 0 && m.free(want)
-	got := e.out0 + uint16(rel) + uint16(all)
-	gotOK := (int16(seq-e.first) >= 0 || int16(got-m.highest) > 0) && m.free(got)
-	if wantOK != gotOK || wantOK && want != got {
-		switch {
-		case rel >= 0 && int16(seq-e.first) < 0 && e.srcHighU-srcU < 64 && srcU <= e.srcHighU:
+	gotOK := (int16(seq-e.first) >= 0 || int16(want-m.highest) > 0) && m.free(want)
+	if wantOK != gotOK {
+		if rel >= 0 && int16(seq-e.first) < 0 && e.srcHighU-srcU < 64 && srcU <= e.srcHighU {
 			m.fatalf("down track %d: packet %d, within 64 of the newest, is dropped as older than the layer's switch", m.i, seq)
-		case all != before:
-			m.h.deviation(issuePadding, "down track %d: late packet %d (sent: %v) numbered %d after %d padding packets, want %d (sent: %v)",
-				m.i, seq, gotOK, got, all-before, want, wantOK)
-		default:
-			m.fatalf("packet %d: the model cannot tell (%d %v / %d %v)", seq, got, gotOK, want, wantOK)
 		}
+		m.fatalf("packet %d: the model cannot tell (%d %v / %v)", seq, want, gotOK, wantOK)
 	}
-	return got, gotOK
+	return want, gotOK
 }
 
 // free tells whether a packet numbered out may be sent: new, or late within 64 and not sent.

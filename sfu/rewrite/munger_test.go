@@ -245,3 +245,85 @@ func TestHalfTheSpaceBehindIsDropped(t *testing.T) {
 		t.Fatal("a packet 32,768 behind the highest was forwarded")
 	}
 }
+
+// TestDropClosesUp: the packets of a dropped picture leave no gap in the subscriber's sequence
+// numbers or picture ids, and a late packet from before the drop keeps the number it had.
+func TestDropClosesUp(t *testing.T) {
+	m := New(100, 0)
+	m.Switch(10, 0, 0, pic(50, 5, 1))
+	expect := func(seq uint16, v VP8, wantSeq, wantPic uint16) {
+		t.Helper()
+		out, _, ov, ok := m.Rewrite(seq, 0, v)
+		if !ok || out != wantSeq || ov.PictureID != wantPic {
+			t.Fatalf("source %d (picture %d): sent %v as %d picture %d, want %d picture %d", seq, v.PictureID, ok, out, ov.PictureID, wantSeq, wantPic)
+		}
+	}
+	expect(10, pic(50, 5, 1), 100, 50)
+	// 11 is lost for now; picture 51 (12, 13) is dropped, picture 52 follows it without a gap.
+	m.Drop(12, pic(51, 5, 1))
+	m.Drop(13, pic(51, 5, 1))
+	expect(14, pic(52, 5, 1), 102, 51)
+	// The retransmission of 11 (picture 50's second packet) takes the place it had.
+	expect(11, pic(50, 5, 1), 101, 50)
+	// Two dropped pictures in a row, then one more packet.
+	m.Drop(15, pic(53, 5, 1))
+	m.Drop(16, pic(54, 5, 1))
+	expect(17, pic(55, 6, 1), 103, 52)
+	// A packet of a dropped picture that comes late leaves a hole: nothing moves.
+	m.Drop(12, pic(51, 5, 1))
+	expect(18, pic(55, 6, 1), 104, 52)
+	// Its offsets reproduce a forwarded packet for a NACK, as for a switch.
+	off := m.Offsets()
+	if uint16(18)-off.Seq != 104 || off.Apply(pic(55, 6, 1)).PictureID != 52 {
+		t.Fatalf("offsets %+v do not reproduce the last packet", off)
+	}
+}
+
+// TestDropsOverManyPictures: a temporal layer dropped for a long run (every other picture, as
+// when the top of three temporal layers is left out) keeps the numbering continuous, and the
+// remembered changes stay bounded.
+func TestDropsOverManyPictures(t *testing.T) {
+	m := New(0, 0)
+	m.Switch(0, 0, 0, pic(0, 0, 0))
+	wantSeq, wantPic := uint16(0), uint16(0)
+	seq := uint16(0)
+	for picture := range uint16(5000) {
+		for range 2 { // two packets a picture
+			v := pic(picture&0x7fff, 0, 0)
+			if picture%2 == 1 {
+				m.Drop(seq, v)
+			} else {
+				out, _, ov, ok := m.Rewrite(seq, 0, v)
+				if !ok || out != wantSeq || ov.PictureID != wantPic {
+					t.Fatalf("picture %d, source %d: sent %v as %d picture %d, want %d picture %d", picture, seq, ok, out, ov.PictureID, wantSeq, wantPic)
+				}
+				wantSeq++
+			}
+			seq++
+		}
+		if picture%2 == 0 {
+			wantPic++
+		}
+	}
+	if m.nChanges > historySize {
+		t.Fatalf("%d changes remembered", m.nChanges)
+	}
+}
+
+// TestPaddingLeavesALatePacketItsNumber: a publisher's retransmission of a packet from before
+// padding is numbered as it would have been, not after the padding.
+func TestPaddingLeavesALatePacketItsNumber(t *testing.T) {
+	m := New(100, 0)
+	m.Switch(7, 500, 0, VP8{})
+	m.Rewrite(7, 500, VP8{})
+	m.Rewrite(9, 500, VP8{}) // 8 is lost for now: 102 waits for it
+	if first, _, _ := m.ReservePadding(3); first != 103 {
+		t.Fatalf("padding starts at %d, want 103", first)
+	}
+	if seq, _, _, ok := m.Rewrite(8, 500, VP8{}); !ok || seq != 101 {
+		t.Fatalf("the late packet got %d (%v), want 101", seq, ok)
+	}
+	if seq, _, _, ok := m.Rewrite(10, 500, VP8{}); !ok || seq != 106 {
+		t.Fatalf("the next packet got %d (%v), want 106", seq, ok)
+	}
+}
