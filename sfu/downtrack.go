@@ -59,6 +59,10 @@ type DownTrack struct {
 	munger      *rewrite.Munger
 	lastArrival int64
 	lastTS      uint32 // timestamp of the last packet sent, for sender reports
+	temporal    temporalState
+
+	temporalTarget atomic.Int32 // highest VP8 temporal layer to forward (SetTargetTemporal)
+	temporalDrops  atomic.Uint64
 
 	scratch [MaxLayers]scratch // per layer: each layer has its own reader goroutine (or the one writer)
 	// The receiver's writer that sends to this down track, when writers do (sfu/fanout): it
@@ -161,6 +165,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		d.clockRate = 90000
 	}
 	d.current.Store(LayerNone)
+	d.temporalTarget.Store(AllTemporal)
 	return d
 }
 
@@ -303,8 +308,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 		d.mu.Unlock()
 		return // the old layer after a switch, or paused
 	}
-	outSeq, outTS, outVP8, ok := d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
-	off := d.munger.Offsets()
+	outSeq, outTS, outVP8, off, ok := d.rewriteLocked(p)
 	if ok {
 		d.lastArrival, d.lastTS = p.Arrival, outTS
 	}
@@ -362,8 +366,7 @@ func (d *DownTrack) catchUp(first *Packet) {
 		if n := cache.Get(src, d.rtxIn); n > 0 && d.receiver.parse(d.rtxIn[:n], &d.rtxPkt) {
 			p := &d.rtxPkt
 			d.mu.Lock()
-			out, ts, vp8, ok := d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
-			off := d.munger.Offsets()
+			out, ts, vp8, off, ok := d.rewriteLocked(p)
 			if ok && src == to {
 				d.lastArrival, d.lastTS = first.Arrival, ts
 			}
@@ -394,6 +397,16 @@ func (d *DownTrack) tsStepLocked(arrival int64) uint32 {
 		ticks = 1
 	}
 	return uint32(min(ticks, uint64(d.clockRate)*10))
+}
+
+// rewriteLocked numbers a packet of the current layer for the subscriber, or leaves it out
+// (a duplicate, too old, or a frame above the temporal layer forwarded). Called with d.mu held.
+func (d *DownTrack) rewriteLocked(p *Packet) (seq uint16, ts uint32, vp8 rewrite.VP8, off rewrite.Offsets, ok bool) {
+	if d.skipTemporalLocked(p) {
+		return 0, 0, vp8, off, false
+	}
+	seq, ts, vp8, ok = d.munger.Rewrite(p.Header.SequenceNumber, p.Header.Timestamp, vp8Fields(&p.VP8))
+	return seq, ts, vp8, d.munger.Offsets(), ok
 }
 
 func vp8Fields(v *codec.VP8Descriptor) rewrite.VP8 {
@@ -506,6 +519,8 @@ type DownTrackStats struct {
 	Direct                                             uint64 // packets sent by Podium's own write path (fastpath)
 	DirectRTCP                                         uint64 // RTCP packets for this track taken by Podium's read path
 	CurrentLayer, TargetLayer                          int
+	TargetTemporal                                     int     // highest VP8 temporal layer asked for
+	TemporalDrops                                      uint64  // packets of frames above it left out
 	FractionLost                                       float64 // from the last receiver report
 	Jitter                                             uint32  // RTP clock ticks
 	RTT                                                time.Duration
@@ -518,6 +533,7 @@ func (d *DownTrack) Stats() DownTrackStats {
 		Retransmits: d.retransmits.Load(), PLIs: d.plis.Load(), Switches: d.switches.Load(), Direct: d.direct.Load(),
 		DirectRTCP:   d.directRTCP.Load(),
 		CurrentLayer: d.CurrentLayer(), TargetLayer: d.TargetLayer(),
+		TargetTemporal: d.TargetTemporal(), TemporalDrops: d.temporalDrops.Load(),
 		FractionLost: float64(d.fractionLost.Load()) / 256, Jitter: d.jitter.Load(),
 		RTT: time.Duration(d.rttMicros.Load()) * time.Microsecond,
 	}

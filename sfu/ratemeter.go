@@ -15,14 +15,20 @@ const (
 type rateMeter struct {
 	bytes     [rateBuckets]uint64
 	frames    [rateBuckets]uint32
+	tbytes    [rateBuckets][MaxTemporalLayers]uint64 // bytes of each VP8 temporal layer
 	cur       int
 	curStart  int64
 	bitrate   atomic.Uint64 // bits per second over the last full window
 	fps       atomic.Uint32 // frames per second over the last full window
 	lastAdded atomic.Int64  // unix nanos of the last packet
+	// temporal[t] is the bitrate of temporal layers 0..t together over the last full window;
+	// temporalLayers how many layers it saw (0: none marked, the stream is one layer).
+	temporal       [MaxTemporalLayers]atomic.Uint64
+	temporalLayers atomic.Uint32
 }
 
-func (m *rateMeter) add(now int64, size int, endOfFrame bool) {
+// add counts a packet of size bytes; tid is its temporal layer, -1 when not marked.
+func (m *rateMeter) add(now int64, size int, endOfFrame bool, tid int) {
 	if m.curStart == 0 {
 		m.curStart = now
 	}
@@ -30,12 +36,15 @@ func (m *rateMeter) add(now int64, size int, endOfFrame bool) {
 		n := int(elapsed / int64(rateBucket))
 		for i := 0; i < n && i < rateBuckets; i++ {
 			m.cur = (m.cur + 1) % rateBuckets
-			m.bytes[m.cur], m.frames[m.cur] = 0, 0
+			m.bytes[m.cur], m.frames[m.cur], m.tbytes[m.cur] = 0, 0, [MaxTemporalLayers]uint64{}
 		}
 		m.curStart += int64(n) * int64(rateBucket)
 		m.publish()
 	}
 	m.bytes[m.cur] += uint64(size)
+	if tid >= 0 && tid < MaxTemporalLayers {
+		m.tbytes[m.cur][tid] += uint64(size)
+	}
 	if endOfFrame {
 		m.frames[m.cur]++
 	}
@@ -46,15 +55,28 @@ func (m *rateMeter) add(now int64, size int, endOfFrame bool) {
 func (m *rateMeter) publish() {
 	var bytes uint64
 	var frames uint32
+	var tbytes [MaxTemporalLayers]uint64
 	for i := range rateBuckets {
 		if i != m.cur {
 			bytes += m.bytes[i]
 			frames += m.frames[i]
+			for t, b := range m.tbytes[i] {
+				tbytes[t] += b
+			}
 		}
 	}
 	window := float64(rateBuckets-1) * rateBucket.Seconds()
 	m.bitrate.Store(uint64(float64(bytes*8) / window))
 	m.fps.Store(uint32(float64(frames)/window + 0.5))
+	layers, sum := 0, uint64(0)
+	for t, b := range tbytes {
+		sum += b
+		if b > 0 {
+			layers = t + 1
+		}
+		m.temporal[t].Store(uint64(float64(sum*8) / window))
+	}
+	m.temporalLayers.Store(uint32(layers))
 }
 
 // rates returns bitrate and frame rate; zero when nothing arrived for a second.

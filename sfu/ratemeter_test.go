@@ -12,7 +12,7 @@ func TestRateMeter(t *testing.T) {
 	now := start
 	for f := 0; f < 90; f++ {
 		for p := 0; p < 5; p++ {
-			m.add(now, 1000, p == 4)
+			m.add(now, 1000, p == 4, -1)
 		}
 		now += int64(time.Second) / 30
 	}
@@ -22,5 +22,26 @@ func TestRateMeter(t *testing.T) {
 	}
 	if bps, fps := m.rates(now + int64(2*time.Second)); bps != 0 || fps != 0 {
 		t.Fatalf("a silent layer reports %d bps %d fps", bps, fps)
+	}
+}
+
+// TestRateMeterTemporalLayers: each temporal layer's bitrate adds to those below it.
+func TestRateMeterTemporalLayers(t *testing.T) {
+	var m rateMeter
+	now := int64(time.Hour)
+	// 30 fps in the 0,2,1,2 pattern: TL0 frames 4,000 bytes, TL1 2,000, TL2 1,000.
+	for f := range 90 {
+		tid := [...]int{0, 2, 1, 2}[f%4]
+		m.add(now, [...]int{4000, 2000, 1000}[tid], true, tid)
+		now += int64(time.Second) / 30
+	}
+	want := []uint64{240_000, 360_000, 480_000} // 7.5 frames a second of each
+	if n := m.temporalLayers.Load(); n != 3 {
+		t.Fatalf("%d temporal layers seen, want 3", n)
+	}
+	for tl, w := range want {
+		if got := m.temporal[tl].Load(); got < w*85/100 || got > w*115/100 { // a 900 ms window holds 6 or 7 TL0 frames
+			t.Errorf("layers 0..%d: %d bps, want about %d", tl, got, w)
+		}
 	}
 }

@@ -301,7 +301,11 @@ func (r *Receiver) forward(l *upLayer, b []byte, pkt *Packet) {
 	l.cache.Store(pkt.Header.SequenceNumber, b)
 	l.packets.Add(1)
 	l.bytes.Add(uint64(len(b)))
-	l.rate.add(pkt.Arrival, len(b), pkt.Header.Marker || r.p.Kind == webrtc.RTPCodecTypeAudio)
+	tid := -1
+	if pkt.VP8.HasTID {
+		tid = int(pkt.VP8.TID)
+	}
+	l.rate.add(pkt.Arrival, len(b), pkt.Header.Marker || r.p.Kind == webrtc.RTPCodecTypeAudio, tid)
 	if pkt.Keyframe {
 		l.keys.Add(1)
 		l.keySeq.Store(uint32(pkt.Header.SequenceNumber))
@@ -468,15 +472,19 @@ func (r *Receiver) cache(layer int) *packetcache.Cache {
 
 // LayerStats describe one layer as it arrives.
 type LayerStats struct {
-	Index          int
-	RID            string
-	Active         bool // a packet arrived within the last second
-	Bitrate        uint64
-	FPS            uint32
-	Width, Height  int // from the last keyframe (VP8), 0 when unknown
-	Packets, Bytes uint64
-	Keyframes      uint64
-	Direct         uint64 // packets that came by Podium's own read path
+	Index   int
+	RID     string
+	Active  bool // a packet arrived within the last second
+	Bitrate uint64
+	FPS     uint32
+	// TemporalBitrates[t] is the bitrate of VP8 temporal layers 0..t together, for the first
+	// TemporalLayers of them (0: the layer has no temporal layers).
+	TemporalLayers   int
+	TemporalBitrates [MaxTemporalLayers]uint64
+	Width, Height    int // from the last keyframe (VP8), 0 when unknown
+	Packets, Bytes   uint64
+	Keyframes        uint64
+	Direct           uint64 // packets that came by Podium's own read path
 	// Of the layer's RTX stream: resends forwarded, and copies of packets it had (dropped).
 	Repairs, RepairCopies uint64
 }
@@ -501,12 +509,19 @@ func (r *Receiver) Stats() ReceiverStats {
 			continue
 		}
 		bps, fps := l.rate.rates(now)
-		s.Layers = append(s.Layers, LayerStats{
+		ls := LayerStats{
 			Index: i, RID: l.rid, Active: now-l.rate.lastAdded.Load() < int64(time.Second), Bitrate: bps, FPS: fps,
 			Width: int(l.width.Load()), Height: int(l.height.Load()),
 			Packets: l.packets.Load(), Bytes: l.bytes.Load(), Keyframes: l.keys.Load(), Direct: l.direct.Load(),
 			Repairs: l.repairs.Load(), RepairCopies: l.repairDups.Load(),
-		})
+		}
+		if bps > 0 {
+			ls.TemporalLayers = int(l.rate.temporalLayers.Load())
+			for t := range ls.TemporalLayers {
+				ls.TemporalBitrates[t] = l.rate.temporal[t].Load()
+			}
+		}
+		s.Layers = append(s.Layers, ls)
 	}
 	return s
 }

@@ -62,8 +62,7 @@ func (d *DownTrack) startFromCache(p *Packet, cur int32) bool {
 		}
 		k := &d.rtxPkt
 		d.mu.Lock()
-		out, ts, vp8, ok := d.munger.Rewrite(k.Header.SequenceNumber, k.Header.Timestamp, vp8Fields(&k.VP8))
-		off := d.munger.Offsets()
+		out, ts, vp8, off, ok := d.rewriteLocked(k)
 		d.mu.Unlock()
 		if !ok {
 			continue
