@@ -32,6 +32,10 @@ type TrackAllocation struct {
 	// Chosen is the layer the allocation chose ("": paused or nothing yet), Reason why.
 	Chosen string `json:"chosen"`
 	Reason string `json:"reason"`
+	// ChosenTemporal is the highest VP8 temporal layer chosen when the allocation thins the
+	// chosen layer's frame rate (0: a quarter of the frames, 1: half, with three temporal
+	// layers); absent when every frame is sent.
+	ChosenTemporal *int `json:"chosenTemporal,omitempty"`
 	// Forwarding is the layer the subscriber gets now: it differs from Chosen until the chosen
 	// layer's keyframe arrives.
 	Forwarding string `json:"forwarding"`

@@ -102,9 +102,10 @@ type Item struct {
 	// grants this priority; LayerNone when the subscriber hides the video.
 	Want   int
 	Layers []Layer // layers to choose among, lowest first, with their bitrates
-	// Current is the layer the video is set to now (LayerNone: paused). Going above it needs
-	// upgradeMargin of headroom, so an estimate wobbling at a layer boundary does not flap.
-	Current int
+	// Current is the layer the video is set to now (LayerNone: paused), CurrentTemporal its
+	// temporal layer. Going above them needs upgradeMargin of headroom, so an estimate wobbling
+	// at a layer boundary does not flap.
+	Current, CurrentTemporal int
 	// Flowing is since when the video has been on; zero: paused, or new. Among videos of one
 	// priority the longest on keeps its place: a newcomer that does not fit waits, rather than
 	// pausing one that flows and costing a keyframe for each when they swap back.
@@ -114,10 +115,11 @@ type Item struct {
 	Held bool
 }
 
-// Allocation is the layer chosen for one video and, when paused, why.
+// Allocation is the layer chosen for one video (and its temporal layer) and, when paused, why.
 type Allocation struct {
-	Layer  int
-	Reason string
+	Layer    int
+	Temporal int
+	Reason   string
 }
 
 // upgradeMargin (percent of the layer's bitrate) is the headroom a step above a video's current
@@ -162,7 +164,7 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		}
 		budget -= cost
 		spent += cost
-		return to.Index <= it.Current || spent <= flowing || to.Bitrate*upgradeMargin/100 <= budget
+		return to.below(it.Current, it.CurrentTemporal) || spent <= flowing || to.Bitrate*upgradeMargin/100 <= budget
 	}
 	// first is the layer a video starts from (index into Layers, -1: none fits).
 	first := func(it Item) int {
@@ -207,7 +209,8 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 			chosen[i]++
 		}
 		if chosen[i] >= 0 {
-			out[it.Key] = Allocation{Layer: it.Layers[chosen[i]].Index}
+			l := it.Layers[chosen[i]]
+			out[it.Key] = Allocation{Layer: l.Index, Temporal: l.Temporal}
 		}
 	}
 	return out
@@ -218,7 +221,7 @@ func flowingRate(items []Item) int64 {
 	var total int64
 	for _, it := range items {
 		for _, l := range it.Layers {
-			if l.Index == it.Current {
+			if l.Index == it.Current && l.Temporal == it.CurrentTemporal {
 				total += l.Bitrate
 			}
 		}
@@ -236,7 +239,7 @@ func DesiredRate(ideal []Item) int64 {
 			continue
 		}
 		for _, l := range it.Layers {
-			if l.Index == a.Layer {
+			if l.Index == a.Layer && l.Temporal == a.Temporal {
 				total += l.Bitrate
 			}
 		}

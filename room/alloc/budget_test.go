@@ -129,8 +129,8 @@ func TestDecide(t *testing.T) {
 	})
 	want := map[string]Decision{
 		// Its top layer is turned off at the publisher, and would not fit anyway: h.
-		"speaker": {Layer: 1, Ideal: 1, Flowing: t0},
-		"other":   {Layer: 0, Ideal: 0, Flowing: t0.Add(-time.Minute)},
+		"speaker": {Layer: 1, Temporal: AllTemporal, Ideal: 1, Flowing: t0},
+		"other":   {Layer: 0, Temporal: AllTemporal, Ideal: 0, Flowing: t0.Add(-time.Minute)},
 		"hidden":  {Layer: LayerNone, Reason: ReasonHidden, Ideal: LayerNone},
 		"waiting": {Layer: NoOpinion, Ideal: NoOpinion},
 	}

@@ -24,6 +24,7 @@ type Explained struct {
 	WantWhy  string // what set Want: the rendered size or the speaker policy
 	Before   int    // the layer it was set to before this allocation
 	Layer    int    // the layer chosen (LayerNone: paused, NoOpinion: left as it was)
+	Temporal int    // its highest temporal layer (AllTemporal: every frame)
 	Why      string // one of the Why constants
 }
 
@@ -57,7 +58,7 @@ func PriorityName(p Priority) string {
 // explain says why a video got a, given what it wanted (it.Want, with policyCap the speaker
 // policy's part of it) and the layers that flow (it.Layers).
 func explain(v Video, it Item, policyCap int, a Allocation) Explained {
-	e := Explained{Key: v.Key, Owner: v.Owner, Priority: it.Priority, Want: it.Want, Before: v.Current, Layer: a.Layer}
+	e := Explained{Key: v.Key, Owner: v.Owner, Priority: it.Priority, Want: it.Want, Before: v.Current, Layer: a.Layer, Temporal: a.Temporal}
 	switch {
 	case it.Want == LayerNone:
 		e.WantWhy = "hidden"
@@ -75,8 +76,10 @@ func explain(v Video, it Item, policyCap int, a Allocation) Explained {
 		e.Why = WhyPaused
 	case a.Layer == NoOpinion:
 		e.Why = WhyWaiting
-	case a.Layer == it.Want:
+	case a.Layer == it.Want && a.Temporal == AllTemporal:
 		e.Why = WhyWanted
+	case a.Layer == it.Want:
+		e.Why = WhyBudget // every frame would not fit
 	case a.Layer > it.Want || !flowsBetween(it.Layers, a.Layer, it.Want):
 		e.Why = WhyNotFlowing
 	default:

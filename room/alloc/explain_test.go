@@ -39,9 +39,9 @@ func TestExplain(t *testing.T) {
 		Budget:   800_000, Estimate: 1_000_000, MaxRate: 20_000_000,
 	})
 	want := map[string]Explained{
-		"speaker": {Key: "speaker", Owner: "a", Priority: PrioDominant, Want: 2, WantWhy: "policy: dominant speaker", Before: 2, Layer: 1, Why: WhyBudget},
-		"thumb":   {Key: "thumb", Owner: "b", Priority: PrioPinned, Want: 0, WantWhy: "rendered size 320x180", Before: 0, Layer: 0, Why: WhyWanted},
-		"recent":  {Key: "recent", Owner: "c", Priority: PrioRecentSpeaker, Want: 1, WantWhy: "policy: recent speaker", Before: 0, Layer: 0, Why: WhyNotFlowing},
+		"speaker": {Key: "speaker", Owner: "a", Priority: PrioDominant, Want: 2, WantWhy: "policy: dominant speaker", Before: 2, Layer: 1, Temporal: AllTemporal, Why: WhyBudget},
+		"thumb":   {Key: "thumb", Owner: "b", Priority: PrioPinned, Want: 0, WantWhy: "rendered size 320x180", Before: 0, Layer: 0, Temporal: AllTemporal, Why: WhyWanted},
+		"recent":  {Key: "recent", Owner: "c", Priority: PrioRecentSpeaker, Want: 1, WantWhy: "policy: recent speaker", Before: 0, Layer: 0, Temporal: AllTemporal, Why: WhyNotFlowing},
 		"hidden":  {Key: "hidden", Owner: "d", Priority: PrioOther, Want: LayerNone, WantWhy: "hidden", Before: LayerNone, Layer: LayerNone, Why: WhyHidden},
 		"waiting": {Key: "waiting", Owner: "e", Priority: PrioOther, Want: 0, WantWhy: "policy: other", Before: LayerNone, Layer: NoOpinion, Why: WhyWaiting},
 	}

@@ -104,6 +104,9 @@ func (r resumes) graced(v Video, now time.Time) []LayerStats {
 	for i := range out {
 		if out[i].Index == st.layer && out[i].Bitrate > st.rate {
 			out[i].Bitrate = st.rate
+			for t := range out[i].TemporalBitrates {
+				out[i].TemporalBitrates[t] = min(out[i].TemporalBitrates[t], st.rate)
+			}
 		}
 	}
 	return out

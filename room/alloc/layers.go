@@ -11,6 +11,8 @@ const (
 	MaxLayers = 3  // simulcast layers a track keeps
 	LayerNone = -1 // paused
 	NoOpinion = -2 // nothing flowing yet: keep whatever the down track does
+	// AllTemporal is the temporal layer that forwards every frame of a layer (sfu's).
+	AllTemporal = 3
 )
 
 // LayerStats is what arrives of one layer of a published track, as the decisions need it.
@@ -20,13 +22,25 @@ type LayerStats struct {
 	Active        bool // a packet arrived within the last second
 	Bitrate       int64
 	Width, Height int // from the last keyframe, 0 when unknown
+	// TemporalBitrates[t] is the bitrate of VP8 temporal layers 0..t together, for the first
+	// TemporalLayers of them (0: the layer has no temporal layers).
+	TemporalLayers   int
+	TemporalBitrates [AllTemporal + 1]int64
 }
 
-// Layer is what the layer selection knows of one layer a subscriber could receive.
+// Layer is what the layer selection knows of one layer a subscriber could receive: a simulcast
+// layer, at every frame or, when the layer has temporal layers, at a lower frame rate (a step
+// that costs no keyframe).
 type Layer struct {
 	Index         int
+	Temporal      int // the highest temporal layer forwarded; AllTemporal: every frame
 	Width, Height int
 	Bitrate       int64 // measured, or a default guess until measured
+}
+
+// below tells whether l is at or below the layer a video is set to (index, temporal).
+func (l Layer) below(index, temporal int) bool {
+	return l.Index < index || l.Index == index && l.Temporal <= temporal
 }
 
 // DefaultBitrate guesses a layer's bitrate before it has been measured.
@@ -118,7 +132,7 @@ func known(info protocol.TrackInfo, stats []LayerStats, all bool) []Layer {
 		if (!all && !s.Active) || s.Index < 0 || s.Index >= MaxLayers {
 			continue
 		}
-		c := Layer{Index: s.Index, Width: s.Width, Height: s.Height, Bitrate: s.Bitrate}
+		c := Layer{Index: s.Index, Temporal: AllTemporal, Width: s.Width, Height: s.Height, Bitrate: s.Bitrate}
 		if c.Bitrate == 0 {
 			c.Bitrate = DefaultBitrate(s.Index)
 		}
@@ -133,9 +147,29 @@ func known(info protocol.TrackInfo, stats []LayerStats, all bool) []Layer {
 			shift := top - s.Index
 			c.Width, c.Height = info.Width>>shift, info.Height>>shift
 		}
+		out = append(out, temporalSteps(c, s)...)
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+// temporalSteps are the steps below every frame of a measured layer with temporal layers, each
+// dearer than the one before and cheaper than the whole layer.
+func temporalSteps(whole Layer, s LayerStats) []Layer {
+	if s.Bitrate <= 0 || s.TemporalLayers < 2 || s.TemporalLayers > len(s.TemporalBitrates) {
+		return nil
+	}
+	var out []Layer
+	last := int64(0)
+	for t, rate := range s.TemporalBitrates[:s.TemporalLayers-1] {
+		if rate > last && rate < whole.Bitrate {
+			step := whole
+			step.Temporal, step.Bitrate = t, rate
+			out = append(out, step)
+			last = rate
+		}
+	}
 	return out
 }
 

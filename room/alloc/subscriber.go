@@ -14,7 +14,10 @@ type Video struct {
 	Settings *protocol.TrackSettings // what the subscriber renders; nil: nothing said
 	Stats    []LayerStats            // what arrives of each layer
 	Current  int                     // the layer its down track is set to (LayerNone: paused)
-	Flowing  time.Time               // since when it has been on; zero: paused or new
+	// CurrentTemporal is the temporal layer its down track is set to; one the layer has no
+	// step for (AllTemporal, or a layer without temporal layers) counts as every frame.
+	CurrentTemporal int
+	Flowing         time.Time // since when it has been on; zero: paused or new
 }
 
 // Input is everything one allocation of a subscriber depends on.
@@ -28,10 +31,12 @@ type Input struct {
 
 // Decision is what one video gets.
 type Decision struct {
-	Layer   int    // LayerNone: paused; NoOpinion: leave the down track as it is
-	Reason  string // why paused
-	Ideal   int    // the layer it would get if every known layer flowed (what dynacast keeps on)
-	Flowing time.Time
+	Layer int // LayerNone: paused; NoOpinion: leave the down track as it is
+	// Temporal is the highest temporal layer to forward (AllTemporal: every frame).
+	Temporal int
+	Reason   string // why paused
+	Ideal    int    // the layer it would get if every known layer flowed (what dynacast keeps on)
+	Flowing  time.Time
 }
 
 // Result is one allocation of a subscriber.
@@ -76,7 +81,8 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		all := Known(v.Info, stats)
 		policyCap := PolicyCap(prio, anyoneSpoke)
 		want, _ := WantedLayer(v.Settings, all, policyCap)
-		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, stats), Current: v.Current, Flowing: v.Flowing,
+		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, stats), Current: v.Current,
+			CurrentTemporal: currentTemporal(all, v.Current, v.CurrentTemporal), Flowing: v.Flowing,
 			Held: s.resumes.held(v.Key, v.Current, now, in.Estimate, lifted)}
 		items, caps = append(items, it), append(caps, policyCap)
 		it.Layers, it.Held = all, false
@@ -85,10 +91,11 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 	actual, wanted := Allocate(items, budget), Allocate(ideal, budget)
 	res := Result{Videos: make(map[string]Decision, len(in.Videos)), Budget: budget, Desired: DesiredRate(ideal)}
 	s.last = Explanation{At: now, Estimate: in.Estimate, RawBudget: in.Budget, Budget: budget, Videos: make([]Explained, 0, len(in.Videos))}
+	thinned := false
 	for i, v := range in.Videos {
 		a := actual[v.Key]
 		s.last.Videos = append(s.last.Videos, explain(v, items[i], caps[i], a))
-		d := Decision{Layer: a.Layer, Reason: a.Reason, Ideal: wanted[v.Key].Layer, Flowing: v.Flowing}
+		d := Decision{Layer: a.Layer, Temporal: a.Temporal, Reason: a.Reason, Ideal: wanted[v.Key].Layer, Flowing: v.Flowing}
 		switch {
 		case a.Layer == LayerNone:
 			d.Flowing = time.Time{}
@@ -96,12 +103,25 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 			d.Flowing = now
 		}
 		res.Paused = res.Paused || a.Reason == ReasonBandwidth
+		thinned = thinned || a.Layer >= 0 && a.Temporal < AllTemporal
 		res.Videos[v.Key] = d
 		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, v.Stats, len(in.Videos))
 	}
 	wasProbing := s.Prober.Rate() > 0
-	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused)
+	// A video at fewer frames for bandwidth is probed for as a paused one is: soon.
+	s.Prober.Plan(now, res.Desired, in.Budget, in.Estimate, in.MaxRate, res.Paused || thinned)
 	res.Probing = !wasProbing && s.Prober.Rate() > 0
 	s.last.Desired, s.last.Paused, s.last.ProbeRate = res.Desired, res.Paused, s.Prober.Rate()
 	return res
+}
+
+// currentTemporal is the step of layer index a video is on: temporal, when the layer has a step
+// for it, else every frame.
+func currentTemporal(layers []Layer, index, temporal int) int {
+	for _, l := range layers {
+		if l.Index == index && l.Temporal == temporal {
+			return temporal
+		}
+	}
+	return AllTemporal
 }

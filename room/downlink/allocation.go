@@ -35,7 +35,8 @@ func (s *Set) Allocate(now time.Time) {
 		}
 		in.Videos = append(in.Videos, alloc.Video{
 			Key: sid, Owner: sub.track.OwnerSid(), Info: sub.track.Info(), Settings: sub.settings,
-			Stats: layerStats(r.Stats().Layers), Current: sub.dt.TargetLayer(), Flowing: sub.flowing,
+			Stats: layerStats(r.Stats().Layers), Current: sub.dt.TargetLayer(), CurrentTemporal: sub.dt.TargetTemporal(),
+			Flowing: sub.flowing,
 		})
 	}
 	res := s.alloc.Decide(now, in)
@@ -58,6 +59,9 @@ func (s *Set) Allocate(now time.Time) {
 // apply sets one video's layer and, when it pauses, tells the subscriber why.
 func (s *Set) apply(sub *subscription, d alloc.Decision) {
 	cur := sub.dt.TargetLayer()
+	if d.Layer >= 0 {
+		sub.dt.SetTargetTemporal(d.Temporal) // a step of frame rate costs no keyframe: at once
+	}
 	if d.Layer == alloc.NoOpinion || (d.Layer == cur && (d.Layer != sfu.LayerNone || d.Reason == sub.pauseReason)) {
 		return
 	}

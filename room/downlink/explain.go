@@ -31,11 +31,15 @@ func (s *Set) Explain(identity string) protocol.Allocation {
 			}
 			return stats.LayerRID(l, layers)
 		}
-		out.Tracks = append(out.Tracks, protocol.TrackAllocation{
+		t := protocol.TrackAllocation{
 			TrackSid: v.Key, Participant: sub.track.OwnerIdentity(), Priority: alloc.PriorityName(v.Priority),
 			Wanted: rid(v.Want), WantedBecause: v.WantWhy, Chosen: rid(v.Layer), Reason: v.Why,
 			Forwarding: rid(sub.dt.CurrentLayer()),
-		})
+		}
+		if v.Layer >= 0 && v.Temporal < alloc.AllTemporal {
+			t.ChosenTemporal = &v.Temporal
+		}
+		out.Tracks = append(out.Tracks, t)
 	}
 	return out
 }
