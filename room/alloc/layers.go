@@ -147,7 +147,9 @@ func known(info protocol.TrackInfo, stats []LayerStats, all bool) []Layer {
 			shift := top - s.Index
 			c.Width, c.Height = info.Width>>shift, info.Height>>shift
 		}
-		out = append(out, temporalSteps(c, s)...)
+		if s.Index == 0 || info.Source == protocol.SourceScreen {
+			out = append(out, temporalSteps(c, s)...)
+		}
 		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })
@@ -155,7 +157,10 @@ func known(info protocol.TrackInfo, stats []LayerStats, all bool) []Layer {
 }
 
 // temporalSteps are the steps below every frame of a measured layer with temporal layers, each
-// dearer than the one before and cheaper than the whole layer.
+// dearer than the one before and cheaper than the whole layer. A camera has them on its lowest
+// layer only: a larger picture at a quarter of the frames is worse than a smaller one at all
+// of them (Jitsi allows low frame rates only below 360p); a screen share, whose text matters more
+// than its motion, on every layer.
 func temporalSteps(whole Layer, s LayerStats) []Layer {
 	if s.Bitrate <= 0 || s.TemporalLayers < 2 || s.TemporalLayers > len(s.TemporalBitrates) {
 		return nil

@@ -129,3 +129,22 @@ func TestAThinnedVideoIsProbedForSoon(t *testing.T) {
 		t.Errorf("a speaker below its top layer: %d probes in 20 s, want some, the backoff growing to %v", n, ProbeMaxBackoff)
 	}
 }
+
+// TestTemporalStepsOnWhichLayers: a camera thins its lowest layer only; a screen share any.
+func TestTemporalStepsOnWhichLayers(t *testing.T) {
+	stats := []LayerStats{withTemporal(0, 150_000), withTemporal(1, 450_000)}
+	steps := func(source string) (n [2]int) {
+		for _, l := range Known(protocol.TrackInfo{Source: source, Width: 640, Height: 360}, stats) {
+			if l.Temporal != AllTemporal {
+				n[l.Index]++
+			}
+		}
+		return n
+	}
+	if got := steps(protocol.SourceCamera); got != [2]int{2, 0} {
+		t.Errorf("camera: temporal steps per layer %v, want [2 0]", got)
+	}
+	if got := steps(protocol.SourceScreen); got != [2]int{2, 2} {
+		t.Errorf("screen: temporal steps per layer %v, want [2 2]", got)
+	}
+}
