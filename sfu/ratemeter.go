@@ -15,13 +15,18 @@ const (
 type rateMeter struct {
 	bytes     [rateBuckets]uint64
 	frames    [rateBuckets]uint32
-	tbytes    [rateBuckets][MaxTemporalLayers]uint64 // bytes of each VP8 temporal layer
+	// tcur counts the current bucket's bytes of each VP8 temporal layer; tavg is their moving
+	// average over the buckets before, over temporalWindow: each layer's share of the bitrate.
+	// A second is too short for it: it holds 6 or 7 frames of a base layer that has a quarter
+	// of the frames, and the price of a step would swing by 15 % from one second to the next.
+	tcur [MaxTemporalLayers]uint64
+	tavg [MaxTemporalLayers]float64
 	cur       int
 	curStart  int64
 	bitrate   atomic.Uint64 // bits per second over the last full window
 	fps       atomic.Uint32 // frames per second over the last full window
 	lastAdded atomic.Int64  // unix nanos of the last packet
-	// temporal[t] is the bitrate of temporal layers 0..t together over the last full window;
+	// temporal[t] is the bitrate of temporal layers 0..t together: the bitrate by their share;
 	// temporalLayers how many layers it saw (0: none marked, the stream is one layer).
 	temporal       [MaxTemporalLayers]atomic.Uint64
 	temporalLayers atomic.Uint32
@@ -34,16 +39,17 @@ func (m *rateMeter) add(now int64, size int, endOfFrame bool, tid int) {
 	}
 	if elapsed := now - m.curStart; elapsed >= int64(rateBucket) {
 		n := int(elapsed / int64(rateBucket))
+		m.averageTemporal()
 		for i := 0; i < n && i < rateBuckets; i++ {
 			m.cur = (m.cur + 1) % rateBuckets
-			m.bytes[m.cur], m.frames[m.cur], m.tbytes[m.cur] = 0, 0, [MaxTemporalLayers]uint64{}
+			m.bytes[m.cur], m.frames[m.cur] = 0, 0
 		}
 		m.curStart += int64(n) * int64(rateBucket)
 		m.publish()
 	}
 	m.bytes[m.cur] += uint64(size)
 	if tid >= 0 && tid < MaxTemporalLayers {
-		m.tbytes[m.cur][tid] += uint64(size)
+		m.tcur[tid] += uint64(size)
 	}
 	if endOfFrame {
 		m.frames[m.cur]++
@@ -55,26 +61,30 @@ func (m *rateMeter) add(now int64, size int, endOfFrame bool, tid int) {
 func (m *rateMeter) publish() {
 	var bytes uint64
 	var frames uint32
-	var tbytes [MaxTemporalLayers]uint64
 	for i := range rateBuckets {
 		if i != m.cur {
 			bytes += m.bytes[i]
 			frames += m.frames[i]
-			for t, b := range m.tbytes[i] {
-				tbytes[t] += b
-			}
 		}
 	}
 	window := float64(rateBuckets-1) * rateBucket.Seconds()
-	m.bitrate.Store(uint64(float64(bytes*8) / window))
+	bitrate := float64(bytes*8) / window
+	m.bitrate.Store(uint64(bitrate))
 	m.fps.Store(uint32(float64(frames)/window + 0.5))
-	layers, sum := 0, uint64(0)
-	for t, b := range tbytes {
+	var total float64
+	for _, b := range m.tavg {
+		total += b
+	}
+	layers, sum := 0, 0.0
+	for t, b := range m.tavg {
+		if total <= 0 {
+			break
+		}
 		sum += b
-		if b > 0 {
+		if b > total/100 {
 			layers = t + 1
 		}
-		m.temporal[t].Store(uint64(float64(sum*8) / window))
+		m.temporal[t].Store(uint64(bitrate * sum / total))
 	}
 	m.temporalLayers.Store(uint32(layers))
 }
@@ -85,4 +95,24 @@ func (m *rateMeter) rates(now int64) (bps uint64, fps uint32) {
 		return 0, 0
 	}
 	return m.bitrate.Load(), m.fps.Load()
+}
+
+// temporalWindow is the time constant of the temporal layers' shares.
+const temporalWindow = 3 * time.Second
+
+// averageTemporal folds the bucket that ends into the temporal layers' averages; a bucket
+// without marked packets (a pause, or a stream without temporal layers) changes nothing.
+func (m *rateMeter) averageTemporal() {
+	var n uint64
+	for _, b := range m.tcur {
+		n += b
+	}
+	if n == 0 {
+		return
+	}
+	const weight = float64(rateBucket) / float64(temporalWindow)
+	for t, b := range m.tcur {
+		m.tavg[t] += (float64(b) - m.tavg[t]) * weight
+	}
+	m.tcur = [MaxTemporalLayers]uint64{}
 }

@@ -25,23 +25,36 @@ func TestRateMeter(t *testing.T) {
 	}
 }
 
-// TestRateMeterTemporalLayers: each temporal layer's bitrate adds to those below it.
+// TestRateMeterTemporalLayers: each temporal layer's bitrate adds to those below it, and it
+// is steady: the base layer has one frame in four, so a one-second window would hold 6 or 7 of
+// them and its price would swing by 15 % from one second to the next.
 func TestRateMeterTemporalLayers(t *testing.T) {
 	var m rateMeter
 	now := int64(time.Hour)
-	// 30 fps in the 0,2,1,2 pattern: TL0 frames 4,000 bytes, TL1 2,000, TL2 1,000.
-	for f := range 90 {
+	// 30 fps in the 0,2,1,2 pattern: TL0 frames 4,000 bytes, TL1 2,000, TL2 1,000, for 12 s.
+	want := []uint64{240_000, 360_000, 480_000} // 7.5 frames a second of each
+	var lo, hi [3]uint64
+	for f := range 360 {
 		tid := [...]int{0, 2, 1, 2}[f%4]
 		m.add(now, [...]int{4000, 2000, 1000}[tid], true, tid)
 		now += int64(time.Second) / 30
+		if f < 180 { // the averages' warm-up
+			continue
+		}
+		for tl := range want {
+			got := m.temporal[tl].Load()
+			if lo[tl] == 0 || got < lo[tl] {
+				lo[tl] = got
+			}
+			hi[tl] = max(hi[tl], got)
+		}
 	}
-	want := []uint64{240_000, 360_000, 480_000} // 7.5 frames a second of each
 	if n := m.temporalLayers.Load(); n != 3 {
 		t.Fatalf("%d temporal layers seen, want 3", n)
 	}
 	for tl, w := range want {
-		if got := m.temporal[tl].Load(); got < w*85/100 || got > w*115/100 { // a 900 ms window holds 6 or 7 TL0 frames
-			t.Errorf("layers 0..%d: %d bps, want about %d", tl, got, w)
+		if lo[tl] < w*94/100 || hi[tl] > w*106/100 {
+			t.Errorf("layers 0..%d: %d to %d bps, want %d within 6 %%", tl, lo[tl], hi[tl], w)
 		}
 	}
 }
