@@ -321,7 +321,8 @@ func TestBandwidthCapPausesLowestPriorities(t *testing.T) {
 }
 
 // allocationLine is a subscriber's allocation in one line: budget, then each video's layer
-// chosen and forwarded.
+// chosen (with its temporal layer when thinned: q0 is q at a quarter of the frames) and
+// forwarded.
 func allocationLine(p *room.Participant) string {
 	a, err := p.Allocation()
 	if err != nil {
@@ -329,7 +330,11 @@ func allocationLine(p *room.Participant) string {
 	}
 	line := fmt.Sprintf("budget %d kbps:", a.Budget/1000)
 	for _, t := range a.Tracks {
-		line += fmt.Sprintf(" %s=%s/%s", t.Participant, cmp.Or(t.Chosen, "-"), cmp.Or(t.Forwarding, "-"))
+		temporal := ""
+		if t.ChosenTemporal != nil {
+			temporal = fmt.Sprint(*t.ChosenTemporal) // a thinned frame rate: its highest temporal layer
+		}
+		line += fmt.Sprintf(" %s=%s%s/%s", t.Participant, cmp.Or(t.Chosen, "-"), temporal, cmp.Or(t.Forwarding, "-"))
 	}
 	return line
 }

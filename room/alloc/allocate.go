@@ -134,7 +134,9 @@ const upgradeMargin = 10
 // priority order (within a priority, the longest flowing first): first the lowest layer for as
 // many videos as fit, the rest paused; then upgrades, in that order, up to each video's wanted
 // layer. A screen share starts from the layer it has rather than the lowest (text in a smaller
-// layer is unreadable): it keeps it ahead of the cameras, as long as the budget carries it.
+// layer is unreadable): it keeps it ahead of the cameras, as long as the budget carries it. The
+// rest of the stage starts from every frame of its lowest layer, not a thinned one: the others
+// are thinned first.
 func Allocate(items []Item, budget int64) map[string]Allocation {
 	sorted := append([]Item(nil), items...)
 	sort.SliceStable(sorted, func(i, j int) bool {
@@ -175,14 +177,25 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 			return -1
 		}
 		top := 0
-		if it.Priority == PrioScreen {
+		switch {
+		case it.Priority == PrioScreen:
 			for top+1 < len(it.Layers) && it.Layers[top+1].Index <= min(it.Current, it.Want) {
 				top++
 			}
+		case it.Priority >= PrioDominant:
+			// The rest of the stage starts from every frame of its lowest layer, when that fits.
+			for top+1 < len(it.Layers) && it.Layers[top+1].Index == it.Layers[0].Index &&
+				(unlimited || it.Layers[top+1].Bitrate <= budget) {
+				top++
+			}
 		}
-		for j := top; j >= 0; j-- { // above 0, j is at most Current: no margin, nothing reserved
+		for j := top; j >= 0; j-- {
+			fits := unlimited || it.Layers[j].Bitrate <= budget
 			if step(it, it.Layers[j], it.Layers[j].Bitrate) {
 				return j
+			}
+			if fits {
+				return -1 // it fits but for the margin: its cost stays reserved, nothing lower taken
 			}
 		}
 		return -1

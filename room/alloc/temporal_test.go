@@ -148,3 +148,30 @@ func TestTemporalStepsOnWhichLayers(t *testing.T) {
 		t.Errorf("screen: temporal steps per layer %v, want [2 2]", got)
 	}
 }
+
+// TestTheStageIsNotThinnedFirst: on a short budget the dominant speaker keeps every frame of its
+// lowest layer, and the thumbnails are thinned or paused around it.
+func TestTheStageIsNotThinnedFirst(t *testing.T) {
+	info := protocol.TrackInfo{Width: 320, Height: 180}
+	layers := Available(info, []LayerStats{withTemporal(0, 150_000)})
+	items := []Item{{Key: "speaker", Priority: PrioDominant, Want: 0, Layers: layers, Current: LayerNone}}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		items = append(items, Item{Key: k, Priority: PrioOther, Want: 0, Layers: layers, Current: LayerNone})
+	}
+	got := Allocate(items, 340_000)
+	if got["speaker"] != (Allocation{Layer: 0, Temporal: AllTemporal}) {
+		t.Errorf("the speaker got %+v, want every frame of q", got["speaker"])
+	}
+	flowing := 0
+	for _, k := range []string{"a", "b", "c", "d"} {
+		if got[k].Layer >= 0 {
+			flowing++
+			if got[k].Temporal == AllTemporal {
+				t.Errorf("%s got every frame (%+v) on a budget that thins the others", k, got[k])
+			}
+		}
+	}
+	if flowing != 3 { // 150 + 3 × 60 = 330
+		t.Errorf("%d thumbnails flow, want 3 at the base layer", flowing)
+	}
+}
