@@ -13,14 +13,14 @@ const (
 // rateMeter measures bitrate and frame rate over a moving one-second window. add is called by
 // one goroutine (the layer's reader); the published figures are read atomically by anyone.
 type rateMeter struct {
-	bytes     [rateBuckets]uint64
-	frames    [rateBuckets]uint32
+	bytes  [rateBuckets]uint64
+	frames [rateBuckets]uint32
 	// tcur counts the current bucket's bytes of each VP8 temporal layer; tavg is their moving
 	// average over the buckets before, over temporalWindow: each layer's share of the bitrate.
 	// A second is too short for it: it holds 6 or 7 frames of a base layer that has a quarter
 	// of the frames, and the price of a step would swing by 15 % from one second to the next.
-	tcur [MaxTemporalLayers]uint64
-	tavg [MaxTemporalLayers]float64
+	tcur      [MaxTemporalLayers]uint64
+	tavg      [MaxTemporalLayers]float64
 	cur       int
 	curStart  int64
 	bitrate   atomic.Uint64 // bits per second over the last full window
