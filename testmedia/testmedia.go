@@ -1,5 +1,6 @@
 // Package testmedia embeds small pre-encoded media files for tests, Go test
-// clients and the load tester: three VP8 simulcast layers, an H.264 stream
+// clients and the load tester: three VP8 simulcast layers (each with three
+// temporal layers, as Chrome sends them), an H.264 stream
 // and an Opus stream, all synthetic (ffmpeg's testsrc2 and sine) and all
 // 6 seconds long. generate.sh regenerates them; see README.md.
 //
@@ -25,7 +26,46 @@ const (
 	KeyframeInterval = 90
 	// OpusFrameDuration is the duration of each Opus packet (one per page).
 	OpusFrameDuration = 20 * time.Millisecond
+
+	// TemporalLayers is the number of temporal layers in every VP8 fixture;
+	// VP8TemporalID gives each frame's.
+	TemporalLayers = 3
+	// ScalabilityMode names the VP8 fixtures' structure as WebRTC does
+	// (W3C webrtc-svc): one spatial layer, three temporal layers. Each VP8
+	// fixture carries it in the unused bytes 28-31 of its IVF header, from
+	// which the Go SDK's IVF source learns the frames' temporal layers.
+	ScalabilityMode = "L1T3"
 )
+
+// temporalPeriod is libvpx's three-layer pattern: the temporal layer and the
+// layer sync bit of each frame of a four-frame period, which starts again at
+// every keyframe. Positions 1 and 2 reference only the TL0 frame before them;
+// position 3 references the TL1 frame at position 2. See generate.sh.
+var temporalPeriod = [4]struct {
+	tid  uint8
+	sync bool
+}{{0, false}, {2, true}, {1, true}, {2, false}}
+
+// VP8TemporalID gives the temporal layer (TID) of frame frameIndex of any VP8
+// fixture, and its layer sync bit (Y in the VP8 payload descriptor, RFC 7741):
+// whether the frame references only TL0 frames since the last TL0 frame, so
+// that a receiver forwarding fewer layers may add the frame's layer from it.
+//
+// The layers follow the pattern 0, 2, 1, 2, which starts again at every
+// keyframe (frames 0 and 90): frame 90 is TL0, frame 89 TL2. A frame of layer t
+// references only frames of layers up to t, so leaving out every frame above
+// a layer leaves a stream that decodes. TL0 frames, keyframes included, have
+// Y=0. frameIndex counts from 0 at the first frame; indices past the end
+// continue into the next pass of a looping player, since the file length is
+// a multiple of KeyframeInterval.
+func VP8TemporalID(frameIndex int) (tid uint8, layerSync bool) {
+	i := frameIndex % KeyframeInterval
+	if i < 0 {
+		i += KeyframeInterval
+	}
+	p := temporalPeriod[i%len(temporalPeriod)]
+	return p.tid, p.sync
+}
 
 // File names of the fixtures.
 const (
@@ -45,6 +85,7 @@ type Info struct {
 	// Video only.
 	Width, Height, FPS int
 	KeyframeInterval   int // frames
+	TemporalLayers     int // VP8 only: see VP8TemporalID; 0 for none
 
 	// Audio only.
 	SampleRate, Channels int
@@ -59,7 +100,7 @@ func Fixtures() []Info {
 		return Info{
 			Name: name, MimeType: "video/VP8", Container: "ivf",
 			Width: w, Height: h, FPS: FPS, KeyframeInterval: KeyframeInterval,
-			Bitrate: bitrate,
+			TemporalLayers: TemporalLayers, Bitrate: bitrate,
 		}
 	}
 	return []Info{
@@ -104,7 +145,7 @@ func File(name string) []byte {
 
 // VP8Layers returns the three VP8 simulcast layers (IVF): q is 320x180, h
 // 640x360 and f 1280x720. They hold the same pictures with keyframes at the
-// same frame indices.
+// same frame indices, and the same temporal layers (VP8TemporalID).
 func VP8Layers() (q, h, f []byte) {
 	return File(NameVP8Q), File(NameVP8H), File(NameVP8F)
 }

@@ -94,6 +94,10 @@ func vp8Keyframes(t *testing.T, in Info) []int {
 	if hdr.TimebaseNumerator == 0 || int(hdr.TimebaseDenominator/hdr.TimebaseNumerator) != in.FPS {
 		t.Errorf("%s: timebase %d/%d, want 1/%d", in.Name, hdr.TimebaseNumerator, hdr.TimebaseDenominator, in.FPS)
 	}
+	// generate.sh names the temporal structure in the header's unused bytes.
+	if mode := string(File(in.Name)[28:32]); mode != ScalabilityMode {
+		t.Errorf("%s: header bytes 28-31 %q, want %q", in.Name, mode, ScalabilityMode)
+	}
 	var keys []int
 	for i := 0; ; i++ {
 		frame, _, err := r.ParseNextFrame()
@@ -134,6 +138,100 @@ func TestVP8Layers(t *testing.T) {
 			// layers at any keyframe without waiting.
 			if keys := vp8Keyframes(t, in); !slices.Equal(keys, want) {
 				t.Errorf("keyframes at %v, want %v", keys, want)
+			}
+		})
+	}
+}
+
+func TestVP8TemporalID(t *testing.T) {
+	type tl struct {
+		tid  uint8
+		sync bool
+	}
+	want := map[int]tl{
+		0: {0, false}, 1: {2, true}, 2: {1, true}, 3: {2, false},
+		4: {0, false}, 5: {2, true}, 6: {1, true}, 7: {2, false},
+		86: {1, true}, 87: {2, false}, 88: {0, false}, 89: {2, true},
+		// The keyframe at 90 starts the pattern again.
+		90: {0, false}, 91: {2, true}, 92: {1, true}, 93: {2, false}, 94: {0, false},
+		178: {0, false}, 179: {2, true},
+		// A looping player's next pass.
+		180: {0, false}, 181: {2, true}, 270: {0, false},
+	}
+	for i, w := range want {
+		if tid, sync := VP8TemporalID(i); tid != w.tid || sync != w.sync {
+			t.Errorf("VP8TemporalID(%d) = %d, %v; want %d, %v", i, tid, sync, w.tid, w.sync)
+		}
+	}
+	for i := range 3 * frames {
+		tid, sync := VP8TemporalID(i)
+		if int(tid) >= TemporalLayers || (tid == 0 && sync) {
+			t.Errorf("VP8TemporalID(%d) = %d, %v", i, tid, sync)
+		}
+		if i%KeyframeInterval == 0 && tid != 0 {
+			t.Errorf("keyframe %d is TL%d", i, tid)
+		}
+	}
+}
+
+// TestVP8TemporalLayers checks the temporal layers VP8TemporalID gives
+// against what each frame of the fixtures does to the decoder's reference
+// buffers, as its header says: a TL0 frame replaces LAST, a TL1 frame
+// GOLDEN, a TL2 frame nothing (libvpx's pattern, see generate.sh). Which
+// buffers a frame references is not in the header; decoding the fixtures
+// without their upper layers is how generate.sh's settings were checked.
+func TestVP8TemporalLayers(t *testing.T) {
+	for _, in := range Fixtures() {
+		if in.MimeType != webrtc.MimeTypeVP8 {
+			continue
+		}
+		t.Run(in.Name, func(t *testing.T) {
+			if in.TemporalLayers != TemporalLayers {
+				t.Errorf("TemporalLayers %d", in.TemporalLayers)
+			}
+			r, _, err := ivfreader.NewWith(bytes.NewReader(File(in.Name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var layerBytes, interBytes, interFrames [TemporalLayers]int
+			for i := 0; ; i++ {
+				frame, _, err := r.ParseNextFrame()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				tid, _ := VP8TemporalID(i)
+				got, ok := parseVP8Refresh(frame)
+				want := vp8Refresh{key: got.key, last: tid == 0, golden: tid == 1}
+				if got.key {
+					want.last, want.golden, want.altref = true, true, true
+				}
+				if !ok || got != want || (got.key && tid != 0) {
+					t.Errorf("frame %d (TL%d): header %+v (ok %v), want %+v", i, tid, got, ok, want)
+				}
+				layerBytes[tid] += len(frame)
+				if !got.key {
+					interBytes[tid] += len(frame)
+					interFrames[tid]++
+				}
+			}
+			// The encoder aims at libwebrtc's split (40 %, 60 %, 100 % cumulative).
+			total := layerBytes[0] + layerBytes[1] + layerBytes[2]
+			tl0, tl01 := layerBytes[0]*100/total, (layerBytes[0]+layerBytes[1])*100/total
+			if tl0 < 30 || tl0 > 55 || tl01 < 50 || tl01 > 75 {
+				t.Errorf("TL0 %d %%, TL0+TL1 %d %% of the bytes; want about 40 and 60", tl0, tl01)
+			}
+			// With that split a TL0 frame gets twice the bits of a TL1 or TL2
+			// frame (40 % at a quarter of the frame rate against 20 % at a
+			// quarter and 40 % at half).
+			var mean [TemporalLayers]int
+			for l := range mean {
+				mean[l] = interBytes[l] / max(1, interFrames[l])
+			}
+			if mean[0] < mean[1]*3/2 || mean[0] < mean[2]*3/2 {
+				t.Errorf("mean inter frame sizes by layer %v: TL0 frames are not the largest", mean)
 			}
 		})
 	}

@@ -21,6 +21,21 @@ type Frame struct {
 	TS   uint64 // media time from the start of the current pass through the file, in clock units
 	Dur  uint64 // its duration in clock units: where a following pass starts after a loop or restart
 	Key  bool
+
+	// Temporal is the frame's temporal layer, when the file says how its frames are layered
+	// (IVFSource: ScalabilityMode); the zero value when it does not.
+	Temporal Temporal
+}
+
+// Temporal places a frame in a stream of temporal layers, as the VP8 RTP payload descriptor
+// carries it (RFC 7741, section 4.2: TID and Y). A frame of layer TID references only frames of
+// layers up to TID, so a receiver may leave out every frame above a layer.
+type Temporal struct {
+	Valid bool  // the source knows the frame's layer; false: nothing else here is meaningful
+	TID   uint8 // temporal layer, 0 the base layer (TL0)
+	// LayerSync is the Y bit: the frame references only TL0 frames since the last TL0 frame, so
+	// a receiver that forwarded fewer layers may start forwarding layer TID here.
+	LayerSync bool
 }
 
 // Source yields the frames of one encoded file in order. Next returns io.EOF at the end of the

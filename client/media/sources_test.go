@@ -184,3 +184,82 @@ func TestSourcesReadFixtures(t *testing.T) {
 		t.Errorf("ogg: %+v", st)
 	}
 }
+
+// The fixtures name their scalability mode, and the source gives each frame the temporal layer
+// testmedia says it has, in every pass.
+func TestIVFSourceTemporalFixtures(t *testing.T) {
+	q, h, f := testmedia.VP8Layers()
+	for _, file := range [][]byte{q, h, f} {
+		src, err := NewIVFSource(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src.ScalabilityMode() != testmedia.ScalabilityMode {
+			t.Fatalf("%dx%d: scalability mode %q", src.width, src.height, src.ScalabilityMode())
+		}
+		for pass := range 2 {
+			for i := 0; ; i++ {
+				f, err := src.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				tid, sync := testmedia.VP8TemporalID(i)
+				if want := (Temporal{Valid: true, TID: tid, LayerSync: sync}); f.Temporal != want {
+					t.Fatalf("%dx%d pass %d frame %d: %+v, want %+v", src.width, src.height, pass, i, f.Temporal, want)
+				}
+			}
+			if err := src.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// The L1T3 pattern starts again at every keyframe and at a rewind; a file that names no mode,
+// or one the source does not know, gives no temporal layers.
+func TestIVFSourceTemporal(t *testing.T) {
+	frames := mediatest.VP8Frames(12, 20)
+	frames[6][0] = 0x10 // a keyframe mid-pattern
+	l1t3 := []Temporal{{true, 0, false}, {true, 2, true}, {true, 1, true}, {true, 2, false}}
+	want := []Temporal{l1t3[0], l1t3[1], l1t3[2], l1t3[3], l1t3[0], l1t3[1],
+		l1t3[0], l1t3[1], l1t3[2], l1t3[3], l1t3[0], l1t3[1]}
+	file := mediatest.IVF(frames, 1, 30, 1)
+	for _, tc := range []struct {
+		mode string
+		want []Temporal // nil: none
+	}{
+		{"L1T3", want},
+		{"", nil},
+		{"L1T9", nil},
+		{"l1t3", nil},
+	} {
+		src, err := NewIVFSource(mediatest.WithScalabilityMode(file, tc.mode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := src.ScalabilityMode(); (mode == "") != (tc.want == nil) {
+			t.Errorf("%q: scalability mode %q", tc.mode, mode)
+		}
+		for pass := range 2 {
+			for i := range 3 + pass*9 { // stop mid-pattern the first time
+				f, err := src.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var w Temporal
+				if tc.want != nil {
+					w = tc.want[i]
+				}
+				if f.Temporal != w {
+					t.Errorf("%q pass %d frame %d: %+v, want %+v", tc.mode, pass, i, f.Temporal, w)
+				}
+			}
+			if err := src.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

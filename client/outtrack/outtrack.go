@@ -14,6 +14,8 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-sfu/podium/client/media"
 )
 
 // ErrNotNegotiated is a Bind whose negotiation did not include the track's codec.
@@ -46,6 +48,7 @@ type binding struct {
 	mid, rid                     []byte
 	midID, ridID, levelID, absID uint8
 	packetizer                   rtp.Packetizer // nil when the caller writes whole packets
+	vp8                          *vp8Payloader  // the packetizer's, for VP8: told each frame's temporal layer
 	tsBase                       uint32         // random RTP timestamp offset
 }
 
@@ -73,7 +76,7 @@ func New(c Config) *Track {
 func payloader(mime string) func() rtp.Payloader {
 	switch strings.ToLower(mime) {
 	case strings.ToLower(webrtc.MimeTypeVP8):
-		return func() rtp.Payloader { return &codecs.VP8Payloader{EnablePictureID: true} }
+		return func() rtp.Payloader { return &vp8Payloader{} }
 	case strings.ToLower(webrtc.MimeTypeH264):
 		return func() rtp.Payloader { return &codecs.H264Payloader{} }
 	}
@@ -129,7 +132,9 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 		}
 	}
 	if t.newPayloader != nil {
-		b.packetizer = rtp.NewPacketizerWithOptions(rtpMTU, t.newPayloader(), rtp.NewRandomSequencer(),
+		pl := t.newPayloader()
+		b.vp8, _ = pl.(*vp8Payloader)
+		b.packetizer = rtp.NewPacketizerWithOptions(rtpMTU, pl, rtp.NewRandomSequencer(),
 			codec.ClockRate, rtp.WithSSRC(b.ssrc), rtp.WithPayloadType(b.pt))
 		if b.absID != 0 {
 			b.packetizer.EnableAbsSendTime(int(b.absID))
@@ -151,11 +156,21 @@ func (t *Track) Unbind(webrtc.TrackLocalContext) error {
 // WriteFrame packetizes one frame; ts is its media time in clock units. Only the player of this
 // layer calls it, so the packetizer needs no lock. Frames are dropped while unbound.
 func (t *Track) WriteFrame(frame []byte, ts uint64) error {
+	return t.WriteMediaFrame(media.Frame{Data: frame}, ts)
+}
+
+// WriteMediaFrame is WriteFrame for a frame read by a media.Source: on VP8, a frame whose
+// temporal layer its source knows (f.Temporal) carries it in the payload descriptor
+// (TL0PICIDX, TID and the layer sync bit), as Chrome sends temporal layers.
+func (t *Track) WriteMediaFrame(f media.Frame, ts uint64) error {
 	b := t.bound.Load()
 	if b == nil || b.packetizer == nil {
 		return nil
 	}
-	for _, p := range b.packetizer.Packetize(frame, 0) {
+	if b.vp8 != nil {
+		b.vp8.setTemporal(f.Temporal)
+	}
+	for _, p := range b.packetizer.Packetize(f.Data, 0) {
 		p.Timestamp = b.tsBase + uint32(ts)
 		if err := t.addExtensions(b, &p.Header); err != nil {
 			return err

@@ -127,7 +127,7 @@ func AddSender(t testing.TB, pc *webrtc.PeerConnection, kind webrtc.RTPCodecType
 		out := outtrack.New(outtrack.Config{ID: kind.String(), StreamID: "whip", RID: rid, Kind: kind, MIME: mime, Packetize: true})
 		s.layers = append(s.layers, out)
 		s.players = append(s.players, media.NewPlayer(src, media.RealClock{}, clockRate, true,
-			func(f media.Frame, ts uint64) error { return out.WriteFrame(f.Data, ts) }))
+			func(f media.Frame, ts uint64) error { return out.WriteMediaFrame(f, ts) }))
 	}
 	tr, err := pc.AddTransceiverFromTrack(s.layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {

@@ -103,7 +103,7 @@ func (t *Track) AddLayer(cid, rid string, src media.Source, loop bool) {
 	l.out = outtrack.New(cfg)
 	if src != nil {
 		write := func(f media.Frame, ts uint64) error {
-			err := l.out.WriteFrame(f.Data, ts)
+			err := l.out.WriteMediaFrame(f, ts)
 			if errors.Is(err, io.ErrClosedPipe) && t.ctx.Err() == nil {
 				return nil // the connection closed under a track that lives on (a rejoin moves it)
 			}

@@ -34,6 +34,14 @@ func IVF(frames [][]byte, num, den uint32, ptsStep uint64) []byte {
 	return b.Bytes()
 }
 
+// WithScalabilityMode returns a copy of an IVF file whose header names a scalability mode (such
+// as "L1T3") in its unused bytes 28-31, as testmedia's VP8 fixtures do.
+func WithScalabilityMode(ivf []byte, mode string) []byte {
+	out := bytes.Clone(ivf)
+	copy(out[28:32], mode)
+	return out
+}
+
 // VP8Frames returns n fake VP8 frames: a keyframe (bit 0 clear) then inter frames, each
 // carrying its index in byte 1 and padded to size.
 func VP8Frames(n, size int) [][]byte {
