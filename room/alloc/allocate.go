@@ -130,6 +130,13 @@ type Allocation struct {
 // does not go to a lower one meanwhile.
 const upgradeMargin = 10
 
+// budgetMargin (percent of the whole budget) is the least headroom such a step needs: the
+// measured rates of the videos that flow wobble together by a few percent of the budget from
+// one second to the next, more than a tenth of a thumbnail's cheapest step (seen: a viewer of
+// six behind 800 kbps resumed its sixth video on that wobble every time its backoff ran out,
+// and paused it again within seconds).
+const budgetMargin = 3
+
 // Allocate spends a subscriber's video budget (bits per second; negative means unlimited) in
 // priority order (within a priority, the longest flowing first): first the lowest layer for as
 // many videos as fit, the rest paused; then upgrades, in that order, up to each video's wanted
@@ -137,6 +144,11 @@ const upgradeMargin = 10
 // layer is unreadable): it keeps it ahead of the cameras, as long as the budget carries it. The
 // rest of the stage starts from every frame of its lowest layer, not a thinned one: the others
 // are thinned first.
+//
+// A paused video resumes only if the margin is left once everything is allocated: the first
+// pass spends little (the cheapest step of each video) and the upgrades after take back what
+// it freed, so a resume that had the margin when it was taken may not have it at the end. Such
+// a resume is undone, its cost reserved, and the allocation made again.
 func Allocate(items []Item, budget int64) map[string]Allocation {
 	sorted := append([]Item(nil), items...)
 	sort.SliceStable(sorted, func(i, j int) bool {
@@ -149,15 +161,40 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		}
 		return a.Key < b.Key
 	})
-	out := make(map[string]Allocation, len(items))
+	for {
+		out, late := allocate(sorted, budget)
+		if late < 0 {
+			return out
+		}
+		sorted[late].Held = true
+	}
+}
+
+// allocate is one allocation of the sorted items; late is the index of the last video resumed
+// into less than the margin (-1: none).
+func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int) {
+	items := sorted
+	out = make(map[string]Allocation, len(items))
 	chosen := make([]int, len(sorted)) // index into Layers, -1 paused
 	unlimited := budget < 0
 	// Spending no more in all than what flows now needs no margin either: when the stage moves,
 	// the new speaker's upgrade takes what the old speaker's top layer frees (headroom for one
-	// upgrade), rather than waiting for the budget to grow by the margin.
-	flowing, spent := flowingRate(items), int64(0)
+	// upgrade), rather than waiting for the budget to grow by the margin; a paused video of a
+	// higher priority than one that flows takes its place. A resume among its equals needs the
+	// margin: the first pass spends little (the cheapest step of each video), and what it frees
+	// is taken back by the upgrades after.
+	flowing, spent, total := flowingRate(items), int64(0), budget
+	lowestFlowing := PrioScreen + 1
+	for _, it := range items {
+		if it.Current != LayerNone && it.Want != LayerNone {
+			lowestFlowing = min(lowestFlowing, it.Priority)
+		}
+	}
+	margin := func(to Layer) int64 { return max(to.Bitrate*upgradeMargin/100, total*budgetMargin/100) }
+	resumed := make([]bool, len(sorted)) // resumed on the margin, to be checked at the end
 	// step takes cost from the budget if the move to layer to fits, margin included.
-	step := func(it Item, to Layer, cost int64) bool {
+	step := func(i int, to Layer, cost int64) bool {
+		it := sorted[i]
 		if unlimited {
 			return true
 		}
@@ -166,10 +203,19 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		}
 		budget -= cost
 		spent += cost
-		return to.below(it.Current, it.CurrentTemporal) || spent <= flowing || to.Bitrate*upgradeMargin/100 <= budget
+		if to.below(it.Current, it.CurrentTemporal) ||
+			spent <= flowing && (it.Current != LayerNone || it.Priority > lowestFlowing) {
+			return true
+		}
+		ok := margin(to) <= budget
+		if ok && it.Current == LayerNone {
+			resumed[i] = true
+		}
+		return ok
 	}
 	// first is the layer a video starts from (index into Layers, -1: none fits).
-	first := func(it Item) int {
+	first := func(i int) int {
+		it := sorted[i]
 		if it.Held {
 			if !unlimited {
 				budget -= min(it.Layers[0].Bitrate, budget)
@@ -191,7 +237,7 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		}
 		for j := top; j >= 0; j-- {
 			fits := unlimited || it.Layers[j].Bitrate <= budget
-			if step(it, it.Layers[j], it.Layers[j].Bitrate) {
+			if step(i, it.Layers[j], it.Layers[j].Bitrate) {
 				return j
 			}
 			if fits {
@@ -208,7 +254,7 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 		case len(it.Layers) == 0:
 			out[it.Key] = Allocation{Layer: NoOpinion}
 		default:
-			if chosen[i] = first(it); chosen[i] < 0 {
+			if chosen[i] = first(i); chosen[i] < 0 {
 				out[it.Key] = Allocation{Layer: LayerNone, Reason: ReasonBandwidth}
 			}
 		}
@@ -216,7 +262,7 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 	for i, it := range sorted {
 		for chosen[i] >= 0 && chosen[i]+1 < len(it.Layers) && it.Layers[chosen[i]+1].Index <= it.Want {
 			next, cur := it.Layers[chosen[i]+1], it.Layers[chosen[i]]
-			if !step(it, next, next.Bitrate-cur.Bitrate) {
+			if !step(i, next, next.Bitrate-cur.Bitrate) {
 				break
 			}
 			chosen[i]++
@@ -226,7 +272,12 @@ func Allocate(items []Item, budget int64) map[string]Allocation {
 			out[it.Key] = Allocation{Layer: l.Index, Temporal: l.Temporal}
 		}
 	}
-	return out
+	for i := len(sorted) - 1; i >= 0; i-- {
+		if resumed[i] && budget < margin(sorted[i].Layers[chosen[i]]) {
+			return out, i
+		}
+	}
+	return out, -1
 }
 
 // flowingRate is what the videos' current layers cost together.

@@ -158,7 +158,7 @@ func TestTheStageIsNotThinnedFirst(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		items = append(items, Item{Key: k, Priority: PrioOther, Want: 0, Layers: layers, Current: LayerNone})
 	}
-	got := Allocate(items, 340_000)
+	got := Allocate(items, 350_000)
 	if got["speaker"] != (Allocation{Layer: 0, Temporal: AllTemporal}) {
 		t.Errorf("the speaker got %+v, want every frame of q", got["speaker"])
 	}
@@ -171,7 +171,46 @@ func TestTheStageIsNotThinnedFirst(t *testing.T) {
 			}
 		}
 	}
-	if flowing != 3 { // 150 + 3 × 60 = 330
+	if flowing != 3 { // 150 + 3 × 60 = 330, and the margin (3 % of the budget)
 		t.Errorf("%d thumbnails flow, want 3 at the base layer", flowing)
+	}
+}
+
+// TestAResumeNeedsRoomBeyondTheWobble: a paused thumbnail whose cheapest step fits with a tenth
+// of its cost to spare, but less than 3 % of the budget, stays paused: the rates of what flows
+// wobble by that much. One that flows stays with no margin at all.
+func TestAResumeNeedsRoomBeyondTheWobble(t *testing.T) {
+	layers := Available(protocol.TrackInfo{Width: 320, Height: 180}, []LayerStats{withTemporal(0, 150_000)})
+	flowing := Item{Key: "a", Priority: PrioOther, Want: 0, Layers: layers, Current: 0, CurrentTemporal: AllTemporal}
+	paused := Item{Key: "b", Priority: PrioOther, Want: 0, Layers: layers, Current: LayerNone}
+	// 150 + 60 = 210 of 216: 6 kbps to spare, a tenth of 60, less than 3 % of 216.
+	got := Allocate([]Item{flowing, paused}, 216_000)
+	if got["b"].Layer != LayerNone || got["a"] != (Allocation{Layer: 0, Temporal: AllTemporal}) {
+		t.Errorf("216 kbps: %+v, want a whole and b paused", got)
+	}
+	if got := Allocate([]Item{flowing, paused}, 217_000); got["b"].Layer != 0 {
+		t.Errorf("217 kbps (7 to spare, over 3 %%): b got %+v, want its base layer", got["b"])
+	}
+	paused.Current, paused.CurrentTemporal = 0, 0 // now b flows at its base layer: it keeps it
+	if got := Allocate([]Item{flowing, paused}, 211_000); got["b"] != (Allocation{Layer: 0, Temporal: 0}) {
+		t.Errorf("211 kbps: b got %+v, want to keep its base layer", got["b"])
+	}
+}
+
+// TestTheResumesKeyframeIsNotChargedToATemporalStep: a thumbnail resumed at its base layer is
+// priced, for keyframeGrace, at what its steps cost when it resumed: the keyframe it asked for
+// is base-layer bytes, and would pause it again.
+func TestTheResumesKeyframeIsNotChargedToATemporalStep(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := resumes{}
+	r.record("a", LayerNone, Decision{Layer: 0, Temporal: 0}, t0, 700_000, []LayerStats{withTemporal(0, 150_000)}, 6)
+	swollen := withTemporal(0, 180_000)
+	swollen.TemporalBitrates[0] = 100_000 // the keyframe
+	got := r.graced(Video{Key: "a", Current: 0, Stats: []LayerStats{swollen}}, t0.Add(time.Second))
+	if got[0].TemporalBitrates[0] != 60_000 || got[0].Bitrate != 150_000 {
+		t.Errorf("within the grace: base layer %d, whole %d; want 60000 and 150000 as at the resume", got[0].TemporalBitrates[0], got[0].Bitrate)
+	}
+	if got := r.graced(Video{Key: "a", Current: 0, Stats: []LayerStats{swollen}}, t0.Add(keyframeGrace)); got[0].TemporalBitrates[0] != 100_000 {
+		t.Errorf("after the grace: base layer %d, want the measured 100000", got[0].TemporalBitrates[0])
 	}
 }
