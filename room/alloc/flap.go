@@ -32,10 +32,11 @@ type resumes map[string]*resumeState
 type resumeState struct {
 	resumed, paused time.Time
 	backoff         time.Duration
-	estimate        int   // at the last resume
-	videos          int   // the subscriber's videos at the last resume
-	layer           int   // the layer it resumed on
-	rate            int64 // that layer's measured bitrate then
+	estimate        int                    // at the last resume
+	videos          int                    // the subscriber's videos at the last resume
+	layer           int                    // the layer it resumed on
+	rate            int64                  // that layer's measured bitrate then
+	temporal        [AllTemporal + 1]int64 // and its temporal steps' (LayerStats.TemporalBitrates)
 }
 
 // held tells whether a paused video must wait before it resumes, at estimate est (probed: a
@@ -61,7 +62,7 @@ func (r resumes) record(key string, before int, d Decision, now time.Time, est i
 		st.resumed, st.estimate, st.layer, st.rate, st.videos = now, est, d.Layer, 0, videos
 		for _, l := range stats {
 			if l.Index == d.Layer {
-				st.rate = int64(l.Bitrate)
+				st.rate, st.temporal = l.Bitrate, l.TemporalBitrates
 			}
 		}
 	case before >= 0 && d.Layer == LayerNone && d.Reason == ReasonBandwidth:
@@ -104,8 +105,10 @@ func (r resumes) graced(v Video, now time.Time) []LayerStats {
 	for i := range out {
 		if out[i].Index == st.layer && out[i].Bitrate > st.rate {
 			out[i].Bitrate = st.rate
-			for t := range out[i].TemporalBitrates {
-				out[i].TemporalBitrates[t] = min(out[i].TemporalBitrates[t], st.rate)
+			for t, then := range st.temporal {
+				if then > 0 {
+					out[i].TemporalBitrates[t] = min(out[i].TemporalBitrates[t], then)
+				}
 			}
 		}
 	}
