@@ -178,3 +178,29 @@ func TestProbePaddingIsNoDemand(t *testing.T) {
 		t.Errorf("the estimate reached %.2f× the 800 kbps link on probe padding", float64(hi)/800_000)
 	}
 }
+
+// TestAProbeLeavesRoomBelowTheLink: a probe cluster on a capped link measures the link itself;
+// the estimate takes 95 % of that, as libwebrtc's does, not all of it: an allocator filling an
+// estimate at the link left a keyframe's burst no room (the queue, a fall to 0.9×, a video
+// paused, each time the prober looked).
+func TestAProbeLeavesRoomBelowTheLink(t *testing.T) {
+	e, p := newPath(800_000, 150*time.Millisecond)
+	track(e, p, 10*time.Second, 1) // the estimator finds the link
+	p.Link.Rate = 600_000          // a dip: the estimate falls below the link
+	track(e, p, 3*time.Second, 1)
+	p.Link.Rate = 800_000
+	track(e, p, 1400*time.Millisecond, 0.8) // what flows leaves a video paused
+	before := e.GetTargetBitrate()
+	n := max(2*before*15/1000/PaddingBitsPerPacket, 6)
+	p.Probe(n, PaddingBitsPerPacket/8)
+	probed := 0
+	for i := 0; i < 5 && probed == 0; i++ { // until its report
+		track(e, p, bwetest.FeedbackInterval, 0.8)
+		probed = e.GetStats()["probe"].(int)
+	}
+	after := e.GetTargetBitrate()
+	t.Logf("%d kbps before the probe, %d kbps after; the cluster measured %d kbps", before/1000, after/1000, probed/1000)
+	if probed < 760_000 || float64(after) > 0.96*float64(probed) {
+		t.Errorf("the cluster measured %d kbps of the 800 kbps link and the estimate became %d, want 95 %% of it", probed/1000, after/1000)
+	}
+}

@@ -15,6 +15,8 @@ const (
 	// sent. A path wider than that needs another cluster: a receiver that stamps a burst late
 	// and at once (a busy CPU) must not read as a path without limit.
 	probeMaxGain = 3
+	// probeUtilization is the share of what a cluster measured that the estimate takes.
+	probeUtilization = 0.95
 )
 
 type probeCluster struct {
@@ -79,9 +81,9 @@ func (p *probes) count(id uint8, r *ackResult, first bool) {
 }
 
 // finish closes the clusters whose every packet is reported and returns the highest rate they
-// measured (bits/s), 0 when none.
-func (p *probes) finish() float64 {
-	best := 0.0
+// measured (bits/s), 0 when none, and whether that is the path's rate: below the cluster's
+// limit, its packets left the bottleneck at the bottleneck's pace.
+func (p *probes) finish() (best float64, bottleneck bool) {
 	for i := range p.c {
 		c := &p.c[i]
 		if c.id == 0 || c.done || c.id == p.cur || c.reported < c.sent {
@@ -95,9 +97,11 @@ func (p *probes) finish() float64 {
 		if span := c.lastArr - c.firstArr; span > 0 {
 			rate = float64(c.bits-c.firstBits) / (float64(span) / 1e6)
 		}
-		best = max(best, min(rate, c.limit))
+		if rate := min(rate, c.limit); rate > best {
+			best, bottleneck = rate, rate < c.limit
+		}
 	}
-	return best
+	return best, bottleneck
 }
 
 // PaddingBitsPerPacket is what one padding-only probe packet carries on the wire.
