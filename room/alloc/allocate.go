@@ -113,6 +113,9 @@ type Item struct {
 	// Held: paused, and its last resume did not last (flap.go): it stays paused this time, its
 	// lowest layer's cost reserved from lower priorities.
 	Held bool
+	// Waiting: paused, its backoff over, and nothing changed since its last resume did not
+	// last (flap.go): it stays paused, reserving nothing.
+	Waiting bool
 }
 
 // Allocation is the layer chosen for one video (and its temporal layer) and, when paused, why.
@@ -220,6 +223,9 @@ func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int)
 			if !unlimited {
 				budget -= min(it.Layers[0].Bitrate, budget)
 			}
+			return -1
+		}
+		if it.Waiting && !unlimited {
 			return -1
 		}
 		top := 0

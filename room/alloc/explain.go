@@ -70,7 +70,7 @@ func explain(v Video, it Item, policyCap int, a Allocation) Explained {
 	switch {
 	case a.Layer == LayerNone && a.Reason == ReasonHidden:
 		e.Why = WhyHidden
-	case a.Layer == LayerNone && it.Held:
+	case a.Layer == LayerNone && (it.Held || it.Waiting):
 		e.Why = WhyHeld
 	case a.Layer == LayerNone:
 		e.Why = WhyPaused

@@ -21,6 +21,7 @@ const (
 	resumeBackoffMin = 2 * time.Second
 	resumeBackoffMax = 16 * time.Second
 	resumeLift       = 125 // percent of the estimate at the last resume that ends the wait
+	resumeAgain      = 105 // percent of the budget at the last resume that lets it resume again
 )
 
 // WhyHeld explains a video that waits out its resume backoff.
@@ -33,14 +34,15 @@ type resumeState struct {
 	resumed, paused time.Time
 	backoff         time.Duration
 	estimate        int                    // at the last resume
+	budget          int64                  // the video budget then
 	videos          int                    // the subscriber's videos at the last resume
 	layer           int                    // the layer it resumed on
 	rate            int64                  // that layer's measured bitrate then
 	temporal        [AllTemporal + 1]int64 // and its temporal steps' (LayerStats.TemporalBitrates)
 }
 
-// held tells whether a paused video must wait before it resumes, at estimate est (probed: a
-// probe has just raised it).
+// held tells whether a paused video must wait out its backoff before it resumes, at estimate
+// est (probed: a probe has just raised it).
 func (r resumes) held(key string, current int, now time.Time, est int, probed bool) bool {
 	st := r[key]
 	if current != LayerNone || st == nil || !now.Before(st.paused.Add(st.backoff)) {
@@ -49,9 +51,24 @@ func (r resumes) held(key string, current int, now time.Time, est int, probed bo
 	return !probed || int64(est)*100 < int64(st.estimate)*resumeLift
 }
 
+// waiting tells whether a paused video, its backoff over, still waits for a reason to resume:
+// its last resume did not last, and neither has the budget grown by resumeAgain since it nor
+// are there fewer videos to share it with. On a capped link the budget stays where it was, and
+// a resume there would only be paused again (seen: a sixth video resumed each time its backoff
+// ran out, at the same estimate, and was paused within half a second); each resume that does
+// not last raises the bar. Unlike a held video, a waiting one reserves nothing: the others may
+// use what it would have taken.
+func (r resumes) waiting(key string, current int, now time.Time, budget int64, videos int) bool {
+	st := r[key]
+	if current != LayerNone || st == nil || st.backoff == 0 || now.Before(st.paused.Add(st.backoff)) {
+		return false
+	}
+	return budget >= 0 && budget*100 < st.budget*resumeAgain && videos >= st.videos
+}
+
 // record notes what an allocation did to a video: a resume, or a pause for bandwidth (after
 // a resume that did not last, the backoff grows).
-func (r resumes) record(key string, before int, d Decision, now time.Time, est int, stats []LayerStats, videos int) {
+func (r resumes) record(key string, before int, d Decision, now time.Time, est int, budget int64, stats []LayerStats, videos int) {
 	st := r[key]
 	switch {
 	case before == LayerNone && d.Layer >= 0:
@@ -59,7 +76,7 @@ func (r resumes) record(key string, before int, d Decision, now time.Time, est i
 			st = &resumeState{}
 			r[key] = st
 		}
-		st.resumed, st.estimate, st.layer, st.rate, st.videos = now, est, d.Layer, 0, videos
+		st.resumed, st.estimate, st.budget, st.layer, st.rate, st.videos = now, est, budget, d.Layer, 0, videos
 		for _, l := range stats {
 			if l.Index == d.Layer {
 				st.rate, st.temporal = l.Bitrate, l.TemporalBitrates

@@ -83,9 +83,10 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		want, _ := WantedLayer(v.Settings, all, policyCap)
 		it := Item{Key: v.Key, Priority: prio, Want: want, Layers: Available(v.Info, stats), Current: v.Current,
 			CurrentTemporal: currentTemporal(all, v.Current, v.CurrentTemporal), Flowing: v.Flowing,
-			Held: s.resumes.held(v.Key, v.Current, now, in.Estimate, lifted)}
+			Held:    s.resumes.held(v.Key, v.Current, now, in.Estimate, lifted),
+			Waiting: s.resumes.waiting(v.Key, v.Current, now, budget, len(in.Videos))}
 		items, caps = append(items, it), append(caps, policyCap)
-		it.Layers, it.Held = all, false
+		it.Layers, it.Held, it.Waiting = all, false, false
 		ideal = append(ideal, it)
 	}
 	actual, wanted := Allocate(items, budget), Allocate(ideal, budget)
@@ -105,7 +106,7 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		res.Paused = res.Paused || a.Reason == ReasonBandwidth
 		thinned = thinned || a.Layer >= 0 && a.Temporal < AllTemporal
 		res.Videos[v.Key] = d
-		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, v.Stats, len(in.Videos))
+		s.resumes.record(v.Key, v.Current, d, now, in.Estimate, budget, v.Stats, len(in.Videos))
 	}
 	wasProbing := s.Prober.Rate() > 0
 	// A video at fewer frames for bandwidth is probed for as a paused one is: soon.

@@ -203,7 +203,7 @@ func TestAResumeNeedsRoomBeyondTheWobble(t *testing.T) {
 func TestTheResumesKeyframeIsNotChargedToATemporalStep(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	r := resumes{}
-	r.record("a", LayerNone, Decision{Layer: 0, Temporal: 0}, t0, 700_000, []LayerStats{withTemporal(0, 150_000)}, 6)
+	r.record("a", LayerNone, Decision{Layer: 0, Temporal: 0}, t0, 700_000, 400_000, []LayerStats{withTemporal(0, 150_000)}, 6)
 	swollen := withTemporal(0, 180_000)
 	swollen.TemporalBitrates[0] = 100_000 // the keyframe
 	got := r.graced(Video{Key: "a", Current: 0, Stats: []LayerStats{swollen}}, t0.Add(time.Second))
