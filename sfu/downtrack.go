@@ -300,6 +300,7 @@ func (d *DownTrack) WriteRTP(p *Packet) {
 			cur = d.current.Load()
 		} else {
 			d.munger.Switch(p.Header.SequenceNumber, p.Header.Timestamp, d.tsStepLocked(p.Arrival), vp8Fields(&p.VP8))
+			d.temporal.known = false // the new layer's timestamps have a base of their own
 			d.current.Store(tgt)
 			cur, switched = tgt, true
 		}

@@ -48,6 +48,7 @@ func (d *DownTrack) startFromCache(p *Packet, cur int32) bool {
 		return false
 	}
 	d.munger.Switch(k.Header.SequenceNumber, k.Header.Timestamp, d.tsStepLocked(at), vp8Fields(&k.VP8))
+	d.temporal.known = false // the new layer's timestamps have a base of their own
 	d.current.Store(int32(p.Layer))
 	d.mu.Unlock()
 	d.switches.Add(1)

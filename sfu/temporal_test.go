@@ -215,3 +215,40 @@ func TestForwardTemporalDoesNotAllocate(t *testing.T) {
 			whole.Packets, whole.TemporalDrops, thinned.Packets, thinned.TemporalDrops)
 	}
 }
+
+// TestTemporalAfterALayerSwitch: the frames of a new simulcast layer are decided on their own
+// timestamps (each layer has its own base): a target set after a switch to a layer whose
+// timestamps are behind the old one's still thins it.
+func TestTemporalAfterALayerSwitch(t *testing.T) {
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, &plis{}, 0, 0, 1)
+	w := &captureWriter{}
+	d := NewDownTrack(r, DownTrackParams{})
+	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	r.AddDownTrack(d)
+	d.SetTargetLayer(0)
+	shifted := func(from, n int, seq uint16, ts uint32) [][]byte { // temporalStream renumbered
+		var out [][]byte
+		for _, b := range temporalStream(from, n) {
+			p := &rtp.Packet{}
+			if err := p.Unmarshal(b); err != nil {
+				t.Fatal(err)
+			}
+			p.SequenceNumber += seq
+			p.Timestamp += ts
+			b2, _ := p.Marshal()
+			out = append(out, b2)
+		}
+		return out
+	}
+	feedLayer(r, 0, shifted(0, 4, 0, 1<<30)...) // layer 0's timestamps far ahead of layer 1's
+	d.SetTargetLayer(1)
+	feedLayer(r, 1, shifted(0, 4, 20000, 0)...)
+	d.SetTargetTemporal(0)
+	before := d.Stats().TemporalDrops
+	feedLayer(r, 1, shifted(4, 8, 20000, 0)...) // frames 4..11: 4 and 8 are TL0
+	if drops := d.Stats().TemporalDrops - before; drops != 12 {
+		t.Errorf("after the switch, temporal target 0 left out %d packets of 8 frames, want 12 (6 frames)", drops)
+	}
+}
