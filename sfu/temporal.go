@@ -33,7 +33,16 @@ type temporalState struct {
 	frameTS uint32 // timestamp of the newest frame decided
 	known   bool   // frameTS is set
 	drop    bool   // the newest frame is left out
+	// wantUpSince is the timestamp of the first frame that could not go up to the target for
+	// want of a sync frame (valid when wantUp).
+	wantUpSince uint32
+	wantUp      bool
 }
+
+// syncWait is how long, in RTP time, a down track waits for a layer sync frame to go up a
+// temporal layer before it asks for a keyframe instead: a sender that never marks one (the
+// descriptor makes it optional) would otherwise keep the subscriber thinned until the next.
+const syncWait = 90000 // a second at the 90 kHz video clock
 
 // skipTemporalLocked tells whether p belongs to a frame above the temporal layer forwarded,
 // and if so takes it out of the subscriber's numbering. A frame is decided at its first packet
@@ -58,6 +67,15 @@ func (d *DownTrack) skipTemporalLocked(p *Packet) bool {
 			t.current = tid
 		}
 		t.frameTS, t.known, t.drop = ts, true, tid > t.current
+		switch {
+		case target <= t.current:
+			t.wantUp = false
+		case !t.wantUp:
+			t.wantUp, t.wantUpSince = true, ts
+		case ts-t.wantUpSince > syncWait:
+			// Throttled (one a PLIInterval), and to the publisher: no lock of this down track.
+			d.receiver.RequestKeyframe(p.Layer) // the keyframe goes up (above)
+		}
 	default:
 		if int8(v.TID) <= t.current {
 			return false

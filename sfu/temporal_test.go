@@ -252,3 +252,50 @@ func TestTemporalAfterALayerSwitch(t *testing.T) {
 		t.Errorf("after the switch, temporal target 0 left out %d packets of 8 frames, want 12 (6 frames)", drops)
 	}
 }
+
+// TestTemporalUpWithoutSyncFrames: from a sender that never marks a layer sync frame, a down
+// track that may go up asks for a keyframe after a second of waiting, and goes up at it.
+func TestTemporalUpWithoutSyncFrames(t *testing.T) {
+	pli := &plis{}
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, pli, 0, 0)
+	w := &captureWriter{}
+	d := NewDownTrack(r, DownTrackParams{})
+	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	r.AddDownTrack(d)
+	d.SetTargetLayer(0)
+	d.SetTargetTemporal(0)
+	noSync := func(from, n int) [][]byte {
+		out := temporalStream(from, n)
+		for _, b := range out {
+			b[12+5] &^= 0x20 // no Y bit anywhere
+		}
+		return out
+	}
+	feed(r, noSync(0, 8)...)
+	d.SetTargetTemporal(AllTemporal)
+	before := pli.count()
+	feed(r, noSync(8, 28)...) // 28 frames: under a second
+	if pli.count() != before || d.CurrentTemporal() != 0 {
+		t.Fatalf("within a second: %d keyframe requests, temporal layer %d; want none, still 0", pli.count()-before, d.CurrentTemporal())
+	}
+	feed(r, noSync(36, 4)...) // past a second since the first frame that could not go up
+	if pli.count() == before {
+		t.Fatal("no keyframe asked for after a second without a sync frame")
+	}
+	key := temporalStream(0, 1) // a keyframe: frame 0 of the pattern, renumbered after frame 39
+	for _, b := range key {
+		p := &rtp.Packet{}
+		if err := p.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		p.SequenceNumber += 80
+		p.Timestamp += 40 * 3000
+		nb, _ := p.Marshal()
+		feed(r, nb)
+	}
+	if d.CurrentTemporal() != AllTemporal {
+		t.Errorf("after the keyframe: temporal layer %d, want all", d.CurrentTemporal())
+	}
+}
