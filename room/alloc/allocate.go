@@ -195,6 +195,7 @@ func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int)
 	}
 	margin := func(to Layer) int64 { return max(to.Bitrate*upgradeMargin/100, total*budgetMargin/100) }
 	resumed := make([]bool, len(sorted)) // resumed on the margin, to be checked at the end
+	waitingReserve := int64(0)           // what waiting videos keep from the first pass
 	// step takes cost from the budget if the move to layer to fits, margin included.
 	step := func(i int, to Layer, cost int64) bool {
 		it := sorted[i]
@@ -226,6 +227,10 @@ func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int)
 			return -1
 		}
 		if it.Waiting && !unlimited {
+			// No video after it starts in its place; the upgrades may use the room (below).
+			r := min(it.Layers[0].Bitrate, budget)
+			budget -= r
+			waitingReserve += r
 			return -1
 		}
 		top := 0
@@ -265,6 +270,7 @@ func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int)
 			}
 		}
 	}
+	budget += waitingReserve
 	for i, it := range sorted {
 		for chosen[i] >= 0 && chosen[i]+1 < len(it.Layers) && it.Layers[chosen[i]+1].Index <= it.Want {
 			next, cur := it.Layers[chosen[i]+1], it.Layers[chosen[i]]

@@ -56,8 +56,9 @@ func (r resumes) held(key string, current int, now time.Time, est int, probed bo
 // are there fewer videos to share it with. On a capped link the budget stays where it was, and
 // a resume there would only be paused again (seen: a sixth video resumed each time its backoff
 // ran out, at the same estimate, and was paused within half a second); each resume that does
-// not last raises the bar. Unlike a held video, a waiting one reserves nothing: the others may
-// use what it would have taken.
+// not last raises the bar. A waiting video keeps its place from the videos after it (none
+// starts in it: a lower priority flowing while a higher one waits is an inversion), but the
+// upgrades of those that flow may use the room.
 func (r resumes) waiting(key string, current int, now time.Time, budget int64, videos int) bool {
 	st := r[key]
 	if current != LayerNone || st == nil || st.backoff == 0 || now.Before(st.paused.Add(st.backoff)) {

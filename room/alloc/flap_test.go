@@ -19,8 +19,9 @@ func flapInput(budget int64, est int, cur map[string]int) Input {
 // TestAResumeThatDidNotLastWaits: a video paused again within 5 s of its resume, among as many
 // videos and at the same estimate (an estimator holding at a cap it found), waits 2 s before
 // it may resume, the video ranked after it not taking its budget meanwhile; then it waits for
-// the budget to grow 5 % above where it resumed (or for fewer videos), reserving nothing, as
-// the next video, once, learns the same. A resume that lasts clears it all. The budget moves by
+// the budget to grow 5 % above where it resumed (or for fewer videos), still first in line: the
+// videos after it do not start in its place (the upgrades of those that flow may use the room).
+// A resume that lasts clears it all. The budget moves by
 // less than the 10 % that would hold it (Hold): 470 kbps carries three thumbnails, 440 two.
 func TestAResumeThatDidNotLastWaits(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -47,8 +48,8 @@ func TestAResumeThatDidNotLastWaits(t *testing.T) {
 	if why := s.Last().Videos[2].Why; why != WhyHeld {
 		t.Errorf("c explained as %q, want %q", why, WhyHeld)
 	}
-	expect("after 2 s c waits for more room; d resumes", step(3100*time.Millisecond, 470_000), 0, 0, LayerNone, 0)
-	expect("d paused too", step(4*time.Second, 440_000), 0, 0, LayerNone, LayerNone)
+	expect("after 2 s c waits for more room; d does not take its place", step(3100*time.Millisecond, 470_000), 0, 0, LayerNone, LayerNone)
+	expect("the budget dips again", step(4*time.Second, 440_000), 0, 0, LayerNone, LayerNone)
 	expect("both wait at the same budget", step(7*time.Second, 470_000), 0, 0, LayerNone, LayerNone)
 	if why := s.Last().Videos[2].Why; why != WhyHeld {
 		t.Errorf("c explained as %q, want %q", why, WhyHeld)
