@@ -23,7 +23,9 @@ func VideoBudget(estimate int, audio []int64) int64 {
 	if estimate < 0 {
 		return -1
 	}
-	budget := int64(estimate) * 95 / 100 // a little headroom for RTCP, retransmissions and jitter
+	// A little headroom for RTCP and jitter. Retransmissions have a budget of their own
+	// (RetransmitRate): 5 % here as well left a capped viewer's media near 80 % of the cap.
+	budget := int64(estimate) * 98 / 100
 	for _, a := range audio {
 		if a <= 0 {
 			a = defaultAudioBitrate
@@ -34,8 +36,8 @@ func VideoBudget(estimate int, audio []int64) int64 {
 }
 
 // RetransmitRate is what a subscriber's retransmissions may spend together (bits/s; 0:
-// unbounded), from its measured estimate (negative: none): the headroom VideoBudget leaves,
-// doubled, and never less than a few packets a second. Allocation, retransmissions and probes
+// unbounded), from its measured estimate (negative: none): a tenth of it, and never less than a
+// few packets a second. Allocation, retransmissions and probes
 // then stay near the estimate, so on a full link resends of what it dropped do not keep it full.
 func RetransmitRate(estimate int) int64 {
 	if estimate < 0 {

@@ -16,8 +16,8 @@ func TestVideoBudget(t *testing.T) {
 		want  int64
 	}{
 		{"no estimate: unlimited", -1, []int64{30_000}, -1},
-		{"5% headroom", 1_000_000, nil, 950_000},
-		{"audio comes off the top, with its packets' overhead", 1_000_000, []int64{32_000, 0}, 950_000 - (32_000 + audioPacketOverhead) - audio},
+		{"2% headroom", 1_000_000, nil, 980_000},
+		{"audio comes off the top, with its packets' overhead", 1_000_000, []int64{32_000, 0}, 980_000 - (32_000 + audioPacketOverhead) - audio},
 		{"never below zero", 100_000, []int64{0, 0, 0}, 0},
 	} {
 		if got := VideoBudget(tc.est, tc.audio); got != tc.want {
