@@ -42,8 +42,10 @@ import (
 //     burst of joins delays packets in stalls that come and go, and reading them as congestion
 //     paused thumbnails for seconds.
 //   - Near the rate of the last congestion the decrease is to nearDecrease × acknowledged, and
-//     growth creeps (creepGrowth) from just below that rate to just above it: on a capped link
-//     the estimate stays within about ±10 % of the cap instead of swinging by 15 %.
+//     growth stops at capShare of that rate: only a probe cluster (or an acknowledged rate well
+//     above it) shows the path carries more. Creeping past the cap found filled the queue every
+//     few seconds; on a capped link the estimate then swung 0.9-1.05× the cap, and each swing
+//     paused or resumed a video (podium load --downlink-cap).
 //   - Otherwise, with loss below lossIncrease and no queue, the target grows: slowly (8%/s)
 //     within 30% of the rate where congestion was last seen, faster (30%/s) elsewhere, and never
 //     beyond 1.5 × the acknowledged rate (the allocator and the prober raise what is sent).
@@ -74,14 +76,11 @@ const (
 	// delays packets in stalls that come and go; a path that is really full keeps queueing more.
 	startupQueueHold = time.Second
 	// Near the rate of the last congestion (within nearBand of it), a decrease is gentler and
-	// growth stops creeping at creepFrom of it: the steady state on a capped link.
+	// growth stops at capShare of it: the steady state on a capped link. At the cap itself a
+	// keyframe's burst does not drain before the next; a probe sets probeUtilization of it.
 	nearBand     = 0.2
 	nearDecrease = 0.9
-	creepFrom    = 0.97
-	creepGrowth  = 1.04 // per second, from creepFrom to creepTo × the last congestion
-	creepTo      = 1.1
-	// appLimitedNear: sent under this share of the target, at or above the cap: no growth.
-	appLimitedNear = 0.9
+	capShare     = 0.97
 )
 
 type sentPacket struct {
@@ -102,7 +101,6 @@ type feedbackAgg struct {
 	lost, total       int   // packets sent after the last decrease only
 	minQueue          int64 // µs, packets sent after the last decrease only; -1 without any
 	sentBits          int64 // of every packet the report covers, received or not
-	probeBits         int64 // of those, sent during a probe cluster
 	firstSent         int64 // ns since the epoch
 	lastSent          int64
 }
@@ -132,7 +130,6 @@ type Estimator struct {
 	congested    float64 // acknowledged rate at the last congestion, 0 before any
 	lastAcked    float64
 	lastSent     float64 // bits/s Podium sent, over the packets of the last rate window
-	lastDemand   float64 // of those, outside probe clusters: what the media asks of the path
 	lastLoss     float64
 	lastQueue    time.Duration
 	lastProbe    float64 // what the last probe cluster that raised the target measured
@@ -242,7 +239,6 @@ type ackResult struct {
 	hasArr bool
 	// wasLost: reported lost before, received now (reordering around a report boundary)
 	wasLost bool
-	probe   bool // sent during a probe cluster
 }
 
 // OnRTCP finds transport-wide feedback in a compound RTCP packet and takes it (OnReport).
@@ -309,9 +305,6 @@ func (e *Estimator) OnReport(now time.Time, b []byte) {
 			agg.bits += int64(r.size) * 8
 		}
 		agg.sentBits += int64(r.size) * 8
-		if r.probe {
-			agg.probeBits += int64(r.size) * 8
-		}
 		agg.firstSent, agg.lastSent = min(agg.firstSent, r.sentNs), max(agg.lastSent, r.sentNs)
 		if r.hasArr {
 			agg.firstArr, agg.lastArr = min(agg.firstArr, r.arrUs), max(agg.lastArr, r.arrUs)
@@ -367,7 +360,7 @@ func (e *Estimator) unpack(rep *twccReport) ([]ackResult, float64, bool) {
 		}
 		s := &e.sent[seq%sentRingSize]
 		if s.valid && s.seq == seq && !s.acked {
-			r.sentNs, r.size, r.probe = s.at, int(s.size), s.probe != 0
+			r.sentNs, r.size = s.at, int(s.size)
 			if s.probe != 0 {
 				e.probes.count(s.probe, &r, !s.lost)
 			}
@@ -387,7 +380,7 @@ func (e *Estimator) unpack(rep *twccReport) ([]ackResult, float64, bool) {
 
 // update runs the controller after a feedback report.
 func (e *Estimator) update(now time.Time) {
-	var bits, sentBits, probeBits int64
+	var bits, sentBits int64
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	firstSent, lastSent := int64(math.MaxInt64), int64(math.MinInt64)
 	lost, total, n := 0, 0, 0
@@ -401,7 +394,7 @@ func (e *Estimator) update(now time.Time) {
 		n++
 		bits += a.bits
 		first, last = min(first, a.firstArr), max(last, a.lastArr)
-		sentBits, probeBits = sentBits+a.sentBits, probeBits+a.probeBits
+		sentBits += a.sentBits
 		firstSent, lastSent = min(firstSent, a.firstSent), max(lastSent, a.lastSent)
 		if e.aggN-i < e.evidenceFrom {
 			continue // summarised before the last decrease: its loss and queue were acted on
@@ -422,7 +415,6 @@ func (e *Estimator) update(now time.Time) {
 	senderLimited, brief := true, true
 	if span := lastSent - firstSent; span >= int64(minSpan) {
 		e.lastSent = float64(sentBits) / (float64(span) / 1e9)
-		e.lastDemand = float64(sentBits-probeBits) / (float64(span) / 1e9)
 		senderLimited, brief = e.lastSent < appLimited*e.target, false
 	}
 	if e.congested > 0 && acked > 1.3*e.congested {
@@ -470,24 +462,22 @@ func (e *Estimator) update(now time.Time) {
 			// only Podium's sending (a join's first burst, read late by a busy receiver).
 			e.startup = e.startup && senderLimited
 		}
-	case e.congested > 0 && e.target >= e.congested && e.lastDemand < appLimitedNear*e.target:
-		// At or above the cap found before while sending less than the target: growing would
-		// only claim what nothing tests (and the allocator would fill it and overrun the cap).
-		// A probe cluster finds a lifted cap; its padding is no demand (counted, a viewer with
-		// videos paused, probed every second, held the estimate 1.12x above an 800 kbps cap).
+	case e.congested > 0 && e.target >= capShare*e.congested:
+		// At the cap found before: growing would only claim what nothing tests (the allocator
+		// would fill it and overrun the cap). A probe cluster tells whether it was lifted.
 		e.lastState = "hold"
 	case loss < lossIncrease && clear && now.Sub(e.lastDecr) >= increaseHold:
 		dt := min(now.Sub(e.lastUpdate), time.Second).Seconds()
 		growth := farGrowth
-		switch {
-		case e.target >= creepFrom*e.congested && e.target < creepTo*e.congested:
-			growth = creepGrowth // at the cap found before: creep, do not overrun it
-		case e.target > 0.7*e.congested && e.target < 1.3*e.congested:
+		if e.target > 0.7*e.congested && e.target < 1.3*e.congested {
 			growth = nearGrowth
 		}
 		grown := e.target * math.Pow(growth, dt)
 		if limit := 1.5*acked + 50_000; grown > limit {
 			grown = max(e.target, limit)
+		}
+		if e.congested > 0 && e.target < capShare*e.congested {
+			grown = min(grown, capShare*e.congested)
 		}
 		e.target = grown
 		e.lastState = "increase"

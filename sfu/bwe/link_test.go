@@ -106,6 +106,22 @@ func TestSteadyOnACappedLink(t *testing.T) {
 	}
 }
 
+// TestNoCreepPastTheCapFound: once the estimator has found a drop-tail link's rate, a sender
+// that sends what the estimate says does not push it past the link: it holds just below, with
+// no decrease-and-regrow cycle (each cycle paused a capped viewer's video, or resumed one that
+// was paused again seconds later). A lifted link is a probe's to find.
+func TestNoCreepPastTheCapFound(t *testing.T) {
+	for _, rate := range []float64{800_000, 2_500_000} {
+		e, p := newPath(rate, 150*time.Millisecond)
+		track(e, p, 20*time.Second, 1)
+		lo, hi := track(e, p, 20*time.Second, 1)
+		t.Logf("%.0f kbps link: estimate %d..%d kbps (%v)", rate/1000, lo/1000, hi/1000, e.GetStats())
+		if float64(hi) > rate || float64(hi-lo) > 0.03*rate {
+			t.Errorf("%.0f kbps link: the estimate moved %d..%d kbps, want steady below the link", rate/1000, lo/1000, hi/1000)
+		}
+	}
+}
+
 // TestProbeClusterFindsALiftedLink: settled on an 800 kbps link, which then widens to 2.5 Mbps:
 // one burst of padding (a probe cluster at twice the estimate, sent at once) tells the
 // estimator within one report or two; on the link that did not widen, the same burst changes
