@@ -255,6 +255,17 @@ func allocate(sorted []Item, budget int64) (out map[string]Allocation, late int)
 				return -1 // it fits but for the margin: its cost stays reserved, nothing lower taken
 			}
 		}
+		// A video that flows keeps its cheapest step through a shortfall of up to a tenth of it
+		// (a dead band either side of the step, as a resume needs a margin): a pause costs a
+		// keyframe when it resumes and shows nothing meanwhile, and on a capped link the
+		// estimate dips by a few percent and recovers within seconds (seen: the sixth thumbnail
+		// behind 800 kbps paused on dips a few kbps deep). A shortfall that lasts fills the
+		// queue and lowers the estimate further: the video is then paused.
+		if cost := it.Layers[0].Bitrate; it.Current != LayerNone && budget >= 0 && (cost-budget)*100 <= cost*upgradeMargin {
+			spent += cost
+			budget = 0
+			return 0
+		}
 		return -1
 	}
 	for i, it := range sorted {

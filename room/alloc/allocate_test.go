@@ -97,7 +97,7 @@ func TestBudgetSplitUnderPriorities(t *testing.T) {
 		{750_000, 1, 0, P, P, P},
 		{600_000, 1, P, P, P, P},
 		{310_000, 0, 0, P, P, P},
-		{149_999, P, P, P, P, P},
+		{134_999, P, P, P, P, P}, // short of the screen's lowest layer by more than a tenth of it
 	} {
 		got := Allocate(items, tc.budget)
 		want := map[string]int{"screen": tc.screen, "pinned": tc.pinned, "speaker": tc.speaker, "recent": tc.recent, "other": tc.other}
@@ -244,5 +244,38 @@ func TestDesiredRate(t *testing.T) {
 	}
 	if got := DesiredRate(items); got != 1_650_000 {
 		t.Fatalf("desired %d, want 1.5M + 150k", got)
+	}
+}
+
+// TestAFlowingVideoRidesOutAShallowDip: three thumbnails of 150 kbps. A budget a few kbps
+// short of all three (within a tenth of the third's cost) keeps the third flowing, but does not
+// start it when paused; a dip deeper than that pauses it, the lower priority first.
+func TestAFlowingVideoRidesOutAShallowDip(t *testing.T) {
+	q := threeLayers()[:1]
+	items := func(third int) []Item {
+		return []Item{
+			{Key: "a", Priority: PrioRecentSpeaker, Want: 0, Layers: q, Current: 0},
+			{Key: "b", Priority: PrioOther, Want: 0, Layers: q, Current: 0},
+			{Key: "c", Priority: PrioOther, Want: 0, Layers: q, Current: third},
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		third      int
+		budget     int64
+		thirdAfter int
+	}{
+		{"flowing, 10 kbps short", 0, 440_000, 0},
+		{"flowing, exactly a tenth short", 0, 435_000, 0},
+		{"flowing, 20 kbps short", 0, 430_000, LayerNone},
+		{"paused, 10 kbps short", LayerNone, 440_000, LayerNone},
+	} {
+		got := Allocate(items(tc.third), tc.budget)
+		if got["c"].Layer != tc.thirdAfter || got["a"].Layer != 0 || got["b"].Layer != 0 {
+			t.Errorf("%s: %v, want c on %d and a, b on 0", tc.name, got, tc.thirdAfter)
+		}
+		if tc.thirdAfter == LayerNone && got["c"].Reason != ReasonBandwidth {
+			t.Errorf("%s: c paused for %q, want bandwidth", tc.name, got["c"].Reason)
+		}
 	}
 }
