@@ -98,3 +98,23 @@ func flowsBetween(layers []Layer, from, to int) bool {
 	}
 	return false
 }
+
+// Summary is the allocation in one line for a debug log: the budgets (kbit/s), then each
+// video's layer and temporal step (L0T1; L0: every frame; "-": paused, "-held": waiting after a
+// resume that did not last).
+func (e Explanation) Summary() string {
+	b := fmt.Appendf(nil, "estimate %d, budget %d of %d:", e.Estimate/1000, e.Budget/1000, e.RawBudget/1000)
+	for _, v := range e.Videos {
+		switch {
+		case v.Layer == LayerNone && v.Why == WhyHeld:
+			b = append(b, " -held"...)
+		case v.Layer < 0:
+			b = append(b, " -"...)
+		case v.Temporal < AllTemporal:
+			b = fmt.Appendf(b, " L%dT%d", v.Layer, v.Temporal)
+		default:
+			b = fmt.Appendf(b, " L%d", v.Layer)
+		}
+	}
+	return string(b)
+}

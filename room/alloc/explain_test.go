@@ -63,3 +63,11 @@ func TestExplain(t *testing.T) {
 		t.Errorf("at 100 kbps: %+v", e)
 	}
 }
+
+func TestSummaryNamesEachChoice(t *testing.T) {
+	e := Explanation{Estimate: 780_000, RawBudget: 470_000, Budget: 450_000, Videos: []Explained{
+		{Layer: 1, Temporal: AllTemporal}, {Layer: 0, Temporal: 1}, {Layer: LayerNone, Why: WhyHeld}, {Layer: LayerNone, Why: WhyPaused}}}
+	if got, want := e.Summary(), "estimate 780, budget 450 of 470: L1 L0T1 -held -"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}

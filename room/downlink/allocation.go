@@ -70,11 +70,12 @@ func (s *Set) apply(sub *subscription, d alloc.Decision) {
 	if d.Layer == sfu.LayerNone {
 		if log.Enabled(context.Background(), slog.LevelDebug) { // the estimator's state is a map
 			log.Debug("video paused", "track", sub.track.Sid(), "reason", d.Reason, "estimate", s.host.Peer.Estimate(),
-				"estimator", s.host.Peer.EstimatorStats())
+				"estimator", s.host.Peer.EstimatorStats(), "allocation", s.alloc.Last().Summary())
 		}
 		s.sendStreamState(sub, sfu.LayerNone, d.Reason)
 	} else if cur == sfu.LayerNone {
-		log.Debug("video resumed", "track", sub.track.Sid(), "layer", d.Layer, "estimate", s.host.Peer.Estimate())
+		log.Debug("video resumed", "track", sub.track.Sid(), "layer", d.Layer, "estimate", s.host.Peer.Estimate(),
+			"allocation", s.alloc.Last().Summary())
 	}
 }
 
