@@ -50,8 +50,34 @@ func TestHold(t *testing.T) {
 		{ms(6_800), 1_600_000, 1_600_000},
 		{ms(7_000), -1, -1}, // estimation gone: unlimited
 	} {
-		if got := h.Apply(step.raw, step.at); got != step.want {
+		if got := h.Apply(step.raw, -1, step.at); got != step.want {
 			t.Fatalf("step %d (%v): budget %d from %d, want %d", i, step.at.Sub(t0), got, step.raw, step.want)
+		}
+	}
+}
+
+// TestHoldJudgesTheEstimatesFall: with an estimate measured, the hold starts on its fall, not
+// on the video budget's, which audio amplifies: a dip of 5 % of an 800 kbps estimate takes 10 %
+// off a 450 kbps video budget and holds nothing; a fall of 15 % does.
+func TestHoldJudgesTheEstimatesFall(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	var h Hold
+	for i, step := range []struct {
+		at   time.Time
+		raw  int64
+		est  int
+		want int64
+	}{
+		{ms(0), 450_000, 774_000, 450_000},
+		{ms(200), 400_000, 731_000, 400_000}, // the estimate 5.6 % down, the budget 11 %: no hold
+		{ms(1_400), 449_000, 774_000, 449_000},
+		{ms(1_600), 340_000, 660_000, 340_000}, // 15 % down: held
+		{ms(2_000), 449_000, 774_000, 340_000},
+		{ms(4_600), 449_000, 774_000, 449_000},
+	} {
+		if got := h.Apply(step.raw, step.est, step.at); got != step.want {
+			t.Fatalf("step %d (%v): budget %d from %d at estimate %d, want %d", i, step.at.Sub(t0), got, step.raw, step.est, step.want)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func (s *Subscriber) Decide(now time.Time, in Input) Result {
 		s.resumes = resumes{}
 	}
 	s.resumes.forget(in.Videos)
-	budget := s.Hold.Apply(in.Budget, now)
+	budget := s.Hold.Apply(in.Budget, in.Estimate, now)
 	anyoneSpoke := in.Speakers.Dominant != ""
 	items := make([]Item, 0, len(in.Videos))
 	ideal := make([]Item, 0, len(in.Videos))
