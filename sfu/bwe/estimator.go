@@ -78,8 +78,10 @@ const (
 	// Near the rate of the last congestion (within nearBand of it), a decrease is gentler and
 	// growth stops at capShare of it: the steady state on a capped link. At the cap itself a
 	// keyframe's burst does not drain before the next; a probe sets probeUtilization of it.
+	// A queue there is a burst of keyframes, not a narrower path (that falls outside the
+	// band): backing off by a tenth paused a capped viewer's thumbnail each time.
 	nearBand     = 0.2
-	nearDecrease = 0.9
+	nearDecrease = 0.95
 	capShare     = 0.97
 )
 
@@ -275,7 +277,7 @@ func (e *Estimator) OnReport(now time.Time, b []byte) {
 	// at once measures the bottleneck itself, and an estimate at the bottleneck leaves no room
 	// for a keyframe's burst (seen: an 800 kbps cap probed to 800, the allocator filling it,
 	// the queue, a fall to 0.9x and a video paused, every time the prober looked). What it
-	// measured is then the cap: growth creeps near it rather than overrunning it.
+	// measured is then the cap: growth stops just below it (capShare) rather than overrunning it.
 	if target := probeUtilization * probed; target > e.target {
 		switch {
 		case bottleneck:
@@ -449,7 +451,7 @@ func (e *Estimator) update(now time.Time) {
 			switch {
 			case senderLimited: // the acknowledged rate is Podium's, not the path's: no limit found
 				e.target = decreaseFactor * e.target
-			case near: // the cap found before: the queue it left drains at 10 %
+			case near: // the cap found before: a burst filled the queue, which drains at 5 %
 				e.target = min(e.target, nearDecrease*acked)
 				e.congested = acked
 			default:

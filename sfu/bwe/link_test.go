@@ -122,6 +122,25 @@ func TestNoCreepPastTheCapFound(t *testing.T) {
 	}
 }
 
+// TestABurstAtTheCapCostsLittle: settled on an 800 kbps link, the sender bursts (keyframes of
+// several videos at once) and fills the queue: the estimate backs off, but by a few percent, not
+// the tenth that paused a capped viewer's thumbnail each time (its lowest step is 8 % of the
+// link).
+func TestABurstAtTheCapCostsLittle(t *testing.T) {
+	e, p := newPath(800_000, 150*time.Millisecond)
+	track(e, p, 20*time.Second, 1)
+	before := e.GetTargetBitrate()
+	track(e, p, 500*time.Millisecond, 1.4)
+	lo, _ := track(e, p, 2*time.Second, 1)
+	t.Logf("%d kbps before the burst, %d at the lowest after (%v)", before/1000, lo/1000, e.GetStats())
+	if lo >= before {
+		t.Fatalf("the burst went unnoticed: %d kbps before, %d after", before/1000, lo/1000)
+	}
+	if float64(lo) < 0.93*float64(before) {
+		t.Errorf("a burst at the cap took the estimate from %d to %d kbps, want at most 7 %% off", before/1000, lo/1000)
+	}
+}
+
 // TestProbeClusterFindsALiftedLink: settled on an 800 kbps link, which then widens to 2.5 Mbps:
 // one burst of padding (a probe cluster at twice the estimate, sent at once) tells the
 // estimator within one report or two; on the link that did not widen, the same burst changes
