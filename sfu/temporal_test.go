@@ -61,7 +61,13 @@ func framesOf(t *testing.T, got []rtp.Packet) []int {
 }
 
 func temporalDownTrack(t *testing.T) (*Receiver, *DownTrack, *captureWriter) {
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, &plis{}, 0, 0)
+	return temporalTrackOf(t, &plis{}, 0)
+}
+
+// temporalTrackOf is a down track bound to a capture writer, on layer 0 of a VP8 receiver of
+// the given layers, whose keyframe requests go to pli.
+func temporalTrackOf(t *testing.T, pli *plis, layers ...int) (*Receiver, *DownTrack, *captureWriter) {
+	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, pli, 0, layers...)
 	w := &captureWriter{}
 	d := NewDownTrack(r, DownTrackParams{})
 	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
@@ -220,14 +226,7 @@ func TestForwardTemporalDoesNotAllocate(t *testing.T) {
 // timestamps (each layer has its own base): a target set after a switch to a layer whose
 // timestamps are behind the old one's still thins it.
 func TestTemporalAfterALayerSwitch(t *testing.T) {
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, &plis{}, 0, 0, 1)
-	w := &captureWriter{}
-	d := NewDownTrack(r, DownTrackParams{})
-	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
-		t.Fatal(err)
-	}
-	r.AddDownTrack(d)
-	d.SetTargetLayer(0)
+	r, d, _ := temporalTrackOf(t, &plis{}, 0, 1)
 	shifted := func(from, n int, seq uint16, ts uint32) [][]byte { // temporalStream renumbered
 		var out [][]byte
 		for _, b := range temporalStream(from, n) {
@@ -257,14 +256,7 @@ func TestTemporalAfterALayerSwitch(t *testing.T) {
 // track that may go up asks for a keyframe after a second of waiting, and goes up at it.
 func TestTemporalUpWithoutSyncFrames(t *testing.T) {
 	pli := &plis{}
-	r := testReceiver(vp8Codec, webrtc.RTPCodecTypeVideo, pli, 0, 0)
-	w := &captureWriter{}
-	d := NewDownTrack(r, DownTrackParams{})
-	if _, err := d.Bind(fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}, ssrc: 7, w: w}); err != nil {
-		t.Fatal(err)
-	}
-	r.AddDownTrack(d)
-	d.SetTargetLayer(0)
+	r, d, _ := temporalTrackOf(t, pli, 0)
 	d.SetTargetTemporal(0)
 	noSync := func(from, n int) [][]byte {
 		out := temporalStream(from, n)
