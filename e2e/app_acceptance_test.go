@@ -104,9 +104,9 @@ func TestAppOneToOneSharpStage(t *testing.T) {
 	for i, a := range people {
 		still := fmt.Sprintf(`(() => { const v = document.querySelector('#stage .tile[data-identity=%s]:not(.screen) video'); return !!v && v.videoWidth >= 640 && v.videoHeight >= 360; })()`, people[1-i].identity)
 		if err := holds(a.page, still, 3*time.Second); err != nil {
-			t.Errorf("%s's stage dropped below 640x360 once Ann spoke: %s: %v\nthe server's allocation for %s: %s", a.identity,
+			t.Errorf("%s's stage dropped below 640x360 once Ann spoke: %s: %v\nthe server's allocation for %s: %s\nthe other's connections:\n%s", a.identity,
 				MustEval[string](t, a.page, `JSON.stringify([...document.querySelectorAll('#stage .tile')].map((t) => [t.dataset.identity, t.querySelector('video')?.videoWidth]))`),
-				err, a.identity, allocationOf(n, "one-to-one", a.identity))
+				err, a.identity, allocationOf(n, "one-to-one", a.identity), MustEval[string](t, people[1-i].page, connectionTimeline))
 		}
 		t.Logf("the server's allocation for %s: %s", a.identity, allocationOf(n, "one-to-one", a.identity))
 	}
