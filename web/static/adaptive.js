@@ -52,7 +52,8 @@ export class AdaptiveStream {
       for (const e of entries) {
         const el = /** @type {HTMLVideoElement} */ (e.target);
         this.#state(el).visible = e.isIntersecting;
-        this.#schedule(el.dataset.podiumTrackSid);
+        const sid = el.dataset.podiumTrackSid;
+        this.#schedule(sid, this.#grows(sid) ? 0 : undefined);
       }
     });
     this.#onVisibility = () => {
@@ -172,8 +173,13 @@ export class AdaptiveStream {
    * @param {string | undefined} trackSid
    */
   #grows(trackSid) {
-    const sent = trackSid && this.#sent.get(trackSid);
-    if (!trackSid || !sent || performance.now() - (this.#sentAt.get(trackSid) ?? 0) < (this.opts.debounce ?? 200)) return false;
+    if (!trackSid) return false;
+    const sent = this.#sent.get(trackSid);
+    // Nothing said yet: until the server knows the size, the speaker policy alone picks the
+    // layer (a non-speaker's stage tile at q), so the first size goes at once, not after a
+    // layout that keeps settling.
+    if (!sent) return this.settings(trackSid).enabled;
+    if (performance.now() - (this.#sentAt.get(trackSid) ?? 0) < (this.opts.debounce ?? 200)) return false;
     const was = JSON.parse(sent);
     const now = this.settings(trackSid);
     return now.enabled && (now.width > was.width || now.height > was.height);
