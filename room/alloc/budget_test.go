@@ -26,60 +26,58 @@ func TestVideoBudget(t *testing.T) {
 	}
 }
 
+// holdStep is one budget offered to a Hold, ms after the start, at a measured estimate (-1:
+// none), and the budget it must give back.
+type holdStep struct {
+	ms   int
+	raw  int64
+	est  int
+	want int64
+}
+
+// runHold offers the steps to one Hold in turn.
+func runHold(t *testing.T, steps []holdStep) {
+	t.Helper()
+	t0 := time.Unix(1000, 0)
+	var h Hold
+	for i, s := range steps {
+		if got := h.Apply(s.raw, s.est, t0.Add(time.Duration(s.ms)*time.Millisecond)); got != s.want {
+			t.Fatalf("step %d (%d ms): budget %d from %d at estimate %d, want %d", i, s.ms, got, s.raw, s.est, s.want)
+		}
+	}
+}
+
 // TestHold: down at once, up only after UpgradeHold has passed since the last drop of more
 // than 10%; small dips do not start a hold.
 func TestHold(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
-	var h Hold
-	for i, step := range []struct {
-		at   time.Time
-		raw  int64
-		want int64
-	}{
-		{ms(0), 2_000_000, 2_000_000},
-		{ms(200), 1_900_000, 1_900_000}, // 5% down: no hold
-		{ms(400), 2_100_000, 2_100_000},
-		{ms(600), 1_000_000, 1_000_000}, // halved: at once, and held
-		{ms(800), 2_000_000, 1_000_000},
-		{ms(3_400), 2_000_000, 1_000_000},
-		{ms(3_600), 2_000_000, 2_000_000}, // UpgradeHold after the drop
-		{ms(3_800), 1_500_000, 1_500_000}, // down again
-		{ms(4_000), 1_400_000, 1_400_000}, // under the cap: followed
-		{ms(4_200), 1_600_000, 1_500_000},
-		{ms(6_800), 1_600_000, 1_600_000},
-		{ms(7_000), -1, -1}, // estimation gone: unlimited
-	} {
-		if got := h.Apply(step.raw, -1, step.at); got != step.want {
-			t.Fatalf("step %d (%v): budget %d from %d, want %d", i, step.at.Sub(t0), got, step.raw, step.want)
-		}
-	}
+	runHold(t, []holdStep{
+		{0, 2_000_000, -1, 2_000_000},
+		{200, 1_900_000, -1, 1_900_000}, // 5% down: no hold
+		{400, 2_100_000, -1, 2_100_000},
+		{600, 1_000_000, -1, 1_000_000}, // halved: at once, and held
+		{800, 2_000_000, -1, 1_000_000},
+		{3_400, 2_000_000, -1, 1_000_000},
+		{3_600, 2_000_000, -1, 2_000_000}, // UpgradeHold after the drop
+		{3_800, 1_500_000, -1, 1_500_000}, // down again
+		{4_000, 1_400_000, -1, 1_400_000}, // under the cap: followed
+		{4_200, 1_600_000, -1, 1_500_000},
+		{6_800, 1_600_000, -1, 1_600_000},
+		{7_000, -1, -1, -1}, // estimation gone: unlimited
+	})
 }
 
 // TestHoldJudgesTheEstimatesFall: with an estimate measured, the hold starts on its fall, not
 // on the video budget's, which audio amplifies: a dip of 5 % of an 800 kbps estimate takes 10 %
 // off a 450 kbps video budget and holds nothing; a fall of 15 % does.
 func TestHoldJudgesTheEstimatesFall(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
-	var h Hold
-	for i, step := range []struct {
-		at   time.Time
-		raw  int64
-		est  int
-		want int64
-	}{
-		{ms(0), 450_000, 774_000, 450_000},
-		{ms(200), 400_000, 731_000, 400_000}, // the estimate 5.6 % down, the budget 11 %: no hold
-		{ms(1_400), 449_000, 774_000, 449_000},
-		{ms(1_600), 340_000, 660_000, 340_000}, // 15 % down: held
-		{ms(2_000), 449_000, 774_000, 340_000},
-		{ms(4_600), 449_000, 774_000, 449_000},
-	} {
-		if got := h.Apply(step.raw, step.est, step.at); got != step.want {
-			t.Fatalf("step %d (%v): budget %d from %d at estimate %d, want %d", i, step.at.Sub(t0), got, step.raw, step.est, step.want)
-		}
-	}
+	runHold(t, []holdStep{
+		{0, 450_000, 774_000, 450_000},
+		{200, 400_000, 731_000, 400_000}, // the estimate 5.6 % down, the budget 11 %: no hold
+		{1_400, 449_000, 774_000, 449_000},
+		{1_600, 340_000, 660_000, 340_000}, // 15 % down: held
+		{2_000, 449_000, 774_000, 340_000},
+		{4_600, 449_000, 774_000, 449_000},
+	})
 }
 
 // TestNoFlappingAtALayerBoundary: an estimate that wobbles around what the dominant speaker's
